@@ -1,0 +1,227 @@
+"""A deterministic demo region: programmes, carnets, passes in every verdict category.
+
+Dates are relative to the clock's day, so that every category exists whatever the date.
+The same seed and day always give the same codes and the same region key.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import qrcode
+from sqlalchemy import Engine, insert
+from sqlmodel import Session
+
+from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
+from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, local_date
+from mediateur_tui.domain.scan_input import build_payload, signed_message
+from mediateur_tui.domain.signatures import private_key_from_seed, public_key_bytes, sign
+from mediateur_tui.services.auth import create_operator
+from mediateur_tui.store.models import (
+    Carnet,
+    PassRecord,
+    Programme,
+    ProgrammeSite,
+    RemoteRedemption,
+    ReplicaMeta,
+    Revocation,
+    Site,
+)
+
+REGION_ID = "HDF"
+SITE_ID = "AVESNES-EPN"
+OTHER_SITE_ID = "FOURMIES-MEDIA"
+MAIN_PROGRAMME = "HDFNUM"
+DEFAULT_PASSES = 2_000
+PER_CATEGORY = 5
+DEMO_OPERATORS = (
+    ("Camille Martin", "1234", "mediateur"),
+    ("Karim Benali", "5678", "responsable"),
+)
+_REGION_SEED = b"mediateur-tui demo region key 01"
+_INSERT_CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class DemoProgramme:
+    id: str
+    label: str
+    starts: int  # days from today
+    ends: int
+    grace_days: int = 31
+    accepted_here: bool = True
+
+
+PROGRAMMES = (
+    DemoProgramme(MAIN_PROGRAMME, "Pass numérique Hauts-de-France", -90, 180),
+    DemoProgramme("HDFPREC", "Pass numérique (campagne précédente)", -400, -10),
+    DemoProgramme("HDFANC", "Pass numérique (ancienne campagne)", -600, -200),
+    DemoProgramme("HDFFUTUR", "Pass numérique (campagne à venir)", 30, 400),
+    DemoProgramme("LYCEE", "Pass numérique lycées (expérimentation)", -90, 180, 31, False),
+)
+
+# Category -> (programme, carnet attributed?, what else happens to its passes)
+CATEGORIES = {
+    "valid": (MAIN_PROGRAMME, True, None),
+    "grace": ("HDFPREC", True, None),
+    "expired": ("HDFANC", True, None),
+    "not_yet_valid": ("HDFFUTUR", True, None),
+    "revoked": (MAIN_PROGRAMME, True, "revoked"),
+    "redeemed_elsewhere": (MAIN_PROGRAMME, True, "redeemed_elsewhere"),
+    "unattributed": (MAIN_PROGRAMME, False, None),
+    "other_programme": ("LYCEE", True, None),
+}
+
+
+@dataclass
+class DemoResult:
+    data_dir: Path
+    programme: str
+    operators: list[dict[str, str]]
+    codes: dict[str, list[str]] = field(default_factory=dict)
+    images: list[Path] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "data_dir": str(self.data_dir),
+            "programme": self.programme,
+            "operators": self.operators,
+            "codes": self.codes,
+            "images": [str(path) for path in self.images],
+        }
+
+
+class _CodeMaker:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.seen: set[str] = set()
+
+    def next(self) -> str:
+        while True:
+            data = "".join(self.rng.choice(ALPHABET) for _ in range(DATA_LENGTH))
+            code = make_code(data)
+            if code not in self.seen:
+                self.seen.add(code)
+                return code
+
+
+def build_demo(
+    engine: Engine, data_dir: Path, now: datetime, passes: int = DEFAULT_PASSES, seed: int = 2026
+) -> DemoResult:
+    """Fills an empty, migrated database with the demo region, and writes QR images."""
+    today = local_date(now)
+    key = private_key_from_seed(_REGION_SEED)
+    programmes = {p.id: _programme_row(p, today) for p in PROGRAMMES}
+    maker = _CodeMaker(seed)
+    result = DemoResult(
+        data_dir=data_dir,
+        programme=MAIN_PROGRAMME,
+        operators=[{"name": n, "pin": pin, "role": role} for n, pin, role in DEMO_OPERATORS],
+    )
+    carnets: list[dict] = []
+    pass_rows: list[dict] = []
+    revocations: list[dict] = []
+    remote: list[dict] = []
+
+    def add_carnet(programme_id: str, size: int, attributed: bool) -> list[str]:
+        carnet_id = f"C{len(carnets) + 1:07d}"
+        carnets.append(
+            {
+                "id": carnet_id,
+                "programme_id": programme_id,
+                "size": size,
+                "attributed_on": today - timedelta(days=20) if attributed else None,
+                "beneficiary_ref": f"B{len(carnets) + 1:07d}" if attributed else None,
+            }
+        )
+        codes = [maker.next() for _ in range(size)]
+        pass_rows.extend(
+            {"code": c, "carnet_id": carnet_id, "programme_id": programme_id} for c in codes
+        )
+        return codes
+
+    for category, (programme_id, attributed, fate) in CATEGORIES.items():
+        codes = add_carnet(programme_id, 5, attributed) + add_carnet(programme_id, 5, attributed)
+        for code in codes:
+            if fate == "revoked":
+                revocations.append({"code": code, "reason": "stolen", "revoked_on": today})
+            elif fate == "redeemed_elsewhere":
+                remote.append(
+                    {"code": code, "site_id": OTHER_SITE_ID, "redeemed_on": today - timedelta(3)}
+                )
+        programme = programmes[programme_id]
+        result.codes[category] = [
+            _payload(key, programme, code) if index % 2 == 0 else code
+            for index, code in enumerate(codes)
+        ]
+    while len(pass_rows) < passes:
+        size = 10 if len(carnets) % 3 else 5
+        add_carnet(MAIN_PROGRAMME, size, attributed=True)
+    main = programmes[MAIN_PROGRAMME]
+    first_valid = [row["code"] for row in pass_rows if row["carnet_id"] == "C0000001"]
+    result.images = _write_qr_images(data_dir, key, main, first_valid)
+
+    with Session(engine) as session:
+        session.add(Site(id=SITE_ID, name="Espace public numérique d'Avesnes-sur-Helpe"))
+        session.add(Site(id=OTHER_SITE_ID, name="Médiathèque de Fourmies"))
+        for programme in programmes.values():
+            session.add(programme)
+        session.flush()
+        for demo_programme in PROGRAMMES:
+            sites = [OTHER_SITE_ID] + ([SITE_ID] if demo_programme.accepted_here else [])
+            for site_id in sites:
+                session.add(ProgrammeSite(programme_id=demo_programme.id, site_id=site_id))
+        _insert_chunked(session, Carnet, carnets)
+        _insert_chunked(session, PassRecord, pass_rows)
+        _insert_chunked(session, Revocation, revocations)
+        _insert_chunked(session, RemoteRedemption, remote)
+        session.add(
+            ReplicaMeta(
+                region_id=REGION_ID,
+                region_public_key=public_key_bytes(key),
+                site_id=SITE_ID,
+                updated_at=now,
+                pass_count=len(pass_rows),
+            )
+        )
+        for name, pin, role in DEMO_OPERATORS:
+            create_operator(session, name, role, pin)
+        session.commit()
+    return result
+
+
+def _programme_row(demo: DemoProgramme, today: date) -> Programme:
+    valid_until = today + timedelta(days=demo.ends)
+    return Programme(
+        id=demo.id,
+        label=demo.label,
+        value_cents=PASS_VALUE_CENTS,
+        valid_from=today + timedelta(days=demo.starts),
+        valid_until=valid_until,
+        grace_until=valid_until + timedelta(days=demo.grace_days),
+    )
+
+
+def _payload(key, programme: Programme, code: str) -> str:
+    signature = sign(key, signed_message(programme.id, code, programme.valid_until))
+    return build_payload(programme.id, code, programme.valid_until, signature)
+
+
+def _insert_chunked(session: Session, table, rows: list[dict]) -> None:
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        session.execute(insert(table), rows[start : start + _INSERT_CHUNK])
+
+
+def _write_qr_images(data_dir: Path, key, programme: Programme, codes: list[str]) -> list[Path]:
+    folder = data_dir / "demo-qr"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for position, code in enumerate(codes, start=1):
+        image = qrcode.make(_payload(key, programme, code), border=4)
+        path = folder / f"carnet-C0000001-pass-{position}.png"
+        image.save(path)
+        paths.append(path)
+    return paths

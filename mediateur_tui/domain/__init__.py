@@ -1,0 +1,1 @@
+"""Pure rules of the pass numérique: no UI, no SQL, no network."""

@@ -1,0 +1,76 @@
+"""Pass codes: 12 Crockford base32 data symbols plus a Damm check symbol over GF(32).
+
+See BRIEF §4. The Damm check catches every single-symbol error and every swap of two
+neighbouring symbols, so a typo is reported as "re-type", never as "unknown pass".
+"""
+
+from __future__ import annotations
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+DATA_LENGTH = 12
+CODE_LENGTH = DATA_LENGTH + 1
+_VALUES = {symbol: value for value, symbol in enumerate(ALPHABET)}
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_IGNORED = str.maketrans("", "", " -.\t")
+_MODULUS = 0x25  # x^5 + x^2 + 1
+
+
+class MalformedCode(ValueError):
+    """Raised with a French explanation when a text cannot be a pass code."""
+
+
+def _mul2(value: int) -> int:
+    return ((value << 1) ^ (_MODULUS if value & 0x10 else 0)) & 0x1F
+
+
+def _damm_state(values: list[int]) -> int:
+    state = 0
+    for value in values:
+        state = _mul2(state) ^ value
+    return state
+
+
+def check_symbol(data: str) -> str:
+    """The check symbol for 12 data symbols (already normalised)."""
+    values = [_VALUES[symbol] for symbol in data]
+    return ALPHABET[_mul2(_damm_state(values))]
+
+
+def make_code(data: str) -> str:
+    """Appends the check symbol to 12 normalised data symbols."""
+    if len(data) != DATA_LENGTH or any(symbol not in _VALUES for symbol in data):
+        raise ValueError(f"need {DATA_LENGTH} Crockford symbols, got {data!r}")
+    return data + check_symbol(data)
+
+
+def normalise(text: str) -> str:
+    """Upper-cases, drops spaces, dashes and dots, maps O to 0 and I/L to 1."""
+    return text.upper().translate(_IGNORED).translate(_LOOKALIKES)
+
+
+def is_well_formed(code: str) -> bool:
+    """True when a normalised 13-symbol code passes the check symbol."""
+    if len(code) != CODE_LENGTH or any(symbol not in _VALUES for symbol in code):
+        return False
+    return _damm_state([_VALUES[symbol] for symbol in code]) == 0
+
+
+def parse_code(text: str) -> str:
+    """Returns the normalised code, or raises MalformedCode saying what is wrong."""
+    code = normalise(text)
+    bad = sorted({symbol for symbol in code if symbol not in _VALUES})
+    if bad:
+        shown = " ".join(f"« {symbol} »" for symbol in bad[:5])
+        raise MalformedCode(f"Caractère non autorisé dans un code de pass : {shown}.")
+    if len(code) != CODE_LENGTH:
+        raise MalformedCode(
+            f"Un code de pass a {CODE_LENGTH} caractères ; celui-ci en a {len(code)}."
+        )
+    if not is_well_formed(code):
+        raise MalformedCode("Le caractère de contrôle ne correspond pas : vérifiez la saisie.")
+    return code
+
+
+def format_code(code: str) -> str:
+    """Shows a 13-symbol code as XXXX-XXXX-XXXXX."""
+    return f"{code[:4]}-{code[4:8]}-{code[8:]}"

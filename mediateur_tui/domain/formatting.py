@@ -1,0 +1,37 @@
+"""French display of money and dates. Money is always integer cents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+PASS_VALUE_CENTS = 1000
+# Sites are in Hauts-de-France: times are stored in UTC and shown in French local time.
+LOCAL_TZ = ZoneInfo("Europe/Paris")
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar day in France at an aware instant."""
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def format_euros(cents: int) -> str:
+    """1234567 -> '12 345,67 €'."""
+    sign = "-" if cents < 0 else ""
+    euros, rest = divmod(abs(cents), 100)
+    grouped = f"{euros:,}".replace(",", " ")
+    return f"{sign}{grouped},{rest:02d} €"
+
+
+def format_date(day: date) -> str:
+    return f"{day:%d/%m/%Y}"
+
+
+def format_datetime(moment: datetime) -> str:
+    return f"{moment.astimezone(LOCAL_TZ):%d/%m/%Y %H:%M}"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 pass', '2 pass' (pass is invariable), '3 séances'."""
+    word = singular if count <= 1 else (plural_form or singular + "s")
+    return f"{count} {word}"

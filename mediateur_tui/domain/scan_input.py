@@ -1,0 +1,127 @@
+"""Turn whatever a scanner or a keyboard typed into a pass code (and QR fields, if any).
+
+Accepted: a bare code (typed or Code 128), or a QR payload
+`PN1:<PROGRAMME>:<CODE13>:<VALID_UNTIL YYYYMMDD>:<SIG>`, as typed by a correctly set scanner or
+by a US-layout scanner on an AZERTY system. Parsing never raises: a bad input becomes a
+ScanInput with an `error` in French.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date
+from enum import StrEnum
+
+from mediateur_tui.domain.codes import MalformedCode, parse_code
+from mediateur_tui.domain.keyboard import looks_garbled, undo_us_layout_on_azerty
+
+PAYLOAD_PREFIX = "PN1"
+MAX_INPUT_LENGTH = 512
+GARBLED_MESSAGE = (
+    "Lecture illisible : le lecteur semble réglé en clavier américain (QWERTY). "
+    "Relisez le pass ou tapez le code imprimé."
+)
+_PROGRAMME = re.compile(r"^[A-Z0-9-]{1,32}$")
+_SIGNATURE = re.compile(r"^[A-Z2-7]{1,128}$")
+
+
+class InputKind(StrEnum):
+    QR = "qr"
+    BARE = "bare"
+
+
+@dataclass(frozen=True)
+class ScanInput:
+    raw: str
+    kind: InputKind
+    code: str | None = None
+    programme: str | None = None
+    valid_until: date | None = None
+    signature: str | None = None
+    layout_fixed: bool = False
+    error: str | None = None
+
+    @property
+    def signed_message(self) -> str | None:
+        """The text the region signed, for a QR payload."""
+        if self.kind is not InputKind.QR or self.code is None or self.valid_until is None:
+            return None
+        return signed_message(self.programme or "", self.code, self.valid_until)
+
+
+def signed_message(programme: str, code: str, valid_until: date) -> str:
+    return f"{PAYLOAD_PREFIX}:{programme}:{code}:{valid_until:%Y%m%d}"
+
+
+def build_payload(programme: str, code: str, valid_until: date, signature: str) -> str:
+    return f"{signed_message(programme, code, valid_until)}:{signature}"
+
+
+def parse_scan(text: str) -> ScanInput:
+    """Reads one scan or typed entry. Tries the text as is, then as a mis-set scanner's output."""
+    raw = text.strip()
+    if not raw:
+        return ScanInput(raw=raw, kind=InputKind.BARE, error="Rien n'a été saisi.")
+    if len(raw) > MAX_INPUT_LENGTH:
+        return ScanInput(
+            raw=raw[:MAX_INPUT_LENGTH], kind=InputKind.BARE, error="Saisie trop longue."
+        )
+    direct = _parse(raw, layout_fixed=False)
+    if direct.error is None:
+        return direct
+    fixed = _parse(undo_us_layout_on_azerty(raw), layout_fixed=True)
+    if fixed.error is None:
+        return replace(fixed, raw=raw)
+    if looks_garbled(raw):
+        return replace(direct, error=GARBLED_MESSAGE)
+    return direct
+
+
+def _parse(text: str, *, layout_fixed: bool) -> ScanInput:
+    if text.upper().startswith(PAYLOAD_PREFIX + ":"):
+        return _parse_payload(text, layout_fixed=layout_fixed)
+    try:
+        code = parse_code(text)
+    except MalformedCode as error:
+        return ScanInput(raw=text, kind=InputKind.BARE, layout_fixed=layout_fixed, error=str(error))
+    return ScanInput(raw=text, kind=InputKind.BARE, code=code, layout_fixed=layout_fixed)
+
+
+def _parse_payload(text: str, *, layout_fixed: bool) -> ScanInput:
+    def failed(message: str) -> ScanInput:
+        return ScanInput(raw=text, kind=InputKind.QR, layout_fixed=layout_fixed, error=message)
+
+    parts = text.upper().split(":")
+    if len(parts) != 5:
+        return failed("QR code incomplet : relisez-le ou tapez le code imprimé.")
+    _, programme, code_text, until_text, signature = parts
+    if not _PROGRAMME.match(programme):
+        return failed("Programme illisible dans le QR code.")
+    try:
+        code = parse_code(code_text)
+    except MalformedCode as error:
+        return failed(str(error))
+    valid_until = _parse_yyyymmdd(until_text)
+    if valid_until is None:
+        return failed("Date de validité illisible dans le QR code.")
+    if not _SIGNATURE.match(signature):
+        return failed("Signature illisible dans le QR code.")
+    return ScanInput(
+        raw=text,
+        kind=InputKind.QR,
+        code=code,
+        programme=programme,
+        valid_until=valid_until,
+        signature=signature,
+        layout_fixed=layout_fixed,
+    )
+
+
+def _parse_yyyymmdd(text: str) -> date | None:
+    if len(text) != 8 or not text.isascii() or not text.isdigit():
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None

@@ -1,0 +1,280 @@
+"""The verdict on one scan: exactly one token, a French sentence, and details.
+
+`decide` is pure: the store gathers what the replica and the local log know about the pass
+(PassFacts), and this module applies the rules of BRIEF §5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.formatting import format_date, format_datetime, format_euros, local_date
+from mediateur_tui.domain.scan_input import InputKind, ScanInput
+from mediateur_tui.domain.signatures import verify
+
+DEFAULT_MAX_REPLICA_AGE = timedelta(days=7)
+
+
+class Verdict(StrEnum):
+    VALID = "valid"
+    GRACE = "grace"
+    MALFORMED = "malformed"
+    UNKNOWN = "unknown"
+    REDEEMED_HERE = "redeemed_here"
+    REDEEMED_ELSEWHERE = "redeemed_elsewhere"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    UNATTRIBUTED = "unattributed"
+    PROGRAMME_NOT_ACCEPTED = "programme_not_accepted"
+
+    @property
+    def redeemable(self) -> bool:
+        return self in (Verdict.VALID, Verdict.GRACE)
+
+    @property
+    def label(self) -> str:
+        return VERDICT_LABELS[self]
+
+
+VERDICT_LABELS = {
+    Verdict.VALID: "Pass valide",
+    Verdict.GRACE: "Pass valide (période de grâce)",
+    Verdict.MALFORMED: "Code mal saisi",
+    Verdict.UNKNOWN: "Pass inconnu",
+    Verdict.REDEEMED_HERE: "Déjà encaissé ici",
+    Verdict.REDEEMED_ELSEWHERE: "Déjà encaissé ailleurs",
+    Verdict.REVOKED: "Pass en opposition",
+    Verdict.EXPIRED: "Pass expiré",
+    Verdict.NOT_YET_VALID: "Pas encore valable",
+    Verdict.UNATTRIBUTED: "Carnet non attribué",
+    Verdict.PROGRAMME_NOT_ACCEPTED: "Programme non accepté ici",
+}
+
+REVOCATION_REASONS = {
+    "lost": "perdu",
+    "stolen": "volé",
+    "cancelled": "annulé par la région",
+}
+
+
+@dataclass(frozen=True)
+class LocalRedemption:
+    """A redemption of the pass already recorded at this site."""
+
+    at: datetime
+    session_title: str
+    operator_name: str
+
+
+@dataclass(frozen=True)
+class RemoteRedemption:
+    """A redemption at another site, as published in the replica."""
+
+    site_name: str
+    on: date
+
+
+@dataclass(frozen=True)
+class PassFacts:
+    """Everything the replica and the local log know about one pass."""
+
+    code: str
+    programme_id: str
+    programme_label: str
+    value_cents: int
+    carnet_id: str
+    carnet_size: int
+    carnet_attributed: bool
+    valid_from: date
+    valid_until: date
+    grace_until: date
+    accepted_here: bool
+    revoked_reason: str | None = None
+    revoked_on: date | None = None
+    redeemed_here: LocalRedemption | None = None
+    redeemed_elsewhere: RemoteRedemption | None = None
+
+
+@dataclass(frozen=True)
+class ReplicaState:
+    """What the verdict needs to know about the replica as a whole."""
+
+    updated_at: datetime | None
+    region_public_key: bytes | None = None
+    max_age: timedelta = DEFAULT_MAX_REPLICA_AGE
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    input: str
+    code: str | None
+    verdict: Verdict
+    message: str
+    details: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    value_cents: int = 0
+
+    @property
+    def redeemable(self) -> bool:
+        return self.verdict.redeemable
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "input": self.input,
+            "code": self.code,
+            "verdict": self.verdict.value,
+            "redeemable": self.redeemable,
+            "message": self.message,
+            "details": self.details,
+            "warnings": self.warnings,
+        }
+
+
+def replica_warnings(replica: ReplicaState, now: datetime) -> list[str]:
+    if replica.updated_at is None:
+        return ["La réplique du registre n'a jamais été mise à jour."]
+    age = now - replica.updated_at
+    if age > replica.max_age:
+        return [
+            f"La réplique du registre date de {age.days} jours : "
+            "synchronisez dès que possible (le pass est vérifié quand même)."
+        ]
+    return []
+
+
+def decide(
+    scan: ScanInput, facts: PassFacts | None, replica: ReplicaState, now: datetime
+) -> CheckResult:
+    """The one verdict for a parsed scan, given what is known about its pass."""
+    warnings = replica_warnings(replica, now)
+    if scan.layout_fixed:
+        warnings.append(
+            "Lecteur réglé en clavier américain : la saisie a été corrigée. "
+            "Pensez à régler le lecteur en AZERTY."
+        )
+
+    def result(
+        verdict: Verdict, message: str, details: dict[str, str] | None = None
+    ) -> CheckResult:
+        return CheckResult(
+            input=scan.raw,
+            code=scan.code,
+            verdict=verdict,
+            message=message,
+            details=details or {},
+            warnings=warnings,
+            value_cents=facts.value_cents if facts and verdict.redeemable else 0,
+        )
+
+    if scan.error is not None or scan.code is None:
+        return result(Verdict.MALFORMED, scan.error or "Code illisible : vérifiez la saisie.")
+    shown = format_code(scan.code)
+    forged = _payload_problem(scan, facts, replica)
+    if forged:
+        return result(Verdict.MALFORMED, forged, {"code": shown})
+    if facts is None:
+        return result(
+            Verdict.UNKNOWN,
+            f"Le pass {shown} n'est pas dans le registre. Vérifiez le code imprimé ; "
+            "si le registre est ancien, synchronisez-le.",
+            {"code": shown},
+        )
+    return _decide_known(facts, local_date(now), result)
+
+
+def _payload_problem(scan: ScanInput, facts: PassFacts | None, replica: ReplicaState) -> str | None:
+    """Why a QR payload cannot be genuine, or None."""
+    if scan.kind is not InputKind.QR:
+        return None
+    message = scan.signed_message
+    if replica.region_public_key is not None and message is not None:
+        if not verify(replica.region_public_key, message, scan.signature or ""):
+            return "Signature du QR code invalide : ce pass n'a pas été émis par la région."
+        return None
+    if facts is not None and (
+        scan.programme != facts.programme_id or scan.valid_until != facts.valid_until
+    ):
+        return "Le QR code ne correspond pas au registre (programme ou date) : pass suspect."
+    return None
+
+
+def _decide_known(facts: PassFacts, today: date, result) -> CheckResult:
+    shown = format_code(facts.code)
+    details = {
+        "code": shown,
+        "programme": facts.programme_label,
+        "carnet": f"{facts.carnet_id} ({facts.carnet_size} pass)",
+        "valeur": format_euros(facts.value_cents),
+        "valable_jusqu_au": format_date(facts.valid_until),
+    }
+    if facts.redeemed_here is not None:
+        here = facts.redeemed_here
+        when = format_datetime(here.at)
+        return result(
+            Verdict.REDEEMED_HERE,
+            f"Déjà encaissé ici le {when}, séance « {here.session_title} », "
+            f"par {here.operator_name}.",
+            {
+                **details,
+                "encaisse_le": when,
+                "seance": here.session_title,
+                "par": here.operator_name,
+            },
+        )
+    if facts.redeemed_elsewhere is not None:
+        other = facts.redeemed_elsewhere
+        return result(
+            Verdict.REDEEMED_ELSEWHERE,
+            f"Déjà encaissé le {format_date(other.on)} à {other.site_name}.",
+            {**details, "encaisse_le": format_date(other.on), "lieu": other.site_name},
+        )
+    if facts.revoked_reason is not None:
+        reason = REVOCATION_REASONS.get(facts.revoked_reason, facts.revoked_reason)
+        since = f" depuis le {format_date(facts.revoked_on)}" if facts.revoked_on else ""
+        return result(
+            Verdict.REVOKED,
+            f"Pass en opposition ({reason}){since} : ne l'acceptez pas.",
+            {**details, "motif": reason},
+        )
+    if not facts.accepted_here:
+        return result(
+            Verdict.PROGRAMME_NOT_ACCEPTED,
+            f"Le programme « {facts.programme_label} » n'est pas accepté dans ce lieu.",
+            details,
+        )
+    if not facts.carnet_attributed:
+        return result(
+            Verdict.UNATTRIBUTED,
+            f"Le carnet {facts.carnet_id} n'a pas encore été remis à un bénéficiaire : "
+            "pass non utilisable.",
+            details,
+        )
+    if today < facts.valid_from:
+        return result(
+            Verdict.NOT_YET_VALID,
+            f"Ce pass ne sera valable qu'à partir du {format_date(facts.valid_from)}.",
+            {**details, "valable_a_partir_du": format_date(facts.valid_from)},
+        )
+    if today > facts.grace_until:
+        return result(
+            Verdict.EXPIRED,
+            f"Pass expiré : valable jusqu'au {format_date(facts.valid_until)}, "
+            f"accepté jusqu'au {format_date(facts.grace_until)}.",
+            details,
+        )
+    if today > facts.valid_until:
+        return result(
+            Verdict.GRACE,
+            f"Pass valide, {format_euros(facts.value_cents)} — période de grâce : "
+            f"accepté jusqu'au {format_date(facts.grace_until)}.",
+            {**details, "accepte_jusqu_au": format_date(facts.grace_until)},
+        )
+    return result(
+        Verdict.VALID,
+        f"Pass valide, {format_euros(facts.value_cents)} — carnet {facts.carnet_id}.",
+        details,
+    )

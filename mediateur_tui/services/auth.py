@@ -1,0 +1,96 @@
+"""Operators and PIN log-in, with lock-out after repeated failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from mediateur_tui.domain.formatting import format_datetime
+from mediateur_tui.domain.pins import (
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+    hash_pin,
+    locked_until,
+    verify_pin,
+)
+from mediateur_tui.services.clock import Clock, system_clock
+from mediateur_tui.store.audit import append_event
+from mediateur_tui.store.engine import writer
+from mediateur_tui.store.models import Operator
+
+LOCKOUT_MINUTES = int(LOCKOUT.total_seconds() // 60)
+ROLES = {"mediateur": "médiateur·rice", "responsable": "responsable"}
+
+
+@dataclass(frozen=True)
+class OperatorInfo:
+    id: int
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    operator: OperatorInfo | None
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.operator is not None
+
+
+def list_operators(engine: Engine) -> list[OperatorInfo]:
+    with Session(engine) as session:
+        rows = session.exec(select(Operator).order_by(Operator.name)).all()
+        return [OperatorInfo(id=row.id, name=row.name, role=row.role) for row in rows]
+
+
+def create_operator(session: Session, name: str, role: str, pin: str) -> Operator:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    operator = Operator(name=name, role=role, pin_hash=hash_pin(pin))
+    session.add(operator)
+    return operator
+
+
+def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> LoginResult:
+    """Checks the PIN; counts failures and refuses while the operator is locked out."""
+    now = clock()
+    with Session(writer(engine)) as session:
+        operator = session.exec(select(Operator).where(Operator.name == name)).first()
+        if operator is None:
+            return LoginResult(None, "Opérateur inconnu.")
+        if operator.last_failure_at is not None:
+            until = locked_until(operator.failed_attempts, operator.last_failure_at)
+            if until is not None and now < until:
+                return LoginResult(
+                    None,
+                    f"Compte bloqué après {MAX_FAILED_ATTEMPTS} erreurs, jusqu'à "
+                    f"{format_datetime(until)}. Réessayez après cette heure.",
+                )
+            if until is not None:
+                operator.failed_attempts = 0
+        if verify_pin(pin, operator.pin_hash):
+            operator.failed_attempts = 0
+            operator.last_failure_at = None
+            append_event(session, now, "login", operator.id, {"name": name})
+            session.add(operator)
+            session.commit()
+            return LoginResult(OperatorInfo(operator.id, operator.name, operator.role), "")
+        operator.failed_attempts += 1
+        operator.last_failure_at = now
+        append_event(
+            session, now, "login_failed", operator.id, {"attempts": operator.failed_attempts}
+        )
+        session.add(operator)
+        session.commit()
+        left = MAX_FAILED_ATTEMPTS - operator.failed_attempts
+        if left <= 0:
+            return LoginResult(
+                None,
+                f"Code PIN incorrect. Compte bloqué {LOCKOUT_MINUTES} minutes après "
+                f"{MAX_FAILED_ATTEMPTS} erreurs.",
+            )
+        return LoginResult(None, f"Code PIN incorrect. Encore {left} essai(s) avant blocage.")

@@ -1,0 +1,261 @@
+"""At the desk: check a pass, redeem it in a session, cancel a redemption, open/close sessions."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, literal_column
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, select
+
+from mediateur_tui.domain.scan_input import parse_scan
+from mediateur_tui.domain.verdicts import (
+    DEFAULT_MAX_REPLICA_AGE,
+    CheckResult,
+    decide,
+)
+from mediateur_tui.services.clock import Clock, system_clock
+from mediateur_tui.store import queries
+from mediateur_tui.store.audit import append_event
+from mediateur_tui.store.engine import writer
+from mediateur_tui.store.models import (
+    Cancellation,
+    DeskSession,
+    Redemption,
+    RefusedScan,
+)
+
+SESSION_KINDS = {"individuel": "Accompagnement individuel", "collectif": "Atelier collectif"}
+
+
+class DeskError(Exception):
+    """An action the desk cannot do, with a French message for the user."""
+
+
+@dataclass(frozen=True)
+class RedemptionLine:
+    id: str
+    code: str
+    redeemed_at: datetime
+    value_cents: int
+    input_method: str
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    title: str
+    started_at: datetime
+    ended_at: datetime
+    redeemed_count: int
+    total_cents: int
+    refused_count: int
+
+
+class Desk:
+    """The desk's operations on one database, for one site."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock = system_clock,
+        max_replica_age: timedelta = DEFAULT_MAX_REPLICA_AGE,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.max_replica_age = max_replica_age
+
+    # --- checking and redeeming -----------------------------------------------------------
+
+    def check(self, text: str) -> CheckResult:
+        """The verdict on a scan, without recording anything."""
+        with Session(self.engine) as session:
+            return self._verdict(session, text)
+
+    def redeem(
+        self, session_id: int, operator_id: int, text: str, input_method: str = "scan"
+    ) -> CheckResult:
+        """Checks the scan and, when redeemable, records it in one transaction.
+
+        A refused scan is logged too. If another process took the pass between the check and
+        the insert, the unique index refuses ours and the verdict becomes redeemed_here.
+        """
+        try:
+            with Session(writer(self.engine)) as session:
+                result = self._verdict(session, text)
+                if result.redeemable:
+                    self._record_redemption(session, session_id, operator_id, result, input_method)
+                else:
+                    self._record_refusal(session, session_id, operator_id, result)
+                session.commit()
+                return result
+        except IntegrityError:
+            # Only reachable if the pass was taken between our read and our write.
+            return self.check(text)
+
+    def _verdict(self, session: Session, text: str) -> CheckResult:
+        scan = parse_scan(text)
+        site_id = self._site_id(session)
+        facts = queries.pass_facts(session, scan.code, site_id) if scan.code else None
+        replica = queries.replica_state(session, self.max_replica_age)
+        return decide(scan, facts, replica, self.clock())
+
+    def _site_id(self, session: Session) -> str:
+        meta = queries.replica_meta(session)
+        if meta is None:
+            raise DeskError("Aucune réplique du registre : importez-la avant d'encaisser.")
+        return meta.site_id
+
+    def _record_redemption(
+        self,
+        session: Session,
+        session_id: int,
+        operator_id: int,
+        result: CheckResult,
+        input_method: str,
+    ) -> None:
+        now = self.clock()
+        redemption = Redemption(
+            id=uuid.uuid4().hex,
+            code=result.code,
+            session_id=session_id,
+            operator_id=operator_id,
+            redeemed_at=now,
+            value_cents=result.value_cents,
+            input_method=input_method,
+            raw_input=result.input,
+        )
+        session.add(redemption)
+        session.flush()
+        append_event(
+            session,
+            now,
+            "redemption",
+            operator_id,
+            {"id": redemption.id, "code": redemption.code, "value_cents": redemption.value_cents},
+        )
+
+    def _record_refusal(
+        self, session: Session, session_id: int | None, operator_id: int | None, result
+    ) -> None:
+        session.add(
+            RefusedScan(
+                at=self.clock(),
+                session_id=session_id,
+                operator_id=operator_id,
+                raw_input=result.input,
+                code=result.code,
+                verdict=result.verdict.value,
+                message=result.message,
+            )
+        )
+
+    # --- cancelling -----------------------------------------------------------------------
+
+    def last_active_redemption(self, session_id: int) -> RedemptionLine | None:
+        lines = self.session_redemptions(session_id)
+        return lines[-1] if lines else None
+
+    def cancel(self, redemption_id: str, operator_id: int, reason: str) -> None:
+        """Cancels a redemption; the pass becomes redeemable again. A reason is required."""
+        reason = reason.strip()
+        if not reason:
+            raise DeskError("Indiquez le motif de l'annulation.")
+        with Session(writer(self.engine)) as session:
+            redemption = session.get(Redemption, redemption_id)
+            if redemption is None or redemption.cancelled_at is not None:
+                raise DeskError("Cet encaissement n'existe pas ou est déjà annulé.")
+            now = self.clock()
+            redemption.cancelled_at = now
+            session.add(redemption)
+            session.add(
+                Cancellation(
+                    redemption_id=redemption_id,
+                    reason=reason,
+                    operator_id=operator_id,
+                    cancelled_at=now,
+                )
+            )
+            append_event(
+                session,
+                now,
+                "cancellation",
+                operator_id,
+                {"id": redemption_id, "code": redemption.code, "reason": reason},
+            )
+            session.commit()
+
+    # --- sessions -------------------------------------------------------------------------
+
+    def open_session(self, operator_id: int) -> DeskSession | None:
+        """The operator's session that has not ended yet, if any."""
+        with Session(self.engine) as session:
+            return session.exec(
+                select(DeskSession)
+                .where(DeskSession.operator_id == operator_id, DeskSession.ended_at.is_(None))
+                .order_by(DeskSession.started_at.desc())
+            ).first()
+
+    def start_session(
+        self, operator_id: int, title: str, kind: str, themes: str, duration_minutes: int
+    ) -> DeskSession:
+        if kind not in SESSION_KINDS:
+            raise DeskError(f"Type de séance inconnu : {kind}.")
+        if not 1 <= duration_minutes <= 12 * 60:
+            raise DeskError("La durée doit être comprise entre 1 minute et 12 heures.")
+        desk_session = DeskSession(
+            title=title.strip() or "Séance",
+            kind=kind,
+            themes=themes.strip(),
+            duration_minutes=duration_minutes,
+            operator_id=operator_id,
+            started_at=self.clock(),
+        )
+        with Session(self.engine) as session:
+            session.add(desk_session)
+            session.commit()
+            session.refresh(desk_session)
+            return desk_session
+
+    def end_session(self, session_id: int) -> SessionSummary:
+        with Session(self.engine) as session:
+            desk_session = session.get(DeskSession, session_id)
+            if desk_session is None:
+                raise DeskError("Séance introuvable.")
+            if desk_session.ended_at is None:
+                desk_session.ended_at = self.clock()
+                session.add(desk_session)
+                session.commit()
+                session.refresh(desk_session)
+            lines = self.session_redemptions(session_id)
+            refused = session.exec(
+                select(func.count()).where(RefusedScan.session_id == session_id)
+            ).one()
+            return SessionSummary(
+                title=desk_session.title,
+                started_at=desk_session.started_at,
+                ended_at=desk_session.ended_at,
+                redeemed_count=len(lines),
+                total_cents=sum(line.value_cents for line in lines),
+                refused_count=refused,
+            )
+
+    def session_redemptions(self, session_id: int) -> list[RedemptionLine]:
+        """The session's active redemptions, oldest first."""
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Redemption)
+                .where(Redemption.session_id == session_id, Redemption.cancelled_at.is_(None))
+                .order_by(Redemption.redeemed_at, literal_column("redemption.rowid"))
+            ).all()
+            return [
+                RedemptionLine(
+                    id=row.id,
+                    code=row.code,
+                    redeemed_at=row.redeemed_at,
+                    value_cents=row.value_cents,
+                    input_method=row.input_method,
+                )
+                for row in rows
+            ]

@@ -1,0 +1,60 @@
+"""Read pass QR codes and barcodes from image files (phone photos, scans) with pyzbar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+try:
+    from pyzbar.pyzbar import decode as zbar_decode
+except ImportError as error:  # the system library libzbar0 is missing
+    zbar_decode = None
+    _ZBAR_ERROR = str(error)
+
+MAX_SIDE = 2400  # larger photos are scaled down: zbar is faster and no less accurate
+
+
+class ImageReadError(Exception):
+    """An image that cannot be read, with a French message."""
+
+
+def decode_image(path: Path) -> list[str]:
+    """The text of every QR code or barcode found in the image, in reading order, no repeats."""
+    if zbar_decode is None:
+        raise ImageReadError(
+            "La lecture d'images demande la bibliothèque zbar : "
+            f"installez le paquet libzbar0 ({_ZBAR_ERROR})."
+        )
+    try:
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened).convert("L")
+    except FileNotFoundError as error:
+        raise ImageReadError(f"Fichier introuvable : {path}") from error
+    except (UnidentifiedImageError, OSError) as error:
+        raise ImageReadError(f"Ce fichier n'est pas une image lisible : {path.name}") from error
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    for attempt in _attempts(image):
+        found = _decode(attempt)
+        if found:
+            return found
+    return []
+
+
+def _attempts(image: Image.Image):
+    """The image as is, then cleaned-up versions that help zbar with noisy photos."""
+    yield image
+    yield image.filter(ImageFilter.MedianFilter(3))
+    yield ImageOps.autocontrast(image.filter(ImageFilter.GaussianBlur(1)))
+    if max(image.size) < MAX_SIDE // 2:
+        yield image.resize((image.width * 2, image.height * 2), Image.Resampling.LANCZOS)
+
+
+def _decode(image: Image.Image) -> list[str]:
+    texts: list[str] = []
+    symbols = sorted(zbar_decode(image), key=lambda s: (s.rect.top, s.rect.left))
+    for symbol in symbols:
+        text = symbol.data.decode("utf-8", errors="replace")
+        if text not in texts:
+            texts.append(text)
+    return texts

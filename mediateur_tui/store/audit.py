@@ -1,0 +1,59 @@
+"""The append-only, hash-chained audit log.
+
+Each event's hash covers the previous event's hash and its own content, so deleting or
+editing any past event breaks every hash after it. `verify_chain` finds the first break.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from mediateur_tui.store.models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+
+
+def _event_hash(previous_hash: str, at: datetime, kind: str, operator_id, details: str) -> str:
+    content = json.dumps(
+        [previous_hash, at.astimezone(UTC).isoformat(), kind, operator_id, details],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def append_event(
+    session: Session, at: datetime, kind: str, operator_id: int | None, details: dict
+) -> AuditEvent:
+    """Adds an event to the chain. Call inside a write (BEGIN IMMEDIATE) transaction."""
+    last = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    previous_hash = last.hash if last else GENESIS_HASH
+    details_json = json.dumps(details, ensure_ascii=False, sort_keys=True)
+    event = AuditEvent(
+        at=at,
+        kind=kind,
+        operator_id=operator_id,
+        details=details_json,
+        previous_hash=previous_hash,
+        hash=_event_hash(previous_hash, at, kind, operator_id, details_json),
+    )
+    session.add(event)
+    return event
+
+
+def verify_chain(session: Session) -> tuple[int, int | None]:
+    """(number of events checked, id of the first broken event or None)."""
+    previous_hash = GENESIS_HASH
+    count = 0
+    for event in session.exec(select(AuditEvent).order_by(AuditEvent.id)):
+        expected = _event_hash(
+            previous_hash, event.at, event.kind, event.operator_id, event.details
+        )
+        if event.previous_hash != previous_hash or event.hash != expected:
+            return count, event.id
+        previous_hash = event.hash
+        count += 1
+    return count, None

@@ -1,0 +1,16 @@
+"""Alembic environment: runs on the engine handed over by mediateur_tui.store.engine."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+from mediateur_tui.store import models  # noqa: F401  (registers the tables)
+
+engine = context.config.attributes["engine"]
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=SQLModel.metadata,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,157 @@
+"""SQLModel tables.
+
+Replica tables mirror the region's registry and are never edited by hand. Local tables hold
+what happened at this site. A pass can have at most one active (not cancelled) redemption:
+the partial unique index `uq_redemption_active_code` makes the database itself refuse a second.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+# --- Replica of the region's registry -------------------------------------------------------
+
+
+class Site(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+
+
+class Programme(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    label: str
+    value_cents: int
+    valid_from: date
+    valid_until: date
+    grace_until: date
+
+
+class ProgrammeSite(SQLModel, table=True):
+    """A site where a programme's passes are accepted."""
+
+    __tablename__ = "programme_site"
+    programme_id: str = Field(primary_key=True, foreign_key="programme.id")
+    site_id: str = Field(primary_key=True)
+
+
+class Carnet(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    programme_id: str = Field(foreign_key="programme.id")
+    size: int
+    attributed_on: date | None = None
+    beneficiary_ref: str | None = None
+
+
+class PassRecord(SQLModel, table=True):
+    __tablename__ = "pass"
+    code: str = Field(primary_key=True)
+    carnet_id: str = Field(foreign_key="carnet.id", index=True)
+    programme_id: str = Field(foreign_key="programme.id")
+
+
+class Revocation(SQLModel, table=True):
+    code: str = Field(primary_key=True)
+    reason: str
+    revoked_on: date
+
+
+class RemoteRedemption(SQLModel, table=True):
+    """A pass the region reports as used at another site."""
+
+    __tablename__ = "remote_redemption"
+    code: str = Field(primary_key=True)
+    site_id: str
+    redeemed_on: date
+
+
+class ReplicaMeta(SQLModel, table=True):
+    """One row describing the replica and this site's identity."""
+
+    __tablename__ = "replica_meta"
+    id: int = Field(default=1, primary_key=True)
+    region_id: str
+    region_public_key: bytes | None = None
+    site_id: str
+    updated_at: datetime | None = None
+    pass_count: int = 0
+
+
+# --- Local data -----------------------------------------------------------------------------
+
+
+class Operator(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    role: str  # "mediateur" | "responsable"
+    pin_hash: str
+    failed_attempts: int = 0
+    last_failure_at: datetime | None = None
+
+
+class DeskSession(SQLModel, table=True):
+    """A séance: an atelier collectif or an accompagnement individuel."""
+
+    __tablename__ = "desk_session"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    kind: str  # "individuel" | "collectif"
+    themes: str = ""
+    duration_minutes: int
+    operator_id: int = Field(foreign_key="operator.id")
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+class Redemption(SQLModel, table=True):
+    __table_args__ = (
+        Index(
+            "uq_redemption_active_code",
+            "code",
+            unique=True,
+            sqlite_where=text("cancelled_at IS NULL"),
+        ),
+    )
+    id: str = Field(primary_key=True)  # random, made when the pass is taken
+    code: str = Field(index=True)
+    session_id: int = Field(foreign_key="desk_session.id", index=True)
+    operator_id: int = Field(foreign_key="operator.id")
+    redeemed_at: datetime = Field(index=True)
+    value_cents: int
+    input_method: str  # "scan" | "image" | "cli"
+    raw_input: str
+    cancelled_at: datetime | None = None
+
+
+class Cancellation(SQLModel, table=True):
+    redemption_id: str = Field(primary_key=True, foreign_key="redemption.id")
+    reason: str
+    operator_id: int = Field(foreign_key="operator.id")
+    cancelled_at: datetime
+
+
+class RefusedScan(SQLModel, table=True):
+    __tablename__ = "refused_scan"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    session_id: int | None = Field(default=None, foreign_key="desk_session.id")
+    operator_id: int | None = Field(default=None, foreign_key="operator.id")
+    raw_input: str
+    code: str | None = Field(default=None, index=True)
+    verdict: str
+    message: str
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, hash-chained log of security events and redemptions."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    kind: str
+    operator_id: int | None = None
+    details: str  # JSON
+    previous_hash: str
+    hash: str

@@ -1,0 +1,94 @@
+"""Read queries on the replica and the local log. Each is a single indexed lookup."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from mediateur_tui.domain.verdicts import (
+    DEFAULT_MAX_REPLICA_AGE,
+    LocalRedemption,
+    PassFacts,
+    RemoteRedemption,
+    ReplicaState,
+)
+from mediateur_tui.store.models import (
+    Carnet,
+    DeskSession,
+    Operator,
+    PassRecord,
+    Programme,
+    ProgrammeSite,
+    Redemption,
+    ReplicaMeta,
+    Revocation,
+    Site,
+)
+from mediateur_tui.store.models import RemoteRedemption as RemoteRedemptionRow
+
+
+def replica_meta(session: Session) -> ReplicaMeta | None:
+    return session.get(ReplicaMeta, 1)
+
+
+def replica_state(session: Session, max_age=DEFAULT_MAX_REPLICA_AGE) -> ReplicaState:
+    meta = replica_meta(session)
+    if meta is None:
+        return ReplicaState(updated_at=None, max_age=max_age)
+    return ReplicaState(
+        updated_at=meta.updated_at, region_public_key=meta.region_public_key, max_age=max_age
+    )
+
+
+def pass_facts(session: Session, code: str, site_id: str) -> PassFacts | None:
+    """What the replica and the local log know about `code`, or None if the registry lacks it."""
+    row = session.exec(
+        select(Carnet, Programme)
+        .join(PassRecord, PassRecord.carnet_id == Carnet.id)
+        .join(Programme, Programme.id == PassRecord.programme_id)
+        .where(PassRecord.code == code)
+    ).first()
+    if row is None:
+        return None
+    carnet, programme = row
+    accepted = session.get(ProgrammeSite, (programme.id, site_id)) is not None
+    revocation = session.get(Revocation, code)
+    return PassFacts(
+        code=code,
+        programme_id=programme.id,
+        programme_label=programme.label,
+        value_cents=programme.value_cents,
+        carnet_id=carnet.id,
+        carnet_size=carnet.size,
+        carnet_attributed=carnet.attributed_on is not None,
+        valid_from=programme.valid_from,
+        valid_until=programme.valid_until,
+        grace_until=programme.grace_until,
+        accepted_here=accepted,
+        revoked_reason=revocation.reason if revocation else None,
+        revoked_on=revocation.revoked_on if revocation else None,
+        redeemed_here=active_local_redemption(session, code),
+        redeemed_elsewhere=_remote_redemption(session, code),
+    )
+
+
+def active_local_redemption(session: Session, code: str) -> LocalRedemption | None:
+    row = session.exec(
+        select(Redemption, DeskSession, Operator)
+        .join(DeskSession, DeskSession.id == Redemption.session_id)
+        .join(Operator, Operator.id == Redemption.operator_id)
+        .where(Redemption.code == code, Redemption.cancelled_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    redemption, desk_session, operator = row
+    return LocalRedemption(
+        at=redemption.redeemed_at, session_title=desk_session.title, operator_name=operator.name
+    )
+
+
+def _remote_redemption(session: Session, code: str) -> RemoteRedemption | None:
+    remote = session.get(RemoteRedemptionRow, code)
+    if remote is None:
+        return None
+    site = session.get(Site, remote.site_id)
+    return RemoteRedemption(site_name=site.name if site else remote.site_id, on=remote.redeemed_on)

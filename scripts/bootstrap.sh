@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Prepares .venv with everything mediateur-tui needs; sourced by scripts/demo.sh and scripts/test.sh.
+# Safe to run again: it reinstalls only when requirements.lock or pyproject.toml changed.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+python="${PYTHON:-python3}"
+
+as_root_apt_install() {
+  # Installs Debian packages when we are root; otherwise says exactly what to install.
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "Paquet système manquant : installez-le avec « sudo apt-get install $* », puis relancez." >&2
+    exit 1
+  fi
+}
+
+if ! ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0'; then
+  echo "Installation de libzbar0 (lecture des QR codes)…" >&2
+  as_root_apt_install libzbar0
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+  if ! "$python" -m venv "$venv" 2>/dev/null; then
+    rm -rf "$venv"
+    echo "Installation de python3-venv…" >&2
+    as_root_apt_install python3-venv
+    "$python" -m venv "$venv"
+  fi
+fi
+
+stamp="$venv/.installed"
+wanted="$(cat "$root/requirements.lock" "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+  echo "Installation des dépendances Python dans .venv…" >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$root/requirements.lock"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$root"
+  echo "$wanted" > "$stamp"
+fi
