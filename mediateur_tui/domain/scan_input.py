@@ -18,9 +18,9 @@ from mediateur_tui.domain.keyboard import looks_garbled, undo_us_layout_on_azert
 
 PAYLOAD_PREFIX = "PN1"
 MAX_INPUT_LENGTH = 512
-GARBLED_MESSAGE = (
-    "Lecture illisible : le lecteur semble réglé en clavier américain (QWERTY). "
-    "Relisez le pass ou tapez le code imprimé."
+GARBLED_HINT = (
+    "(Saisie corrigée comme venant d'un lecteur réglé en clavier américain, QWERTY, "
+    "ou de chiffres tapés sans Maj : relisez le pass ou tapez le code imprimé.)"
 )
 _PROGRAMME = re.compile(r"^[A-Z0-9-]{1,32}$")
 _SIGNATURE = re.compile(r"^[A-Z2-7]{1,128}$")
@@ -68,14 +68,14 @@ def parse_scan(text: str) -> ScanInput:
             raw=raw[:MAX_INPUT_LENGTH], kind=InputKind.BARE, error="Saisie trop longue."
         )
     direct = _parse(raw, layout_fixed=False)
-    if direct.error is None:
+    # Only text showing the marks of a US-layout scanner (or of digits typed on AZERTY
+    # without Shift) is corrected: a plain typo must say "re-type", not become another code.
+    if direct.error is None or not looks_garbled(raw):
         return direct
     fixed = _parse(undo_us_layout_on_azerty(raw), layout_fixed=True)
     if fixed.error is None:
         return replace(fixed, raw=raw)
-    if looks_garbled(raw):
-        return replace(direct, error=GARBLED_MESSAGE)
-    return direct
+    return replace(direct, error=f"{fixed.error} {GARBLED_HINT}")
 
 
 def _parse(text: str, *, layout_fixed: bool) -> ScanInput:

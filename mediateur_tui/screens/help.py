@@ -1,0 +1,51 @@
+"""F1: the keys of the current screen and a reminder of what the verdicts mean."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from mediateur_tui.domain.verdicts import VERDICT_LABELS
+
+KEY_NAMES = {"escape": "Échap", "enter": "Entrée", "ctrl": "Ctrl", "f1": "F1", "f2": "F2"}
+
+GENERAL = (
+    "[b]Au guichet[/b]\n"
+    "Scannez le pass (ou tapez son code, tirets et espaces facultatifs), puis Entrée. "
+    "Cadre vert : pass encaissé. Orange : encaissé, avec un avertissement à lire. "
+    "Rouge : refusé, avec la raison. Une double lecture du même pass n'est comptée qu'une fois.\n"
+    "Ctrl+P ouvre la palette de commandes : toutes les actions de l'écran y sont."
+)
+
+
+def key_label(key: str) -> str:
+    first = key.split(",")[0]
+    return "+".join(KEY_NAMES.get(part, part.upper()) for part in first.split("+"))
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1", "close", "Fermer l'aide", id="help.close")]
+
+    def __init__(self, screen: Screen) -> None:
+        super().__init__()
+        self.for_screen = screen
+
+    def compose(self) -> ComposeResult:
+        keys = [
+            f"  [b]{key_label(active.binding.key)}[/b]  {active.binding.description}"
+            for active in self.for_screen.active_bindings.values()
+            if active.binding.show and active.binding.description
+        ]
+        verdicts = "\n".join(f"  • {label}" for label in VERDICT_LABELS.values())
+        with VerticalScroll(classes="dialog", id="help"):
+            yield Static("Aide", classes="card-title")
+            yield Static("[b]Touches de cet écran[/b]\n" + "\n".join(dict.fromkeys(keys)))
+            yield Static(GENERAL)
+            yield Static("[b]Les verdicts possibles[/b]\n" + verdicts)
+            yield Static("Échap : fermer", classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

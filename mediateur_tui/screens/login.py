@@ -1,0 +1,69 @@
+"""Log-in: pick the operator, type the PIN."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, Select, Static
+
+from mediateur_tui.services.auth import ROLES, LoginResult, list_operators, log_in
+
+
+class LoginScreen(Screen):
+    """The first screen. Enter in the PIN field logs in."""
+
+    AUTO_FOCUS = "#pin"
+
+    def __init__(self, demo_pins: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.demo_pins = demo_pins
+
+    def compose(self) -> ComposeResult:
+        operators = list_operators(self.app.engine)
+        yield Header()
+        with Vertical(id="login-box", classes="card"):
+            yield Static("Connexion", classes="card-title")
+            yield Label("Opérateur·rice")
+            yield Select(
+                [(f"{op.name} ({ROLES[op.role]})", op.name) for op in operators],
+                value=operators[0].name if operators else Select.NULL,
+                allow_blank=not operators,
+                id="operator",
+            )
+            yield Label("Code PIN")
+            yield Input(password=True, placeholder="••••", id="pin", max_length=12)
+            yield Static("", id="login-message")
+            if self.demo_pins:
+                shown = " · ".join(f"{name} : {pin}" for name, pin in self.demo_pins)
+                yield Static(f"Démo — codes PIN : {shown}", id="demo-pins")
+        yield Footer()
+
+    @on(Input.Submitted, "#pin")
+    def submit(self) -> None:
+        name = self.query_one("#operator", Select).value
+        pin = self.query_one("#pin", Input).value
+        if name is Select.NULL:
+            self._say("Aucun opérateur n'est enregistré.")
+            return
+        self.query_one("#pin", Input).value = ""
+        self._say("Vérification…")
+        self.check_pin(str(name), pin)
+
+    @work(thread=True, exclusive=True)
+    def check_pin(self, name: str, pin: str) -> None:
+        # scrypt is deliberately slow: keep it off the event loop.
+        result = log_in(self.app.engine, name, pin, self.app.clock)
+        self.app.call_from_thread(self._done, result)
+
+    def _done(self, result: LoginResult) -> None:
+        if result.ok:
+            self._say("")
+            self.app.logged_in(result.operator)
+        else:
+            self._say(result.message)
+            self.app.bell()
+
+    def _say(self, message: str) -> None:
+        self.query_one("#login-message", Static).update(message)

@@ -1,0 +1,217 @@
+"""A session at the desk: scan or type passes; each accepted pass is recorded at once.
+
+The scan field always has the focus. Submitted scans go into a queue that one thread worker
+processes in order, so a burst from a fast scanner never blocks the screen or gets reordered.
+"""
+
+from __future__ import annotations
+
+import queue
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.worker import get_current_worker
+
+from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros, plural
+from mediateur_tui.domain.verdicts import CheckResult, Verdict
+from mediateur_tui.screens.cancel_redemption import CancelRedemptionScreen
+from mediateur_tui.screens.image_file import ImageFileScreen
+from mediateur_tui.screens.session_summary import SessionSummaryScreen
+from mediateur_tui.services.desk import DeskError, RedemptionLine, SessionSummary
+from mediateur_tui.services.images import ImageReadError, decode_image
+from mediateur_tui.store.models import DeskSession
+from mediateur_tui.widgets.verdict_panel import VerdictPanel
+
+SCAN_PROMPT = "Scannez ou tapez un pass, puis Entrée."
+METHOD_LABELS = {"scan": "lecteur/clavier", "image": "image", "cli": "ligne de commande"}
+_POLL_SECONDS = 0.2
+
+
+class SessionScreen(Screen):
+    BINDINGS = [
+        Binding(
+            "ctrl+z", "cancel_last", "Annuler le dernier", id="session.cancel_last", priority=True
+        ),
+        Binding("f2", "read_image", "Lire une image", id="session.read_image"),
+        Binding("escape", "end_session", "Terminer la séance", id="session.end"),
+    ]
+    AUTO_FOCUS = "#scan"
+
+    def __init__(self, desk_session: DeskSession) -> None:
+        super().__init__()
+        self.desk_session = desk_session
+        self.lines: list[RedemptionLine] = []
+        self.pending = 0  # scans submitted and not yet answered
+        self._scans: queue.Queue[tuple[str, str]] = queue.Queue()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(self._title_text(), id="session-title")
+        yield Input(placeholder=SCAN_PROMPT, id="scan")
+        yield VerdictPanel(id="verdict")
+        table = DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+        table.can_focus = False
+        yield table
+        yield Static("", id="totals")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.app.operator.name} — séance en cours"
+        table = self.query_one("#lines", DataTable)
+        table.add_columns("Heure", "Code", "Montant", "Saisie")
+        self.query_one(VerdictPanel).show_waiting(SCAN_PROMPT)
+        self.reload_lines()
+        self.process_scans()
+
+    def _title_text(self) -> str:
+        kind = "Atelier collectif" if self.desk_session.kind == "collectif" else "Individuel"
+        themes = f" — {self.desk_session.themes}" if self.desk_session.themes else ""
+        return (
+            f"[b]{self.desk_session.title}[/b]  ({kind}, "
+            f"{self.desk_session.duration_minutes} min){themes}"
+        )
+
+    # --- scanning -------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#scan")
+    def submit_scan(self, event: Input.Submitted) -> None:
+        text = event.value
+        event.input.value = ""
+        if text.strip():
+            self.enqueue(text, "scan")
+
+    def enqueue(self, text: str, method: str) -> None:
+        self.pending += 1
+        self._scans.put((text, method))
+
+    @work(thread=True, exit_on_error=False)
+    def process_scans(self) -> None:
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            try:
+                text, method = self._scans.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                continue
+            try:
+                result = self.app.desk.redeem(
+                    self.desk_session.id, self.app.operator.id, text, method
+                )
+                lines = self.app.desk.session_redemptions(self.desk_session.id)
+            except DeskError as error:
+                self.app.call_from_thread(self._show_error, str(error))
+                continue
+            self.app.call_from_thread(self._show_result, result, lines)
+
+    def _show_result(self, result: CheckResult, lines: list[RedemptionLine]) -> None:
+        self.pending -= 1
+        already_in_session = any(line.code == result.code for line in self.lines)
+        if result.verdict is Verdict.REDEEMED_HERE and already_in_session:
+            note = "Lecture en double : ce pass est déjà enregistré dans cette séance."
+            self.query_one(VerdictPanel).show_result(result, note)
+        else:
+            self.query_one(VerdictPanel).show_result(result)
+            if not result.redeemable:
+                self.app.bell()
+        self._show_lines(lines)
+
+    def _show_error(self, message: str) -> None:
+        self.pending -= 1
+        self.query_one(VerdictPanel).show_waiting(message)
+        self.app.bell()
+
+    @work(thread=True, exclusive=True, group="lines")
+    def reload_lines(self) -> None:
+        lines = self.app.desk.session_redemptions(self.desk_session.id)
+        self.app.call_from_thread(self._show_lines, lines)
+
+    def _show_lines(self, lines: list[RedemptionLine]) -> None:
+        self.lines = lines
+        table = self.query_one("#lines", DataTable)
+        table.clear()
+        for line in reversed(lines):  # newest first
+            table.add_row(
+                f"{line.redeemed_at.astimezone(LOCAL_TZ):%H:%M:%S}",
+                format_code(line.code),
+                format_euros(line.value_cents),
+                METHOD_LABELS.get(line.input_method, line.input_method),
+                key=line.id,
+            )
+        total = sum(line.value_cents for line in lines)
+        self.query_one("#totals", Static).update(
+            f"[b]{plural(len(lines), 'pass', 'pass')} encaissé{'s' if len(lines) > 1 else ''}"
+            f" · {format_euros(total)}[/b]"
+        )
+
+    # --- cancelling -----------------------------------------------------------------------
+
+    def action_cancel_last(self) -> None:
+        if not self.lines:
+            self.notify("Aucun encaissement à annuler dans cette séance.", severity="warning")
+            return
+        line = self.lines[-1]
+
+        def cancel(reason: str | None) -> None:
+            if reason is not None:
+                self.cancel_redemption(line, reason)
+
+        self.app.push_screen(CancelRedemptionScreen(line), cancel)
+
+    @work(thread=True, group="cancel")
+    def cancel_redemption(self, line: RedemptionLine, reason: str) -> None:
+        try:
+            self.app.desk.cancel(line.id, self.app.operator.id, reason)
+        except DeskError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error")
+            return
+        lines = self.app.desk.session_redemptions(self.desk_session.id)
+        message = f"Encaissement du pass {format_code(line.code)} annulé ({reason})."
+        self.app.call_from_thread(self._cancelled, message, lines)
+
+    def _cancelled(self, message: str, lines: list[RedemptionLine]) -> None:
+        self.query_one(VerdictPanel).show_waiting(message)
+        self._show_lines(lines)
+
+    # --- images ---------------------------------------------------------------------------
+
+    def action_read_image(self) -> None:
+        def read(path: Path | None) -> None:
+            if path is not None:
+                self.read_image(path)
+
+        self.app.push_screen(ImageFileScreen(), read)
+
+    @work(thread=True, group="image")
+    def read_image(self, path: Path) -> None:
+        try:
+            texts = decode_image(path)
+        except ImageReadError as error:
+            self.app.call_from_thread(self.query_one(VerdictPanel).show_waiting, str(error))
+            return
+        if not texts:
+            message = f"Aucun QR code ni code-barres trouvé dans {path.name}."
+            self.app.call_from_thread(self.query_one(VerdictPanel).show_waiting, message)
+            return
+        for text in texts:
+            self.app.call_from_thread(self.enqueue, text, "image")
+
+    # --- ending ---------------------------------------------------------------------------
+
+    def action_end_session(self) -> None:
+        if self.pending:
+            self.notify("Lecture en cours : attendez le verdict avant de terminer.")
+            return
+        self.end_session()
+
+    @work(thread=True, exclusive=True, group="end")
+    def end_session(self) -> None:
+        summary = self.app.desk.end_session(self.desk_session.id)
+        self.app.call_from_thread(self._ended, summary)
+
+    def _ended(self, summary: SessionSummary) -> None:
+        self.app.pop_screen()
+        self.app.push_screen(SessionSummaryScreen(summary))

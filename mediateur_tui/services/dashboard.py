@@ -1,0 +1,73 @@
+"""Figures for the home screen: replica, passes waiting to be remitted, this month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, func, select
+
+from mediateur_tui.domain.formatting import LOCAL_TZ, local_date
+from mediateur_tui.services.clock import Clock, system_clock
+from mediateur_tui.store.models import Redemption
+from mediateur_tui.store.queries import replica_meta
+
+
+@dataclass(frozen=True)
+class HomeStats:
+    replica_updated_at: datetime | None
+    replica_pass_count: int
+    waiting_count: int
+    waiting_cents: int
+    month_start: date
+    month_count: int
+    month_cents: int
+    per_day: list[int]  # redemptions on each day of the month so far
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
+
+
+def home_stats(engine: Engine, clock: Clock = system_clock) -> HomeStats:
+    today = local_date(clock())
+    month_start = today.replace(day=1)
+    active = Redemption.cancelled_at.is_(None)
+    with Session(engine) as session:
+        meta = replica_meta(session)
+        waiting_count, waiting_cents = session.exec(
+            select(func.count(), func.coalesce(func.sum(Redemption.value_cents), 0)).where(active)
+        ).one()
+        month_rows = session.exec(
+            select(Redemption.redeemed_at, Redemption.value_cents).where(
+                active, Redemption.redeemed_at >= local_midnight(month_start)
+            )
+        ).all()
+    per_day = [0] * today.day
+    for redeemed_at, _ in month_rows:
+        day = local_date(redeemed_at)
+        if month_start <= day <= today:
+            per_day[day.day - 1] += 1
+    return HomeStats(
+        replica_updated_at=meta.updated_at if meta else None,
+        replica_pass_count=meta.pass_count if meta else 0,
+        waiting_count=waiting_count,
+        waiting_cents=waiting_cents,
+        month_start=month_start,
+        month_count=sum(per_day),
+        month_cents=sum(cents for _, cents in month_rows),
+        per_day=per_day,
+    )
+
+
+def age_text(updated_at: datetime | None, now: datetime) -> str:
+    """'à jour (il y a 2 h)', 'il y a 9 jours', 'jamais mise à jour'."""
+    if updated_at is None:
+        return "jamais mise à jour"
+    age = now - updated_at
+    if age < timedelta(hours=1):
+        return f"il y a {max(0, int(age.total_seconds() // 60))} min"
+    if age < timedelta(days=1):
+        return f"il y a {int(age.total_seconds() // 3600)} h"
+    return f"il y a {age.days} jour{'s' if age.days > 1 else ''}"

@@ -1,0 +1,162 @@
+"""History of redemptions (active and cancelled) and refused scans, with filters and CSV export."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from mediateur_tui.domain.codes import format_code, normalise
+from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.domain.verdicts import VERDICT_LABELS, Verdict
+from mediateur_tui.services.dashboard import local_midnight
+from mediateur_tui.store.models import Cancellation, DeskSession, Operator, Redemption, RefusedScan
+
+HISTORY_LIMIT = 2_000
+
+
+class Status(StrEnum):
+    REDEEMED = "encaisse"
+    CANCELLED = "annule"
+    REFUSED = "refuse"
+
+    @property
+    def label(self) -> str:
+        return {"encaisse": "Encaissé", "annule": "Annulé", "refuse": "Refusé"}[self.value]
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    text: str = ""  # part of a code, any spelling
+    since: date | None = None
+    until: date | None = None  # inclusive
+    session_id: int | None = None
+    status: Status | None = None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime
+    status: Status
+    code: str  # formatted, or the raw input for an unreadable scan
+    value_cents: int
+    session_title: str
+    operator_name: str
+    detail: str  # cancellation reason or refusal message
+
+
+def search(engine: Engine, wanted: HistoryFilter, limit: int = HISTORY_LIMIT) -> list[HistoryRow]:
+    """Newest first, at most `limit` rows."""
+    rows: list[HistoryRow] = []
+    with Session(engine) as session:
+        if wanted.status in (None, Status.REDEEMED, Status.CANCELLED):
+            rows += _redemptions(session, wanted, limit)
+        if wanted.status in (None, Status.REFUSED):
+            rows += _refusals(session, wanted, limit)
+    rows.sort(key=lambda row: row.at, reverse=True)
+    return rows[:limit]
+
+
+def _time_window(column, wanted: HistoryFilter) -> list:
+    conditions = []
+    if wanted.since:
+        conditions.append(column >= local_midnight(wanted.since))
+    if wanted.until:
+        conditions.append(column < local_midnight(wanted.until + timedelta(days=1)))
+    return conditions
+
+
+def _redemptions(session: Session, wanted: HistoryFilter, limit: int) -> list[HistoryRow]:
+    query = (
+        select(Redemption, DeskSession.title, Operator.name, Cancellation.reason)
+        .join(DeskSession, DeskSession.id == Redemption.session_id)
+        .join(Operator, Operator.id == Redemption.operator_id)
+        .outerjoin(Cancellation, Cancellation.redemption_id == Redemption.id)
+        .where(*_time_window(Redemption.redeemed_at, wanted))
+    )
+    if wanted.text:
+        query = query.where(Redemption.code.contains(normalise(wanted.text)))
+    if wanted.session_id is not None:
+        query = query.where(Redemption.session_id == wanted.session_id)
+    if wanted.status is Status.REDEEMED:
+        query = query.where(Redemption.cancelled_at.is_(None))
+    elif wanted.status is Status.CANCELLED:
+        query = query.where(Redemption.cancelled_at.is_not(None))
+    query = query.order_by(Redemption.redeemed_at.desc()).limit(limit)
+    return [
+        HistoryRow(
+            at=redemption.redeemed_at,
+            status=Status.CANCELLED if redemption.cancelled_at else Status.REDEEMED,
+            code=format_code(redemption.code),
+            value_cents=redemption.value_cents,
+            session_title=title,
+            operator_name=operator_name,
+            detail=f"Annulé : {reason}" if reason else "",
+        )
+        for redemption, title, operator_name, reason in session.exec(query)
+    ]
+
+
+def _refusals(session: Session, wanted: HistoryFilter, limit: int) -> list[HistoryRow]:
+    query = (
+        select(RefusedScan, DeskSession.title, Operator.name)
+        .outerjoin(DeskSession, DeskSession.id == RefusedScan.session_id)
+        .outerjoin(Operator, Operator.id == RefusedScan.operator_id)
+        .where(*_time_window(RefusedScan.at, wanted))
+    )
+    if wanted.text:
+        needle = normalise(wanted.text)
+        query = query.where(
+            RefusedScan.code.contains(needle) | RefusedScan.raw_input.contains(wanted.text)
+        )
+    if wanted.session_id is not None:
+        query = query.where(RefusedScan.session_id == wanted.session_id)
+    query = query.order_by(RefusedScan.at.desc()).limit(limit)
+    return [
+        HistoryRow(
+            at=refusal.at,
+            status=Status.REFUSED,
+            code=format_code(refusal.code) if refusal.code else refusal.raw_input[:40],
+            value_cents=0,
+            session_title=title or "",
+            operator_name=operator_name or "",
+            detail=f"{VERDICT_LABELS[Verdict(refusal.verdict)]} : {refusal.message}",
+        )
+        for refusal, title, operator_name in session.exec(query)
+    ]
+
+
+def sessions(engine: Engine) -> list[tuple[int, str]]:
+    """(id, 'title — date') of every session, newest first, for the session filter."""
+    with Session(engine) as session:
+        rows = session.exec(select(DeskSession).order_by(DeskSession.started_at.desc())).all()
+        return [(row.id, f"{row.title} — {format_datetime(row.started_at)}") for row in rows]
+
+
+CSV_COLUMNS = ("Date", "Statut", "Code", "Montant", "Séance", "Opérateur", "Détail")
+
+
+def export_csv(rows: list[HistoryRow], path: Path) -> Path:
+    """Writes rows for French spreadsheets: `;` separated, UTF-8 with BOM."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream, delimiter=";")
+        writer.writerow(CSV_COLUMNS)
+        for row in rows:
+            writer.writerow(
+                [
+                    format_datetime(row.at),
+                    row.status.label,
+                    row.code,
+                    format_euros(row.value_cents),
+                    row.session_title,
+                    row.operator_name,
+                    row.detail,
+                ]
+            )
+    return path
