@@ -19,8 +19,7 @@ from mediateur_tui.screens.new_session import NewSessionScreen, SessionForm
 from mediateur_tui.screens.session import SessionScreen
 from mediateur_tui.services.auth import OperatorInfo
 from mediateur_tui.services.clock import Clock, system_clock
-from mediateur_tui.services.desk import Desk
-from mediateur_tui.store.models import DeskSession
+from mediateur_tui.services.desk import Desk, SessionInfo
 
 
 class MediateurApp(App):
@@ -79,7 +78,7 @@ class MediateurApp(App):
 
     @work(thread=True, exclusive=True, group="open-session")
     def _create_session(self, form: SessionForm) -> None:
-        desk_session: DeskSession = self.desk.start_session(
+        desk_session: SessionInfo = self.desk.start_session(
             self.operator.id, form.title, form.kind, form.themes, form.duration_minutes
         )
         self.call_from_thread(self.push_screen, SessionScreen(desk_session))

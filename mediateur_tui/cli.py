@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from mediateur_tui.store.audit import verify_chain
 from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.queries import replica_meta
 
+log = logging.getLogger(__name__)
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 ENV_PIN = "MEDIATEUR_PIN"
 
@@ -82,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     demo = args.demo or args.command == "demo"
     data_dir = resolve_data_dir(getattr(args, "data_dir", None), demo=demo)
-    set_up_logging(data_dir)
+    # Only the app and the demo create the data directory; a mistyped --data-dir must not.
+    if args.command is None or demo or data_dir.is_dir():
+        set_up_logging(data_dir)
     try:
         if args.command is None:
             return _run_app(data_dir, demo=args.demo)
@@ -95,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         }[args.command]
         return handler(args, data_dir)
     except (CliError, DeskError, ImageReadError) as error:
+        log.error("%s: %s", args.command, error)
         print(f"Erreur : {error}", file=sys.stderr)
         return EXIT_ERROR
 
@@ -224,6 +229,6 @@ def _print_results(results: list[CheckResult], as_json: bool) -> None:
         return
     for result in results:
         code = format_code(result.code) if result.code else result.input
-        print(f"{code} : {result.verdict.label} — {result.message}")
+        print(f"{code} : {result.message}")
         for warning in result.warnings:
             print(f"  ⚠ {warning}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
-from mediateur_tui.domain.codes import MalformedCode, parse_code
+from mediateur_tui.domain.codes import CODE_LENGTH, MalformedCode, normalise, parse_code
 from mediateur_tui.domain.keyboard import looks_garbled, undo_us_layout_on_azerty
 
 PAYLOAD_PREFIX = "PN1"
@@ -68,14 +68,25 @@ def parse_scan(text: str) -> ScanInput:
             raw=raw[:MAX_INPUT_LENGTH], kind=InputKind.BARE, error="Saisie trop longue."
         )
     direct = _parse(raw, layout_fixed=False)
-    # Only text showing the marks of a US-layout scanner (or of digits typed on AZERTY
-    # without Shift) is corrected: a plain typo must say "re-type", not become another code.
-    if direct.error is None or not looks_garbled(raw):
+    if direct.error is None or not _worth_correcting(direct):
         return direct
     fixed = _parse(undo_us_layout_on_azerty(raw), layout_fixed=True)
     if fixed.error is None:
         return replace(fixed, raw=raw)
     return replace(direct, error=f"{fixed.error} {GARBLED_HINT}")
+
+
+def _worth_correcting(failed: ScanInput) -> bool:
+    """Whether a failed parse may be a US-layout scanner's output on AZERTY.
+
+    Yes when the text shows characters only such a scanner (or digits typed on AZERTY without
+    Shift) produce, or when a bare code does not have a code's length ("6" comes out as a
+    dash, which normalisation drops). A code of the right length that fails its check is a
+    typo: it must say "re-type" rather than be turned into another code.
+    """
+    if looks_garbled(failed.raw):
+        return True
+    return failed.kind is InputKind.BARE and len(normalise(failed.raw)) != CODE_LENGTH
 
 
 def _parse(text: str, *, layout_fixed: bool) -> ScanInput:

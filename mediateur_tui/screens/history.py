@@ -33,7 +33,8 @@ def parse_french_date(text: str) -> date | None:
 
 class HistoryScreen(Screen):
     BINDINGS = [
-        Binding("ctrl+e", "export", "Exporter en CSV", id="history.export"),
+        # priority: the search field has the focus, and Input binds ctrl+e to "end of line".
+        Binding("ctrl+e", "export", "Exporter en CSV", id="history.export", priority=True),
         Binding("escape", "app.pop_screen", "Retour", id="history.back"),
     ]
     AUTO_FOCUS = "#search"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -20,6 +21,7 @@ from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import Operator
 
+log = logging.getLogger(__name__)
 LOCKOUT_MINUTES = int(LOCKOUT.total_seconds() // 60)
 ROLES = {"mediateur": "médiateur·rice", "responsable": "responsable"}
 
@@ -86,6 +88,7 @@ def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> 
         )
         session.add(operator)
         session.commit()
+        log.warning("wrong PIN for %s (%d in a row)", name, operator.failed_attempts)
         left = MAX_FAILED_ATTEMPTS - operator.failed_attempts
         if left <= 0:
             return LoginResult(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from mediateur_tui.store.models import (
     RefusedScan,
 )
 
+log = logging.getLogger(__name__)
 SESSION_KINDS = {"individuel": "Accompagnement individuel", "collectif": "Atelier collectif"}
 
 
@@ -41,6 +43,27 @@ class RedemptionLine:
     redeemed_at: datetime
     value_cents: int
     input_method: str
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    title: str
+    kind: str
+    themes: str
+    duration_minutes: int
+    started_at: datetime
+
+    @classmethod
+    def of(cls, row: DeskSession) -> SessionInfo:
+        return cls(
+            id=row.id,
+            title=row.title,
+            kind=row.kind,
+            themes=row.themes,
+            duration_minutes=row.duration_minutes,
+            started_at=row.started_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -78,8 +101,8 @@ class Desk:
     ) -> CheckResult:
         """Checks the scan and, when redeemable, records it in one transaction.
 
-        A refused scan is logged too. If another process took the pass between the check and
-        the insert, the unique index refuses ours and the verdict becomes redeemed_here.
+        A refused scan is logged too. The write lock is taken before the check (BEGIN
+        IMMEDIATE); the unique index on active redemptions is the last line of defence.
         """
         try:
             with Session(writer(self.engine)) as session:
@@ -89,10 +112,18 @@ class Desk:
                 else:
                     self._record_refusal(session, session_id, operator_id, result)
                 session.commit()
-                return result
-        except IntegrityError:
-            # Only reachable if the pass was taken between our read and our write.
-            return self.check(text)
+            log.info("scan %s: %s (session %s)", result.code, result.verdict.value, session_id)
+            return result
+        except IntegrityError as error:
+            # The pass was taken between our read and our write (then the verdict is now
+            # redeemed_here), or the session/operator does not exist: never report a pass as
+            # redeemable when nothing was recorded.
+            result = self.check(text)
+            if result.redeemable:
+                raise DeskError(
+                    "Encaissement non enregistré : séance ou opérateur introuvable."
+                ) from error
+            return result
 
     def _verdict(self, session: Session, text: str) -> CheckResult:
         scan = parse_scan(text)
@@ -188,18 +219,19 @@ class Desk:
 
     # --- sessions -------------------------------------------------------------------------
 
-    def open_session(self, operator_id: int) -> DeskSession | None:
+    def open_session(self, operator_id: int) -> SessionInfo | None:
         """The operator's session that has not ended yet, if any."""
         with Session(self.engine) as session:
-            return session.exec(
+            row = session.exec(
                 select(DeskSession)
                 .where(DeskSession.operator_id == operator_id, DeskSession.ended_at.is_(None))
                 .order_by(DeskSession.started_at.desc())
             ).first()
+            return SessionInfo.of(row) if row else None
 
     def start_session(
         self, operator_id: int, title: str, kind: str, themes: str, duration_minutes: int
-    ) -> DeskSession:
+    ) -> SessionInfo:
         if kind not in SESSION_KINDS:
             raise DeskError(f"Type de séance inconnu : {kind}.")
         if not 1 <= duration_minutes <= 12 * 60:
@@ -216,7 +248,7 @@ class Desk:
             session.add(desk_session)
             session.commit()
             session.refresh(desk_session)
-            return desk_session
+            return SessionInfo.of(desk_session)
 
     def end_session(self, session_id: int) -> SessionSummary:
         with Session(self.engine) as session:

@@ -41,8 +41,8 @@ def garble(text: str) -> str:
 KEY = private_key_from_seed(bytes(range(32)))
 OTHER_KEY = private_key_from_seed(bytes(range(1, 33)))
 PUBLIC = public_key_bytes(KEY)
-CODE = make_code("7K3M9QXR4TB0")  # holds a 0, a 1-free code with M, Q, X, K
-CODE_WITH_ONE = make_code("1AQZW1MM0L1B".replace("L", "1"))
+CODE = make_code("7K3M9QXR4TB0")  # holds 0, M and Q (the US scanner moves M and Q)
+CODE_WITH_ONE = make_code("1AQZW1MM0T1B")
 PROGRAMME = "PNHDF2026"
 UNTIL = date(2026, 12, 31)
 

@@ -4,9 +4,12 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from mediateur_tui.store import models  # noqa: F401  (registers the tables)
+from mediateur_tui.store.engine import writer
 
 engine = context.config.attributes["engine"]
-with engine.begin() as connection:
+# BEGIN IMMEDIATE: a second process opening the same file at the same time waits for the
+# first one's migration (busy timeout) instead of failing with "database is locked".
+with writer(engine).begin() as connection:
     context.configure(
         connection=connection,
         target_metadata=SQLModel.metadata,

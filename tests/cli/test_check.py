@@ -1,0 +1,157 @@
+"""`mediateur-tui check`: one verdict per pass, exit 0 when redeemable, 1 refused, 2 error."""
+
+from __future__ import annotations
+
+import json
+import string
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from mediateur_tui.cli import main
+from mediateur_tui.store.engine import open_database
+
+from .conftest import bare, run_cli
+
+JSON_KEYS = {"input", "code", "verdict", "redeemable", "message", "details", "warnings"}
+CATEGORY_VERDICTS = {
+    "valid": ("valid", 0),
+    "grace": ("grace", 0),
+    "expired": ("expired", 1),
+    "not_yet_valid": ("not_yet_valid", 1),
+    "revoked": ("revoked", 1),
+    "redeemed_elsewhere": ("redeemed_elsewhere", 1),
+    "unattributed": ("unattributed", 1),
+    "other_programme": ("programme_not_accepted", 1),
+}
+
+
+def check(capsys, data_dir, text: str, *extra: str) -> tuple[int, str, str]:
+    code = main(["check", "--data-dir", str(data_dir), *extra, "--", text])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("category", sorted(CATEGORY_VERDICTS))
+def test_check_json_for_every_category(shared_demo_dir, capsys, category):
+    verdict, exit_code = CATEGORY_VERDICTS[category]
+    entries = shared_demo_dir.codes[category]
+    for entry in entries[:2]:  # one QR payload, one bare code
+        code, out, err = check(capsys, shared_demo_dir.path, entry, "--json")
+        assert code == exit_code, out + err
+        result = json.loads(out)
+        assert set(result) == JSON_KEYS
+        assert result["input"] == entry
+        assert result["code"] == bare(entry)
+        assert result["verdict"] == verdict
+        assert result["redeemable"] is (exit_code == 0)
+        assert isinstance(result["message"], str) and result["message"]
+        assert isinstance(result["details"], dict)
+        shown = bare(entry)
+        assert result["details"]["code"] == f"{shown[:4]}-{shown[4:8]}-{shown[8:]}"
+        assert result["warnings"] == []
+        assert err == ""
+
+
+def verdict_of(capsys, data_dir, text: str) -> tuple[int, str]:
+    code, out, _ = check(capsys, data_dir, text, "--json")
+    return code, json.loads(out)["verdict"]
+
+
+def test_check_malformed_and_unknown(shared_demo_dir, capsys):
+    data_dir = shared_demo_dir.path
+    code, out, _ = check(capsys, data_dir, "pas un code", "--json")
+    assert code == 1
+    result = json.loads(out)
+    assert result["verdict"] == "malformed"
+    assert result["code"] is None
+    valid = bare(shared_demo_dir.codes["valid"][1])
+    typo = valid[:3] + ("0" if valid[3] != "0" else "1") + valid[4:]
+    assert verdict_of(capsys, data_dir, typo) == (1, "malformed")
+    # A well-formed code the registry does not hold.
+    assert verdict_of(capsys, data_dir, "0000-0000-00000") == (1, "unknown")
+
+
+def test_check_plain_text_is_french(shared_demo_dir, capsys):
+    entry = shared_demo_dir.codes["valid"][1]
+    code, out, _ = check(capsys, shared_demo_dir.path, entry.lower())
+    assert code == 0
+    assert out.startswith(f"{entry[:4]}-{entry[4:8]}-{entry[8:]} : Pass valide, 10,00 €")
+    assert "10,00 €" in out
+
+
+def test_check_in_a_subprocess(shared_demo_dir):
+    entry = shared_demo_dir.codes["valid"][0]
+    done = run_cli("check", entry, "--data-dir", str(shared_demo_dir.path), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) == JSON_KEYS
+    assert result["verdict"] == "valid"
+    refused = run_cli(
+        "check", shared_demo_dir.codes["revoked"][1], "--data-dir", str(shared_demo_dir.path)
+    )
+    assert refused.returncode == 1
+    assert "Pass en opposition" in refused.stdout
+
+
+def test_check_without_database_exits_2_in_french(tmp_path):
+    empty = tmp_path / "vide"
+    done = run_cli("check", "7K3M-9QXR-4TBEZ", "--data-dir", str(empty), "--json")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Aucune base de données" in done.stderr
+    assert "demo init" in done.stderr
+
+
+def test_check_with_a_database_but_no_replica_exits_2(tmp_path, capsys):
+    data_dir = tmp_path / "sans-replique"
+    open_database(data_dir / "mediateur.sqlite3").dispose()
+    code, out, err = check(capsys, data_dir, "7K3M-9QXR-4TBEZ")
+    assert code == 2
+    assert out == ""
+    assert "ne contient pas de réplique" in err
+
+
+# --- arbitrary input never crashes -------------------------------------------------------------
+
+_PAYLOAD_ALPHABET = string.ascii_uppercase + string.digits + ":-. " + "&é\"'(è_çà?"
+
+
+def _demo_text_strategy(codes: dict[str, list[str]]):
+    entries = [entry for values in codes.values() for entry in values]
+    mangled = st.tuples(st.sampled_from(entries), st.integers(0, 200), st.text(max_size=3)).map(
+        lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + 1 :]
+    )
+    return st.one_of(
+        st.text(max_size=80),
+        st.text(alphabet=_PAYLOAD_ALPHABET, max_size=160),
+        st.sampled_from(entries),
+        mangled,
+    )
+
+
+def test_check_never_crashes(shared_demo_dir, capsys):
+    """One demo database for the whole module; about 50 examples."""
+    texts = _demo_text_strategy(shared_demo_dir.codes)
+
+    @settings(
+        max_examples=50,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(text=texts)
+    @example(text="")
+    @example(text="-h")
+    @example(text="PN1:::::")
+    @example(text="PN1:HDFNUM:0000000000000:99999999:AAAA")
+    @example(text="\x00" * 600)
+    def run(text: str) -> None:
+        code, out, err = check(capsys, shared_demo_dir.path, text, "--json")
+        assert code in {0, 1, 2}, (text, err)
+        if code in {0, 1}:
+            result = json.loads(out)
+            assert set(result) == JSON_KEYS
+            assert result["redeemable"] is (code == 0)
+
+    run()
