@@ -39,12 +39,12 @@ class HelpScreen(ModalScreen[None]):
             for active in self.for_screen.active_bindings.values()
             if active.binding.show and active.binding.description
         ]
-        verdicts = "\n".join(f"  • {label}" for label in VERDICT_LABELS.values())
+        verdicts = " · ".join(VERDICT_LABELS.values())
         with VerticalScroll(classes="dialog", id="help"):
             yield Static("Aide", classes="card-title")
             yield Static("[b]Touches de cet écran[/b]\n" + "\n".join(dict.fromkeys(keys)))
-            yield Static(GENERAL)
-            yield Static("[b]Les verdicts possibles[/b]\n" + verdicts)
+            yield Static(GENERAL, classes="help-section")
+            yield Static("[b]Les verdicts possibles[/b]\n" + verdicts, classes="help-section")
             yield Static("Échap : fermer", classes="hint")
 
     def action_close(self) -> None:

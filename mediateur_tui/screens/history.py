@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
-from mediateur_tui.domain.formatting import LOCAL_TZ, format_datetime, format_euros
+from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros
 from mediateur_tui.services.history import (
     HISTORY_LIMIT,
     HistoryFilter,
@@ -21,6 +21,7 @@ from mediateur_tui.services.history import (
     search,
     sessions,
 )
+from mediateur_tui.widgets.keys_footer import KeysFooter
 
 
 def parse_french_date(text: str) -> date | None:
@@ -45,24 +46,23 @@ class HistoryScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal(id="filters"):
-            yield Input(placeholder="Code (ou une partie)", id="search")
+        with Horizontal(classes="filters"):
+            yield Input(placeholder="Code ou partie du code", id="search")
             yield Select(
-                [(status.label, status.value) for status in Status],
-                prompt="Tous statuts",
-                id="status",
+                [(status.label, status.value) for status in Status], prompt="Statut", id="status"
             )
+        with Horizontal(classes="filters"):
             yield Input(placeholder="Du JJ/MM/AAAA", id="since", max_length=10)
             yield Input(placeholder="Au JJ/MM/AAAA", id="until", max_length=10)
-            yield Select([], prompt="Toutes séances", id="session")
+            yield Select([], prompt="Séance", id="session")
         yield Static("", id="history-count")
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "historique"
         self.query_one("#history", DataTable).add_columns(
-            "Date", "Statut", "Code", "Montant", "Séance", "Par", "Détail"
+            "Date", "Statut", "Code", "Montant", "Détail", "Séance", "Par"
         )
         self.load_sessions()
         self.reload()
@@ -111,13 +111,13 @@ class HistoryScreen(Screen):
         table.clear()
         for row in rows:
             table.add_row(
-                format_datetime(row.at),
+                f"{row.at.astimezone(LOCAL_TZ):%d/%m/%y %H:%M}",
                 row.status.label,
                 row.code,
                 format_euros(row.value_cents) if row.value_cents else "",
+                row.detail,
                 row.session_title,
                 row.operator_name,
-                row.detail,
             )
         limit = f" (les {HISTORY_LIMIT} plus récentes)" if len(rows) >= HISTORY_LIMIT else ""
         self.query_one("#history-count", Static).update(

@@ -7,13 +7,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.screens.history import HistoryScreen
 from mediateur_tui.screens.verify import VerifyScreen
 from mediateur_tui.services.dashboard import HomeStats, age_text, home_stats
 from mediateur_tui.widgets.day_chart import DayChart
+from mediateur_tui.widgets.keys_footer import KeysFooter
 
 MONTHS = [
     "janvier",
@@ -34,7 +35,7 @@ MONTHS = [
 class HomeScreen(Screen):
     BINDINGS = [
         Binding("n", "new_session", "Nouvelle séance", id="home.new_session"),
-        Binding("v", "verify", "Vérifier un pass", id="home.verify"),
+        Binding("v", "verify", "Vérifier", id="home.verify"),
         Binding("h", "history", "Historique", id="home.history"),
         Binding("d", "log_out", "Déconnexion", id="home.log_out"),
     ]
@@ -55,7 +56,7 @@ class HomeScreen(Screen):
             with Vertical(classes="card"):
                 yield Static("Séance", classes="card-title")
                 yield Static("…", id="open-session")
-        yield Footer()
+        yield KeysFooter()
 
     def on_screen_resume(self) -> None:
         self.sub_title = f"{self.app.operator.name} — accueil"

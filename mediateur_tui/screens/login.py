@@ -6,9 +6,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.widgets import Header, Input, Label, Select, Static
 
 from mediateur_tui.services.auth import ROLES, LoginResult, list_operators, log_in
+from mediateur_tui.widgets.keys_footer import KeysFooter
 
 
 class LoginScreen(Screen):
@@ -36,9 +37,9 @@ class LoginScreen(Screen):
             yield Input(password=True, placeholder="••••", id="pin", max_length=12)
             yield Static("", id="login-message")
             if self.demo_pins:
-                shown = " · ".join(f"{name} : {pin}" for name, pin in self.demo_pins)
-                yield Static(f"Démo — codes PIN : {shown}", id="demo-pins")
-        yield Footer()
+                shown = " · ".join(f"{name} {pin}" for name, pin in self.demo_pins)
+                yield Static(f"Démo — PIN : {shown}", id="demo-pins")
+        yield KeysFooter()
 
     @on(Input.Submitted, "#pin")
     def submit(self) -> None:

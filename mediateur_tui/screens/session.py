@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import get_current_worker
 
 from mediateur_tui.domain.codes import format_code
@@ -22,9 +22,10 @@ from mediateur_tui.domain.verdicts import CheckResult, Verdict
 from mediateur_tui.screens.cancel_redemption import CancelRedemptionScreen
 from mediateur_tui.screens.image_file import ImageFileScreen
 from mediateur_tui.screens.session_summary import SessionSummaryScreen
-from mediateur_tui.services.desk import DeskError, RedemptionLine, SessionSummary
+from mediateur_tui.services.desk import DeskError, RedemptionLine, SessionInfo, SessionSummary
 from mediateur_tui.services.images import ImageReadError, decode_image
-from mediateur_tui.store.models import DeskSession
+from mediateur_tui.widgets.keys_footer import KeysFooter
+from mediateur_tui.widgets.scan_field import ScanField
 from mediateur_tui.widgets.verdict_panel import VerdictPanel
 
 SCAN_PROMPT = "Scannez ou tapez un pass, puis Entrée."
@@ -35,14 +36,14 @@ _POLL_SECONDS = 0.2
 class SessionScreen(Screen):
     BINDINGS = [
         Binding(
-            "ctrl+z", "cancel_last", "Annuler le dernier", id="session.cancel_last", priority=True
+            "ctrl+z", "cancel_last", "Annuler dernier", id="session.cancel_last", priority=True
         ),
-        Binding("f2", "read_image", "Lire une image", id="session.read_image"),
-        Binding("escape", "end_session", "Terminer la séance", id="session.end"),
+        Binding("f2", "read_image", "Lire image", id="session.read_image"),
+        Binding("escape", "end_session", "Fin de séance", id="session.end"),
     ]
     AUTO_FOCUS = "#scan"
 
-    def __init__(self, desk_session: DeskSession) -> None:
+    def __init__(self, desk_session: SessionInfo) -> None:
         super().__init__()
         self.desk_session = desk_session
         self.lines: list[RedemptionLine] = []
@@ -52,13 +53,13 @@ class SessionScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(self._title_text(), id="session-title")
-        yield Input(placeholder=SCAN_PROMPT, id="scan")
+        yield ScanField(placeholder=SCAN_PROMPT, id="scan")
         yield VerdictPanel(id="verdict")
         table = DataTable(id="lines", cursor_type="row", zebra_stripes=True)
         table.can_focus = False
         yield table
         yield Static("", id="totals")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.app.operator.name} — séance en cours"
@@ -80,8 +81,7 @@ class SessionScreen(Screen):
 
     @on(Input.Submitted, "#scan")
     def submit_scan(self, event: Input.Submitted) -> None:
-        text = event.value
-        event.input.value = ""
+        text = event.value  # ScanField has already emptied itself, ready for the next scan
         if text.strip():
             self.enqueue(text, "scan")
 

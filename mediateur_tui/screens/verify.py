@@ -6,10 +6,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from mediateur_tui.domain.verdicts import CheckResult
 from mediateur_tui.services.desk import DeskError
+from mediateur_tui.widgets.keys_footer import KeysFooter
+from mediateur_tui.widgets.scan_field import ScanField
 from mediateur_tui.widgets.verdict_panel import VerdictPanel
 
 PROMPT = "Vérification seule : rien n'est encaissé. Scannez ou tapez un pass."
@@ -22,9 +24,9 @@ class VerifyScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("[b]Vérifier un pass[/b] (sans l'encaisser)", id="verify-title")
-        yield Input(placeholder="Code ou QR code, puis Entrée", id="verify-input")
+        yield ScanField(placeholder="Code ou QR code, puis Entrée", id="verify-input")
         yield VerdictPanel(id="verdict")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "vérification"
@@ -32,8 +34,7 @@ class VerifyScreen(Screen):
 
     @on(Input.Submitted, "#verify-input")
     def submit(self, event: Input.Submitted) -> None:
-        text = event.value
-        event.input.value = ""
+        text = event.value  # ScanField has already emptied itself
         if text.strip():
             self.check(text)
 

@@ -62,10 +62,12 @@ def home_stats(engine: Engine, clock: Clock = system_clock) -> HomeStats:
 
 
 def age_text(updated_at: datetime | None, now: datetime) -> str:
-    """'à jour (il y a 2 h)', 'il y a 9 jours', 'jamais mise à jour'."""
+    """'à l'instant', 'il y a 2 h', 'il y a 9 jours', 'jamais mise à jour'."""
     if updated_at is None:
         return "jamais mise à jour"
     age = now - updated_at
+    if age < timedelta(minutes=1):
+        return "à l'instant"
     if age < timedelta(hours=1):
         return f"il y a {max(0, int(age.total_seconds() // 60))} min"
     if age < timedelta(days=1):

@@ -13,7 +13,6 @@ from sqlmodel import Session, select
 
 from mediateur_tui.domain.codes import format_code, normalise
 from mediateur_tui.domain.formatting import format_datetime, format_euros
-from mediateur_tui.domain.verdicts import VERDICT_LABELS, Verdict
 from mediateur_tui.services.dashboard import local_midnight
 from mediateur_tui.store.models import Cancellation, DeskSession, Operator, Redemption, RefusedScan
 
@@ -125,7 +124,7 @@ def _refusals(session: Session, wanted: HistoryFilter, limit: int) -> list[Histo
             value_cents=0,
             session_title=title or "",
             operator_name=operator_name or "",
-            detail=f"{VERDICT_LABELS[Verdict(refusal.verdict)]} : {refusal.message}",
+            detail=refusal.message,
         )
         for refusal, title, operator_name in session.exec(query)
     ]

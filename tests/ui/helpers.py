@@ -1,0 +1,145 @@
+"""Constants and helpers shared by the UI tests: the demo data of one test, and pilot helpers
+that wait for the app's thread workers instead of sleeping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlmodel import Session, SQLModel, select
+from textual import events
+from textual.keys import _character_to_key
+from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import Select
+
+from mediateur_tui.app import MediateurApp
+from mediateur_tui.screens.session import SessionScreen
+from mediateur_tui.services.auth import OperatorInfo, list_operators
+from mediateur_tui.services.clock import fixed_clock
+from mediateur_tui.services.desk import Desk
+from mediateur_tui.store.models import Redemption
+
+# A fixed Saturday morning, away from DST changes and year ends; demo dates are relative to it.
+NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+DEMO_PASSES = 300
+DEMO_PINS = [("Camille Martin", "1234"), ("Karim Benali", "5678")]
+SIZE = (80, 24)
+# The session screen's scan loop runs as long as the screen lives: never wait for it to end.
+SCAN_LOOP = "process_scans"
+MAX_ROUNDS = 400
+
+
+def bare(entry: str) -> str:
+    """The 13-symbol code of a demo entry, which is a QR payload or a bare code."""
+    return entry.split(":")[2] if entry.startswith("PN1:") else entry
+
+
+@dataclass
+class DemoData:
+    data_dir: Path
+    engine: Engine
+    codes: dict[str, list[str]]
+    images: list[Path]
+
+    def operator(self, name: str = "Camille Martin") -> OperatorInfo:
+        return next(op for op in list_operators(self.engine) if op.name == name)
+
+    def app(self, demo_pins: list[tuple[str, str]] | None = None) -> MediateurApp:
+        return MediateurApp(
+            engine=self.engine,
+            data_dir=self.data_dir,
+            demo_pins=demo_pins,
+            clock=fixed_clock(NOW),
+        )
+
+    def desk(self, moment: datetime = NOW) -> Desk:
+        return Desk(self.engine, fixed_clock(moment))
+
+    def rows(self, model: type[SQLModel]) -> list:
+        """Every row of a table, in insertion order."""
+        with Session(self.engine) as session:
+            return list(session.exec(select(model).order_by(text("rowid"))).all())
+
+    def redemptions(self) -> list[Redemption]:
+        return self.rows(Redemption)
+
+
+def text_of(widget: Widget) -> str:
+    """The plain text a Static (or any simple widget) shows."""
+    visual = widget.render()
+    return getattr(visual, "plain", str(visual))
+
+
+def session_screen(app) -> SessionScreen | None:
+    return next((s for s in reversed(app.screen_stack) if isinstance(s, SessionScreen)), None)
+
+
+async def settle(pilot: Pilot) -> None:
+    """Waits until every finite worker has finished and every submitted scan has its verdict.
+
+    Thread workers hand their results back with call_from_thread, so once a worker is done its
+    callbacks have run; a few pauses let the screens process the messages those callbacks post.
+    """
+    app = pilot.app
+    for _ in range(MAX_ROUNDS):
+        await pilot.pause()
+        busy = [w for w in app.workers if not w.is_finished and w.name != SCAN_LOOP]
+        if busy:
+            await app.workers.wait_for_complete(busy)
+            continue
+        screen = session_screen(app)
+        if screen is not None and screen.pending:
+            await pilot.pause(0.01)
+            continue
+        await pilot.pause()
+        return
+    raise AssertionError("the app did not settle (workers or scans still pending)")
+
+
+async def log_in(pilot: Pilot, pin: str = "1234", name: str | None = None) -> None:
+    """Picks the operator (the first one by default), types the PIN and Enter."""
+    await settle(pilot)
+    if name is not None:
+        pilot.app.screen.query_one("#operator", Select).value = name
+        await pilot.pause()
+    await pilot.press(*pin, "enter")
+    await settle(pilot)
+
+
+def burst(app, text: str) -> None:
+    """Sends the keys of `text` ("\n" is Enter) the way a fast USB scanner does: back to back.
+
+    `pilot.press` waits for the app to go idle after every key (about 60 ms a key here), which
+    is slow for 140-character QR payloads and hides any race between keys of a burst; these
+    events go through the same path (the app's queue, then the focused widget) with no pause.
+    """
+    for character in text:
+        if character == "\n":
+            event = events.Key("enter", "\r")
+        else:
+            key = character if character.isalnum() else _character_to_key(character)
+            event = events.Key(key, character)
+        event.set_sender(app)
+        app.post_message(event)
+
+
+async def scan(pilot: Pilot, text: str) -> None:
+    """Sends a scan and Enter to the focused input and waits for the verdict."""
+    burst(pilot.app, text + "\n")
+    await settle(pilot)
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    """Types into the focused input (no Enter) and lets the app catch up."""
+    burst(pilot.app, text)
+    await settle(pilot)
+
+
+def count_bells(monkeypatch, app) -> list[None]:
+    """Replaces app.bell; the returned list grows by one item at each ring."""
+    rings: list[None] = []
+    monkeypatch.setattr(app, "bell", lambda: rings.append(None))
+    return rings

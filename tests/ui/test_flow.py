@@ -1,0 +1,483 @@
+"""The Textual app driven by a Pilot at 80×24: log-in, sessions, scanning, cancelling,
+verification, history, help, command palette and images."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual.command import CommandList, CommandPalette
+from textual.widgets import DataTable, Input, Select
+
+from mediateur_tui.domain.codes import make_code
+from mediateur_tui.screens.cancel_redemption import CancelRedemptionScreen
+from mediateur_tui.screens.help import HelpScreen
+from mediateur_tui.screens.history import HistoryScreen
+from mediateur_tui.screens.home import HomeScreen
+from mediateur_tui.screens.image_file import ImageFileScreen
+from mediateur_tui.screens.login import LoginScreen
+from mediateur_tui.screens.new_session import NewSessionScreen
+from mediateur_tui.screens.session import SessionScreen
+from mediateur_tui.screens.session_summary import SessionSummaryScreen
+from mediateur_tui.screens.verify import VerifyScreen
+from mediateur_tui.store.models import Cancellation, DeskSession, RefusedScan
+
+from .helpers import (
+    NOW,
+    SIZE,
+    bare,
+    burst,
+    count_bells,
+    log_in,
+    scan,
+    settle,
+    text_of,
+    type_text,
+)
+
+# Refused categories of the demo and the label the verdict panel shows for them.
+REFUSED = {
+    "expired": "PASS EXPIRÉ",
+    "not_yet_valid": "PAS ENCORE VALABLE",
+    "revoked": "PASS EN OPPOSITION",
+    "redeemed_elsewhere": "DÉJÀ ENCAISSÉ AILLEURS",
+    "unattributed": "CARNET NON ATTRIBUÉ",
+    "other_programme": "PROGRAMME NON ACCEPTÉ ICI",
+}
+
+
+def verdict(app) -> str:
+    return text_of(app.screen.query_one("#verdict"))
+
+
+def table_rows(app, selector: str) -> list[list[str]]:
+    table = app.screen.query_one(selector, DataTable)
+    return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
+
+
+async def start_session(pilot) -> SessionScreen:
+    """From the log-in screen to a new session with the default title, type and duration."""
+    await log_in(pilot)
+    assert isinstance(pilot.app.screen, HomeScreen)
+    await pilot.press("n")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, NewSessionScreen)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, SessionScreen)
+    return pilot.app.screen
+
+
+# --- log-in ---------------------------------------------------------------------------------
+
+
+async def test_wrong_pin_says_how_many_attempts_are_left(demo, monkeypatch):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        bells = count_bells(monkeypatch, app)
+        await log_in(pilot, "0000")
+        assert isinstance(app.screen, LoginScreen)
+        message = text_of(app.screen.query_one("#login-message"))
+        assert message == "Code PIN incorrect. Encore 4 essai(s) avant blocage."
+        assert app.screen.query_one("#pin", Input).value == ""
+        assert len(bells) == 1
+
+
+async def test_five_failures_lock_the_operator_even_with_the_right_pin(demo):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        for left in (4, 3, 2, 1):
+            await log_in(pilot, "9999")
+            assert f"Encore {left} essai(s)" in text_of(app.screen.query_one("#login-message"))
+        await log_in(pilot, "9999")
+        message = text_of(app.screen.query_one("#login-message"))
+        assert message == "Code PIN incorrect. Compte bloqué 15 minutes après 5 erreurs."
+        await log_in(pilot, "1234")
+        assert isinstance(app.screen, LoginScreen)
+        # NOW is 10:30 in Paris: locked for 15 minutes.
+        message = text_of(app.screen.query_one("#login-message"))
+        assert message.startswith("Compte bloqué après 5 erreurs, jusqu'à 28/11/2026 10:45.")
+        assert app.operator is None
+
+
+async def test_right_pin_opens_home_with_the_figures(demo):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "5678", name="Karim Benali")
+        assert isinstance(app.screen, HomeScreen)
+        assert app.operator.name == "Karim Benali"
+        assert app.operator.role == "responsable"
+        assert app.screen.sub_title == "Karim Benali — accueil"
+        replica = text_of(app.screen.query_one("#replica"))
+        assert replica == "300 pass\nMise à jour à l'instant"
+        assert text_of(app.screen.query_one("#waiting")) == "0 pass\n0,00 €"
+        assert text_of(app.screen.query_one("#month")) == "novembre 2026 : 0 pass, 0,00 €"
+        assert "Aucune séance ouverte" in text_of(app.screen.query_one("#open-session"))
+
+
+# --- sessions and scanning ------------------------------------------------------------------
+
+
+async def test_valid_scan_is_recorded_and_shown(demo, monkeypatch):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        bells = count_bells(monkeypatch, app)
+        screen = await start_session(pilot)
+        assert "Séance du 28/11/2026" in text_of(screen.query_one("#session-title"))
+        code = demo.codes["valid"][1]  # a bare code, typed by hand
+        await pilot.press(*code.lower(), "enter")  # a person typing: one key at a time
+        await settle(pilot)
+        assert verdict(app).startswith("✔  PASS VALIDE")
+        assert screen.query_one("#verdict").has_class("good")
+        rows = table_rows(app, "#lines")
+        assert len(rows) == 1
+        assert rows[0][1].replace("-", "") == code
+        assert rows[0][2:] == ["10,00 €", "lecteur/clavier"]
+        assert text_of(screen.query_one("#totals")) == "1 pass encaissé · 10,00 €"
+        assert bells == []
+    [redemption] = demo.redemptions()
+    assert (redemption.code, redemption.input_method) == (code, "scan")
+    assert redemption.value_cents == 1000
+
+
+async def test_grace_period_pass_is_taken_with_a_warning(demo, monkeypatch):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        bells = count_bells(monkeypatch, app)
+        screen = await start_session(pilot)
+        await scan(pilot, demo.codes["grace"][0])
+        assert verdict(app).startswith("✔  PASS VALIDE (PÉRIODE DE GRÂCE)")
+        assert screen.query_one("#verdict").has_class("warn")
+        assert len(table_rows(app, "#lines")) == 1
+        assert bells == []
+    assert [r.code for r in demo.redemptions()] == [bare(demo.codes["grace"][0])]
+
+
+async def test_each_refusal_shows_its_label_rings_and_adds_no_row(demo, monkeypatch):
+    valid = demo.codes["valid"][1]
+    typo = valid[:4] + ("X" if valid[4] != "X" else "Y") + valid[5:]
+    refused = {category: demo.codes[category][index % 2] for index, category in enumerate(REFUSED)}
+    labels = dict(REFUSED)
+    refused["typo"], labels["typo"] = typo, "CODE MAL SAISI"
+    refused["unknown"], labels["unknown"] = make_code("000000000000"), "PASS INCONNU"
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        bells = count_bells(monkeypatch, app)
+        screen = await start_session(pilot)
+        for rings, (category, text) in enumerate(refused.items(), start=1):
+            await scan(pilot, text)
+            assert verdict(app).startswith(f"✘  {labels[category]}"), category
+            assert screen.query_one("#verdict").has_class("bad")
+            assert table_rows(app, "#lines") == [], category
+            assert len(bells) == rings, category
+        assert text_of(screen.query_one("#totals")) == "0 pass encaissé · 0,00 €"
+    assert demo.redemptions() == []
+    assert len(demo.rows(RefusedScan)) == len(refused)
+
+
+async def test_double_read_records_once_and_does_not_ring(demo, monkeypatch):
+    payload = demo.codes["valid"][0]  # the QR payload, then the same pass's printed code
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        bells = count_bells(monkeypatch, app)
+        screen = await start_session(pilot)
+        await scan(pilot, payload)
+        await scan(pilot, payload)
+        assert verdict(app).startswith("✘  DÉJÀ ENCAISSÉ ICI")
+        assert "Lecture en double" in verdict(app)
+        await scan(pilot, bare(payload))
+        assert "Lecture en double" in verdict(app)
+        assert len(table_rows(app, "#lines")) == 1
+        assert text_of(screen.query_one("#totals")) == "1 pass encaissé · 10,00 €"
+        assert bells == []
+    assert [r.code for r in demo.redemptions()] == [bare(payload)]
+
+
+async def test_a_scanner_burst_records_every_pass_in_order(demo, monkeypatch):
+    payloads = demo.codes["valid"][0:6:2]  # three QR payloads, about 140 characters each
+    assert all(len(p) > 100 for p in payloads)
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        bells = count_bells(monkeypatch, app)
+        screen = await start_session(pilot)
+        burst(app, "".join(payload + "\n" for payload in payloads))
+        await settle(pilot)
+        assert screen.pending == 0
+        assert len(table_rows(app, "#lines")) == 3
+        assert text_of(screen.query_one("#totals")) == "3 pass encaissés · 30,00 €"
+        assert screen.query_one("#scan", Input).value == ""
+        assert bells == []
+    assert [r.code for r in demo.redemptions()] == [bare(p) for p in payloads]
+    assert [r.raw_input for r in demo.redemptions()] == payloads
+    assert demo.rows(RefusedScan) == []  # nothing garbled
+
+
+async def test_a_burst_typed_through_the_pilot_is_recorded_too(demo):
+    """The same burst with pilot.press: slower (the pilot idles after each key), so short."""
+    codes = [demo.codes["valid"][1], demo.codes["valid"][3], demo.codes["grace"][1]]
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot)
+        await pilot.press(*[key for code in codes for key in (*code, "enter")])
+        await settle(pilot)
+        assert len(table_rows(app, "#lines")) == 3
+    assert [r.code for r in demo.redemptions()] == codes
+
+
+async def test_ctrl_z_cancels_the_last_redemption_with_a_reason(demo, monkeypatch):
+    first, last = demo.codes["valid"][1], demo.codes["valid"][3]
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        bells = count_bells(monkeypatch, app)
+        await start_session(pilot)
+        await scan(pilot, first)
+        await scan(pilot, last)
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert isinstance(app.screen, CancelRedemptionScreen)
+        assert "Pass " + last[:4] in text_of(app.screen.query(".dialog Static")[1])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CancelRedemptionScreen)
+        assert text_of(app.screen.query_one("#reason-message")) == "Le motif est obligatoire."
+        assert len(bells) == 1
+        await type_text(pilot, "erreur de saisie")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SessionScreen)
+        rows = table_rows(app, "#lines")
+        assert [row[1].replace("-", "") for row in rows] == [first]
+        assert text_of(app.screen.query_one("#totals")) == "1 pass encaissé · 10,00 €"
+        assert "annulé (erreur de saisie)" in verdict(app)
+    redemptions = {r.code: r for r in demo.redemptions()}
+    assert redemptions[first].cancelled_at is None
+    assert redemptions[last].cancelled_at == NOW
+    [cancellation] = demo.rows(Cancellation)
+    assert cancellation.redemption_id == redemptions[last].id
+    assert cancellation.reason == "erreur de saisie"
+
+
+async def test_escape_in_the_cancel_dialog_cancels_nothing(demo):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot)
+        await scan(pilot, demo.codes["valid"][1])
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert isinstance(app.screen, CancelRedemptionScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, SessionScreen)
+        assert len(table_rows(app, "#lines")) == 1
+    assert demo.rows(Cancellation) == []
+    assert demo.redemptions()[0].cancelled_at is None
+
+
+async def test_escape_ends_the_session_with_a_summary(demo):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot)
+        await scan(pilot, demo.codes["valid"][1])
+        await scan(pilot, demo.codes["grace"][1])
+        await scan(pilot, demo.codes["expired"][1])
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, SessionSummaryScreen)
+        summary = "\n".join(text_of(static) for static in app.screen.query("#summary Static"))
+        assert "« Séance du 28/11/2026 »" in summary
+        assert "2 pass encaissé(s) : 20,00 €" in summary
+        assert "1 lecture(s) refusée(s)" in summary
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        assert "Aucune séance ouverte" in text_of(app.screen.query_one("#open-session"))
+        assert text_of(app.screen.query_one("#waiting")) == "2 pass\n20,00 €"
+    [desk_session] = demo.rows(DeskSession)
+    assert desk_session.ended_at == NOW
+
+
+async def test_n_resumes_the_open_session(demo):
+    desk = demo.desk(NOW - timedelta(hours=1))
+    operator = demo.operator()
+    opened = desk.start_session(operator.id, "Atelier courriel", "collectif", "courriel", 90)
+    desk.redeem(opened.id, operator.id, demo.codes["valid"][1])
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        assert "« Atelier courriel »" in text_of(app.screen.query_one("#open-session"))
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, SessionScreen)
+        assert app.screen.desk_session.id == opened.id
+        assert "Atelier collectif, 90 min" in text_of(app.screen.query_one("#session-title"))
+        assert len(table_rows(app, "#lines")) == 1
+
+
+# --- verification ---------------------------------------------------------------------------
+
+
+async def test_verify_shows_the_verdict_and_records_nothing(demo, monkeypatch):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        bells = count_bells(monkeypatch, app)
+        await log_in(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, VerifyScreen)
+        await scan(pilot, demo.codes["valid"][0])
+        assert verdict(app).startswith("✔  PASS VALIDE")
+        assert bells == []
+        await scan(pilot, demo.codes["expired"][0])
+        assert verdict(app).startswith("✘  PASS EXPIRÉ")
+        assert len(bells) == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+    assert demo.redemptions() == []
+    assert demo.rows(RefusedScan) == []
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+async def open_history(pilot) -> HistoryScreen:
+    await log_in(pilot)
+    await pilot.press("h")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, HistoryScreen)
+    return pilot.app.screen
+
+
+async def test_history_lists_filters_and_searches(history_data):
+    demo = history_data
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        rows = table_rows(app, "#history")
+        assert len(rows) == 6
+        statuses = sorted(row[1] for row in rows)
+        assert statuses == ["Annulé", "Encaissé", "Encaissé", "Encaissé", "Refusé", "Refusé"]
+        assert text_of(screen.query_one("#history-count")).startswith("6 ligne(s)")
+        cancelled = next(row for row in rows if row[1] == "Annulé")
+        assert cancelled[4] == "Annulé : pass abîmé"
+
+        # Part of a code, typed in lower case and without its dashes.
+        wanted = bare(demo.codes["valid"][2])
+        await type_text(pilot, wanted[3:9].lower())
+        rows = table_rows(app, "#history")
+        assert [row[2].replace("-", "") for row in rows] == [wanted]
+
+        screen.query_one("#search", Input).value = ""
+        screen.query_one("#status", Select).value = "refuse"
+        await settle(pilot)
+        rows = table_rows(app, "#history")
+        assert len(rows) == 2
+        assert {row[1] for row in rows} == {"Refusé"}
+        assert sorted(row[4].split(" ")[1] for row in rows) == ["en", "expiré"]
+        assert any(row[4].startswith("Pass en opposition (volé)") for row in rows)
+
+        screen.query_one("#status", Select).value = Select.NULL
+        screen.query_one("#since").focus()
+        await type_text(pilot, "31/13/2026")
+        assert text_of(screen.query_one("#history-count")) == "Date attendue : JJ/MM/AAAA."
+
+        screen.query_one("#since", Input).value = "28/11/2026"
+        await settle(pilot)
+        rows = table_rows(app, "#history")
+        assert len(rows) == 3  # today's session only
+        assert {row[5] for row in rows} == {"Démarches CAF"}
+
+
+async def test_history_exports_csv_for_french_spreadsheets(history_data):
+    demo = history_data
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        assert app.focused is screen.query_one("#search")  # ctrl+e must work from there too
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+    exports = list((demo.data_dir / "exports").iterdir())
+    assert [path.name for path in exports] == ["historique-20261128-103000.csv"]
+    raw = exports[0].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0] == "Date;Statut;Code;Montant;Séance;Opérateur;Détail"
+    assert len(lines) == 7
+    assert all(line.count(";") >= 6 for line in lines[1:])
+    assert any(";Annulé;" in line and "pass abîmé" in line for line in lines)
+
+
+# --- help and command palette ---------------------------------------------------------------
+
+
+async def test_f1_shows_the_keys_of_the_current_screen(demo):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        help_text = "\n".join(text_of(static) for static in app.screen.query("#help Static"))
+        assert "Ctrl+Z  Annuler dernier" in help_text
+        assert "F2  Lire image" in help_text
+        assert "Échap  Fin de séance" in help_text
+        assert "Déjà encaissé ailleurs" in help_text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, SessionScreen)
+
+
+async def test_command_palette_offers_the_screen_actions_in_french(demo):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        home = app.screen
+        commands = {command.title: command.help for command in app.get_system_commands(home)}
+        assert commands["Nouvelle séance"] == "Touche N"
+        assert commands["Vérifier"] == "Touche V"
+        assert commands["Historique"] == "Touche H"
+        assert commands["Déconnexion"] == "Touche D"
+        assert commands["Aide"] == "Touche F1"
+
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await type_text(pilot, "vérifier")
+        results = app.screen.query_one(CommandList)
+        for _ in range(200):  # the palette searches its providers in the background
+            if results.option_count and "Vérifier" in str(results.get_option_at_index(0).prompt):
+                break
+            await pilot.pause(0.01)
+        else:
+            raise AssertionError("the palette did not offer « Vérifier un pass »")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, VerifyScreen)
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+async def test_f2_reads_a_qr_image_and_records_the_pass(demo):
+    image = demo.images[0]
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, ImageFileScreen)
+        await type_text(pilot, str(image.with_name("absente.png")))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ImageFileScreen)
+        message = text_of(app.screen.query_one("#image-message"))
+        assert message.startswith("Fichier introuvable :")
+        app.screen.query_one("#image-path", Input).value = ""
+        await type_text(pilot, str(image))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SessionScreen)
+        assert verdict(app).startswith("✔  PASS VALIDE")
+        assert table_rows(app, "#lines")[0][3] == "image"
+    [redemption] = demo.redemptions()
+    assert redemption.input_method == "image"
+    assert redemption.raw_input.startswith("PN1:HDFNUM:")
