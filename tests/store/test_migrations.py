@@ -1,0 +1,243 @@
+"""Migrations: a new file gets the whole schema, old files keep their data, models match."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, MetaData, String, inspect, text
+from sqlmodel import Session, SQLModel
+
+from mediateur_tui.domain.pins import hash_pin
+from mediateur_tui.domain.verdicts import Verdict
+from mediateur_tui.services.clock import fixed_clock
+from mediateur_tui.services.desk import Desk
+from mediateur_tui.store import models  # noqa: F401  (registers the tables)
+from mediateur_tui.store.audit import append_event, verify_chain
+from mediateur_tui.store.engine import (
+    SCHEMA_REVISION,
+    alembic_config,
+    make_engine,
+    open_database,
+    upgrade,
+)
+
+from .helpers import NOW
+
+SCRIPTS = ScriptDirectory.from_config(alembic_config(None))
+HEAD = SCRIPTS.get_current_head()
+ALL_REVISIONS = [script.revision for script in SCRIPTS.walk_revisions()]
+
+
+def _schema_diff(engine, metadata=SQLModel.metadata) -> list:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return compare_metadata(context, metadata)
+
+
+def _revision(engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_there_is_one_linear_history():
+    assert len(SCRIPTS.get_heads()) == 1
+    assert ALL_REVISIONS[-1] == "0001"  # walk_revisions goes from head down to base
+
+
+def test_schema_revision_constant_is_alembics_head():
+    # open_database skips Alembic when the file is at SCHEMA_REVISION: a new migration
+    # must move the constant, or existing databases would never be upgraded.
+    assert SCHEMA_REVISION == HEAD
+
+
+def test_a_database_behind_the_latest_revision_is_upgraded_on_open(tmp_path, monkeypatch):
+    path = tmp_path / "old.sqlite3"
+    upgrade(make_engine(path), "0001")
+    monkeypatch.setattr("mediateur_tui.store.engine.SCHEMA_REVISION", "9999")
+    upgraded = []
+    monkeypatch.setattr(
+        "mediateur_tui.store.engine.upgrade", lambda engine: upgraded.append(engine)
+    )
+    open_database(path)
+    assert len(upgraded) == 1
+
+
+def test_open_database_on_a_new_file_creates_every_table(tmp_path):
+    path = tmp_path / "not" / "yet" / "there.sqlite3"
+    engine = open_database(path)
+    try:
+        assert path.exists()
+        tables = set(inspect(engine).get_table_names())
+        assert tables == set(SQLModel.metadata.tables) | {"alembic_version"}
+        assert _revision(engine) == HEAD
+    finally:
+        engine.dispose()
+
+
+def test_migrated_schema_matches_the_models(db_path):
+    """A model changed without a new migration makes this diff non-empty."""
+    engine = open_database(db_path)
+    try:
+        assert _schema_diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_schema_comparison_does_see_a_model_change(db_path):
+    """Guards the test above: an extra column in the models is reported."""
+    engine = open_database(db_path)
+    changed = MetaData()
+    for table in SQLModel.metadata.sorted_tables:
+        table.to_metadata(changed)
+    changed.tables["redemption"].append_column(Column("note", String(), nullable=True))
+    try:
+        diff = _schema_diff(engine, changed)
+        assert [(d[0], d[2], d[3].name) for d in diff] == [("add_column", "redemption", "note")]
+    finally:
+        engine.dispose()
+
+
+def test_the_partial_unique_index_is_in_the_migrated_schema(db_path):
+    # compare_metadata does not compare an index's WHERE clause: check it here.
+    engine = open_database(db_path)
+    try:
+        with engine.connect() as connection:
+            sql = connection.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'uq_redemption_active_code'")
+            ).scalar_one()
+        normalised = " ".join(sql.split()).upper()
+        assert normalised.startswith("CREATE UNIQUE INDEX")
+        assert normalised.endswith("WHERE CANCELLED_AT IS NULL")
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("revision", ALL_REVISIONS)
+def test_upgrade_from_every_revision_reaches_the_models(db_path, revision):
+    engine = make_engine(db_path)
+    try:
+        upgrade(engine, revision)
+        assert _revision(engine) == revision
+        upgrade(engine)
+        assert _revision(engine) == HEAD
+        assert _schema_diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+# Rows written in the schema of revision 0001, with plain SQL so that later model changes do
+# not change what "a database made by version 0001" looks like.
+_DAY = NOW.date()
+_ROWS_0001 = [
+    ("INSERT INTO site (id, name) VALUES ('S1', 'Site un')", {}),
+    (
+        "INSERT INTO programme (id, label, value_cents, valid_from, valid_until, grace_until) "
+        "VALUES ('HDFNUM', 'Pass numérique', 1000, :start, :end, :grace)",
+        {
+            "start": (_DAY - timedelta(days=90)).isoformat(),
+            "end": (_DAY + timedelta(days=180)).isoformat(),
+            "grace": (_DAY + timedelta(days=211)).isoformat(),
+        },
+    ),
+    ("INSERT INTO programme_site (programme_id, site_id) VALUES ('HDFNUM', 'S1')", {}),
+    (
+        "INSERT INTO carnet (id, programme_id, size, attributed_on, beneficiary_ref) "
+        "VALUES ('C1', 'HDFNUM', 5, :day, 'B1')",
+        {"day": _DAY.isoformat()},
+    ),
+    (
+        "INSERT INTO pass (code, carnet_id, programme_id) VALUES "
+        "(:taken, 'C1', 'HDFNUM'), (:free, 'C1', 'HDFNUM'), (:revoked, 'C1', 'HDFNUM')",
+        {},
+    ),
+    (
+        "INSERT INTO revocation (code, reason, revoked_on) VALUES (:revoked, 'lost', :day)",
+        {"day": _DAY.isoformat()},
+    ),
+    (
+        "INSERT INTO replica_meta (id, region_id, site_id, updated_at, pass_count) "
+        "VALUES (1, 'HDF', 'S1', '2026-11-28 09:00:00.000000', 3)",
+        {},
+    ),
+    (
+        "INSERT INTO operator (id, name, role, pin_hash, failed_attempts) "
+        "VALUES (7, 'Ancienne Opératrice', 'mediateur', :pin_hash, 0)",
+        {"pin_hash": hash_pin("2468")},
+    ),
+    (
+        "INSERT INTO desk_session (id, title, kind, themes, duration_minutes, operator_id, "
+        "started_at) VALUES (3, 'Atelier d''avant', 'collectif', '', 120, 7, "
+        "'2026-11-28 08:00:00.000000')",
+        {},
+    ),
+    (
+        "INSERT INTO redemption (id, code, session_id, operator_id, redeemed_at, value_cents, "
+        "input_method, raw_input) VALUES ('r-old', :taken, 3, 7, '2026-11-28 08:30:00.000000', "
+        "1000, 'scan', :taken)",
+        {},
+    ),
+]
+_CODES = {"taken": "7M6ETZWF057JV", "free": "6W0ZMDSGPPR4Y", "revoked": "N5JJX9K1QQXVD"}
+
+
+def _counts(engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table: connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+            for table in inspect(connection).get_table_names()
+            if table != "alembic_version"
+        }
+
+
+def test_upgrade_keeps_the_data_of_a_revision_0001_database(db_path):
+    engine = make_engine(db_path)
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        for sql, params in _ROWS_0001:
+            connection.execute(text(sql), {**_CODES, **params})
+    with Session(engine) as session:
+        append_event(session, NOW, "redemption", 7, {"id": "r-old", "code": _CODES["taken"]})
+        session.commit()
+    before = _counts(engine)
+    engine.dispose()
+
+    engine = open_database(db_path)  # what the app does on start: migrate to head
+    try:
+        assert _revision(engine) == HEAD
+        after = _counts(engine)
+        assert {table: after[table] for table in before} == before
+        assert before["pass"] == 3 and before["redemption"] == 1 and before["audit_event"] == 1
+
+        desk = Desk(engine, clock=fixed_clock(NOW))
+        taken = desk.check(_CODES["taken"])
+        assert taken.verdict is Verdict.REDEEMED_HERE
+        assert taken.details["seance"] == "Atelier d'avant"
+        assert taken.details["par"] == "Ancienne Opératrice"
+        assert desk.check(_CODES["revoked"]).verdict is Verdict.REVOKED
+        assert desk.redeem(3, 7, _CODES["free"]).verdict is Verdict.VALID  # still writable
+        assert desk.check(_CODES["free"]).verdict is Verdict.REDEEMED_HERE
+        with Session(engine) as session:
+            assert verify_chain(session) == (2, None)
+    finally:
+        engine.dispose()
+
+
+def test_reopening_keeps_the_data(demo_db):
+    code = demo_db.plain_valid_codes(1)[0]
+    operator_id = demo_db.operator_ids["Camille Martin"]
+    session_id = demo_db.desk.start_session(operator_id, "Séance", "individuel", "", 60).id
+    assert demo_db.desk.redeem(session_id, operator_id, code).verdict is Verdict.VALID
+    before = _counts(demo_db.engine)
+    demo_db.engine.dispose()
+    engine = open_database(demo_db.path)
+    try:
+        assert _counts(engine) == before
+        assert Desk(engine, clock=fixed_clock(NOW)).check(code).verdict is Verdict.REDEEMED_HERE
+    finally:
+        engine.dispose()
