@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
 from mediateur_tui.screens.help import HelpScreen, key_label
 from mediateur_tui.screens.home import HomeScreen
 from mediateur_tui.screens.login import LoginScreen
@@ -38,13 +40,14 @@ class MediateurApp(App):
         data_dir: Path,
         demo_pins: list[tuple[str, str]] | None = None,
         clock: Clock = system_clock,
+        max_replica_age: timedelta = DEFAULT_MAX_REPLICA_AGE,
     ) -> None:
         super().__init__()
         self.engine = engine
         self.data_dir = data_dir
         self.demo_pins = demo_pins or []
         self.clock = clock
-        self.desk = Desk(engine, clock)
+        self.desk = Desk(engine, clock, max_replica_age)
         self.operator: OperatorInfo | None = None
 
     def on_mount(self) -> None:

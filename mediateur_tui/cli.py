@@ -11,13 +11,14 @@ import json
 import logging
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.codes import format_code
-from mediateur_tui.domain.verdicts import CheckResult
+from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult
 from mediateur_tui.paths import database_path, resolve_data_dir, set_up_logging
 from mediateur_tui.services.auth import log_in
 from mediateur_tui.services.clock import system_clock
@@ -40,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data-dir", default=argparse.SUPPRESS, help="dossier des données (base, journal)"
+    )
+    common.add_argument(
+        "--replica-max-age",
+        type=int,
+        default=argparse.SUPPRESS,
+        metavar="JOURS",
+        help="âge de la réplique au-delà duquel chaque vérification avertit (défaut 7)",
     )
     parser = argparse.ArgumentParser(
         prog="mediateur-tui",
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         set_up_logging(data_dir)
     try:
         if args.command is None:
-            return _run_app(data_dir, demo=args.demo)
+            return _run_app(data_dir, demo=args.demo, max_age=replica_max_age(args))
         handler = {
             "demo": _demo_init,
             "check": _check,
@@ -102,6 +110,15 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s: %s", args.command, error)
         print(f"Erreur : {error}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def replica_max_age(args: argparse.Namespace) -> timedelta:
+    days = getattr(args, "replica_max_age", None)
+    if days is None:
+        return DEFAULT_MAX_REPLICA_AGE
+    if days < 1:
+        raise CliError("--replica-max-age doit être un nombre de jours positif.")
+    return timedelta(days=days)
 
 
 def open_existing(data_dir: Path) -> Engine:
@@ -136,7 +153,7 @@ def ensure_demo(data_dir: Path, passes: int | None = None, force: bool = False):
         engine.dispose()
 
 
-def _run_app(data_dir: Path, demo: bool) -> int:
+def _run_app(data_dir: Path, demo: bool, max_age: timedelta) -> int:
     from mediateur_tui.app import MediateurApp
     from mediateur_tui.demo import DEMO_OPERATORS
 
@@ -144,7 +161,9 @@ def _run_app(data_dir: Path, demo: bool) -> int:
         ensure_demo(data_dir)
     engine = open_existing(data_dir)
     demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS] if demo else []
-    MediateurApp(engine=engine, data_dir=data_dir, demo_pins=demo_pins).run()
+    MediateurApp(
+        engine=engine, data_dir=data_dir, demo_pins=demo_pins, max_replica_age=max_age
+    ).run()
     return EXIT_OK
 
 
@@ -167,14 +186,14 @@ def _demo_init(args, data_dir: Path) -> int:
 
 
 def _check(args, data_dir: Path) -> int:
-    desk = Desk(open_existing(data_dir))
+    desk = Desk(open_existing(data_dir), max_replica_age=replica_max_age(args))
     result = desk.check(args.code)
     _print_results([result], as_json=args.json)
     return EXIT_OK if result.redeemable else EXIT_REFUSED
 
 
 def _scan_image(args, data_dir: Path) -> int:
-    desk = Desk(open_existing(data_dir))
+    desk = Desk(open_existing(data_dir), max_replica_age=replica_max_age(args))
     results: list[CheckResult] = []
     for path in args.files:
         texts = decode_image(path)
@@ -197,7 +216,7 @@ def _redeem(args, data_dir: Path) -> int:
     login = log_in(engine, args.operator, pin)
     if not login.ok:
         raise CliError(login.message)
-    desk = Desk(engine)
+    desk = Desk(engine, max_replica_age=replica_max_age(args))
     desk_session = desk.start_session(
         login.operator.id, args.session_title, "individuel", "", duration_minutes=60
     )

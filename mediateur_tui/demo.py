@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import qrcode
+from PIL import Image
 from sqlalchemy import Engine, insert
 from sqlmodel import Session
 
@@ -161,8 +162,10 @@ def build_demo(
         size = 10 if len(carnets) % 3 else 5
         add_carnet(MAIN_PROGRAMME, size, attributed=True)
     main = programmes[MAIN_PROGRAMME]
-    first_valid = [row["code"] for row in pass_rows if row["carnet_id"] == "C0000001"]
-    result.images = _write_qr_images(data_dir, key, main, first_valid)
+    by_carnet = {carnet_id: [] for carnet_id in ("C0000001", "C0000002")}
+    for row in pass_rows[:10]:
+        by_carnet[row["carnet_id"]].append(_payload(key, main, row["code"]))
+    result.images = _write_qr_images(data_dir, by_carnet)
 
     with Session(engine) as session:
         session.add(Site(id=SITE_ID, name="Espace public numérique d'Avesnes-sur-Helpe"))
@@ -215,13 +218,21 @@ def _insert_chunked(session: Session, table, rows: list[dict]) -> None:
         session.execute(insert(table), rows[start : start + _INSERT_CHUNK])
 
 
-def _write_qr_images(data_dir: Path, key, programme: Programme, codes: list[str]) -> list[Path]:
+def _write_qr_images(data_dir: Path, by_carnet: dict[str, list[str]]) -> list[Path]:
+    """One PNG per pass of the first carnet; one sheet with every pass of the second."""
     folder = data_dir / "demo-qr"
     folder.mkdir(parents=True, exist_ok=True)
+    (first, first_payloads), (second, second_payloads) = by_carnet.items()
     paths = []
-    for position, code in enumerate(codes, start=1):
-        image = qrcode.make(_payload(key, programme, code), border=4)
-        path = folder / f"carnet-C0000001-pass-{position}.png"
-        image.save(path)
+    for position, payload in enumerate(first_payloads, start=1):
+        path = folder / f"carnet-{first}-pass-{position}.png"
+        qrcode.make(payload, border=4).save(path)
         paths.append(path)
-    return paths
+    codes = [qrcode.make(payload, border=4).get_image().convert("L") for payload in second_payloads]
+    side = codes[0].width
+    sheet = Image.new("L", (side * 3, side * 2), color=255)
+    for index, code_image in enumerate(codes):
+        sheet.paste(code_image, ((index % 3) * side, (index // 3) * side))
+    sheet_path = folder / f"carnet-{second}-planche.png"
+    sheet.save(sheet_path)
+    return [*paths, sheet_path]

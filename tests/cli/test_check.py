@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import string
 
 import pytest
@@ -155,3 +156,17 @@ def test_check_never_crashes(shared_demo_dir, capsys):
             assert result["redeemable"] is (code == 0)
 
     run()
+
+
+def test_replica_max_age_sets_when_the_stale_warning_appears(demo_dir, capsys):
+    with sqlite3.connect(demo_dir.path / "mediateur.sqlite3") as connection:
+        connection.execute("UPDATE replica_meta SET updated_at = datetime(updated_at, '-3 days')")
+    entry = demo_dir.codes["valid"][1]
+    code, out, _ = check(capsys, demo_dir.path, entry, "--json")
+    assert code == 0 and json.loads(out)["warnings"] == []  # 3 days < the default 7
+    code, out, _ = check(capsys, demo_dir.path, entry, "--json", "--replica-max-age", "2")
+    result = json.loads(out)
+    assert code == 0 and result["verdict"] == "valid"  # warned, not blocked
+    assert "3 jours" in result["warnings"][0]
+    code, _, err = check(capsys, demo_dir.path, entry, "--replica-max-age", "0")
+    assert code == 2 and "--replica-max-age" in err

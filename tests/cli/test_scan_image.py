@@ -22,14 +22,16 @@ def scan(capsys, data_dir, *files) -> tuple[int, str, str]:
 
 def test_scan_all_demo_images(shared_demo_dir, capsys):
     images = shared_demo_dir.images
-    assert len(images) == 5
+    assert len(images) == 6
+    assert images[-1].name == "carnet-C0000002-planche.png"
     code, out, err = scan(capsys, shared_demo_dir.path, *images)
     assert code == 0, err
     results = json.loads(out)
     assert isinstance(results, list)
-    assert [result["verdict"] for result in results] == ["valid"] * 5
-    # The images are the first carnet of the "valid" category, in order.
-    expected = [bare(entry) for entry in shared_demo_dir.codes["valid"][:5]]
+    assert [result["verdict"] for result in results] == ["valid"] * 10
+    # One image per pass of the first "valid" carnet, then a sheet of the second, read in
+    # reading order (left to right, top to bottom).
+    expected = [bare(entry) for entry in shared_demo_dir.codes["valid"]]
     assert [result["code"] for result in results] == expected
     for result in results:
         assert result["input"].startswith("PN1:HDFNUM:")
