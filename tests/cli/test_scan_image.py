@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 
 import qrcode
+from image_files import png_claiming_size
 from PIL import Image
 
 from mediateur_tui.cli import main
@@ -73,22 +72,6 @@ def test_scan_image_of_a_non_image_exits_2_in_french(shared_demo_dir, tmp_path):
     done = run_cli("scan-image", str(missing), "--data-dir", str(shared_demo_dir.path))
     assert done.returncode == 2
     assert "Fichier introuvable" in done.stderr
-
-
-def png_claiming_size(path, width: int, height: int) -> None:
-    """A tiny PNG file whose header claims a huge picture (a "decompression bomb")."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b""))
-        + chunk(b"IEND", b"")
-    )
 
 
 def test_scan_image_of_a_huge_image_exits_2(shared_demo_dir, capsys, tmp_path):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import random
-import struct
-import zlib
 
 import pytest
 import qrcode
+from image_files import png_claiming_size
 from PIL import Image, ImageFilter
 
 from mediateur_tui.services.images import ImageReadError, decode_image
@@ -125,22 +124,6 @@ def test_a_truncated_image_is_refused(tmp_path):
     path.write_bytes(whole.read_bytes()[:200])
     with pytest.raises(ImageReadError, match="n'est pas une image lisible"):
         decode_image(path)
-
-
-def png_claiming_size(path, width: int, height: int) -> None:
-    """A tiny PNG file whose header claims a huge picture (a "decompression bomb")."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b""))
-        + chunk(b"IEND", b"")
-    )
 
 
 def test_a_huge_image_is_refused_with_a_french_message(tmp_path):
