@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Header, Input, Label, Select, Static
 
-from mediateur_tui.services.auth import ROLES, LoginResult, list_operators, log_in
+from mediateur_tui.services.auth import ROLES, LoginResult, OperatorInfo, list_operators, log_in
 from mediateur_tui.widgets.keys_footer import KeysFooter
 
 
@@ -22,17 +22,11 @@ class LoginScreen(Screen):
         self.demo_pins = demo_pins
 
     def compose(self) -> ComposeResult:
-        operators = list_operators(self.app.engine)
         yield Header()
         with Vertical(id="login-box", classes="card"):
             yield Static("Connexion", classes="card-title")
             yield Label("Opérateur·rice")
-            yield Select(
-                [(f"{op.name} ({ROLES[op.role]})", op.name) for op in operators],
-                value=operators[0].name if operators else Select.NULL,
-                allow_blank=not operators,
-                id="operator",
-            )
+            yield Select([], prompt="Choisissez votre nom", id="operator")
             yield Label("Code PIN")
             yield Input(password=True, placeholder="••••", id="pin", max_length=12)
             yield Static("", id="login-message")
@@ -41,12 +35,28 @@ class LoginScreen(Screen):
                 yield Static(f"Démo — PIN : {shown}", id="demo-pins")
         yield KeysFooter()
 
+    def on_mount(self) -> None:
+        self.load_operators()
+
+    @work(thread=True)
+    def load_operators(self) -> None:
+        operators = list_operators(self.app.engine)
+        self.app.call_from_thread(self._show_operators, operators)
+
+    def _show_operators(self, operators: list[OperatorInfo]) -> None:
+        choice = self.query_one("#operator", Select)
+        choice.set_options([(f"{op.name} ({ROLES[op.role]})", op.name) for op in operators])
+        if operators:
+            choice.value = operators[0].name
+        else:
+            self._say("Aucun opérateur n'est enregistré.")
+
     @on(Input.Submitted, "#pin")
     def submit(self) -> None:
         name = self.query_one("#operator", Select).value
         pin = self.query_one("#pin", Input).value
         if name is Select.NULL:
-            self._say("Aucun opérateur n'est enregistré.")
+            self._say("Choisissez votre nom dans la liste.")
             return
         self.query_one("#pin", Input).value = ""
         self._say("Vérification…")

@@ -119,3 +119,24 @@ def test_help_screen(demo, snap_compare):
         await still(pilot)
 
     assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_session_summary_modal(demo, snap_compare):
+    async def run_before(pilot) -> None:
+        await open_session(pilot)
+        await scan(pilot, demo.codes["valid"][0])
+        await scan(pilot, demo.codes["grace"][1])
+        await scan(pilot, demo.codes["expired"][1])
+        await pilot.press("escape")
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_image_file_modal(demo, snap_compare):
+    async def run_before(pilot) -> None:
+        await open_session(pilot)
+        await pilot.press("f2")
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
