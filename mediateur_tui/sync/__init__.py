@@ -1,0 +1,1 @@
+"""The site side of the open sync protocol: payloads, replica updates, batches, hub client."""
