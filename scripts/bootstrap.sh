@@ -21,6 +21,12 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0'; then
   as_root_apt_install libzbar0
 fi
 
+# The hub's reconciliation tests also run against a throwaway PostgreSQL cluster.
+if [ "${NEED_POSTGRESQL:-0}" = "1" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "Installation de PostgreSQL (tests du serveur régional)…" >&2
+  as_root_apt_install postgresql
+fi
+
 if [ ! -x "$venv/bin/python" ]; then
   if ! "$python" -m venv "$venv" 2>/dev/null; then
     rm -rf "$venv"

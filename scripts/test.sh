@@ -2,7 +2,7 @@
 # Runs lint and the whole test suite. Extra arguments go to pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$root/scripts/bootstrap.sh"
+NEED_POSTGRESQL=1 bash "$root/scripts/bootstrap.sh"
 cd "$root"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

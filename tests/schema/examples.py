@@ -1,0 +1,270 @@
+"""Hand-written example documents of every format of the sync protocol, validly signed.
+
+Each builder returns a fresh document (mutate it freely). Codes carry a real check symbol and
+signatures are real Ed25519 signatures made with keys generated for the test run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from mediateur_tui.domain.codes import make_code
+from mediateur_tui.sync import protocol
+from mediateur_tui.sync.protocol import region_signer, sign_document, site_signer
+
+REGION_ID = "HDF"
+SITE_ID = "AVESNES-EPN"
+OTHER_SITE_ID = "FOURMIES-MEDIA"
+REGION_KEY = Ed25519PrivateKey.generate()
+SITE_KEY = Ed25519PrivateKey.generate()
+
+Document = dict[str, Any]
+
+
+def public_bytes(private_key: Ed25519PrivateKey) -> bytes:
+    return private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+REGION_PUBLIC_KEY = protocol.encode_key(public_bytes(REGION_KEY))
+SITE_PUBLIC_KEY = protocol.encode_key(public_bytes(SITE_KEY))
+
+
+def code(number: int) -> str:
+    """A well-formed pass code (real check symbol), different for every number."""
+    return make_code(f"7K3M9QXR{number:04d}")
+
+
+def random_id(label: str) -> str:
+    """A 32-hex id, stable for a label (a stand-in for uuid4().hex)."""
+    return hashlib.sha256(label.encode()).hexdigest()[:32]
+
+
+def changes() -> list[Document]:
+    """One change of every kind, and both carnet sizes."""
+    return [
+        {
+            "t": "programme",
+            "id": "HDFNUM",
+            "label": "Pass numérique Hauts-de-France",
+            "value_cents": 1000,
+            "valid_from": "2026-01-01",
+            "valid_until": "2026-12-31",
+            "grace_until": "2027-01-31",
+            "sites": ["*"],
+        },
+        {
+            "t": "programme",
+            "id": "LYCEE-2026",
+            "label": "Pass numérique lycées (expérimentation)",
+            "value_cents": 1000,
+            "valid_from": "2026-09-01",
+            "valid_until": "2026-12-31",
+            "grace_until": "2027-01-31",
+            "sites": [SITE_ID, OTHER_SITE_ID],
+        },
+        {"t": "site", "id": SITE_ID, "name": "Espace public numérique d'Avesnes-sur-Helpe"},
+        {"t": "site", "id": OTHER_SITE_ID, "name": "Médiathèque de Fourmies"},
+        {
+            "t": "carnet",
+            "id": "C0000001",
+            "p": "HDFNUM",
+            "n": 5,
+            "a": "2026-03-02",
+            "codes": [code(number) for number in range(1, 6)],
+        },
+        {
+            "t": "carnet",
+            "id": "C0000002",
+            "p": "HDFNUM",
+            "n": 10,
+            "a": None,
+            "codes": [code(number) for number in range(6, 16)],
+        },
+        {"t": "attribution", "id": "C0000002", "a": "2026-03-09"},
+        {"t": "attribution", "id": "C0000001", "a": None},
+        {"t": "revocation", "code": code(15), "reason": "stolen", "on": "2026-03-10"},
+        {"t": "used", "code": code(1), "site": OTHER_SITE_ID, "on": "2026-03-12"},
+    ]
+
+
+def replica_page() -> Document:
+    page = {
+        "format": protocol.REPLICA_PAGE,
+        "region_id": REGION_ID,
+        "since": 0,
+        "until": 10,
+        "more": True,
+        "generated_at": "2026-03-31T22:00:00.123456+00:00",
+        "changes": changes(),
+    }
+    return sign_document(page, REGION_KEY, region_signer(REGION_ID))
+
+
+def replica_snapshot() -> Document:
+    snapshot = {
+        "format": protocol.REPLICA_SNAPSHOT,
+        "region_id": REGION_ID,
+        "region_public_key": REGION_PUBLIC_KEY,
+        "until": 10,
+        "generated_at": "2026-03-31T22:00:00Z",
+        "changes": changes(),
+    }
+    return sign_document(snapshot, REGION_KEY, region_signer(REGION_ID))
+
+
+def enrolment_request() -> Document:
+    return {
+        "format": protocol.ENROLMENT_REQUEST,
+        "token": "q7Zr1-Kd0w8xY3mT5vBn2pLs",
+        "site_public_key": SITE_PUBLIC_KEY,
+    }
+
+
+def enrolment() -> Document:
+    answer = {
+        "format": protocol.ENROLMENT,
+        "region_id": REGION_ID,
+        "region_public_key": REGION_PUBLIC_KEY,
+        "site_id": SITE_ID,
+        "site_name": "Espace public numérique d'Avesnes-sur-Helpe",
+        "api_key": "pn_4f9c2d1e8b7a6f5e4d3c2b1a0f9e8d7c",
+        "issued_at": "2026-02-15T09:30:00+00:00",
+    }
+    return sign_document(answer, REGION_KEY, region_signer(REGION_ID))
+
+
+def batch() -> Document:
+    redemptions = [
+        {
+            "id": random_id("redemption-1"),
+            "code": code(2),
+            "session_id": 41,
+            "operator": "Camille",
+            "redeemed_at": "2026-03-03T09:12:45.250000+00:00",
+            "input_method": "scan",
+            "value_cents": 1000,
+            "provisional": False,
+        },
+        {
+            "id": random_id("redemption-2"),
+            "code": code(7),
+            "session_id": 41,
+            "operator": "Camille",
+            "redeemed_at": "2026-03-03T09:14:02+00:00",
+            "input_method": "image",
+            "value_cents": 1000,
+            "provisional": False,
+        },
+        {
+            "id": random_id("redemption-3"),
+            "code": code(99),
+            "session_id": 42,
+            "operator": "Mehdi",
+            "redeemed_at": "2026-03-31T21:59:59Z",
+            "input_method": "cli",
+            "value_cents": 1000,
+            "provisional": True,
+        },
+    ]
+    document = {
+        "format": protocol.BATCH,
+        "batch_id": random_id("batch-2"),
+        "region_id": REGION_ID,
+        "site_id": SITE_ID,
+        "period": "2026-03",
+        "sequence": 2,
+        "previous_hash": hashlib.sha256(b"batch 1").hexdigest(),
+        "sealed_at": "2026-04-01T07:00:00+00:00",
+        "sessions": [
+            {
+                "id": 41,
+                "title": "Atelier courriel",
+                "kind": "collectif",
+                "themes": "courriel, démarches en ligne",
+                "duration_minutes": 120,
+                "started_at": "2026-03-03T09:00:00+00:00",
+                "ended_at": "2026-03-03T11:00:00+00:00",
+            },
+            {
+                "id": 42,
+                "title": "Séance",
+                "kind": "individuel",
+                "themes": "",
+                "duration_minutes": 60,
+                "started_at": "2026-03-31T21:30:00+00:00",
+                "ended_at": None,
+            },
+        ],
+        "redemptions": redemptions,
+        "refused_scans": [
+            {
+                "at": "2026-03-03T09:13:10+00:00",
+                "input": "7K3M-9QXR-0002X",
+                "code": None,
+                "verdict": "malformed",
+            },
+            {
+                "at": "2026-03-03T09:15:00+00:00",
+                "input": f"PN1:HDFNUM:{code(15)}:20261231:AAAA",
+                "code": code(15),
+                "verdict": "revoked",
+            },
+        ],
+        "totals": {"redemptions": 3, "value_cents": 3000, "refused_scans": 2},
+    }
+    return sign_document(document, SITE_KEY, site_signer(SITE_ID))
+
+
+def ack() -> Document:
+    lines = [
+        {
+            "redemption_id": random_id("redemption-1"),
+            "code": code(2),
+            "verdict": "accepted",
+            "reason": None,
+            "winner": None,
+        },
+        {
+            "redemption_id": random_id("redemption-2"),
+            "code": code(7),
+            "verdict": "refused",
+            "reason": "conflict",
+            "winner": {"site_id": OTHER_SITE_ID, "redeemed_at": "2026-03-02T15:40:00+00:00"},
+        },
+    ]
+    lines += [
+        {
+            "redemption_id": random_id(f"redemption-{reason}"),
+            "code": code(20 + index),
+            "verdict": "refused",
+            "reason": reason,
+            "winner": None,
+        }
+        for index, reason in enumerate(
+            ("revoked", "expired", "unknown", "not_attributed", "duplicate_line")
+        )
+    ]
+    document = {
+        "format": protocol.ACK,
+        "batch_id": random_id("batch-2"),
+        "site_id": SITE_ID,
+        "region_id": REGION_ID,
+        "received_at": "2026-04-01T07:00:05Z",
+        "lines": lines,
+        "totals": {"accepted": 1, "accepted_cents": 1000, "refused": 6},
+    }
+    return sign_document(document, REGION_KEY, region_signer(REGION_ID))
+
+
+EXAMPLES = {
+    "replica-page": replica_page,
+    "replica-snapshot": replica_snapshot,
+    "enrolment-request": enrolment_request,
+    "enrolment": enrolment,
+    "batch": batch,
+    "ack": ack,
+}

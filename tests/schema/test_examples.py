@@ -1,0 +1,113 @@
+"""Hand-written example documents of every format conform to the contract."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from contract import FORMATS, validate
+
+from mediateur_tui.sync import protocol
+
+from .examples import (
+    EXAMPLES,
+    REGION_ID,
+    REGION_KEY,
+    SITE_ID,
+    SITE_KEY,
+    ack,
+    batch,
+    changes,
+    code,
+    public_bytes,
+    replica_page,
+)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_is_valid(name: str) -> None:
+    validate(EXAMPLES[name](), name)
+
+
+@pytest.mark.parametrize("document_format", sorted(FORMATS))
+def test_validate_accepts_a_format_as_the_name(document_format: str) -> None:
+    document = EXAMPLES[FORMATS[document_format]]()
+    assert document["format"] == document_format
+    validate(document, document_format)
+
+
+@pytest.mark.parametrize(
+    ("name", "signer", "key"),
+    [
+        ("replica-page", protocol.region_signer(REGION_ID), REGION_KEY),
+        ("replica-snapshot", protocol.region_signer(REGION_ID), REGION_KEY),
+        ("enrolment", protocol.region_signer(REGION_ID), REGION_KEY),
+        ("batch", protocol.site_signer(SITE_ID), SITE_KEY),
+        ("ack", protocol.region_signer(REGION_ID), REGION_KEY),
+    ],
+)
+def test_signed_examples_carry_real_signatures(name: str, signer: str, key) -> None:
+    document = EXAMPLES[name]()
+    protocol.verify_document(document, public_bytes(key), signer)
+    # The contract still holds after the trip through the file format.
+    reloaded = protocol.load_json(protocol.dump_gzip_json(document), document["format"])
+    validate(reloaded, name)
+
+
+def test_the_enrolment_request_is_not_signed() -> None:
+    assert "signature" not in EXAMPLES["enrolment-request"]()
+
+
+def test_every_change_kind_is_exercised() -> None:
+    kinds = {change["t"] for change in changes()}
+    assert kinds == {"programme", "site", "carnet", "attribution", "revocation", "used"}
+    assert {change["n"] for change in changes() if change["t"] == "carnet"} == {5, 10}
+
+
+def test_an_empty_page_and_an_empty_batch_are_valid() -> None:
+    page = replica_page()
+    page.update(since=10, until=10, more=False, changes=[])
+    validate(page, "replica-page")
+    document = batch()
+    document.update(
+        sequence=1,
+        previous_hash=None,
+        sessions=[],
+        redemptions=[],
+        refused_scans=[],
+        totals={"redemptions": 0, "value_cents": 0, "refused_scans": 0},
+    )
+    validate(document, "batch")
+
+
+def test_an_ack_may_have_no_lines() -> None:
+    document = ack()
+    document.update(lines=[], totals={"accepted": 0, "accepted_cents": 0, "refused": 0})
+    validate(document, "ack")
+
+
+@pytest.mark.parametrize(
+    "sites", [["*"], ["AVESNES-EPN"], ["AVESNES-EPN", "FOURMIES-MEDIA", "LILLE-2"]]
+)
+def test_programme_sites_are_site_ids_or_a_star(sites: list[str]) -> None:
+    page = replica_page()
+    page["changes"][0]["sites"] = sites
+    validate(page, "replica-page")
+
+
+@pytest.mark.parametrize(
+    "instant",
+    ["2026-03-31T22:00:00Z", "2026-03-31T22:00:00+00:00", "2026-03-31T22:00:00.5Z"],
+)
+def test_instants_in_utc(instant: str) -> None:
+    document = copy.deepcopy(batch())
+    document["sealed_at"] = instant
+    document["redemptions"][0]["redeemed_at"] = instant
+    validate(document, "batch")
+
+
+def test_a_redemption_of_a_pass_the_replica_does_not_know_is_provisional() -> None:
+    document = batch()
+    provisional = [line for line in document["redemptions"] if line["provisional"]]
+    assert [line["code"] for line in provisional] == [code(99)]
+    validate(document, "batch")

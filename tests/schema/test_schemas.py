@@ -1,0 +1,119 @@
+"""The schemas themselves: valid draft 2020-12, resolvable $refs, in step with the code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from contract import FORMATS, SCHEMA_DIR, registry, schemas
+from jsonschema import Draft202012Validator
+
+from mediateur_tui.domain.verdicts import Verdict
+from mediateur_tui.sync import protocol
+
+ID_PREFIX = "https://mediateur-tui.example/schema/"
+NAMES = sorted(schemas())
+
+# Objects left open on purpose: the change dispatcher (each branch of its oneOf is closed).
+OPEN_OBJECTS = {("common", "/$defs/change")}
+
+
+def subschemas(node: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (JSON pointer, value) in a schema document, the root included."""
+    yield pointer, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from subschemas(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from subschemas(value, f"{pointer}/{index}")
+
+
+def test_there_is_one_schema_per_protocol_format_plus_common() -> None:
+    assert sorted([*FORMATS.values(), "common"]) == NAMES
+    for constant in (
+        protocol.REPLICA_PAGE,
+        protocol.REPLICA_SNAPSHOT,
+        protocol.ENROLMENT_REQUEST,
+        protocol.ENROLMENT,
+        protocol.BATCH,
+        protocol.ACK,
+    ):
+        assert schemas()[FORMATS[constant]]["properties"]["format"] == {"const": constant}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_schema_is_valid_draft_2020_12(name: str) -> None:
+    schema = schemas()[name]
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"] == f"{ID_PREFIX}{name}.schema.json"
+    assert schema["title"].strip()
+    assert schema["description"].strip()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_ref_resolves(name: str) -> None:
+    schema = schemas()[name]
+    resolver = registry().resolver(base_uri=schema["$id"])
+    refs = [
+        value["$ref"]
+        for _, value in subschemas(schema)
+        if isinstance(value, dict) and "$ref" in value
+    ]
+    if name != "common":
+        assert any(ref.startswith("common.schema.json#") for ref in refs)
+    for ref in refs:
+        resolved = resolver.lookup(ref).contents
+        assert isinstance(resolved, dict), ref
+        assert ref.startswith(("#/", "common.schema.json#/")), f"{ref}: only local refs"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_objects_with_fixed_fields_are_closed(name: str) -> None:
+    open_objects = [
+        pointer
+        for pointer, node in subschemas(schemas()[name])
+        if isinstance(node, dict)
+        and node.get("type") == "object"
+        and "additionalProperties" not in node
+        and (name, pointer) not in OPEN_OBJECTS
+    ]
+    assert open_objects == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_required_fields_are_declared(name: str) -> None:
+    for pointer, node in subschemas(schemas()[name]):
+        if isinstance(node, dict) and isinstance(node.get("required"), list):
+            missing = set(node["required"]) - set(node.get("properties", {}))
+            assert missing == set(), f"{pointer} requires undeclared {missing}"
+
+
+def test_enums_match_the_code() -> None:
+    common = schemas()["common"]["$defs"]
+    assert tuple(common["refusal_reason"]["enum"]) == protocol.REFUSAL_REASONS
+    assert set(common["change"]["properties"]["t"]["enum"]) == {
+        protocol.CHANGE_PROGRAMME,
+        protocol.CHANGE_SITE,
+        protocol.CHANGE_CARNET,
+        protocol.CHANGE_ATTRIBUTION,
+        protocol.CHANGE_REVOCATION,
+        protocol.CHANGE_USED,
+    }
+    branches = {branch["$ref"].rsplit("_", 1)[1] for branch in common["change"]["oneOf"]}
+    assert branches == set(common["change"]["properties"]["t"]["enum"])
+    line = schemas()["ack"]["$defs"]["line"]["properties"]
+    assert set(line["verdict"]["enum"]) == {protocol.LINE_ACCEPTED, protocol.LINE_REFUSED}
+    refused = schemas()["batch"]["$defs"]["refused_scan"]["properties"]["verdict"]["enum"]
+    assert set(refused) == {verdict.value for verdict in Verdict if not verdict.redeemable}
+
+
+def test_readme_lists_every_schema_file() -> None:
+    readme = (SCHEMA_DIR / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`([a-z-]+\.schema\.json)`", readme))
+    assert listed == {f"{name}.schema.json" for name in NAMES}
+    for document_format in FORMATS:
+        assert f"`{document_format}`" in readme
