@@ -1,0 +1,6 @@
+"""The reference region hub (`mediateur-hub`): the region side of the sync protocol.
+
+It publishes the registry of passes (replica pages and snapshots), enrols sites, receives
+their monthly batches and reconciles them across sites (docs/protocol.md). It has its own
+tables (`hub.models`) and never imports the site's store or user interface.
+"""

@@ -1,0 +1,104 @@
+"""Structural checks of a received pn-batch/1, with French messages (schema/batch.schema.json).
+
+The hub does not depend on a JSON Schema validator at run time: these checks cover what the
+reconciliation and the acknowledgement rely on, so that every acknowledgement the hub signs
+conforms to schema/ack.schema.json. Signatures are checked elsewhere (hub.intake).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mediateur_tui.hub.instants import parse_instant
+from mediateur_tui.hub.reconcile import LineIn
+from mediateur_tui.sync.protocol import BATCH, ProtocolError
+
+MAX_LINES = 200_000
+RANDOM_ID = re.compile(r"^[0-9a-f]{32}$")
+IDENTIFIER = re.compile(r"^[A-Z0-9-]+$")
+CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{13}$")
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def check_structure(document: dict[str, Any], region_id: str) -> list[LineIn]:
+    """The batch's redemption lines, or ProtocolError saying in French what is wrong."""
+    if not isinstance(document, dict) or document.get("format") != BATCH:
+        raise ProtocolError(f"Remise attendue (format {BATCH}).")
+    if not _matches(RANDOM_ID, document.get("batch_id")):
+        raise ProtocolError("Identifiant de remise (batch_id) absent ou invalide.")
+    if document.get("region_id") != region_id:
+        raise ProtocolError(
+            f"Cette remise est destinée à la région « {document.get('region_id')} », "
+            f"pas à {region_id}."
+        )
+    if not _matches(IDENTIFIER, document.get("site_id")):
+        raise ProtocolError("Site de la remise (site_id) absent ou invalide.")
+    if not _matches(PERIOD, document.get("period")):
+        raise ProtocolError("Période de la remise invalide : AAAA-MM attendu.")
+    sequence = document.get("sequence")
+    if not _is_int(sequence) or sequence < 1:
+        raise ProtocolError("Numéro d'ordre de la remise (sequence) invalide.")
+    previous = document.get("previous_hash")
+    if previous is not None and not _matches(SHA256_HEX, previous):
+        raise ProtocolError("Empreinte de la remise précédente (previous_hash) invalide.")
+    if parse_instant(document.get("sealed_at")) is None:
+        raise ProtocolError("Date de scellement (sealed_at) invalide.")
+    for name in ("sessions", "redemptions", "refused_scans"):
+        if not isinstance(document.get(name), list):
+            raise ProtocolError(f"Liste « {name} » absente de la remise.")
+    redemptions = document["redemptions"]
+    if len(redemptions) > MAX_LINES:
+        raise ProtocolError(f"Remise trop longue : {MAX_LINES} lignes au plus.")
+    sessions = _session_ids(document["sessions"])
+    lines = [_line(index, item, sessions) for index, item in enumerate(redemptions)]
+    totals = document.get("totals")
+    if (
+        not isinstance(totals, dict)
+        or totals.get("redemptions") != len(lines)
+        or totals.get("value_cents") != sum(line.value_cents for line in lines)
+        or totals.get("refused_scans") != len(document["refused_scans"])
+    ):
+        raise ProtocolError("Totaux de la remise absents ou incohérents avec ses lignes.")
+    return lines
+
+
+def _session_ids(sessions: list[Any]) -> set[int]:
+    ids = set()
+    for number, session in enumerate(sessions, start=1):
+        identifier = session.get("id") if isinstance(session, dict) else None
+        if not _is_int(identifier) or identifier < 1:
+            raise ProtocolError(f"Séance n° {number} de la remise : identifiant invalide.")
+        ids.add(identifier)
+    return ids
+
+
+def _line(index: int, item: object, sessions: set[int]) -> LineIn:
+    where = f"Ligne n° {index + 1} de la remise"
+    if not isinstance(item, dict):
+        raise ProtocolError(f"{where} : ce n'est pas un encaissement.")
+    redemption_id, code = item.get("id"), item.get("code")
+    if not _matches(RANDOM_ID, redemption_id):
+        raise ProtocolError(f"{where} : identifiant d'encaissement absent ou invalide.")
+    if not _matches(CODE, code):
+        raise ProtocolError(f"{where} : code de pass absent ou mal formé.")
+    redeemed_at = parse_instant(item.get("redeemed_at"))
+    if redeemed_at is None:
+        raise ProtocolError(f"{where} : date d'encaissement invalide (ISO 8601 avec fuseau).")
+    value = item.get("value_cents")
+    if not _is_int(value) or value < 0:
+        raise ProtocolError(f"{where} : montant (value_cents) invalide.")
+    if item.get("session_id") not in sessions:
+        raise ProtocolError(
+            f"{where} : la séance {item.get('session_id')} n'est pas dans la remise."
+        )
+    return LineIn(index, redemption_id, code, redeemed_at, value)
+
+
+def _matches(pattern: re.Pattern[str], value: object) -> bool:
+    return isinstance(value, str) and pattern.match(value) is not None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,86 @@
+"""The change log: one row per replica change, appended in the writer's transaction.
+
+Each change is stored as its JSON body (the exact object that goes into replica pages and
+snapshots, field `t` included), so that pages are cut without rebuilding anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from mediateur_tui.hub.database import bulk_insert
+from mediateur_tui.hub.models import ALL_SITES, HubCarnet, HubChange, HubProgramme
+from mediateur_tui.sync.protocol import (
+    CHANGE_ATTRIBUTION,
+    CHANGE_CARNET,
+    CHANGE_PROGRAMME,
+    CHANGE_REVOCATION,
+    CHANGE_SITE,
+    CHANGE_USED,
+)
+
+
+def append_changes(session: Session, changes: Iterable[dict[str, Any]], at: datetime) -> int:
+    """Appends changes in order (one multi-row insert); returns how many."""
+    rows = [{"kind": change["t"], "body": encode_change(change), "at": at} for change in changes]
+    if rows:
+        bulk_insert(session, HubChange, rows)
+    return len(rows)
+
+
+def encode_change(change: dict[str, Any]) -> str:
+    return json.dumps(change, ensure_ascii=False, separators=(",", ":"))
+
+
+def programme_sites(programme: HubProgramme) -> list[str]:
+    sites = json.loads(programme.sites)
+    return sites if sites else [ALL_SITES]
+
+
+def programme_change(programme: HubProgramme) -> dict[str, Any]:
+    return {
+        "t": CHANGE_PROGRAMME,
+        "id": programme.id,
+        "label": programme.label,
+        "value_cents": programme.value_cents,
+        "valid_from": programme.valid_from.isoformat(),
+        "valid_until": programme.valid_until.isoformat(),
+        "grace_until": programme.grace_until.isoformat(),
+        "sites": programme_sites(programme),
+    }
+
+
+def site_change(site_id: str, name: str) -> dict[str, Any]:
+    return {"t": CHANGE_SITE, "id": site_id, "name": name}
+
+
+def carnet_change(carnet: HubCarnet, codes: list[str]) -> dict[str, Any]:
+    return {
+        "t": CHANGE_CARNET,
+        "id": carnet.id,
+        "p": carnet.programme_id,
+        "n": carnet.size,
+        "a": _day(carnet.attributed_on),
+        "codes": codes,
+    }
+
+
+def attribution_change(carnet_id: str, attributed_on: date | None) -> dict[str, Any]:
+    return {"t": CHANGE_ATTRIBUTION, "id": carnet_id, "a": _day(attributed_on)}
+
+
+def revocation_change(code: str, reason: str, revoked_on: date) -> dict[str, Any]:
+    return {"t": CHANGE_REVOCATION, "code": code, "reason": reason, "on": revoked_on.isoformat()}
+
+
+def used_change(code: str, site_id: str, redeemed_on: date) -> dict[str, Any]:
+    return {"t": CHANGE_USED, "code": code, "site": site_id, "on": redeemed_on.isoformat()}
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None

@@ -1,0 +1,199 @@
+"""Where the hub keeps its data: a directory (region key, default SQLite file) and a database.
+
+The directory is `--dir DIR`, else the environment variable MEDIATEUR_HUB_DIR, else the user
+data directory of "mediateur-hub". The database is `--db URL`, else MEDIATEUR_HUB_DB, else the
+SQLite file `hub.sqlite3` in that directory; a real region uses PostgreSQL
+(`postgresql+psycopg://user@host/db`).
+
+Tables are created by `hub_registry.metadata.create_all` when the database is opened (no
+Alembic for the hub in this version).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from platformdirs import user_data_dir
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, SQLModel, select
+
+from mediateur_tui.domain.signatures import public_key_bytes
+from mediateur_tui.hub.errors import HubError, NotInitialised
+from mediateur_tui.hub.models import HubChange, HubRegion, hub_registry
+
+ENV_DIR = "MEDIATEUR_HUB_DIR"
+ENV_DB = "MEDIATEUR_HUB_DB"
+DATABASE_FILENAME = "hub.sqlite3"
+KEY_FILENAME = "region_ed25519.key"
+BUSY_TIMEOUT_MS = 30_000
+_SQLITE_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    directory: Path
+    database_url: str
+
+    @property
+    def key_path(self) -> Path:
+        return self.directory / KEY_FILENAME
+
+
+@dataclass(frozen=True)
+class Hub:
+    """An opened hub: its database and the region's identity and key."""
+
+    settings: HubSettings
+    engine: Engine
+    region_id: str
+    region_key: Ed25519PrivateKey
+
+    @property
+    def region_public_key(self) -> bytes:
+        return public_key_bytes(self.region_key)
+
+
+def resolve_settings(directory: str | None = None, database_url: str | None = None) -> HubSettings:
+    """Settings from the options, else the environment, else the defaults."""
+    if directory:
+        folder = Path(directory).expanduser()
+    elif os.environ.get(ENV_DIR):
+        folder = Path(os.environ[ENV_DIR]).expanduser()
+    else:
+        folder = Path(user_data_dir("mediateur-hub", appauthor=False))
+    url = database_url or os.environ.get(ENV_DB) or f"sqlite:///{folder / DATABASE_FILENAME}"
+    return HubSettings(directory=folder, database_url=url)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a SQLite or PostgreSQL URL, with the settings money needs."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    immediate = connection.get_execution_options().get("hub_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def open_engine(settings: HubSettings) -> Engine:
+    """The engine, with the hub's tables created if missing."""
+    if settings.database_url.startswith("sqlite"):
+        settings.directory.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    try:
+        hub_registry.metadata.create_all(engine)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise HubError(
+            f"Base de données du hub inaccessible : {error.__class__.__name__}."
+        ) from error
+    return engine
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A transaction that holds the hub's write lock from its first statement to its commit.
+
+    SQLite: BEGIN IMMEDIATE. PostgreSQL: an EXCLUSIVE lock on the change log (readers go on).
+    Writers are thus serialised, so change sequence numbers commit in order.
+    """
+    writer = engine.execution_options(hub_write=True)
+    with Session(writer, expire_on_commit=False) as session, session.begin():
+        if engine.dialect.name == "postgresql":
+            session.execute(text(f"LOCK TABLE {HubChange.__tablename__} IN EXCLUSIVE MODE"))
+        yield session
+
+
+def bulk_insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    """Inserts many rows fast, in the session's transaction: executemany on SQLite, COPY on
+    PostgreSQL (where psycopg's executemany costs one pipelined statement a row)."""
+    if not rows:
+        return
+    core = table.__table__
+    if session.get_bind().dialect.name != "postgresql":
+        for start in range(0, len(rows), _SQLITE_ROWS):
+            session.execute(core.insert(), rows[start : start + _SQLITE_ROWS])
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{name}"' for name in columns)
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY {core.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in columns])
+
+
+def read_session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)
+
+
+def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """Writes a new PEM key file readable by its owner only; never overwrites one."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+
+
+def read_private_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError as error:
+        raise NotInitialised(
+            f"Clé de la région introuvable ({path}) : lancez « mediateur-hub init »."
+        ) from error
+    except ValueError as error:
+        raise HubError(f"Clé de la région illisible : {path}.") from error
+    if not isinstance(key, Ed25519PrivateKey):
+        raise HubError(f"La clé {path} n'est pas une clé Ed25519.")
+    return key
+
+
+def open_hub(settings: HubSettings) -> Hub:
+    """Opens an initialised hub; French errors when it is not, or when key and base disagree."""
+    key = read_private_key(settings.key_path)
+    engine = open_engine(settings)
+    with read_session(engine) as session:
+        regions = session.exec(select(HubRegion)).all()
+    if not regions:
+        engine.dispose()
+        raise NotInitialised("Aucune région dans la base : lancez « mediateur-hub init ».")
+    region = regions[0]
+    if bytes(region.public_key) != public_key_bytes(key):
+        engine.dispose()
+        raise HubError(
+            f"La clé {settings.key_path} n'est pas celle de la région {region.id} "
+            "enregistrée dans la base."
+        )
+    return Hub(settings=settings, engine=engine, region_id=region.id, region_key=key)

@@ -1,0 +1,141 @@
+"""Site enrolment: a one-time token made by the region, redeemed once by the site.
+
+`enrol_site` records the site (and its replica change) and returns a token; the site sends it
+with its public key (pn-enrolment-request/1) and receives an API key (pn-enrolment/1, signed
+by the region). The hub stores only SHA-256 hashes of tokens and API keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from sqlmodel import delete, select
+
+from mediateur_tui.domain.codes import ALPHABET
+from mediateur_tui.hub.changes import append_changes, site_change
+from mediateur_tui.hub.database import Hub, read_session, write_session
+from mediateur_tui.hub.errors import Conflict, HubError, Unauthorised
+from mediateur_tui.hub.instants import iso_instant, utc_now
+from mediateur_tui.hub.models import HubEnrolmentToken, HubSite
+from mediateur_tui.hub.registry import IDENTIFIER
+from mediateur_tui.sync.protocol import (
+    ENROLMENT,
+    ENROLMENT_REQUEST,
+    ProtocolError,
+    decode_key,
+    encode_key,
+    region_signer,
+    sign_document,
+)
+
+TOKEN_SYMBOLS = 20  # 100 random bits, shown as five groups of four
+
+
+def enrol_site(hub: Hub, site_id: str, name: str) -> str:
+    """Records (or renames) a site and returns a new one-time enrolment token.
+
+    Earlier unused tokens of the site stop working. Enrolling a site again (a new computer)
+    replaces its key and its API key when the new token is used.
+    """
+    site_id = site_id.strip().upper()
+    name = name.strip()
+    if not IDENTIFIER.match(site_id):
+        raise HubError(
+            f"Identifiant de site invalide « {site_id} » : lettres majuscules, chiffres et "
+            "tirets (32 au plus)."
+        )
+    if not 1 <= len(name) <= 200:
+        raise HubError("Nom du site vide ou trop long (200 caractères au plus).")
+    token = _new_token()
+    now = utc_now()
+    with write_session(hub.engine) as session:
+        site = session.get(HubSite, site_id)
+        if site is None:
+            session.add(HubSite(id=site_id, name=name, created_at=now))
+            session.flush()
+            append_changes(session, [site_change(site_id, name)], now)
+        elif site.name != name:
+            site.name = name
+            session.add(site)
+            append_changes(session, [site_change(site_id, name)], now)
+        session.execute(
+            delete(HubEnrolmentToken).where(
+                HubEnrolmentToken.site_id == site_id, HubEnrolmentToken.used_at.is_(None)
+            )
+        )
+        session.add(
+            HubEnrolmentToken(
+                token_hash=secret_hash(normalise_token(token)),
+                site_id=site_id,
+                name=name,
+                created_at=now,
+            )
+        )
+    return token
+
+
+def complete_enrolment(hub: Hub, request: dict[str, Any]) -> dict[str, Any]:
+    """Uses a token (once) to register the site's key; returns the signed pn-enrolment/1."""
+    if request.get("format") != ENROLMENT_REQUEST:
+        raise ProtocolError(f"Demande d'inscription attendue ({ENROLMENT_REQUEST}).")
+    token = request.get("token")
+    if not isinstance(token, str) or not token.strip():
+        raise ProtocolError("Jeton d'inscription manquant.")
+    key_text = request.get("site_public_key")
+    if not isinstance(key_text, str):
+        raise ProtocolError("Clé publique du site manquante.")
+    site_key = decode_key(key_text)
+    api_key = secrets.token_urlsafe(32)
+    now = utc_now()
+    with write_session(hub.engine) as session:
+        stored = session.get(HubEnrolmentToken, secret_hash(normalise_token(token)))
+        if stored is None:
+            raise Unauthorised("Jeton d'inscription inconnu : vérifiez-le auprès de la région.")
+        if stored.used_at is not None:
+            raise Conflict(
+                "Ce jeton d'inscription a déjà servi : demandez-en un nouveau à la région."
+            )
+        site = session.get(HubSite, stored.site_id)
+        assert site is not None  # a token always belongs to a recorded site (foreign key)
+        stored.used_at = now
+        site.public_key = site_key
+        site.api_key_hash = secret_hash(api_key)
+        site.enrolled_at = now
+        session.add_all([stored, site])
+        answer = {
+            "format": ENROLMENT,
+            "region_id": hub.region_id,
+            "region_public_key": encode_key(hub.region_public_key),
+            "site_id": site.id,
+            "site_name": site.name,
+            "api_key": api_key,
+            "issued_at": iso_instant(now),
+        }
+    return sign_document(answer, hub.region_key, region_signer(hub.region_id))
+
+
+def authenticate(hub: Hub, api_key: str | None) -> HubSite:
+    """The site holding this API key; Unauthorised otherwise."""
+    if not api_key:
+        raise Unauthorised("Clé d'accès manquante : le site doit d'abord s'inscrire.")
+    with read_session(hub.engine) as session:
+        site = session.exec(select(HubSite).where(HubSite.api_key_hash == secret_hash(api_key)))
+        found = site.first()
+    if found is None:
+        raise Unauthorised("Clé d'accès inconnue ou révoquée : inscrivez de nouveau le site.")
+    return found
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def normalise_token(token: str) -> str:
+    return token.strip().upper().replace("-", "").replace(" ", "")
+
+
+def _new_token() -> str:
+    symbols = "".join(secrets.choice(ALPHABET) for _ in range(TOKEN_SYMBOLS))
+    return "-".join(symbols[index : index + 4] for index in range(0, TOKEN_SYMBOLS, 4))

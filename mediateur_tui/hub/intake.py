@@ -1,0 +1,190 @@
+"""Batch intake: check a pn-batch/1, reconcile it line by line, answer a signed pn-ack/1.
+
+Order of the checks (docs/protocol.md): the document's structure; the authenticated site is
+the batch's site; a batch already received with the same content gets its stored
+acknowledgement back, unchanged; the site's signature; a known batch id with other content is
+a conflict. Then every line is reconciled (`reconcile`) and the batch, its lines, the passes
+now used and their replica changes are written in one transaction. A refused document
+leaves the database untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from mediateur_tui.domain.formatting import local_date
+from mediateur_tui.hub.batch_checks import check_structure
+from mediateur_tui.hub.changes import append_changes, used_change
+from mediateur_tui.hub.database import Hub, bulk_insert, read_session, write_session
+from mediateur_tui.hub.errors import Conflict, Forbidden
+from mediateur_tui.hub.instants import iso_instant, utc_now
+from mediateur_tui.hub.models import HubBatch, HubLine, HubSite, HubUsedPass
+from mediateur_tui.hub.reconcile import Decision, LineIn, reconcile
+from mediateur_tui.sync.protocol import (
+    ACK,
+    LINE_ACCEPTED,
+    ProtocolError,
+    document_hash,
+    dump_json,
+    region_signer,
+    sign_document,
+    site_signer,
+    verify_document,
+)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    ack: dict[str, Any]
+    replayed: bool  # True when this batch had already been received: nothing changed
+
+
+def receive_batch(
+    hub: Hub, document: dict[str, Any], authenticated_site: str | None = None
+) -> IntakeResult:
+    """Receives one batch. `authenticated_site` is the site of the API key (None for a file).
+
+    Raises ProtocolError (bad document or signature), Forbidden (another site's batch) or
+    Conflict (same batch id, other content), with French messages.
+    """
+    lines = check_structure(document, hub.region_id)
+    site_id = document["site_id"]
+    batch_id = document["batch_id"]
+    if authenticated_site is not None and authenticated_site != site_id:
+        raise Forbidden(
+            f"Cette remise est celle du site {site_id} : le site {authenticated_site} ne peut "
+            "remettre que ses propres pass."
+        )
+    digest = document_hash(document)
+    with read_session(hub.engine) as session:
+        stored = session.get(HubBatch, batch_id)
+        if stored is not None and stored.document_hash == digest:
+            return IntakeResult(ack=json.loads(stored.ack), replayed=True)
+        site = session.get(HubSite, site_id)
+    if site is None or site.public_key is None:
+        raise ProtocolError(f"Site inconnu du hub ou pas encore inscrit : {site_id}.")
+    verify_document(document, bytes(site.public_key), site_signer(site_id))
+    if stored is not None:
+        raise _other_content(batch_id)
+    try:
+        return _store(hub, document, lines, digest)
+    except IntegrityError as error:  # only if a writer bypassed the write lock
+        raise Conflict(
+            "Réception concurrente d'une remise touchant les mêmes pass : renvoyez-la."
+        ) from error
+
+
+def stored_ack(hub: Hub, batch_id: str) -> tuple[str, dict[str, Any]] | None:
+    """(site id, acknowledgement) of a received batch, or None."""
+    with read_session(hub.engine) as session:
+        stored = session.get(HubBatch, batch_id)
+    return None if stored is None else (stored.site_id, json.loads(stored.ack))
+
+
+def _store(hub: Hub, document: dict[str, Any], lines: list[LineIn], digest: str) -> IntakeResult:
+    batch_id, site_id = document["batch_id"], document["site_id"]
+    received_at = utc_now()
+    with write_session(hub.engine) as session:
+        stored = session.get(HubBatch, batch_id)  # again, now that we hold the write lock
+        if stored is not None:
+            if stored.document_hash == digest:
+                return IntakeResult(ack=json.loads(stored.ack), replayed=True)
+            raise _other_content(batch_id)
+        decisions = reconcile(session, site_id, lines)
+        ack = _acknowledgement(hub, document, decisions, received_at)
+        session.add(
+            HubBatch(
+                batch_id=batch_id,
+                site_id=site_id,
+                period=document["period"],
+                sequence=document["sequence"],
+                received_at=received_at,
+                document_hash=digest,
+                document=dump_json(document).decode("utf-8"),
+                ack=dump_json(ack).decode("utf-8"),
+            )
+        )
+        session.flush()
+        _insert_lines(session, batch_id, site_id, decisions)
+    return IntakeResult(ack=ack, replayed=False)
+
+
+def _insert_lines(session: Session, batch_id: str, site_id: str, decisions: list[Decision]) -> None:
+    line_rows = [
+        {
+            "batch_id": batch_id,
+            "line_index": d.line.index,
+            "redemption_id": d.line.redemption_id,
+            "first_redemption_id": d.line.redemption_id if d.first else None,
+            "replay_of_batch_id": d.replay_of,
+            "site_id": site_id,
+            "code": d.line.code,
+            "redeemed_at": d.line.redeemed_at,
+            "value_cents": d.value_cents,
+            "verdict": d.verdict,
+            "reason": d.reason,
+            "winner_site_id": d.winner_site_id,
+            "winner_redeemed_at": d.winner_redeemed_at,
+        }
+        for d in decisions
+    ]
+    accepted = [d for d in decisions if d.newly_used]
+    used_rows = [
+        {
+            "code": d.line.code,
+            "redemption_id": d.line.redemption_id,
+            "batch_id": batch_id,
+            "site_id": site_id,
+            "redeemed_at": d.line.redeemed_at,
+        }
+        for d in accepted
+    ]
+    bulk_insert(session, HubLine, line_rows)
+    bulk_insert(session, HubUsedPass, used_rows)
+    changes = [used_change(d.line.code, site_id, local_date(d.line.redeemed_at)) for d in accepted]
+    append_changes(session, changes, utc_now())
+
+
+def _acknowledgement(
+    hub: Hub, document: dict[str, Any], decisions: list[Decision], received_at: datetime
+) -> dict[str, Any]:
+    lines = [
+        {
+            "redemption_id": d.line.redemption_id,
+            "code": d.line.code,
+            "verdict": d.verdict,
+            "reason": d.reason,
+            "winner": None
+            if d.winner_site_id is None or d.winner_redeemed_at is None
+            else {"site_id": d.winner_site_id, "redeemed_at": iso_instant(d.winner_redeemed_at)},
+        }
+        for d in decisions
+    ]
+    accepted = [d for d in decisions if d.verdict == LINE_ACCEPTED]
+    ack = {
+        "format": ACK,
+        "batch_id": document["batch_id"],
+        "site_id": document["site_id"],
+        "region_id": hub.region_id,
+        "received_at": iso_instant(received_at),
+        "lines": lines,
+        "totals": {
+            "accepted": len(accepted),
+            "accepted_cents": sum(d.value_cents for d in accepted),
+            "refused": len(decisions) - len(accepted),
+        },
+    }
+    return sign_document(ack, hub.region_key, region_signer(hub.region_id))
+
+
+def _other_content(batch_id: str) -> Conflict:
+    return Conflict(
+        f"Une remise {batch_id} au contenu différent a déjà été reçue : une remise scellée ne "
+        "change plus. Refusée."
+    )

@@ -1,0 +1,163 @@
+"""The hub's tables, in their own SQLModel registry.
+
+They are kept out of SQLModel's default metadata, which belongs to the site's store (its
+migration test compares that metadata with its schema). The hub creates its tables with
+`hub_registry.metadata.create_all(engine)` when it opens a database: there is no Alembic
+migration for the hub in this version, so a change of these tables needs a new database or
+a hand-written migration.
+
+Dates are calendar days; instants are aware UTC datetimes (SQLModel refuses naive ones).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Integer, LargeBinary, Text
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+hub_registry = registry()
+
+ALL_SITES = "*"
+
+
+class HubTable(SQLModel, registry=hub_registry):
+    """Base class of every hub table (not a table itself)."""
+
+
+class HubRegion(HubTable, table=True):
+    """The one region this hub speaks for."""
+
+    __tablename__ = "hub_region"
+    id: str = Field(primary_key=True)
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+
+
+class HubProgramme(HubTable, table=True):
+    __tablename__ = "hub_programme"
+    id: str = Field(primary_key=True)
+    label: str
+    value_cents: int
+    valid_from: date
+    valid_until: date
+    grace_until: date
+    sites: str = Field(default='["*"]', description='JSON list of site ids, or ["*"]')
+
+
+class HubSite(HubTable, table=True):
+    """A site; `public_key` and `api_key_hash` are set when it completes its enrolment."""
+
+    __tablename__ = "hub_site"
+    id: str = Field(primary_key=True)
+    name: str
+    public_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    api_key_hash: str | None = Field(default=None, unique=True)
+    created_at: datetime
+    enrolled_at: datetime | None = None
+
+
+class HubEnrolmentToken(HubTable, table=True):
+    """A one-time enrolment token; only its SHA-256 is stored."""
+
+    __tablename__ = "hub_enrolment_token"
+    token_hash: str = Field(primary_key=True)
+    site_id: str = Field(foreign_key="hub_site.id", index=True)
+    name: str
+    created_at: datetime
+    used_at: datetime | None = None
+
+
+class HubCarnet(HubTable, table=True):
+    __tablename__ = "hub_carnet"
+    id: str = Field(primary_key=True)
+    programme_id: str = Field(foreign_key="hub_programme.id", index=True)
+    size: int
+    attributed_on: date | None = None
+    beneficiary_ref: str | None = None
+
+
+class HubPass(HubTable, table=True):
+    __tablename__ = "hub_pass"
+    code: str = Field(primary_key=True)
+    carnet_id: str = Field(foreign_key="hub_carnet.id", index=True)
+    programme_id: str = Field(foreign_key="hub_programme.id")
+    position: int
+
+
+class HubRevocation(HubTable, table=True):
+    __tablename__ = "hub_revocation"
+    code: str = Field(primary_key=True, foreign_key="hub_pass.code")
+    reason: str
+    revoked_on: date
+    created_at: datetime
+
+
+class HubChange(HubTable, table=True):
+    """The append-only change log that replica pages and snapshots are cut from.
+
+    `seq` only grows: every writing transaction holds the write lock (hub.database) before it
+    appends, so changes commit in `seq` order and a cursor never skips one.
+    """
+
+    __tablename__ = "hub_change"
+    __table_args__ = {"sqlite_autoincrement": True}
+    seq: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    kind: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime
+
+
+class HubBatch(HubTable, table=True):
+    """A received pn-batch/1, kept whole, with the signed pn-ack/1 the hub answered."""
+
+    __tablename__ = "hub_batch"
+    batch_id: str = Field(primary_key=True)
+    site_id: str = Field(foreign_key="hub_site.id", index=True)
+    period: str = Field(index=True)
+    sequence: int
+    received_at: datetime
+    document_hash: str
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    ack: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class HubLine(HubTable, table=True):
+    """One redemption line of a received batch, with the hub's verdict. Every line is kept.
+
+    `first_redemption_id` equals `redemption_id` on the line that first brought this id to the
+    hub (the one that counts); it is NULL on a replay of the id in a later batch
+    (`replay_of_batch_id` names the batch of the first line) and on a repeat of the id in
+    the same batch (`duplicate_line`). Being UNIQUE, it makes each id settle once.
+    """
+
+    __tablename__ = "hub_line"
+    batch_id: str = Field(primary_key=True, foreign_key="hub_batch.batch_id")
+    line_index: int = Field(primary_key=True)
+    redemption_id: str = Field(index=True)
+    first_redemption_id: str | None = Field(default=None, unique=True)
+    replay_of_batch_id: str | None = None
+    site_id: str = Field(index=True)
+    code: str = Field(index=True)
+    redeemed_at: datetime
+    value_cents: int
+    verdict: str
+    reason: str | None = None
+    winner_site_id: str | None = None
+    winner_redeemed_at: datetime | None = None
+
+
+class HubUsedPass(HubTable, table=True):
+    """A pass the region has accepted (and pays) once.
+
+    The primary key on `code` is what makes "paid once" hold even when two intakes run at
+    the same time, on SQLite and PostgreSQL alike: the second insert fails.
+    """
+
+    __tablename__ = "hub_used_pass"
+    code: str = Field(primary_key=True, foreign_key="hub_pass.code")
+    redemption_id: str
+    batch_id: str = Field(foreign_key="hub_batch.batch_id")
+    site_id: str
+    redeemed_at: datetime

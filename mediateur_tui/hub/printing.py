@@ -1,0 +1,92 @@
+"""Files for the printer: one CSV line per pass, and optional QR sheets (one PNG per carnet).
+
+Each pass carries its signed QR payload `PN1:<PROGRAMME>:<CODE13>:<YYYYMMDD>:<SIG>` (BRIEF §4).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import qrcode
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image, ImageDraw
+
+from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.formatting import format_date
+from mediateur_tui.domain.scan_input import build_payload, signed_message
+from mediateur_tui.domain.signatures import sign
+from mediateur_tui.hub.registry import Issued
+
+CSV_HEADER = ("carnet", "position", "code", "qr_payload", "valid_until")
+SHEET_COLUMNS = 5
+_CAPTION_HEIGHT = 40
+
+
+def pass_payload(key: Ed25519PrivateKey, programme_id: str, code: str, valid_until) -> str:
+    """The signed QR payload of one pass."""
+    signature = sign(key, signed_message(programme_id, code, valid_until))
+    return build_payload(programme_id, code, valid_until, signature)
+
+
+def write_printer_csv(issued: Issued, key: Ed25519PrivateKey, out_dir: Path) -> Path:
+    """carnet;position;code;qr_payload;valid_until — one line per pass, UTF-8."""
+    programme = issued.programme
+    first, last = issued.carnets[0].id, issued.carnets[-1].id
+    path = out_dir / f"carnets-{programme.id}-{first}-{last}.csv"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(CSV_HEADER)
+        for carnet in issued.carnets:
+            for position, code in enumerate(carnet.codes, start=1):
+                payload = pass_payload(key, programme.id, code, programme.valid_until)
+                writer.writerow(
+                    (
+                        carnet.id,
+                        position,
+                        format_code(code),
+                        payload,
+                        format_date(programme.valid_until),
+                    )
+                )
+    return path
+
+
+def write_qr_sheets(issued: Issued, key: Ed25519PrivateKey, out_dir: Path) -> list[Path]:
+    """One PNG per carnet: its QR codes in a grid, each with its printed code underneath."""
+    programme = issued.programme
+    folder = out_dir / "planches-qr"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for carnet in issued.carnets:
+        images = [
+            _captioned(pass_payload(key, programme.id, code, programme.valid_until), code)
+            for code in carnet.codes
+        ]
+        width, height = images[0].size
+        rows = -(-len(images) // SHEET_COLUMNS)
+        sheet = Image.new("L", (width * SHEET_COLUMNS, height * rows), color=255)
+        for index, image in enumerate(images):
+            sheet.paste(image, ((index % SHEET_COLUMNS) * width, (index // SHEET_COLUMNS) * height))
+        path = folder / f"carnet-{carnet.id}.png"
+        sheet.save(path)
+        paths.append(path)
+    return paths
+
+
+def _captioned(payload: str, code: str) -> Image.Image:
+    qr = qrcode.QRCode(border=4, box_size=6)
+    qr.add_data(payload)
+    qr.make(fit=True)
+    picture = qr.make_image().get_image().convert("L")
+    framed = Image.new("L", (picture.width, picture.height + _CAPTION_HEIGHT), color=255)
+    framed.paste(picture, (0, 0))
+    ImageDraw.Draw(framed).text(
+        (picture.width // 2, picture.height + _CAPTION_HEIGHT // 3),
+        format_code(code),
+        fill=0,
+        anchor="mt",
+        font_size=16,
+    )
+    return framed

@@ -1,0 +1,313 @@
+"""The region's registry: create the region, mint carnets, hand them out, put passes in opposition.
+
+Every operation writes its replica change(s) to the change log in the same transaction as the
+rows it changes, so a site's replica can never see one without the other.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, MalformedCode, make_code, parse_code
+from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, format_date, local_date
+from mediateur_tui.domain.signatures import new_private_key, public_key_bytes
+from mediateur_tui.hub.changes import (
+    append_changes,
+    attribution_change,
+    carnet_change,
+    programme_change,
+    revocation_change,
+)
+from mediateur_tui.hub.database import (
+    Hub,
+    HubSettings,
+    bulk_insert,
+    open_engine,
+    read_private_key,
+    write_private_key,
+    write_session,
+)
+from mediateur_tui.hub.errors import HubError, NotFound
+from mediateur_tui.hub.instants import utc_now
+from mediateur_tui.hub.models import (
+    ALL_SITES,
+    HubCarnet,
+    HubPass,
+    HubProgramme,
+    HubRegion,
+    HubRevocation,
+)
+
+CARNET_SIZES = (5, 10)
+REVOCATION_REASONS = {"lost": "perdu", "stolen": "volé", "cancelled": "annulé"}
+MAX_CARNETS_PER_ISSUE = 200_000
+IDENTIFIER = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
+_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class ProgrammeSpec:
+    """What `issue` knows about the programme; None keeps the stored value (or the default)."""
+
+    id: str
+    label: str | None = None
+    value_cents: int | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    grace_until: date | None = None
+    sites: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class IssuedCarnet:
+    id: str
+    codes: list[str]
+
+
+@dataclass(frozen=True)
+class Issued:
+    programme: HubProgramme
+    carnets: list[IssuedCarnet]
+
+    @property
+    def pass_count(self) -> int:
+        return sum(len(carnet.codes) for carnet in self.carnets)
+
+
+def today() -> date:
+    """Today in France (the region's calendar)."""
+    return local_date(utc_now())
+
+
+def init_region(settings: HubSettings, region_id: str) -> Hub:
+    """Creates the region (its key file, mode 0600, and its row). Re-running it is harmless."""
+    if not IDENTIFIER.match(region_id):
+        raise HubError(
+            f"Identifiant de région invalide « {region_id} » : lettres majuscules, chiffres "
+            "et tirets."
+        )
+    if settings.key_path.exists():
+        key = read_private_key(settings.key_path)
+    else:
+        key = new_private_key()
+        write_private_key(settings.key_path, key)
+    engine = open_engine(settings)
+    with write_session(engine) as session:
+        existing = session.exec(select(HubRegion)).first()
+        if existing is None:
+            session.add(
+                HubRegion(id=region_id, public_key=public_key_bytes(key), created_at=utc_now())
+            )
+        elif existing.id != region_id:
+            engine.dispose()
+            raise HubError(f"Ce hub est déjà celui de la région {existing.id}.")
+        elif bytes(existing.public_key) != public_key_bytes(key):
+            engine.dispose()
+            raise HubError(
+                f"La clé {settings.key_path} n'est pas celle de la région {existing.id}."
+            )
+    return Hub(settings=settings, engine=engine, region_id=region_id, region_key=key)
+
+
+def issue(hub: Hub, spec: ProgrammeSpec, carnets: int, size: int) -> Issued:
+    """Mints `carnets` carnets of `size` passes (random codes) for a programme.
+
+    The programme is created, or updated with the values given. Its end of validity cannot
+    change once passes exist, because the printed QR codes carry it.
+    """
+    if size not in CARNET_SIZES:
+        raise HubError("Un carnet compte 5 ou 10 pass.")
+    if not 1 <= carnets <= MAX_CARNETS_PER_ISSUE:
+        raise HubError(f"Nombre de carnets entre 1 et {MAX_CARNETS_PER_ISSUE}.")
+    now = utc_now()
+    with write_session(hub.engine) as session:
+        programme, changed = _upsert_programme(session, spec)
+        first = _next_carnet_number(session)
+        codes = _fresh_codes(session, carnets * size)
+        issued = [
+            IssuedCarnet(f"C{first + index:07d}", codes[index * size : (index + 1) * size])
+            for index in range(carnets)
+        ]
+        carnet_rows = [
+            {"id": c.id, "programme_id": programme.id, "size": size, "attributed_on": None}
+            for c in issued
+        ]
+        pass_rows = [
+            {"code": code, "carnet_id": c.id, "programme_id": programme.id, "position": position}
+            for c in issued
+            for position, code in enumerate(c.codes, start=1)
+        ]
+        bulk_insert(session, HubCarnet, carnet_rows)
+        bulk_insert(session, HubPass, pass_rows)
+        changes = [programme_change(programme)] if changed else []
+        changes += [
+            carnet_change(HubCarnet(id=c.id, programme_id=programme.id, size=size), c.codes)
+            for c in issued
+        ]
+        append_changes(session, changes, now)
+    return Issued(programme=programme, carnets=issued)
+
+
+def attribute(
+    hub: Hub, carnet_id: str, beneficiary_ref: str | None, on: date | None = None
+) -> HubCarnet:
+    """Hands a carnet to a pseudonymous beneficiary (None takes it back)."""
+    if beneficiary_ref is not None and not 1 <= len(beneficiary_ref.strip()) <= 64:
+        raise HubError("Référence du bénéficiaire vide ou trop longue (64 caractères au plus).")
+    with write_session(hub.engine) as session:
+        carnet = session.get(HubCarnet, carnet_id.strip().upper())
+        if carnet is None:
+            raise NotFound(f"Carnet inconnu : {carnet_id}.")
+        if beneficiary_ref is None:
+            if carnet.attributed_on is None:
+                raise HubError(f"Le carnet {carnet.id} n'est pas attribué.")
+            carnet.attributed_on = None
+            carnet.beneficiary_ref = None
+        else:
+            if carnet.attributed_on is not None:
+                raise HubError(
+                    f"Le carnet {carnet.id} est déjà attribué depuis le "
+                    f"{format_date(carnet.attributed_on)} (référence {carnet.beneficiary_ref})."
+                )
+            carnet.attributed_on = on or today()
+            carnet.beneficiary_ref = beneficiary_ref.strip()
+        session.add(carnet)
+        append_changes(session, [attribution_change(carnet.id, carnet.attributed_on)], utc_now())
+    return carnet
+
+
+def revoke(hub: Hub, code_text: str, reason: str, on: date | None = None) -> HubRevocation:
+    """Puts a pass in opposition (lost, stolen or cancelled)."""
+    if reason not in REVOCATION_REASONS:
+        raise HubError("Motif d'opposition : lost (perdu), stolen (volé) ou cancelled (annulé).")
+    try:
+        code = parse_code(code_text)
+    except MalformedCode as error:
+        raise HubError(str(error)) from error
+    with write_session(hub.engine) as session:
+        if session.get(HubPass, code) is None:
+            raise NotFound(f"Pass inconnu du registre : {code_text}.")
+        existing = session.get(HubRevocation, code)
+        if existing is not None:
+            raise HubError(
+                f"Ce pass est déjà en opposition depuis le {format_date(existing.revoked_on)} "
+                f"({REVOCATION_REASONS[existing.reason]})."
+            )
+        revocation = HubRevocation(
+            code=code, reason=reason, revoked_on=on or today(), created_at=utc_now()
+        )
+        session.add(revocation)
+        append_changes(
+            session, [revocation_change(code, reason, revocation.revoked_on)], revocation.created_at
+        )
+    return revocation
+
+
+def _upsert_programme(session: Session, spec: ProgrammeSpec) -> tuple[HubProgramme, bool]:
+    programme_id = spec.id.strip().upper()
+    if not IDENTIFIER.match(programme_id):
+        raise HubError(
+            f"Identifiant de programme invalide « {spec.id} » : lettres majuscules, chiffres "
+            "et tirets (32 au plus)."
+        )
+    sites = _check_sites(spec.sites) if spec.sites is not None else None
+    programme = session.get(HubProgramme, programme_id)
+    if programme is None:
+        valid_from = spec.valid_from or today()
+        valid_until = spec.valid_until or date(valid_from.year, 12, 31)
+        programme = HubProgramme(
+            id=programme_id,
+            label=spec.label or f"Pass numérique {programme_id}",
+            value_cents=spec.value_cents if spec.value_cents is not None else PASS_VALUE_CENTS,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            grace_until=spec.grace_until or valid_until + timedelta(days=31),
+            sites=json.dumps(sites or [ALL_SITES]),
+        )
+        _check_programme(programme)
+        session.add(programme)
+        session.flush()
+        return programme, True
+    before = programme_change(programme)
+    if spec.valid_until is not None and spec.valid_until != programme.valid_until:
+        has_passes = session.exec(
+            select(HubPass.code).where(HubPass.programme_id == programme_id).limit(1)
+        ).first()
+        if has_passes is not None:
+            raise HubError(
+                f"Le programme {programme_id} a déjà des pass émis jusqu'au "
+                f"{format_date(programme.valid_until)} : cette date est imprimée dans leurs "
+                "QR codes et ne peut plus changer."
+            )
+    for name in ("label", "value_cents", "valid_from", "valid_until", "grace_until"):
+        value = getattr(spec, name)
+        if value is not None:
+            setattr(programme, name, value)
+    if sites is not None:
+        programme.sites = json.dumps(sites)
+    _check_programme(programme)
+    changed = programme_change(programme) != before
+    if changed:
+        session.add(programme)
+        session.flush()
+    return programme, changed
+
+
+def _check_programme(programme: HubProgramme) -> None:
+    if programme.value_cents <= 0:
+        raise HubError("La valeur d'un pass doit être positive (en centimes).")
+    if not programme.valid_from <= programme.valid_until <= programme.grace_until:
+        raise HubError(
+            "Dates incohérentes : il faut début ≤ fin de validité ≤ fin de la période de grâce."
+        )
+    if not programme.label.strip():
+        raise HubError("Le libellé du programme est vide.")
+
+
+def _check_sites(sites: list[str]) -> list[str]:
+    cleaned = [site.strip().upper() for site in sites if site.strip()]
+    if not cleaned or ALL_SITES in cleaned:
+        return [ALL_SITES]
+    bad = [site for site in cleaned if not IDENTIFIER.match(site)]
+    if bad:
+        raise HubError(f"Identifiant de site invalide : {', '.join(bad)}.")
+    return sorted(set(cleaned))
+
+
+def _next_carnet_number(session: Session) -> int:
+    last = session.exec(select(func.max(HubCarnet.id))).one()
+    return int(last[1:]) + 1 if last else 1
+
+
+def _fresh_codes(session: Session, count: int) -> list[str]:
+    """`count` random codes, new to the registry and to each other."""
+    codes: list[str] = []
+    seen: set[str] = set()
+    while len(codes) < count:
+        candidates = [c for c in _random_codes(count - len(codes)) if c not in seen]
+        taken = set()
+        for start in range(0, len(candidates), _CHUNK):
+            chunk = candidates[start : start + _CHUNK]
+            taken.update(session.exec(select(HubPass.code).where(HubPass.code.in_(chunk))).all())
+        for code in candidates:
+            if code not in taken and code not in seen:
+                seen.add(code)
+                codes.append(code)
+    return codes
+
+
+def _random_codes(count: int) -> Iterator[str]:
+    """Codes from 60 random bits each (12 Crockford symbols), plus the check symbol."""
+    shifts = range(5 * (DATA_LENGTH - 1), -1, -5)
+    for _ in range(count):
+        bits = int.from_bytes(secrets.token_bytes(8), "big") >> (64 - 5 * DATA_LENGTH)
+        data = "".join(ALPHABET[(bits >> shift) & 0x1F] for shift in shifts)
+        yield make_code(data)

@@ -1,0 +1,75 @@
+"""Replica publication: signed pages of the change log after a cursor, and whole snapshots.
+
+A page's `until` is the sequence number of its last change (the cursor to send next); a
+snapshot holds every change from the start and the region's public key, for a USB key.
+Carnets carry their codes as a list, so a pass costs about 10 bytes on the wire, gzip'd.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import func, select
+
+from mediateur_tui.hub.database import Hub, read_session
+from mediateur_tui.hub.instants import iso_instant, utc_now
+from mediateur_tui.hub.models import HubChange
+from mediateur_tui.sync.protocol import (
+    REPLICA_PAGE,
+    REPLICA_SNAPSHOT,
+    ProtocolError,
+    encode_key,
+    region_signer,
+    sign_document,
+)
+
+DEFAULT_PAGE_LIMIT = 10_000
+MAX_PAGE_LIMIT = 100_000
+
+
+def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[str, Any]:
+    """The signed pn-replica-page/1 with the changes after `since` (at most `limit`)."""
+    if since < 0:
+        raise ProtocolError("Curseur de réplique invalide : il doit être positif ou nul.")
+    if not 1 <= limit <= MAX_PAGE_LIMIT:
+        raise ProtocolError(f"Taille de page invalide : entre 1 et {MAX_PAGE_LIMIT} changements.")
+    with read_session(hub.engine) as session, session.begin():
+        rows = session.exec(
+            select(HubChange.seq, HubChange.body)
+            .where(HubChange.seq > since)
+            .order_by(HubChange.seq)
+            .limit(limit + 1)
+        ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    page = {
+        "format": REPLICA_PAGE,
+        "region_id": hub.region_id,
+        "since": since,
+        "until": rows[-1][0] if rows else since,
+        "more": more,
+        "generated_at": iso_instant(utc_now()),
+        "changes": [json.loads(body) for _seq, body in rows],
+    }
+    return sign_document(page, hub.region_key, region_signer(hub.region_id))
+
+
+def snapshot(hub: Hub) -> dict[str, Any]:
+    """The signed pn-replica-snapshot/1: every change, with the region's public key."""
+    with read_session(hub.engine) as session, session.begin():
+        rows = session.exec(select(HubChange.seq, HubChange.body).order_by(HubChange.seq)).all()
+    document = {
+        "format": REPLICA_SNAPSHOT,
+        "region_id": hub.region_id,
+        "region_public_key": encode_key(hub.region_public_key),
+        "until": rows[-1][0] if rows else 0,
+        "generated_at": iso_instant(utc_now()),
+        "changes": [json.loads(body) for _seq, body in rows],
+    }
+    return sign_document(document, hub.region_key, region_signer(hub.region_id))
+
+
+def last_sequence(hub: Hub) -> int:
+    with read_session(hub.engine) as session:
+        return session.exec(select(func.max(HubChange.seq))).one() or 0

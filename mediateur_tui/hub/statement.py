@@ -1,0 +1,285 @@
+"""A site's monthly statement (relevé): every line of its batches for a period, with verdicts.
+
+The period is the batch's `period` (the month the site remitted). Each redemption id counts
+once: a line replaying an id already received in an earlier batch is listed but not counted
+again. Two files: a CSV (`;`, UTF-8 with BOM, for a spreadsheet) and a PDF slip.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlmodel import select
+
+from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.formatting import format_datetime, format_euros, plural
+from mediateur_tui.hub.database import Hub, read_session
+from mediateur_tui.hub.errors import HubError, NotFound
+from mediateur_tui.hub.instants import utc_now
+from mediateur_tui.hub.models import HubBatch, HubLine, HubSite
+from mediateur_tui.sync.protocol import LINE_ACCEPTED
+
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+REASONS = {
+    "conflict": "Pass déjà encaissé ailleurs",
+    "revoked": "Pass en opposition",
+    "expired": "Pass expiré à la date d'encaissement",
+    "unknown": "Pass inconnu du registre",
+    "not_attributed": "Carnet non attribué à un bénéficiaire",
+    "duplicate_line": "Ligne en double dans la même remise",
+}
+CSV_HEADER = (
+    "remise",
+    "ligne",
+    "identifiant",
+    "code",
+    "encaisse_le",
+    "valeur_eur",
+    "verdict",
+    "motif",
+)
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    batch_id: str
+    sequence: int
+    line: HubLine
+
+    @property
+    def counted(self) -> bool:
+        """Accepted, and the first time this redemption id reached the hub."""
+        return self.line.verdict == LINE_ACCEPTED and self.line.replay_of_batch_id is None
+
+    @property
+    def verdict_text(self) -> str:
+        if self.line.replay_of_batch_id is not None:
+            return "déjà remis"
+        return "accepté" if self.line.verdict == LINE_ACCEPTED else "refusé"
+
+    @property
+    def reason_text(self) -> str:
+        line = self.line
+        parts = []
+        if line.reason is not None:
+            text = REASONS.get(line.reason, line.reason)
+            if line.winner_site_id and line.winner_redeemed_at:
+                when = format_datetime(line.winner_redeemed_at)
+                text += f" (premier reçu : {line.winner_site_id}, le {when})"
+            parts.append(text)
+        if line.replay_of_batch_id is not None:
+            parts.append(
+                f"Encaissement déjà reçu dans la remise {line.replay_of_batch_id} : "
+                "compté une seule fois"
+            )
+        return " ; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Statement:
+    region_id: str
+    site_id: str
+    site_name: str
+    month: str
+    lines: list[StatementLine]
+
+    @property
+    def period_text(self) -> str:
+        year, month = self.month.split("-")
+        return f"{MONTHS[int(month) - 1]} {year}"
+
+    @property
+    def accepted(self) -> list[StatementLine]:
+        return [line for line in self.lines if line.counted]
+
+    @property
+    def refused(self) -> list[StatementLine]:
+        return [line for line in self.lines if line.line.verdict != LINE_ACCEPTED]
+
+    @property
+    def accepted_cents(self) -> int:
+        return sum(line.line.value_cents for line in self.accepted)
+
+    @property
+    def batch_ids(self) -> list[str]:
+        return list(dict.fromkeys(line.batch_id for line in self.lines))
+
+
+def build_statement(hub: Hub, site_id: str, month: str) -> Statement:
+    if not _MONTH.match(month):
+        raise HubError(f"Mois invalide « {month} » : AAAA-MM attendu (par exemple 2026-11).")
+    with read_session(hub.engine) as session:
+        site = session.get(HubSite, site_id)
+        if site is None:
+            raise NotFound(f"Site inconnu : {site_id}.")
+        rows = session.exec(
+            select(HubBatch.batch_id, HubBatch.sequence, HubLine)
+            .join(HubLine, HubLine.batch_id == HubBatch.batch_id)
+            .where(HubBatch.site_id == site_id, HubBatch.period == month)
+            .order_by(HubBatch.received_at, HubBatch.batch_id, HubLine.line_index)
+        ).all()
+    lines = [StatementLine(batch_id, sequence, line) for batch_id, sequence, line in rows]
+    return Statement(hub.region_id, site.id, site.name, month, lines)
+
+
+def write_files(statement: Statement, out_dir: Path) -> tuple[Path, Path]:
+    """Writes releve-<site>-<month>.csv and .pdf into `out_dir`; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"releve-{statement.site_id}-{statement.month}"
+    csv_path, pdf_path = stem.with_suffix(".csv"), stem.with_suffix(".pdf")
+    write_csv(statement, csv_path)
+    write_pdf(statement, pdf_path)
+    return csv_path, pdf_path
+
+
+def write_csv(statement: Statement, path: Path) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(CSV_HEADER)
+        for item in statement.lines:
+            line = item.line
+            writer.writerow(
+                (
+                    item.batch_id,
+                    line.line_index + 1,
+                    line.redemption_id,
+                    format_code(line.code) if len(line.code) == 13 else line.code,
+                    format_datetime(line.redeemed_at),
+                    _euros_number(line.value_cents),
+                    item.verdict_text,
+                    item.reason_text,
+                )
+            )
+        writer.writerow(
+            (
+                "",
+                "",
+                "",
+                "",
+                f"Total accepté ({plural(len(statement.accepted), 'pass', 'pass')})",
+                _euros_number(statement.accepted_cents),
+                "",
+                "",
+            )
+        )
+
+
+def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = None) -> None:
+    styles = getSampleStyleSheet()
+    story = [
+        Paragraph(f"Relevé des pass numériques — région {statement.region_id}", styles["Title"]),
+        Paragraph(f"Site : {statement.site_name} ({statement.site_id})", styles["Normal"]),
+        Paragraph(f"Période : {statement.period_text}", styles["Normal"]),
+        Paragraph(f"Édité le {format_datetime(generated_at or utc_now())}", styles["Normal"]),
+        Paragraph(
+            "Remises : " + (", ".join(statement.batch_ids) or "aucune remise reçue"),
+            styles["Normal"],
+        ),
+        Spacer(1, 6 * mm),
+        _summary_table(statement),
+        Spacer(1, 6 * mm),
+    ]
+    if statement.refused:
+        story += [
+            Paragraph("Lignes refusées et motifs", styles["Heading2"]),
+            _lines_table(statement.refused, with_reason=True),
+            Spacer(1, 6 * mm),
+        ]
+    if statement.lines:
+        story += [
+            Paragraph("Toutes les lignes", styles["Heading2"]),
+            _lines_table(statement.lines, with_reason=False),
+        ]
+    document = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        title=f"Relevé {statement.site_id} {statement.month}",
+        author=f"Région {statement.region_id}",
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+    )
+    document.build(story)
+
+
+def _summary_table(statement: Statement) -> Table:
+    rows = [
+        ("Lignes reçues", str(len(statement.lines))),
+        ("Pass acceptés", str(len(statement.accepted))),
+        ("Lignes refusées", str(len(statement.refused))),
+        ("Total accepté", format_euros(statement.accepted_cents)),
+    ]
+    table = Table(rows, colWidths=(60 * mm, 50 * mm))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+            ]
+        )
+    )
+    return table
+
+
+def _lines_table(lines: list[StatementLine], with_reason: bool) -> Table:
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
+    header = ["Ligne", "Code", "Encaissé le", "Valeur", "Verdict"]
+    widths = [14 * mm, 38 * mm, 30 * mm, 20 * mm, 20 * mm]
+    if with_reason:
+        header.append("Motif")
+        widths.append(58 * mm)
+    rows: list[list[object]] = [header]
+    for item in lines:
+        line = item.line
+        row: list[object] = [
+            str(line.line_index + 1),
+            format_code(line.code) if len(line.code) == 13 else line.code,
+            format_datetime(line.redeemed_at),
+            format_euros(line.value_cents),
+            item.verdict_text,
+        ]
+        if with_reason:
+            row.append(Paragraph(item.reason_text, small))
+        rows.append(row)
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("ALIGN", (3, 1), (3, -1), "RIGHT"),
+            ]
+        )
+    )
+    return table
+
+
+def _euros_number(cents: int) -> str:
+    """12,30 — a number a French spreadsheet reads, without the € sign."""
+    return format_euros(cents).removesuffix(" €")

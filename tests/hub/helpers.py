@@ -1,0 +1,177 @@
+"""Helpers for the hub tests: a small region ("the world") and pn-batch/1 documents.
+
+Batches are built here with a site key and the shared protocol helpers, independently of
+the site-side code.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func
+from sqlmodel import select
+
+from mediateur_tui.domain.signatures import public_key_bytes
+from mediateur_tui.hub.database import Hub, HubSettings, read_session
+from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
+from mediateur_tui.hub.models import HubChange, hub_registry
+from mediateur_tui.hub.registry import ProgrammeSpec, attribute, init_region, issue, revoke
+from mediateur_tui.sync.protocol import (
+    BATCH,
+    ENROLMENT_REQUEST,
+    encode_key,
+    sign_document,
+    site_signer,
+)
+
+REGION_ID = "HDF"
+SITE_A = "AVESNES-EPN"
+SITE_B = "FOURMIES-MEDIA"
+PROGRAMME = "HDFNUM"
+VALID_FROM = date(2026, 1, 1)
+VALID_UNTIL = date(2026, 12, 31)
+GRACE_UNTIL = date(2027, 1, 31)
+REVOKED_ON = date(2026, 11, 10)
+
+
+@dataclass
+class Site:
+    id: str
+    key: Ed25519PrivateKey
+    api_key: str
+
+
+@dataclass
+class World:
+    """A region with one programme, four carnets of 10 and two enrolled sites.
+
+    carnets[0], [1] and [3] are attributed; carnets[2] is not; `revoked` (from carnets[1]) is
+    in opposition since REVOKED_ON.
+    """
+
+    hub: Hub
+    carnets: list[list[str]]
+    revoked: str
+    sites: dict[str, Site] = field(default_factory=dict)
+
+    @property
+    def fresh(self) -> list[str]:
+        """Attributed, not revoked codes, for tests to use (each at most once per test)."""
+        return self.carnets[0] + self.carnets[3]
+
+
+def build_world(settings: HubSettings) -> World:
+    hub = init_region(settings, REGION_ID)
+    spec = ProgrammeSpec(
+        id=PROGRAMME,
+        label="Pass numérique Hauts-de-France",
+        valid_from=VALID_FROM,
+        valid_until=VALID_UNTIL,
+        grace_until=GRACE_UNTIL,
+    )
+    issued = issue(hub, spec, carnets=4, size=10)
+    for index in (0, 1, 3):
+        attribute(hub, issued.carnets[index].id, f"BENEF-{index}", date(2026, 2, 1))
+    revoked = issued.carnets[1].codes[0]
+    revoke(hub, revoked, "stolen", REVOKED_ON)
+    world = World(hub=hub, carnets=[c.codes for c in issued.carnets], revoked=revoked)
+    for site_id, name in ((SITE_A, "EPN d'Avesnes-sur-Helpe"), (SITE_B, "Médiathèque de Fourmies")):
+        world.sites[site_id] = enrol(hub, site_id, name)
+    return world
+
+
+def enrol(hub: Hub, site_id: str, name: str) -> Site:
+    key = Ed25519PrivateKey.generate()
+    token = enrol_site(hub, site_id, name)
+    answer = complete_enrolment(
+        hub,
+        {
+            "format": ENROLMENT_REQUEST,
+            "token": token,
+            "site_public_key": encode_key(public_key_bytes(key)),
+        },
+    )
+    return Site(id=site_id, key=key, api_key=answer["api_key"])
+
+
+def random_id() -> str:
+    """A random id as the contract wants them: 32 lowercase hex characters."""
+    return secrets.token_hex(16)
+
+
+def line(code: str, at: str, redemption_id: str | None = None, value: int = 1000) -> dict:
+    return {
+        "id": redemption_id or random_id(),
+        "code": code,
+        "session_id": 1,
+        "operator": "Camille Martin",
+        "redeemed_at": at,
+        "input_method": "scan",
+        "value_cents": value,
+        "provisional": False,
+    }
+
+
+def make_batch(
+    site: Site,
+    redemptions: list[dict],
+    *,
+    batch_id: str | None = None,
+    period: str = "2026-11",
+    sequence: int = 1,
+    region_id: str = REGION_ID,
+    sign: bool = True,
+) -> dict[str, Any]:
+    document = {
+        "format": BATCH,
+        "batch_id": batch_id or random_id(),
+        "region_id": region_id,
+        "site_id": site.id,
+        "period": period,
+        "sequence": sequence,
+        "previous_hash": None,
+        "sealed_at": "2026-12-01T08:00:00Z",
+        "sessions": [
+            {
+                "id": 1,
+                "title": "Atelier démarches en ligne",
+                "kind": "collectif",
+                "themes": "démarches en ligne, messagerie",
+                "duration_minutes": 120,
+                "started_at": "2026-11-12T09:00:00Z",
+                "ended_at": "2026-11-12T11:00:00Z",
+            }
+        ],
+        "redemptions": redemptions,
+        "refused_scans": [
+            {"at": "2026-11-12T09:10:00Z", "input": "XXXX", "code": None, "verdict": "malformed"}
+        ],
+        "totals": {
+            "redemptions": len(redemptions),
+            "value_cents": sum(r["value_cents"] for r in redemptions),
+            "refused_scans": 1,
+        },
+    }
+    return sign_document(document, site.key, site_signer(site.id)) if sign else document
+
+
+def table_counts(hub: Hub) -> dict[str, int]:
+    """Row count of every hub table: what "the database is untouched" compares."""
+    counts = {}
+    with read_session(hub.engine) as session:
+        for table in hub_registry.metadata.sorted_tables:
+            counts[table.name] = session.exec(select(func.count()).select_from(table)).one()
+    return counts
+
+
+def change_bodies(hub: Hub, kind: str | None = None) -> list[dict]:
+    with read_session(hub.engine) as session:
+        query = select(HubChange).order_by(HubChange.seq)
+        if kind is not None:
+            query = query.where(HubChange.kind == kind)
+        return [json.loads(change.body) for change in session.exec(query).all()]

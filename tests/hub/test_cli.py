@@ -1,0 +1,182 @@
+"""`mediateur-hub` commands, run in-process through `main()`: output, files, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from contract import validate
+
+from mediateur_tui.domain.signatures import new_private_key, public_key_bytes
+from mediateur_tui.hub.cli import main
+from mediateur_tui.hub.database import open_hub, resolve_settings
+from mediateur_tui.hub.enrolment import complete_enrolment
+from mediateur_tui.hub.replica import last_sequence
+from mediateur_tui.sync.protocol import (
+    ACK,
+    ENROLMENT_REQUEST,
+    REPLICA_SNAPSHOT,
+    dump_gzip_json,
+    encode_key,
+    load_json,
+    region_signer,
+    verify_document,
+)
+
+from .helpers import Site, line, make_batch
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def hub_dir(tmp_path: Path, capsys) -> Path:
+    folder = tmp_path / "hub"
+    assert run(capsys, "--dir", str(folder), "init", "--region-id", "HDF")[0] == 0
+    return folder
+
+
+def test_the_region_lifecycle_by_command(hub_dir: Path, tmp_path: Path, capsys) -> None:
+    d = ("--dir", str(hub_dir))
+    code, out, _ = run(
+        capsys, "issue", *d, "--programme", "HDFNUM", "--carnets", "2", "--size", "5",
+        "--valid-from", "2026-01-01", "--valid-until", "31/12/2026", "--qr-sheets",
+    )  # fmt: skip
+    assert code == 0
+    assert (
+        "2 carnets de 5 pass émis pour le programme HDFNUM (C0000001 à C0000002), 10 pass." in out
+    )
+    printer = hub_dir / "impression" / "carnets-HDFNUM-C0000001-C0000002.csv"
+    with printer.open(encoding="utf-8") as handle:
+        codes = [row[2].replace("-", "") for row in list(csv.reader(handle, delimiter=";"))[1:]]
+    assert len(codes) == 10
+    assert len(list((hub_dir / "impression" / "planches-qr").glob("*.png"))) == 2
+
+    code, out, _ = run(
+        capsys, *d, "attribute", "C0000001", "--beneficiary", "B-001", "--on", "2026-02-01"
+    )
+    assert (code, out.strip()) == (
+        0,
+        "Carnet C0000001 attribué le 01/02/2026 (bénéficiaire B-001).",
+    )
+    code, out, _ = run(capsys, *d, "revoke", codes[1], "--reason", "stolen", "--on", "2026-11-01")
+    assert code == 0 and "en opposition (volé) depuis le 01/11/2026" in out
+
+    code, out, _ = run(
+        capsys, *d, "enrol-site", "--site-id", "AVESNES-EPN", "--name", "EPN d'Avesnes"
+    )
+    assert code == 0
+    token = re.search(r"^    (\S+)$", out, re.MULTILINE).group(1)
+    assert "█" in out  # the terminal QR code
+    site = _enrolled_site(hub_dir, token)
+
+    replica = tmp_path / "usb" / "replique.json.gz"
+    code, out, _ = run(capsys, *d, "export-replica", str(replica))
+    assert code == 0 and "Réplique exportée" in out
+    snapshot = load_json(replica.read_bytes(), REPLICA_SNAPSHOT)
+    validate(snapshot, "replica-snapshot")
+    hub = open_hub(resolve_settings(str(hub_dir)))
+    assert snapshot["until"] == last_sequence(hub)
+    verify_document(snapshot, hub.region_public_key, region_signer("HDF"))
+    hub.engine.dispose()
+
+    batch = make_batch(
+        site, [line(codes[0], "2026-11-12T09:30:00Z"), line(codes[1], "2026-11-12T09:31:00Z")]
+    )
+    batch_file = tmp_path / "usb" / "remise-AVESNES-EPN-2026-11.json.gz"
+    batch_file.write_bytes(dump_gzip_json(batch))
+    code, out, _ = run(capsys, *d, "import-batch", str(batch_file))
+    assert code == 0
+    assert "2 lignes, 1 acceptée (10,00 €), 1 refusée." in out
+    ack_file = tmp_path / "usb" / f"accuse-{batch['batch_id']}.json.gz"
+    ack = load_json(ack_file.read_bytes(), ACK)
+    validate(ack, "ack")
+    code, out, _ = run(
+        capsys, *d, "import-batch", str(batch_file), "--out", str(tmp_path / "autre")
+    )
+    assert code == 0 and "Remise déjà reçue : rien n'a changé" in out
+    again = load_json((tmp_path / "autre" / ack_file.name).read_bytes(), ACK)
+    assert again == ack
+
+    out_dir = tmp_path / "releves"
+    code, out, _ = run(
+        capsys,
+        *d,
+        "statement",
+        "--site",
+        "avesnes-epn",
+        "--month",
+        "2026-11",
+        "--out",
+        str(out_dir),
+    )
+    assert code == 0
+    assert "1 pass accepté pour 10,00 €, 1 ligne refusée." in out
+    assert (out_dir / "releve-AVESNES-EPN-2026-11.pdf").read_bytes().startswith(b"%PDF")
+
+
+def _enrolled_site(hub_dir: Path, token: str) -> Site:
+    key = new_private_key()
+    hub = open_hub(resolve_settings(str(hub_dir)))
+    answer = complete_enrolment(
+        hub,
+        {
+            "format": ENROLMENT_REQUEST,
+            "token": token,
+            "site_public_key": encode_key(public_key_bytes(key)),
+        },
+    )
+    hub.engine.dispose()
+    return Site(id=answer["site_id"], key=key, api_key=answer["api_key"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("attribute", "C0000042", "--beneficiary", "B"), "Erreur : Carnet inconnu : C0000042."),
+        (("revoke", "7K3M-9QXR-4TBEX", "--reason", "lost"), "vérifiez la saisie"),
+        (("statement", "--site", "X", "--month", "2026-11"), "Erreur : Site inconnu : X."),
+        (("init", "--region-id", "BRE"), "déjà celui de la région HDF"),
+    ],
+)
+def test_data_errors_exit_2_with_a_french_message(hub_dir, capsys, args, message) -> None:
+    code, _, err = run(capsys, "--dir", str(hub_dir), *args)
+    assert code == 2
+    assert message in err
+
+
+def test_a_tampered_batch_file_is_refused(hub_dir: Path, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "remise.json.gz"
+    bad.write_bytes(b"\x1f\x8b\x08 pas un gzip")
+    code, _, err = run(capsys, "--dir", str(hub_dir), "import-batch", str(bad))
+    assert (code, err.strip()) == (2, "Erreur : Fichier compressé endommagé (gzip illisible).")
+    code, _, err = run(capsys, "--dir", str(hub_dir), "import-batch", str(tmp_path / "absent.json"))
+    assert code == 2 and err.startswith("Erreur de fichier")
+
+
+def test_commands_need_an_initialised_hub(tmp_path: Path, capsys) -> None:
+    code, _, err = run(
+        capsys, "export-replica", "--dir", str(tmp_path / "vide"), str(tmp_path / "r.gz")
+    )
+    assert code == 2 and "mediateur-hub init" in err
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["issue", "--programme", "X", "--carnets", "1", "--size", "7"])
+    assert exit_info.value.code == 2
+
+
+def test_the_hub_directory_comes_from_the_environment(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("MEDIATEUR_HUB_DIR", str(tmp_path / "depuis-env"))
+    assert run(capsys, "init", "--region-id", "HDF")[0] == 0
+    assert (tmp_path / "depuis-env" / "region_ed25519.key").exists()
+    assert (tmp_path / "depuis-env" / "hub.sqlite3").exists()
+    monkeypatch.setenv("MEDIATEUR_HUB_DB", f"sqlite:///{tmp_path / 'ailleurs.db'}")
+    assert run(capsys, "--dir", str(tmp_path / "d2"), "init", "--region-id", "HDF")[0] == 0
+    assert (tmp_path / "ailleurs.db").exists()

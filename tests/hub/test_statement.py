@@ -1,0 +1,107 @@
+"""The monthly statement of a site: CSV (`;`, UTF-8 BOM) and PDF slip."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+
+import pytest
+
+from mediateur_tui.domain.codes import format_code
+from mediateur_tui.hub.errors import HubError, NotFound
+from mediateur_tui.hub.intake import receive_batch
+from mediateur_tui.hub.statement import build_statement, write_files
+
+from .helpers import SITE_A, SITE_B, World, line, make_batch
+
+AT = "2026-11-12T09:30:00Z"
+
+
+@pytest.fixture
+def remitted(sqlite_world: World) -> World:
+    """Site B takes a pass first; site A then remits it (conflict), a good one and a revoked one."""
+    world = sqlite_world
+    contested = world.fresh[5]
+    receive_batch(world.hub, make_batch(world.sites[SITE_B], [line(contested, AT)]), SITE_B)
+    batch = make_batch(
+        world.sites[SITE_A],
+        [
+            line(world.fresh[0], AT),
+            line(world.fresh[1], AT),
+            line(world.revoked, AT),
+            line(contested, "2026-11-14T15:00:00Z"),
+        ],
+    )
+    receive_batch(world.hub, batch, SITE_A)
+    # Another month must not show up in November's statement.
+    receive_batch(
+        world.hub,
+        make_batch(world.sites[SITE_A], [line(world.fresh[2], AT)], period="2026-10"),
+        SITE_A,
+    )
+    return world
+
+
+def test_statement_counts_accepted_lines_of_the_month(remitted: World) -> None:
+    statement = build_statement(remitted.hub, SITE_A, "2026-11")
+    assert len(statement.lines) == 4
+    assert statement.accepted_cents == 2000
+    assert [item.line.reason for item in statement.refused] == ["revoked", "conflict"]
+    assert statement.period_text == "novembre 2026"
+
+
+def test_statement_csv_lists_every_line_with_its_reason(remitted: World, tmp_path) -> None:
+    statement = build_statement(remitted.hub, SITE_A, "2026-11")
+    csv_path, _ = write_files(statement, tmp_path)
+    raw = csv_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert rows[0] == [
+        "remise",
+        "ligne",
+        "identifiant",
+        "code",
+        "encaisse_le",
+        "valeur_eur",
+        "verdict",
+        "motif",
+    ]
+    assert len(rows) == 6  # header, 4 lines, total
+    assert rows[1][3] == format_code(remitted.fresh[0])
+    assert rows[1][4:7] == ["12/11/2026 10:30", "10,00", "accepté"]
+    assert rows[3][6:] == ["refusé", "Pass en opposition"]
+    assert rows[4][7] == (
+        f"Pass déjà encaissé ailleurs (premier reçu : {SITE_B}, le 12/11/2026 10:30)"
+    )
+    assert rows[5][4:6] == ["Total accepté (2 pass)", "20,00"]
+
+
+def test_statement_pdf_slip_shows_totals_and_refusals(remitted: World, tmp_path) -> None:
+    statement = build_statement(remitted.hub, SITE_A, "2026-11")
+    _, pdf_path = write_files(statement, tmp_path)
+    data = pdf_path.read_bytes()
+    assert data.startswith(b"%PDF-")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext absent: only the PDF header was checked")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for expected in (
+        "EPN d'Avesnes-sur-Helpe (AVESNES-EPN)",
+        "Période : novembre 2026",
+        "Total accepté",
+        "20,00 €",
+        "Pass en opposition",
+        "Pass déjà encaissé ailleurs",
+        format_code(remitted.revoked),
+    ):
+        assert expected in text
+
+
+def test_statement_errors(remitted: World) -> None:
+    with pytest.raises(NotFound, match="Site inconnu"):
+        build_statement(remitted.hub, "NULLE-PART", "2026-11")
+    with pytest.raises(HubError, match="Mois invalide"):
+        build_statement(remitted.hub, SITE_A, "11-2026")
+    assert build_statement(remitted.hub, SITE_A, "2026-12").lines == []
