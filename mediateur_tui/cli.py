@@ -1,6 +1,9 @@
-"""The command line: the app by default, plus commands for scripts and paper-log entry.
+"""The command line: the app by default, plus commands for scripts and paper-log entry,
+and for the sync with the region (enrol, sync, close-month, export-batch, import-replica,
+import-ack), which run unattended (cron) too.
 
-Exit codes: 0 success (pass redeemable/redeemed), 1 refused, 2 usage or data error.
+Exit codes: 0 success (pass redeemable/redeemed), 1 refused or nothing to do (an empty month,
+no batch to export), 2 usage, data or network error.
 """
 
 from __future__ import annotations
@@ -18,15 +21,22 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult
 from mediateur_tui.paths import database_path, resolve_data_dir, set_up_logging
 from mediateur_tui.services.auth import log_in
 from mediateur_tui.services.clock import system_clock
 from mediateur_tui.services.desk import Desk, DeskError
 from mediateur_tui.services.images import ImageReadError, decode_image
+from mediateur_tui.services.month_end import MonthEnd
+from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.audit import verify_chain
 from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.queries import replica_meta
+from mediateur_tui.sync.batches import period_label
+from mediateur_tui.sync.errors import NothingToDo, SyncError
+from mediateur_tui.sync.keys import site_key_path
+from mediateur_tui.sync.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
@@ -85,15 +95,64 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="journal d'audit")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser("verify", parents=[common], help="vérifier la chaîne du journal")
+
+    enrol = commands.add_parser(
+        "enrol", parents=[common], help="inscrire ce poste auprès du serveur de la région"
+    )
+    enrol.add_argument("--hub", required=True, metavar="ADRESSE", help="ex. https://pass.region.fr")
+    enrol.add_argument("--token", required=True, metavar="JETON", help="jeton donné par la région")
+
+    sync = commands.add_parser(
+        "sync", parents=[common], help="mettre à jour la réplique et envoyer les remises"
+    )
+    sync.add_argument("--json", action="store_true")
+
+    close = commands.add_parser(
+        "close-month", parents=[common], help="clore un mois : sceller la remise signée"
+    )
+    close.add_argument(
+        "--month", metavar="AAAA-MM", default=None, help="le mois à clore (défaut : le précédent)"
+    )
+
+    export = commands.add_parser(
+        "export-batch",
+        parents=[common],
+        help="écrire les remises (fichier signé, CSV, bordereau PDF) pour une clé USB",
+    )
+    export.add_argument("directory", type=Path, metavar="DOSSIER")
+    export.add_argument(
+        "--batch", metavar="ID", default=None, help="une remise (défaut : toutes celles en attente)"
+    )
+
+    import_replica = commands.add_parser(
+        "import-replica", parents=[common], help="importer une réplique du registre (fichier)"
+    )
+    import_replica.add_argument("file", type=Path, metavar="FICHIER")
+    import_replica.add_argument(
+        "--site",
+        metavar="ID",
+        default=None,
+        help="identifiant de ce lieu (seulement au premier import, sur un poste non inscrit)",
+    )
+
+    import_ack = commands.add_parser(
+        "import-ack", parents=[common], help="importer l'accusé de réception d'une remise"
+    )
+    import_ack.add_argument("file", type=Path, metavar="FICHIER")
     return parser
+
+
+# Commands that may create the data directory (and the database) on a site's first day.
+CREATING_COMMANDS = {None, "demo", "enrol", "import-replica"}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     demo = args.demo or args.command == "demo"
     data_dir = resolve_data_dir(getattr(args, "data_dir", None), demo=demo)
-    # Only the app and the demo create the data directory; a mistyped --data-dir must not.
-    if args.command is None or demo or data_dir.is_dir():
+    # Only the app, the demo and a first enrolment or replica import create the data
+    # directory; a mistyped --data-dir must not.
+    if args.command in CREATING_COMMANDS or demo or data_dir.is_dir():
         set_up_logging(data_dir)
     try:
         if args.command is None:
@@ -104,9 +163,18 @@ def main(argv: list[str] | None = None) -> int:
             "scan-image": _scan_image,
             "redeem": _redeem,
             "audit": _audit_verify,
+            "enrol": _enrol,
+            "sync": _sync,
+            "close-month": _close_month,
+            "export-batch": _export_batch,
+            "import-replica": _import_replica,
+            "import-ack": _import_ack,
         }[args.command]
         return handler(args, data_dir)
-    except (CliError, DeskError, ImageReadError) as error:
+    except NothingToDo as error:
+        print(str(error))
+        return EXIT_REFUSED
+    except (CliError, DeskError, ImageReadError, SyncError, ProtocolError) as error:
         log.error("%s: %s", args.command, error)
         print(f"Erreur : {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -238,6 +306,116 @@ def _audit_verify(args, data_dir: Path) -> int:
         )
         return EXIT_REFUSED
     print(f"Journal d'audit intact : {count} événements vérifiés.")
+    return EXIT_OK
+
+
+def open_or_create(data_dir: Path) -> Engine:
+    """The database of `data_dir`, created (empty, migrated) when there is none yet."""
+    return open_database(database_path(data_dir))
+
+
+def _enrol(args, data_dir: Path) -> int:
+    result = SiteSync(open_or_create(data_dir), data_dir).enrol(args.hub, args.token)
+    print(
+        f"Poste inscrit auprès de la région {result.region_id} ({result.hub_url}) : "
+        f"lieu « {result.site_name} » ({result.site_id})."
+    )
+    print(
+        f"Empreinte de la clé de la région : {result.region_key_fingerprint} "
+        "(comparez-la avec celle que la région vous a communiquée)."
+    )
+    print(f"Clé du lieu : {site_key_path(data_dir)} (empreinte {result.site_key_fingerprint}).")
+    print("Lancez maintenant « mediateur-tui sync » pour recevoir la réplique du registre.")
+    return EXIT_OK
+
+
+def _sync(args, data_dir: Path) -> int:
+    site_sync = SiteSync(open_existing(data_dir), data_dir)
+    show_progress = not args.json and sys.stderr.isatty()
+
+    def progress(changes: int, cursor: int) -> None:
+        print(f"\rRéplique : {changes} changement(s) reçu(s)…", end="", file=sys.stderr)
+
+    report = site_sync.sync(progress=progress if show_progress else None)
+    if show_progress and report.pages:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        when = (
+            f", à jour au {format_datetime(report.replica_updated_at)}"
+            if report.replica_updated_at
+            else ""
+        )
+        if report.pages:
+            print(
+                f"Réplique : {report.changes} changement(s) reçu(s) en {report.pages} page(s)"
+                f"{when} ({report.pass_count} pass)."
+            )
+        for sent in report.batches:
+            print(sent.describe())
+        if report.ok and not report.batches:
+            print("Aucune remise en attente d'envoi.")
+        for error in report.errors:
+            print(f"Erreur : {error}", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def _close_month(args, data_dir: Path) -> int:
+    batch = MonthEnd(open_existing(data_dir), data_dir).close_month(args.month)
+    print(
+        f"Mois de {period_label(batch.period)} clos : remise n° {batch.sequence}, "
+        f"{batch.redemption_count} pass, {format_euros(batch.value_cents)}, "
+        f"{batch.refused_count} scan(s) refusé(s)."
+    )
+    print(f"Identifiant de la remise : {batch.batch_id}")
+    print("Envoyez-la (mediateur-tui sync) ou exportez-la (mediateur-tui export-batch DOSSIER).")
+    return EXIT_OK
+
+
+def _export_batch(args, data_dir: Path) -> int:
+    exported = MonthEnd(open_existing(data_dir), data_dir).export(args.directory, args.batch)
+    if not exported:
+        raise NothingToDo("Aucune remise en attente d'accusé de réception : rien à exporter.")
+    for item in exported:
+        batch = item.batch
+        print(
+            f"Remise n° {batch.sequence} ({period_label(batch.period)}) : "
+            f"{batch.redemption_count} pass, {format_euros(batch.value_cents)}"
+        )
+        for path in (item.document, item.csv, item.pdf):
+            print(f"  {path}")
+    return EXIT_OK
+
+
+def _import_replica(args, data_dir: Path) -> int:
+    result = SiteSync(open_or_create(data_dir), data_dir).import_replica(args.file, args.site)
+    if result.trusted_key_fingerprint:
+        print(
+            f"Clé de la région {result.region_id} enregistrée (premier import) — empreinte : "
+            f"{result.trusted_key_fingerprint}. Comparez-la avec celle que la région vous a "
+            "communiquée."
+        )
+    if not result.applied:
+        print(f"Réplique déjà à jour (changement n° {result.cursor}) : fichier sans nouveauté.")
+        return EXIT_OK
+    when = f", à jour au {format_datetime(result.updated_at)}" if result.updated_at else ""
+    print(f"Réplique importée : {result.changes} changement(s), {result.pass_count} pass{when}.")
+    return EXIT_OK
+
+
+def _import_ack(args, data_dir: Path) -> int:
+    summary = MonthEnd(open_existing(data_dir), data_dir).import_ack_file(args.file)
+    batch = summary.batch
+    again = " (déjà importé)" if summary.already_imported else ""
+    print(
+        f"Accusé de réception de la remise n° {batch.sequence} ({period_label(batch.period)}, "
+        f"scellée le {format_datetime(batch.sealed_at)}){again} : "
+        f"{summary.accepted} accepté(s) pour {format_euros(summary.accepted_cents)}, "
+        f"{summary.refused} refusé(s)."
+    )
+    for line in summary.refused_lines:
+        print(f"  {line.describe()}")
     return EXIT_OK
 
 

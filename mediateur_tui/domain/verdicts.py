@@ -2,6 +2,13 @@
 
 `decide` is pure: the store gathers what the replica and the local log know about the pass
 (PassFacts), and this module applies the rules of BRIEF §5.
+
+Provisional acceptance: once the replica carries the region's key, a QR payload whose signature
+verifies is genuine even when the replica does not list its code yet (carnets issued since the
+last sync). It is accepted *provisionally* at the standard value and the region settles it when
+the batch comes in. Its dates come from the signed payload: valid until VALID_UNTIL, then in
+grace until 31 January of the next year (BRIEF §1; assumption: the grace rule of the real
+scheme, since the replica does not know the pass's programme dates), expired after that.
 """
 
 from __future__ import annotations
@@ -11,7 +18,13 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from mediateur_tui.domain.codes import format_code
-from mediateur_tui.domain.formatting import format_date, format_datetime, format_euros, local_date
+from mediateur_tui.domain.formatting import (
+    PASS_VALUE_CENTS,
+    format_date,
+    format_datetime,
+    format_euros,
+    local_date,
+)
 from mediateur_tui.domain.scan_input import InputKind, ScanInput
 from mediateur_tui.domain.signatures import verify
 
@@ -117,6 +130,7 @@ class CheckResult:
     details: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     value_cents: int = 0
+    provisional: bool = False  # accepted on the region's signature alone (not in the replica)
 
     @property
     def redeemable(self) -> bool:
@@ -146,10 +160,29 @@ def replica_warnings(replica: ReplicaState, now: datetime) -> list[str]:
     return []
 
 
+PROVISIONAL_WARNING = (
+    "Pass absent de la réplique locale : accepté à titre provisoire sur la foi de la signature "
+    "de la région, qui le vérifiera à la réception de la remise. Synchronisez la réplique."
+)
+
+
+def provisional_grace_until(valid_until: date) -> date:
+    """Last day a pass known only by its signed payload is accepted: 31 January of the year
+    after its validity ends (BRIEF §1)."""
+    return date(valid_until.year + 1, 1, 31)
+
+
 def decide(
-    scan: ScanInput, facts: PassFacts | None, replica: ReplicaState, now: datetime
+    scan: ScanInput,
+    facts: PassFacts | None,
+    replica: ReplicaState,
+    now: datetime,
+    redeemed_here: LocalRedemption | None = None,
 ) -> CheckResult:
-    """The one verdict for a parsed scan, given what is known about its pass."""
+    """The one verdict for a parsed scan, given what is known about its pass.
+
+    `redeemed_here` is the active local redemption of a code the replica does not list (a pass
+    taken provisionally); for a listed code it is in `facts`."""
     warnings = replica_warnings(replica, now)
     if scan.layout_fixed:
         warnings.append(
@@ -158,8 +191,12 @@ def decide(
         )
 
     def result(
-        verdict: Verdict, message: str, details: dict[str, str] | None = None
+        verdict: Verdict,
+        message: str,
+        details: dict[str, str] | None = None,
+        provisional: bool = False,
     ) -> CheckResult:
+        value = PASS_VALUE_CENTS if provisional else facts.value_cents if facts else 0
         return CheckResult(
             input=scan.raw,
             code=scan.code,
@@ -167,7 +204,8 @@ def decide(
             message=message,
             details=details or {},
             warnings=warnings,
-            value_cents=facts.value_cents if facts and verdict.redeemable else 0,
+            value_cents=value if verdict.redeemable else 0,
+            provisional=provisional and verdict.redeemable,
         )
 
     if scan.error is not None or scan.code is None:
@@ -176,6 +214,11 @@ def decide(
     forged = _payload_problem(scan, facts, replica)
     if forged:
         return result(Verdict.MALFORMED, forged, {"code": shown})
+    if facts is None and redeemed_here is not None:
+        return _redeemed_here(redeemed_here, {"code": shown}, result)
+    if facts is None and scan.kind is InputKind.QR and replica.region_public_key is not None:
+        # The signature verified above: a genuine pass the replica does not list yet.
+        return _decide_provisional(scan, local_date(now), result, warnings)
     if facts is None:
         return result(
             Verdict.UNKNOWN,
@@ -212,19 +255,7 @@ def _decide_known(facts: PassFacts, today: date, result) -> CheckResult:
         "valable_jusqu_au": format_date(facts.valid_until),
     }
     if facts.redeemed_here is not None:
-        here = facts.redeemed_here
-        when = format_datetime(here.at)
-        return result(
-            Verdict.REDEEMED_HERE,
-            f"Déjà encaissé ici le {when}, séance « {here.session_title} », "
-            f"par {here.operator_name}.",
-            {
-                **details,
-                "encaisse_le": when,
-                "seance": here.session_title,
-                "par": here.operator_name,
-            },
-        )
+        return _redeemed_here(facts.redeemed_here, details, result)
     if facts.redeemed_elsewhere is not None:
         other = facts.redeemed_elsewhere
         return result(
@@ -277,4 +308,50 @@ def _decide_known(facts: PassFacts, today: date, result) -> CheckResult:
         Verdict.VALID,
         f"Pass valide, {format_euros(facts.value_cents)} — carnet {facts.carnet_id}.",
         details,
+    )
+
+
+def _redeemed_here(here: LocalRedemption, details: dict[str, str], result) -> CheckResult:
+    when = format_datetime(here.at)
+    return result(
+        Verdict.REDEEMED_HERE,
+        f"Déjà encaissé ici le {when}, séance « {here.session_title} », par {here.operator_name}.",
+        {**details, "encaisse_le": when, "seance": here.session_title, "par": here.operator_name},
+    )
+
+
+def _decide_provisional(scan: ScanInput, today: date, result, warnings: list[str]) -> CheckResult:
+    """A genuinely signed pass that the replica does not list (see the module's docstring)."""
+    assert scan.code is not None and scan.valid_until is not None
+    value = format_euros(PASS_VALUE_CENTS)
+    grace_until = provisional_grace_until(scan.valid_until)
+    details = {
+        "code": format_code(scan.code),
+        "programme": scan.programme or "",
+        "valeur": value,
+        "valable_jusqu_au": format_date(scan.valid_until),
+        "provisoire": "oui",
+    }
+    if today > grace_until:
+        return result(
+            Verdict.EXPIRED,
+            f"Pass expiré : valable jusqu'au {format_date(scan.valid_until)}, "
+            f"accepté jusqu'au {format_date(grace_until)}.",
+            {key: text for key, text in details.items() if key != "provisoire"},
+        )
+    warnings.append(PROVISIONAL_WARNING)
+    if today > scan.valid_until:
+        return result(
+            Verdict.GRACE,
+            f"Pass valide à titre provisoire, {value} — période de grâce : accepté jusqu'au "
+            f"{format_date(grace_until)}. La région le vérifiera.",
+            {**details, "accepte_jusqu_au": format_date(grace_until)},
+            provisional=True,
+        )
+    return result(
+        Verdict.VALID,
+        f"Pass valide à titre provisoire, {value} — inconnu de la réplique locale, "
+        "mais signé par la région, qui le vérifiera.",
+        details,
+        provisional=True,
     )

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 SESSION_KINDS = {"individuel": "Accompagnement individuel", "collectif": "Atelier collectif"}
 
 
+SEALED_MESSAGE = "Cet encaissement a déjà été remis à la région : il ne peut plus être annulé ici."
+
+
 class DeskError(Exception):
     """An action the desk cannot do, with a French message for the user."""
 
@@ -129,8 +132,14 @@ class Desk:
         scan = parse_scan(text)
         site_id = self._site_id(session)
         facts = queries.pass_facts(session, scan.code, site_id) if scan.code else None
+        # A code the replica does not list may still have been taken here provisionally.
+        taken = (
+            queries.active_local_redemption(session, scan.code)
+            if scan.code and facts is None
+            else None
+        )
         replica = queries.replica_state(session, self.max_replica_age)
-        return decide(scan, facts, replica, self.clock())
+        return decide(scan, facts, replica, self.clock(), redeemed_here=taken)
 
     def _site_id(self, session: Session) -> str:
         meta = queries.replica_meta(session)
@@ -156,6 +165,7 @@ class Desk:
             value_cents=result.value_cents,
             input_method=input_method,
             raw_input=result.input,
+            provisional=result.provisional,
         )
         session.add(redemption)
         session.flush()
@@ -164,7 +174,12 @@ class Desk:
             now,
             "redemption",
             operator_id,
-            {"id": redemption.id, "code": redemption.code, "value_cents": redemption.value_cents},
+            {
+                "id": redemption.id,
+                "code": redemption.code,
+                "value_cents": redemption.value_cents,
+                **({"provisional": True} if redemption.provisional else {}),
+            },
         )
 
     def _record_refusal(
@@ -197,6 +212,8 @@ class Desk:
             redemption = session.get(Redemption, redemption_id)
             if redemption is None or redemption.cancelled_at is not None:
                 raise DeskError("Cet encaissement n'existe pas ou est déjà annulé.")
+            if redemption.batch_id is not None:
+                raise DeskError(SEALED_MESSAGE)
             now = self.clock()
             redemption.cancelled_at = now
             session.add(redemption)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, text
+from sqlalchemy import Index, false, text
 from sqlmodel import Field, SQLModel
 
 # --- Replica of the region's registry -------------------------------------------------------
@@ -30,7 +30,7 @@ class Programme(SQLModel, table=True):
 
 
 class ProgrammeSite(SQLModel, table=True):
-    """A site where a programme's passes are accepted."""
+    """A site where a programme's passes are accepted; `*` stands for every site."""
 
     __tablename__ = "programme_site"
     programme_id: str = Field(primary_key=True, foreign_key="programme.id")
@@ -79,6 +79,55 @@ class ReplicaMeta(SQLModel, table=True):
     pass_count: int = 0
 
 
+# --- Sync with the region (docs/protocol.md) ---------------------------------------------------
+
+
+class SyncState(SQLModel, table=True):
+    """One row: how this site talks to its region hub. The site's private key is not here: it
+    lives in the file `site_ed25519.key` (PEM, mode 0600) in the data directory."""
+
+    __tablename__ = "sync_state"
+    id: int = Field(default=1, primary_key=True)
+    hub_url: str | None = None
+    api_key: str | None = None
+    replica_cursor: int = 0  # `until` of the last replica page applied
+    enrolled_at: datetime | None = None
+    last_sync_at: datetime | None = None
+    last_error: str | None = None
+
+
+class Batch(SQLModel, table=True):
+    """A sealed monthly remittance (remise): immutable once written."""
+
+    __tablename__ = "batch"
+    batch_id: str = Field(primary_key=True)
+    period: str = Field(unique=True)  # YYYY-MM
+    sequence: int = Field(unique=True)
+    sealed_at: datetime
+    previous_hash: str | None = None
+    document_hash: str
+    document: str  # the signed pn-batch/1 JSON, exactly as sent
+    redemption_count: int
+    value_cents: int
+    refused_count: int
+    sent_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    ack_document: str | None = None  # the region's signed pn-ack/1 JSON
+
+
+class AckLine(SQLModel, table=True):
+    """The region's verdict on one redemption of a batch."""
+
+    __tablename__ = "ack_line"
+    batch_id: str = Field(primary_key=True, foreign_key="batch.batch_id")
+    redemption_id: str = Field(primary_key=True, index=True)
+    code: str
+    verdict: str  # "accepted" | "refused"
+    reason: str | None = None
+    winner_site_id: str | None = None
+    winner_redeemed_at: datetime | None = None
+
+
 # --- Local data -----------------------------------------------------------------------------
 
 
@@ -123,6 +172,9 @@ class Redemption(SQLModel, table=True):
     input_method: str  # "scan" | "image" | "cli"
     raw_input: str
     cancelled_at: datetime | None = None
+    # Accepted offline on the strength of the region's signature, unknown to the replica.
+    provisional: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    batch_id: str | None = Field(default=None, foreign_key="batch.batch_id", index=True)
 
 
 class Cancellation(SQLModel, table=True):
@@ -142,6 +194,7 @@ class RefusedScan(SQLModel, table=True):
     code: str | None = Field(default=None, index=True)
     verdict: str
     message: str
+    batch_id: str | None = Field(default=None, foreign_key="batch.batch_id", index=True)
 
 
 class AuditEvent(SQLModel, table=True):

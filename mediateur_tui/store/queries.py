@@ -25,6 +25,8 @@ from mediateur_tui.store.models import (
 )
 from mediateur_tui.store.models import RemoteRedemption as RemoteRedemptionRow
 
+ALL_SITES = "*"  # a programme_site row for "*": the programme is accepted at every site
+
 
 def replica_meta(session: Session) -> ReplicaMeta | None:
     return session.get(ReplicaMeta, 1)
@@ -50,7 +52,10 @@ def pass_facts(session: Session, code: str, site_id: str) -> PassFacts | None:
     if row is None:
         return None
     carnet, programme = row
-    accepted = session.get(ProgrammeSite, (programme.id, site_id)) is not None
+    accepted = any(
+        session.get(ProgrammeSite, (programme.id, site)) is not None
+        for site in (site_id, ALL_SITES)
+    )
     revocation = session.get(Revocation, code)
     return PassFacts(
         code=code,

@@ -399,7 +399,9 @@ def test_qr_with_another_registry_code_under_a_valid_signature_is_malformed(demo
     assert desk_at(demo_db).check(":".join(parts)).verdict.value == "malformed"
 
 
-def test_genuinely_signed_qr_for_a_code_not_in_the_replica_is_unknown(demo_db):
+def test_genuinely_signed_qr_for_a_code_not_in_the_replica_is_provisional(demo_db):
+    """The region signed it, the replica does not know it yet: accepted provisionally (the
+    region settles it when the batch comes in); the bare code alone stays unknown."""
     key = private_key_from_seed(_REGION_SEED)
     code = make_code("000000000000")
     with Session(demo_db.engine) as session:
@@ -411,11 +413,17 @@ def test_genuinely_signed_qr_for_a_code_not_in_the_replica_is_unknown(demo_db):
     payload = build_payload(programme.id, code, programme.valid_until, signature)
     desk = desk_at(demo_db)
     result = desk.check(payload)
-    assert result.verdict.value == "unknown"
+    assert result.verdict.value == "valid" and result.provisional
+    assert result.details["provisoire"] == "oui"
     assert result.code == code
     assert desk.check(code).verdict.value == "unknown"
-    assert desk.redeem(start(desk, demo_db), demo_db.operator.id, payload).verdict == "unknown"
-    assert redemptions(demo_db) == []
+    redeemed = desk.redeem(start(desk, demo_db), demo_db.operator.id, payload)
+    assert redeemed.verdict == "valid" and redeemed.value_cents == 1000
+    (row,) = redemptions(demo_db)
+    assert row.provisional and row.code == code
+    # Taken now: both the QR code and the bare code say so.
+    assert desk.check(payload).verdict.value == "redeemed_here"
+    assert desk.check(code).verdict.value == "redeemed_here"
 
 
 # --- integrity -------------------------------------------------------------------------------

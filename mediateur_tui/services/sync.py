@@ -1,0 +1,98 @@
+"""Talking to the region: enrolment, synchronisation (replica and batches), replica files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from mediateur_tui.services.clock import Clock, system_clock
+from mediateur_tui.store import queries
+from mediateur_tui.sync import batches, client, replica
+from mediateur_tui.sync.client import Enrolment, Progress, SyncReport
+from mediateur_tui.sync.keys import key_fingerprint
+from mediateur_tui.sync.replica import ReplicaApplied
+from mediateur_tui.sync.state import read_sync_state
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    enrolled: bool
+    hub_url: str | None
+    region_id: str | None
+    site_id: str | None
+    region_key_fingerprint: str | None
+    replica_cursor: int
+    replica_updated_at: datetime | None
+    pass_count: int
+    pending_batches: int
+    last_sync_at: datetime | None
+    last_error: str | None
+
+
+class SiteSync:
+    """The site's side of the sync protocol, for the app and the command line.
+
+    `transport` and `sleep` are for tests (an httpx transport; a sleep that does not wait)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        data_dir: Path,
+        clock: Clock = system_clock,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.data_dir = data_dir
+        self.clock = clock
+        self.transport = transport
+        self.sleep = sleep
+
+    def status(self) -> SyncStatus:
+        with Session(self.engine) as session:
+            state = read_sync_state(session)
+            meta = queries.replica_meta(session)
+            key = meta.region_public_key if meta else None
+            status = SyncStatus(
+                enrolled=state.enrolled_at is not None,
+                hub_url=state.hub_url,
+                region_id=meta.region_id if meta else None,
+                site_id=meta.site_id if meta else None,
+                region_key_fingerprint=key_fingerprint(key) if key else None,
+                replica_cursor=state.replica_cursor,
+                replica_updated_at=meta.updated_at if meta else None,
+                pass_count=meta.pass_count if meta else 0,
+                pending_batches=0,
+                last_sync_at=state.last_sync_at,
+                last_error=state.last_error,
+            )
+        pending = len(batches.list_batches(self.engine, pending_only=True))
+        return replace(status, pending_batches=pending)
+
+    def enrol(self, hub_url: str, token: str) -> Enrolment:
+        return client.enrol(
+            self.engine,
+            self.data_dir,
+            hub_url,
+            token,
+            self.clock(),
+            transport=self.transport,
+            sleep=self.sleep,
+        )
+
+    def sync(self, progress: Progress | None = None) -> SyncReport:
+        """Pulls the replica and pushes the batches; errors are in the report (resumable)."""
+        return client.synchronise(
+            self.engine, self.clock, progress=progress, transport=self.transport, sleep=self.sleep
+        )
+
+    def import_replica(self, path: Path, site_id: str | None = None) -> ReplicaApplied:
+        """Imports a replica snapshot file (USB key)."""
+        return replica.apply_snapshot(self.engine, replica.read_replica_file(path), site_id)

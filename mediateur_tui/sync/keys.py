@@ -1,0 +1,81 @@
+"""The site's own Ed25519 key, kept in a file of the data directory (never in the database).
+
+`site_ed25519.key` holds the private key as unencrypted PKCS#8 PEM, readable by its owner only
+(mode 0600). It is made at enrolment and signs every batch the site seals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+)
+
+from mediateur_tui.sync.errors import SyncError
+
+SITE_KEY_FILENAME = "site_ed25519.key"
+log = logging.getLogger(__name__)
+
+
+def site_key_path(data_dir: Path) -> Path:
+    return data_dir / SITE_KEY_FILENAME
+
+
+def load_or_create_site_key(data_dir: Path) -> Ed25519PrivateKey:
+    """The site key; a new one is made (and written, mode 0600) when there is none yet."""
+    path = site_key_path(data_dir)
+    if path.exists():
+        return load_site_key(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    # O_EXCL: two processes enrolling at once cannot overwrite each other's key.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(descriptor, pem)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    log.info("site key created in %s", path)
+    return key
+
+
+def load_site_key(data_dir: Path) -> Ed25519PrivateKey:
+    path = site_key_path(data_dir)
+    if not path.exists():
+        raise SyncError(
+            f"Clé du lieu introuvable ({path}) : ce poste doit d'abord être inscrit auprès de "
+            "la région (mediateur-tui enrol --hub ADRESSE --token JETON)."
+        )
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        os.chmod(path, 0o600)
+        log.warning("site key %s was readable by others (mode %o): set to 0600", path, mode)
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError) as error:
+        raise SyncError(f"Clé du lieu illisible ({path}).") from error
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SyncError(f"La clé du lieu ({path}) n'est pas une clé Ed25519.")
+    return key
+
+
+def raw_public_key(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def key_fingerprint(public_key: bytes) -> str:
+    """What a person compares by eye: the first 16 bytes of the key's SHA-256, in groups of 4
+    hex digits, e.g. `3F2A-9C1B-…` (8 groups)."""
+    digest = hashlib.sha256(public_key).hexdigest()[:32].upper()
+    return "-".join(digest[i : i + 4] for i in range(0, 32, 4))

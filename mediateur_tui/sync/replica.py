@@ -1,0 +1,430 @@
+"""Applying the region's replica pages and snapshots to the site's replica tables.
+
+A page (pn-replica-page/1) is verified with the region key stored at enrolment, then its
+changes, its `until` cursor and its `generated_at` (the replica's `updated_at`) are written in
+ONE transaction: a cut between two pages loses nothing, and the next run resumes from the
+stored cursor. Every change is an upsert, and a page whose `until` is not beyond the stored
+cursor is not applied again, so re-applying a page changes nothing.
+
+A snapshot (pn-replica-snapshot/1, a file on a USB key) carries every change from the start and
+the region's public key. A site that has no region key yet trusts that key on first use (the
+caller shows its fingerprint, to compare with the region's); a snapshot signed by another key
+than the stored one is refused.
+
+Large replicas (1,000,000 passes) are written with `executemany` in chunks of plain tuples;
+consecutive changes of the same kind are grouped, in order, so a later change always wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from mediateur_tui.store import queries
+from mediateur_tui.store.engine import writer
+from mediateur_tui.store.models import ReplicaMeta
+from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.instants import parse_instant
+from mediateur_tui.sync.keys import key_fingerprint
+from mediateur_tui.sync.protocol import (
+    CHANGE_ATTRIBUTION,
+    CHANGE_CARNET,
+    CHANGE_PROGRAMME,
+    CHANGE_REVOCATION,
+    CHANGE_SITE,
+    CHANGE_USED,
+    REPLICA_PAGE,
+    REPLICA_SNAPSHOT,
+    ProtocolError,
+    decode_key,
+    load_json,
+    region_signer,
+    verify_document,
+)
+from mediateur_tui.sync.state import sync_state
+
+log = logging.getLogger(__name__)
+CHUNK_ROWS = 10_000  # rows per executemany
+
+_SITE_UPSERT = (
+    "INSERT INTO site (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name"
+)
+_PROGRAMME_UPSERT = (
+    "INSERT INTO programme (id, label, value_cents, valid_from, valid_until, grace_until) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET label = excluded.label, "
+    "value_cents = excluded.value_cents, valid_from = excluded.valid_from, "
+    "valid_until = excluded.valid_until, grace_until = excluded.grace_until"
+)
+_PROGRAMME_SITES_CLEAR = "DELETE FROM programme_site WHERE programme_id = ?"
+_PROGRAMME_SITE_INSERT = (
+    "INSERT INTO programme_site (programme_id, site_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+)
+_CARNET_UPSERT = (
+    "INSERT INTO carnet (id, programme_id, size, attributed_on) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET programme_id = excluded.programme_id, "
+    "size = excluded.size, attributed_on = excluded.attributed_on"
+)
+_PASS_UPSERT = (
+    "INSERT INTO pass (code, carnet_id, programme_id) VALUES (?, ?, ?) "
+    "ON CONFLICT (code) DO UPDATE SET carnet_id = excluded.carnet_id, "
+    "programme_id = excluded.programme_id"
+)
+_ATTRIBUTION_UPDATE = "UPDATE carnet SET attributed_on = ? WHERE id = ?"
+_REVOCATION_UPSERT = (
+    "INSERT INTO revocation (code, reason, revoked_on) VALUES (?, ?, ?) "
+    "ON CONFLICT (code) DO UPDATE SET reason = excluded.reason, revoked_on = excluded.revoked_on"
+)
+_USED_UPSERT = (
+    "INSERT INTO remote_redemption (code, site_id, redeemed_on) VALUES (?, ?, ?) "
+    "ON CONFLICT (code) DO UPDATE SET site_id = excluded.site_id, "
+    "redeemed_on = excluded.redeemed_on"
+)
+
+
+@dataclass(frozen=True)
+class ReplicaApplied:
+    """What applying one page or snapshot did."""
+
+    format: str
+    region_id: str
+    changes: int  # changes in the document
+    applied: bool  # False: already applied (the stored cursor was at or past its `until`)
+    cursor: int  # the stored cursor afterwards
+    more: bool  # a page says another one follows
+    pass_count: int
+    updated_at: datetime | None
+    trusted_key_fingerprint: str | None = None  # a region key trusted on first use
+
+
+def read_replica_file(path: Path) -> dict[str, Any]:
+    """A snapshot file (`.json.gz` or plain JSON), parsed but not yet verified."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as error:
+        raise SyncError(f"Fichier introuvable : {path}") from error
+    except OSError as error:
+        raise SyncError(f"Fichier illisible : {path} ({error.strerror}).") from error
+    return load_json(data, REPLICA_SNAPSHOT)
+
+
+def apply_page(engine, page: dict[str, Any]) -> ReplicaApplied:
+    """Verifies a pn-replica-page/1 with the stored region key and applies it (one transaction)."""
+    _check_format(page, REPLICA_PAGE)
+    with Session(engine) as session:
+        meta = queries.replica_meta(session)
+        if meta is None or meta.region_public_key is None:
+            raise ProtocolError(
+                "La clé de la région est inconnue sur ce poste : inscrivez-le (enrol) ou importez "
+                "d'abord une réplique complète (import-replica)."
+            )
+        region_id, region_key = meta.region_id, meta.region_public_key
+    if page.get("region_id") != region_id:
+        raise ProtocolError(
+            f"Cette page de réplique vient de la région « {page.get('region_id')} », "
+            f"or ce poste dépend de la région « {region_id} » : refusée."
+        )
+    verify_document(page, region_key, region_signer(region_id))
+    since, until = _count(page, "since"), _count(page, "until")
+    more = page.get("more")
+    if not isinstance(more, bool):
+        raise ProtocolError("Page de réplique mal formée : champ « more » manquant.")
+    if until < since:
+        raise ProtocolError("Page de réplique mal formée : « until » précède « since ».")
+    generated_at = parse_instant(page.get("generated_at"), "generated_at")
+    changes = _changes(page)
+
+    with Session(writer(engine)) as session:
+        meta = _same_region_meta(session, region_id, region_key)
+        state = sync_state(session)
+        cursor = state.replica_cursor
+        if since > cursor:
+            raise ProtocolError(
+                f"Page de réplique hors séquence : elle commence après le changement n° {since}, "
+                f"la réplique locale s'arrête au n° {cursor}. Relancez la synchronisation."
+            )
+        applied = until > cursor
+        if applied:
+            _apply_changes(session.connection(), changes, meta.site_id)
+        state.replica_cursor = max(cursor, until)
+        _refresh_meta(session, meta, generated_at)
+        session.add(state)
+        result = ReplicaApplied(
+            format=REPLICA_PAGE,
+            region_id=region_id,
+            changes=len(changes),
+            applied=applied,
+            cursor=state.replica_cursor,
+            more=more,
+            pass_count=meta.pass_count,
+            updated_at=meta.updated_at,
+        )
+        session.commit()
+    log.info("replica page %s..%s applied=%s (%s changes)", since, until, applied, len(changes))
+    return result
+
+
+def apply_snapshot(engine, snapshot: dict[str, Any], site_id: str | None = None) -> ReplicaApplied:
+    """Verifies a pn-replica-snapshot/1 and applies it (one transaction).
+
+    On a site that has no region key yet, the snapshot's key is trusted on first use and its
+    fingerprint returned; `site_id` says which site this is when the database has no replica.
+    """
+    _check_format(snapshot, REPLICA_SNAPSHOT)
+    region_id = snapshot.get("region_id")
+    if not isinstance(region_id, str) or not region_id:
+        raise ProtocolError("Réplique mal formée : identifiant de région manquant.")
+    region_key = decode_key(str(snapshot.get("region_public_key", "")))
+    with Session(engine) as session:
+        meta = queries.replica_meta(session)
+        known = (meta.region_id, meta.region_public_key, meta.site_id) if meta else None
+    if known is not None:
+        _check_snapshot_identity(known, region_id, region_key, site_id)
+    elif not site_id:
+        raise SyncError(
+            "Premier import d'une réplique sur ce poste : indiquez l'identifiant de ce lieu "
+            "(--site IDENTIFIANT, tel que la région l'a enregistré)."
+        )
+    verify_document(snapshot, region_key, region_signer(region_id))
+    until = _count(snapshot, "until")
+    generated_at = parse_instant(snapshot.get("generated_at"), "generated_at")
+    changes = _changes(snapshot)
+    trusted = known is None or known[1] is None
+
+    with Session(writer(engine)) as session:
+        meta = queries.replica_meta(session)
+        if meta is not None:
+            _check_snapshot_identity(
+                (meta.region_id, meta.region_public_key, meta.site_id), region_id, region_key, None
+            )
+        here = meta.site_id if meta is not None else site_id
+        state = sync_state(session)
+        cursor = state.replica_cursor
+        applied = until > cursor or meta is None
+        if applied:
+            _apply_changes(session.connection(), changes, here)
+        if meta is None:
+            meta = ReplicaMeta(region_id=region_id, region_public_key=region_key, site_id=here)
+            _require_site(session, here)
+        elif meta.region_public_key is None:
+            meta.region_public_key = region_key
+        state.replica_cursor = max(cursor, until)
+        _refresh_meta(session, meta, generated_at)
+        session.add(state)
+        result = ReplicaApplied(
+            format=REPLICA_SNAPSHOT,
+            region_id=region_id,
+            changes=len(changes),
+            applied=applied,
+            cursor=state.replica_cursor,
+            more=False,
+            pass_count=meta.pass_count,
+            updated_at=meta.updated_at,
+            trusted_key_fingerprint=key_fingerprint(region_key) if trusted else None,
+        )
+        session.commit()
+    log.info("replica snapshot until %s applied=%s (%s changes)", until, applied, len(changes))
+    return result
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def _check_format(document: Any, expected: str) -> None:
+    if not isinstance(document, dict) or document.get("format") != expected:
+        found = document.get("format") if isinstance(document, dict) else None
+        raise ProtocolError(f"Document inattendu : {expected} attendu, « {found} » reçu.")
+
+
+def _check_snapshot_identity(
+    known: tuple[str, bytes | None, str], region_id: str, region_key: bytes, site_id: str | None
+) -> None:
+    known_region, known_key, known_site = known
+    if region_id != known_region:
+        raise ProtocolError(
+            f"Cette réplique est celle de la région « {region_id} », or ce poste dépend de la "
+            f"région « {known_region} » : refusée."
+        )
+    if known_key is not None and known_key != region_key:
+        raise ProtocolError(
+            "Cette réplique est signée par une autre clé que celle de la région enregistrée sur "
+            f"ce poste (empreinte attendue {key_fingerprint(known_key)}, reçue "
+            f"{key_fingerprint(region_key)}) : refusée."
+        )
+    if site_id and site_id != known_site:
+        raise SyncError(
+            f"Ce poste est déjà le lieu « {known_site} » : il ne peut pas devenir « {site_id} »."
+        )
+
+
+def _same_region_meta(session: Session, region_id: str, region_key: bytes) -> ReplicaMeta:
+    """The replica_meta row, re-read under the write lock: still the region we verified with."""
+    meta = queries.replica_meta(session)
+    if meta is None or meta.region_id != region_id or meta.region_public_key != region_key:
+        raise ProtocolError("La région de ce poste a changé pendant la mise à jour : réessayez.")
+    return meta
+
+
+def _require_site(session: Session, site_id: str) -> None:
+    row = session.connection().exec_driver_sql("SELECT 1 FROM site WHERE id = ?", (site_id,))
+    if row.first() is None:
+        raise SyncError(
+            f"Le lieu « {site_id} » n'est pas dans le registre de cette région : vérifiez "
+            "l'identifiant (réplique non importée)."
+        )
+
+
+def _count(document: dict[str, Any], name: str) -> int:
+    value = document.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProtocolError(f"Document de réplique mal formé : « {name} » invalide.")
+    return value
+
+
+def _changes(document: dict[str, Any]) -> list[dict[str, Any]]:
+    changes = document.get("changes")
+    if not isinstance(changes, list):
+        raise ProtocolError("Document de réplique mal formé : liste de changements manquante.")
+    return changes
+
+
+def _refresh_meta(session: Session, meta: ReplicaMeta, generated_at: datetime) -> None:
+    if meta.updated_at is None or generated_at > meta.updated_at:
+        meta.updated_at = generated_at
+    connection = session.connection()
+    meta.pass_count = connection.exec_driver_sql("SELECT count(*) FROM pass").scalar_one()
+    session.add(meta)
+
+
+# --- applying changes -----------------------------------------------------------------------
+
+
+def _apply_changes(connection: Connection, changes: list[dict[str, Any]], site_id: str) -> None:
+    applier = _Applier(connection, site_id)
+    try:
+        applier.run(changes)
+    except IntegrityError as error:
+        raise ProtocolError(
+            "Réplique incohérente (un carnet ou un pass renvoie à un programme inconnu) : "
+            "refusée, rien n'a été modifié."
+        ) from error
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ProtocolError(
+            f"Réplique mal formée (changement n° {applier.position + 1}) : refusée, "
+            "rien n'a été modifié."
+        ) from error
+
+
+def _day(value: Any) -> str:
+    """A protocol date, checked, in the form SQLite stores dates."""
+    if not isinstance(value, str):
+        raise TypeError("date expected")
+    return date.fromisoformat(value).isoformat()
+
+
+def _day_or_none(value: Any) -> str | None:
+    return None if value is None else _day(value)
+
+
+class _Applier:
+    """Buffers consecutive changes of one kind and writes them with executemany, in order."""
+
+    def __init__(self, connection: Connection, site_id: str) -> None:
+        self.connection = connection
+        self.site_id = site_id
+        self.position = 0
+        self.group: str | None = None
+        self.buffers: dict[str, list[tuple]] = {}
+        self.size = 0
+        self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+            CHANGE_SITE: self._site,
+            CHANGE_PROGRAMME: self._programme,
+            CHANGE_CARNET: self._carnet,
+            CHANGE_ATTRIBUTION: self._attribution,
+            CHANGE_REVOCATION: self._revocation,
+            CHANGE_USED: self._used,
+        }
+
+    def run(self, changes: list[dict[str, Any]]) -> None:
+        for self.position, change in enumerate(changes):
+            kind = change["t"]
+            if kind not in self.handlers:
+                raise ValueError(f"unknown change kind {kind!r}")
+            if kind != self.group or self.size >= CHUNK_ROWS:
+                self.flush()
+                self.group = kind
+            self.handlers[kind](change)
+        self.flush()
+
+    def flush(self) -> None:
+        for statement, rows in self.buffers.items():  # insertion order: carnets before passes
+            if rows:
+                self.connection.exec_driver_sql(statement, rows)
+        self.buffers = {}
+        self.size = 0
+
+    def _add(self, statement: str, row: tuple) -> None:
+        self.buffers.setdefault(statement, []).append(row)
+        self.size += 1
+
+    def _site(self, change: dict[str, Any]) -> None:
+        self._add(_SITE_UPSERT, (str(change["id"]), str(change["name"])))
+
+    def _programme(self, change: dict[str, Any]) -> None:
+        # Written at once: its list of sites replaces the previous one.
+        self.flush()
+        programme_id = str(change["id"])
+        sites = change["sites"]
+        if not isinstance(sites, list) or not sites:
+            raise ValueError("a programme needs its sites")
+        self.connection.exec_driver_sql(
+            _PROGRAMME_UPSERT,
+            (
+                programme_id,
+                str(change["label"]),
+                int(change["value_cents"]),
+                _day(change["valid_from"]),
+                _day(change["valid_until"]),
+                _day(change["grace_until"]),
+            ),
+        )
+        self.connection.exec_driver_sql(_PROGRAMME_SITES_CLEAR, (programme_id,))
+        self.connection.exec_driver_sql(
+            _PROGRAMME_SITE_INSERT, [(programme_id, str(site)) for site in sites]
+        )
+
+    def _carnet(self, change: dict[str, Any]) -> None:
+        carnet_id, programme_id = str(change["id"]), str(change["p"])
+        codes = change["codes"]
+        if not isinstance(codes, list):
+            raise TypeError("codes must be a list")
+        self._add(
+            _CARNET_UPSERT, (carnet_id, programme_id, int(change["n"]), _day_or_none(change["a"]))
+        )
+        passes = self.buffers.setdefault(_PASS_UPSERT, [])
+        for code in codes:
+            if not isinstance(code, str):
+                raise TypeError("a pass code must be a string")
+            passes.append((code, carnet_id, programme_id))
+        self.size += len(codes)
+
+    def _attribution(self, change: dict[str, Any]) -> None:
+        self._add(_ATTRIBUTION_UPDATE, (_day_or_none(change["a"]), str(change["id"])))
+
+    def _revocation(self, change: dict[str, Any]) -> None:
+        self._add(
+            _REVOCATION_UPSERT, (str(change["code"]), str(change["reason"]), _day(change["on"]))
+        )
+
+    def _used(self, change: dict[str, Any]) -> None:
+        site, code, day = str(change["site"]), str(change["code"]), _day(change["on"])
+        if site == self.site_id:
+            return  # this site's own redemption: the local log already has it
+        self._add(_USED_UPSERT, (code, site, day))

@@ -1,0 +1,185 @@
+"""A region's documents for the site-side tests: a change log signed like the region signs
+it (pages, snapshots) and acknowledgements of batches. Only documents: there is no server
+here; the tests against a real hub process live elsewhere."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
+from mediateur_tui.domain.scan_input import build_payload, signed_message
+from mediateur_tui.domain.signatures import public_key_bytes, sign
+from mediateur_tui.sync.instants import iso_instant
+from mediateur_tui.sync.protocol import (
+    ACK,
+    LINE_ACCEPTED,
+    LINE_REFUSED,
+    REPLICA_PAGE,
+    REPLICA_SNAPSHOT,
+    encode_key,
+    region_signer,
+    sign_document,
+)
+
+Document = dict[str, Any]
+SITE_ID = "AVESNES-EPN"
+OTHER_SITE_ID = "FOURMIES-MEDIA"
+PROGRAMME = "HDFNUM"
+# Times of the tests: a replica generated on 1 March 2026.
+GENERATED_AT = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+
+
+@dataclass
+class Region:
+    """The region's change log and key; every method returns signed protocol documents."""
+
+    region_id: str = "HDF"
+    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    changes: list[Document] = field(default_factory=list)
+    seed: int = 7
+    generated_at: datetime = GENERATED_AT
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.carnet_count = 0
+
+    @property
+    def public_key(self) -> bytes:
+        return public_key_bytes(self.key)
+
+    # --- building the registry ----------------------------------------------------------------
+
+    def add(self, *changes: Document) -> int:
+        self.changes.extend(changes)
+        return len(self.changes)
+
+    def new_code(self) -> str:
+        return make_code("".join(self.rng.choice(ALPHABET) for _ in range(DATA_LENGTH)))
+
+    def standard(self) -> None:
+        """Two sites and a programme accepted everywhere (as a region starts)."""
+        self.add(
+            {"t": "site", "id": SITE_ID, "name": "Espace public numérique d'Avesnes"},
+            {"t": "site", "id": OTHER_SITE_ID, "name": "Médiathèque de Fourmies"},
+            programme(PROGRAMME, sites=["*"]),
+        )
+
+    def carnet(
+        self, size: int = 10, attributed: str | None = "2026-02-01", programme_id: str = PROGRAMME
+    ) -> tuple[str, list[str]]:
+        """Adds a carnet change; returns its id and codes."""
+        self.carnet_count += 1
+        carnet_id = f"C{self.carnet_count:07d}"
+        codes = [self.new_code() for _ in range(size)]
+        self.add(
+            {
+                "t": "carnet",
+                "id": carnet_id,
+                "p": programme_id,
+                "n": size,
+                "a": attributed,
+                "codes": codes,
+            }
+        )
+        return carnet_id, codes
+
+    # --- documents ------------------------------------------------------------------------------
+
+    def page(self, since: int, limit: int = 50, generated_at: datetime | None = None) -> Document:
+        """The page after `since`, as the hub serves it (until = last change's sequence)."""
+        selected = self.changes[since : since + limit]
+        until = since + len(selected)
+        document = {
+            "format": REPLICA_PAGE,
+            "region_id": self.region_id,
+            "since": since,
+            "until": until,
+            "more": until < len(self.changes),
+            "generated_at": iso_instant(generated_at or self.generated_at),
+            "changes": selected,
+        }
+        return sign_document(document, self.key, region_signer(self.region_id))
+
+    def snapshot(self, generated_at: datetime | None = None) -> Document:
+        document = {
+            "format": REPLICA_SNAPSHOT,
+            "region_id": self.region_id,
+            "region_public_key": encode_key(self.public_key),
+            "until": len(self.changes),
+            "generated_at": iso_instant(generated_at or self.generated_at),
+            "changes": list(self.changes),
+        }
+        return sign_document(document, self.key, region_signer(self.region_id))
+
+    def ack(
+        self,
+        batch: Document,
+        refused: dict[str, tuple[str, dict | None]] | None = None,
+        received_at: datetime | None = None,
+    ) -> Document:
+        """The ack of a batch: every line accepted except `refused` (id -> (reason, winner))."""
+        refused = refused or {}
+        lines = []
+        for line in batch["redemptions"]:
+            reason, winner = refused.get(line["id"], (None, None))
+            lines.append(
+                {
+                    "redemption_id": line["id"],
+                    "code": line["code"],
+                    "verdict": LINE_REFUSED if reason else LINE_ACCEPTED,
+                    "reason": reason,
+                    "winner": winner,
+                }
+            )
+        accepted = [line for line in batch["redemptions"] if line["id"] not in refused]
+        document = {
+            "format": ACK,
+            "batch_id": batch["batch_id"],
+            "site_id": batch["site_id"],
+            "region_id": self.region_id,
+            "received_at": iso_instant(received_at or datetime(2026, 4, 2, 8, 0, tzinfo=UTC)),
+            "lines": lines,
+            "totals": {
+                "accepted": len(accepted),
+                "accepted_cents": sum(line["value_cents"] for line in accepted),
+                "refused": len(lines) - len(accepted),
+            },
+        }
+        return sign_document(document, self.key, region_signer(self.region_id))
+
+    def qr(self, code: str, valid_until: date, programme_id: str = PROGRAMME) -> str:
+        signature = sign(self.key, signed_message(programme_id, code, valid_until))
+        return build_payload(programme_id, code, valid_until, signature)
+
+
+def programme(
+    programme_id: str = PROGRAMME,
+    sites: list[str] | None = None,
+    valid_from: str = "2026-01-01",
+    valid_until: str = "2026-12-31",
+    grace_until: str = "2027-01-31",
+    label: str = "Pass numérique Hauts-de-France",
+) -> Document:
+    return {
+        "t": "programme",
+        "id": programme_id,
+        "label": label,
+        "value_cents": 1000,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "grace_until": grace_until,
+        "sites": sites or ["*"],
+    }
+
+
+def day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def later(moment: datetime, **delta) -> datetime:
+    return moment + timedelta(**delta)

@@ -1,0 +1,109 @@
+"""The sync commands of the command line, in process, on real data directories."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import UTC, datetime
+
+import pytest
+
+from mediateur_tui.cli import main
+from mediateur_tui.sync.batches import batch_document, list_batches
+from mediateur_tui.sync.keys import key_fingerprint
+from mediateur_tui.sync.protocol import dump_gzip_json
+
+from .region import OTHER_SITE_ID, SITE_ID
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_settings(monkeypatch, tmp_path):
+    monkeypatch.delenv("MEDIATEUR_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)  # retries do not wait
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_import_replica_on_a_new_data_dir(capsys, tmp_path, region):
+    region.carnet()
+    path = tmp_path / "replica.json.gz"
+    path.write_bytes(dump_gzip_json(region.snapshot()))
+    data_dir = tmp_path / "donnees"
+    code, _, err = run(capsys, "import-replica", str(path), "--data-dir", str(data_dir))
+    assert code == 2 and "--site" in err
+    args = ("import-replica", str(path), "--data-dir", str(data_dir), "--site", SITE_ID)
+    code, out, _ = run(capsys, *args)
+    assert code == 0
+    assert key_fingerprint(region.public_key) in out
+    assert "Réplique importée : 4 changement(s), 10 pass" in out
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and "déjà à jour" in out
+
+
+def test_close_export_and_import_ack(capsys, tmp_path, site, region):
+    codes = next(change for change in region.changes if change["t"] == "carnet")["codes"]
+    moment = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+    session_id = site.session(moment)
+    for code in codes[:3]:
+        site.redeem(code, moment, session_id)
+    data = ("--data-dir", str(site.data_dir))
+
+    code, out, _ = run(capsys, "close-month", "--month", "2026-02", *data)
+    assert code == 1 and "Aucun encaissement à remettre pour février 2026" in out
+    code, _, err = run(capsys, "close-month", "--month", "mars", *data)
+    assert code == 2 and "Mois invalide" in err
+    code, out, _ = run(capsys, "close-month", "--month", "2026-03", *data)
+    assert code == 0
+    assert "Mois de mars 2026 clos : remise n° 1, 3 pass, 30,00 €, 0 scan(s) refusé(s)." in out
+
+    usb = tmp_path / "usb"
+    code, out, _ = run(capsys, "export-batch", str(usb), *data)
+    assert code == 0 and "Remise n° 1 (mars 2026) : 3 pass, 30,00 €" in out
+    names = sorted(path.name for path in usb.iterdir())
+    assert names == [f"remise-{SITE_ID}-2026-03.{ext}" for ext in ("csv", "json.gz", "pdf")]
+
+    (batch,) = list_batches(site.engine)
+    document = batch_document(site.engine, batch.batch_id)
+    winner = {"site_id": OTHER_SITE_ID, "redeemed_at": "2026-03-11T15:30:00Z"}
+    ack = region.ack(document, refused={document["redemptions"][2]["id"]: ("conflict", winner)})
+    ack_file = usb / f"accuse-{batch.batch_id}.json.gz"
+    ack_file.write_bytes(dump_gzip_json(ack))
+    code, out, _ = run(capsys, "import-ack", str(ack_file), *data)
+    assert code == 0
+    assert "2 accepté(s) pour 20,00 €, 1 refusé(s)" in out
+    assert "refusé — déjà encaissé ailleurs (FOURMIES-MEDIA, 11/03/2026 16:30)" in out
+    code, out, _ = run(capsys, "import-ack", str(ack_file), *data)
+    assert code == 0 and "déjà importé" in out
+    code, out, _ = run(capsys, "export-batch", str(usb), *data)
+    assert code == 1 and "rien à exporter" in out
+
+
+def test_sync_and_enrol_report_errors_for_cron(capsys, tmp_path, site):
+    data = ("--data-dir", str(site.data_dir))
+    code, out, err = run(capsys, "sync", *data)
+    assert code == 2 and out == "" and "n'est pas inscrit" in err
+    url = closed_port_url()
+    site.set_enrolment(url)
+    code, out, err = run(capsys, "sync", "--json", *data)
+    assert code == 2
+    report = json.loads(out)
+    assert report["ok"] is False and "Rien n'est perdu" in report["errors"][0]
+    code, out, err = run(capsys, "sync", *data)
+    assert code == 2 and "Erreur : Réplique : La région" in err
+    code, _, err = run(
+        capsys, "enrol", "--hub", url, "--token", "T", "--data-dir", str(tmp_path / "new")
+    )
+    assert code == 2 and "ne répond pas" in err
+    code, _, err = run(capsys, "enrol", "--hub", "pass.example.fr", "--token", "T", *data)
+    assert code == 2 and "Adresse du serveur régional invalide" in err

@@ -1,0 +1,165 @@
+"""The hub client's own logic. Its end-to-end behaviour against a real `mediateur-hub serve`
+process is tested with the hub; here: retries and back-off (an httpx.MockTransport, for this
+unit only), and what happens, with nothing lost, when the hub cannot be reached at all."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from mediateur_tui.services.clock import fixed_clock
+from mediateur_tui.services.sync import SiteSync
+from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.sync.client import HubClient, normalise_hub_url
+from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
+from mediateur_tui.sync.keys import site_key_path
+from mediateur_tui.sync.state import read_sync_state
+
+from .conftest import NOW
+
+HUB = "http://hub.invalid"
+
+
+def scripted(*outcomes):
+    """A transport answering each request with the next outcome (an exception or a response)."""
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        outcome = outcomes[len(calls) - 1]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    return httpx.MockTransport(handler), calls
+
+
+def test_connection_errors_timeouts_and_5xx_are_retried_with_exponential_backoff():
+    ok = httpx.Response(200, json={"format": "pn-ack/1"})
+    transport, calls = scripted(
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+        httpx.Response(503, text="maintenance"),
+        httpx.RemoteProtocolError("cut"),
+        ok,
+    )
+    sleeps: list[float] = []
+    client = HubClient(HUB, "secret", transport=transport, sleep=sleeps.append, backoff=0.5)
+    assert client.get_ack("a" * 32) == {"format": "pn-ack/1"}
+    assert sleeps == [0.5, 1.0, 2.0, 4.0]
+    assert len(calls) == 5
+    assert all(call.headers["Authorization"] == "Bearer secret" for call in calls)
+
+
+def test_attempts_are_bounded_and_the_failure_is_explained_in_french():
+    transport, calls = scripted(*[httpx.ConnectError("refused")] * 3)
+    sleeps: list[float] = []
+    client = HubClient(HUB, transport=transport, sleep=sleeps.append, attempts=3)
+    with pytest.raises(HubUnreachable) as error:
+        client.changes(0)
+    assert len(calls) == 3 and sleeps == [1.0, 2.0]
+    message = str(error.value)
+    assert "ne répond pas (connexion impossible) après 3 tentatives" in message
+    assert "Rien n'est perdu" in message
+
+
+def test_back_off_is_capped():
+    transport, _ = scripted(*[httpx.Response(502)] * 9)
+    sleeps: list[float] = []
+    with pytest.raises(HubUnreachable, match="erreur 502"):
+        HubClient(HUB, transport=transport, sleep=sleeps.append, attempts=9, backoff=1).changes(0)
+    assert sleeps == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_refusals_are_not_retried_and_carry_the_hubs_reason():
+    detail = "Ce lot est signé par un autre lieu."
+    transport, calls = scripted(httpx.Response(403, json={"detail": detail}))
+    sleeps: list[float] = []
+    with pytest.raises(HubRefused) as error:
+        HubClient(HUB, transport=transport, sleep=sleeps.append).post_batch({"format": "x"})
+    assert error.value.status == 403 and detail in str(error.value)
+    assert len(calls) == 1 and sleeps == []
+    # The batch went gzip-compressed, as the protocol says.
+    assert calls[0].headers["Content-Encoding"] == "gzip"
+    assert calls[0].content[:2] == b"\x1f\x8b"
+    transport, _ = scripted(httpx.Response(401, json={"detail": "inconnu"}))
+    with pytest.raises(HubRefused, match="inscrit à nouveau"):
+        HubClient(HUB, transport=transport, sleep=sleeps.append).changes(0)
+
+
+def test_a_404_ack_means_the_hub_never_got_the_batch():
+    transport, _ = scripted(httpx.Response(404, json={"detail": "Lot inconnu."}))
+    assert HubClient(HUB, transport=transport).get_ack("b" * 32) is None
+
+
+def test_hub_addresses_are_checked():
+    assert normalise_hub_url(" https://pass.example.fr/ ") == "https://pass.example.fr"
+    for bad in ("pass.example.fr", "ftp://x", "http://"):
+        with pytest.raises(SyncError, match="Adresse du serveur régional invalide"):
+            normalise_hub_url(bad)
+
+
+# --- the hub out of reach: real connections to a closed port --------------------------------
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_sync_needs_an_enrolment(site):
+    with pytest.raises(SyncError, match="n'est pas inscrit"):
+        SiteSync(site.engine, site.data_dir).sync()
+
+
+def test_sync_with_the_hub_out_of_reach_loses_nothing(site, region, closed_port_url):
+    site.set_enrolment(closed_port_url)
+    before = site.dump()
+    sleeps: list[float] = []
+    report = SiteSync(site.engine, site.data_dir, fixed_clock(NOW), sleep=sleeps.append).sync()
+    assert not report.ok and len(sleeps) == 4
+    (error,) = report.errors
+    assert error.startswith("Réplique : La région") and "Rien n'est perdu" in error
+    after = site.dump()
+    with Session(site.engine) as session:
+        state = read_sync_state(session)
+        assert state.last_error == error and state.last_sync_at is None
+        assert state.replica_cursor == len(region.changes)
+    assert {t: rows for t, rows in after.items() if t != "sync_state"} == {
+        t: rows for t, rows in before.items() if t != "sync_state"
+    }
+    assert report.to_json()["ok"] is False
+
+
+def test_enrolment_with_the_hub_out_of_reach_changes_no_data(tmp_path, closed_port_url):
+    engine = open_database(tmp_path / DATABASE_FILENAME)
+    try:
+        site_sync = SiteSync(engine, tmp_path, fixed_clock(NOW), sleep=lambda _: None)
+        with pytest.raises(HubUnreachable):
+            site_sync.enrol(closed_port_url, "JETON-1234")
+        status = site_sync.status()
+        assert not status.enrolled and status.site_id is None
+        # The site key is kept (mode 0600) and used again by the next attempt.
+        key_file = site_key_path(tmp_path)
+        assert key_file.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        first = key_file.read_bytes()
+        with pytest.raises(HubUnreachable):
+            site_sync.enrol(closed_port_url, "JETON-1234")
+        assert key_file.read_bytes() == first
+        with pytest.raises(SyncError, match="Jeton d'inscription manquant"):
+            site_sync.enrol(closed_port_url, "  ")
+    finally:
+        engine.dispose()
+
+
+def test_an_enrolled_site_cannot_enrol_again(site, closed_port_url):
+    site.set_enrolment(closed_port_url)
+    with pytest.raises(SyncError, match="déjà inscrit"):
+        SiteSync(site.engine, site.data_dir).enrol(closed_port_url, "JETON")

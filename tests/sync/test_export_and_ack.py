@@ -1,0 +1,212 @@
+"""The USB-key route: batch files (signed document, CSV, PDF slip) and the region's answer."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import shutil
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+from contract import validate
+from sqlmodel import Session, select
+
+from mediateur_tui.services.clock import fixed_clock
+from mediateur_tui.services.month_end import MonthEnd
+from mediateur_tui.store.models import AckLine, Batch
+from mediateur_tui.sync.batches import batch_document, import_ack
+from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.keys import load_site_key, raw_public_key
+from mediateur_tui.sync.protocol import (
+    BATCH,
+    ProtocolError,
+    dump_gzip_json,
+    load_json,
+    site_signer,
+    verify_document,
+)
+
+from .region import OTHER_SITE_ID, SITE_ID, Region
+
+APRIL_2 = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
+
+
+def codes_of(region, count: int) -> list[str]:
+    carnets = [change for change in region.changes if change["t"] == "carnet"]
+    return [code for carnet in carnets for code in carnet["codes"]][:count]
+
+
+@pytest.fixture
+def sealed(site, region):
+    """A March batch of three lines (30,00 €) sealed on 2 April."""
+    moment = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+    session_id = site.session(moment, "Atelier ; « sécurité » & co")
+    for code in codes_of(region, 3):
+        site.redeem(code, moment, session_id)
+    month_end = MonthEnd(site.engine, site.data_dir, clock=fixed_clock(APRIL_2))
+    batch = month_end.close_month("2026-03")
+    return month_end, batch, batch_document(site.engine, batch.batch_id)
+
+
+def ack_lines(site) -> list[AckLine]:
+    with Session(site.engine) as session:
+        return list(session.exec(select(AckLine).order_by(AckLine.redemption_id)))
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def test_export_writes_the_signed_document_a_csv_and_a_pdf(site, sealed, tmp_path):
+    month_end, batch, document = sealed
+    (exported,) = month_end.export(tmp_path / "usb")
+    assert exported.document.name == f"remise-{SITE_ID}-2026-03.json.gz"
+    assert exported.csv.name == f"remise-{SITE_ID}-2026-03.csv"
+    assert exported.pdf.name == f"remise-{SITE_ID}-2026-03.pdf"
+    assert not list((tmp_path / "usb").glob("*.tmp"))
+
+    on_file = load_json(exported.document.read_bytes(), BATCH)
+    assert on_file == document
+    validate(on_file, "pn-batch/1")
+    verify_document(on_file, raw_public_key(load_site_key(site.data_dir)), site_signer(SITE_ID))
+
+    raw = exported.csv.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert rows[0][:3] == ["Identifiant", "Date", "Code"]
+    assert [row[0] for row in rows[1:4]] == [line["id"] for line in document["redemptions"]]
+    assert rows[1][1] == "12/03/2026 10:00"  # French time
+    assert rows[1][3] == "Atelier ; « sécurité » & co"
+    assert rows[1][6] == "10,00 €" and rows[1][7] == "non"
+    assert rows[-1][0] == "Total" and rows[-1][6] == "30,00 €"
+
+    pdf = exported.pdf.read_bytes()
+    assert pdf.startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(exported.pdf), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "Total : 3 pass — 30,00 €" in text
+        assert "mars 2026" in text and batch.batch_id in text
+        assert "Atelier ; « sécurité » & co" in text
+
+
+def test_export_defaults_to_the_batches_not_yet_acknowledged(site, region, sealed, tmp_path):
+    month_end, batch, document = sealed
+    import_ack(site.engine, region.ack(document), APRIL_2)
+    assert month_end.export(tmp_path / "none") == []
+    (again,) = month_end.export(tmp_path / "one", batch.batch_id)  # by id: still possible
+    assert again.batch.batch_id == batch.batch_id
+    with pytest.raises(SyncError, match="Remise inconnue"):
+        month_end.export(tmp_path / "x", "0" * 32)
+
+
+# --- acknowledgements -----------------------------------------------------------------------
+
+
+def test_an_ack_is_stored_line_by_line(site, region, sealed, tmp_path):
+    month_end, batch, document = sealed
+    lines = document["redemptions"]
+    winner = {"site_id": OTHER_SITE_ID, "redeemed_at": "2026-03-11T15:30:00Z"}
+    ack = region.ack(document, refused={lines[1]["id"]: ("conflict", winner)})
+    validate(ack, "pn-ack/1")
+    path = tmp_path / f"accuse-{batch.batch_id}.json.gz"
+    path.write_bytes(dump_gzip_json(ack))
+
+    summary = month_end.import_ack_file(path)
+    assert (summary.accepted, summary.accepted_cents, summary.refused) == (2, 2000, 1)
+    assert not summary.already_imported
+    (refused,) = summary.refused_lines
+    assert refused.code == lines[1]["code"]
+    assert refused.describe().endswith(
+        "refusé — déjà encaissé ailleurs (FOURMIES-MEDIA, 11/03/2026 16:30)"
+    )
+    stored = {line.redemption_id: line for line in ack_lines(site)}
+    assert len(stored) == 3
+    assert stored[lines[1]["id"]].reason == "conflict"
+    assert stored[lines[1]["id"]].winner_redeemed_at == datetime(2026, 3, 11, 15, 30, tzinfo=UTC)
+    assert stored[lines[0]["id"]].verdict == "accepted"
+    assert [line.verdict for line in month_end.ack_lines(batch.batch_id)] == [
+        "accepted", "refused", "accepted",
+    ]  # fmt: skip
+    assert month_end.pending_batches() == []
+    with Session(site.engine) as session:
+        row = session.get(Batch, batch.batch_id)
+        assert row.acknowledged_at == APRIL_2 and row.ack_document
+
+
+def test_importing_the_same_ack_twice_changes_nothing(site, region, sealed):
+    _, _, document = sealed
+    ack = region.ack(document)
+    import_ack(site.engine, ack, APRIL_2)
+    before = site.dump()
+    again = import_ack(site.engine, ack, datetime(2026, 4, 9, tzinfo=UTC))
+    assert again.already_imported and again.accepted == 3
+    assert site.dump() == before
+
+
+def test_a_different_ack_for_an_acknowledged_batch_is_refused(site, region, sealed):
+    _, _, document = sealed
+    import_ack(site.engine, region.ack(document), APRIL_2)
+    before = site.dump()
+    other = region.ack(document, refused={document["redemptions"][0]["id"]: ("revoked", None)})
+    with pytest.raises(ProtocolError, match="déjà un accusé de réception"):
+        import_ack(site.engine, other, APRIL_2)
+    assert site.dump() == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda ack: ack["lines"][0].update(verdict="refused", reason="expired"),
+        lambda ack: ack["totals"].update(accepted_cents=999_999),
+        lambda ack: ack.pop("signature"),
+    ],
+    ids=["line", "totals", "unsigned"],
+)
+def test_a_tampered_ack_is_refused_and_nothing_stored(site, region, sealed, change):
+    _, _, document = sealed
+    ack = copy.deepcopy(region.ack(document))
+    change(ack)
+    before = site.dump()
+    with pytest.raises(ProtocolError, match="refusé"):
+        import_ack(site.engine, ack, APRIL_2)
+    assert site.dump() == before
+
+
+def test_an_ack_must_answer_this_sites_batch_line_by_line(site, region, sealed):
+    _, batch, document = sealed
+    before = site.dump()
+
+    def signed(mutate) -> dict:
+        unsigned = copy.deepcopy(document)
+        mutate(unsigned)
+        return region.ack(unsigned)
+
+    cases = {
+        "Aucune remise scellée": signed(lambda d: d.update(batch_id="f" * 32)),
+        "destiné au lieu « FOURMIES-MEDIA »": signed(lambda d: d.update(site_id=OTHER_SITE_ID)),
+        "ne correspond pas aux lignes": signed(lambda d: d["redemptions"].pop()),
+    }
+    for message, ack in cases.items():
+        with pytest.raises(ProtocolError, match=message):
+            import_ack(site.engine, ack, APRIL_2)
+    with pytest.raises(ProtocolError, match="Signature invalide"):
+        import_ack(site.engine, Region().ack(document), APRIL_2)  # another region key
+    with pytest.raises(ProtocolError, match="au lieu de"):
+        import_ack(site.engine, region.ack(document), APRIL_2, expected_batch_id="e" * 32)
+    assert site.dump() == before
+    assert batch.acknowledged_at is None
+
+
+def test_ack_files_are_checked(site, sealed, tmp_path):
+    month_end, _, document = sealed
+    with pytest.raises(SyncError, match="introuvable"):
+        month_end.import_ack_file(tmp_path / "absent.json.gz")
+    path = tmp_path / "remise.json.gz"
+    path.write_bytes(dump_gzip_json(document))  # the batch itself, not its ack
+    with pytest.raises(ProtocolError, match="type attendu"):
+        month_end.import_ack_file(path)

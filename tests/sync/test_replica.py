@@ -1,0 +1,346 @@
+"""Applying replica pages and snapshots (docs/protocol.md, "Replica updates")."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import pytest
+from contract import validate
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlmodel import Session
+
+from mediateur_tui.domain.verdicts import Verdict
+from mediateur_tui.store import queries
+from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.models import ReplicaMeta
+from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.keys import key_fingerprint
+from mediateur_tui.sync.protocol import ProtocolError, dump_gzip_json
+from mediateur_tui.sync.replica import apply_page, apply_snapshot, read_replica_file
+from mediateur_tui.sync.state import read_sync_state
+
+from .conftest import NOW, make_site
+from .region import GENERATED_AT, OTHER_SITE_ID, SITE_ID, Region, programme
+
+
+def cursor(site) -> int:
+    with Session(site.engine) as session:
+        return read_sync_state(session).replica_cursor
+
+
+def meta(site) -> ReplicaMeta:
+    with Session(site.engine) as session:
+        return queries.replica_meta(session)
+
+
+def pull(site, region: Region, limit: int = 50, stop_after: int | None = None) -> int:
+    """Applies pages from the stored cursor, as `sync` does; returns the pages applied."""
+    pages = 0
+    while stop_after is None or pages < stop_after:
+        page = region.page(cursor(site), limit)
+        validate(page, "pn-replica-page/1")
+        result = apply_page(site.engine, page)
+        pages += 1
+        if not result.more:
+            break
+    return pages
+
+
+def verdict(site, text: str) -> Verdict:
+    return site.desk().check(text).verdict
+
+
+def add_activity(region: Region) -> dict[str, list[str]]:
+    """Changes of every kind after the snapshot: new carnets, attribution, revocation, use."""
+    _, fresh = region.carnet()
+    _, unattributed = region.carnet(size=5, attributed=None)
+    _, later = region.carnet(size=5, attributed=None)
+    _, used = region.carnet(size=5)
+    region.add(
+        {"t": "attribution", "id": "C0000006", "a": "2026-03-05"},
+        {"t": "revocation", "code": fresh[0], "reason": "stolen", "on": "2026-03-04"},
+        {"t": "used", "code": used[0], "site": OTHER_SITE_ID, "on": "2026-03-03"},
+        {"t": "used", "code": used[1], "site": SITE_ID, "on": "2026-03-03"},
+    )
+    return {"fresh": fresh, "unattributed": unattributed, "later": later, "used": used}
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def test_pages_bring_every_kind_of_change(site, region):
+    codes = add_activity(region)
+    assert verdict(site, codes["fresh"][1]) is Verdict.UNKNOWN
+    assert pull(site, region, limit=3) == 3  # 8 new changes, 3 per page
+    assert cursor(site) == len(region.changes)
+    assert verdict(site, codes["fresh"][1]) is Verdict.VALID
+    assert verdict(site, codes["fresh"][0]) is Verdict.REVOKED
+    assert verdict(site, codes["unattributed"][0]) is Verdict.UNATTRIBUTED
+    assert verdict(site, codes["later"][0]) is Verdict.VALID  # attributed by a later change
+    assert verdict(site, codes["used"][0]) is Verdict.REDEEMED_ELSEWHERE
+    assert "Fourmies" in site.desk().check(codes["used"][0]).message
+    # "used" at this very site adds nothing: the local redemption is what counts here.
+    assert verdict(site, codes["used"][1]) is Verdict.VALID
+    assert meta(site).pass_count == 30 + 25
+
+
+def test_a_page_stores_its_cursor_and_time(site, region):
+    add_activity(region)
+    moment = GENERATED_AT + timedelta(days=5)
+    result = apply_page(site.engine, region.page(cursor(site), 4, generated_at=moment))
+    assert result.applied and result.more and result.changes == 4
+    assert cursor(site) == result.cursor == len(region.changes) - 4
+    assert meta(site).updated_at == moment
+
+
+def test_an_empty_page_refreshes_the_replica_time(site, region):
+    before = site.dump()
+    moment = GENERATED_AT + timedelta(days=9)
+    result = apply_page(site.engine, region.page(cursor(site), generated_at=moment))
+    assert (result.changes, result.applied, result.more) == (0, False, False)
+    assert meta(site).updated_at == moment
+    assert site.desk(moment + timedelta(hours=1)).check(region.new_code()).warnings == []
+    after = site.dump()
+    assert after["pass"] == before["pass"] and after["sync_state"] == before["sync_state"]
+
+
+def test_a_cut_between_pages_loses_nothing(tmp_path, region):
+    add_activity(region)
+    for _ in range(20):
+        region.carnet(size=5)
+    # Both sites start from the same snapshot (sites and programme only)...
+    start = Region(key=region.key, changes=region.changes[:3])
+    whole, cut = make_site(tmp_path / "whole", start), make_site(tmp_path / "cut", start)
+    try:
+        # ... then one takes every page in one go ...
+        pull(whole, region, limit=7)
+        # ... and the other two pages, "crashes" (its engine thrown away), then goes on.
+        assert pull(cut, region, limit=7, stop_after=2) == 2
+        assert cursor(cut) == 3 + 14
+        cut.engine.dispose()
+        cut.engine = open_database(cut.data_dir / DATABASE_FILENAME)
+        pull(cut, region, limit=7)
+        assert cursor(cut) == cursor(whole) == len(region.changes)
+        replica_tables = [
+            "site", "programme", "programme_site", "carnet", "pass", "revocation",
+            "remote_redemption", "replica_meta", "sync_state",
+        ]  # fmt: skip
+        whole_dump, cut_dump = whole.dump(), cut.dump()
+        assert {t: cut_dump[t] for t in replica_tables} == {
+            t: whole_dump[t] for t in replica_tables
+        }
+    finally:
+        whole.engine.dispose()
+        cut.engine.dispose()
+
+
+def test_applying_the_same_page_twice_changes_nothing(site, region):
+    add_activity(region)
+    start = cursor(site)
+    page = region.page(start, 5)
+    apply_page(site.engine, page)
+    once = site.dump()
+    again = apply_page(site.engine, page)
+    assert not again.applied
+    assert site.dump() == once
+
+
+def test_the_upserts_themselves_are_idempotent(site, region):
+    """Even applied again (cursor moved back by hand), a page leaves the same rows."""
+    add_activity(region)
+    start = cursor(site)
+    page = region.page(start, 100)
+    apply_page(site.engine, page)
+    once = site.dump()
+    with site.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE sync_state SET replica_cursor = ?", (start,))
+    assert apply_page(site.engine, page).applied
+    assert site.dump() == once
+
+
+def test_later_changes_of_one_carnet_win_within_a_page(site, region):
+    carnet_id, codes = region.carnet(attributed="2026-02-01")
+    region.add(
+        {"t": "attribution", "id": carnet_id, "a": None},
+        {"t": "attribution", "id": carnet_id, "a": "2026-03-02"},
+        {"t": "attribution", "id": carnet_id, "a": None},
+        programme(sites=[OTHER_SITE_ID]),
+        programme(sites=[OTHER_SITE_ID, SITE_ID]),
+        programme(sites=[OTHER_SITE_ID]),
+    )
+    pull(site, region)
+    assert verdict(site, codes[0]) is Verdict.PROGRAMME_NOT_ACCEPTED
+    region.add(programme(sites=["*"]))
+    pull(site, region)
+    assert verdict(site, codes[0]) is Verdict.UNATTRIBUTED
+
+
+def test_a_page_out_of_sequence_is_refused(site, region):
+    add_activity(region)
+    before = site.dump()
+    with pytest.raises(ProtocolError, match="hors séquence"):
+        apply_page(site.engine, region.page(cursor(site) + 2))
+    assert site.dump() == before
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda page: page["changes"][0].update(a="2020-01-01"),
+        lambda page: page.update(until=page["until"] + 100),
+        lambda page: page["changes"].pop(),
+        lambda page: page["signature"].update(value=page["signature"]["value"][::-1]),
+        lambda page: page.pop("signature"),
+    ],
+    ids=["change", "cursor", "dropped-change", "signature", "unsigned"],
+)
+def test_a_tampered_page_is_refused_and_the_database_untouched(site, region, tamper):
+    add_activity(region)
+    page = copy.deepcopy(region.page(cursor(site)))
+    tamper(page)
+    before = site.dump()
+    with pytest.raises(ProtocolError) as error:
+        apply_page(site.engine, page)
+    assert "refusé" in str(error.value)
+    assert site.dump() == before
+
+
+def test_a_page_signed_by_another_key_is_refused(site, region):
+    add_activity(region)
+    impostor = Region(key=Ed25519PrivateKey.generate(), changes=region.changes)
+    before = site.dump()
+    with pytest.raises(ProtocolError, match="Signature invalide"):
+        apply_page(site.engine, impostor.page(cursor(site)))
+    with pytest.raises(ProtocolError, match="région"):
+        apply_page(site.engine, Region(region_id="BRE", key=region.key).page(cursor(site)))
+    assert site.dump() == before
+
+
+def test_a_page_needs_the_region_key(tmp_path, region):
+    engine = open_database(tmp_path / DATABASE_FILENAME)
+    try:
+        with pytest.raises(ProtocolError, match="clé de la région est inconnue"):
+            apply_page(engine, region.page(0))
+    finally:
+        engine.dispose()
+
+
+def test_a_malformed_change_rolls_the_whole_page_back(site, region):
+    add_activity(region)
+    region.add({"t": "revocation", "code": region.new_code(), "reason": "lost", "on": "mardi"})
+    before = site.dump()
+    with pytest.raises(ProtocolError, match="mal formée"):
+        apply_page(site.engine, region.page(cursor(site), 100))
+    assert site.dump() == before
+    region.changes[-1] = {"t": "carnet", "id": "X", "p": "NOPE", "n": 5, "a": None,
+                          "codes": [region.new_code() for _ in range(5)]}  # fmt: skip
+    with pytest.raises(ProtocolError, match="incohérente"):
+        apply_page(site.engine, region.page(cursor(site), 100))
+    assert site.dump() == before
+
+
+# --- snapshots ------------------------------------------------------------------------------
+
+
+def test_a_snapshot_of_thousands_of_passes_on_a_new_site(tmp_path, region):
+    for index in range(400):
+        region.carnet(
+            size=10 if index % 2 else 5, attributed=None if index % 7 == 0 else "2026-02-01"
+        )
+    codes = add_activity(region)
+    snapshot = region.snapshot()
+    validate(snapshot, "pn-replica-snapshot/1")
+    path = tmp_path / "replica.json.gz"
+    path.write_bytes(dump_gzip_json(snapshot))
+    engine = open_database(tmp_path / "site" / DATABASE_FILENAME)
+    try:
+        result = apply_snapshot(engine, read_replica_file(path), SITE_ID)
+        assert result.applied and result.cursor == len(region.changes)
+        assert result.pass_count == 200 * 5 + 200 * 10 + 25
+        assert result.trusted_key_fingerprint == key_fingerprint(region.public_key)
+        with Session(engine) as session:
+            stored = queries.replica_meta(session)
+            assert (stored.site_id, stored.region_id) == (SITE_ID, "HDF")
+            assert stored.region_public_key == region.public_key
+            assert stored.updated_at == GENERATED_AT
+        from mediateur_tui.services.clock import fixed_clock
+        from mediateur_tui.services.desk import Desk
+
+        desk = Desk(engine, clock=fixed_clock(NOW))
+        assert desk.check(codes["fresh"][1]).verdict is Verdict.VALID
+        assert desk.check(codes["used"][0]).verdict is Verdict.REDEEMED_ELSEWHERE
+        # A QR code is now checked against the region key the snapshot brought.
+        valid_until = region.snapshot()["changes"][2]["valid_until"]
+        from datetime import date
+
+        assert desk.check(region.qr(codes["fresh"][1], date.fromisoformat(valid_until))).redeemable
+    finally:
+        engine.dispose()
+
+
+def test_a_snapshot_the_site_already_has_is_ignored(site, region):
+    before = site.dump()
+    result = apply_snapshot(site.engine, region.snapshot())
+    assert not result.applied and result.trusted_key_fingerprint is None
+    assert site.dump() == before
+
+
+def test_a_newer_snapshot_brings_the_site_forward(site, region):
+    codes = add_activity(region)
+    result = apply_snapshot(site.engine, region.snapshot(GENERATED_AT + timedelta(days=3)))
+    assert result.applied and cursor(site) == len(region.changes)
+    assert verdict(site, codes["fresh"][0]) is Verdict.REVOKED
+    assert meta(site).updated_at == GENERATED_AT + timedelta(days=3)
+
+
+def test_a_snapshot_signed_with_another_region_key_is_refused(site, region):
+    add_activity(region)
+    other = Region(key=Ed25519PrivateKey.generate(), changes=region.changes)
+    before = site.dump()
+    with pytest.raises(ProtocolError, match="autre clé"):
+        apply_snapshot(site.engine, other.snapshot())
+    assert site.dump() == before
+
+
+def test_a_tampered_snapshot_is_refused(tmp_path, region):
+    region.carnet()
+    snapshot = region.snapshot()
+    snapshot["changes"][-1]["a"] = "2026-01-01"
+    engine = open_database(tmp_path / DATABASE_FILENAME)
+    try:
+        with pytest.raises(ProtocolError, match="Signature invalide"):
+            apply_snapshot(engine, snapshot, SITE_ID)
+        with Session(engine) as session:
+            assert queries.replica_meta(session) is None
+    finally:
+        engine.dispose()
+
+
+def test_a_first_snapshot_needs_a_known_site_id(tmp_path, region):
+    engine = open_database(tmp_path / DATABASE_FILENAME)
+    try:
+        with pytest.raises(SyncError, match="--site"):
+            apply_snapshot(engine, region.snapshot())
+        with pytest.raises(SyncError, match="n'est pas dans le registre"):
+            apply_snapshot(engine, region.snapshot(), "NOWHERE")
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM site").scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+def test_a_snapshot_cannot_change_the_site_id(site, region):
+    with pytest.raises(SyncError, match="déjà le lieu"):
+        apply_snapshot(site.engine, region.snapshot(), OTHER_SITE_ID)
+
+
+def test_snapshot_files_are_checked(tmp_path):
+    with pytest.raises(SyncError, match="introuvable"):
+        read_replica_file(tmp_path / "absent.json.gz")
+    (tmp_path / "junk.json.gz").write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(ProtocolError, match="gzip"):
+        read_replica_file(tmp_path / "junk.json.gz")
+    (tmp_path / "ack.json").write_text('{"format": "pn-ack/1"}')
+    with pytest.raises(ProtocolError, match="type attendu"):
+        read_replica_file(tmp_path / "ack.json")
