@@ -24,7 +24,7 @@ from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult
 from mediateur_tui.paths import database_path, resolve_data_dir, set_up_logging
-from mediateur_tui.services.auth import log_in
+from mediateur_tui.services.auth import ROLES, add_operator, list_operators, log_in
 from mediateur_tui.services.clock import system_clock
 from mediateur_tui.services.desk import Desk, DeskError
 from mediateur_tui.services.images import ImageReadError, decode_image
@@ -139,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
         "import-ack", parents=[common], help="importer l'accusé de réception d'une remise"
     )
     import_ack.add_argument("file", type=Path, metavar="FICHIER")
+
+    operator = commands.add_parser("operator", help="comptes des opérateur·rices du lieu")
+    operator_commands = operator.add_subparsers(dest="operator_command", required=True)
+    add = operator_commands.add_parser(
+        "add", parents=[common], help="créer un compte (code PIN : MEDIATEUR_PIN ou saisie)"
+    )
+    add.add_argument("name", metavar="NOM")
+    add.add_argument("--role", required=True, choices=sorted(ROLES))
+    operator_commands.add_parser("list", parents=[common], help="lister les comptes")
     return parser
 
 
@@ -169,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             "export-batch": _export_batch,
             "import-replica": _import_replica,
             "import-ack": _import_ack,
+            "operator": _operator,
         }[args.command]
         return handler(args, data_dir)
     except NothingToDo as error:
@@ -294,6 +304,30 @@ def _redeem(args, data_dir: Path) -> int:
     if not args.json:
         print(f"Séance « {summary.title} » : {summary.redeemed_count} pass encaissé(s).")
     return EXIT_OK if all(result.redeemable for result in results) else EXIT_REFUSED
+
+
+def _operator(args, data_dir: Path) -> int:
+    path = database_path(data_dir)
+    if not path.exists():
+        raise CliError(f"Aucune base de données dans {data_dir} : inscrivez d'abord le lieu.")
+    engine = open_database(path)
+    if args.operator_command == "list":
+        for info in list_operators(engine):
+            print(f"{info.name} ({ROLES[info.role]})")
+        return EXIT_OK
+    pin = os.environ.get(ENV_PIN)
+    if pin is None:
+        if not sys.stdin.isatty():
+            raise CliError(f"Code PIN manquant : définissez {ENV_PIN} ou lancez dans un terminal.")
+        pin = getpass.getpass(f"Code PIN de {args.name} : ")
+        if getpass.getpass("Le même code PIN, une seconde fois : ") != pin:
+            raise CliError("Les deux codes PIN diffèrent : rien n'a été créé.")
+    try:
+        add_operator(engine, args.name, args.role, pin)
+    except ValueError as error:
+        raise CliError(str(error)) from error
+    print(f"Compte créé : {args.name} ({ROLES[args.role]}).")
+    return EXIT_OK
 
 
 def _audit_verify(args, data_dir: Path) -> int:

@@ -31,6 +31,7 @@ from mediateur_tui.store.models import (
     Revocation,
     Site,
 )
+from mediateur_tui.sync.keys import load_or_create_site_key
 
 REGION_ID = "HDF"
 SITE_ID = "AVESNES-EPN"
@@ -166,6 +167,7 @@ def build_demo(
     for row in pass_rows[:10]:
         by_carnet[row["carnet_id"]].append(_payload(key, main, row["code"]))
     result.images = _write_qr_images(data_dir, by_carnet)
+    load_or_create_site_key(data_dir)  # so that month end can seal (sign) batches in the demo
 
     with Session(engine) as session:
         session.add(Site(id=SITE_ID, name="Espace public numérique d'Avesnes-sur-Helpe"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -55,6 +56,28 @@ def create_operator(session: Session, name: str, role: str, pin: str) -> Operato
     operator = Operator(name=name, role=role, pin_hash=hash_pin(pin))
     session.add(operator)
     return operator
+
+
+PIN_PATTERN = re.compile(r"^[0-9]{4,12}$")
+
+
+def add_operator(engine: Engine, name: str, role: str, pin: str) -> OperatorInfo:
+    """Creates an operator account; ValueError (French) for a bad name, role, PIN or duplicate."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("Le nom ne peut pas être vide.")
+    if role not in ROLES:
+        raise ValueError(f"Rôle inconnu : {role}.")
+    if not PIN_PATTERN.match(pin):
+        raise ValueError("Le code PIN doit compter de 4 à 12 chiffres.")
+    with Session(writer(engine)) as session:
+        if session.exec(select(Operator).where(Operator.name == name)).first() is not None:
+            raise ValueError(f"Un compte « {name} » existe déjà.")
+        operator = create_operator(session, name, role, pin)
+        session.flush()
+        append_event(session, system_clock(), "operator_added", None, {"name": name, "role": role})
+        session.commit()
+        return OperatorInfo(operator.id, operator.name, operator.role)
 
 
 def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> LoginResult:
