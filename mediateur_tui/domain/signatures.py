@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -30,6 +31,13 @@ def private_key_from_seed(seed: bytes) -> Ed25519PrivateKey:
 
 def public_key_bytes(private_key: Ed25519PrivateKey) -> bytes:
     return private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def key_fingerprint(public_key: bytes) -> str:
+    """What a person compares by eye: the first 16 bytes of the key's SHA-256, in groups of 4
+    hex digits, e.g. `3F2A-9C1B-…` (8 groups)."""
+    digest = hashlib.sha256(public_key).hexdigest()[:32].upper()
+    return "-".join(digest[i : i + 4] for i in range(0, 32, 4))
 
 
 def sign(private_key: Ed25519PrivateKey, message: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_euros, plural
+from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.hub.database import HubSettings, open_hub, resolve_settings
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.hub.registry import (
@@ -127,6 +128,7 @@ def _init(args: argparse.Namespace, settings: HubSettings) -> int:
     hub = init_region(settings, args.region_id.strip().upper())
     hub.engine.dispose()
     print(f"Région {hub.region_id} prête.")
+    print(f"Empreinte de la clé de la région : {key_fingerprint(hub.region_public_key)}")
     print(f"Clé de signature : {settings.key_path} (à sauvegarder, à ne jamais diffuser)")
     return EXIT_OK
 
@@ -200,6 +202,10 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
     print(f"    {token}")
     print()
     print(f"Sur le poste du site : mediateur-tui enrol --hub URL_DU_HUB --token {token}")
+    print(
+        "Le site doit voir la même empreinte de clé de la région : "
+        f"{key_fingerprint(hub.region_public_key)}"
+    )
     if not args.no_qr:
         code = qrcode.QRCode(border=2)
         code.add_data(token)

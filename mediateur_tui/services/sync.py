@@ -11,11 +11,11 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.services.clock import Clock, system_clock
 from mediateur_tui.store import queries
 from mediateur_tui.sync import batches, client, replica
 from mediateur_tui.sync.client import Enrolment, Progress, SyncReport
-from mediateur_tui.sync.keys import key_fingerprint
 from mediateur_tui.sync.replica import ReplicaApplied
 from mediateur_tui.sync.state import read_sync_state
 

@@ -29,13 +29,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.formatting import format_euros
+from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import ReplicaMeta
 from mediateur_tui.sync import batches
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
-from mediateur_tui.sync.keys import key_fingerprint, load_or_create_site_key, raw_public_key
+from mediateur_tui.sync.keys import load_or_create_site_key, raw_public_key
 from mediateur_tui.sync.protocol import (
     ACK,
     ENROLMENT,

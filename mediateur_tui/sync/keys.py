@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import stat
@@ -72,10 +71,3 @@ def load_site_key(data_dir: Path) -> Ed25519PrivateKey:
 
 def raw_public_key(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
-def key_fingerprint(public_key: bytes) -> str:
-    """What a person compares by eye: the first 16 bytes of the key's SHA-256, in groups of 4
-    hex digits, e.g. `3F2A-9C1B-…` (8 groups)."""
-    digest = hashlib.sha256(public_key).hexdigest()[:32].upper()
-    return "-".join(digest[i : i + 4] for i in range(0, 32, 4))

@@ -28,12 +28,12 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.store import queries
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import ReplicaMeta
 from mediateur_tui.sync.errors import SyncError
 from mediateur_tui.sync.instants import parse_instant
-from mediateur_tui.sync.keys import key_fingerprint
 from mediateur_tui.sync.protocol import (
     CHANGE_ATTRIBUTION,
     CHANGE_CARNET,

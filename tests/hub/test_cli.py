@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from contract import validate
 
-from mediateur_tui.domain.signatures import new_private_key, public_key_bytes
+from mediateur_tui.domain.signatures import key_fingerprint, new_private_key, public_key_bytes
 from mediateur_tui.hub.cli import main
 from mediateur_tui.hub.database import open_hub, resolve_settings
 from mediateur_tui.hub.enrolment import complete_enrolment
@@ -180,3 +180,17 @@ def test_the_hub_directory_comes_from_the_environment(tmp_path, monkeypatch, cap
     monkeypatch.setenv("MEDIATEUR_HUB_DB", f"sqlite:///{tmp_path / 'ailleurs.db'}")
     assert run(capsys, "--dir", str(tmp_path / "d2"), "init", "--region-id", "HDF")[0] == 0
     assert (tmp_path / "ailleurs.db").exists()
+
+
+def test_init_and_enrol_site_print_the_region_key_fingerprint(tmp_path: Path, capsys) -> None:
+    hub_dir = str(tmp_path / "hub")
+    code, out, _ = run(capsys, "init", "--region-id", "HDF", "--dir", hub_dir)
+    assert code == 0
+    hub = open_hub(resolve_settings(directory=hub_dir))
+    fingerprint = key_fingerprint(hub.region_public_key)
+    hub.engine.dispose()
+    assert f"Empreinte de la clé de la région : {fingerprint}" in out
+    code, out, _ = run(
+        capsys, "enrol-site", "--site-id", "S1", "--name", "Site 1", "--no-qr", "--dir", hub_dir
+    )
+    assert code == 0 and fingerprint in out

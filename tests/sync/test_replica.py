@@ -10,12 +10,12 @@ from contract import validate
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
+from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.store import queries
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.store.models import ReplicaMeta
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.keys import key_fingerprint
 from mediateur_tui.sync.protocol import ProtocolError, dump_gzip_json
 from mediateur_tui.sync.replica import apply_page, apply_snapshot, read_replica_file
 from mediateur_tui.sync.state import read_sync_state
