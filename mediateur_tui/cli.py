@@ -323,10 +323,10 @@ def _operator(args, data_dir: Path) -> int:
         if getpass.getpass("Le même code PIN, une seconde fois : ") != pin:
             raise CliError("Les deux codes PIN diffèrent : rien n'a été créé.")
     try:
-        add_operator(engine, args.name, args.role, pin)
+        added = add_operator(engine, args.name, args.role, pin)
     except ValueError as error:
         raise CliError(str(error)) from error
-    print(f"Compte créé : {args.name} ({ROLES[args.role]}).")
+    print(f"Compte créé : {added.name} ({ROLES[added.role]}).")  # the name as stored
     return EXIT_OK
 
 

@@ -1,9 +1,8 @@
-"""Fixtures for the hub tests: real databases on disk (SQLite in tmp_path, and a throwaway
-PostgreSQL cluster for the reconciliation tests), and a small region to work on."""
+"""Fixtures for the hub tests: real databases on disk (SQLite in tmp_path, and a database in
+the throwaway PostgreSQL cluster of tests/conftest.py), and a small region to work on."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from mediateur_tui.hub.database import HubSettings
 
 from .helpers import World, build_world
-from .postgres import Cluster, find_bin_dir, start_cluster
+from .postgres import Cluster
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -23,20 +22,6 @@ def _no_ambient_settings(monkeypatch, tmp_path):
     monkeypatch.delenv("MEDIATEUR_HUB_DIR", raising=False)
     monkeypatch.delenv("MEDIATEUR_HUB_DB", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[Cluster]:
-    """A PostgreSQL cluster for the whole session. Required in CI; skipped locally if absent."""
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        message = "PostgreSQL server binaries (initdb, pg_ctl) not found"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}: CI must install PostgreSQL 15.")
-        pytest.skip(f"{message}: install postgresql-15 to run the PostgreSQL tests.")
-    cluster = start_cluster(bin_dir)
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture

@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import queue
-import re
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -32,9 +24,8 @@ from mediateur_tui.sync.protocol import (
 )
 
 from .helpers import SITE_A, SITE_B, World, build_world, line, make_batch
+from .server import HubProcess
 
-STARTUP_SECONDS = 30
-_LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 AT = "2026-11-12T09:30:00Z"
 
 
@@ -43,8 +34,7 @@ class Server:
     url: str
     world: World
     spare_token: str
-    process: subprocess.Popen
-    log: list[str]
+    process: HubProcess
 
     def client(self, site_id: str | None = None) -> httpx.Client:
         headers = {}
@@ -53,65 +43,17 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def _hub_program() -> list[str]:
-    script = Path(sys.executable).with_name("mediateur-hub")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mediateur_tui.hub.cli"]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("hub-api") / "hub"
     settings = HubSettings(folder, f"sqlite:///{folder / 'hub.sqlite3'}")
     world = build_world(settings)
     spare_token = enrol_site(world.hub, "LILLE-TIERS-LIEU", "Tiers-lieu de Lille")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIATEUR_HUB_")}
-    process = subprocess.Popen(
-        [*_hub_program(), "serve", "--dir", str(folder), "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-    log: list[str] = []
-
-    def drain() -> None:  # keeps reading, so that the server never blocks on a full pipe
-        assert process.stderr is not None
-        for text in process.stderr:
-            log.append(text)
-            lines.put(text)
-        lines.put(None)
-
-    threading.Thread(target=drain, daemon=True).start()
-    port = _wait_for_port(lines, log)
-    url = f"http://127.0.0.1:{port}"
-    assert httpx.get(f"{url}/v1/health", timeout=10).status_code == 200
     try:
-        yield Server(url, world, spare_token, process, log)
+        with HubProcess.start(folder) as process:
+            yield Server(process.url, world, spare_token, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
         world.hub.engine.dispose()
-
-
-def _wait_for_port(lines: queue.Queue[str | None], log: list[str]) -> int:
-    """Reads the server's log until it says where it listens (bounded by STARTUP_SECONDS)."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while (remaining := deadline - time.monotonic()) > 0:
-        try:
-            text = lines.get(timeout=remaining)
-        except queue.Empty:
-            break
-        if text is None:
-            pytest.fail("mediateur-hub serve exited:\n" + "".join(log))
-        found = _LISTENING.search(text)
-        if found:
-            return int(found.group(1))
-    pytest.fail("mediateur-hub serve did not start in time:\n" + "".join(log))
 
 
 def test_health_answers_without_a_key(server: Server) -> None:
