@@ -99,8 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     enrol = commands.add_parser(
         "enrol", parents=[common], help="inscrire ce poste auprès du serveur de la région"
     )
-    enrol.add_argument("--hub", required=True, metavar="ADRESSE", help="ex. https://pass.region.fr")
-    enrol.add_argument("--token", required=True, metavar="JETON", help="jeton donné par la région")
+    enrol.add_argument("--hub", metavar="ADRESSE", help="ex. https://pass.region.fr (en ligne)")
+    enrol.add_argument("--token", metavar="JETON", help="jeton donné par la région")
+    enrol.add_argument(
+        "--request-file",
+        type=Path,
+        metavar="FICHIER",
+        help="sans réseau, étape 1 : écrire la demande d'inscription (pour la clé USB)",
+    )
+    enrol.add_argument(
+        "--answer-file",
+        type=Path,
+        metavar="FICHIER",
+        help="sans réseau, étape 2 : importer la réponse de la région",
+    )
 
     sync = commands.add_parser(
         "sync", parents=[common], help="mettre à jour la réplique et envoyer les remises"
@@ -349,9 +361,28 @@ def open_or_create(data_dir: Path) -> Engine:
 
 
 def _enrol(args, data_dir: Path) -> int:
-    result = SiteSync(open_or_create(data_dir), data_dir).enrol(args.hub, args.token)
+    online = args.hub is not None and args.token is not None and args.request_file is None
+    request = args.token is not None and args.request_file is not None and args.hub is None
+    answer = args.answer_file is not None and args.hub is None and args.token is None
+    if [online, request, answer].count(True) != 1 or (online and args.answer_file):
+        raise CliError(
+            "Inscription : --hub ADRESSE --token JETON (en ligne), ou sans réseau "
+            "--token JETON --request-file FICHIER puis --answer-file FICHIER."
+        )
+    site_sync = SiteSync(open_or_create(data_dir), data_dir)
+    if request:
+        path = site_sync.write_enrolment_request(args.token, args.request_file)
+        print(f"Demande d'inscription écrite dans {path}.")
+        print("Portez-la à la région (mediateur-hub import-enrolment), puis importez sa réponse")
+        print("avec « mediateur-tui enrol --answer-file FICHIER ».")
+        return EXIT_OK
+    if online:
+        result = site_sync.enrol(args.hub, args.token)
+    else:
+        result = site_sync.import_enrolment_answer(args.answer_file)
+    where = f" ({result.hub_url})" if result.hub_url else " (par fichier)"
     print(
-        f"Poste inscrit auprès de la région {result.region_id} ({result.hub_url}) : "
+        f"Poste inscrit auprès de la région {result.region_id}{where} : "
         f"lieu « {result.site_name} » ({result.site_id})."
     )
     print(
@@ -359,7 +390,10 @@ def _enrol(args, data_dir: Path) -> int:
         "(comparez-la avec celle que la région vous a communiquée)."
     )
     print(f"Clé du lieu : {site_key_path(data_dir)} (empreinte {result.site_key_fingerprint}).")
-    print("Lancez maintenant « mediateur-tui sync » pour recevoir la réplique du registre.")
+    if result.hub_url:
+        print("Lancez maintenant « mediateur-tui sync » pour recevoir la réplique du registre.")
+    else:
+        print("Importez maintenant la réplique du registre : « mediateur-tui import-replica ».")
     return EXIT_OK
 
 

@@ -3,7 +3,8 @@
 
     mediateur-hub [--dir DIR] [--db URL] COMMAND ...
 
-init, issue, attribute, revoke, enrol-site, serve, export-replica, import-batch, statement.
+init, issue, attribute, revoke, enrol-site, import-enrolment, serve, export-replica,
+import-batch, statement.
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ from mediateur_tui.hub.registry import (
     issue,
     revoke,
 )
-from mediateur_tui.sync.protocol import BATCH, ProtocolError, dump_gzip_json, load_json
+from mediateur_tui.sync.protocol import (
+    BATCH,
+    ENROLMENT_REQUEST,
+    ProtocolError,
+    dump_gzip_json,
+    dump_json,
+    load_json,
+)
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -96,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     enrol.add_argument("--site-id", required=True)
     enrol.add_argument("--name", required=True)
     enrol.add_argument("--no-qr", action="store_true", help="ne pas afficher le QR code")
+
+    offline = command(
+        "import-enrolment", "inscrire un site sans réseau : sa demande → réponse", _import_enrolment
+    )
+    offline.add_argument("file", type=Path)
+    offline.add_argument("--out", type=Path, help="dossier de la réponse (celui de la demande)")
 
     serve = command("serve", "lancer le serveur HTTP du hub", _serve)
     serve.add_argument("--host", default="127.0.0.1")
@@ -210,6 +224,23 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
         code = qrcode.QRCode(border=2)
         code.add_data(token)
         code.print_ascii(out=sys.stdout, invert=True)
+    return EXIT_OK
+
+
+def _import_enrolment(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.enrolment import complete_enrolment
+
+    request = load_json(args.file.read_bytes(), ENROLMENT_REQUEST)
+    hub = open_hub(settings)
+    answer = complete_enrolment(hub, request)
+    hub.engine.dispose()
+    out_dir = args.out or args.file.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"inscription-{answer['site_id']}.json"
+    path.write_bytes(dump_json(answer))
+    print(f"Site {answer['site_id']} ({answer['site_name']}) inscrit.")
+    print(f"Réponse à porter au site (mediateur-tui enrol --answer-file) : {path}")
+    print(f"Empreinte de la clé de la région : {key_fingerprint(hub.region_public_key)}")
     return EXIT_OK
 
 

@@ -16,6 +16,8 @@ from mediateur_tui.services.clock import Clock, system_clock
 from mediateur_tui.store import queries
 from mediateur_tui.sync import batches, client, replica
 from mediateur_tui.sync.client import Enrolment, Progress, SyncReport
+from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.protocol import ENROLMENT, dump_json, load_json
 from mediateur_tui.sync.replica import ReplicaApplied
 from mediateur_tui.sync.state import read_sync_state
 
@@ -86,6 +88,22 @@ class SiteSync:
             transport=self.transport,
             sleep=self.sleep,
         )
+
+    def write_enrolment_request(self, token: str, path: Path) -> Path:
+        """Enrolment by USB key, step 1: the request file the region imports."""
+        request = client.enrolment_request(self.engine, self.data_dir, token)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(dump_json(request))
+        return path
+
+    def import_enrolment_answer(self, path: Path) -> Enrolment:
+        """Enrolment by USB key, step 2: the region's signed answer file."""
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise SyncError(f"Fichier illisible : {path} ({error.strerror}).") from error
+        answer = load_json(data, ENROLMENT)
+        return client.apply_enrolment(self.engine, self.data_dir, answer, self.clock())
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
         """Pulls the replica and pushes the batches; errors are in the report (resumable)."""

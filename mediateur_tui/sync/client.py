@@ -36,7 +36,7 @@ from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import ReplicaMeta
 from mediateur_tui.sync import batches
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
-from mediateur_tui.sync.keys import load_or_create_site_key, raw_public_key
+from mediateur_tui.sync.keys import load_or_create_site_key, load_site_key, raw_public_key
 from mediateur_tui.sync.protocol import (
     ACK,
     ENROLMENT,
@@ -105,13 +105,9 @@ class HubClient:
 
     # --- the protocol's calls -----------------------------------------------------------------
 
-    def enrol(self, token: str, site_public_key: bytes) -> dict[str, Any]:
-        body = {
-            "format": ENROLMENT_REQUEST,
-            "token": token,
-            "site_public_key": encode_key(site_public_key),
-        }
-        response = self.request("POST", "/v1/enrolment", json=body, expected=(200, 201))
+    def enrol(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Posts a pn-enrolment-request/1; returns the region's pn-enrolment/1."""
+        response = self.request("POST", "/v1/enrolment", json=request, expected=(200, 201))
         return load_json(response.content, ENROLMENT)
 
     def changes(self, since: int, limit: int = PAGE_LIMIT) -> dict[str, Any]:
@@ -219,7 +215,7 @@ class Enrolment:
     region_id: str
     site_id: str
     site_name: str
-    hub_url: str
+    hub_url: str | None
     region_key_fingerprint: str
     site_key_fingerprint: str
 
@@ -234,24 +230,12 @@ def enrol(
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> Enrolment:
-    """Enrols this site with the region hub (see the module's docstring)."""
+    """Enrols this site with the region hub over HTTP (see the module's docstring)."""
     hub_url = normalise_hub_url(hub_url)
-    token = token.strip()
-    if not token:
-        raise SyncError("Jeton d'inscription manquant.")
-    with Session(engine) as session:
-        state = read_sync_state(session)
-        meta = queries.replica_meta(session)
-        if state.enrolled_at is not None:
-            raise SyncError(
-                f"Ce poste est déjà inscrit auprès de la région ({state.hub_url}) "
-                f"comme lieu « {meta.site_id if meta else '?'} »."
-            )
-        known = (meta.region_id, meta.region_public_key, meta.site_id) if meta else None
-    key = load_or_create_site_key(data_dir)
+    request = enrolment_request(engine, data_dir, token)
     with HubClient(hub_url, transport=transport, sleep=sleep) as client:
         try:
-            answer = client.enrol(token, raw_public_key(key))
+            answer = client.enrol(request)
         except HubRefused as error:
             if error.status == 409:
                 raise HubRefused(
@@ -260,6 +244,55 @@ def enrol(
                     error.status,
                 ) from error
             raise
+    return apply_enrolment(engine, data_dir, answer, now, hub_url)
+
+
+def enrolment_request(engine: Engine, data_dir: Path, token: str) -> dict[str, Any]:
+    """The pn-enrolment-request/1 for `token`, making the site key if needed.
+
+    Online it is posted to the hub; by USB key it is written to a file that the region imports
+    (`mediateur-hub import-enrolment`), whose answer the site then imports.
+    """
+    token = token.strip()
+    if not token:
+        raise SyncError("Jeton d'inscription manquant.")
+    _refuse_if_enrolled(engine)
+    key = load_or_create_site_key(data_dir)
+    return {
+        "format": ENROLMENT_REQUEST,
+        "token": token,
+        "site_public_key": encode_key(raw_public_key(key)),
+    }
+
+
+def _refuse_if_enrolled(engine: Engine) -> None:
+    with Session(engine) as session:
+        state = read_sync_state(session)
+        meta = queries.replica_meta(session)
+        if state.enrolled_at is not None:
+            where = f" ({state.hub_url})" if state.hub_url else ""
+            raise SyncError(
+                f"Ce poste est déjà inscrit auprès de la région{where} "
+                f"comme lieu « {meta.site_id if meta else '?'} »."
+            )
+
+
+def apply_enrolment(
+    engine: Engine,
+    data_dir: Path,
+    answer: dict[str, Any],
+    now: datetime,
+    hub_url: str | None = None,
+) -> Enrolment:
+    """Verifies the region's pn-enrolment/1 answer and stores the site's identity.
+
+    `hub_url` is None for an enrolment by file: the site then remits by USB key only.
+    """
+    _refuse_if_enrolled(engine)
+    with Session(engine) as session:
+        meta = queries.replica_meta(session)
+        known = (meta.region_id, meta.region_public_key, meta.site_id) if meta else None
+    key = load_site_key(data_dir)
     region_id, site_id = _identifier(answer, "region_id"), _identifier(answer, "site_id")
     region_key = decode_key(str(answer.get("region_public_key", "")))
     verify_document(answer, region_key, region_signer(region_id))
@@ -299,7 +332,7 @@ def enrol(
             {"hub_url": hub_url, "region_id": region_id, "site_id": site_id},
         )
         session.commit()
-    log.info("enrolled at %s as %s (region %s)", hub_url, site_id, region_id)
+    log.info("enrolled at %s as %s (region %s)", hub_url or "(file)", site_id, region_id)
     return Enrolment(
         region_id=region_id,
         site_id=site_id,
@@ -407,7 +440,13 @@ def synchronise(
     """Pulls the replica, then pushes the batches (see the module's docstring)."""
     with Session(engine) as session:
         state = read_sync_state(session)
-        if state.enrolled_at is None or not state.hub_url or not state.api_key:
+        if state.enrolled_at is not None and not state.hub_url:
+            raise SyncError(
+                "Ce lieu est inscrit par fichier : il échange avec la région par clé USB "
+                "(import-replica, export-batch, import-ack). Pour synchroniser en ligne, "
+                "demandez un nouveau jeton à la région."
+            )
+        if state.enrolled_at is None or not state.api_key:
             raise SyncError(
                 "Ce poste n'est pas inscrit auprès d'une région : lancez d'abord "
                 "« mediateur-tui enrol --hub ADRESSE --token JETON »."

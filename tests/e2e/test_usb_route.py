@@ -7,9 +7,9 @@ today only `enrol`, over HTTP, does that), and from then on works without any ne
 
 from __future__ import annotations
 
+import json
 import re
 
-import pytest
 from contract import validate
 
 from mediateur_tui.domain.formatting import format_euros
@@ -97,24 +97,54 @@ def test_replica_batch_and_answer_travel_by_file(region, make_site, tmp_path) ->
     assert "déjà importé" in site.ok("import-ack", str(ack_file))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: a site that never enrolled over HTTP has no key, so it cannot seal a "
-    "batch, and the region could not verify one (no offline enrolment yet)",
-)
 def test_a_site_that_never_had_a_network_can_remit_by_file(region, make_site, tmp_path) -> None:
     usb = tmp_path / "cle-usb"
     region.init()
     carnets = region.issue(1, size=5)
     (carnet,) = carnets
     region.attribute(carnet, "BENEF-0001")
-    region.enrol_site(SITE_A, SITE_A_NAME)
+    token = region.enrol_site(SITE_A, SITE_A_NAME)
     region.ok("export-replica", str(usb / "replique.json.gz"))
     site = make_site("a")
-    site.ok("import-replica", str(usb / "replique.json.gz"), "--site", SITE_A)
+    # Enrolment by file: the site's request goes to the region, its signed answer comes back.
+    site.ok("enrol", "--token", token, "--request-file", str(usb / "demande.json"))
+    out = region.ok("import-enrolment", str(usb / "demande.json"))
+    assert f"Site {SITE_A}" in out
+    site.ok("enrol", "--answer-file", str(usb / f"inscription-{SITE_A}.json"))
+    site.ok("import-replica", str(usb / "replique.json.gz"))
     site.ok("operator", "add", "Camille Martin", "--role", "responsable", pin="1234")
     site.redeem("Camille Martin", "1234", carnets[carnet][:1], in_period(5, 10))
     site.ok("close-month", "--month", PERIOD)
     site.ok("export-batch", str(usb))
     out = region.ok("import-batch", str(usb / f"remise-{SITE_A}-{PERIOD}.json.gz"))
     assert "1 acceptée" in out
+
+
+def test_enrolment_by_file_is_signed_used_once_and_leaves_sync_to_files(
+    region, make_site, tmp_path
+) -> None:
+    usb = tmp_path / "cle-usb"
+    region.init()
+    token = region.enrol_site(SITE_A, SITE_A_NAME)
+    site = make_site("a")
+    bad = site.cli("enrol", "--token", token)  # neither online nor by file: says how
+    assert bad.code == 2 and "--request-file" in bad.err
+    site.ok("enrol", "--token", token, "--request-file", str(usb / "demande.json"))
+    request = json.loads((usb / "demande.json").read_text(encoding="utf-8"))
+    validate(request, "pn-enrolment-request/1")
+    region.ok("import-enrolment", str(usb / "demande.json"))
+    again = region.hub("import-enrolment", str(usb / "demande.json"), "--out", str(tmp_path))
+    assert again.code == 2 and "déjà servi" in again.err  # a token works once
+    answer_path = usb / f"inscription-{SITE_A}.json"
+    answer = json.loads(answer_path.read_text(encoding="utf-8"))
+    validate(answer, "pn-enrolment/1")
+
+    forged = {**answer, "site_id": "AUTRE-LIEU"}  # altered after signing
+    (usb / "falsifiee.json").write_text(json.dumps(forged), encoding="utf-8")
+    refused = site.cli("enrol", "--answer-file", str(usb / "falsifiee.json"))
+    assert refused.code == 2 and "Signature invalide" in refused.err
+
+    out = site.ok("enrol", "--answer-file", str(answer_path))
+    assert "(par fichier)" in out and "import-replica" in out
+    sync = site.cli("sync")
+    assert sync.code == 2 and "clé USB" in sync.err
