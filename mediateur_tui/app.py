@@ -1,12 +1,14 @@
-"""The Textual application: log-in, home, sessions, verification, history, help."""
+"""The Textual application: first run, log-in, home, sessions, verification, history, sync
+with the region, month end and reconciliation, help."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine
 from textual import work
 from textual.app import App, SystemCommand
@@ -14,7 +16,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
-from mediateur_tui.screens.help import HelpScreen, key_label
+from mediateur_tui.screens.first_operator import FirstOperatorScreen
+from mediateur_tui.screens.first_run import FirstRunScreen
+from mediateur_tui.screens.help import HelpScreen, binding_title, is_listed, key_label
 from mediateur_tui.screens.home import HomeScreen
 from mediateur_tui.screens.login import LoginScreen
 from mediateur_tui.screens.new_session import NewSessionScreen, SessionForm
@@ -22,6 +26,9 @@ from mediateur_tui.screens.session import SessionScreen
 from mediateur_tui.services.auth import OperatorInfo
 from mediateur_tui.services.clock import Clock, system_clock
 from mediateur_tui.services.desk import Desk, SessionInfo
+from mediateur_tui.services.month_end import MonthEnd
+from mediateur_tui.services.setup import setup_state
+from mediateur_tui.services.sync import SiteSync
 
 
 class MediateurApp(App):
@@ -31,7 +38,8 @@ class MediateurApp(App):
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
         Binding("f1", "help", "Aide", id="app.help"),
-        Binding("ctrl+q", "quit", "Quitter", id="app.quit", priority=True),
+        # Not in the footers (80 columns are short): F1 and the palette list it.
+        Binding("ctrl+q", "quit", "Quitter", show=False, id="app.quit", priority=True),
     ]
 
     def __init__(
@@ -41,7 +49,10 @@ class MediateurApp(App):
         demo_pins: list[tuple[str, str]] | None = None,
         clock: Clock = system_clock,
         max_replica_age: timedelta = DEFAULT_MAX_REPLICA_AGE,
+        hub_transport: httpx.BaseTransport | None = None,
+        hub_sleep: Callable[[float], None] | None = None,
     ) -> None:
+        """`hub_transport` and `hub_sleep` are for tests (see SiteSync)."""
         super().__init__()
         self.engine = engine
         self.data_dir = data_dir
@@ -49,11 +60,48 @@ class MediateurApp(App):
         self.clock = clock
         self.desk = Desk(engine, clock, max_replica_age)
         self.operator: OperatorInfo | None = None
+        self.hub_transport = hub_transport
+        self.hub_sleep = hub_sleep
 
     def on_mount(self) -> None:
-        self.push_screen(LoginScreen(self.demo_pins))
+        self.open_first_screen()
+
+    def site_sync(self) -> SiteSync:
+        return SiteSync(
+            self.engine,
+            self.data_dir,
+            self.clock,
+            transport=self.hub_transport,
+            sleep=self.hub_sleep,
+        )
+
+    def month_end(self) -> MonthEnd:
+        return MonthEnd(self.engine, self.data_dir, self.clock)
+
+    @property
+    def is_responsable(self) -> bool:
+        return self.operator is not None and self.operator.role == "responsable"
 
     # --- navigation -----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="first-screen")
+    def open_first_screen(self) -> None:
+        """A new site first gets its replica (first-run screen), then its first account;
+        afterwards the app opens on the log-in."""
+        state = setup_state(self.engine)
+        if not state.has_replica:
+            screen = FirstRunScreen()
+        elif not state.has_operators:
+            screen = FirstOperatorScreen()
+        else:
+            screen = LoginScreen(self.demo_pins)
+        self.call_from_thread(self._show_first_screen, screen)
+
+    def _show_first_screen(self, screen: Screen) -> None:
+        if len(self.screen_stack) > 1:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     def logged_in(self, operator: OperatorInfo) -> None:
         self.operator = operator
@@ -96,11 +144,11 @@ class MediateurApp(App):
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             binding = active.binding
-            if not (binding.show and binding.description) or binding.action in seen:
+            if not is_listed(binding) or binding.action in seen:
                 continue
             seen.add(binding.action)
             yield SystemCommand(
-                binding.description,
+                binding_title(binding),
                 f"Touche {key_label(binding.key)}",
                 partial(active.node.run_action, binding.action),
             )

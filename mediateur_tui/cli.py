@@ -249,7 +249,8 @@ def _run_app(data_dir: Path, demo: bool, max_age: timedelta) -> int:
 
     if demo:
         ensure_demo(data_dir)
-    engine = open_existing(data_dir)
+    # A new site (no database, or no replica yet) opens on the first-run screen.
+    engine = open_or_create(data_dir)
     demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS] if demo else []
     MediateurApp(
         engine=engine, data_dir=data_dir, demo_pins=demo_pins, max_replica_age=max_age

@@ -26,6 +26,18 @@ def key_label(key: str) -> str:
     return "+".join(KEY_NAMES.get(part, part.upper()) for part in first.split("+"))
 
 
+def is_listed(binding: Binding) -> bool:
+    """Whether F1 and the command palette list a binding: every one of ours that has a
+    description, shown in the footer or not (a footer has only 80 columns). Textual's own
+    hidden bindings (cursor keys of a table, an input's editing keys) have no id: left out."""
+    return bool(binding.description) and (binding.show or binding.id is not None)
+
+
+def binding_title(binding: Binding) -> str:
+    """The words for F1 and the palette: the tooltip when the footer's description is short."""
+    return binding.tooltip or binding.description
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1", "close", "Fermer l'aide", id="help.close")]
 
@@ -35,14 +47,17 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         keys = [
-            f"  [b]{key_label(active.binding.key)}[/b]  {active.binding.description}"
+            f"  [b]{key_label(active.binding.key)}[/b]  {binding_title(active.binding)}"
             for active in self.for_screen.active_bindings.values()
-            if active.binding.show and active.binding.description
+            if is_listed(active.binding)
         ]
+        notes = getattr(self.for_screen, "KEY_NOTES", "")
         verdicts = " · ".join(VERDICT_LABELS.values())
         with VerticalScroll(classes="dialog", id="help"):
             yield Static("Aide", classes="card-title")
             yield Static("[b]Touches de cet écran[/b]\n" + "\n".join(dict.fromkeys(keys)))
+            if notes:
+                yield Static(notes, classes="help-section")
             yield Static(GENERAL, classes="help-section")
             yield Static("[b]Les verdicts possibles[/b]\n" + verdicts, classes="help-section")
             yield Static("Échap : fermer", classes="hint")

@@ -1,4 +1,5 @@
-"""Home: the replica, what waits to be remitted, this month, the open session."""
+"""Home: the replica and its sync state, what waits to be remitted, this month, the open
+session; keys to the desk, the sync with the region and (for a responsable) the month end."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from textual.containers import Grid, Vertical
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
-from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.domain.formatting import format_datetime, format_euros, plural
 from mediateur_tui.screens.history import HistoryScreen
+from mediateur_tui.screens.month_end import MonthEndScreen
+from mediateur_tui.screens.reconciliation import ReconciliationScreen
+from mediateur_tui.screens.sync import SyncScreen
 from mediateur_tui.screens.verify import VerifyScreen
 from mediateur_tui.services.dashboard import HomeStats, age_text, home_stats
+from mediateur_tui.services.reconciliation import latest_acknowledged
+from mediateur_tui.services.sync import SyncStatus
 from mediateur_tui.widgets.day_chart import DayChart
 from mediateur_tui.widgets.keys_footer import KeysFooter
 
@@ -32,11 +38,45 @@ MONTHS = [
 ]
 
 
+REFUSALS = {
+    "month_end": "La fin de mois est réservée aux responsables du lieu",
+    "reconciliation": "Le rapprochement des remises est réservé aux responsables du lieu",
+}
+
+
 class HomeScreen(Screen):
+    # The footer has 80 columns: short descriptions there, the long ones (tooltips) in F1 and
+    # the palette. A médiateur does not see the month-end keys; pressed anyway, they say why.
     BINDINGS = [
-        Binding("n", "new_session", "Nouvelle séance", id="home.new_session"),
-        Binding("v", "verify", "Vérifier", id="home.verify"),
+        Binding(
+            "n",
+            "new_session",
+            "Séance",
+            tooltip="Nouvelle séance (ou reprendre la séance ouverte)",
+            id="home.new_session",
+        ),
+        Binding(
+            "v", "verify", "Vérifier", tooltip="Vérifier un pass sans l'encaisser", id="home.verify"
+        ),
         Binding("h", "history", "Historique", id="home.history"),
+        Binding("s", "sync", "Synchro", tooltip="Synchroniser avec la région", id="home.sync"),
+        Binding(
+            "m",
+            "month_end",
+            "Fin de mois",
+            tooltip="Fin de mois : clore le mois, remises, accusés de réception",
+            id="home.month_end",
+        ),
+        Binding("m", "refuse('month_end')", show=False),
+        Binding(
+            "r",
+            "reconciliation",
+            "Rapprochement",
+            show=False,
+            tooltip="Rapprochement de la dernière remise accusée par la région",
+            id="home.reconciliation",
+        ),
+        Binding("r", "refuse('reconciliation')", show=False),
         Binding("d", "log_out", "Déconnexion", id="home.log_out"),
     ]
 
@@ -62,21 +102,32 @@ class HomeScreen(Screen):
         self.sub_title = f"{self.app.operator.name} — accueil"
         self.refresh_stats()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("month_end", "reconciliation"):
+            return self.app.is_responsable
+        if action == "refuse":
+            return not self.app.is_responsable
+        return True
+
     @work(thread=True, exclusive=True)
     def refresh_stats(self) -> None:
         stats = home_stats(self.app.engine, self.app.clock)
+        sync_status = self.app.site_sync().status()
         open_session = self.app.desk.open_session(self.app.operator.id)
-        self.app.call_from_thread(self._show, stats, open_session)
+        self.app.call_from_thread(self._show, stats, sync_status, open_session)
 
-    def _show(self, stats: HomeStats, open_session) -> None:
+    def _show(self, stats: HomeStats, sync_status: SyncStatus, open_session) -> None:
         now = self.app.clock()
         self.query_one("#replica", Static).update(
             f"{stats.replica_pass_count:,} pass".replace(",", " ")
             + f"\nMise à jour {age_text(stats.replica_updated_at, now)}"
+            + f"\n{sync_text(sync_status, now)}"
         )
-        self.query_one("#waiting", Static).update(
-            f"{stats.waiting_count} pass\n{format_euros(stats.waiting_cents)}"
-        )
+        waiting = f"{stats.waiting_count} pass\n{format_euros(stats.waiting_cents)}"
+        if sync_status.pending_batches:
+            count = sync_status.pending_batches
+            waiting += f"\n{plural(count, 'remise')} sans accusé de réception"
+        self.query_one("#waiting", Static).update(waiting)
         month = MONTHS[stats.month_start.month - 1]
         self.query_one("#month", Static).update(
             f"{month} {stats.month_start.year} : {stats.month_count} pass, "
@@ -103,3 +154,44 @@ class HomeScreen(Screen):
 
     def action_log_out(self) -> None:
         self.app.log_out()
+
+    def action_sync(self) -> None:
+        self.app.push_screen(SyncScreen())
+
+    def action_month_end(self) -> None:
+        self.app.push_screen(MonthEndScreen())
+
+    def action_reconciliation(self) -> None:
+        self.open_latest_reconciliation()
+
+    def action_refuse(self, what: str) -> None:
+        self.notify(
+            f"{REFUSALS[what]} : connectez-vous avec un compte responsable.", severity="warning"
+        )
+        self.app.bell()
+
+    @work(thread=True, exclusive=True, group="reconciliation")
+    def open_latest_reconciliation(self) -> None:
+        latest = latest_acknowledged(self.app.engine)
+        if latest is None:
+            self.app.call_from_thread(
+                self.notify,
+                "Aucune remise n'a encore d'accusé de réception de la région : "
+                "rien à rapprocher pour l'instant.",
+                severity="warning",
+            )
+            return
+        self.app.call_from_thread(self.app.push_screen, ReconciliationScreen(latest.batch_id))
+
+
+def sync_text(status: SyncStatus, now) -> str:
+    """One line on the sync with the region, for the replica card."""
+    if not status.enrolled:
+        return "Non inscrit auprès de la région"
+    if not status.hub_url:
+        return "Inscrit par fichier (clé USB)"
+    if status.last_error:
+        return "Dernière synchro en échec"
+    if status.last_sync_at is None:
+        return "Jamais synchronisée"
+    return f"Synchronisée {age_text(status.last_sync_at, now)}"

@@ -9,12 +9,13 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Label, Select, Static
 
 from mediateur_tui.services.auth import ROLES, LoginResult, OperatorInfo, list_operators, log_in
-from mediateur_tui.widgets.keys_footer import KeysFooter
+from mediateur_tui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 
 class LoginScreen(Screen):
     """The first screen. Enter in the PIN field logs in."""
 
+    BINDINGS = [SHOWN_QUIT]
     AUTO_FOCUS = "#pin"
 
     def __init__(self, demo_pins: list[tuple[str, str]]) -> None:

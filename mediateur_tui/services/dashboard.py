@@ -36,8 +36,11 @@ def home_stats(engine: Engine, clock: Clock = system_clock) -> HomeStats:
     active = Redemption.cancelled_at.is_(None)
     with Session(engine) as session:
         meta = replica_meta(session)
+        # Waiting: taken, and not yet sealed into a monthly batch.
         waiting_count, waiting_cents = session.exec(
-            select(func.count(), func.coalesce(func.sum(Redemption.value_cents), 0)).where(active)
+            select(func.count(), func.coalesce(func.sum(Redemption.value_cents), 0)).where(
+                active, Redemption.batch_id.is_(None)
+            )
         ).one()
         month_rows = session.exec(
             select(Redemption.redeemed_at, Redemption.value_cents).where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.widgets import Footer
 
 
@@ -10,3 +11,8 @@ class KeysFooter(Footer):
 
     def __init__(self) -> None:
         super().__init__(compact=True, show_command_palette=False)
+
+
+# The app's Ctrl+Q is hidden from footers (80 columns are short on most screens); a screen
+# with room puts this one in its BINDINGS to show it. Priority, like the app's: it wins there.
+SHOWN_QUIT = Binding("ctrl+q", "app.quit", "Quitter", priority=True, id="screen.quit")

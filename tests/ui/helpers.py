@@ -4,7 +4,7 @@ that wait for the app's thread workers instead of sleeping."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -14,6 +14,7 @@ from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Select
+from textual.widgets._footer import FooterKey
 
 from mediateur_tui.app import MediateurApp
 from mediateur_tui.screens.session import SessionScreen
@@ -24,6 +25,9 @@ from mediateur_tui.store.models import Redemption
 
 # A fixed Saturday morning, away from DST changes and year ends; demo dates are relative to it.
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+# The month a month end closes by default, and a morning in it.
+PREVIOUS_MONTH = "2026-10"
+IN_OCTOBER = datetime(2026, 10, 14, 8, 0, tzinfo=UTC)
 DEMO_PASSES = 300
 DEMO_PINS = [("Camille Martin", "1234"), ("Karim Benali", "5678")]
 SIZE = (80, 24)
@@ -48,12 +52,7 @@ class DemoData:
         return next(op for op in list_operators(self.engine) if op.name == name)
 
     def app(self, demo_pins: list[tuple[str, str]] | None = None) -> MediateurApp:
-        return MediateurApp(
-            engine=self.engine,
-            data_dir=self.data_dir,
-            demo_pins=demo_pins,
-            clock=fixed_clock(NOW),
-        )
+        return make_app(self.engine, self.data_dir, demo_pins=demo_pins)
 
     def desk(self, moment: datetime = NOW) -> Desk:
         return Desk(self.engine, fixed_clock(moment))
@@ -65,6 +64,33 @@ class DemoData:
 
     def redemptions(self) -> list[Redemption]:
         return self.rows(Redemption)
+
+    def take(self, moment: datetime, title: str, entries: list[str], name: str = "Camille Martin"):
+        """One ended session at `moment`, taking `entries` a few minutes apart."""
+        operator = self.operator(name)
+        desk = self.desk(moment)
+        session_id = desk.start_session(operator.id, title, "collectif", "", 90).id
+        for step, entry in enumerate(entries, start=1):
+            self.desk(moment + timedelta(minutes=5 * step)).redeem(session_id, operator.id, entry)
+        self.desk(moment + timedelta(minutes=60)).end_session(session_id)
+        return session_id
+
+
+def make_app(engine: Engine, data_dir: Path, **options) -> MediateurApp:
+    """The app on any data directory, on the fixed clock (a hub never makes tests wait)."""
+    options.setdefault("hub_sleep", lambda _seconds: None)
+    return MediateurApp(engine=engine, data_dir=data_dir, clock=fixed_clock(NOW), **options)
+
+
+def footer_keys(app) -> str:
+    """The footer as shown: `key description` pairs, in order."""
+    return " ".join(
+        f"{item.key_display} {item.description}" for item in app.screen.query(FooterKey)
+    )
+
+
+def notifications(app) -> list[str]:
+    return [notification.message for notification in app._notifications]
 
 
 def text_of(widget: Widget) -> str:

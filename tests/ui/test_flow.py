@@ -108,7 +108,7 @@ async def test_right_pin_opens_home_with_the_figures(demo):
         assert app.operator.role == "responsable"
         assert app.screen.sub_title == "Karim Benali — accueil"
         replica = text_of(app.screen.query_one("#replica"))
-        assert replica == "300 pass\nMise à jour à l'instant"
+        assert replica == "300 pass\nMise à jour à l'instant\nNon inscrit auprès de la région"
         assert text_of(app.screen.query_one("#waiting")) == "0 pass\n0,00 €"
         assert text_of(app.screen.query_one("#month")) == "novembre 2026 : 0 pass, 0,00 €"
         assert "Aucune séance ouverte" in text_of(app.screen.query_one("#open-session"))
@@ -432,11 +432,16 @@ async def test_command_palette_offers_the_screen_actions_in_french(demo):
         await log_in(pilot)
         home = app.screen
         commands = {command.title: command.help for command in app.get_system_commands(home)}
-        assert commands["Nouvelle séance"] == "Touche N"
-        assert commands["Vérifier"] == "Touche V"
+        assert commands["Nouvelle séance (ou reprendre la séance ouverte)"] == "Touche N"
+        assert commands["Vérifier un pass sans l'encaisser"] == "Touche V"
         assert commands["Historique"] == "Touche H"
+        assert commands["Synchroniser avec la région"] == "Touche S"
         assert commands["Déconnexion"] == "Touche D"
+        assert commands["Quitter"] == "Touche Ctrl+Q"  # not in the footer, still here
         assert commands["Aide"] == "Touche F1"
+        # Camille is a médiatrice: no month end for her, in the palette or elsewhere.
+        assert not any("Fin de mois" in title or "Rapprochement" in title for title in commands)
+        assert all("Cursor" not in title and "Focus" not in title for title in commands)
 
         await pilot.press("ctrl+p")
         await settle(pilot)

@@ -7,11 +7,17 @@ at the SVGs in tests/ui/__snapshots__/ before committing them.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from textual.widgets import Input
 
-from .helpers import DEMO_PINS, NOW, SIZE, log_in, scan, settle
+from mediateur_tui.services.clock import fixed_clock
+from mediateur_tui.services.month_end import MonthEnd
+from mediateur_tui.services.sync import SiteSync
+from mediateur_tui.sync.batches import batch_document
+
+from .helpers import DEMO_PINS, NOW, SIZE, log_in, make_app, scan, settle
+from .region import demo_ack, write_ack
 
 
 async def still(pilot) -> None:
@@ -137,6 +143,192 @@ def test_image_file_modal(demo, snap_compare):
     async def run_before(pilot) -> None:
         await open_session(pilot)
         await pilot.press("f2")
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+# --- a new site, the sync with the region, month end and reconciliation --------------------
+
+
+def fixed_region_replica(path):
+    """A replica file signed with a fixed key (so that its fingerprint is the same each run)."""
+    from sync.region import Region
+
+    from mediateur_tui.domain.signatures import private_key_from_seed
+    from mediateur_tui.sync.protocol import dump_gzip_json
+
+    region = Region(key=private_key_from_seed(b"ui snapshots: a fixed region key"))
+    region.standard()
+    for _ in range(3):
+        region.carnet()
+    path.write_bytes(dump_gzip_json(region.snapshot()))
+    return path
+
+
+def test_first_run_choice(new_site, snap_compare):
+    data_dir, engine = new_site
+
+    async def run_before(pilot) -> None:
+        await still(pilot)
+
+    assert snap_compare(make_app(engine, data_dir), terminal_size=SIZE, run_before=run_before)
+
+
+def test_first_run_after_a_replica_file(new_site, tmp_path, snap_compare):
+    data_dir, engine = new_site
+    replica = fixed_region_replica(tmp_path / "replique.json.gz")
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        pilot.app.screen.action_import_file()
+        pilot.app.screen.query_one("#replica-path", Input).value = str(replica)
+        pilot.app.screen.query_one("#site-id", Input).value = "avesnes-epn"
+        pilot.app.screen.import_submitted()
+        await still(pilot)
+
+    assert snap_compare(make_app(engine, data_dir), terminal_size=SIZE, run_before=run_before)
+
+
+def test_first_run_enrolment_refused(new_site, snap_compare):
+    data_dir, engine = new_site
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        pilot.app.screen.query_one("#hub-url", Input).value = "http://127.0.0.1:9"
+        pilot.app.screen.query_one("#token", Input).value = "jeton-perime"
+        pilot.app.screen.enrol_submitted()
+        await still(pilot)
+
+    assert snap_compare(make_app(engine, data_dir), terminal_size=SIZE, run_before=run_before)
+
+
+def test_first_account(new_site, tmp_path, snap_compare):
+    data_dir, engine = new_site
+    SiteSync(engine, data_dir).import_replica(
+        fixed_region_replica(tmp_path / "replique.json.gz"), "AVESNES-EPN"
+    )
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        pilot.app.screen.query_one("#name", Input).value = "Léa Dupont"
+        pilot.app.screen.query_one("#pin", Input).value = "2468"
+        pilot.app.screen.query_one("#pin-again", Input).value = "2469"
+        pilot.app.screen.query_one("#pin-again", Input).focus()
+        await pilot.press("enter")
+        await still(pilot)
+
+    assert snap_compare(make_app(engine, data_dir), terminal_size=SIZE, run_before=run_before)
+
+
+def test_sync_report(remitting, snap_compare):
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "2468")
+        await pilot.press("s")
+        await still(pilot)
+
+    assert snap_compare(remitting.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_sync_not_enrolled(demo, snap_compare):
+    async def run_before(pilot) -> None:
+        await log_in(pilot)
+        await pilot.press("s")
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def acknowledged_october(demo, tmp_path) -> None:
+    """October closed, and answered by the region: its first line refused (conflict)."""
+    month_end = MonthEnd(demo.engine, demo.data_dir, fixed_clock(NOW))
+    batch = month_end.close_month()
+    document = batch_document(demo.engine, batch.batch_id)
+    winner = {"site_id": "FOURMIES-MEDIA", "redeemed_at": "2026-10-13T15:45:00Z"}
+    refused = {document["redemptions"][0]["id"]: ("conflict", winner)}
+    month_end.import_ack_file(write_ack(demo_ack(document, refused), tmp_path / "accuse.json.gz"))
+
+
+def test_month_end_screen(october, tmp_path, snap_compare):
+    """September remitted and answered, October sealed and not sent yet."""
+    valid = october.codes["valid"]
+    october.take(datetime(2026, 9, 15, 12, 0, tzinfo=UTC), "Atelier tablette", valid[4:6])
+    in_october = fixed_clock(datetime(2026, 10, 5, 9, 0, tzinfo=UTC))
+    september = MonthEnd(october.engine, october.data_dir, in_october).close_month()
+    document = batch_document(october.engine, september.batch_id)
+    refused = {document["redemptions"][1]["id"]: ("revoked", None)}
+    MonthEnd(october.engine, october.data_dir).import_ack_file(
+        write_ack(demo_ack(document, refused), tmp_path / "accuse.json.gz")
+    )
+    MonthEnd(october.engine, october.data_dir, fixed_clock(NOW)).close_month()
+
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "5678", name="Karim Benali")
+        await pilot.press("m")
+        await still(pilot)
+
+    assert snap_compare(october.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_close_month_modal(october, snap_compare):
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "5678", name="Karim Benali")
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("c")
+        await still(pilot)
+
+    assert snap_compare(october.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_export_modal(october, snap_compare):
+    october_batch = MonthEnd(october.engine, october.data_dir, fixed_clock(NOW))
+    october_batch.close_month()
+
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "5678", name="Karim Benali")
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("e")
+        await still(pilot)
+        field = pilot.app.screen.query_one("#directory", Input)
+        field.value = "/media/cle-usb/remises"  # the default is in tmp_path: not the same twice
+        field.cursor_position = len(field.value)
+        await still(pilot)
+
+    assert snap_compare(october.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_reconciliation_screen(october, tmp_path, snap_compare):
+    acknowledged_october(october, tmp_path)
+
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "5678", name="Karim Benali")
+        await pilot.press("r")
+        await still(pilot)
+
+    assert snap_compare(october.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_reconciliation_refused_only(october, tmp_path, snap_compare):
+    acknowledged_october(october, tmp_path)
+
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "5678", name="Karim Benali")
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("f")
+        await still(pilot)
+
+    assert snap_compare(october.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help_on_the_home_of_a_responsable(demo, snap_compare):
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "5678", name="Karim Benali")
+        await pilot.press("f1")
         await still(pilot)
 
     assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)

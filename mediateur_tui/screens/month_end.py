@@ -1,0 +1,302 @@
+"""Month end, for the responsable: the batches and their state, close the previous month,
+export batches for the USB key, import the region's acknowledgement, open a reconciliation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Header, Static
+
+from mediateur_tui.domain.formatting import format_euros, plural
+from mediateur_tui.screens.close_month import CloseMonthScreen
+from mediateur_tui.screens.export_batches import ExportBatchesScreen, ExportRequest
+from mediateur_tui.screens.path_prompt import PathPromptScreen
+from mediateur_tui.screens.reconciliation import ReconciliationScreen
+from mediateur_tui.screens.sync import SyncScreen
+from mediateur_tui.services.reconciliation import (
+    BatchOverview,
+    ClosePreview,
+    batch_overview,
+    close_preview,
+    month_of,
+)
+from mediateur_tui.sync.batches import period_label
+from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.protocol import ProtocolError
+from mediateur_tui.widgets.keys_footer import KeysFooter
+
+EXPORT_DIRECTORY = "remises"
+
+
+class MonthEndScreen(Screen):
+    BINDINGS = [
+        Binding(
+            "c",
+            "close_month",
+            "Clore le mois",
+            tooltip="Clore le mois précédent (sceller sa remise)",
+            id="month_end.close",
+        ),
+        Binding(
+            "e",
+            "export",
+            "Exporter",
+            tooltip="Exporter des remises (clé USB)",
+            id="month_end.export",
+        ),
+        Binding(
+            "i",
+            "import_ack",
+            "Importer accusé",
+            tooltip="Importer un accusé de réception de la région",
+            id="month_end.import_ack",
+        ),
+        Binding(
+            "r",
+            "open_batch",
+            "Rapprochement",
+            tooltip="Rapprochement de la remise sélectionnée (ou Entrée)",
+            id="month_end.open",
+        ),
+        Binding("escape", "app.pop_screen", "Retour", id="month_end.back"),
+        Binding(
+            "s",
+            "sync",
+            "Synchro",
+            show=False,
+            tooltip="Synchroniser avec la région (envoyer les remises, recevoir les accusés)",
+            id="month_end.sync",
+        ),
+    ]
+    KEY_NOTES = (
+        "[b]Fin de mois[/b]\n"
+        "Clore le mois scelle ses encaissements dans une remise signée, envoyée à la région "
+        "à la synchronisation (touche s de l'accueil) ou exportée sur une clé USB. "
+        "La région répond par un accusé de réception, ligne par ligne : Entrée sur une "
+        "remise ouvre son rapprochement. La touche s synchronise d'ici aussi."
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[BatchOverview] = []
+        self.period = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="month-info")
+        yield DataTable(id="batches", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="month-message", classes="message")
+        yield KeysFooter()
+
+    def on_mount(self) -> None:
+        self.sub_title = "fin de mois"
+        self.query_one("#batches", DataTable).add_columns("Période", "N°", "Pass", "Total", "État")
+        if not self.app.is_responsable:  # the home does not offer it; the palette must not either
+            self.say("La fin de mois est réservée aux responsables du lieu.", error=True)
+            return
+        self.period = self.app.month_end().default_period()
+
+    def on_screen_resume(self) -> None:
+        """On arrival, and back from a sync or a reconciliation: the states may have changed."""
+        if self.app.is_responsable:
+            selected = self.selected()
+            self.reload(select=selected.batch.batch_id if selected else None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("close_month", "export", "import_ack", "open_batch", "sync"):
+            return self.app.is_responsable
+        return True
+
+    # --- the list -------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="batches")
+    def reload(self, select: str | None = None) -> None:
+        rows = batch_overview(self.app.engine)
+        self.app.call_from_thread(self._show, rows, select)
+
+    def _show(self, rows: list[BatchOverview], select: str | None) -> None:
+        self.rows = rows
+        table = self.query_one("#batches", DataTable)
+        table.clear()
+        for row in rows:
+            batch = row.batch
+            table.add_row(
+                period_label(batch.period),
+                str(batch.sequence),
+                str(batch.redemption_count),
+                format_euros(batch.value_cents),
+                state_text(row),
+                key=batch.batch_id,
+            )
+        if select is not None:
+            index = next((i for i, row in enumerate(rows) if row.batch.batch_id == select), 0)
+            table.move_cursor(row=index)
+        pending = sum(1 for row in rows if row.batch.acknowledged_at is None)
+        info = f"Mois à clore : [b]{period_label(self.period)}[/b] (touche c)"
+        if not rows:
+            info += "\nAucune remise pour l'instant."
+        else:
+            info += f"\n{plural(len(rows), 'remise')}"
+            if pending:
+                info += f", dont {pending} sans accusé de réception"
+            info += " · Entrée : rapprochement"
+        self.query_one("#month-info", Static).update(info)
+
+    def selected(self) -> BatchOverview | None:
+        table = self.query_one("#batches", DataTable)
+        if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    def say(self, message: str, error: bool = False) -> None:
+        line = self.query_one("#month-message", Static)
+        line.update(Text(message))
+        line.set_class(error, "error")
+
+    # --- close the previous month ---------------------------------------------------------
+
+    def action_close_month(self) -> None:
+        self.say(f"Préparation de la clôture {month_of(period_label(self.period))}…")
+        self.prepare_close(self.period)
+
+    @work(thread=True, exclusive=True, group="close")
+    def prepare_close(self, period: str) -> None:
+        preview = close_preview(self.app.engine, self.app.data_dir, period, self.app.clock())
+        self.app.call_from_thread(self._confirm_close, preview)
+
+    def _confirm_close(self, preview: ClosePreview) -> None:
+        if preview.problem is not None:
+            self.say(preview.problem, error=True)
+            self.app.bell()
+            return
+        self.say("")
+
+        def closed(confirmed: bool | None) -> None:
+            if confirmed:
+                self.say(f"Clôture {month_of(preview.label)}…")
+                self.close_month(preview.period)
+
+        self.app.push_screen(CloseMonthScreen(preview), closed)
+
+    @work(thread=True, exclusive=True, group="close")
+    def close_month(self, period: str) -> None:
+        operator = self.app.operator
+        try:
+            batch = self.app.month_end().close_month(period, operator.id if operator else None)
+        except (SyncError, ProtocolError) as error:
+            self.app.call_from_thread(self.say, str(error), True)
+            return
+        message = (
+            f"Mois {month_of(period_label(batch.period))} clos : remise n° {batch.sequence}, "
+            f"{plural(batch.redemption_count, 'pass', 'pass')}, "
+            f"{format_euros(batch.value_cents)}. Envoyez-la (synchronisation) ou exportez-la (e)."
+        )
+        self.app.call_from_thread(self.say, message)
+        self.reload(select=batch.batch_id)
+
+    # --- export ---------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        if not self.rows:
+            self.say("Aucune remise à exporter : clore d'abord un mois (touche c).", error=True)
+            return
+        selected = self.selected()
+        pending = sum(1 for row in self.rows if row.batch.acknowledged_at is None)
+
+        def chosen(request: ExportRequest | None) -> None:
+            if request is not None:
+                self.say(f"Export vers {request.directory}…")
+                self.export(request)
+
+        screen = ExportBatchesScreen(
+            self.app.data_dir / EXPORT_DIRECTORY, selected.batch if selected else None, pending
+        )
+        self.app.push_screen(screen, chosen)
+
+    @work(thread=True, exclusive=True, group="export")
+    def export(self, request: ExportRequest) -> None:
+        try:
+            exported = self.app.month_end().export(request.directory, request.batch_id)
+        except (SyncError, ProtocolError) as error:
+            self.app.call_from_thread(self.say, str(error), True)
+            return
+        if not exported:
+            message = "Aucune remise sans accusé de réception : rien n'a été exporté."
+            self.app.call_from_thread(self.say, message, True)
+            return
+        names = ", ".join(item.document.name for item in exported)
+        message = (
+            f"{plural(len(exported), 'remise exportée', 'remises exportées')} dans "
+            f"{request.directory} : {names} (+ CSV et bordereau PDF). "
+            "Remettez le fichier .json.gz à la région."
+        )
+        self.app.call_from_thread(self.say, message)
+
+    # --- the region's acknowledgement -----------------------------------------------------
+
+    def action_import_ack(self) -> None:
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.say(f"Lecture de {path}…")
+                self.import_ack(path)
+
+        self.app.push_screen(
+            PathPromptScreen(
+                "Importer un accusé de réception",
+                "Fichier remis par la région (accuse-….json.gz) :",
+                placeholder="/media/cle-usb/accuse-….json.gz",
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="import")
+    def import_ack(self, path: Path) -> None:
+        try:
+            summary = self.app.month_end().import_ack_file(path)
+        except (SyncError, ProtocolError) as error:
+            message = f"Accusé de réception refusé : {error} Rien n'a été importé."
+            self.app.call_from_thread(self.say, message, True)
+            return
+        batch = summary.batch
+        again = " (déjà importé : rien n'a changé)" if summary.already_imported else ""
+        message = (
+            f"Accusé de réception de la remise n° {batch.sequence} "
+            f"({period_label(batch.period)}){again} : "
+            f"{summary.accepted} accepté(s) pour {format_euros(summary.accepted_cents)}, "
+            f"{summary.refused} refusé(s). Entrée : le rapprochement."
+        )
+        self.app.call_from_thread(self.say, message)
+        self.reload(select=batch.batch_id)
+
+    def action_sync(self) -> None:
+        self.app.push_screen(SyncScreen())
+
+    # --- reconciliation -------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#batches")
+    def row_chosen(self) -> None:
+        self.action_open_batch()
+
+    def action_open_batch(self) -> None:
+        selected = self.selected()
+        if selected is None:
+            self.say("Aucune remise pour l'instant.", error=True)
+            return
+        self.app.push_screen(ReconciliationScreen(selected.batch.batch_id))
+
+
+def state_text(row: BatchOverview) -> Text:
+    """`scellée`, `envoyée` or `accusée : 11 acceptés, 1 refusé` (colours repeat the words)."""
+    if row.accepted is None:
+        return Text(row.state)
+    text = Text("accusée : ")
+    text.append(plural(row.accepted, "accepté"), style="green")
+    if row.refused:
+        text.append(", ")
+        text.append(plural(row.refused, "refusé"), style="bold red")
+    return text

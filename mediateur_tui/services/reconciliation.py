@@ -1,0 +1,244 @@
+"""What the month-end and reconciliation screens show: the batches with the region's counts,
+what closing a month would seal, and a batch line by line with the region's verdicts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session, func, select
+
+from mediateur_tui.domain.formatting import format_date, format_datetime, local_date
+from mediateur_tui.store import queries
+from mediateur_tui.store.models import Batch, Redemption, RefusedScan
+from mediateur_tui.sync import batches
+from mediateur_tui.sync.batches import BatchInfo
+from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.instants import parse_instant
+from mediateur_tui.sync.keys import site_key_path
+from mediateur_tui.sync.protocol import LINE_ACCEPTED, LINE_REFUSED
+
+# The region's reasons, shortly (for a table column) and in full.
+SHORT_REASONS = {
+    "conflict": "Encaissé ailleurs",
+    "revoked": "En opposition",
+    "expired": "Expiré",
+    "unknown": "Inconnu du registre",
+    "not_attributed": "Carnet non attribué",
+    "duplicate_line": "Ligne en double",
+}
+REASONS = {
+    "conflict": "Déjà encaissé ailleurs",
+    "revoked": "Pass en opposition",
+    "expired": "Pass expiré",
+    "unknown": "Pass inconnu du registre",
+    "not_attributed": "Carnet non attribué",
+    "duplicate_line": "Ligne en double",
+}
+
+
+@dataclass(frozen=True)
+class BatchOverview:
+    """A sealed batch and, once the region answered, its counts."""
+
+    batch: BatchInfo
+    accepted: int | None = None
+    accepted_cents: int | None = None
+    refused: int | None = None
+
+    @property
+    def state(self) -> str:
+        """`scellée` (not sent yet), `envoyée` (no answer yet) or `accusée`."""
+        if self.batch.acknowledged_at is not None:
+            return "accusée"
+        return "envoyée" if self.batch.sent_at is not None else "scellée"
+
+
+@dataclass(frozen=True)
+class ClosePreview:
+    """What closing `period` would seal, or why it cannot be closed (`problem`, in French)."""
+
+    period: str
+    label: str
+    redemptions: int
+    value_cents: int
+    refused_scans: int
+    sessions: int
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class ReconciliationLine:
+    redemption_id: str
+    code: str
+    redeemed_at: datetime
+    value_cents: int
+    verdict: str | None  # "accepted", "refused", or None before the region's answer
+    reason: str | None = None
+    winner_site_id: str | None = None
+    winner_redeemed_at: datetime | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == LINE_ACCEPTED
+
+    @property
+    def refused(self) -> bool:
+        return self.verdict == LINE_REFUSED
+
+    @property
+    def verdict_label(self) -> str:
+        if self.verdict is None:
+            return "En attente"
+        return "Accepté" if self.accepted else "Refusé"
+
+    @property
+    def reason_short(self) -> str:
+        """E.g. `Encaissé à FOURMIES-MEDIA`, `En opposition` (for a narrow column)."""
+        if not self.refused:
+            return ""
+        if self.reason == "conflict" and self.winner_site_id:
+            return f"Encaissé à {self.winner_site_id}"
+        return SHORT_REASONS.get(self.reason or "", self.reason or "Motif non précisé")
+
+    @property
+    def reason_text(self) -> str:
+        """The region's reason in French; a conflict names the site that took the pass first."""
+        if not self.refused:
+            return ""
+        text = REASONS.get(self.reason or "", self.reason or "Motif non précisé")
+        if self.winner_site_id:
+            text += f" : {self.winner_site_id}"
+            if self.winner_redeemed_at is not None:
+                text += f", le {format_datetime(self.winner_redeemed_at)}"
+        return text
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    batch: BatchInfo
+    lines: list[ReconciliationLine]
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.batch.acknowledged_at is not None
+
+    @property
+    def accepted_count(self) -> int:
+        return sum(1 for line in self.lines if line.accepted)
+
+    @property
+    def accepted_cents(self) -> int:
+        return sum(line.value_cents for line in self.lines if line.accepted)
+
+    @property
+    def refused_count(self) -> int:
+        return sum(1 for line in self.lines if line.refused)
+
+    @property
+    def refused_cents(self) -> int:
+        return sum(line.value_cents for line in self.lines if line.refused)
+
+
+def batch_overview(engine: Engine) -> list[BatchOverview]:
+    """Every sealed batch, newest first, with the region's totals when it has answered."""
+    with Session(engine) as session:
+        rows = session.exec(select(Batch).order_by(Batch.sequence.desc())).all()
+        result = []
+        for row in rows:
+            info = BatchInfo.of(row)
+            if row.ack_document is None:
+                result.append(BatchOverview(info))
+                continue
+            totals = json.loads(row.ack_document)["totals"]
+            result.append(
+                BatchOverview(info, totals["accepted"], totals["accepted_cents"], totals["refused"])
+            )
+    return result
+
+
+def close_preview(engine: Engine, data_dir: Path, period: str, now: datetime) -> ClosePreview:
+    """What `MonthEnd.close_month(period)` would seal now (same selection), without sealing."""
+    period = batches.parse_period(period)
+    label = batches.period_label(period)
+    _, end = batches.period_bounds(period)
+    with Session(engine) as session:
+        unremitted = (
+            Redemption.cancelled_at.is_(None),
+            Redemption.batch_id.is_(None),
+            Redemption.redeemed_at < end,
+        )
+        count, cents, sessions = session.exec(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Redemption.value_cents), 0),
+                func.count(func.distinct(Redemption.session_id)),
+            ).where(*unremitted)
+        ).one()
+        refused = session.exec(
+            select(func.count())
+            .select_from(RefusedScan)
+            .where(RefusedScan.batch_id.is_(None), RefusedScan.at < end)
+        ).one()
+        closed = session.exec(select(Batch).where(Batch.period == period)).first()
+        has_replica = queries.replica_meta(session) is not None
+    problem = None
+    if now < end:
+        problem = (
+            f"Le mois {month_of(label)} n'est pas terminé : il pourra être clos à partir du "
+            f"{format_date(local_date(end))}."
+        )
+    elif closed is not None:
+        problem = (
+            f"Le mois {month_of(label)} est déjà clos : remise n° {closed.sequence} du "
+            f"{format_datetime(closed.sealed_at)}."
+        )
+    elif not has_replica:
+        problem = "Aucune réplique du registre sur ce poste : rien à remettre."
+    elif count == 0:
+        problem = f"Aucun encaissement à remettre pour {label} : aucune remise n'a été créée."
+    elif not site_key_path(data_dir).exists():
+        problem = (
+            "Ce poste n'a pas de clé de lieu pour signer la remise : il doit d'abord être "
+            "inscrit auprès de la région."
+        )
+    return ClosePreview(period, label, count, cents, refused, sessions, problem)
+
+
+def month_of(label: str) -> str:
+    """`octobre 2026` -> `d'octobre 2026`; `mars 2026` -> `de mars 2026`."""
+    return f"d'{label}" if label[0] in "aeiouyéè" else f"de {label}"
+
+
+def reconciliation(engine: Engine, batch_id: str) -> Reconciliation:
+    """A batch line by line, in its order, with the region's verdict on each (if any yet)."""
+    info = next((row for row in batches.list_batches(engine) if row.batch_id == batch_id), None)
+    if info is None:
+        raise SyncError(f"Remise inconnue sur ce poste : {batch_id}.")
+    document = batches.batch_document(engine, batch_id)
+    verdicts = {line.redemption_id: line for line in batches.ack_lines(engine, batch_id)}
+    lines = []
+    for line in document["redemptions"]:
+        ack = verdicts.get(line["id"])
+        lines.append(
+            ReconciliationLine(
+                redemption_id=line["id"],
+                code=line["code"],
+                redeemed_at=parse_instant(line["redeemed_at"]),
+                value_cents=line["value_cents"],
+                verdict=ack.verdict if ack else None,
+                reason=ack.reason if ack else None,
+                winner_site_id=ack.winner_site_id if ack else None,
+                winner_redeemed_at=ack.winner_redeemed_at if ack else None,
+            )
+        )
+    return Reconciliation(info, lines)
+
+
+def latest_acknowledged(engine: Engine) -> BatchInfo | None:
+    """The most recent batch the region has answered, or None."""
+    answered = [row for row in batches.list_batches(engine) if row.acknowledged_at is not None]
+    return answered[-1] if answered else None

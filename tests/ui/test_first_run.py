@@ -1,0 +1,309 @@
+"""A new site's first start, driven by a Pilot at 80×24: the first-run screen gets the region's
+registry (a replica file made by `mediateur-hub export-replica`, or an enrolment with a real
+`mediateur-hub serve` process and a first sync), then the first account, then the log-in."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import httpx
+from textual.widgets import Input, ProgressBar, Select
+
+from mediateur_tui import cli
+from mediateur_tui.app import MediateurApp
+from mediateur_tui.screens.first_operator import FirstOperatorScreen
+from mediateur_tui.screens.first_run import FirstRunScreen
+from mediateur_tui.screens.home import HomeScreen
+from mediateur_tui.screens.login import LoginScreen
+from mediateur_tui.services.auth import list_operators
+from mediateur_tui.services.setup import SetupState, setup_state
+from mediateur_tui.services.sync import SiteSync
+from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+
+from .helpers import SIZE, footer_keys, log_in, make_app, settle, text_of, type_text
+from .region import HUB_SITE_ID
+
+CLOSED_PORT_URL = "http://127.0.0.1:9"  # the discard port: nobody listens there
+
+
+def shown(app, selector: str) -> str:
+    return text_of(app.screen.query_one(selector))
+
+
+async def fill(pilot, selector: str, text: str) -> None:
+    """Focuses a field, replaces its text by typing, and lets the app catch up."""
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    field.value = ""
+    await type_text(pilot, text)
+
+
+async def submit(pilot, selector: str) -> None:
+    pilot.app.screen.query_one(selector, Input).focus()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def import_replica(pilot, path, site_id: str) -> None:
+    await pilot.press("f")
+    await settle(pilot)
+    await fill(pilot, "#replica-path", str(path))
+    await pilot.press("enter")  # to the next field
+    await fill(pilot, "#site-id", site_id)
+    await submit(pilot, "#site-id")
+
+
+async def test_a_new_site_opens_on_the_first_run_choice(new_site):
+    data_dir, engine = new_site
+    app = make_app(engine, data_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, FirstRunScreen)
+        assert app.screen.step == "choice"
+        assert "Inscrire ce lieu auprès de la région" in str(
+            app.screen.query_one("#choice-list").get_option_at_index(0).prompt
+        )
+        assert footer_keys(app) == "i Inscrire ce lieu f Importer un fichier ^q Quitter f1 Aide"
+        await pilot.press("down", "enter")  # the list works as well as the keys
+        await settle(pilot)
+        assert app.screen.step == "import"
+        assert app.focused is app.screen.query_one("#replica-path")
+        assert footer_keys(app) == "esc Retour ^q Quitter f1 Aide"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.step == "choice"
+
+
+async def test_replica_file_then_first_account_then_log_in(new_site, region_hub, tmp_path):
+    data_dir, engine = new_site
+    region_hub.token()  # the region records the site (and hands its token to nobody here)
+    replica = region_hub.export_replica(tmp_path / "cle-usb" / "replique.json.gz")
+    app = make_app(engine, data_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await import_replica(pilot, replica, HUB_SITE_ID.lower())
+        assert app.screen.step == "done"
+        title = shown(app, "#work-title")
+        assert f"Réplique importée : lieu {HUB_SITE_ID}, région HDF." in title
+        assert f"Empreinte de la clé de la région : {region_hub.key_fingerprint()}" in title
+        assert "20 pass" in shown(app, "#work-status")
+        assert app.screen.query_one(ProgressBar).percentage == 1
+        assert footer_keys(app) == "⏎ Continuer ^q Quitter f1 Aide"
+        await pilot.press("enter")
+        await settle(pilot)
+
+        # No account yet: the first one, responsable by default.
+        assert isinstance(app.screen, FirstOperatorScreen)
+        assert app.screen.query_one("#role", Select).value == "responsable"
+        await type_text(pilot, "Léa Dupont")
+        await pilot.press("enter")
+        await type_text(pilot, "2468")
+        await pilot.press("enter")
+        await type_text(pilot, "2469")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert shown(app, "#operator-message") == (
+            "Les deux codes PIN diffèrent : tapez-les à nouveau."
+        )
+        assert list_operators(engine) == []
+        await type_text(pilot, "12")
+        await pilot.press("enter")
+        await type_text(pilot, "12")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert shown(app, "#operator-message") == "Le code PIN doit compter de 4 à 12 chiffres."
+        await fill(pilot, "#pin", "2468")
+        await fill(pilot, "#pin-again", "2468")
+        await submit(pilot, "#pin-again")
+
+        assert isinstance(app.screen, LoginScreen)
+        await log_in(pilot, "2468")
+        assert isinstance(app.screen, HomeScreen)
+        assert app.operator.name == "Léa Dupont"
+        assert app.operator.role == "responsable"
+        assert "20 pass" in shown(app, "#replica")
+        assert "Non inscrit auprès de la région" in shown(app, "#replica")
+    assert setup_state(engine).ready
+
+
+async def test_a_tampered_or_wrong_replica_file_is_refused_and_nothing_is_imported(
+    new_site, region_hub, tmp_path
+):
+    data_dir, engine = new_site
+    region_hub.token()
+    replica = region_hub.export_replica(tmp_path / "replique.json.gz")
+    document = json.loads(gzip.decompress(replica.read_bytes()))
+    carnet = next(change for change in document["changes"] if change["t"] == "carnet")
+    carnet["codes"][0] = carnet["codes"][1]  # one code changed after the region signed
+    tampered = tmp_path / "replique-modifiee.json.gz"
+    tampered.write_bytes(gzip.compress(json.dumps(document).encode()))
+    not_a_replica = tmp_path / "notes.txt"
+    not_a_replica.write_text("liste de courses", encoding="utf-8")
+
+    app = make_app(engine, data_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await import_replica(pilot, tampered, HUB_SITE_ID)
+        assert app.screen.step == "import"
+        message = shown(app, "#import-message")
+        assert message.startswith("Import refusé : Signature invalide : le document a été modifié")
+        assert message.endswith("Rien n'a été importé.")
+
+        await fill(pilot, "#replica-path", str(tmp_path / "absent.json.gz"))
+        await submit(pilot, "#site-id")
+        assert "Fichier introuvable" in shown(app, "#import-message")
+
+        await fill(pilot, "#replica-path", str(not_a_replica))
+        await submit(pilot, "#site-id")
+        assert "ce n'est pas un document JSON valide" in shown(app, "#import-message")
+
+        await fill(pilot, "#replica-path", str(replica))
+        await fill(pilot, "#site-id", "AUTRE-LIEU")
+        await submit(pilot, "#site-id")
+        assert "« AUTRE-LIEU » n'est pas dans le registre" in shown(app, "#import-message")
+
+        await fill(pilot, "#site-id", "")
+        await submit(pilot, "#site-id")
+        assert shown(app, "#import-message") == (
+            "Indiquez l'identifiant de ce lieu, tel que la région l'a enregistré."
+        )
+        assert isinstance(app.screen, FirstRunScreen)
+    assert not setup_state(engine).has_replica
+    assert SiteSync(engine, data_dir).status().replica_cursor == 0
+
+
+async def test_enrolment_with_a_real_hub_then_the_first_sync(new_site, hub_server):
+    region_hub, process = hub_server
+    url = process.url
+    data_dir, engine = new_site
+    token = region_hub.token()
+    app = make_app(engine, data_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        assert app.focused is app.screen.query_one("#hub-url")
+        await type_text(pilot, url + "/")
+        await pilot.press("enter")
+        await type_text(pilot, token)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.step == "done", shown(app, "#work-result")
+        title = shown(app, "#work-title")
+        assert f"Lieu inscrit : « Tiers-lieu de Lille » ({HUB_SITE_ID}), région HDF." in title
+        assert f"Empreinte de la clé de la région : {region_hub.key_fingerprint()}" in title
+        status = shown(app, "#work-status")
+        assert status.startswith("Réplique reçue : ")
+        assert status.endswith(", 20 pass.")
+        assert app.screen.query_one(ProgressBar).percentage == 1
+        assert shown(app, "#work-result") == "✔ Ce poste est prêt."
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FirstOperatorScreen)
+    status = SiteSync(engine, data_dir).status()
+    assert status.enrolled and status.hub_url == url
+    assert status.pass_count == 20
+    assert status.last_sync_at is not None
+
+
+async def test_enrolment_errors_say_why_and_change_nothing(new_site, hub_server, tmp_path):
+    region_hub, process = hub_server
+    url = process.url
+    data_dir, engine = new_site
+    token = region_hub.token()
+    # Another computer used the token first.
+    other = tmp_path / "autre-poste"
+    other_engine = open_database(other / DATABASE_FILENAME)
+    SiteSync(other_engine, other).enrol(url, token)
+    other_engine.dispose()
+
+    app = make_app(engine, data_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        await fill(pilot, "#hub-url", "pass.region.fr")
+        await fill(pilot, "#token", token)
+        await submit(pilot, "#token")
+        assert shown(app, "#enrol-message") == (
+            "Adresse du serveur régional invalide : « pass.region.fr » "
+            "(attendu http://… ou https://…)."
+        )
+        assert app.focused is app.screen.query_one("#hub-url")
+
+        await fill(pilot, "#hub-url", CLOSED_PORT_URL)
+        await submit(pilot, "#token")
+        message = shown(app, "#enrol-message")
+        assert message.startswith(f"Inscription refusée : La région ({CLOSED_PORT_URL}) ne répond")
+        assert message.endswith("Rien n'a été enregistré.")
+        assert app.screen.step == "enrol"
+
+        await fill(pilot, "#hub-url", url)
+        await submit(pilot, "#token")
+        assert "Ce jeton d'inscription a déjà servi" in shown(app, "#enrol-message")
+
+        await fill(pilot, "#token", "")
+        await submit(pilot, "#token")
+        assert shown(app, "#enrol-message") == (
+            "Indiquez le jeton d'inscription donné par la région."
+        )
+    assert not setup_state(engine).has_replica
+    assert not SiteSync(engine, data_dir).status().enrolled
+
+
+class CutBeforeReplica(httpx.HTTPTransport):
+    """The network, cut for the replica pages while `cut` is true (the enrolment gets through)."""
+
+    cut = True
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.cut and request.url.path == "/v1/replica/changes":
+            raise httpx.ConnectError("cut", request=request)
+        return super().handle_request(request)
+
+
+async def test_enrolled_but_the_first_sync_failed_can_retry_or_go_on(new_site, hub_server):
+    region_hub, process = hub_server
+    url = process.url
+    data_dir, engine = new_site
+    token = region_hub.token()
+    network = CutBeforeReplica()
+    app = make_app(engine, data_dir, hub_transport=network)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("i")
+        await settle(pilot)
+        await fill(pilot, "#hub-url", url)
+        await fill(pilot, "#token", token)
+        await submit(pilot, "#token")
+        assert screen.step == "sync_failed"
+        result = shown(app, "#work-result")
+        assert "ne répond pas (connexion impossible) après 5 tentatives" in result
+        assert "Le lieu est bien inscrit" in result
+        assert footer_keys(app) == "r Réessayer ⏎ Continuer ^q Quitter f1 Aide"
+        assert SiteSync(engine, data_dir).status().enrolled
+
+        network.cut = False
+        await pilot.press("r")
+        await settle(pilot)
+        assert screen.step == "done"
+        assert shown(app, "#work-status").endswith(", 20 pass.")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FirstOperatorScreen)
+
+
+def test_the_command_opens_the_app_on_a_new_data_dir(tmp_path, monkeypatch):
+    """`mediateur-tui` on a new site used to stop with « Aucune base de données… »."""
+    started: list[MediateurApp] = []
+    monkeypatch.setattr(MediateurApp, "run", lambda app: started.append(app))
+    monkeypatch.setattr(cli, "set_up_logging", lambda _data_dir: None)  # no global handler
+    data_dir = tmp_path / "nouveau-poste"
+    assert cli.main(["--data-dir", str(data_dir)]) == 0
+    [app] = started
+    assert app.data_dir == data_dir
+    assert (data_dir / DATABASE_FILENAME).exists()
+    assert setup_state(app.engine) == SetupState(has_replica=False, has_operators=False)
+    app.engine.dispose()
