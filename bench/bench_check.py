@@ -21,10 +21,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from mediateur_tui.demo import _REGION_SEED, DEMO_OPERATORS, build_demo
+from mediateur_tui.demo import DEMO_OPERATORS, build_demo, demo_region_key
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
 from mediateur_tui.domain.scan_input import build_payload, signed_message
-from mediateur_tui.domain.signatures import private_key_from_seed, sign
+from mediateur_tui.domain.signatures import sign
 from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.clock import fixed_clock, system_clock
 from mediateur_tui.services.desk import Desk
@@ -171,7 +171,7 @@ def _check_inputs(path: Path, rng: random.Random, count: int) -> list[tuple[str,
                 if row:
                     return row
 
-        key = private_key_from_seed(_REGION_SEED)
+        key = demo_region_key()
         inputs = []
         for index in range(count):
             kind = ("known", "unknown", "qr")[index % 3]

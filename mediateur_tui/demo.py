@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import qrcode
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 from sqlalchemy import Engine, insert
 from sqlmodel import Session
@@ -44,6 +45,13 @@ DEMO_OPERATORS = (
     ("Karim Benali", "5678", "responsable"),
 )
 _REGION_SEED = b"mediateur-tui demo region key 01"
+
+
+def demo_region_key() -> Ed25519PrivateKey:
+    """The demo region's signing key (always the same), e.g. to sign a demo acknowledgement."""
+    return private_key_from_seed(_REGION_SEED)
+
+
 _INSERT_CHUNK = 20_000
 
 
@@ -115,7 +123,7 @@ def build_demo(
 ) -> DemoResult:
     """Fills an empty, migrated database with the demo region, and writes QR images."""
     today = local_date(now)
-    key = private_key_from_seed(_REGION_SEED)
+    key = demo_region_key()
     programmes = {p.id: _programme_row(p, today) for p in PROGRAMMES}
     maker = _CodeMaker(seed)
     result = DemoResult(

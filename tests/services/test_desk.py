@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from mediateur_tui.demo import _REGION_SEED
+from mediateur_tui.demo import demo_region_key
 from mediateur_tui.domain.codes import make_code
 from mediateur_tui.domain.scan_input import build_payload, signed_message
-from mediateur_tui.domain.signatures import private_key_from_seed, public_key_bytes, sign
+from mediateur_tui.domain.signatures import public_key_bytes, sign
 from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.desk import Desk, DeskError
 from mediateur_tui.store.engine import open_database
@@ -402,7 +402,7 @@ def test_qr_with_another_registry_code_under_a_valid_signature_is_malformed(demo
 def test_genuinely_signed_qr_for_a_code_not_in_the_replica_is_provisional(demo_db):
     """The region signed it, the replica does not know it yet: accepted provisionally (the
     region settles it when the batch comes in); the bare code alone stays unknown."""
-    key = private_key_from_seed(_REGION_SEED)
+    key = demo_region_key()
     code = make_code("000000000000")
     with Session(demo_db.engine) as session:
         meta = session.get(ReplicaMeta, 1)

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mediateur_tui.demo import _REGION_SEED
-from mediateur_tui.domain.signatures import private_key_from_seed
+from mediateur_tui.demo import demo_region_key
 from mediateur_tui.services.auth import add_operator
 from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.dashboard import home_stats
@@ -84,7 +83,7 @@ def ack(document: dict, refused: dict[str, tuple[str, dict | None]]) -> dict:
             "refused": len(refused),
         },
     }
-    key = private_key_from_seed(_REGION_SEED)
+    key = demo_region_key()
     return sign_document(answer, key, region_signer(document["region_id"]))
 
 

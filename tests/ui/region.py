@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from mediateur_tui.demo import _REGION_SEED
-from mediateur_tui.domain.signatures import key_fingerprint, private_key_from_seed, public_key_bytes
+from mediateur_tui.demo import demo_region_key
+from mediateur_tui.domain.signatures import key_fingerprint, public_key_bytes
 from mediateur_tui.hub.cli import main as hub_main
 from mediateur_tui.hub.database import KEY_FILENAME, read_private_key
 from mediateur_tui.services.auth import add_operator
@@ -117,7 +117,7 @@ class RegionHub:
 
 # --- acknowledgements of demo batches ----------------------------------------------------------
 
-DEMO_REGION_KEY = private_key_from_seed(_REGION_SEED)
+DEMO_REGION_KEY = demo_region_key()
 RECEIVED_AT = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 
