@@ -8,8 +8,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from mediateur_tui.services.clock import Clock, system_clock
-from mediateur_tui.sync import batches
-from mediateur_tui.sync.batches import AckLineInfo, AckSummary, BatchInfo, ExportedBatch
+from mediateur_tui.sync import acks, batch_files, batches
+from mediateur_tui.sync.acks import AckLineInfo, AckSummary
+from mediateur_tui.sync.batch_files import ExportedBatch
+from mediateur_tui.sync.batches import BatchInfo
 
 
 class MonthEnd:
@@ -41,11 +43,11 @@ class MonthEnd:
 
     def export(self, directory: Path, batch_id: str | None = None) -> list[ExportedBatch]:
         """Files for one batch, or for every batch not yet acknowledged (maybe none)."""
-        return batches.export_batches(self.engine, directory, batch_id)
+        return batch_files.export_batches(self.engine, directory, batch_id)
 
     def import_ack_file(self, path: Path) -> AckSummary:
-        return batches.import_ack(self.engine, batches.read_ack_file(path), self.clock())
+        return acks.import_ack(self.engine, acks.read_ack_file(path), self.clock())
 
     def ack_lines(self, batch_id: str) -> list[AckLineInfo]:
         """The region's verdict on each line of a batch (empty before its acknowledgement)."""
-        return batches.ack_lines(self.engine, batch_id)
+        return acks.ack_lines(self.engine, batch_id)

@@ -14,7 +14,7 @@ from sqlmodel import Session, func, select
 from mediateur_tui.domain.formatting import format_date, format_datetime, local_date
 from mediateur_tui.store import queries
 from mediateur_tui.store.models import Batch, Redemption, RefusedScan
-from mediateur_tui.sync import batches
+from mediateur_tui.sync import acks, batches
 from mediateur_tui.sync.batches import BatchInfo
 from mediateur_tui.sync.errors import SyncError
 from mediateur_tui.sync.instants import parse_instant
@@ -219,7 +219,7 @@ def reconciliation(engine: Engine, batch_id: str) -> Reconciliation:
     if info is None:
         raise SyncError(f"Remise inconnue sur ce poste : {batch_id}.")
     document = batches.batch_document(engine, batch_id)
-    verdicts = {line.redemption_id: line for line in batches.ack_lines(engine, batch_id)}
+    verdicts = {line.redemption_id: line for line in acks.ack_lines(engine, batch_id)}
     lines = []
     for line in document["redemptions"]:
         ack = verdicts.get(line["id"])

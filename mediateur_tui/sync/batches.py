@@ -1,4 +1,4 @@
-"""Monthly batches (remises): sealing, files for the USB-key route, and the region's answer.
+"""Monthly batches (remises): periods, sealing a batch and reading the sealed batches.
 
 `seal_batch` puts every active redemption not yet remitted whose time is before the first
 instant of the next month (French time) into one pn-batch/1, with the sessions those
@@ -6,18 +6,16 @@ redemptions belong to and the refused scans not yet remitted, signs it with the 
 stores it, with each redemption's `batch_id`, in ONE transaction. A sealed batch never changes;
 batches form a hash chain through `sequence` and `previous_hash`.
 
-`import_ack` verifies the region's pn-ack/1 and stores its verdict for every line.
+The files for the USB-key route are in batch_files.py, the region's answer in acks.py.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import os
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -25,45 +23,15 @@ from typing import Any
 from sqlalchemy import Engine, literal_column, update
 from sqlmodel import Session, select
 
-from mediateur_tui.domain.codes import format_code
-from mediateur_tui.domain.formatting import (
-    LOCAL_TZ,
-    format_date,
-    format_datetime,
-    format_euros,
-    local_date,
-)
+from mediateur_tui.domain.formatting import LOCAL_TZ, format_date, format_datetime, local_date
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
-from mediateur_tui.store.models import (
-    AckLine,
-    Batch,
-    DeskSession,
-    Operator,
-    Redemption,
-    RefusedScan,
-    Site,
-)
+from mediateur_tui.store.models import Batch, DeskSession, Operator, Redemption, RefusedScan
 from mediateur_tui.sync.errors import NothingToDo, SyncError
-from mediateur_tui.sync.instants import iso_instant, parse_instant
+from mediateur_tui.sync.instants import iso_instant
 from mediateur_tui.sync.keys import load_site_key
-from mediateur_tui.sync.protocol import (
-    ACK,
-    BATCH,
-    LINE_ACCEPTED,
-    LINE_REFUSED,
-    REFUSAL_REASONS,
-    ProtocolError,
-    document_hash,
-    dump_gzip_json,
-    dump_json,
-    load_json,
-    region_signer,
-    sign_document,
-    site_signer,
-    verify_document,
-)
+from mediateur_tui.sync.protocol import BATCH, document_hash, dump_json, sign_document, site_signer
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +50,6 @@ MONTHS = (
     "décembre",
 )
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-INPUT_METHODS = {"scan": "lecteur", "image": "image", "cli": "saisie différée"}
-REFUSAL_LABELS = {
-    "conflict": "déjà encaissé ailleurs",
-    "revoked": "pass en opposition",
-    "expired": "pass expiré",
-    "unknown": "pass inconnu du registre",
-    "not_attributed": "carnet non attribué",
-    "duplicate_line": "ligne en double",
-}
 
 
 # --- periods --------------------------------------------------------------------------------
@@ -169,54 +128,6 @@ class BatchInfo:
     @property
     def label(self) -> str:
         return f"remise n° {self.sequence} ({period_label(self.period)})"
-
-
-@dataclass(frozen=True)
-class AckLineInfo:
-    redemption_id: str
-    code: str
-    verdict: str
-    reason: str | None
-    winner_site_id: str | None
-    winner_redeemed_at: datetime | None
-    value_cents: int
-
-    @property
-    def accepted(self) -> bool:
-        return self.verdict == LINE_ACCEPTED
-
-    def describe(self) -> str:
-        """E.g. `7K3M-9QXR-4TBEZ : refusé — déjà encaissé ailleurs (FOURMIES-MEDIA, …)`."""
-        shown = format_code(self.code)
-        if self.accepted:
-            return f"{shown} : accepté, {format_euros(self.value_cents)}"
-        reason = REFUSAL_LABELS.get(self.reason or "", self.reason or "motif non précisé")
-        if self.winner_site_id:
-            when = format_datetime(self.winner_redeemed_at) if self.winner_redeemed_at else ""
-            reason += f" ({self.winner_site_id}, {when})" if when else f" ({self.winner_site_id})"
-        return f"{shown} : refusé — {reason}"
-
-
-@dataclass(frozen=True)
-class AckSummary:
-    batch: BatchInfo
-    accepted: int
-    accepted_cents: int
-    refused: int
-    lines: list[AckLineInfo] = field(default_factory=list)
-    already_imported: bool = False
-
-    @property
-    def refused_lines(self) -> list[AckLineInfo]:
-        return [line for line in self.lines if not line.accepted]
-
-
-@dataclass(frozen=True)
-class ExportedBatch:
-    batch: BatchInfo
-    document: Path
-    csv: Path
-    pdf: Path
 
 
 # --- sealing --------------------------------------------------------------------------------
@@ -399,381 +310,3 @@ def mark_sent(engine: Engine, batch_id: str, now: datetime) -> None:
             row.sent_at = now
             session.add(row)
             session.commit()
-
-
-def ack_lines(engine: Engine, batch_id: str) -> list[AckLineInfo]:
-    """The region's verdicts on a batch's lines, in the batch's order (empty before the ack)."""
-    values = {
-        line["id"]: line["value_cents"] for line in batch_document(engine, batch_id)["redemptions"]
-    }
-    with Session(engine) as session:
-        rows = session.exec(select(AckLine).where(AckLine.batch_id == batch_id)).all()
-    order = {redemption_id: index for index, redemption_id in enumerate(values)}
-    rows = sorted(rows, key=lambda row: order.get(row.redemption_id, len(order)))
-    return [_line_info(row, values.get(row.redemption_id, 0)) for row in rows]
-
-
-def _line_info(row: AckLine, value_cents: int) -> AckLineInfo:
-    return AckLineInfo(
-        redemption_id=row.redemption_id,
-        code=row.code,
-        verdict=row.verdict,
-        reason=row.reason,
-        winner_site_id=row.winner_site_id,
-        winner_redeemed_at=row.winner_redeemed_at,
-        value_cents=value_cents,
-    )
-
-
-# --- files for the USB-key route ------------------------------------------------------------
-
-
-def batch_basename(document: dict[str, Any]) -> str:
-    return f"remise-{document['site_id']}-{document['period']}"
-
-
-def export_batches(
-    engine: Engine, directory: Path, batch_id: str | None = None
-) -> list[ExportedBatch]:
-    """Writes, for one batch or for every batch not yet acknowledged, the signed document
-    (`remise-<site>-<period>.json.gz`), a CSV (`;`, UTF-8 with BOM) and a PDF slip."""
-    if batch_id is not None:
-        batches = [info for info in list_batches(engine) if info.batch_id == batch_id]
-        if not batches:
-            raise SyncError(f"Remise inconnue sur ce poste : {batch_id}.")
-    else:
-        batches = list_batches(engine, pending_only=True)
-    if not batches:
-        return []
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SyncError(
-            f"Impossible de créer le dossier {directory} ({error.strerror})."
-        ) from error
-    with Session(engine) as session:
-        meta = queries.replica_meta(session)
-        site = session.get(Site, meta.site_id) if meta else None
-        site_name = site.name if site else ""
-    exported = []
-    for info in batches:
-        document = batch_document(engine, info.batch_id)
-        base = directory / batch_basename(document)
-        try:
-            paths = (
-                _write_atomically(base.with_suffix(".json.gz"), dump_gzip_json(document)),
-                write_batch_csv(document, base.with_suffix(".csv")),
-                write_batch_pdf(document, site_name, base.with_suffix(".pdf")),
-            )
-        except OSError as error:
-            raise SyncError(f"Écriture impossible dans {directory} ({error.strerror}).") from error
-        exported.append(ExportedBatch(info, *paths))
-    return exported
-
-
-def _write_atomically(path: Path, data: bytes) -> Path:
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("wb") as stream:
-        stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
-    temporary.replace(path)
-    return path
-
-
-CSV_COLUMNS = (
-    "Identifiant",
-    "Date",
-    "Code",
-    "Séance",
-    "Opérateur",
-    "Saisie",
-    "Montant",
-    "Provisoire",
-)
-
-
-def write_batch_csv(document: dict[str, Any], path: Path) -> Path:
-    """The batch's lines for a French spreadsheet, and a total line."""
-    titles = {desk_session["id"]: desk_session["title"] for desk_session in document["sessions"]}
-    with path.open("w", encoding="utf-8-sig", newline="") as stream:
-        writer_ = csv.writer(stream, delimiter=";")
-        writer_.writerow(CSV_COLUMNS)
-        for line in document["redemptions"]:
-            writer_.writerow(
-                [
-                    line["id"],
-                    format_datetime(parse_instant(line["redeemed_at"])),
-                    format_code(line["code"]),
-                    titles.get(line["session_id"], str(line["session_id"])),
-                    line["operator"],
-                    INPUT_METHODS.get(line["input_method"], line["input_method"]),
-                    format_euros(line["value_cents"]),
-                    "oui" if line["provisional"] else "non",
-                ]
-            )
-        totals = document["totals"]
-        amount = format_euros(totals["value_cents"])
-        writer_.writerow(["Total", "", f"{totals['redemptions']} pass", "", "", "", amount, ""])
-    return path
-
-
-def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Path:
-    """The slip (bordereau) a site manager prints, signs and keeps."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    styles = getSampleStyleSheet()
-    normal, small = styles["Normal"], styles["BodyText"]
-    totals = document["totals"]
-    provisional = sum(1 for line in document["redemptions"] if line["provisional"])
-    sealed_at = format_datetime(parse_instant(document["sealed_at"]))
-    site = f"{site_name} ({document['site_id']})" if site_name else document["site_id"]
-    story: list = [
-        Paragraph("Bordereau de remise de pass numériques", styles["Title"]),
-        Paragraph(f"<b>Lieu :</b> {_escape(site)}", normal),
-        Paragraph(f"<b>Région :</b> {_escape(document['region_id'])}", normal),
-        Paragraph(f"<b>Période :</b> {period_label(document['period'])}", normal),
-        Paragraph(
-            f"<b>Remise n° {document['sequence']}</b> scellée le {sealed_at} — "
-            f"identifiant {document['batch_id']}",
-            normal,
-        ),
-        Paragraph(f"<b>Empreinte du document (SHA-256) :</b> {document_hash(document)}", small),
-        Spacer(1, 5 * mm),
-    ]
-    titles = {desk_session["id"]: desk_session["title"] for desk_session in document["sessions"]}
-    rows = [["N°", "Date", "Code", "Séance", "Opérateur", "Montant", "Prov."]]
-    for number, line in enumerate(document["redemptions"], start=1):
-        rows.append(
-            [
-                str(number),
-                format_datetime(parse_instant(line["redeemed_at"])),
-                format_code(line["code"]),
-                _clip(titles.get(line["session_id"], str(line["session_id"])), 28),
-                _clip(line["operator"], 20),
-                format_euros(line["value_cents"]),
-                "oui" if line["provisional"] else "",
-            ]
-        )
-    rows.append(["", "", "", "", "Total", format_euros(totals["value_cents"]), ""])
-    table = Table(rows, repeatRows=1, hAlign="LEFT")
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 8),
-                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
-                ("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 8),
-                ("ALIGN", (5, 0), (5, -1), "RIGHT"),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
-                ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
-            ]
-        )
-    )
-    story += [
-        table,
-        Spacer(1, 5 * mm),
-        Paragraph(
-            f"<b>Total : {totals['redemptions']} pass — {format_euros(totals['value_cents'])}</b>",
-            normal,
-        ),
-        Paragraph(
-            f"Dont {provisional} pass accepté(s) à titre provisoire (inconnus de la réplique, "
-            "la région les vérifie).",
-            normal,
-        ),
-        Paragraph(
-            f"Séances : {len(document['sessions'])} — scans refusés au guichet : "
-            f"{totals['refused_scans']}.",
-            normal,
-        ),
-        Spacer(1, 12 * mm),
-        Paragraph("Fait à ____________________, le ____________", normal),
-        Paragraph("Signature du ou de la responsable du lieu :", normal),
-    ]
-
-    def footer(canvas, doc) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica", 7)
-        canvas.drawString(
-            15 * mm,
-            10 * mm,
-            f"Remise {document['batch_id']} — {document['site_id']} — "
-            f"{period_label(document['period'])} — page {doc.page}",
-        )
-        canvas.restoreState()
-
-    temporary = path.with_name(path.name + ".tmp")
-    SimpleDocTemplate(
-        str(temporary),
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=18 * mm,
-        title=f"Remise {document['site_id']} {document['period']}",
-        author=document["site_id"],
-    ).build(story, onFirstPage=footer, onLaterPages=footer)
-    temporary.replace(path)
-    return path
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-# --- the region's acknowledgement -----------------------------------------------------------
-
-
-def read_ack_file(path: Path) -> dict[str, Any]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as error:
-        raise SyncError(f"Fichier introuvable : {path}") from error
-    except OSError as error:
-        raise SyncError(f"Fichier illisible : {path} ({error.strerror}).") from error
-    return load_json(data, ACK)
-
-
-def import_ack(
-    engine: Engine, ack: dict[str, Any], now: datetime, expected_batch_id: str | None = None
-) -> AckSummary:
-    """Verifies a pn-ack/1 and stores its lines. Importing the same answer again changes
-    nothing; a different answer for an already acknowledged batch is refused."""
-    if not isinstance(ack, dict) or ack.get("format") != ACK:
-        raise ProtocolError(f"Document inattendu : {ACK} attendu.")
-    with Session(engine) as session:
-        meta = queries.replica_meta(session)
-        if meta is None or meta.region_public_key is None:
-            raise ProtocolError(
-                "La clé de la région est inconnue sur ce poste : impossible de vérifier "
-                "l'accusé de réception."
-            )
-        region_id, region_key, site_id = meta.region_id, meta.region_public_key, meta.site_id
-    verify_document(ack, region_key, region_signer(region_id))
-    if ack.get("region_id") != region_id or ack.get("site_id") != site_id:
-        raise ProtocolError(
-            f"Cet accusé de réception est destiné au lieu « {ack.get('site_id')} » "
-            f"(région « {ack.get('region_id')} »), pas à ce poste ({site_id}) : refusé."
-        )
-    batch_id = ack.get("batch_id")
-    if expected_batch_id is not None and batch_id != expected_batch_id:
-        raise ProtocolError(
-            f"La région a répondu pour la remise {batch_id} au lieu de {expected_batch_id}."
-        )
-    lines = _parse_ack_lines(ack, str(batch_id))
-
-    with Session(writer(engine)) as session:
-        batch = session.get(Batch, batch_id) if isinstance(batch_id, str) else None
-        if batch is None:
-            raise ProtocolError(
-                f"Aucune remise scellée n° {batch_id} sur ce poste : accusé de réception refusé."
-            )
-        values = {
-            line["id"]: line["value_cents"] for line in json.loads(batch.document)["redemptions"]
-        }
-        _check_lines_match(ack, lines, values)
-        info_lines = [_line_info(line, values[line.redemption_id]) for line in lines]
-        accepted = [line for line in info_lines if line.accepted]
-        summary_counts = {
-            "accepted": len(accepted),
-            "accepted_cents": sum(line.value_cents for line in accepted),
-            "refused": len(info_lines) - len(accepted),
-        }
-        if batch.acknowledged_at is not None:
-            stored = session.exec(select(AckLine).where(AckLine.batch_id == batch_id)).all()
-            if _line_keys(stored) != _line_keys(lines):
-                raise ProtocolError(
-                    f"La {BatchInfo.of(batch).label} a déjà un accusé de réception, différent de "
-                    "celui-ci : refusé. Contactez la région."
-                )
-            return AckSummary(
-                BatchInfo.of(batch), **summary_counts, lines=info_lines, already_imported=True
-            )
-        session.add_all(lines)
-        batch.ack_document = dump_json(ack).decode("utf-8")
-        batch.acknowledged_at = now
-        session.add(batch)
-        append_event(
-            session,
-            now,
-            "ack_imported",
-            None,
-            {"batch_id": batch_id, "period": batch.period, **summary_counts},
-        )
-        session.flush()
-        summary = AckSummary(BatchInfo.of(batch), **summary_counts, lines=info_lines)
-        session.commit()
-    log.info("ack for batch %s: %s", batch_id, summary_counts)
-    return summary
-
-
-def _parse_ack_lines(ack: dict[str, Any], batch_id: str) -> list[AckLine]:
-    raw_lines = ack.get("lines")
-    if not isinstance(raw_lines, list):
-        raise ProtocolError("Accusé de réception mal formé : lignes manquantes.")
-    lines = []
-    for raw in raw_lines:
-        try:
-            verdict, reason, winner = raw["verdict"], raw["reason"], raw["winner"]
-            if verdict not in (LINE_ACCEPTED, LINE_REFUSED):
-                raise ValueError(verdict)
-            if (verdict == LINE_ACCEPTED) != (reason is None) or (
-                reason is not None and reason not in REFUSAL_REASONS
-            ):
-                raise ValueError(reason)
-            lines.append(
-                AckLine(
-                    batch_id=batch_id,
-                    redemption_id=str(raw["redemption_id"]),
-                    code=str(raw["code"]),
-                    verdict=verdict,
-                    reason=reason,
-                    winner_site_id=str(winner["site_id"]) if winner else None,
-                    winner_redeemed_at=parse_instant(winner["redeemed_at"]) if winner else None,
-                )
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ProtocolError(
-                f"Accusé de réception mal formé (ligne {len(lines) + 1}) : refusé."
-            ) from error
-    return lines
-
-
-def _check_lines_match(ack: dict[str, Any], lines: list[AckLine], values: dict[str, int]) -> None:
-    ids = [line.redemption_id for line in lines]
-    if len(set(ids)) != len(ids) or set(ids) != set(values):
-        raise ProtocolError(
-            "L'accusé de réception ne correspond pas aux lignes de la remise (lignes manquantes, "
-            "en trop ou en double) : refusé."
-        )
-    accepted = [line for line in lines if line.verdict == LINE_ACCEPTED]
-    expected = {
-        "accepted": len(accepted),
-        "accepted_cents": sum(values[line.redemption_id] for line in accepted),
-        "refused": len(lines) - len(accepted),
-    }
-    if ack.get("totals") != expected:
-        raise ProtocolError(
-            "Les totaux de l'accusé de réception ne correspondent pas à ses lignes : refusé."
-        )
-
-
-def _line_keys(lines) -> set[tuple]:
-    return {
-        (
-            line.redemption_id,
-            line.verdict,
-            line.reason,
-            line.winner_site_id,
-            line.winner_redeemed_at.astimezone(UTC) if line.winner_redeemed_at else None,
-        )
-        for line in lines
-    }

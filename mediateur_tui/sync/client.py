@@ -34,7 +34,7 @@ from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import ReplicaMeta
-from mediateur_tui.sync import batches
+from mediateur_tui.sync import acks, batches
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
 from mediateur_tui.sync.keys import load_or_create_site_key, load_site_key, raw_public_key
 from mediateur_tui.sync.protocol import (
@@ -509,7 +509,7 @@ def _push(
         if ack is None:
             batches.mark_sent(engine, info.batch_id, clock())
             ack = client.post_batch(document)
-        summary = batches.import_ack(engine, ack, clock(), expected_batch_id=info.batch_id)
+        summary = acks.import_ack(engine, ack, clock(), expected_batch_id=info.batch_id)
         report.batches.append(
             SentBatch(
                 batch_id=info.batch_id,

@@ -22,7 +22,7 @@ from mediateur_tui.services.reconciliation import (
 )
 from mediateur_tui.services.setup import SetupState, setup_state
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
-from mediateur_tui.sync import batches
+from mediateur_tui.sync import acks, batches
 from mediateur_tui.sync.instants import iso_instant
 from mediateur_tui.sync.keys import load_or_create_site_key
 from mediateur_tui.sync.protocol import ACK, region_signer, sign_document
@@ -167,7 +167,7 @@ def test_batch_overview_follows_a_batch_from_sealed_to_answered(february, tmp_pa
 
     document = batches.batch_document(february.engine, batch.batch_id)
     first = document["redemptions"][0]["id"]
-    batches.import_ack(february.engine, ack(document, {first: ("revoked", None)}), NOW)
+    acks.import_ack(february.engine, ack(document, {first: ("revoked", None)}), NOW)
     [row] = batch_overview(february.engine)
     assert (row.state, row.accepted, row.accepted_cents, row.refused) == ("accusée", 2, 2000, 1)
     assert latest_acknowledged(february.engine).batch_id == batch.batch_id
@@ -184,7 +184,7 @@ def test_reconciliation_lines_reasons_and_totals(february, tmp_path):
     ids = [line["id"] for line in document["redemptions"]]
     winner = {"site_id": "FOURMIES-MEDIA", "redeemed_at": WINNER_AT}
     refused = {ids[0]: ("conflict", winner), ids[2]: ("not_attributed", None)}
-    batches.import_ack(february.engine, ack(document, refused), NOW)
+    acks.import_ack(february.engine, ack(document, refused), NOW)
 
     result = reconciliation(february.engine, batch.batch_id)
     assert result.acknowledged

@@ -15,7 +15,8 @@ from sqlmodel import Session, select
 from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.store.models import AckLine, Batch
-from mediateur_tui.sync.batches import batch_document, import_ack
+from mediateur_tui.sync.acks import import_ack
+from mediateur_tui.sync.batches import batch_document
 from mediateur_tui.sync.errors import SyncError
 from mediateur_tui.sync.keys import load_site_key, raw_public_key
 from mediateur_tui.sync.protocol import (

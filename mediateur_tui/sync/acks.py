@@ -1,0 +1,257 @@
+"""The region's answer to a batch: `import_ack` verifies a pn-ack/1 and stores its verdict for
+every line; `ack_lines` reads those verdicts back."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.store import queries
+from mediateur_tui.store.audit import append_event
+from mediateur_tui.store.engine import writer
+from mediateur_tui.store.models import AckLine, Batch
+from mediateur_tui.sync.batches import BatchInfo, batch_document
+from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.instants import parse_instant
+from mediateur_tui.sync.protocol import (
+    ACK,
+    LINE_ACCEPTED,
+    LINE_REFUSED,
+    REFUSAL_REASONS,
+    ProtocolError,
+    dump_json,
+    load_json,
+    region_signer,
+    verify_document,
+)
+
+log = logging.getLogger(__name__)
+
+REFUSAL_LABELS = {
+    "conflict": "déjà encaissé ailleurs",
+    "revoked": "pass en opposition",
+    "expired": "pass expiré",
+    "unknown": "pass inconnu du registre",
+    "not_attributed": "carnet non attribué",
+    "duplicate_line": "ligne en double",
+}
+
+
+@dataclass(frozen=True)
+class AckLineInfo:
+    redemption_id: str
+    code: str
+    verdict: str
+    reason: str | None
+    winner_site_id: str | None
+    winner_redeemed_at: datetime | None
+    value_cents: int
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == LINE_ACCEPTED
+
+    def describe(self) -> str:
+        """E.g. `7K3M-9QXR-4TBEZ : refusé — déjà encaissé ailleurs (FOURMIES-MEDIA, …)`."""
+        shown = format_code(self.code)
+        if self.accepted:
+            return f"{shown} : accepté, {format_euros(self.value_cents)}"
+        reason = REFUSAL_LABELS.get(self.reason or "", self.reason or "motif non précisé")
+        if self.winner_site_id:
+            when = format_datetime(self.winner_redeemed_at) if self.winner_redeemed_at else ""
+            reason += f" ({self.winner_site_id}, {when})" if when else f" ({self.winner_site_id})"
+        return f"{shown} : refusé — {reason}"
+
+
+@dataclass(frozen=True)
+class AckSummary:
+    batch: BatchInfo
+    accepted: int
+    accepted_cents: int
+    refused: int
+    lines: list[AckLineInfo] = field(default_factory=list)
+    already_imported: bool = False
+
+    @property
+    def refused_lines(self) -> list[AckLineInfo]:
+        return [line for line in self.lines if not line.accepted]
+
+
+def ack_lines(engine: Engine, batch_id: str) -> list[AckLineInfo]:
+    """The region's verdicts on a batch's lines, in the batch's order (empty before the ack)."""
+    values = {
+        line["id"]: line["value_cents"] for line in batch_document(engine, batch_id)["redemptions"]
+    }
+    with Session(engine) as session:
+        rows = session.exec(select(AckLine).where(AckLine.batch_id == batch_id)).all()
+    order = {redemption_id: index for index, redemption_id in enumerate(values)}
+    rows = sorted(rows, key=lambda row: order.get(row.redemption_id, len(order)))
+    return [_line_info(row, values.get(row.redemption_id, 0)) for row in rows]
+
+
+def _line_info(row: AckLine, value_cents: int) -> AckLineInfo:
+    return AckLineInfo(
+        redemption_id=row.redemption_id,
+        code=row.code,
+        verdict=row.verdict,
+        reason=row.reason,
+        winner_site_id=row.winner_site_id,
+        winner_redeemed_at=row.winner_redeemed_at,
+        value_cents=value_cents,
+    )
+
+
+def read_ack_file(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as error:
+        raise SyncError(f"Fichier introuvable : {path}") from error
+    except OSError as error:
+        raise SyncError(f"Fichier illisible : {path} ({error.strerror}).") from error
+    return load_json(data, ACK)
+
+
+def import_ack(
+    engine: Engine, ack: dict[str, Any], now: datetime, expected_batch_id: str | None = None
+) -> AckSummary:
+    """Verifies a pn-ack/1 and stores its lines. Importing the same answer again changes
+    nothing; a different answer for an already acknowledged batch is refused."""
+    if not isinstance(ack, dict) or ack.get("format") != ACK:
+        raise ProtocolError(f"Document inattendu : {ACK} attendu.")
+    with Session(engine) as session:
+        meta = queries.replica_meta(session)
+        if meta is None or meta.region_public_key is None:
+            raise ProtocolError(
+                "La clé de la région est inconnue sur ce poste : impossible de vérifier "
+                "l'accusé de réception."
+            )
+        region_id, region_key, site_id = meta.region_id, meta.region_public_key, meta.site_id
+    verify_document(ack, region_key, region_signer(region_id))
+    if ack.get("region_id") != region_id or ack.get("site_id") != site_id:
+        raise ProtocolError(
+            f"Cet accusé de réception est destiné au lieu « {ack.get('site_id')} » "
+            f"(région « {ack.get('region_id')} »), pas à ce poste ({site_id}) : refusé."
+        )
+    batch_id = ack.get("batch_id")
+    if expected_batch_id is not None and batch_id != expected_batch_id:
+        raise ProtocolError(
+            f"La région a répondu pour la remise {batch_id} au lieu de {expected_batch_id}."
+        )
+    lines = _parse_ack_lines(ack, str(batch_id))
+
+    with Session(writer(engine)) as session:
+        batch = session.get(Batch, batch_id) if isinstance(batch_id, str) else None
+        if batch is None:
+            raise ProtocolError(
+                f"Aucune remise scellée n° {batch_id} sur ce poste : accusé de réception refusé."
+            )
+        values = {
+            line["id"]: line["value_cents"] for line in json.loads(batch.document)["redemptions"]
+        }
+        _check_lines_match(ack, lines, values)
+        info_lines = [_line_info(line, values[line.redemption_id]) for line in lines]
+        accepted = [line for line in info_lines if line.accepted]
+        summary_counts = {
+            "accepted": len(accepted),
+            "accepted_cents": sum(line.value_cents for line in accepted),
+            "refused": len(info_lines) - len(accepted),
+        }
+        if batch.acknowledged_at is not None:
+            stored = session.exec(select(AckLine).where(AckLine.batch_id == batch_id)).all()
+            if _line_keys(stored) != _line_keys(lines):
+                raise ProtocolError(
+                    f"La {BatchInfo.of(batch).label} a déjà un accusé de réception, différent de "
+                    "celui-ci : refusé. Contactez la région."
+                )
+            return AckSummary(
+                BatchInfo.of(batch), **summary_counts, lines=info_lines, already_imported=True
+            )
+        session.add_all(lines)
+        batch.ack_document = dump_json(ack).decode("utf-8")
+        batch.acknowledged_at = now
+        session.add(batch)
+        append_event(
+            session,
+            now,
+            "ack_imported",
+            None,
+            {"batch_id": batch_id, "period": batch.period, **summary_counts},
+        )
+        session.flush()
+        summary = AckSummary(BatchInfo.of(batch), **summary_counts, lines=info_lines)
+        session.commit()
+    log.info("ack for batch %s: %s", batch_id, summary_counts)
+    return summary
+
+
+def _parse_ack_lines(ack: dict[str, Any], batch_id: str) -> list[AckLine]:
+    raw_lines = ack.get("lines")
+    if not isinstance(raw_lines, list):
+        raise ProtocolError("Accusé de réception mal formé : lignes manquantes.")
+    lines = []
+    for raw in raw_lines:
+        try:
+            verdict, reason, winner = raw["verdict"], raw["reason"], raw["winner"]
+            if verdict not in (LINE_ACCEPTED, LINE_REFUSED):
+                raise ValueError(verdict)
+            if (verdict == LINE_ACCEPTED) != (reason is None) or (
+                reason is not None and reason not in REFUSAL_REASONS
+            ):
+                raise ValueError(reason)
+            lines.append(
+                AckLine(
+                    batch_id=batch_id,
+                    redemption_id=str(raw["redemption_id"]),
+                    code=str(raw["code"]),
+                    verdict=verdict,
+                    reason=reason,
+                    winner_site_id=str(winner["site_id"]) if winner else None,
+                    winner_redeemed_at=parse_instant(winner["redeemed_at"]) if winner else None,
+                )
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ProtocolError(
+                f"Accusé de réception mal formé (ligne {len(lines) + 1}) : refusé."
+            ) from error
+    return lines
+
+
+def _check_lines_match(ack: dict[str, Any], lines: list[AckLine], values: dict[str, int]) -> None:
+    ids = [line.redemption_id for line in lines]
+    if len(set(ids)) != len(ids) or set(ids) != set(values):
+        raise ProtocolError(
+            "L'accusé de réception ne correspond pas aux lignes de la remise (lignes manquantes, "
+            "en trop ou en double) : refusé."
+        )
+    accepted = [line for line in lines if line.verdict == LINE_ACCEPTED]
+    expected = {
+        "accepted": len(accepted),
+        "accepted_cents": sum(values[line.redemption_id] for line in accepted),
+        "refused": len(lines) - len(accepted),
+    }
+    if ack.get("totals") != expected:
+        raise ProtocolError(
+            "Les totaux de l'accusé de réception ne correspondent pas à ses lignes : refusé."
+        )
+
+
+def _line_keys(lines) -> set[tuple]:
+    return {
+        (
+            line.redemption_id,
+            line.verdict,
+            line.reason,
+            line.winner_site_id,
+            line.winner_redeemed_at.astimezone(UTC) if line.winner_redeemed_at else None,
+        )
+        for line in lines
+    }
