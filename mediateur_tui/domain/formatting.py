@@ -23,6 +23,27 @@ def format_euros(cents: int) -> str:
     return f"{sign}{grouped},{rest:02d} €"
 
 
+MONTH_NAMES = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+
+def format_month(year: int, month: int) -> str:
+    """(2026, 3) -> 'mars 2026'."""
+    return f"{MONTH_NAMES[month - 1]} {year}"
+
+
 def format_date(day: date) -> str:
     return f"{day:%d/%m/%Y}"
 

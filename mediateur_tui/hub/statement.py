@@ -21,27 +21,13 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from sqlmodel import select
 
 from mediateur_tui.domain.codes import format_code
-from mediateur_tui.domain.formatting import format_datetime, format_euros, plural
+from mediateur_tui.domain.formatting import format_datetime, format_euros, format_month, plural
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.errors import HubError, NotFound
 from mediateur_tui.hub.instants import utc_now
 from mediateur_tui.hub.models import HubBatch, HubLine, HubSite
 from mediateur_tui.sync.protocol import LINE_ACCEPTED
 
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 REASONS = {
     "conflict": "Pass déjà encaissé ailleurs",
     "revoked": "Pass en opposition",
@@ -109,7 +95,7 @@ class Statement:
     @property
     def period_text(self) -> str:
         year, month = self.month.split("-")
-        return f"{MONTHS[int(month) - 1]} {year}"
+        return format_month(int(year), int(month))
 
     @property
     def accepted(self) -> list[StatementLine]:

@@ -10,7 +10,7 @@ from textual.containers import Grid, Vertical
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
-from mediateur_tui.domain.formatting import format_datetime, format_euros, plural
+from mediateur_tui.domain.formatting import format_datetime, format_euros, format_month, plural
 from mediateur_tui.screens.history import HistoryScreen
 from mediateur_tui.screens.month_end import MonthEndScreen
 from mediateur_tui.screens.reconciliation import ReconciliationScreen
@@ -21,22 +21,6 @@ from mediateur_tui.services.reconciliation import latest_acknowledged
 from mediateur_tui.services.sync import SyncStatus
 from mediateur_tui.widgets.day_chart import DayChart
 from mediateur_tui.widgets.keys_footer import KeysFooter
-
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
-
 
 REFUSALS = {
     "month_end": "La fin de mois est réservée aux responsables du lieu",
@@ -128,10 +112,9 @@ class HomeScreen(Screen):
             count = sync_status.pending_batches
             waiting += f"\n{plural(count, 'remise')} sans accusé de réception"
         self.query_one("#waiting", Static).update(waiting)
-        month = MONTHS[stats.month_start.month - 1]
+        month = format_month(stats.month_start.year, stats.month_start.month)
         self.query_one("#month", Static).update(
-            f"{month} {stats.month_start.year} : {stats.month_count} pass, "
-            f"{format_euros(stats.month_cents)}"
+            f"{month} : {stats.month_count} pass, {format_euros(stats.month_cents)}"
         )
         self.query_one(DayChart).show(stats.per_day)
         if open_session is None:

@@ -23,7 +23,13 @@ from typing import Any
 from sqlalchemy import Engine, literal_column, update
 from sqlmodel import Session, select
 
-from mediateur_tui.domain.formatting import LOCAL_TZ, format_date, format_datetime, local_date
+from mediateur_tui.domain.formatting import (
+    LOCAL_TZ,
+    format_date,
+    format_datetime,
+    format_month,
+    local_date,
+)
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
@@ -35,20 +41,6 @@ from mediateur_tui.sync.protocol import BATCH, document_hash, dump_json, sign_do
 
 log = logging.getLogger(__name__)
 
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -91,7 +83,7 @@ def previous_period(now: datetime) -> str:
 def period_label(period: str) -> str:
     """`2026-03` -> `mars 2026`."""
     year, month = _year_month(period)
-    return f"{MONTHS[month - 1]} {year}"
+    return format_month(year, month)
 
 
 # --- what the screens and the command line see ----------------------------------------------
