@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mediateur_tui.domain import formatting
-from mediateur_tui.domain.formatting import format_date, format_datetime, format_euros, plural
+from mediateur_tui.domain.formatting import (
+    format_date,
+    format_datetime,
+    format_euros,
+    format_month,
+    plural,
+)
 
 
 @pytest.mark.parametrize(
@@ -86,3 +92,11 @@ def test_plural():
     assert plural(0, "séance") == "0 séance"
     assert plural(3, "séance") == "3 séances"
     assert plural(2, "pass", "pass") == "2 pass"
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "shown"),
+    [(2026, 1, "janvier 2026"), (2026, 8, "août 2026"), (2027, 12, "décembre 2027")],
+)
+def test_format_month_in_french(year, month, shown):
+    assert format_month(year, month) == shown
