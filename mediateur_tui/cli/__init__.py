@@ -1,6 +1,7 @@
 """The command line: the app by default, plus commands for scripts and paper-log entry
 (desk_commands.py), and for the sync with the region (enrol, sync, close-month, export-batch,
-import-replica, import-ack; region_commands.py), which run unattended (cron) too.
+import-replica, import-ack; region_commands.py), which run unattended (cron) too, and for
+deciding carnet requests by the règlement (attribution check; attribution_commands.py).
 
 This module builds the parser, runs the chosen command and turns its errors into a French
 message and an exit code. It also holds the helpers the commands share.
@@ -152,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name", metavar="NOM")
     add.add_argument("--role", required=True, choices=sorted(ROLES))
     operator_commands.add_parser("list", parents=[common], help="lister les comptes")
+
+    from mediateur_tui.cli import attribution_commands  # imports this package's helpers
+
+    attribution_commands.add_parser(commands, common)
     return parser
 
 
@@ -161,7 +166,7 @@ CREATING_COMMANDS = {None, "demo", "enrol", "import-replica"}
 
 def main(argv: list[str] | None = None) -> int:
     # The command modules import this package's helpers, so they are imported here, not at the top.
-    from mediateur_tui.cli import desk_commands, region_commands
+    from mediateur_tui.cli import attribution_commands, desk_commands, region_commands
 
     args = build_parser().parse_args(argv)
     demo = args.demo or args.command == "demo"
@@ -186,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             "import-replica": region_commands.import_replica,
             "import-ack": region_commands.import_ack,
             "operator": desk_commands.operator,
+            "attribution": attribution_commands.check,
         }[args.command]
         return handler(args, data_dir)
     except NothingToDo as error:
