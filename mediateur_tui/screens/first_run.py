@@ -1,5 +1,7 @@
 """First run of a new site: get the region's registry, by enrolling with the region's server
-(then a first sync, with a progress bar) or by importing a replica file from a USB key.
+(then a first sync, with a progress bar), by importing a replica file from a USB key, or by
+enrolling with files on a USB key (a request taken to the region, its signed answer brought
+back), then importing a replica file.
 
 A refused enrolment or import changes nothing (the services write only once everything is
 checked): the form comes back with the reason, to correct and try again.
@@ -29,9 +31,13 @@ from mediateur_tui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 COMPARE = "Comparez-la avec celle que la région vous a communiquée."
 RETRY_LATER = "Rien n'est perdu : relancez la synchronisation plus tard."
+NOTHING_SAVED = "Rien n'a été enregistré."
+# Where the enrolment request is written by default (and looked for when started again).
+REQUEST_FILE = Path("inscription") / "demande.json"
 
-# Steps: the choice, the two forms, work in progress, done, and "enrolled but the first sync
-# failed" (retry, or go on: the replica comes with the next sync).
+# Steps: the choice, the forms, work in progress, done, and "enrolled but the first sync
+# failed" (retry, or go on: the replica comes with the next sync). By USB key: the request form
+# (step 1), the answer form (step 2), then "enrolled by file" (Enter: import a replica file).
 CHOICE, ENROL, IMPORT, WORKING, DONE, SYNC_FAILED = (
     "choice",
     "enrol",
@@ -40,13 +46,22 @@ CHOICE, ENROL, IMPORT, WORKING, DONE, SYNC_FAILED = (
     "done",
     "sync_failed",
 )
-PANELS = {CHOICE: "choice", ENROL: "enrol", IMPORT: "import"}  # the others show "work"
+USB_REQUEST, USB_ANSWER, USB_ENROLLED = "usb_request", "usb_answer", "usb_enrolled"
+USB = "usb"  # the choice's option
+PANELS = {
+    CHOICE: "choice",
+    ENROL: "enrol",
+    IMPORT: "import",
+    USB_REQUEST: "usb-request",
+    USB_ANSWER: "usb-answer",
+}  # the others show "work"
 ACTION_STEPS = {
     "enrol": {CHOICE},
     "import_file": {CHOICE},
-    "back": {ENROL, IMPORT},
+    "usb": {CHOICE},
+    "back": {ENROL, IMPORT, USB_REQUEST, USB_ANSWER},
     "retry_sync": {SYNC_FAILED},
-    "next": {DONE, SYNC_FAILED},
+    "next": {DONE, SYNC_FAILED, USB_ENROLLED},
 }
 
 
@@ -67,6 +82,13 @@ class FirstRunScreen(Screen):
             id="first_run.import",
         ),
         Binding(
+            "u",
+            "usb",
+            "Clé USB",
+            tooltip="Inscription par clé USB (sans réseau)",
+            id="first_run.usb",
+        ),
+        Binding(
             "r",
             "retry_sync",
             "Réessayer",
@@ -83,6 +105,7 @@ class FirstRunScreen(Screen):
         super().__init__()
         self.step = CHOICE
         self.pages = 0
+        self.request_written = False  # step 1 done in this run (else found on disk)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -97,12 +120,13 @@ class FirstRunScreen(Screen):
                     yield OptionList(
                         Option("Inscrire ce lieu auprès de la région (par le réseau)", id=ENROL),
                         Option("Importer un fichier de réplique (clé USB)", id=IMPORT),
+                        Option("Inscription par clé USB (sans réseau)", id=USB),
                         id="choice-list",
                     )
                     yield Static(
                         "L'inscription demande l'adresse du serveur de la région et un jeton "
                         "d'inscription à usage unique, donnés par la région. Sans réseau, la "
-                        "région fournit un fichier de réplique.",
+                        "région fournit un fichier de réplique, ou inscrit le lieu par fichiers.",
                         classes="hint",
                     )
                 with Vertical(id="enrol"):
@@ -119,6 +143,25 @@ class FirstRunScreen(Screen):
                     yield Input(placeholder="AVESNES-EPN", id="site-id")
                     yield Static("", id="import-message", classes="message error")
                     yield Static("Entrée : importer · Échap : retour", classes="hint")
+                with Vertical(id="usb-request"):
+                    yield Static(
+                        "[b]Inscription par clé USB[/b], étape 1 sur 2 : la demande", id="usb-title"
+                    )
+                    yield Label("Jeton d'inscription (à usage unique, donné par la région)")
+                    yield Input(id="usb-token")
+                    yield Label("Fichier de demande à écrire (sur la clé USB)")
+                    yield Input(id="request-path")
+                    yield Static("", id="usb-request-message", classes="message error")
+                    yield Static("Entrée : écrire la demande · Échap : retour", classes="hint")
+                with Vertical(id="usb-answer"):
+                    yield Static("", id="usb-answer-intro")
+                    yield Label("Fichier de réponse de la région (inscription-….json)")
+                    yield Input(placeholder="/media/cle-usb/inscription-….json", id="answer-path")
+                    yield Static("", id="usb-answer-message", classes="message error")
+                    yield Static(
+                        "Entrée : importer la réponse · Échap : retour (nouvelle demande)",
+                        classes="hint",
+                    )
                 with Vertical(id="work"):
                     yield Static("", id="work-title")
                     yield Static("", id="work-status")
@@ -129,13 +172,23 @@ class FirstRunScreen(Screen):
 
     def on_mount(self) -> None:
         self.sub_title = "première mise en route"
+        self.query_one("#request-path", Input).value = str(self.default_request_path())
+
+    def default_request_path(self) -> Path:
+        return self.app.data_dir / REQUEST_FILE
 
     # --- steps ----------------------------------------------------------------------------
 
     def go(self, step: str) -> None:
         self.step = step
         self.query_one(ContentSwitcher).current = PANELS.get(step, "work")
-        focus = {CHOICE: "#choice-list", ENROL: "#hub-url", IMPORT: "#replica-path"}.get(step)
+        focus = {
+            CHOICE: "#choice-list",
+            ENROL: "#hub-url",
+            IMPORT: "#replica-path",
+            USB_REQUEST: "#usb-token",
+            USB_ANSWER: "#answer-path",
+        }.get(step)
         if focus is not None:
             self.query_one(focus).focus()
         else:
@@ -148,7 +201,10 @@ class FirstRunScreen(Screen):
 
     @on(OptionList.OptionSelected, "#choice-list")
     def chosen(self, event: OptionList.OptionSelected) -> None:
-        self.go(event.option.id or CHOICE)
+        if event.option.id == USB:
+            self.action_usb()
+        else:
+            self.go(event.option.id or CHOICE)
 
     def action_enrol(self) -> None:
         self.go(ENROL)
@@ -156,10 +212,20 @@ class FirstRunScreen(Screen):
     def action_import_file(self) -> None:
         self.go(IMPORT)
 
+    def action_usb(self) -> None:
+        """Step 2 when a request was written (in this run, or before the app was closed)."""
+        written = self.request_written or self.default_request_path().exists()
+        if written and not self.request_written:
+            self._show_answer_intro(self.default_request_path(), again=True)
+        self.go(USB_ANSWER if written else USB_REQUEST)
+
     def action_back(self) -> None:
-        self.go(CHOICE)
+        self.go(USB_REQUEST if self.step == USB_ANSWER else CHOICE)
 
     def action_next(self) -> None:
+        if self.step == USB_ENROLLED:
+            self.go(IMPORT)  # the site id is filled in: only the replica file is left
+            return
         self.app.open_first_screen()
 
     def action_retry_sync(self) -> None:
@@ -286,6 +352,109 @@ class FirstRunScreen(Screen):
         )
         self.go(SYNC_FAILED)
         self.app.bell()
+
+    # --- enrolment by USB key --------------------------------------------------------------
+
+    @on(Input.Submitted, "#usb-token")
+    def usb_token_entered(self) -> None:
+        self.query_one("#request-path", Input).focus()
+
+    @on(Input.Submitted, "#request-path")
+    def request_submitted(self) -> None:
+        message = self.query_one("#usb-request-message", Static)
+        token = self.query_one("#usb-token", Input).value.strip()
+        path = clean_path(self.query_one("#request-path", Input).value)
+        if not token:
+            message.update("Indiquez le jeton d'inscription donné par la région.")
+            self.query_one("#usb-token", Input).focus()
+            return
+        if path is None:
+            message.update("Indiquez où écrire le fichier de demande.")
+            return
+        message.update("")
+        self.write_request(token, path)
+
+    @work(thread=True, exclusive=True, group="first-run")
+    def write_request(self, token: str, path: Path) -> None:
+        try:
+            written = self.app.site_sync().write_enrolment_request(token, path)
+        except (SyncError, ProtocolError) as error:
+            self.app.call_from_thread(self._request_refused, str(error))
+            return
+        except OSError as error:
+            reason = f"Impossible d'écrire {path} ({error.strerror or error})."
+            self.app.call_from_thread(self._request_refused, reason)
+            return
+        self.app.call_from_thread(self._request_written, written)
+
+    def _request_refused(self, reason: str) -> None:
+        self.go(USB_REQUEST)
+        self.query_one("#usb-request-message", Static).update(
+            Text(f"Demande refusée : {reason}\n{NOTHING_SAVED}")
+        )
+        self.app.bell()
+
+    def _request_written(self, path: Path) -> None:
+        self.request_written = True
+        self.query_one("#usb-request-message", Static).update("")
+        self._show_answer_intro(path)
+        self.go(USB_ANSWER)
+
+    def _show_answer_intro(self, path: Path, again: bool = False) -> None:
+        done = "Une demande a déjà été écrite" if again else "Demande écrite"
+        intro = Text.from_markup(
+            "[b]Inscription par clé USB[/b], étape 2 sur 2 : la réponse de la région\n"
+        )
+        intro.append(
+            f"{done} : {path}\n"
+            "Portez-le à la région (mediateur-hub import-enrolment) : elle vous remet le "
+            "fichier inscription-<lieu>.json. Revenez ici avec lui, même après avoir fermé "
+            "l'application."
+        )
+        self.query_one("#usb-answer-intro", Static).update(intro)
+        directory = path.parent
+        self.query_one("#answer-path", Input).placeholder = f"{directory}/inscription-….json"
+
+    @on(Input.Submitted, "#answer-path")
+    def answer_submitted(self) -> None:
+        message = self.query_one("#usb-answer-message", Static)
+        path = clean_path(self.query_one("#answer-path", Input).value)
+        if path is None:
+            message.update("Indiquez le chemin du fichier de réponse remis par la région.")
+            return
+        message.update("")
+        self._working(f"Lecture de {path}…", title="[b]Inscription par clé USB[/b]")
+        self.import_answer(path)
+
+    @work(thread=True, exclusive=True, group="first-run")
+    def import_answer(self, path: Path) -> None:
+        if not path.is_file():
+            self.app.call_from_thread(self._answer_refused, f"Fichier introuvable : {path}.")
+            return
+        try:
+            enrolment = self.app.site_sync().import_enrolment_answer(path)
+        except (SyncError, ProtocolError) as error:
+            self.app.call_from_thread(self._answer_refused, str(error))
+            return
+        self.app.call_from_thread(self._usb_enrolled, enrolment)
+
+    def _answer_refused(self, reason: str) -> None:
+        self.go(USB_ANSWER)
+        self.query_one("#usb-answer-message", Static).update(
+            Text(f"Réponse refusée : {reason}\n{NOTHING_SAVED}")
+        )
+        self.app.bell()
+
+    def _usb_enrolled(self, enrolment: Enrolment) -> None:
+        self._enrolled(enrolment)
+        self.query_one("#work-status", Static).update(
+            "Il reste à importer la réplique du registre : le fichier que la région exporte "
+            "pour ce lieu (mediateur-hub export-replica), sur la clé USB."
+        )
+        self.query_one("#work-progress", ProgressBar).display = False
+        self.query_one("#work-hint", Static).update("Entrée : importer le fichier de réplique")
+        self.query_one("#site-id", Input).value = enrolment.site_id
+        self.go(USB_ENROLLED)
 
     # --- import of a replica file ---------------------------------------------------------
 

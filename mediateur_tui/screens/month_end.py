@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Header, Static
 
 from mediateur_tui.domain.formatting import format_euros, plural
 from mediateur_tui.screens.close_month import CloseMonthScreen
+from mediateur_tui.screens.close_period import ClosePeriodScreen
 from mediateur_tui.screens.export_batches import ExportBatchesScreen, ExportRequest
 from mediateur_tui.screens.path_prompt import PathPromptScreen
 from mediateur_tui.screens.reconciliation import ReconciliationScreen
@@ -39,7 +40,7 @@ class MonthEndScreen(Screen):
             "c",
             "close_month",
             "Clore le mois",
-            tooltip="Clore le mois précédent (sceller sa remise)",
+            tooltip="Clore un mois, le précédent par défaut (sceller sa remise)",
             id="month_end.close",
         ),
         Binding(
@@ -158,11 +159,15 @@ class MonthEndScreen(Screen):
         line.update(Text(message))
         line.set_class(error, "error")
 
-    # --- close the previous month ---------------------------------------------------------
+    # --- close a month (the previous one by default) ---------------------------------------
 
     def action_close_month(self) -> None:
-        self.say(f"Préparation de la clôture {month_of(period_label(self.period))}…")
-        self.prepare_close(self.period)
+        def chosen(period: str | None) -> None:
+            if period is not None:
+                self.say(f"Préparation de la clôture {month_of(period_label(period))}…")
+                self.prepare_close(period)
+
+        self.app.push_screen(ClosePeriodScreen(self.period), chosen)
 
     @work(thread=True, exclusive=True, group="close")
     def prepare_close(self, period: str) -> None:

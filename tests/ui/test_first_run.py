@@ -4,7 +4,9 @@ registry (a replica file made by `mediateur-hub export-replica`, or an enrolment
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
 
 import httpx
@@ -12,6 +14,7 @@ from textual.widgets import Input, ProgressBar, Select
 
 from mediateur_tui import cli
 from mediateur_tui.app import MediateurApp
+from mediateur_tui.hub.cli import main as hub_main
 from mediateur_tui.screens.first_operator import FirstOperatorScreen
 from mediateur_tui.screens.first_run import FirstRunScreen
 from mediateur_tui.screens.home import HomeScreen
@@ -22,7 +25,7 @@ from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 
 from .helpers import SIZE, footer_keys, log_in, make_app, settle, text_of, type_text
-from .region import HUB_SITE_ID
+from .region import HUB_SITE_ID, HUB_SITE_NAME
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # the discard port: nobody listens there
 
@@ -64,7 +67,9 @@ async def test_a_new_site_opens_on_the_first_run_choice(new_site):
         assert "Inscrire ce lieu auprès de la région" in str(
             app.screen.query_one("#choice-list").get_option_at_index(0).prompt
         )
-        assert footer_keys(app) == "i Inscrire ce lieu f Importer un fichier ^q Quitter f1 Aide"
+        assert footer_keys(app) == (
+            "i Inscrire ce lieu f Importer un fichier u Clé USB ^q Quitter f1 Aide"
+        )
         await pilot.press("down", "enter")  # the list works as well as the keys
         await settle(pilot)
         assert app.screen.step == "import"
@@ -307,3 +312,182 @@ def test_the_command_opens_the_app_on_a_new_data_dir(tmp_path, monkeypatch):
     assert (data_dir / DATABASE_FILENAME).exists()
     assert setup_state(app.engine) == SetupState(has_replica=False, has_operators=False)
     app.engine.dispose()
+
+
+# --- enrolment by USB key (no network) ------------------------------------------------------
+
+
+async def write_request(pilot, token: str, path=None) -> None:
+    """Step 1: the token, the request file (the default one when `path` is None)."""
+    await fill(pilot, "#usb-token", token)
+    await pilot.press("enter")  # to the next field
+    if path is not None:
+        await fill(pilot, "#request-path", str(path))
+    await submit(pilot, "#request-path")
+
+
+async def import_answer(pilot, path) -> None:
+    await fill(pilot, "#answer-path", str(path))
+    await submit(pilot, "#answer-path")
+
+
+def region_answers(region_hub, request) -> tuple[int, str]:
+    """`mediateur-hub import-enrolment REQUEST` in this process: exit code and what it said."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = hub_main(["import-enrolment", "--dir", str(region_hub.folder), str(request)])
+    return code, out.getvalue()
+
+
+async def test_usb_enrolment_then_replica_file_then_first_account(new_site, region_hub, tmp_path):
+    data_dir, engine = new_site
+    token = region_hub.token()
+    usb = tmp_path / "cle-usb"
+    app = make_app(engine, data_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")  # the third choice
+        await settle(pilot)
+        screen = app.screen
+        assert screen.step == "usb_request"
+        assert app.focused is screen.query_one("#usb-token")
+        default = data_dir / "inscription" / "demande.json"
+        assert screen.query_one("#request-path", Input).value == str(default)
+        assert footer_keys(app) == "esc Retour ^q Quitter f1 Aide"
+        await write_request(pilot, token, usb / "demande.json")
+        assert screen.step == "usb_answer", shown(app, "#usb-request-message")
+        intro = shown(app, "#usb-answer-intro")
+        assert f"Demande écrite : {usb / 'demande.json'}" in intro
+        assert "mediateur-hub import-enrolment" in intro
+        assert app.focused is screen.query_one("#answer-path")
+        assert not SiteSync(engine, data_dir).status().enrolled
+
+        # At the region.
+        code, said = region_answers(region_hub, usb / "demande.json")
+        assert code == 0, said
+        answer = usb / f"inscription-{HUB_SITE_ID}.json"
+        assert answer.exists()
+
+        await import_answer(pilot, answer)
+        assert screen.step == "usb_enrolled", shown(app, "#usb-answer-message")
+        title = shown(app, "#work-title")
+        assert f"Lieu inscrit : « {HUB_SITE_NAME} » ({HUB_SITE_ID}), région HDF." in title
+        assert f"Empreinte de la clé de la région : {region_hub.key_fingerprint()}" in title
+        assert "importer la réplique" in shown(app, "#work-status")
+        assert footer_keys(app) == "⏎ Continuer ^q Quitter f1 Aide"
+        status = SiteSync(engine, data_dir).status()
+        assert status.enrolled and status.hub_url is None and status.site_id == HUB_SITE_ID
+
+        # Then the replica file, as on the second route: the site id is already filled in.
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.step == "import"
+        assert screen.query_one("#site-id", Input).value == HUB_SITE_ID
+        replica = region_hub.export_replica(usb / "replique.json.gz")
+        await fill(pilot, "#replica-path", str(replica))
+        await submit(pilot, "#site-id")
+        assert screen.step == "done", shown(app, "#import-message")
+        assert "20 pass" in shown(app, "#work-status")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FirstOperatorScreen)
+    status = SiteSync(engine, data_dir).status()
+    assert status.enrolled and status.pass_count == 20
+
+
+async def test_usb_enrolment_refusals_change_nothing(new_site, region_hub, tmp_path):
+    data_dir, engine = new_site
+    token = region_hub.token()
+    request = data_dir / "inscription" / "demande.json"
+
+    app = make_app(engine, data_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        screen = app.screen
+        await submit(pilot, "#request-path")  # no token
+        assert shown(app, "#usb-request-message") == (
+            "Indiquez le jeton d'inscription donné par la région."
+        )
+        assert app.focused is screen.query_one("#usb-token")
+        await write_request(pilot, token)  # the default file, in the data directory
+        assert screen.step == "usb_answer"
+        assert request.exists()
+    # The app is closed while the request goes to the region: the region answers it once,
+    # and refuses a second request with the same token (used).
+    code, said = region_answers(region_hub, request)
+    assert code == 0, said
+    answer = request.parent / f"inscription-{HUB_SITE_ID}.json"
+    again = tmp_path / "autre" / "demande.json"
+    again.parent.mkdir()
+    again.write_bytes(request.read_bytes())
+    code, said = region_answers(region_hub, again)
+    assert code != 0
+    assert "Ce jeton d'inscription a déjà servi" in said
+    assert not (again.parent / f"inscription-{HUB_SITE_ID}.json").exists()
+
+    document = json.loads(answer.read_bytes())
+    document["site_name"] = "Un autre lieu"  # changed after the region signed
+    tampered = tmp_path / "inscription-modifiee.json"
+    tampered.write_text(json.dumps(document), encoding="utf-8")
+    not_an_answer = tmp_path / "notes.txt"
+    not_an_answer.write_text("liste de courses", encoding="utf-8")
+
+    app = make_app(engine, data_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("u")  # started again: straight to step 2
+        await settle(pilot)
+        screen = app.screen
+        assert screen.step == "usb_answer"
+        assert f"Une demande a déjà été écrite : {request}" in shown(app, "#usb-answer-intro")
+
+        await import_answer(pilot, tmp_path / "absente.json")
+        message = shown(app, "#usb-answer-message")
+        assert message == (
+            f"Réponse refusée : Fichier introuvable : {tmp_path / 'absente.json'}.\n"
+            "Rien n'a été enregistré."
+        )
+        assert screen.step == "usb_answer"
+
+        await import_answer(pilot, tampered)
+        message = shown(app, "#usb-answer-message")
+        assert message.startswith("Réponse refusée : Signature invalide")
+        assert message.endswith("Rien n'a été enregistré.")
+
+        await import_answer(pilot, not_an_answer)
+        assert "ce n'est pas un document JSON valide" in shown(app, "#usb-answer-message")
+
+        await fill(pilot, "#answer-path", "")
+        await submit(pilot, "#answer-path")
+        assert shown(app, "#usb-answer-message") == (
+            "Indiquez le chemin du fichier de réponse remis par la région."
+        )
+        assert not SiteSync(engine, data_dir).status().enrolled
+
+        await pilot.press("escape")  # back to step 1: a new request (a new token)
+        await settle(pilot)
+        assert screen.step == "usb_request"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert screen.step == "choice"
+
+        await pilot.press("u")
+        await settle(pilot)
+        await import_answer(pilot, answer)  # the genuine answer
+        assert screen.step == "usb_enrolled", shown(app, "#usb-answer-message")
+    assert SiteSync(engine, data_dir).status().enrolled
+
+    # The same answer a second time: refused, the site is already enrolled.
+    app = make_app(engine, data_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(FirstRunScreen())  # (the app now opens on the first account)
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        await import_answer(pilot, answer)
+        message = shown(app, "#usb-answer-message")
+        assert message.startswith("Réponse refusée : Ce poste est déjà inscrit")
+        assert message.endswith("Rien n'a été enregistré.")

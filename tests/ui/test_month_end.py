@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 
 from textual.widgets import DataTable, Input, RadioSet
 
 from mediateur_tui.screens.close_month import CloseMonthScreen
+from mediateur_tui.screens.close_period import ClosePeriodScreen
 from mediateur_tui.screens.export_batches import ExportBatchesScreen
 from mediateur_tui.screens.home import HomeScreen
 from mediateur_tui.screens.month_end import MonthEndScreen
@@ -98,7 +100,7 @@ async def test_a_mediatrice_has_no_month_end(october):
         assert footer_keys(app) == "esc Retour f1 Aide"
         await pilot.press("c")
         await settle(pilot)
-        assert not isinstance(app.screen, CloseMonthScreen)
+        assert not isinstance(app.screen, (ClosePeriodScreen, CloseMonthScreen))
     assert october.rows(Batch) == []
 
 
@@ -118,7 +120,7 @@ async def test_the_responsable_sees_month_end_in_the_footer_and_the_palette(octo
         )
         commands = {command.title for command in app.get_system_commands(screen)}
         assert {
-            "Clore le mois précédent (sceller sa remise)",
+            "Clore un mois, le précédent par défaut (sceller sa remise)",
             "Exporter des remises (clé USB)",
             "Importer un accusé de réception de la région",
             "Rapprochement de la remise sélectionnée (ou Entrée)",
@@ -153,6 +155,11 @@ async def test_closing_last_month_seals_its_passes_after_a_confirmation(october)
         assert table_rows(app, "#batches") == []
         await pilot.press("c")
         await settle(pilot)
+        assert isinstance(app.screen, ClosePeriodScreen)  # which month: the previous one
+        assert app.screen.query_one("#period", Input).value == PREVIOUS_MONTH
+        assert app.focused is app.screen.query_one("#period")
+        await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, CloseMonthScreen)
         dialog = "\n".join(text_of(static) for static in app.screen.query("#close-month Static"))
         assert "Clore le mois d'octobre 2026 ?" in dialog
@@ -163,7 +170,7 @@ async def test_closing_last_month_seals_its_passes_after_a_confirmation(october)
         assert app.screen is screen
         assert october.rows(Batch) == []
 
-        await pilot.press("c")
+        await pilot.press("c", "enter")
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
@@ -174,7 +181,7 @@ async def test_closing_last_month_seals_its_passes_after_a_confirmation(october)
         )
         assert "1 remise, dont 1 sans accusé de réception" in shown(app, "#month-info")
 
-        await pilot.press("c")  # twice: refused, in French, nothing more sealed
+        await pilot.press("c", "enter")  # twice: refused, in French, nothing more sealed
         await settle(pilot)
         assert app.screen is screen
         assert shown(app, "#month-message") == (
@@ -191,7 +198,7 @@ async def test_a_month_with_nothing_to_remit_is_not_closed(demo):
     app = demo.app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_month_end(pilot)
-        await pilot.press("c")
+        await pilot.press("c", "enter")
         await settle(pilot)
         assert app.screen is screen
         assert shown(app, "#month-message") == (
@@ -203,6 +210,90 @@ async def test_a_month_with_nothing_to_remit_is_not_closed(demo):
             "Aucune remise à exporter : clore d'abord un mois (touche c)."
         )
     assert demo.rows(Batch) == []
+
+
+async def choose_period(pilot, text: str) -> None:
+    """c, then the month typed over the default one, and Enter."""
+    await pilot.press("c")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ClosePeriodScreen)
+    field = pilot.app.screen.query_one("#period", Input)
+    field.value = ""
+    await type_text(pilot, text)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_closing_another_month_than_the_previous_one(october):
+    """September (a pass taken then) closed first, typed MM/AAAA; then October, typed AAAA-MM."""
+    valid = october.codes["valid"]
+    october.take(datetime(2026, 9, 15, 12, 0, tzinfo=UTC), "Atelier tablette", valid[4:6])
+    app = october.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_month_end(pilot)
+        await choose_period(pilot, "9/2026")
+        assert isinstance(app.screen, CloseMonthScreen)
+        dialog = "\n".join(text_of(static) for static in app.screen.query("#close-month Static"))
+        assert "Clore le mois de septembre 2026 ?" in dialog
+        assert "2 pass encaissés, 20,00 €" in dialog
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert shown(app, "#month-message").startswith(
+            "Mois de septembre 2026 clos : remise n° 1, 2 pass, 20,00 €."
+        )
+        assert table_rows(app, "#batches") == [["septembre 2026", "1", "2", "20,00 €", "scellée"]]
+        assert "Mois à clore : octobre 2026" in shown(app, "#month-info")  # still the default
+
+        await choose_period(pilot, " 2026-10 ")
+        assert isinstance(app.screen, CloseMonthScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert shown(app, "#month-message").startswith(
+            "Mois d'octobre 2026 clos : remise n° 2, 3 pass, 30,00 €."
+        )
+    batches = october.rows(Batch)
+    assert [(b.period, b.sequence, b.redemption_count) for b in batches] == [
+        ("2026-09", 1, 2),
+        ("2026-10", 2, 3),
+    ]
+
+
+async def test_the_month_typed_is_checked_and_the_refusals_are_shown(october):
+    app = october.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_month_end(pilot)
+        for typed in ("octobre", "2026-13", "13/2026", "10-2026"):
+            await choose_period(pilot, typed)
+            assert isinstance(app.screen, ClosePeriodScreen), typed
+            assert shown(app, "#period-message") == (
+                f"Mois invalide : « {typed} » (format attendu AAAA-MM ou MM/AAAA, par ex. "
+                "2026-03 ou 03/2026)."
+            )
+            await pilot.press("escape")  # nothing done
+            await settle(pilot)
+            assert app.screen is screen
+
+        await choose_period(pilot, "11/2026")  # this month: not over
+        assert app.screen is screen
+        assert shown(app, "#month-message") == (
+            "Le mois de novembre 2026 n'est pas terminé : il pourra être clos à partir du "
+            "01/12/2026."
+        )
+        assert screen.query_one("#month-message").has_class("error")
+
+        await choose_period(pilot, "2026-08")  # nothing taken up to the end of August
+        assert shown(app, "#month-message") == (
+            "Aucun encaissement à remettre pour août 2026 : aucune remise n'a été créée."
+        )
+
+        await choose_period(pilot, "10/2026")
+        await pilot.press("enter")
+        await settle(pilot)
+        await choose_period(pilot, "10/2026")  # already closed
+        assert app.screen is screen
+        assert shown(app, "#month-message").startswith("Le mois d'octobre 2026 est déjà clos")
+    assert [b.period for b in october.rows(Batch)] == [PREVIOUS_MONTH]
 
 
 # --- the USB-key route ----------------------------------------------------------------------

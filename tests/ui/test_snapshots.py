@@ -8,6 +8,7 @@ at the SVGs in tests/ui/__snapshots__/ before committing them.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from textual.widgets import Input
 
@@ -205,6 +206,42 @@ def test_first_run_enrolment_refused(new_site, snap_compare):
     assert snap_compare(make_app(engine, data_dir), terminal_size=SIZE, run_before=run_before)
 
 
+def test_first_run_usb_request(new_site, snap_compare):
+    data_dir, engine = new_site
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        screen = pilot.app.screen
+        screen.query_one("#usb-token", Input).value = "7KQM-2XHD-PW4R"
+        field = screen.query_one("#request-path", Input)
+        field.value = "/media/cle-usb/demande.json"  # the default is in tmp_path
+        field.focus()
+        field.cursor_position = len(field.value)
+        await still(pilot)
+
+    assert snap_compare(make_app(engine, data_dir), terminal_size=SIZE, run_before=run_before)
+
+
+def test_first_run_usb_answer_refused(new_site, snap_compare):
+    """Step 2, the answer file not found (a fixed path: no file written for the picture)."""
+    data_dir, engine = new_site
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        screen = pilot.app.screen
+        screen.request_written = True
+        screen._request_written(Path("/media/cle-usb/demande.json"))
+        await settle(pilot)
+        field = screen.query_one("#answer-path", Input)
+        field.value = "/media/cle-usb/inscription-AVESNES-EPN.json"
+        screen.answer_submitted()
+        await still(pilot)
+
+    assert snap_compare(make_app(engine, data_dir), terminal_size=SIZE, run_before=run_before)
+
+
 def test_first_account(new_site, tmp_path, snap_compare):
     data_dir, engine = new_site
     SiteSync(engine, data_dir).import_replica(
@@ -272,12 +309,32 @@ def test_month_end_screen(october, tmp_path, snap_compare):
     assert snap_compare(october.app(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_close_period_modal(october, snap_compare):
+    """Which month to close: a month typed wrongly, refused in the dialog."""
+
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "5678", name="Karim Benali")
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        field = pilot.app.screen.query_one("#period", Input)
+        field.value = "13/2026"
+        field.cursor_position = len(field.value)
+        await pilot.press("enter")
+        await still(pilot)
+
+    assert snap_compare(october.app(), terminal_size=SIZE, run_before=run_before)
+
+
 def test_close_month_modal(october, snap_compare):
     async def run_before(pilot) -> None:
         await log_in(pilot, "5678", name="Karim Benali")
         await pilot.press("m")
         await settle(pilot)
         await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("enter")  # the previous month, by default
         await still(pilot)
 
     assert snap_compare(october.app(), terminal_size=SIZE, run_before=run_before)
