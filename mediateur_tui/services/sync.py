@@ -16,8 +16,8 @@ from mediateur_tui.services.clock import Clock, system_clock
 from mediateur_tui.store import queries
 from mediateur_tui.sync import batches, client, replica
 from mediateur_tui.sync.client import Enrolment, Progress, SyncReport
-from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.protocol import ENROLMENT, dump_json, load_json
+from mediateur_tui.sync.files import read_document_file
+from mediateur_tui.sync.protocol import ENROLMENT, dump_json
 from mediateur_tui.sync.replica import ReplicaApplied
 from mediateur_tui.sync.state import read_sync_state
 
@@ -98,11 +98,7 @@ class SiteSync:
 
     def import_enrolment_answer(self, path: Path) -> Enrolment:
         """Enrolment by USB key, step 2: the region's signed answer file."""
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise SyncError(f"Fichier illisible : {path} ({error.strerror}).") from error
-        answer = load_json(data, ENROLMENT)
+        answer = read_document_file(path, ENROLMENT)
         return client.apply_enrolment(self.engine, self.data_dir, answer, self.clock())
 
     def sync(self, progress: Progress | None = None) -> SyncReport:

@@ -20,7 +20,7 @@ from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import AckLine, Batch
 from mediateur_tui.sync.batches import BatchInfo, batch_document
-from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.files import read_document_file
 from mediateur_tui.sync.instants import parse_instant
 from mediateur_tui.sync.protocol import (
     ACK,
@@ -29,7 +29,6 @@ from mediateur_tui.sync.protocol import (
     REFUSAL_REASONS,
     ProtocolError,
     dump_json,
-    load_json,
     region_signer,
     verify_document,
 )
@@ -111,13 +110,7 @@ def _line_info(row: AckLine, value_cents: int) -> AckLineInfo:
 
 
 def read_ack_file(path: Path) -> dict[str, Any]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as error:
-        raise SyncError(f"Fichier introuvable : {path}") from error
-    except OSError as error:
-        raise SyncError(f"Fichier illisible : {path} ({error.strerror}).") from error
-    return load_json(data, ACK)
+    return read_document_file(path, ACK)
 
 
 def import_ack(

@@ -33,6 +33,7 @@ from mediateur_tui.store import queries
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import ReplicaMeta
 from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.files import read_document_file
 from mediateur_tui.sync.instants import parse_instant
 from mediateur_tui.sync.protocol import (
     CHANGE_ATTRIBUTION,
@@ -45,7 +46,6 @@ from mediateur_tui.sync.protocol import (
     REPLICA_SNAPSHOT,
     ProtocolError,
     decode_key,
-    load_json,
     region_signer,
     verify_document,
 )
@@ -106,13 +106,7 @@ class ReplicaApplied:
 
 def read_replica_file(path: Path) -> dict[str, Any]:
     """A snapshot file (`.json.gz` or plain JSON), parsed but not yet verified."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as error:
-        raise SyncError(f"Fichier introuvable : {path}") from error
-    except OSError as error:
-        raise SyncError(f"Fichier illisible : {path} ({error.strerror}).") from error
-    return load_json(data, REPLICA_SNAPSHOT)
+    return read_document_file(path, REPLICA_SNAPSHOT)
 
 
 def apply_page(engine, page: dict[str, Any]) -> ReplicaApplied:
