@@ -26,8 +26,8 @@ class LoginScreen(Screen):
         yield Header()
         with Vertical(id="login-box", classes="card"):
             yield Static("Connexion", classes="card-title")
-            yield Label("Opérateur·rice")
-            yield Select([], prompt="Choisissez votre nom", id="operator")
+            yield Label("Opérateur·rice", id="operator-label")
+            yield Static("Chargement des comptes…", id="operator-loading")
             yield Label("Code PIN")
             yield Input(password=True, placeholder="••••", id="pin", max_length=12)
             yield Static("", id="login-message")
@@ -45,21 +45,29 @@ class LoginScreen(Screen):
         self.app.call_from_thread(self._show_operators, operators)
 
     def _show_operators(self, operators: list[OperatorInfo]) -> None:
-        choice = self.query_one("#operator", Select)
-        choice.set_options([(f"{op.name} ({ROLES[op.role]})", op.name) for op in operators])
-        if operators:
-            choice.value = operators[0].name
-        else:
-            self._say("Aucun opérateur n'est enregistré.")
+        if not operators:
+            self.query_one("#operator-loading", Static).update("Aucun compte enregistré.")
+            return
+        # Mounted once the accounts are known, so that the list never offers a blank choice.
+        self.query_one("#operator-loading").remove()
+        choice = Select(
+            [(f"{op.name} ({ROLES[op.role]})", op.name) for op in operators],
+            value=operators[0].name,
+            allow_blank=False,
+            id="operator",
+        )
+        self.query_one("#login-box").mount(choice, after="#operator-label")
 
     @on(Input.Submitted, "#pin")
     def submit(self) -> None:
-        name = self.query_one("#operator", Select).value
-        pin = self.query_one("#pin", Input).value
-        if name is Select.NULL:
-            self._say("Choisissez votre nom dans la liste.")
+        pin_field = self.query_one("#pin", Input)
+        pin, pin_field.value = pin_field.value, ""
+        choices = self.query("#operator").results(Select)
+        choice = next(choices, None)
+        if choice is None:
+            self._say("Aucun compte : demandez à la région ou créez-en un (operator add).")
             return
-        self.query_one("#pin", Input).value = ""
+        name = choice.value
         self._say("Vérification…")
         self.check_pin(str(name), pin)
 
