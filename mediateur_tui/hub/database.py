@@ -5,8 +5,10 @@ data directory of "mediateur-hub". The database is `--db URL`, else MEDIATEUR_HU
 SQLite file `hub.sqlite3` in that directory; a real region uses PostgreSQL
 (`postgresql+psycopg://user@host/db`).
 
-Tables are created by `hub_registry.metadata.create_all` when the database is opened (no
-Alembic for the hub in this version).
+The schema is managed by Alembic (mediateur_tui/hub/migrations): opening the database
+upgrades it to the latest revision, unless it is already at HUB_SCHEMA_REVISION (then Alembic
+is not even loaded). A database made by `create_all` before the hub had migrations is stamped
+at 0001 by the first upgrade.
 """
 
 from __future__ import annotations
@@ -16,18 +18,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, select
 
 from mediateur_tui.domain.signatures import public_key_bytes
 from mediateur_tui.hub.errors import HubError, NotInitialised
-from mediateur_tui.hub.models import HubChange, HubRegion, hub_registry
+from mediateur_tui.hub.models import HubChange, HubRegion
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 ENV_DIR = "MEDIATEUR_HUB_DIR"
 ENV_DB = "MEDIATEUR_HUB_DB"
@@ -35,6 +40,10 @@ DATABASE_FILENAME = "hub.sqlite3"
 KEY_FILENAME = "region_ed25519.key"
 BUSY_TIMEOUT_MS = 30_000
 _SQLITE_ROWS = 5_000
+# The newest hub migration. A test checks it is Alembic's head; a database already there opens
+# without loading Alembic.
+HUB_SCHEMA_REVISION = "0001"
+_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @dataclass(frozen=True)
@@ -101,13 +110,42 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def alembic_config(engine: Engine | None) -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Brings the hub's schema to `revision` (the latest by default)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision, or None for a new (or pre-Alembic) database."""
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError):
+        return None
+
+
 def open_engine(settings: HubSettings) -> Engine:
-    """The engine, with the hub's tables created if missing."""
+    """The engine, with the hub's schema migrated to the latest revision if it is not there."""
     if settings.database_url.startswith("sqlite"):
         settings.directory.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     try:
-        hub_registry.metadata.create_all(engine)
+        if current_revision(engine) != HUB_SCHEMA_REVISION:
+            upgrade(engine)
+    except HubError:
+        engine.dispose()
+        raise
     except SQLAlchemyError as error:
         engine.dispose()
         raise HubError(

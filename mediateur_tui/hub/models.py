@@ -1,10 +1,10 @@
 """The hub's tables, in their own SQLModel registry.
 
 They are kept out of SQLModel's default metadata, which belongs to the site's store (its
-migration test compares that metadata with its schema). The hub creates its tables with
-`hub_registry.metadata.create_all(engine)` when it opens a database: there is no Alembic
-migration for the hub in this version, so a change of these tables needs a new database or
-a hand-written migration.
+migration test compares that metadata with its schema). The hub's schema is managed by its
+own Alembic migrations (mediateur_tui/hub/migrations): a change of these tables needs a new
+revision there, and HUB_SCHEMA_REVISION in hub/database.py moved to it (tests/hub/
+test_migrations.py compares the migrated schema with this metadata).
 
 Dates are calendar days; instants are aware UTC datetimes (SQLModel refuses naive ones).
 """

@@ -1,0 +1,173 @@
+"""The hub's migrations: a new database gets the whole schema, on SQLite and PostgreSQL (the
+`settings` fixture), the migrated schema matches the models, and a database made by
+`create_all` before the hub had migrations is stamped rather than rebuilt."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, MetaData, String, inspect, text
+
+from mediateur_tui.hub.database import (
+    HUB_SCHEMA_REVISION,
+    HubSettings,
+    alembic_config,
+    make_engine,
+    open_engine,
+)
+from mediateur_tui.hub.errors import HubError
+from mediateur_tui.hub.models import hub_registry
+
+SCRIPTS = ScriptDirectory.from_config(alembic_config(None))
+HEAD = SCRIPTS.get_current_head()
+ALL_REVISIONS = [script.revision for script in SCRIPTS.walk_revisions()]
+
+
+def _schema_diff(engine, metadata=hub_registry.metadata) -> list:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return compare_metadata(context, metadata)
+
+
+def _revision(engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _tables(engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def test_there_is_one_linear_history():
+    assert len(SCRIPTS.get_heads()) == 1
+    assert ALL_REVISIONS[-1] == "0001"
+
+
+def test_hub_schema_revision_constant_is_alembics_head():
+    # open_engine skips Alembic when the database is at HUB_SCHEMA_REVISION: a new migration
+    # must move the constant, or existing databases would never be upgraded.
+    assert HUB_SCHEMA_REVISION == HEAD
+
+
+def test_a_new_database_gets_every_table_and_matches_the_models(settings: HubSettings):
+    engine = open_engine(settings)
+    try:
+        assert _tables(engine) == set(hub_registry.metadata.tables) | {"alembic_version"}
+        assert _revision(engine) == HEAD
+        assert _schema_diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_schema_comparison_does_see_a_model_change(sqlite_settings: HubSettings):
+    """Guards the test above: an extra column in the models is reported."""
+    engine = open_engine(sqlite_settings)
+    changed = MetaData()
+    for table in hub_registry.metadata.sorted_tables:
+        table.to_metadata(changed)
+    changed.tables["hub_site"].append_column(Column("note", String(), nullable=True))
+    try:
+        diff = _schema_diff(engine, changed)
+        assert [(d[0], d[2], d[3].name) for d in diff] == [("add_column", "hub_site", "note")]
+    finally:
+        engine.dispose()
+
+
+def test_reopening_is_a_no_op(settings: HubSettings, monkeypatch):
+    open_engine(settings).dispose()
+    upgraded = []
+    monkeypatch.setattr(
+        "mediateur_tui.hub.database.upgrade", lambda engine, revision="head": upgraded.append(1)
+    )
+    engine = open_engine(settings)
+    try:
+        assert upgraded == []
+        assert _revision(engine) == HEAD
+    finally:
+        engine.dispose()
+
+
+def test_a_database_behind_the_latest_revision_is_upgraded_on_open(
+    sqlite_settings: HubSettings, monkeypatch
+):
+    open_engine(sqlite_settings).dispose()
+    monkeypatch.setattr("mediateur_tui.hub.database.HUB_SCHEMA_REVISION", "9999")
+    upgraded = []
+    monkeypatch.setattr(
+        "mediateur_tui.hub.database.upgrade", lambda engine, revision="head": upgraded.append(1)
+    )
+    open_engine(sqlite_settings).dispose()
+    assert upgraded == [1]
+
+
+def test_a_create_all_database_is_stamped_and_keeps_its_data(settings: HubSettings):
+    if settings.database_url.startswith("sqlite"):
+        settings.directory.mkdir(parents=True, exist_ok=True)
+    old = make_engine(settings.database_url)
+    hub_registry.metadata.create_all(old)  # what the hub did before it had migrations
+    with old.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO hub_region (id, public_key, created_at) "
+                "VALUES ('HDF', :key, '2026-11-28 09:00:00')"
+            ),
+            {"key": b"k" * 32},
+        )
+    old.dispose()
+    assert "alembic_version" not in _tables(make_engine(settings.database_url))
+
+    engine = open_engine(settings)
+    try:
+        assert _revision(engine) == "0001"
+        assert _revision(engine) == HEAD  # add an upgrade check here once there is a 0002
+        assert _schema_diff(engine) == []
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT id FROM hub_region")).scalars().all() == ["HDF"]
+    finally:
+        engine.dispose()
+
+
+def test_a_partial_pre_alembic_database_is_refused(sqlite_settings: HubSettings):
+    sqlite_settings.directory.mkdir(parents=True, exist_ok=True)
+    old = make_engine(sqlite_settings.database_url)
+    hub_registry.metadata.tables["hub_region"].create(old)
+    old.dispose()
+    with pytest.raises(HubError, match="incomplète"):
+        open_engine(sqlite_settings)
+    engine = make_engine(sqlite_settings.database_url)
+    try:
+        assert _tables(engine) == {"hub_region"}  # the failed migration was rolled back
+    finally:
+        engine.dispose()
+
+
+_OPEN = """
+import sys
+from pathlib import Path
+from mediateur_tui.hub.database import HubSettings, open_engine
+open_engine(HubSettings(directory=Path(sys.argv[1]), database_url=sys.argv[2])).dispose()
+"""
+
+
+def test_concurrent_first_opens_all_succeed(settings: HubSettings):
+    # Processes, not threads: Alembic's `context` is global to a process. The migration lock
+    # (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock) makes the others wait and then
+    # find the database at head.
+    arguments = [sys.executable, "-c", _OPEN, str(settings.directory), settings.database_url]
+    processes = [subprocess.Popen(arguments, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    failures = [stderr for process in processes if (stderr := process.communicate(timeout=120)[1])]
+    assert failures == []
+    assert [process.returncode for process in processes] == [0, 0, 0]
+    engine = make_engine(settings.database_url)
+    try:
+        assert _revision(engine) == HEAD
+        assert _schema_diff(engine) == []
+    finally:
+        engine.dispose()
