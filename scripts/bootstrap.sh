@@ -16,7 +16,8 @@ as_root_apt_install() {
   fi
 }
 
-if ! ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0'; then
+# ctypes finds the library the way pyzbar will (ldconfig is not on a normal user's PATH).
+if [ "$("$python" -c 'import ctypes.util; print(ctypes.util.find_library("zbar") or "")')" = "" ]; then
   echo "Installation de libzbar0 (lecture des QR codes)…" >&2
   as_root_apt_install libzbar0
 fi
