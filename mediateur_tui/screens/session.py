@@ -6,6 +6,7 @@ processes in order, so a burst from a fast scanner never blocks the screen or ge
 
 from __future__ import annotations
 
+import logging
 import queue
 from pathlib import Path
 
@@ -28,7 +29,13 @@ from mediateur_tui.widgets.keys_footer import KeysFooter
 from mediateur_tui.widgets.scan_field import ScanField
 from mediateur_tui.widgets.verdict_panel import VerdictPanel
 
+log = logging.getLogger(__name__)
 SCAN_PROMPT = "Scannez ou tapez un pass, puis Entrée."
+UNEXPECTED_ERROR = (
+    "Erreur inattendue : rien n'a été enregistré pour cette lecture. Réessayez ; si cela "
+    "se répète, notez le pass sur papier et prévenez le ou la responsable (journal : "
+    "mediateur.log)."
+)
 METHOD_LABELS = {"scan": "lecteur/clavier", "image": "image", "cli": "ligne de commande"}
 _POLL_SECONDS = 0.2
 
@@ -105,6 +112,10 @@ class SessionScreen(Screen):
             except DeskError as error:
                 self.app.call_from_thread(self._show_error, str(error))
                 continue
+            except Exception:  # the loop must survive, or every later scan would wait forever
+                log.exception("scan failed")
+                self.app.call_from_thread(self._show_error, UNEXPECTED_ERROR)
+                continue
             self.app.call_from_thread(self._show_result, result, lines)
 
     def _show_result(self, result: CheckResult, lines: list[RedemptionLine]) -> None:
@@ -150,6 +161,9 @@ class SessionScreen(Screen):
     # --- cancelling -----------------------------------------------------------------------
 
     def action_cancel_last(self) -> None:
+        if self.pending:
+            self.notify("Lecture en cours : attendez le verdict avant d'annuler.")
+            return
         if not self.lines:
             self.notify("Aucun encaissement à annuler dans cette séance.", severity="warning")
             return
@@ -207,9 +221,17 @@ class SessionScreen(Screen):
             return
         self.end_session()
 
-    @work(thread=True, exclusive=True, group="end")
+    @work(thread=True, exclusive=True, group="end", exit_on_error=False)
     def end_session(self) -> None:
-        summary = self.app.desk.end_session(self.desk_session.id)
+        try:
+            summary = self.app.desk.end_session(self.desk_session.id)
+        except DeskError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error")
+            return
+        except Exception:
+            log.exception("ending the session failed")
+            self.app.call_from_thread(self.notify, UNEXPECTED_ERROR, severity="error")
+            return
         self.app.call_from_thread(self._ended, summary)
 
     def _ended(self, summary: SessionSummary) -> None:

@@ -111,7 +111,9 @@ def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> 
         )
         session.add(operator)
         session.commit()
-        log.warning("wrong PIN for %s (%d in a row)", name, operator.failed_attempts)
+        log.warning(
+            "wrong PIN for operator %s (%d in a row)", operator.id, operator.failed_attempts
+        )
         left = MAX_FAILED_ATTEMPTS - operator.failed_attempts
         if left <= 0:
             return LoginResult(

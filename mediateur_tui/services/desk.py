@@ -109,6 +109,9 @@ class Desk:
         """
         try:
             with Session(writer(self.engine)) as session:
+                desk_session = session.get(DeskSession, session_id)
+                if desk_session is not None and desk_session.ended_at is not None:
+                    raise DeskError("Cette séance est terminée : ouvrez-en une nouvelle.")
                 result = self._verdict(session, text)
                 if result.redeemable:
                     self._record_redemption(session, session_id, operator_id, result, input_method)

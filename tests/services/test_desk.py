@@ -461,3 +461,14 @@ def test_two_desks_racing_for_the_same_pass_record_it_once(demo_db):
     (row,) = redemptions(demo_db)
     winner = next(i for i, result in enumerate(results) if result.redeemable)
     assert row.session_id == sessions[winner]
+
+
+def test_an_ended_session_takes_no_more_passes(demo_db):
+    desk = desk_at(demo_db, NOW)
+    operator = demo_db.operator.id
+    session_id = start(desk, demo_db, title="Atelier du matin")
+    desk.end_session(session_id)
+    with pytest.raises(DeskError, match="séance est terminée"):
+        desk.redeem(session_id, operator, demo_db.demo.codes["valid"][0])
+    assert desk.session_redemptions(session_id) == []
+    assert desk.check(demo_db.demo.codes["valid"][0]).redeemable  # still free

@@ -486,3 +486,24 @@ async def test_f2_reads_a_qr_image_and_records_the_pass(demo):
     [redemption] = demo.redemptions()
     assert redemption.input_method == "image"
     assert redemption.raw_input.startswith("PN1:HDFNUM:")
+
+
+async def test_an_unexpected_error_is_shown_in_french_and_scanning_goes_on(demo, monkeypatch):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_session(pilot)
+        real_redeem = app.desk.redeem
+        failures = ["disk I/O error"]
+
+        def redeem_failing_once(*args, **kwargs):
+            if failures:
+                raise RuntimeError(failures.pop())
+            return real_redeem(*args, **kwargs)
+
+        monkeypatch.setattr(app.desk, "redeem", redeem_failing_once)
+        await scan(pilot, demo.codes["valid"][1])
+        assert verdict(app).startswith("Erreur inattendue : rien n'a été enregistré")
+        assert screen.pending == 0
+        await scan(pilot, demo.codes["valid"][3])  # the scan loop is still alive
+        assert verdict(app).startswith("✔  PASS VALIDE")
+    assert [r.code for r in demo.redemptions()] == [demo.codes["valid"][3]]
