@@ -271,7 +271,7 @@ class Desk:
             return SessionInfo.of(desk_session)
 
     def end_session(self, session_id: int) -> SessionSummary:
-        with Session(self.engine) as session:
+        with Session(writer(self.engine)) as session:
             desk_session = session.get(DeskSession, session_id)
             if desk_session is None:
                 raise DeskError("Séance introuvable.")
