@@ -8,9 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from migration_checks import revision_of, schema_diff
 from sqlalchemy import Column, MetaData, String, inspect, text
 
 from mediateur_tui.hub.database import (
@@ -26,19 +25,6 @@ from mediateur_tui.hub.models import hub_registry
 SCRIPTS = ScriptDirectory.from_config(alembic_config(None))
 HEAD = SCRIPTS.get_current_head()
 ALL_REVISIONS = [script.revision for script in SCRIPTS.walk_revisions()]
-
-
-def _schema_diff(engine, metadata=hub_registry.metadata) -> list:
-    with engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
-        )
-        return compare_metadata(context, metadata)
-
-
-def _revision(engine) -> str | None:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
 
 
 def _tables(engine) -> set[str]:
@@ -60,8 +46,8 @@ def test_a_new_database_gets_every_table_and_matches_the_models(settings: HubSet
     engine = open_engine(settings)
     try:
         assert _tables(engine) == set(hub_registry.metadata.tables) | {"alembic_version"}
-        assert _revision(engine) == HEAD
-        assert _schema_diff(engine) == []
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, hub_registry.metadata) == []
     finally:
         engine.dispose()
 
@@ -74,7 +60,7 @@ def test_the_schema_comparison_does_see_a_model_change(sqlite_settings: HubSetti
         table.to_metadata(changed)
     changed.tables["hub_site"].append_column(Column("note", String(), nullable=True))
     try:
-        diff = _schema_diff(engine, changed)
+        diff = schema_diff(engine, changed)
         assert [(d[0], d[2], d[3].name) for d in diff] == [("add_column", "hub_site", "note")]
     finally:
         engine.dispose()
@@ -89,7 +75,7 @@ def test_reopening_is_a_no_op(settings: HubSettings, monkeypatch):
     engine = open_engine(settings)
     try:
         assert upgraded == []
-        assert _revision(engine) == HEAD
+        assert revision_of(engine) == HEAD
     finally:
         engine.dispose()
 
@@ -125,9 +111,9 @@ def test_a_create_all_database_is_stamped_and_keeps_its_data(settings: HubSettin
 
     engine = open_engine(settings)
     try:
-        assert _revision(engine) == "0001"
-        assert _revision(engine) == HEAD  # add an upgrade check here once there is a 0002
-        assert _schema_diff(engine) == []
+        assert revision_of(engine) == "0001"
+        assert revision_of(engine) == HEAD  # add an upgrade check here once there is a 0002
+        assert schema_diff(engine, hub_registry.metadata) == []
         with engine.connect() as connection:
             assert connection.execute(text("SELECT id FROM hub_region")).scalars().all() == ["HDF"]
     finally:
@@ -167,7 +153,7 @@ def test_concurrent_first_opens_all_succeed(settings: HubSettings):
     assert [process.returncode for process in processes] == [0, 0, 0]
     engine = make_engine(settings.database_url)
     try:
-        assert _revision(engine) == HEAD
-        assert _schema_diff(engine) == []
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, hub_registry.metadata) == []
     finally:
         engine.dispose()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from migration_checks import revision_of, schema_diff
 from sqlalchemy import Column, MetaData, String, inspect, text
 from sqlmodel import Session, SQLModel
 
@@ -30,19 +29,6 @@ from .helpers import NOW
 SCRIPTS = ScriptDirectory.from_config(alembic_config(None))
 HEAD = SCRIPTS.get_current_head()
 ALL_REVISIONS = [script.revision for script in SCRIPTS.walk_revisions()]
-
-
-def _schema_diff(engine, metadata=SQLModel.metadata) -> list:
-    with engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
-        )
-        return compare_metadata(context, metadata)
-
-
-def _revision(engine) -> str | None:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
 
 
 def test_there_is_one_linear_history():
@@ -76,7 +62,7 @@ def test_open_database_on_a_new_file_creates_every_table(tmp_path):
         assert path.exists()
         tables = set(inspect(engine).get_table_names())
         assert tables == set(SQLModel.metadata.tables) | {"alembic_version"}
-        assert _revision(engine) == HEAD
+        assert revision_of(engine) == HEAD
     finally:
         engine.dispose()
 
@@ -85,7 +71,7 @@ def test_migrated_schema_matches_the_models(db_path):
     """A model changed without a new migration makes this diff non-empty."""
     engine = open_database(db_path)
     try:
-        assert _schema_diff(engine) == []
+        assert schema_diff(engine, SQLModel.metadata) == []
     finally:
         engine.dispose()
 
@@ -98,7 +84,7 @@ def test_the_schema_comparison_does_see_a_model_change(db_path):
         table.to_metadata(changed)
     changed.tables["redemption"].append_column(Column("note", String(), nullable=True))
     try:
-        diff = _schema_diff(engine, changed)
+        diff = schema_diff(engine, changed)
         assert [(d[0], d[2], d[3].name) for d in diff] == [("add_column", "redemption", "note")]
     finally:
         engine.dispose()
@@ -124,10 +110,10 @@ def test_upgrade_from_every_revision_reaches_the_models(db_path, revision):
     engine = make_engine(db_path)
     try:
         upgrade(engine, revision)
-        assert _revision(engine) == revision
+        assert revision_of(engine) == revision
         upgrade(engine)
-        assert _revision(engine) == HEAD
-        assert _schema_diff(engine) == []
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, SQLModel.metadata) == []
     finally:
         engine.dispose()
 
@@ -210,7 +196,7 @@ def test_upgrade_keeps_the_data_of_a_revision_0001_database(db_path):
 
     engine = open_database(db_path)  # what the app does on start: migrate to head
     try:
-        assert _revision(engine) == HEAD
+        assert revision_of(engine) == HEAD
         after = _counts(engine)
         assert {table: after[table] for table in before} == before
         assert before["pass"] == 3 and before["redemption"] == 1 and before["audit_event"] == 1
