@@ -35,6 +35,8 @@ FORMATS = {
     "pn-enrolment/1": "enrolment",
     "pn-batch/1": "batch",
     "pn-ack/1": "ack",
+    "pn-attributions/1": "attributions",
+    "pn-attribution-answer/1": "attribution-answer",
 }
 
 # The formats jsonschema checks, plus `date-time` (its own checker needs an extra package): the

@@ -1,7 +1,9 @@
-"""The hub's HTTP API (FastAPI): enrolment, replica pages, batch intake, acknowledgements.
+"""The hub's HTTP API (FastAPI): enrolment, replica pages, batch intake, acknowledgements,
+attributions of carnets by distributor sites.
 
 Errors are JSON `{"detail": "<message en français>"}`: 400 bad document or signature (and bad
-parameters), 401 missing or unknown API key, 403 another site's batch, 404, 409 conflict,
+parameters), 401 missing or unknown API key, 403 another site's batch or attributions, or
+attributions from a site that is not a distributor, 404, 409 conflict,
 413 body too large, 503 hub not initialised. `create_app(settings)` opens the database at the
 first request, so `create_app(...).openapi()` works without a hub (schema/openapi.json).
 
@@ -24,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mediateur_tui.hub import api_models as docs
+from mediateur_tui.hub.attributions import receive_attributions
 from mediateur_tui.hub.database import Hub, HubSettings, open_hub
 from mediateur_tui.hub.enrolment import authenticate, complete_enrolment
 from mediateur_tui.hub.errors import (
@@ -38,6 +41,7 @@ from mediateur_tui.hub.intake import receive_batch, stored_ack
 from mediateur_tui.hub.models import HubSite
 from mediateur_tui.hub.replica import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, changes_page
 from mediateur_tui.sync.protocol import (
+    ATTRIBUTIONS,
     BATCH,
     ENROLMENT_REQUEST,
     PROTOCOL_VERSION,
@@ -52,7 +56,7 @@ _STATUS = {Unauthorised: 401, Forbidden: 403, NotFound: 404, Conflict: 409, NotI
 _ERRORS = {
     400: "Document, signature ou paramètre invalide.",
     401: "Clé d'accès manquante ou inconnue.",
-    403: "Ressource d'un autre site.",
+    403: "Ressource d'un autre site, ou site non distributeur.",
     404: "Introuvable.",
     409: "Conflit avec ce que le hub a déjà reçu.",
     413: "Document trop volumineux.",
@@ -102,7 +106,8 @@ def create_app(settings: HubSettings) -> FastAPI:
         summary="Hub de référence d'une région : protocole de synchronisation des pass numériques",
         description=(
             "Inscription des sites, publication du registre (pages de réplique signées), "
-            "réception des remises mensuelles et accusés de réception ligne par ligne. "
+            "réception des remises mensuelles et accusés de réception ligne par ligne, "
+            "attributions de carnets par les sites distributeurs (plafonds régionaux). "
             "Contrat : docs/protocol.md et schema/."
         ),
         lifespan=lifespan,
@@ -221,6 +226,29 @@ def create_app(settings: HubSettings) -> FastAPI:
             raise Forbidden("Cette remise est celle d'un autre site.")
         return _json(ack, request)
 
+    @app.post(
+        "/v1/attributions",
+        tags=["attributions"],
+        summary="Envoyer les attributions de carnets d'un site distributeur (gzip accepté)",
+        response_model=docs.AttributionAnswer,
+        responses={
+            200: {
+                "description": "pn-attribution-answer/1 : un verdict par attribution (le même "
+                "pour une attribution déjà reçue)."
+            },
+            **_errors(400, 401, 403, 413, 503),
+        },
+        openapi_extra=_request_body(docs.Attributions, "pn-attributions/1, JSON ou gzip"),
+    )
+    async def post_attributions(
+        request: Request,
+        current: Annotated[Hub, Depends(hub)],
+        poster: Annotated[HubSite, Depends(site)],
+    ) -> Response:
+        document = load_json(await _read_body(request), ATTRIBUTIONS)
+        answer = await run_in_threadpool(receive_attributions, current, document, poster.id)
+        return _json(answer, request)
+
     app.openapi = _openapi_builder(app)  # type: ignore[method-assign]
     return app
 
@@ -307,7 +335,7 @@ def _openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
             routes=app.routes,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (docs.Batch, docs.EnrolmentRequest, docs.ErrorResponse):
+        for model in (docs.Batch, docs.Attributions, docs.EnrolmentRequest, docs.ErrorResponse):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema

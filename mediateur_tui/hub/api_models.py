@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 CODE = r"^[0-9A-HJKMNP-TV-Z]{13}$"
 RANDOM_ID = r"^[0-9a-f]{32}$"
 IDENTIFIER = r"^[A-Z0-9-]+$"
+BENEFICIARY_REF = r"^B[0-9A-HJKMNP-TV-Z]{20}$"
+DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 class _Document(BaseModel):
@@ -51,6 +53,11 @@ class Enrolment(_Document):
     site_name: str
     api_key: str = Field(description="Secret à envoyer en « Authorization: Bearer … ».")
     issued_at: str = Field(description="Instant ISO 8601 UTC.")
+    beneficiary_key: str = Field(
+        default=None,
+        description="Site distributeur seulement (absent sinon) : la clé des bénéficiaires "
+        "de la région, 32 octets en base64, d'où le site tire les références pseudonymes.",
+    )
     signature: Signature
 
 
@@ -77,6 +84,10 @@ class CarnetChange(_Document):
     p: str = Field(description="Programme.")
     n: Literal[5, 10] = Field(description="Taille du carnet.")
     a: str | None = Field(description="Date d'attribution, ou null.")
+    b: str | None = Field(
+        default=None,
+        description="Référence pseudonyme du bénéficiaire, ou null (absent : hub plus ancien).",
+    )
     codes: list[str] = Field(description="Codes des pass, dans l'ordre du carnet.")
 
 
@@ -84,6 +95,10 @@ class AttributionChange(_Document):
     t: Literal["attribution"]
     id: str = Field(description="Carnet.")
     a: str | None
+    b: str | None = Field(
+        default=None,
+        description="Référence pseudonyme du bénéficiaire, ou null (absent : hub plus ancien).",
+    )
 
 
 class RevocationChange(_Document):
@@ -197,4 +212,59 @@ class Ack(_Document):
     received_at: str
     lines: list[AckLine]
     totals: AckTotals
+    signature: Signature
+
+
+class Attribution(_Document):
+    id: str = Field(pattern=RANDOM_ID, description="Identifiant aléatoire fait par le site.")
+    beneficiary_ref: str = Field(
+        pattern=BENEFICIARY_REF, description="Référence pseudonyme du bénéficiaire."
+    )
+    category: Literal["job_seeker", "youth_insertion", "senior", "lycee"]
+    rulebook: str = Field(description="Règlement appliqué par le site (identifiant).")
+    received_on: str = Field(pattern=DAY, description="Jour de réception de la demande.")
+    attributed_at: str = Field(description="Instant de la remise des carnets (ISO 8601 UTC).")
+    accompanied: bool = Field(description="Demande accompagnée par un prescripteur.")
+    establishment: str | None = Field(description="Établissement (lycées), ou null.")
+    carnets: list[str] = Field(min_length=1, max_length=2, description="Carnets remis.")
+    passes: int = Field(ge=1, description="Somme des tailles des carnets.")
+
+
+class Attributions(_Document):
+    format: Literal["pn-attributions/1"]
+    region_id: str = Field(pattern=IDENTIFIER)
+    site_id: str = Field(pattern=IDENTIFIER)
+    sent_at: str = Field(description="Instant ISO 8601 UTC.")
+    attributions: list[Attribution] = Field(max_length=1000)
+    signature: Signature
+
+
+class AttributionResult(_Document):
+    id: str = Field(pattern=RANDOM_ID)
+    verdict: Literal["accepted", "refused"]
+    reason: (
+        Literal[
+            "beneficiary_cap",
+            "lycee_cap",
+            "no_rulebook",
+            "carnet_unknown",
+            "carnet_taken",
+            "invalid",
+        ]
+        | None
+    )
+    message: str = Field(description="Phrase en français pour le site distributeur.")
+    beneficiary_passes: int = Field(
+        ge=0,
+        description="Pass que la région compte pour le bénéficiaire : après cette attribution "
+        "si elle est acceptée, avant elle si elle est refusée.",
+    )
+
+
+class AttributionAnswer(_Document):
+    format: Literal["pn-attribution-answer/1"]
+    region_id: str
+    site_id: str
+    answered_at: str
+    results: list[AttributionResult]
     signature: Signature

@@ -2,6 +2,10 @@
 
 Each change is stored as its JSON body (the exact object that goes into replica pages and
 snapshots, field `t` included), so that pages are cut without rebuilding anything.
+
+Carnet and attribution changes carry `b`, the pseudonymous reference of the beneficiary the
+carnet was handed to (null when it is not handed out). Changes written before `b` existed
+lack it; readers take a missing `b` as unknown.
 """
 
 from __future__ import annotations
@@ -66,12 +70,21 @@ def carnet_change(carnet: HubCarnet, codes: list[str]) -> dict[str, Any]:
         "p": carnet.programme_id,
         "n": carnet.size,
         "a": _day(carnet.attributed_on),
+        "b": carnet.beneficiary_ref,
         "codes": codes,
     }
 
 
-def attribution_change(carnet_id: str, attributed_on: date | None) -> dict[str, Any]:
-    return {"t": CHANGE_ATTRIBUTION, "id": carnet_id, "a": _day(attributed_on)}
+def attribution_change(
+    carnet_id: str, attributed_on: date | None, beneficiary_ref: str | None
+) -> dict[str, Any]:
+    """A carnet handed to `beneficiary_ref` on `attributed_on` (both None: taken back)."""
+    return {
+        "t": CHANGE_ATTRIBUTION,
+        "id": carnet_id,
+        "a": _day(attributed_on),
+        "b": beneficiary_ref if attributed_on is not None else None,
+    }
 
 
 def revocation_change(code: str, reason: str, revoked_on: date) -> dict[str, Any]:

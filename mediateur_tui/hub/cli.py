@@ -4,7 +4,7 @@
     mediateur-hub [--dir DIR] [--db URL] COMMAND ...
 
 init, issue, attribute, revoke, enrol-site, import-enrolment, serve, export-replica,
-import-batch, statement.
+import-batch, import-attributions, statement.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from mediateur_tui.hub.registry import (
     revoke,
 )
 from mediateur_tui.sync.protocol import (
+    ATTRIBUTIONS,
     BATCH,
     ENROLMENT_REQUEST,
     ProtocolError,
@@ -103,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
     enrol = command("enrol-site", "inscrire un site : jeton à usage unique", _enrol_site)
     enrol.add_argument("--site-id", required=True)
     enrol.add_argument("--name", required=True)
+    enrol.add_argument(
+        "--distributeur",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="le site distribue des carnets (--no-distributeur : plus distributeur ; "
+        "sans l'option : inchangé, non pour un nouveau site)",
+    )
     enrol.add_argument("--no-qr", action="store_true", help="ne pas afficher le QR code")
 
     offline = command(
@@ -121,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     intake = command("import-batch", "recevoir une remise (fichier)", _import_batch)
     intake.add_argument("file", type=Path)
     intake.add_argument("--out", type=Path, help="dossier de l'accusé (celui de la remise)")
+
+    handed = command(
+        "import-attributions",
+        "recevoir les carnets remis par un site distributeur (fichier)",
+        _import_attributions,
+    )
+    handed.add_argument("file", type=Path)
+    handed.add_argument("--out", type=Path, help="dossier de la réponse (celui du fichier)")
 
     statement = command("statement", "relevé mensuel d'un site (CSV et PDF)", _statement)
     statement.add_argument("--site", required=True)
@@ -144,6 +160,10 @@ def _init(args: argparse.Namespace, settings: HubSettings) -> int:
     print(f"Région {hub.region_id} prête.")
     print(f"Empreinte de la clé de la région : {key_fingerprint(hub.region_public_key)}")
     print(f"Clé de signature : {settings.key_path} (à sauvegarder, à ne jamais diffuser)")
+    print(
+        f"Clé des bénéficiaires : {settings.beneficiary_key_path} (à sauvegarder, à ne "
+        "jamais diffuser ; les sites distributeurs la reçoivent à leur inscription)"
+    )
     return EXIT_OK
 
 
@@ -206,15 +226,23 @@ def _revoke(args: argparse.Namespace, settings: HubSettings) -> int:
 def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
     import qrcode
 
-    from mediateur_tui.hub.enrolment import enrol_site
+    from mediateur_tui.hub.enrolment import enrol_site, site_record
 
     hub = open_hub(settings)
-    token = enrol_site(hub, args.site_id, args.name)
+    token = enrol_site(hub, args.site_id, args.name, distributor=args.distributeur)
+    site = site_record(hub, args.site_id)
     hub.engine.dispose()
     print(f"Jeton d'inscription à usage unique pour le site {args.site_id.strip().upper()} :")
     print()
     print(f"    {token}")
     print()
+    if site is not None and site.distributor:
+        print(
+            "Site distributeur : oui (il attribue des carnets ; sa réponse d'inscription "
+            "porte la clé des bénéficiaires de la région)."
+        )
+    else:
+        print("Site distributeur : non.")
     print(f"Sur le poste du site : mediateur-tui enrol --hub URL_DU_HUB --token {token}")
     print(
         "Le site doit voir la même empreinte de clé de la région : "
@@ -298,6 +326,31 @@ def _import_batch(args: argparse.Namespace, settings: HubSettings) -> int:
     if result.replayed:
         print("Remise déjà reçue : rien n'a changé, l'accusé est le même.")
     print(f"Accusé de réception : {path}")
+    return EXIT_OK
+
+
+def _import_attributions(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.attributions import receive_attributions
+
+    document = load_json(args.file.read_bytes(), ATTRIBUTIONS)
+    hub = open_hub(settings)
+    answer = receive_attributions(hub, document)
+    hub.engine.dispose()
+    out_dir = args.out or args.file.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = answer["answered_at"].replace("-", "").replace(":", "")
+    path = out_dir / f"reponse-attributions-{answer['site_id']}-{stamp}.json"
+    path.write_bytes(dump_json(answer))
+    results = answer["results"]
+    accepted = sum(1 for result in results if result["verdict"] == "accepted")
+    print(
+        f"Attributions du site {answer['site_id']} : {plural(accepted, 'acceptée')}, "
+        f"{plural(len(results) - accepted, 'refusée')}."
+    )
+    for result in results:
+        if result["verdict"] != "accepted":
+            print(f"  {result['id']} : {result['message']}")
+    print(f"Réponse à remettre au site : {path}")
     return EXIT_OK
 
 

@@ -9,14 +9,22 @@ The schema is managed by Alembic (mediateur_tui/hub/migrations): opening the dat
 upgrades it to the latest revision, unless it is already at HUB_SCHEMA_REVISION (then Alembic
 is not even loaded). A database made by `create_all` before the hub had migrations is stamped
 at 0001 by the first upgrade.
+
+The directory holds two secrets, both readable by their owner only (mode 0600) and both to be
+backed up: the region's Ed25519 signing key (`region_ed25519.key`, PEM) and the region's
+beneficiary key (`beneficiary_hmac.key`: 32 random raw bytes). Distributor sites receive the
+beneficiary key at enrolment and derive pseudonymous beneficiary references from it
+(domain/beneficiaries.py); replacing it would give every person a new reference, so it is made
+once (by `init`, or on the first open of a hub made before it existed) and never changed.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +46,13 @@ ENV_DIR = "MEDIATEUR_HUB_DIR"
 ENV_DB = "MEDIATEUR_HUB_DB"
 DATABASE_FILENAME = "hub.sqlite3"
 KEY_FILENAME = "region_ed25519.key"
+BENEFICIARY_KEY_FILENAME = "beneficiary_hmac.key"
+BENEFICIARY_KEY_BYTES = 32
 BUSY_TIMEOUT_MS = 30_000
 _SQLITE_ROWS = 5_000
 # The newest hub migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic.
-HUB_SCHEMA_REVISION = "0001"
+HUB_SCHEMA_REVISION = "0002"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -55,15 +65,24 @@ class HubSettings:
     def key_path(self) -> Path:
         return self.directory / KEY_FILENAME
 
+    @property
+    def beneficiary_key_path(self) -> Path:
+        return self.directory / BENEFICIARY_KEY_FILENAME
+
 
 @dataclass(frozen=True)
 class Hub:
-    """An opened hub: its database and the region's identity and key."""
+    """An opened hub: its database, the region's identity and keys.
+
+    `beneficiary_key`: the region's 32-byte secret for pseudonymous beneficiary references,
+    given to distributor sites in their enrolment answer.
+    """
 
     settings: HubSettings
     engine: Engine
     region_id: str
     region_key: Ed25519PrivateKey
+    beneficiary_key: bytes = field(repr=False)
 
     @property
     def region_public_key(self) -> bytes:
@@ -218,9 +237,48 @@ def read_private_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def load_or_create_beneficiary_key(path: Path) -> bytes:
+    """The beneficiary key in `path`, made first (32 random bytes, mode 0600) if there is none.
+
+    Creation is atomic: the bytes go to a private temporary file (O_EXCL, 0600), which is then
+    hard-linked to `path`; the link fails if the file exists, so when two processes race, one
+    wins and the other reads the winner's key. A reader never sees a half-written file.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(secrets.token_bytes(BENEFICIARY_KEY_BYTES))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with suppress(FileExistsError):  # another process made it first: theirs is the key
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    return read_beneficiary_key(path)
+
+
+def read_beneficiary_key(path: Path) -> bytes:
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError as error:
+        raise NotInitialised(
+            f"Clé des bénéficiaires introuvable ({path}) : lancez « mediateur-hub init »."
+        ) from error
+    if len(key) != BENEFICIARY_KEY_BYTES:
+        raise HubError(
+            f"Clé des bénéficiaires illisible : {path} doit contenir "
+            f"{BENEFICIARY_KEY_BYTES} octets."
+        )
+    return key
+
+
 def open_hub(settings: HubSettings) -> Hub:
     """Opens an initialised hub; French errors when it is not, or when key and base disagree."""
     key = read_private_key(settings.key_path)
+    beneficiary_key = load_or_create_beneficiary_key(settings.beneficiary_key_path)
     engine = open_engine(settings)
     with read_session(engine) as session:
         regions = session.exec(select(HubRegion)).all()
@@ -234,4 +292,10 @@ def open_hub(settings: HubSettings) -> Hub:
             f"La clé {settings.key_path} n'est pas celle de la région {region.id} "
             "enregistrée dans la base."
         )
-    return Hub(settings=settings, engine=engine, region_id=region.id, region_key=key)
+    return Hub(
+        settings=settings,
+        engine=engine,
+        region_id=region.id,
+        region_key=key,
+        beneficiary_key=beneficiary_key,
+    )

@@ -3,6 +3,11 @@
 `enrol_site` records the site (and its replica change) and returns a token; the site sends it
 with its public key (pn-enrolment-request/1) and receives an API key (pn-enrolment/1, signed
 by the region). The hub stores only SHA-256 hashes of tokens and API keys.
+
+A distributor site (`enrol_site(..., distributor=True)`) also receives the region's
+beneficiary key (`beneficiary_key`, base64 of 32 bytes) in its answer: the secret from which
+every distributor derives the same pseudonymous reference for the same person. A site made a
+distributor after its enrolment enrols again (a new token) to receive it.
 """
 
 from __future__ import annotations
@@ -33,11 +38,13 @@ from mediateur_tui.sync.protocol import (
 TOKEN_SYMBOLS = 20  # 100 random bits, shown as five groups of four
 
 
-def enrol_site(hub: Hub, site_id: str, name: str) -> str:
+def enrol_site(hub: Hub, site_id: str, name: str, distributor: bool | None = None) -> str:
     """Records (or renames) a site and returns a new one-time enrolment token.
 
-    Earlier unused tokens of the site stop working. Enrolling a site again (a new computer)
-    replaces its key and its API key when the new token is used.
+    `distributor`: True makes the site a distributor, False makes it a plain site, None keeps
+    what the hub has (a new site is not a distributor). Earlier unused tokens of the site stop
+    working. Enrolling a site again (a new computer) replaces its key and its API key when the
+    new token is used.
     """
     site_id = site_id.strip().upper()
     name = name.strip()
@@ -53,13 +60,18 @@ def enrol_site(hub: Hub, site_id: str, name: str) -> str:
     with write_session(hub.engine) as session:
         site = session.get(HubSite, site_id)
         if site is None:
-            session.add(HubSite(id=site_id, name=name, created_at=now))
+            session.add(
+                HubSite(id=site_id, name=name, created_at=now, distributor=bool(distributor))
+            )
             session.flush()
             append_changes(session, [site_change(site_id, name)], now)
-        elif site.name != name:
-            site.name = name
+        else:
+            if site.name != name:
+                site.name = name
+                append_changes(session, [site_change(site_id, name)], now)
+            if distributor is not None:
+                site.distributor = distributor
             session.add(site)
-            append_changes(session, [site_change(site_id, name)], now)
         session.execute(
             delete(HubEnrolmentToken).where(
                 HubEnrolmentToken.site_id == site_id, HubEnrolmentToken.used_at.is_(None)
@@ -113,7 +125,15 @@ def complete_enrolment(hub: Hub, request: dict[str, Any]) -> dict[str, Any]:
             "api_key": api_key,
             "issued_at": iso_instant(now),
         }
+        if site.distributor:
+            answer["beneficiary_key"] = encode_key(hub.beneficiary_key)
     return sign_document(answer, hub.region_key, region_signer(hub.region_id))
+
+
+def site_record(hub: Hub, site_id: str) -> HubSite | None:
+    """The hub's record of a site (None when it does not know it)."""
+    with read_session(hub.engine) as session:
+        return session.get(HubSite, site_id.strip().upper())
 
 
 def authenticate(hub: Hub, api_key: str | None) -> HubSite:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Integer, LargeBinary, Text
+from sqlalchemy import Column, Integer, LargeBinary, Text, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -47,7 +47,11 @@ class HubProgramme(HubTable, table=True):
 
 
 class HubSite(HubTable, table=True):
-    """A site; `public_key` and `api_key_hash` are set when it completes its enrolment."""
+    """A site; `public_key` and `api_key_hash` are set when it completes its enrolment.
+
+    `distributor`: the region lets this site hand out carnets (POST /v1/attributions); its
+    enrolment answer then carries the region's beneficiary key.
+    """
 
     __tablename__ = "hub_site"
     id: str = Field(primary_key=True)
@@ -56,6 +60,7 @@ class HubSite(HubTable, table=True):
     api_key_hash: str | None = Field(default=None, unique=True)
     created_at: datetime
     enrolled_at: datetime | None = None
+    distributor: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class HubEnrolmentToken(HubTable, table=True):
@@ -75,7 +80,7 @@ class HubCarnet(HubTable, table=True):
     programme_id: str = Field(foreign_key="hub_programme.id", index=True)
     size: int
     attributed_on: date | None = None
-    beneficiary_ref: str | None = None
+    beneficiary_ref: str | None = Field(default=None, index=True)
 
 
 class HubPass(HubTable, table=True):
@@ -161,3 +166,32 @@ class HubUsedPass(HubTable, table=True):
     batch_id: str = Field(foreign_key="hub_batch.batch_id")
     site_id: str
     redeemed_at: datetime
+
+
+class HubAttribution(HubTable, table=True):
+    """One attribution of carnets received from a distributor site (pn-attributions/1), with the
+    region's answer. Every attribution is kept, accepted or refused; a later post of the same
+    `id` gets this stored result back, whatever it says.
+
+    `carnets` is the JSON list of carnet ids as the site sent it; `beneficiary_passes` is what
+    the answer said: the passes the region counts for the beneficiary after this attribution
+    (accepted) or before it (refused).
+    """
+
+    __tablename__ = "hub_attribution"
+    id: str = Field(primary_key=True)
+    site_id: str = Field(foreign_key="hub_site.id", index=True)
+    beneficiary_ref: str = Field(index=True)
+    category: str = Field(index=True)
+    rulebook: str
+    received_on: date
+    attributed_at: datetime
+    accompanied: bool
+    establishment: str | None = None
+    carnets: str = Field(sa_column=Column(Text, nullable=False))
+    passes: int
+    verdict: str
+    reason: str | None = None
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    beneficiary_passes: int
+    received_at: datetime

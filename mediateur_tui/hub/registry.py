@@ -30,6 +30,7 @@ from mediateur_tui.hub.database import (
     Hub,
     HubSettings,
     bulk_insert,
+    load_or_create_beneficiary_key,
     open_engine,
     read_private_key,
     write_private_key,
@@ -88,7 +89,7 @@ def today() -> date:
 
 
 def init_region(settings: HubSettings, region_id: str) -> Hub:
-    """Creates the region (its key file, mode 0600, and its row). Re-running it is harmless."""
+    """Creates the region (its key files, mode 0600, and its row). Re-running it is harmless."""
     if not IDENTIFIER.match(region_id):
         raise HubError(
             f"Identifiant de région invalide « {region_id} » : lettres majuscules, chiffres "
@@ -99,6 +100,7 @@ def init_region(settings: HubSettings, region_id: str) -> Hub:
     else:
         key = new_private_key()
         write_private_key(settings.key_path, key)
+    beneficiary_key = load_or_create_beneficiary_key(settings.beneficiary_key_path)
     engine = open_engine(settings)
     with write_session(engine) as session:
         existing = session.exec(select(HubRegion)).first()
@@ -114,7 +116,13 @@ def init_region(settings: HubSettings, region_id: str) -> Hub:
             raise HubError(
                 f"La clé {settings.key_path} n'est pas celle de la région {existing.id}."
             )
-    return Hub(settings=settings, engine=engine, region_id=region_id, region_key=key)
+    return Hub(
+        settings=settings,
+        engine=engine,
+        region_id=region_id,
+        region_key=key,
+        beneficiary_key=beneficiary_key,
+    )
 
 
 def issue(hub: Hub, spec: ProgrammeSpec, carnets: int, size: int) -> Issued:
@@ -180,7 +188,8 @@ def attribute(
             carnet.attributed_on = on or today()
             carnet.beneficiary_ref = beneficiary_ref.strip()
         session.add(carnet)
-        append_changes(session, [attribution_change(carnet.id, carnet.attributed_on)], utc_now())
+        change = attribution_change(carnet.id, carnet.attributed_on, carnet.beneficiary_ref)
+        append_changes(session, [change], utc_now())
     return carnet
 
 

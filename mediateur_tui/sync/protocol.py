@@ -26,6 +26,8 @@ BATCH = "pn-batch/1"
 ACK = "pn-ack/1"
 ENROLMENT_REQUEST = "pn-enrolment-request/1"
 ENROLMENT = "pn-enrolment/1"
+ATTRIBUTIONS = "pn-attributions/1"
+ATTRIBUTION_ANSWER = "pn-attribution-answer/1"
 
 # Change kinds in replica pages and snapshots (field "t").
 CHANGE_PROGRAMME = "programme"
@@ -39,6 +41,18 @@ CHANGE_USED = "used"
 LINE_ACCEPTED = "accepted"
 LINE_REFUSED = "refused"
 REFUSAL_REASONS = ("conflict", "revoked", "expired", "unknown", "not_attributed", "duplicate_line")
+
+# Verdicts of the region on one attribution of carnets (pn-attribution-answer/1).
+ATTRIBUTION_ACCEPTED = "accepted"
+ATTRIBUTION_REFUSED = "refused"
+ATTRIBUTION_REFUSAL_REASONS = (
+    "beneficiary_cap",  # the beneficiary would pass the per-person cap, all distributors counted
+    "lycee_cap",  # the lycée experiment's region-wide quota is reached
+    "no_rulebook",  # no rulebook (or no such category) in force on received_on
+    "carnet_unknown",  # a carnet the registry does not hold
+    "carnet_taken",  # a carnet already attributed (to anyone, by any attribution)
+    "invalid",  # inconsistent: passes not equal to the carnets' sizes, carnet twice, ...
+)
 
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024  # after decompression: a 1,000,000-pass snapshot fits
 

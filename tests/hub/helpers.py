@@ -22,6 +22,7 @@ from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.models import HubChange, hub_registry
 from mediateur_tui.hub.registry import ProgrammeSpec, attribute, init_region, issue, revoke
 from mediateur_tui.sync.protocol import (
+    ATTRIBUTIONS,
     BATCH,
     ENROLMENT_REQUEST,
     encode_key,
@@ -44,6 +45,7 @@ class Site:
     id: str
     key: Ed25519PrivateKey
     api_key: str
+    answer: dict[str, Any] = field(default_factory=dict)  # its pn-enrolment/1
 
 
 @dataclass
@@ -85,9 +87,9 @@ def build_world(settings: HubSettings) -> World:
     return world
 
 
-def enrol(hub: Hub, site_id: str, name: str) -> Site:
+def enrol(hub: Hub, site_id: str, name: str, distributor: bool | None = None) -> Site:
     key = Ed25519PrivateKey.generate()
-    token = enrol_site(hub, site_id, name)
+    token = enrol_site(hub, site_id, name, distributor=distributor)
     answer = complete_enrolment(
         hub,
         {
@@ -96,7 +98,7 @@ def enrol(hub: Hub, site_id: str, name: str) -> Site:
             "site_public_key": encode_key(public_key_bytes(key)),
         },
     )
-    return Site(id=site_id, key=key, api_key=answer["api_key"])
+    return Site(id=site_id, key=key, api_key=answer["api_key"], answer=answer)
 
 
 def random_id() -> str:
@@ -156,6 +158,57 @@ def make_batch(
             "value_cents": sum(r["value_cents"] for r in redemptions),
             "refused_scans": 1,
         },
+    }
+    return sign_document(document, site.key, site_signer(site.id)) if sign else document
+
+
+def reference(number: int) -> str:
+    """A pseudonymous beneficiary reference ("B" and 20 Crockford symbols), one per number."""
+    return f"B{number:020d}"
+
+
+def attribution(
+    carnets: list[str],
+    beneficiary_ref: str,
+    passes: int,
+    *,
+    attribution_id: str | None = None,
+    category: str = "job_seeker",
+    received_on: str = "2026-11-10",
+    attributed_at: str = "2026-11-10T10:00:00Z",
+    accompanied: bool = True,
+    establishment: str | None = None,
+    rulebook: str = "hdf-2022-02",
+) -> dict[str, Any]:
+    """One attribution of a pn-attributions/1, as a distributor site writes it."""
+    return {
+        "id": attribution_id or random_id(),
+        "beneficiary_ref": beneficiary_ref,
+        "category": category,
+        "rulebook": rulebook,
+        "received_on": received_on,
+        "attributed_at": attributed_at,
+        "accompanied": accompanied,
+        "establishment": establishment,
+        "carnets": carnets,
+        "passes": passes,
+    }
+
+
+def make_attributions(
+    site: Site,
+    items: list[dict[str, Any]],
+    *,
+    region_id: str = REGION_ID,
+    site_id: str | None = None,
+    sign: bool = True,
+) -> dict[str, Any]:
+    document = {
+        "format": ATTRIBUTIONS,
+        "region_id": region_id,
+        "site_id": site_id or site.id,
+        "sent_at": "2026-11-10T10:05:00Z",
+        "attributions": items,
     }
     return sign_document(document, site.key, site_signer(site.id)) if sign else document
 

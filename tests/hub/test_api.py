@@ -206,6 +206,7 @@ def test_openapi_describes_every_operation_without_422(tmp_path) -> None:
         ("/v1/replica/changes", "get"),
         ("/v1/batches", "post"),
         ("/v1/batches/{batch_id}/ack", "get"),
+        ("/v1/attributions", "post"),
     }
     for operation in operations.values():
         assert "422" not in operation["responses"]

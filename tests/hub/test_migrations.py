@@ -18,6 +18,7 @@ from mediateur_tui.hub.database import (
     alembic_config,
     make_engine,
     open_engine,
+    upgrade,
 )
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.hub.models import hub_registry
@@ -33,7 +34,7 @@ def _tables(engine) -> set[str]:
 
 def test_there_is_one_linear_history():
     assert len(SCRIPTS.get_heads()) == 1
-    assert ALL_REVISIONS[-1] == "0001"
+    assert ALL_REVISIONS[::-1] == ["0001", "0002"]
 
 
 def test_hub_schema_revision_constant_is_alembics_head():
@@ -93,12 +94,16 @@ def test_a_database_behind_the_latest_revision_is_upgraded_on_open(
     assert upgraded == [1]
 
 
-def test_a_create_all_database_is_stamped_and_keeps_its_data(settings: HubSettings):
+def _database_at_0001(settings: HubSettings, *, stamped: bool):
+    """A database with the schema of revision 0001 and a region, a site and a carnet in it.
+    Unstamped (`stamped=False`), it is what `create_all` made before the hub had migrations."""
     if settings.database_url.startswith("sqlite"):
         settings.directory.mkdir(parents=True, exist_ok=True)
     old = make_engine(settings.database_url)
-    hub_registry.metadata.create_all(old)  # what the hub did before it had migrations
+    upgrade(old, "0001")
     with old.begin() as connection:
+        if not stamped:
+            connection.execute(text("DROP TABLE alembic_version"))
         connection.execute(
             text(
                 "INSERT INTO hub_region (id, public_key, created_at) "
@@ -106,16 +111,69 @@ def test_a_create_all_database_is_stamped_and_keeps_its_data(settings: HubSettin
             ),
             {"key": b"k" * 32},
         )
+        connection.execute(
+            text(
+                "INSERT INTO hub_site (id, name, created_at) "
+                "VALUES ('AVESNES-EPN', 'EPN', '2026-11-28 09:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO hub_programme VALUES ('P', 'P', 1000, '2026-01-01', "
+                "'2026-12-31', '2027-01-31', '[\"*\"]')"
+            )
+        )
+        connection.execute(
+            text("INSERT INTO hub_carnet VALUES ('C0000001', 'P', 10, '2026-02-01', 'REF-1')")
+        )
     old.dispose()
+
+
+def _check_upgraded_from_0001(engine) -> None:
+    assert revision_of(engine) == HEAD == "0002"
+    assert schema_diff(engine, hub_registry.metadata) == []
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id FROM hub_region")).scalars().all() == ["HDF"]
+        # The sites already there are not distributors; the carnets keep their reference.
+        sites = connection.execute(text("SELECT id, distributor FROM hub_site")).all()
+        assert [(site_id, bool(flag)) for site_id, flag in sites] == [("AVESNES-EPN", False)]
+        carnets = connection.execute(text("SELECT id, beneficiary_ref FROM hub_carnet")).all()
+        assert [tuple(row) for row in carnets] == [("C0000001", "REF-1")]
+        assert connection.execute(text("SELECT count(*) FROM hub_attribution")).scalar() == 0
+    assert "ix_hub_carnet_beneficiary_ref" in {
+        index["name"] for index in inspect(engine).get_indexes("hub_carnet")
+    }
+
+
+def test_a_create_all_database_is_stamped_and_keeps_its_data(settings: HubSettings):
+    _database_at_0001(settings, stamped=False)  # what the hub had before it had migrations
     assert "alembic_version" not in _tables(make_engine(settings.database_url))
 
+    engine = open_engine(settings)  # stamped at 0001, then upgraded
+    try:
+        _check_upgraded_from_0001(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_database_at_0001_is_upgraded_to_0002_and_keeps_its_data(settings: HubSettings):
+    _database_at_0001(settings, stamped=True)
+    assert revision_of(make_engine(settings.database_url)) == "0001"
     engine = open_engine(settings)
     try:
-        assert revision_of(engine) == "0001"
-        assert revision_of(engine) == HEAD  # add an upgrade check here once there is a 0002
-        assert schema_diff(engine, hub_registry.metadata) == []
-        with engine.connect() as connection:
-            assert connection.execute(text("SELECT id FROM hub_region")).scalars().all() == ["HDF"]
+        _check_upgraded_from_0001(engine)
+        # A site inserted without naming the column gets the server default (not a distributor).
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO hub_site (id, name, created_at) "
+                    "VALUES ('FOURMIES', 'M', '2026-11-28 09:00:00')"
+                )
+            )
+            flag = connection.execute(
+                text("SELECT distributor FROM hub_site WHERE id = 'FOURMIES'")
+            ).scalar()
+        assert flag is not None and not flag
     finally:
         engine.dispose()
 

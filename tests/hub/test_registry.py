@@ -89,6 +89,7 @@ def test_issue_mints_unique_codes_and_logs_programme_then_carnets(sqlite_setting
         "p": PROGRAMME,
         "n": 5,
         "a": None,
+        "b": None,
         "codes": second.carnets[0].codes,
     }
     hub.engine.dispose()
@@ -146,8 +147,8 @@ def test_attribute_and_take_back_write_attribution_changes(sqlite_world: World) 
         attribute(hub, "C0000003", "BENEF-78")
     attribute(hub, "C0000003", None)
     assert change_bodies(hub, "attribution")[-2:] == [
-        {"t": "attribution", "id": "C0000003", "a": "2026-11-20"},
-        {"t": "attribution", "id": "C0000003", "a": None},
+        {"t": "attribution", "id": "C0000003", "a": "2026-11-20", "b": "BENEF-77"},
+        {"t": "attribution", "id": "C0000003", "a": None, "b": None},
     ]
     with pytest.raises(NotFound, match="Carnet inconnu"):
         attribute(hub, "C9999999", "BENEF")

@@ -21,6 +21,14 @@ SITE_ID = "AVESNES-EPN"
 OTHER_SITE_ID = "FOURMIES-MEDIA"
 REGION_KEY = Ed25519PrivateKey.generate()
 SITE_KEY = Ed25519PrivateKey.generate()
+# Pseudonymous beneficiary references: "B" and 20 Crockford base32 symbols.
+BENEFICIARY = "B7K3M9QXR4TBEZ0AB12CD"
+OTHER_BENEFICIARY = "BZZ00NN11PP22QQ33RR44"
+# Fields a document may leave out (every other field of an example is required).
+OPTIONAL_FIELDS = {
+    "b",  # a carnet or attribution change made by a hub older than the field
+    "beneficiary_key",  # the enrolment answer of a site that is not a distributor
+}
 
 Document = dict[str, Any]
 
@@ -74,6 +82,7 @@ def changes() -> list[Document]:
             "p": "HDFNUM",
             "n": 5,
             "a": "2026-03-02",
+            "b": BENEFICIARY,
             "codes": [code(number) for number in range(1, 6)],
         },
         {
@@ -82,10 +91,11 @@ def changes() -> list[Document]:
             "p": "HDFNUM",
             "n": 10,
             "a": None,
+            "b": None,
             "codes": [code(number) for number in range(6, 16)],
         },
-        {"t": "attribution", "id": "C0000002", "a": "2026-03-09"},
-        {"t": "attribution", "id": "C0000001", "a": None},
+        {"t": "attribution", "id": "C0000002", "a": "2026-03-09", "b": OTHER_BENEFICIARY},
+        {"t": "attribution", "id": "C0000001", "a": None, "b": None},
         {"t": "revocation", "code": code(15), "reason": "stolen", "on": "2026-03-10"},
         {"t": "used", "code": code(1), "site": OTHER_SITE_ID, "on": "2026-03-12"},
     ]
@@ -133,6 +143,7 @@ def enrolment() -> Document:
         "site_name": "Espace public numérique d'Avesnes-sur-Helpe",
         "api_key": "pn_4f9c2d1e8b7a6f5e4d3c2b1a0f9e8d7c",
         "issued_at": "2026-02-15T09:30:00+00:00",
+        "beneficiary_key": protocol.encode_key(bytes(range(32))),  # a distributor site
     }
     return sign_document(answer, REGION_KEY, region_signer(REGION_ID))
 
@@ -260,6 +271,73 @@ def ack() -> Document:
     return sign_document(document, REGION_KEY, region_signer(REGION_ID))
 
 
+def attributions() -> Document:
+    items = [
+        {
+            "id": random_id("attribution-1"),
+            "beneficiary_ref": BENEFICIARY,
+            "category": "job_seeker",
+            "rulebook": "hdf-2022-02",
+            "received_on": "2026-03-02",
+            "attributed_at": "2026-03-02T10:15:00Z",
+            "accompanied": True,
+            "establishment": None,
+            "carnets": ["C0000002"],
+            "passes": 10,
+        },
+        {
+            "id": random_id("attribution-2"),
+            "beneficiary_ref": OTHER_BENEFICIARY,
+            "category": "lycee",
+            "rulebook": "hdf-2022-02",
+            "received_on": "2026-03-01",
+            "attributed_at": "2026-03-02T10:40:00.5+00:00",
+            "accompanied": False,
+            "establishment": "Lycée Camille Desmoulins, Le Cateau-Cambrésis",
+            "carnets": ["C0000003", "C0000004"],
+            "passes": 10,
+        },
+    ]
+    document = {
+        "format": protocol.ATTRIBUTIONS,
+        "region_id": REGION_ID,
+        "site_id": SITE_ID,
+        "sent_at": "2026-03-02T11:00:00Z",
+        "attributions": items,
+    }
+    return sign_document(document, SITE_KEY, site_signer(SITE_ID))
+
+
+def attribution_answer() -> Document:
+    results = [
+        {
+            "id": random_id("attribution-1"),
+            "verdict": "accepted",
+            "reason": None,
+            "message": "Attribution enregistrée par la région : 10 pass (1 carnet C0000002).",
+            "beneficiary_passes": 10,
+        }
+    ]
+    results += [
+        {
+            "id": random_id(f"attribution-{reason}"),
+            "verdict": "refused",
+            "reason": reason,
+            "message": f"Refusée ({reason}).",
+            "beneficiary_passes": 5,
+        }
+        for reason in protocol.ATTRIBUTION_REFUSAL_REASONS
+    ]
+    document = {
+        "format": protocol.ATTRIBUTION_ANSWER,
+        "region_id": REGION_ID,
+        "site_id": SITE_ID,
+        "answered_at": "2026-03-02T11:00:01.250000Z",
+        "results": results,
+    }
+    return sign_document(document, REGION_KEY, region_signer(REGION_ID))
+
+
 EXAMPLES = {
     "replica-page": replica_page,
     "replica-snapshot": replica_snapshot,
@@ -267,4 +345,6 @@ EXAMPLES = {
     "enrolment": enrolment,
     "batch": batch,
     "ack": ack,
+    "attributions": attributions,
+    "attribution-answer": attribution_answer,
 }

@@ -11,14 +11,18 @@ from mediateur_tui.sync import protocol
 
 from .examples import (
     EXAMPLES,
+    OPTIONAL_FIELDS,
     REGION_ID,
     REGION_KEY,
     SITE_ID,
     SITE_KEY,
     ack,
+    attribution_answer,
+    attributions,
     batch,
     changes,
     code,
+    enrolment,
     public_bytes,
     replica_page,
 )
@@ -44,6 +48,8 @@ def test_validate_accepts_a_format_as_the_name(document_format: str) -> None:
         ("enrolment", protocol.region_signer(REGION_ID), REGION_KEY),
         ("batch", protocol.site_signer(SITE_ID), SITE_KEY),
         ("ack", protocol.region_signer(REGION_ID), REGION_KEY),
+        ("attributions", protocol.site_signer(SITE_ID), SITE_KEY),
+        ("attribution-answer", protocol.region_signer(REGION_ID), REGION_KEY),
     ],
 )
 def test_signed_examples_carry_real_signatures(name: str, signer: str, key) -> None:
@@ -111,3 +117,45 @@ def test_a_redemption_of_a_pass_the_replica_does_not_know_is_provisional() -> No
     provisional = [line for line in document["redemptions"] if line["provisional"]]
     assert [line["code"] for line in provisional] == [code(99)]
     validate(document, "batch")
+
+
+def test_every_attribution_verdict_and_reason_is_exercised() -> None:
+    results = attribution_answer()["results"]
+    assert {item["verdict"] for item in results} == {
+        protocol.ATTRIBUTION_ACCEPTED,
+        protocol.ATTRIBUTION_REFUSED,
+    }
+    reasons = [item["reason"] for item in results if item["reason"] is not None]
+    assert tuple(reasons) == protocol.ATTRIBUTION_REFUSAL_REASONS
+
+
+def test_optional_fields_may_be_left_out() -> None:
+    """A plain site's enrolment has no beneficiary key; changes of an older hub have no "b"."""
+    answer = enrolment()
+    del answer["beneficiary_key"]
+    validate(answer, "enrolment")
+    page = replica_page()
+    for change in page["changes"]:
+        change.pop("b", None)
+    validate(page, "replica-page")
+    present = {key for change in changes() for key in change} | set(enrolment())
+    assert present >= OPTIONAL_FIELDS
+
+
+def test_a_carnet_taken_back_names_nobody_and_an_empty_document_is_valid() -> None:
+    page = replica_page()
+    page["changes"].append({"t": "attribution", "id": "C0000002", "a": None, "b": None})
+    validate(page, "replica-page")
+    document = attributions()
+    document["attributions"] = []
+    validate(document, "attributions")
+    answer = attribution_answer()
+    answer["results"] = []
+    validate(answer, "attribution-answer")
+
+
+@pytest.mark.parametrize("reference", ["REF-1", "B-001", "BENEF-0", "B" * 64])
+def test_the_region_may_hand_out_carnets_under_its_own_references(reference: str) -> None:
+    page = replica_page()
+    page["changes"][6]["b"] = reference  # `mediateur-hub attribute --beneficiary REF`
+    validate(page, "replica-page")

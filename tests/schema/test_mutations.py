@@ -9,7 +9,7 @@ import pytest
 from contract import validate
 from jsonschema import ValidationError
 
-from .examples import EXAMPLES, code
+from .examples import BENEFICIARY, EXAMPLES, OPTIONAL_FIELDS, code
 
 Path = tuple[str | int, ...]
 
@@ -40,12 +40,14 @@ def assert_rejected(document: dict[str, Any], name: str) -> None:
         validate(document, name)
 
 
-# Every field of every object of every example is required, and no object takes extra fields.
+# Every field of every object of every example is required (but the few optional ones, see
+# test_examples.py), and no object takes extra fields.
 FIELDS = [
     pytest.param(name, path, key, id=f"{name}:{shown((*path, key))}")
     for name, build in sorted(EXAMPLES.items())
     for path, node in objects(build())
     for key in node
+    if key not in OPTIONAL_FIELDS
 ]
 OBJECTS = [
     pytest.param(name, path, id=f"{name}:{shown(path)}")
@@ -102,6 +104,7 @@ CODE_PLACES = [
     pytest.param("batch", ("redemptions", 0, "code"), id="redemption"),
     pytest.param("batch", ("refused_scans", 1, "code"), id="refused-scan"),
     pytest.param("ack", ("lines", 0, "code"), id="ack-line"),
+    pytest.param("attributions", ("attributions", 0, "beneficiary_ref"), id="beneficiary-ref"),
 ]
 
 
@@ -135,6 +138,27 @@ def carnet_of(size: int, count: int) -> Mutation:
 def same_code_twice(document: dict[str, Any]) -> None:
     codes = document["changes"][4]["codes"]
     codes[1] = codes[0]
+
+
+def attribution(index: int, **fields: Any) -> Mutation:
+    def mutate(document: dict[str, Any]) -> None:
+        document["attributions"][index].update(fields)
+
+    return mutate
+
+
+def result(index: int, **fields: Any) -> Mutation:
+    def mutate(document: dict[str, Any]) -> None:
+        document["results"][index].update(fields)
+
+    return mutate
+
+
+def too_many(key: str, count: int) -> Mutation:
+    def mutate(document: dict[str, Any]) -> None:
+        document[key] = [document[key][0]] * count
+
+    return mutate
 
 
 def ack_line(index: int, **fields: Any) -> Mutation:
@@ -177,6 +201,11 @@ MUTATIONS = [
     ("replica-page", "revocation reason unknown", setter(("changes", 8, "reason"), "broken")),
     ("replica-snapshot", "used by a lower-case site", setter(("changes", 9, "site"), "fourmies")),
     ("replica-snapshot", "carnet programme lower case", setter(("changes", 5, "p"), "hdf")),
+    ("replica-page", "carnet not handed out names someone", setter(("changes", 5, "b"), "B-1")),
+    ("replica-page", "taken back names someone", setter(("changes", 7, "b"), BENEFICIARY)),
+    ("replica-page", "beneficiary empty", setter(("changes", 4, "b"), "")),
+    ("replica-page", "beneficiary of 65 characters", setter(("changes", 6, "b"), "B" * 65)),
+    ("replica-page", "beneficiary a number", setter(("changes", 6, "b"), 42)),
     # replica pages and snapshots
     ("replica-page", "cursor negative", setter(("since",), -1)),
     ("replica-page", "cursor as text", setter(("until",), "10")),
@@ -206,6 +235,10 @@ MUTATIONS = [
     ("enrolment", "issued on a date", setter(("issued_at",), "2026-02-15")),
     ("enrolment", "signed by a site", setter(("signature", "signer"), "site:AVESNES-EPN")),
     ("enrolment", "signature value empty", setter(("signature", "value"), "")),
+    ("enrolment", "beneficiary key of 31 bytes", setter(("beneficiary_key",), "A" * 42 + "==")),
+    ("enrolment", "beneficiary key of 33 bytes", setter(("beneficiary_key",), "A" * 44 + "==")),
+    ("enrolment", "beneficiary key as hex", setter(("beneficiary_key",), "ab" * 32)),
+    ("enrolment", "beneficiary key null", setter(("beneficiary_key",), None)),
     # batch
     ("batch", "period month 13", setter(("period",), "2026-13")),
     ("batch", "period month 0", setter(("period",), "2026-00")),
@@ -273,6 +306,45 @@ MUTATIONS = [
     ("ack", "totals negative", setter(("totals", "refused"), -1)),
     ("ack", "signed by a site", setter(("signature", "signer"), "site:AVESNES-EPN")),
     ("ack", "signature value not a string", setter(("signature", "value"), [SIGNATURE])),
+    # attributions
+    ("attributions", "signed by the region", setter(("signature", "signer"), "region:HDF")),
+    ("attributions", "sent on a date", setter(("sent_at",), "2026-03-02")),
+    ("attributions", "more than 1,000", too_many("attributions", 1001)),
+    ("attributions", "id not hex", attribution(0, id="attribution-1")),
+    ("attributions", "reference lower case", attribution(0, beneficiary_ref=BENEFICIARY.lower())),
+    ("attributions", "reference without its B", attribution(0, beneficiary_ref=BENEFICIARY[1:])),
+    ("attributions", "reference of 22 symbols", attribution(0, beneficiary_ref=BENEFICIARY + "0")),
+    ("attributions", "reference with a U", attribution(0, beneficiary_ref="B" + "U" * 20)),
+    ("attributions", "category unknown", attribution(0, category="student")),
+    ("attributions", "category in French", attribution(0, category="lycéen")),
+    ("attributions", "rulebook upper case", attribution(0, rulebook="HDF-2022-02")),
+    ("attributions", "rulebook empty", attribution(0, rulebook="")),
+    ("attributions", "received in French", attribution(0, received_on="02/03/2026")),
+    ("attributions", "attributed on a date", attribution(0, attributed_at="2026-03-02")),
+    ("attributions", "attributed local time", attribution(0, attributed_at="2026-03-02T11:15")),
+    ("attributions", "accompanied as text", attribution(0, accompanied="oui")),
+    ("attributions", "establishment empty", attribution(1, establishment="")),
+    ("attributions", "no carnet", attribution(0, carnets=[])),
+    ("attributions", "three carnets", attribution(1, carnets=["C1", "C2", "C3"])),
+    ("attributions", "the same carnet twice", attribution(1, carnets=["C0000003"] * 2)),
+    ("attributions", "carnet id empty", attribution(0, carnets=[""])),
+    ("attributions", "carnets a string", attribution(0, carnets="C0000002")),
+    ("attributions", "no pass", attribution(0, passes=0)),
+    ("attributions", "passes as text", attribution(0, passes="10")),
+    ("attributions", "passes in a float", attribution(0, passes=10.5)),
+    # attribution answer
+    ("attribution-answer", "signed by a site", setter(("signature", "signer"), "site:A")),
+    ("attribution-answer", "more than 1,000 results", too_many("results", 1001)),
+    ("attribution-answer", "accepted with a reason", result(0, reason="invalid")),
+    ("attribution-answer", "refused without a reason", result(1, reason=None)),
+    ("attribution-answer", "reason of a batch line", result(1, reason="conflict")),
+    ("attribution-answer", "verdict unknown", result(0, verdict="pending")),
+    ("attribution-answer", "message empty", result(0, message="")),
+    ("attribution-answer", "message null", result(1, message=None)),
+    ("attribution-answer", "passes negative", result(0, beneficiary_passes=-1)),
+    ("attribution-answer", "passes null", result(0, beneficiary_passes=None)),
+    ("attribution-answer", "id not hex", result(0, id="x" * 32)),
+    ("attribution-answer", "answered without offset", setter(("answered_at",), "2026-03-02")),
 ]
 
 

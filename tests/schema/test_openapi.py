@@ -30,11 +30,13 @@ OPERATIONS = {
     ("get", "/v1/replica/changes"),
     ("post", "/v1/batches"),
     ("get", "/v1/batches/{batch_id}/ack"),
+    ("post", "/v1/attributions"),
 }
 AUTHENTICATED = {
     ("get", "/v1/replica/changes"),
     ("post", "/v1/batches"),
     ("get", "/v1/batches/{batch_id}/ack"),
+    ("post", "/v1/attributions"),
 }
 # The error statuses the prose of docs/protocol.md promises, call by call (the table of
 # status codes in the same page must say at least this; the tests below hold the two together).
@@ -43,6 +45,8 @@ PROSE_ERRORS = {
     ("post", "/v1/batches"): {400, 401, 403, 409},  # bad signature; another site; other content
     ("get", "/v1/batches/{batch_id}/ack"): {401, 404},  # not received
     ("get", "/v1/replica/changes"): {401},
+    # bad signature or document; another site's document, or a site that is not a distributor
+    ("post", "/v1/attributions"): {400, 401, 403},
 }
 # Which document each call carries (request body, success response), by component name.
 DOCUMENTS = {
@@ -51,6 +55,7 @@ DOCUMENTS = {
     ("post", "/v1/batches"): ("Batch", "Ack"),
     ("get", "/v1/batches/{batch_id}/ack"): (None, "Ack"),
     ("get", "/v1/health"): (None, "Health"),
+    ("post", "/v1/attributions"): ("Attributions", "AttributionAnswer"),
 }
 # OpenAPI components that describe a protocol document, and their JSON Schema in schema/.
 COMPONENT_SCHEMAS = {
@@ -59,6 +64,8 @@ COMPONENT_SCHEMAS = {
     "ReplicaPage": "replica-page",
     "Batch": "batch",
     "Ack": "ack",
+    "Attributions": "attributions",
+    "AttributionAnswer": "attribution-answer",
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -260,7 +267,7 @@ def test_the_errors_the_protocol_promises_are_described(committed: dict[str, Any
         assert 401 in described[key], key
     for key in OPERATIONS:
         assert 503 in described[key], key  # hub not initialised
-    for key in (("post", "/v1/enrolment"), ("post", "/v1/batches")):
+    for key in (("post", "/v1/enrolment"), ("post", "/v1/batches"), ("post", "/v1/attributions")):
         assert 413 in described[key], key  # body over 64 MiB
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 from contract import FORMATS, SCHEMA_DIR, registry, schemas
 from jsonschema import Draft202012Validator
 
+from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, Identity, beneficiary_reference
+from mediateur_tui.domain.rulebooks import CATEGORIES
 from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.sync import protocol
 
@@ -40,6 +43,8 @@ def test_there_is_one_schema_per_protocol_format_plus_common() -> None:
         protocol.ENROLMENT,
         protocol.BATCH,
         protocol.ACK,
+        protocol.ATTRIBUTIONS,
+        protocol.ATTRIBUTION_ANSWER,
     ):
         assert schemas()[FORMATS[constant]]["properties"]["format"] == {"const": constant}
 
@@ -109,6 +114,15 @@ def test_enums_match_the_code() -> None:
     assert set(line["verdict"]["enum"]) == {protocol.LINE_ACCEPTED, protocol.LINE_REFUSED}
     refused = schemas()["batch"]["$defs"]["refused_scan"]["properties"]["verdict"]["enum"]
     assert set(refused) == {verdict.value for verdict in Verdict if not verdict.redeemable}
+    reasons = common["attribution_refusal_reason"]["enum"]
+    assert tuple(reasons) == protocol.ATTRIBUTION_REFUSAL_REASONS
+    result = schemas()["attribution-answer"]["$defs"]["result"]["properties"]
+    assert set(result["verdict"]["enum"]) == {
+        protocol.ATTRIBUTION_ACCEPTED,
+        protocol.ATTRIBUTION_REFUSED,
+    }
+    attribution = schemas()["attributions"]["$defs"]["attribution"]["properties"]
+    assert tuple(attribution["category"]["enum"]) == CATEGORIES
 
 
 def test_readme_lists_every_schema_file() -> None:
@@ -117,3 +131,13 @@ def test_readme_lists_every_schema_file() -> None:
     assert listed == {f"{name}.schema.json" for name in NAMES}
     for document_format in FORMATS:
         assert f"`{document_format}`" in readme
+
+
+def test_the_beneficiary_reference_pattern_is_the_domains() -> None:
+    pattern = schemas()["common"]["$defs"]["beneficiary_ref"]["pattern"]
+    for symbol in map(chr, range(32, 127)):
+        for candidate in (f"B{symbol * 20}", f"{symbol}{'0' * 20}", f"B{symbol * 21}"):
+            in_schema = re.fullmatch(pattern, candidate) is not None
+            assert in_schema == (REFERENCE_PATTERN.fullmatch(candidate) is not None), candidate
+    reference = beneficiary_reference(Identity("Lefèvre", "Anne", date(1960, 1, 2)), bytes(32))
+    assert re.fullmatch(pattern, reference)
