@@ -1,5 +1,5 @@
 """The Textual application: first run, log-in, home, sessions, verification, history, sync
-with the region, month end and reconciliation, help."""
+with the region, month end and reconciliation, the distributor's desk (carnets), help."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from mediateur_tui.screens.home import HomeScreen
 from mediateur_tui.screens.login import LoginScreen
 from mediateur_tui.screens.new_session import NewSessionScreen, SessionForm
 from mediateur_tui.screens.session import SessionScreen
+from mediateur_tui.services.attribution import AttributionDesk
 from mediateur_tui.services.auth import OperatorInfo
 from mediateur_tui.services.clock import Clock, system_clock
 from mediateur_tui.services.desk import Desk, SessionInfo
@@ -78,9 +79,18 @@ class MediateurApp(App):
     def month_end(self) -> MonthEnd:
         return MonthEnd(self.engine, self.data_dir, self.clock)
 
+    def attribution_desk(self) -> AttributionDesk:
+        """The distributor's desk; it reads the rule files (schema/rules/): call it from a
+        thread worker."""
+        return AttributionDesk(self.engine, self.data_dir, self.clock)
+
     @property
     def is_responsable(self) -> bool:
-        return self.operator is not None and self.operator.role == "responsable"
+        return self.has_role("responsable")
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the logged-in operator has one of `roles`."""
+        return self.operator is not None and self.operator.role in roles
 
     # --- navigation -----------------------------------------------------------------------
 

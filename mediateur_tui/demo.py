@@ -17,6 +17,7 @@ from PIL import Image
 from sqlalchemy import Engine, insert
 from sqlmodel import Session
 
+from mediateur_tui.domain.beneficiaries import Identity, beneficiary_reference
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
 from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, local_date
 from mediateur_tui.domain.scan_input import build_payload, signed_message
@@ -32,7 +33,7 @@ from mediateur_tui.store.models import (
     Revocation,
     Site,
 )
-from mediateur_tui.sync.keys import load_or_create_site_key
+from mediateur_tui.sync.keys import load_or_create_site_key, write_beneficiary_key
 
 REGION_ID = "HDF"
 SITE_ID = "AVESNES-EPN"
@@ -43,8 +44,13 @@ PER_CATEGORY = 5
 DEMO_OPERATORS = (
     ("Camille Martin", "1234", "mediateur"),
     ("Karim Benali", "5678", "responsable"),
+    ("Nadia Lefèvre", "2468", "distributeur"),
 )
 _REGION_SEED = b"mediateur-tui demo region key 01"
+_BENEFICIARY_KEY = b"mediateur-tui demo beneficiaries"  # 32 bytes: the region's HMAC key
+# A demo beneficiary who already received one carnet of 5 (the distributor's screen shows it).
+DEMO_BENEFICIARY = Identity("Dupont", "Jeanne", date(1958, 3, 14))
+STOCK_CARNETS = (10, 10, 10, 10, 5, 5, 5, 5)  # unattributed carnets the distributor hands out
 
 
 def demo_region_key() -> Ed25519PrivateKey:
@@ -93,6 +99,7 @@ class DemoResult:
     operators: list[dict[str, str]]
     codes: dict[str, list[str]] = field(default_factory=dict)
     images: list[Path] = field(default_factory=list)
+    stock: list[str] = field(default_factory=list)  # carnets to hand out
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -101,6 +108,7 @@ class DemoResult:
             "operators": self.operators,
             "codes": self.codes,
             "images": [str(path) for path in self.images],
+            "stock": self.stock,
         }
 
 
@@ -136,7 +144,9 @@ def build_demo(
     revocations: list[dict] = []
     remote: list[dict] = []
 
-    def add_carnet(programme_id: str, size: int, attributed: bool) -> list[str]:
+    def add_carnet(
+        programme_id: str, size: int, attributed: bool, beneficiary: str | None = None
+    ) -> list[str]:
         carnet_id = f"C{len(carnets) + 1:07d}"
         carnets.append(
             {
@@ -144,7 +154,9 @@ def build_demo(
                 "programme_id": programme_id,
                 "size": size,
                 "attributed_on": today - timedelta(days=20) if attributed else None,
-                "beneficiary_ref": f"B{len(carnets) + 1:07d}" if attributed else None,
+                "beneficiary_ref": (beneficiary or f"B{len(carnets) + 1:020d}")
+                if attributed
+                else None,
             }
         )
         codes = [maker.next() for _ in range(size)]
@@ -167,8 +179,12 @@ def build_demo(
             _payload(key, programme, code) if index % 2 == 0 else code
             for index, code in enumerate(codes)
         ]
+    for size in STOCK_CARNETS:
+        add_carnet(MAIN_PROGRAMME, size, attributed=False)
+        result.stock.append(carnets[-1]["id"])
+    add_carnet(MAIN_PROGRAMME, 5, True, beneficiary_reference(DEMO_BENEFICIARY, _BENEFICIARY_KEY))
     while len(pass_rows) < passes:
-        size = 10 if len(carnets) % 3 else 5
+        size = 10 if len(carnets) % 3 and passes - len(pass_rows) >= 10 else 5
         add_carnet(MAIN_PROGRAMME, size, attributed=True)
     main = programmes[MAIN_PROGRAMME]
     by_carnet = {carnet_id: [] for carnet_id in ("C0000001", "C0000002")}
@@ -176,6 +192,7 @@ def build_demo(
         by_carnet[row["carnet_id"]].append(_payload(key, main, row["code"]))
     result.images = _write_qr_images(data_dir, by_carnet)
     load_or_create_site_key(data_dir)  # so that month end can seal (sign) batches in the demo
+    write_beneficiary_key(data_dir, _BENEFICIARY_KEY)  # the demo site is a distributor too
 
     with Session(engine) as session:
         session.add(Site(id=SITE_ID, name="Espace public numérique d'Avesnes-sur-Helpe"))

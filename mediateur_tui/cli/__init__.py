@@ -1,7 +1,8 @@
 """The command line: the app by default, plus commands for scripts and paper-log entry
 (desk_commands.py), and for the sync with the region (enrol, sync, close-month, export-batch,
 import-replica, import-ack; region_commands.py), which run unattended (cron) too, and for
-deciding carnet requests by the règlement (attribution check; attribution_commands.py).
+the carnets of a distributor site (attribution check, list, export, import-answer;
+attribution_commands.py).
 
 This module builds the parser, runs the chosen command and turns its errors into a French
 message and an exit code. It also holds the helpers the commands share.
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             "import-replica": region_commands.import_replica,
             "import-ack": region_commands.import_ack,
             "operator": desk_commands.operator,
-            "attribution": attribution_commands.check,
+            "attribution": attribution_commands.run,
         }[args.command]
         return handler(args, data_dir)
     except NothingToDo as error:

@@ -1,8 +1,12 @@
-"""`mediateur-tui attribution check FILE [--json]`: decide every request of a prescripteur's
-list (a JSON array or a CSV) by the règlement in force on the day each was received.
+"""`mediateur-tui attribution …`: the carnets of a distributor site.
 
-Exit codes: 0 every row was decided (eligible or not), 1 some row was malformed (the others are
-still decided), 2 the file cannot be read (usage or data error).
+- `check FILE [--json]`: decide every request of a prescripteur's list (a JSON array or a CSV)
+  by the règlement in force on the day each was received. Exit codes: 0 every row was decided
+  (eligible or not), 1 some row was malformed (the others are still decided), 2 the file cannot
+  be read (usage or data error).
+- `list [--json]`: the carnets this site handed out, and the region's answer on each.
+- `export DIR` / `import-answer FILE`: the USB-key route of the attributions (the online route
+  is `mediateur-tui sync`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from mediateur_tui.cli import EXIT_OK, EXIT_REFUSED, CliError
+from mediateur_tui.cli import EXIT_OK, EXIT_REFUSED, CliError, open_existing
 from mediateur_tui.domain.attribution import (
     Decision,
     InputError,
@@ -19,9 +23,13 @@ from mediateur_tui.domain.attribution import (
     guess_kind,
     read_requests,
 )
-from mediateur_tui.domain.formatting import local_date
+from mediateur_tui.domain.beneficiaries import format_reference
+from mediateur_tui.domain.formatting import format_datetime, local_date
 from mediateur_tui.domain.rulebooks import RulebookError, load_rulebooks
+from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
 from mediateur_tui.services.clock import system_clock
+from mediateur_tui.sync import attributions
+from mediateur_tui.sync.errors import NothingToDo
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -34,6 +42,85 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     check.add_argument("file", type=Path, metavar="FICHIER")
     check.add_argument("--json", action="store_true")
+    listing = attribution_commands.add_parser(
+        "list", parents=[common], help="les carnets remis par ce lieu et la réponse de la région"
+    )
+    listing.add_argument("--json", action="store_true")
+    export = attribution_commands.add_parser(
+        "export",
+        parents=[common],
+        help="écrire les attributions à envoyer à la région sur une clé USB",
+    )
+    export.add_argument("directory", type=Path, metavar="DOSSIER")
+    answer = attribution_commands.add_parser(
+        "import-answer", parents=[common], help="importer la réponse de la région (clé USB)"
+    )
+    answer.add_argument("file", type=Path, metavar="FICHIER")
+
+
+def run(args: argparse.Namespace, data_dir: Path) -> int:
+    handler = {
+        "check": check,
+        "list": list_attributions,
+        "export": export,
+        "import-answer": import_answer,
+    }[args.attribution_command]
+    return handler(args, data_dir)
+
+
+def list_attributions(args: argparse.Namespace, data_dir: Path) -> int:
+    desk = AttributionDesk(open_existing(data_dir), data_dir)
+    handed = desk.recent(limit=10_000)
+    if args.json:
+        print(json.dumps([_info_json(info) for info in handed], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for info in handed:
+        carnets = ", ".join(carnet.id for carnet in info.carnets)
+        print(
+            f"{format_datetime(info.attributed_at)} {format_reference(info.beneficiary_ref)} "
+            f"{info.passes} pass ({carnets}) — {info.status}"
+        )
+    if not handed:
+        print("Aucun carnet remis par ce lieu.")
+    return EXIT_OK
+
+
+def export(args: argparse.Namespace, data_dir: Path) -> int:
+    path = attributions.export_file(
+        open_existing(data_dir), data_dir, args.directory, system_clock()
+    )
+    if path is None:
+        raise NothingToDo("Aucune attribution en attente de réponse : rien à exporter.")
+    print(f"Attributions à remettre à la région : {path}")
+    print("La région l'importe (mediateur-hub import-attributions) et vous rend sa réponse.")
+    return EXIT_OK
+
+
+def import_answer(args: argparse.Namespace, data_dir: Path) -> int:
+    summary = attributions.import_answer_file(open_existing(data_dir), args.file, system_clock())
+    print(
+        f"Réponse de la région : {summary.accepted} attribution(s) acceptée(s), "
+        f"{summary.refused} refusée(s)."
+    )
+    for message in summary.messages:
+        print(f"  Refusée — {message}")
+    return EXIT_OK
+
+
+def _info_json(info: AttributionInfo) -> dict[str, object]:
+    return {
+        "id": info.id,
+        "beneficiary_ref": info.beneficiary_ref,
+        "received_on": info.received_on.isoformat(),
+        "category": info.category,
+        "rulebook": info.rulebook,
+        "passes": info.passes,
+        "carnets": [carnet.id for carnet in info.carnets],
+        "attributed_at": info.attributed_at.isoformat(),
+        "operator": info.operator_name,
+        "verdict": info.verdict,
+        "region_message": info.region_message,
+    }
 
 
 def check(args: argparse.Namespace, data_dir: Path) -> int:

@@ -65,6 +65,7 @@ def demo_init(args: argparse.Namespace, data_dir: Path) -> int:
         for operator in result.operators:
             print(f"  {operator['name']} ({operator['role']}) : code PIN {operator['pin']}")
         print(f"  {len(result.images)} images de QR codes dans {data_dir / 'demo-qr'}")
+        print(f"  Carnets à remettre (structure distributrice) : {', '.join(result.stock)}")
     return EXIT_OK
 
 

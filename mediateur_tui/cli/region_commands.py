@@ -47,6 +47,8 @@ def enrol(args: argparse.Namespace, data_dir: Path) -> int:
         "(comparez-la avec celle que la région vous a communiquée)."
     )
     print(f"Clé du lieu : {site_key_path(data_dir)} (empreinte {result.site_key_fingerprint}).")
+    if result.distributor:
+        print("Structure distributrice : ce poste peut remettre des carnets aux bénéficiaires.")
     if result.hub_url:
         print("Lancez maintenant « mediateur-tui sync » pour recevoir la réplique du registre.")
     else:
@@ -77,6 +79,8 @@ def sync(args: argparse.Namespace, data_dir: Path) -> int:
                 f"Réplique : {report.changes} changement(s) reçu(s) en {report.pages} page(s)"
                 f"{when} ({report.pass_count} pass)."
             )
+        for line in report.describe_attributions():
+            print(line)
         for sent in report.batches:
             print(sent.describe())
         if report.ok and not report.batches:

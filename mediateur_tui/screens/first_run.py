@@ -293,7 +293,8 @@ class FirstRunScreen(Screen):
     def _enrolled(self, enrolment: Enrolment) -> None:
         self.query_one("#work-title", Static).update(
             f"[b]Lieu inscrit[/b] : « {enrolment.site_name} » ({enrolment.site_id}), "
-            f"région {enrolment.region_id}.\n"
+            f"région {enrolment.region_id}"
+            f"{' — structure distributrice' if enrolment.distributor else ''}.\n"
             f"Empreinte de la clé de la région : [b]{enrolment.region_key_fingerprint}[/b]\n"
             f"{COMPARE}"
         )

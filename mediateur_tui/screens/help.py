@@ -1,4 +1,5 @@
-"""F1: the keys of the current screen and a reminder of what the verdicts mean."""
+"""F1: the keys of the current screen and a reminder of what the verdicts mean (left out on
+the screens of the distributor's desk, which set DESK_HELP = False)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from mediateur_tui.domain.verdicts import VERDICT_LABELS
 
 KEY_NAMES = {"escape": "Échap", "enter": "Entrée", "ctrl": "Ctrl", "f1": "F1", "f2": "F2"}
 
+PALETTE = "Ctrl+P ouvre la palette de commandes : toutes les actions de l'écran y sont."
 GENERAL = (
     "[b]Au guichet[/b]\n"
     "Scannez le pass (ou tapez son code, tirets et espaces facultatifs), puis Entrée. "
     "Cadre vert : pass encaissé. Orange : encaissé, avec un avertissement à lire. "
     "Rouge : refusé, avec la raison. Une double lecture du même pass n'est comptée qu'une fois.\n"
-    "Ctrl+P ouvre la palette de commandes : toutes les actions de l'écran y sont."
+    + PALETTE
 )
 
 
@@ -58,8 +60,11 @@ class HelpScreen(ModalScreen[None]):
             yield Static("[b]Touches de cet écran[/b]\n" + "\n".join(dict.fromkeys(keys)))
             if notes:
                 yield Static(notes, classes="help-section")
-            yield Static(GENERAL, classes="help-section")
-            yield Static("[b]Les verdicts possibles[/b]\n" + verdicts, classes="help-section")
+            if getattr(self.for_screen, "DESK_HELP", True):
+                yield Static(GENERAL, classes="help-section")
+                yield Static("[b]Les verdicts possibles[/b]\n" + verdicts, classes="help-section")
+            else:
+                yield Static(PALETTE, classes="help-section")
             yield Static("Échap : fermer", classes="hint")
 
     def action_close(self) -> None:

@@ -1,5 +1,6 @@
 """Home: the replica and its sync state, what waits to be remitted, this month, the open
-session; keys to the desk, the sync with the region and (for a responsable) the month end."""
+session; keys to the desk, the sync with the region, (for a responsable) the month end and (for
+a distributeur or a responsable) the attribution of carnets."""
 
 from __future__ import annotations
 
@@ -11,26 +12,42 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 
 from mediateur_tui.domain.formatting import format_datetime, format_euros, format_month, plural
+from mediateur_tui.screens.attribution_request import ATTRIBUTION_ROLES, AttributionRequestScreen
 from mediateur_tui.screens.history import HistoryScreen
 from mediateur_tui.screens.month_end import MonthEndScreen
 from mediateur_tui.screens.reconciliation import ReconciliationScreen
 from mediateur_tui.screens.sync import SyncScreen
 from mediateur_tui.screens.verify import VerifyScreen
+from mediateur_tui.services.attribution import AttributionDesk
 from mediateur_tui.services.dashboard import HomeStats, age_text, home_stats
 from mediateur_tui.services.reconciliation import latest_acknowledged
 from mediateur_tui.services.sync import SyncStatus
 from mediateur_tui.widgets.day_chart import DayChart
 from mediateur_tui.widgets.keys_footer import KeysFooter
 
+# Which roles may use which key; the others get a notice saying why (REFUSALS).
+ALLOWED_ROLES = {
+    "new_session": ("mediateur", "responsable"),
+    "month_end": ("responsable",),
+    "reconciliation": ("responsable",),
+    "attribution": ATTRIBUTION_ROLES,
+}
 REFUSALS = {
-    "month_end": "La fin de mois est réservée aux responsables du lieu",
-    "reconciliation": "Le rapprochement des remises est réservé aux responsables du lieu",
+    "new_session": "Les séances sont réservées aux médiateur·rices et aux responsables du lieu "
+    ": connectez-vous avec l'un de leurs comptes.",
+    "month_end": "La fin de mois est réservée aux responsables du lieu : connectez-vous avec un "
+    "compte responsable.",
+    "reconciliation": "Le rapprochement des remises est réservé aux responsables du lieu : "
+    "connectez-vous avec un compte responsable.",
+    "attribution": "L'attribution de carnets est réservée aux distributeur·rices et aux "
+    "responsables du lieu : connectez-vous avec l'un de leurs comptes.",
 }
 
 
 class HomeScreen(Screen):
     # The footer has 80 columns: short descriptions there, the long ones (tooltips) in F1 and
-    # the palette. A médiateur does not see the month-end keys; pressed anyway, they say why.
+    # the palette. An operator does not see the keys of other roles (ALLOWED_ROLES); pressed
+    # anyway, they say why.
     BINDINGS = [
         Binding(
             "n",
@@ -39,11 +56,30 @@ class HomeScreen(Screen):
             tooltip="Nouvelle séance (ou reprendre la séance ouverte)",
             id="home.new_session",
         ),
+        Binding("n", "refuse('new_session')", show=False),
         Binding(
             "v", "verify", "Vérifier", tooltip="Vérifier un pass sans l'encaisser", id="home.verify"
         ),
         Binding("h", "history", "Historique", id="home.history"),
         Binding("s", "sync", "Synchro", tooltip="Synchroniser avec la région", id="home.sync"),
+        # In the footer of a distributeur; a responsable's footer is full: F1 and the palette
+        # list the key.
+        Binding(
+            "a",
+            "attribution(True)",
+            "Carnets",
+            tooltip="Attribuer des carnets",
+            id="home.attribution",
+        ),
+        Binding(
+            "a",
+            "attribution(False)",
+            "Carnets",
+            show=False,
+            tooltip="Attribuer des carnets",
+            id="home.attribution_hidden",
+        ),
+        Binding("a", "refuse('attribution')", show=False),
         Binding(
             "m",
             "month_end",
@@ -78,7 +114,7 @@ class HomeScreen(Screen):
                 yield Static("…", id="month")
                 yield DayChart(id="chart")
             with Vertical(classes="card"):
-                yield Static("Séance", classes="card-title")
+                yield Static("Séance", classes="card-title", id="desk-card-title")
                 yield Static("…", id="open-session")
         yield KeysFooter()
 
@@ -87,10 +123,14 @@ class HomeScreen(Screen):
         self.refresh_stats()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("month_end", "reconciliation"):
-            return self.app.is_responsable
+        if action == "attribution":
+            in_footer = bool(parameters[0]) if parameters else True
+            allowed = self.app.has_role(*ALLOWED_ROLES[action])
+            return allowed and in_footer == self.app.has_role("distributeur")
+        if action in ALLOWED_ROLES:
+            return self.app.has_role(*ALLOWED_ROLES[action])
         if action == "refuse":
-            return not self.app.is_responsable
+            return not self.app.has_role(*ALLOWED_ROLES[str(parameters[0])])
         return True
 
     @work(thread=True, exclusive=True)
@@ -98,9 +138,14 @@ class HomeScreen(Screen):
         stats = home_stats(self.app.engine, self.app.clock)
         sync_status = self.app.site_sync().status()
         open_session = self.app.desk.open_session(self.app.operator.id)
-        self.app.call_from_thread(self._show, stats, sync_status, open_session)
+        # No rule files needed to list the attributions.
+        attributions = AttributionDesk(self.app.engine, self.app.data_dir, rulebooks=()).recent()
+        unsent = sum(1 for info in attributions if info.sent_at is None and info.verdict is None)
+        self.app.call_from_thread(self._show, stats, sync_status, open_session, unsent)
 
-    def _show(self, stats: HomeStats, sync_status: SyncStatus, open_session) -> None:
+    def _show(
+        self, stats: HomeStats, sync_status: SyncStatus, open_session, unsent_attributions: int
+    ) -> None:
         now = self.app.clock()
         self.query_one("#replica", Static).update(
             f"{stats.replica_pass_count:,} pass".replace(",", " ")
@@ -111,13 +156,21 @@ class HomeScreen(Screen):
         if sync_status.pending_batches:
             count = sync_status.pending_batches
             waiting += f"\n{plural(count, 'remise')} sans accusé de réception"
+        if unsent_attributions:
+            waiting += f"\n{plural(unsent_attributions, 'attribution')} de carnets à envoyer"
         self.query_one("#waiting", Static).update(waiting)
         month = format_month(stats.month_start.year, stats.month_start.month)
         self.query_one("#month", Static).update(
             f"{month} : {stats.month_count} pass, {format_euros(stats.month_cents)}"
         )
         self.query_one(DayChart).show(stats.per_day)
-        if open_session is None:
+        if not self.app.has_role(*ALLOWED_ROLES["new_session"]):
+            self.query_one("#desk-card-title", Static).update("Carnets")
+            text = (
+                "Une demande de pass numériques :\n[b]a[/b] pour vérifier les droits\n"
+                "et remettre les carnets."
+            )
+        elif open_session is None:
             text = "Aucune séance ouverte.\n[b]n[/b] pour en commencer une."
         else:
             text = (
@@ -144,13 +197,14 @@ class HomeScreen(Screen):
     def action_month_end(self) -> None:
         self.app.push_screen(MonthEndScreen())
 
+    def action_attribution(self, in_footer: bool = True) -> None:
+        self.app.push_screen(AttributionRequestScreen())
+
     def action_reconciliation(self) -> None:
         self.open_latest_reconciliation()
 
     def action_refuse(self, what: str) -> None:
-        self.notify(
-            f"{REFUSALS[what]} : connectez-vous avec un compte responsable.", severity="warning"
-        )
+        self.notify(REFUSALS[what], severity="warning")
         self.app.bell()
 
     @work(thread=True, exclusive=True, group="reconciliation")

@@ -122,8 +122,9 @@ class SyncScreen(ModalScreen[None]):
 
 
 def report_text(report: SyncReport) -> str:
-    """The batches sent (with the region's answer on each) and the errors, in French."""
-    lines = []
+    """The attributions and batches sent (with the region's answers) and the errors, in
+    French."""
+    lines = [_escape(line) for line in report.describe_attributions()]
     if report.batches:
         lines.append("[b]Remises envoyées, accusés reçus :[/b]")
         lines.extend(f"  {sent.describe()}" for sent in report.batches)

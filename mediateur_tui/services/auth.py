@@ -24,7 +24,11 @@ from mediateur_tui.store.models import Operator
 
 log = logging.getLogger(__name__)
 LOCKOUT_MINUTES = int(LOCKOUT.total_seconds() // 60)
-ROLES = {"mediateur": "médiateur·rice", "responsable": "responsable"}
+ROLES = {
+    "mediateur": "médiateur·rice",
+    "responsable": "responsable",
+    "distributeur": "distributeur·rice",
+}
 
 
 @dataclass(frozen=True)

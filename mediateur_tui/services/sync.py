@@ -102,9 +102,15 @@ class SiteSync:
         return client.apply_enrolment(self.engine, self.data_dir, answer, self.clock())
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
-        """Pulls the replica and pushes the batches; errors are in the report (resumable)."""
+        """Sends the attributions, pulls the replica and pushes the batches; errors are in
+        the report (resumable)."""
         return client.synchronise(
-            self.engine, self.clock, progress=progress, transport=self.transport, sleep=self.sleep
+            self.engine,
+            self.clock,
+            progress=progress,
+            transport=self.transport,
+            sleep=self.sleep,
+            data_dir=self.data_dir,
         )
 
     def import_replica(self, path: Path, site_id: str | None = None) -> ReplicaApplied:

@@ -134,7 +134,7 @@ class AckLine(SQLModel, table=True):
 class Operator(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
-    role: str  # "mediateur" | "responsable"
+    role: str  # "mediateur" | "responsable" | "distributeur"
     pin_hash: str
     failed_attempts: int = 0
     last_failure_at: datetime | None = None
@@ -208,3 +208,41 @@ class AuditEvent(SQLModel, table=True):
     details: str  # JSON
     previous_hash: str
     hash: str
+
+
+# --- Carnets handed out by this site (distributor sites, issue 4) -----------------------------
+
+
+class Attribution(SQLModel, table=True):
+    """Carnets handed to a beneficiary after a request was decided by the règlement.
+
+    The beneficiary is only known by the pseudonymous reference (domain/beneficiaries.py): no
+    name is stored. The attribution travels to the region with the sync (`sent_at`); the region
+    answers `verdict` "accepted" (its carnets become redeemable once the replica says so) or
+    "refused" with `region_reason` and `region_message`.
+    """
+
+    id: str = Field(primary_key=True)  # random, made when the carnets are handed out
+    beneficiary_ref: str = Field(index=True)
+    received_on: date
+    category: str
+    rulebook: str
+    accompanied: bool
+    establishment: str | None = None
+    passes: int
+    second_carnet_on_request: bool
+    reasons: str  # JSON list: the decision's French reasons
+    operator_id: int = Field(foreign_key="operator.id")
+    attributed_at: datetime = Field(index=True)
+    sent_at: datetime | None = None
+    answered_at: datetime | None = None
+    verdict: str | None = None  # None until the region answers
+    region_reason: str | None = None
+    region_message: str | None = None
+
+
+class AttributionCarnet(SQLModel, table=True):
+    __tablename__ = "attribution_carnet"
+    attribution_id: str = Field(primary_key=True, foreign_key="attribution.id")
+    carnet_id: str = Field(primary_key=True, index=True)
+    size: int

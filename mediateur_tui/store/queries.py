@@ -91,6 +91,15 @@ def active_local_redemption(session: Session, code: str) -> LocalRedemption | No
     )
 
 
+def carnet_has_redemption(session: Session, carnet_id: str) -> bool:
+    """Whether a pass of this carnet was taken here (and not cancelled)."""
+    codes = select(PassRecord.code).where(PassRecord.carnet_id == carnet_id)
+    taken = select(Redemption.id).where(
+        Redemption.code.in_(codes), Redemption.cancelled_at.is_(None)
+    )
+    return session.exec(taken.limit(1)).first() is not None
+
+
 def _remote_redemption(session: Session, code: str) -> RemoteRedemption | None:
     remote = session.get(RemoteRedemptionRow, code)
     if remote is None:

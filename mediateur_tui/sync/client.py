@@ -2,11 +2,13 @@
 
 - `enrol`: makes the site key, registers it with a one-time token, verifies the region's
   signed answer and stores the region key, the site identity, the hub address and the API key.
-- `synchronise`: pulls replica pages from the stored cursor until `more` is false (each page
-  applied and its cursor stored in one transaction, so a cut loses nothing), then pushes every
-  sealed batch that has no acknowledgement yet and stores the region's answer; a batch sent
-  earlier without an answer is first asked for with GET (404: the hub never got it, so it is
-  posted again; the hub is idempotent on the batch id).
+- `synchronise`: sends the carnets this site handed out that the region has not answered yet
+  (distributor sites; the hub is idempotent on each attribution id) and stores its verdicts,
+  then pulls replica pages from the stored cursor until `more` is false (each page applied and
+  its cursor stored in one transaction, so a cut loses nothing; the carnets the region just
+  accepted come with them), then pushes every sealed batch that has no acknowledgement yet and
+  stores the region's answer; a batch sent earlier without an answer is first asked for with
+  GET (404: the hub never got it, so it is posted again; the hub is idempotent on the batch id).
 
 Connection errors, timeouts and 5xx answers are retried with exponential back-off (bounded
 attempts; the sleep function is injectable so that tests do not wait). Every failure ends in a
@@ -34,11 +36,17 @@ from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import ReplicaMeta
-from mediateur_tui.sync import acks, batches
+from mediateur_tui.sync import acks, attributions, batches
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
-from mediateur_tui.sync.keys import load_or_create_site_key, load_site_key, raw_public_key
+from mediateur_tui.sync.keys import (
+    load_or_create_site_key,
+    load_site_key,
+    raw_public_key,
+    write_beneficiary_key,
+)
 from mediateur_tui.sync.protocol import (
     ACK,
+    ATTRIBUTION_ANSWER,
     ENROLMENT,
     ENROLMENT_REQUEST,
     REPLICA_PAGE,
@@ -125,6 +133,17 @@ class HubClient:
             expected=(200, 201),
         )
         return load_json(response.content, ACK)
+
+    def post_attributions(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Posts a pn-attributions/1; returns the region's pn-attribution-answer/1."""
+        response = self.request(
+            "POST",
+            "/v1/attributions",
+            content=dump_gzip_json(document),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            expected=(200,),
+        )
+        return load_json(response.content, ATTRIBUTION_ANSWER)
 
     def get_ack(self, batch_id: str) -> dict[str, Any] | None:
         """The hub's ack for a batch, or None when it never received the batch (404)."""
@@ -218,6 +237,7 @@ class Enrolment:
     hub_url: str | None
     region_key_fingerprint: str
     site_key_fingerprint: str
+    distributor: bool = False  # the region gave its beneficiary key: this site hands out carnets
 
 
 def enrol(
@@ -301,6 +321,9 @@ def apply_enrolment(
         raise ProtocolError("Réponse d'inscription mal formée : refusée.")
     if known is not None:
         _check_enrolment_matches(known, region_id, region_key, site_id)
+    beneficiary_key = _beneficiary_key(answer)
+    if beneficiary_key is not None:
+        write_beneficiary_key(data_dir, beneficiary_key)
 
     with Session(writer(engine)) as session:
         meta = queries.replica_meta(session)
@@ -329,7 +352,12 @@ def apply_enrolment(
             now,
             "enrolment",
             None,
-            {"hub_url": hub_url, "region_id": region_id, "site_id": site_id},
+            {
+                "hub_url": hub_url,
+                "region_id": region_id,
+                "site_id": site_id,
+                "distributor": beneficiary_key is not None,
+            },
         )
         session.commit()
     log.info("enrolled at %s as %s (region %s)", hub_url or "(file)", site_id, region_id)
@@ -340,7 +368,19 @@ def apply_enrolment(
         hub_url=hub_url,
         region_key_fingerprint=key_fingerprint(region_key),
         site_key_fingerprint=key_fingerprint(raw_public_key(key)),
+        distributor=beneficiary_key is not None,
     )
+
+
+def _beneficiary_key(answer: dict[str, Any]) -> bytes | None:
+    """The region's beneficiary key, given to distributor sites only (base64, 32 bytes)."""
+    text = answer.get("beneficiary_key")
+    if text is None:
+        return None
+    try:
+        return decode_key(str(text))
+    except ProtocolError as error:
+        raise ProtocolError("Réponse d'inscription : clé bénéficiaires illisible.") from error
 
 
 def _identifier(document: dict[str, Any], name: str) -> str:
@@ -394,11 +434,25 @@ class SyncReport:
     pass_count: int = 0
     replica_updated_at: datetime | None = None
     batches: list[SentBatch] = field(default_factory=list)
+    attributions_accepted: int = 0
+    attributions_refused: int = 0
+    attribution_refusals: list[str] = field(default_factory=list)  # the region's messages
     errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def describe_attributions(self) -> list[str]:
+        """The region's answer to the carnets handed out, in French (empty when none sent)."""
+        if not self.attributions_accepted and not self.attributions_refused:
+            return []
+        lines = [
+            f"Attributions de carnets : {self.attributions_accepted} acceptée(s) par la région, "
+            f"{self.attributions_refused} refusée(s)."
+        ]
+        lines += [f"  Refusée — {message}" for message in self.attribution_refusals]
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -423,6 +477,11 @@ class SyncReport:
                 }
                 for sent in self.batches
             ],
+            "attributions": {
+                "accepted": self.attributions_accepted,
+                "refused": self.attributions_refused,
+                "refusals": self.attribution_refusals,
+            },
             "errors": self.errors,
         }
 
@@ -436,8 +495,11 @@ def synchronise(
     sleep: Callable[[float], None] | None = None,
     attempts: int = DEFAULT_ATTEMPTS,
     page_limit: int = PAGE_LIMIT,
+    data_dir: Path | None = None,
 ) -> SyncReport:
-    """Pulls the replica, then pushes the batches (see the module's docstring)."""
+    """Sends the attributions, pulls the replica, pushes the batches (see the module's
+    docstring). Attributions are signed with the site key: they are sent when `data_dir`,
+    where that key lives, is given."""
     with Session(engine) as session:
         state = read_sync_state(session)
         if state.enrolled_at is not None and not state.hub_url:
@@ -455,6 +517,14 @@ def synchronise(
     report = SyncReport(cursor=cursor)
     client = HubClient(hub_url, api_key, transport=transport, sleep=sleep, attempts=attempts)
     try:
+        if data_dir is not None:
+            try:
+                _push_attributions(engine, data_dir, client, report, clock)
+            except HubUnreachable as error:
+                report.errors.append(f"Attributions : {error}")
+                return report  # the hub is out of reach: the rest would only wait again
+            except (SyncError, ProtocolError) as error:
+                report.errors.append(f"Attributions : {error}")
         try:
             _pull(engine, client, report, progress, page_limit)
         except HubUnreachable as error:
@@ -498,6 +568,24 @@ def _pull(
                 "synchronisation de la réplique interrompue."
             )
         cursor = applied.cursor
+
+
+def _push_attributions(
+    engine: Engine,
+    data_dir: Path,
+    client: HubClient,
+    report: SyncReport,
+    clock: Callable[[], datetime],
+) -> None:
+    document = attributions.pending_document(engine, data_dir, clock())
+    if document is None:
+        return
+    attributions.mark_sent(engine, document, clock())
+    answer = client.post_attributions(document)
+    summary = attributions.apply_answer(engine, answer, clock(), document)
+    report.attributions_accepted += summary.accepted
+    report.attributions_refused += summary.refused
+    report.attribution_refusals.extend(summary.messages)
 
 
 def _push(

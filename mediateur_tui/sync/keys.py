@@ -1,7 +1,11 @@
-"""The site's own Ed25519 key, kept in a file of the data directory (never in the database).
+"""The site's secrets, kept in files of the data directory (never in the database).
 
-`site_ed25519.key` holds the private key as unencrypted PKCS#8 PEM, readable by its owner only
-(mode 0600). It is made at enrolment and signs every batch the site seals.
+`site_ed25519.key` holds the site's private key as unencrypted PKCS#8 PEM, readable by its owner
+only (mode 0600). It is made at enrolment and signs every batch the site seals.
+
+`beneficiary_hmac.key` holds the region's beneficiary key (32 raw bytes, mode 0600): the region
+gives it to distributor sites in their enrolment answer, and they derive pseudonymous
+beneficiary references with it (domain/beneficiaries.py). A site without it hands out no carnets.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
+from mediateur_tui.domain.beneficiaries import BENEFICIARY_KEY_BYTES
 from mediateur_tui.sync.errors import SyncError
 
 SITE_KEY_FILENAME = "site_ed25519.key"
+BENEFICIARY_KEY_FILENAME = "beneficiary_hmac.key"
 log = logging.getLogger(__name__)
 
 
@@ -71,3 +77,36 @@ def load_site_key(data_dir: Path) -> Ed25519PrivateKey:
 
 def raw_public_key(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def write_beneficiary_key(data_dir: Path, key: bytes) -> Path:
+    """Writes (or replaces, atomically) the region's beneficiary key, mode 0600."""
+    if len(key) != BENEFICIARY_KEY_BYTES:
+        raise SyncError("Clé bénéficiaires de la région de longueur incorrecte.")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / BENEFICIARY_KEY_FILENAME
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(descriptor, key)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(temporary, path)
+    return path
+
+
+def load_beneficiary_key(data_dir: Path) -> bytes | None:
+    """The region's beneficiary key, or None when this site was not given one."""
+    path = data_dir / BENEFICIARY_KEY_FILENAME
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    if len(key) != BENEFICIARY_KEY_BYTES:
+        raise SyncError(
+            f"Clé bénéficiaires illisible ({path}) : inscrivez de nouveau le lieu auprès de la "
+            "région pour la recevoir."
+        )
+    return key

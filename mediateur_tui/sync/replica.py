@@ -68,16 +68,18 @@ _PROGRAMME_SITE_INSERT = (
     "INSERT INTO programme_site (programme_id, site_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
 )
 _CARNET_UPSERT = (
-    "INSERT INTO carnet (id, programme_id, size, attributed_on) VALUES (?, ?, ?, ?) "
+    "INSERT INTO carnet (id, programme_id, size, attributed_on, beneficiary_ref) "
+    "VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO UPDATE SET programme_id = excluded.programme_id, "
-    "size = excluded.size, attributed_on = excluded.attributed_on"
+    "size = excluded.size, attributed_on = excluded.attributed_on, "
+    "beneficiary_ref = excluded.beneficiary_ref"
 )
 _PASS_UPSERT = (
     "INSERT INTO pass (code, carnet_id, programme_id) VALUES (?, ?, ?) "
     "ON CONFLICT (code) DO UPDATE SET carnet_id = excluded.carnet_id, "
     "programme_id = excluded.programme_id"
 )
-_ATTRIBUTION_UPDATE = "UPDATE carnet SET attributed_on = ? WHERE id = ?"
+_ATTRIBUTION_UPDATE = "UPDATE carnet SET attributed_on = ?, beneficiary_ref = ? WHERE id = ?"
 _REVOCATION_UPSERT = (
     "INSERT INTO revocation (code, reason, revoked_on) VALUES (?, ?, ?) "
     "ON CONFLICT (code) DO UPDATE SET reason = excluded.reason, revoked_on = excluded.revoked_on"
@@ -327,6 +329,14 @@ def _day_or_none(value: Any) -> str | None:
     return None if value is None else _day(value)
 
 
+def _reference(change: dict[str, Any]) -> str | None:
+    """The pseudonymous beneficiary reference of an attributed carnet ("b"), when given."""
+    value = change.get("b")
+    if value is not None and not isinstance(value, str):
+        raise TypeError("a beneficiary reference must be a string")
+    return value
+
+
 class _Applier:
     """Buffers consecutive changes of one kind and writes them with executemany, in order."""
 
@@ -400,7 +410,14 @@ class _Applier:
         if not isinstance(codes, list):
             raise TypeError("codes must be a list")
         self._add(
-            _CARNET_UPSERT, (carnet_id, programme_id, int(change["n"]), _day_or_none(change["a"]))
+            _CARNET_UPSERT,
+            (
+                carnet_id,
+                programme_id,
+                int(change["n"]),
+                _day_or_none(change["a"]),
+                _reference(change),
+            ),
         )
         passes = self.buffers.setdefault(_PASS_UPSERT, [])
         for code in codes:
@@ -410,7 +427,10 @@ class _Applier:
         self.size += len(codes)
 
     def _attribution(self, change: dict[str, Any]) -> None:
-        self._add(_ATTRIBUTION_UPDATE, (_day_or_none(change["a"]), str(change["id"])))
+        self._add(
+            _ATTRIBUTION_UPDATE,
+            (_day_or_none(change["a"]), _reference(change), str(change["id"])),
+        )
 
     def _revocation(self, change: dict[str, Any]) -> None:
         self._add(

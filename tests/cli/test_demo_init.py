@@ -33,15 +33,16 @@ def test_demo_init_json_in_a_subprocess(tmp_path):
     done = run_cli("demo", "init", "--data-dir", str(data_dir), "--json", "--passes", "300")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert set(result) == {"data_dir", "programme", "operators", "codes", "images"}
+    assert set(result) == {"data_dir", "programme", "operators", "codes", "images", "stock"}
     assert result["data_dir"] == str(data_dir)
     assert result["programme"] == "HDFNUM"
     assert result["operators"]
     for operator in result["operators"]:
         assert set(operator) == {"name", "pin", "role"}
         assert operator["pin"].isdigit()
-        assert operator["role"] in {"mediateur", "responsable"}
+        assert operator["role"] in {"mediateur", "responsable", "distributeur"}
     assert set(result["codes"]) == CATEGORIES
+    assert len(result["stock"]) == len(set(result["stock"])) >= 2  # carnets to hand out
     all_codes = [bare(entry) for entries in result["codes"].values() for entry in entries]
     assert len(all_codes) == len(set(all_codes))
     for entries in result["codes"].values():

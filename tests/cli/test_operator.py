@@ -13,7 +13,11 @@ from mediateur_tui.store.engine import DATABASE_FILENAME
 from .conftest import DEMO_OPERATOR, bare, run_cli
 
 NEW_OPERATOR, NEW_PIN = "Dominique Petit", "24681357"
-DEMO_LIST = "Camille Martin (médiateur·rice)\nKarim Benali (responsable)\n"
+DEMO_LIST = (
+    "Camille Martin (médiateur·rice)\n"
+    "Karim Benali (responsable)\n"
+    "Nadia Lefèvre (distributeur·rice)\n"
+)
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

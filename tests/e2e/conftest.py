@@ -160,9 +160,10 @@ class Region:
     def attribute(self, carnet: str, beneficiary: str) -> None:
         self.ok("attribute", carnet, "--beneficiary", beneficiary, "--on", PERIOD_START.isoformat())
 
-    def enrol_site(self, site_id: str, name: str) -> str:
-        """A one-time enrolment token for the site."""
-        out = self.ok("enrol-site", "--site-id", site_id, "--name", name, "--no-qr")
+    def enrol_site(self, site_id: str, name: str, distributor: bool = False) -> str:
+        """A one-time enrolment token for the site (a distributor of carnets, or not)."""
+        flags = ["--distributeur"] if distributor else []
+        out = self.ok("enrol-site", "--site-id", site_id, "--name", name, "--no-qr", *flags)
         found = re.search(r"^ {4}(\S+)$", out, re.MULTILINE)
         assert found, out
         return found.group(1)

@@ -46,7 +46,9 @@ def demo(demo_template, tmp_path) -> Iterator[DemoData]:
     shutil.copytree(folder, target)
     engine = open_database(target / DATABASE_FILENAME)
     images = [target / path.relative_to(folder) for path in result.images]
-    yield DemoData(data_dir=target, engine=engine, codes=result.codes, images=images)
+    yield DemoData(
+        data_dir=target, engine=engine, codes=result.codes, images=images, stock=result.stock
+    )
     engine.dispose()
 
 

@@ -3,7 +3,7 @@ that wait for the app's thread workers instead of sleeping."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +30,7 @@ PREVIOUS_MONTH = "2026-10"
 IN_OCTOBER = datetime(2026, 10, 14, 8, 0, tzinfo=UTC)
 DEMO_PASSES = 300
 DEMO_PINS = [("Camille Martin", "1234"), ("Karim Benali", "5678")]
+DISTRIBUTOR = ("2468", "Nadia Lefèvre")  # log_in(pilot, *DISTRIBUTOR)
 SIZE = (80, 24)
 # The session screen's scan loop runs as long as the screen lives: never wait for it to end.
 SCAN_LOOP = "process_scans"
@@ -47,6 +48,7 @@ class DemoData:
     engine: Engine
     codes: dict[str, list[str]]
     images: list[Path]
+    stock: list[str] = field(default_factory=list)  # unattributed carnets, for a distributor
 
     def operator(self, name: str = "Camille Martin") -> OperatorInfo:
         return next(op for op in list_operators(self.engine) if op.name == name)

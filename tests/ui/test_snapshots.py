@@ -17,8 +17,9 @@ from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.sync.batches import batch_document
 
-from .helpers import DEMO_PINS, NOW, SIZE, log_in, make_app, scan, settle
+from .helpers import DEMO_PINS, DISTRIBUTOR, NOW, SIZE, log_in, make_app, scan, settle
 from .region import demo_ack, write_ack
+from .test_attribution import JEANNE, TEN, fill, open_request
 
 
 async def still(pilot) -> None:
@@ -386,6 +387,40 @@ def test_help_on_the_home_of_a_responsable(demo, snap_compare):
     async def run_before(pilot) -> None:
         await log_in(pilot, "5678", name="Karim Benali")
         await pilot.press("f1")
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+# --- the distributor's desk -----------------------------------------------------------------
+
+
+def test_home_of_a_distributeur(demo, snap_compare):
+    async def run_before(pilot) -> None:
+        await log_in(pilot, *DISTRIBUTOR)
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_attribution_request_accepted(demo, snap_compare):
+    """Jeanne Dupont (5 passes already), alone, residence and age proven: one carnet of 5."""
+
+    async def run_before(pilot) -> None:
+        await open_request(pilot)
+        await fill(pilot, JEANNE)
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_attribution_carnets_after_a_wrong_carnet(demo, snap_compare):
+    async def run_before(pilot) -> None:
+        await open_request(pilot)
+        await fill(pilot, JEANNE)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await scan(pilot, TEN)  # a carnet of 10: the decision gives one of 5
         await still(pilot)
 
     assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)

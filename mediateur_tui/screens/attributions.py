@@ -1,0 +1,133 @@
+"""The attributions of carnets made on this site, the latest first, with where each stands with
+the region; the receipt of the selected one can be written again."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Header, Static
+
+from mediateur_tui.domain.beneficiaries import format_reference
+from mediateur_tui.domain.formatting import LOCAL_TZ, format_date, format_datetime, plural
+from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
+from mediateur_tui.services.attribution_receipt import write_receipt
+from mediateur_tui.sync.protocol import ATTRIBUTION_REFUSED
+from mediateur_tui.widgets.keys_footer import KeysFooter
+
+log = logging.getLogger(__name__)
+
+
+def short_status(info: AttributionInfo) -> str:
+    """The state in a few words, for the table (the detail says it all)."""
+    if info.verdict is None:
+        return "envoyée" if info.sent_at else "à envoyer"
+    return "refusée" if info.verdict == ATTRIBUTION_REFUSED else "acceptée"
+
+
+class AttributionsScreen(Screen):
+    BINDINGS = [
+        Binding(
+            "p",
+            "receipt",
+            "Reçu",
+            tooltip="Écrire de nouveau le reçu (PDF) de l'attribution sélectionnée",
+            id="attributions.receipt",
+        ),
+        Binding("escape", "app.pop_screen", "Retour", id="attributions.back"),
+    ]
+    AUTO_FOCUS = "#attributions"
+    DESK_HELP = False
+
+    def __init__(self, desk: AttributionDesk) -> None:
+        super().__init__()
+        self.desk = desk
+        self.rows: list[AttributionInfo] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="attributions-count")
+        yield DataTable(id="attributions", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="attribution-detail")
+        yield KeysFooter()
+
+    def on_mount(self) -> None:
+        self.sub_title = "attributions de carnets"
+        self.query_one("#attributions", DataTable).add_columns(
+            "Remise le", "Bénéficiaire", "Pass", "État"
+        )
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="attributions")
+    def reload(self) -> None:
+        rows = self.desk.recent()
+        self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[AttributionInfo]) -> None:
+        self.rows = rows
+        table = self.query_one("#attributions", DataTable)
+        table.clear()
+        for info in rows:
+            table.add_row(
+                f"{info.attributed_at.astimezone(LOCAL_TZ):%d/%m/%y %H:%M}",
+                format_reference(info.beneficiary_ref),
+                str(info.passes),
+                short_status(info),
+                key=info.id,
+            )
+        unsent = sum(1 for info in rows if info.verdict is None and info.sent_at is None)
+        count = plural(len(rows), "attribution")
+        if unsent:
+            count += f", dont {unsent} à envoyer à la région (synchronisation)"
+        self.query_one("#attributions-count", Static).update(count)
+        self._show_detail()
+
+    def selected(self) -> AttributionInfo | None:
+        table = self.query_one("#attributions", DataTable)
+        if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    @on(DataTable.RowHighlighted, "#attributions")
+    def _show_detail(self) -> None:
+        info = self.selected()
+        detail = self.query_one("#attribution-detail", Static)
+        if info is None:
+            detail.update("Aucune attribution enregistrée sur ce lieu.")
+            return
+        book = next((book for book in self.desk.rulebooks if book.id == info.rulebook), None)
+        category = info.category
+        if book is not None and info.category in book.categories:
+            category = book.categories[info.category].label
+        carnets = ", ".join(f"{carnet.id} ({carnet.size} pass)" for carnet in info.carnets)
+        how = "accompagnée" if info.accompanied else "faite seule"
+        detail.update(
+            f"[b]{format_datetime(info.attributed_at)}[/b], par {info.operator_name} : "
+            f"{carnets}\n"
+            f"Demande du {format_date(info.received_on)}, {how} — {category} "
+            f"(règlement {info.rulebook})\n"
+            f"État : {info.status}"
+        )
+
+    def action_receipt(self) -> None:
+        info = self.selected()
+        if info is None:
+            self.notify("Aucune attribution sélectionnée.", severity="warning")
+            return
+        self.write(info.id)
+
+    @work(thread=True, group="receipt", exit_on_error=False)
+    def write(self, attribution_id: str) -> None:
+        try:
+            path: Path = write_receipt(self.desk, attribution_id)
+        except Exception as error:
+            log.exception("writing the receipt of attribution %s failed", attribution_id)
+            self.app.call_from_thread(
+                self.notify, f"Reçu impossible à écrire : {error}", severity="error"
+            )
+            return
+        self.app.call_from_thread(self.notify, f"Reçu écrit : {path}")

@@ -1,0 +1,147 @@
+"""The printable receipt of an attribution of carnets (PDF, with reportlab).
+
+It names the beneficiary only by the pseudonymous reference — the file stays on the site's
+disk, where no name may be kept — and leaves a line for the beneficiary to sign by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import escape as _escape
+
+from sqlmodel import Session
+
+from mediateur_tui.domain.beneficiaries import format_reference
+from mediateur_tui.domain.formatting import (
+    format_date,
+    format_datetime,
+    format_euros,
+    local_date,
+    plural,
+)
+from mediateur_tui.domain.rulebooks import Rulebook
+from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
+from mediateur_tui.store import queries
+from mediateur_tui.store.models import Site
+
+RECEIPTS_FOLDER = "recus"
+
+
+def receipt_path(data_dir: Path, info: AttributionInfo) -> Path:
+    day = local_date(info.attributed_at).strftime("%Y%m%d")
+    return data_dir / RECEIPTS_FOLDER / f"attribution-{day}-{info.id[:8]}.pdf"
+
+
+def write_receipt(desk: AttributionDesk, attribution_id: str, path: Path | None = None) -> Path:
+    """Writes the receipt (by default in the data directory's `recus/`) and returns its path."""
+    info = desk.attribution(attribution_id)
+    book = next((book for book in desk.rulebooks if book.id == info.rulebook), None)
+    with Session(desk.engine) as session:
+        meta = queries.replica_meta(session)
+        site = session.get(Site, meta.site_id) if meta else None
+        site_label = f"{site.name} ({site.id})" if site else (meta.site_id if meta else "?")
+        region = meta.region_id if meta else "?"
+    target = path or receipt_path(desk.data_dir, info)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _build_pdf(info, book, site_label, region, target)
+    return target
+
+
+def _build_pdf(
+    info: AttributionInfo, book: Rulebook | None, site_label: str, region: str, path: Path
+) -> None:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    normal = styles["Normal"]
+    category = (
+        book.categories[info.category].label if book and info.category in book.categories else None
+    )
+    unit = book.unit_value_cents if book else 0
+    how = "accompagnée par un prescripteur" if info.accompanied else "faite seule"
+    story: list = [
+        Paragraph("Reçu d'attribution de pass numériques", styles["Title"]),
+        Paragraph(f"<b>Structure distributrice :</b> {_escape(site_label)}", normal),
+        Paragraph(f"<b>Région :</b> {_escape(region)}", normal),
+        Paragraph(
+            f"<b>Remis le</b> {format_datetime(info.attributed_at)} par "
+            f"{_escape(info.operator_name)}",
+            normal,
+        ),
+        Paragraph(
+            "<b>Bénéficiaire (référence pseudonyme) :</b> "
+            + format_reference(info.beneficiary_ref),
+            normal,
+        ),
+        Paragraph(
+            f"<b>Demande</b> reçue le {format_date(info.received_on)}, {how} — catégorie : "
+            f"{_escape(category or info.category)}",
+            normal,
+        ),
+        Paragraph(
+            f"<b>Règlement appliqué :</b> {_escape(book.title if book else info.rulebook)} "
+            f"({info.rulebook})",
+            normal,
+        ),
+        Spacer(1, 5 * mm),
+    ]
+    rows = [["Carnet", "Pass", "Programme", "Valables jusqu'au", "Valeur"]]
+    for carnet in info.carnets:
+        rows.append(
+            [
+                carnet.id,
+                str(carnet.size),
+                _escape(carnet.programme_label)[:40],
+                format_date(carnet.valid_until),
+                format_euros(carnet.size * unit) if unit else "",
+            ]
+        )
+    rows.append(
+        ["Total", str(info.passes), "", "", format_euros(info.passes * unit) if unit else ""]
+    )
+    table = Table(rows, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
+                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
+                ("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 9),
+                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                ("ALIGN", (4, 0), (4, -1), "RIGHT"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+                ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
+            ]
+        )
+    )
+    story += [table, Spacer(1, 5 * mm)]
+    story += [Paragraph(_escape(reason), normal) for reason in info.reasons]
+    story += [
+        Spacer(1, 3 * mm),
+        Paragraph(
+            f"{plural(info.passes, 'pass', 'pass')} remis. Ils seront acceptés dans les lieux de "
+            "médiation une fois l'attribution enregistrée par la région (à la prochaine "
+            "synchronisation de la structure).",
+            normal,
+        ),
+        Paragraph(f"Identifiant de l'attribution : {info.id}", styles["BodyText"]),
+        Spacer(1, 12 * mm),
+        Paragraph("Signature du ou de la bénéficiaire :", normal),
+        Spacer(1, 12 * mm),
+        Paragraph("Signature et cachet de la structure distributrice :", normal),
+    ]
+    temporary = path.with_name(path.name + ".tmp")
+    SimpleDocTemplate(
+        str(temporary),
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=18 * mm,
+        title=f"Attribution {info.id}",
+        author=site_label,
+    ).build(story)
+    temporary.replace(path)

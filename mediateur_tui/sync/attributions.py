@@ -1,0 +1,218 @@
+"""Attributions of carnets, sent to the region (docs/protocol.md, « Attributions »).
+
+`pending_document` builds the signed pn-attributions/1 of every attribution the region has not
+answered yet (sent or not: the region is idempotent on the attribution id, so sending one again
+after a cut returns the same answer). `apply_answer` verifies the region's signed
+pn-attribution-answer/1 and stores its verdict on each attribution. Online, the answer must
+cover exactly what was sent; by USB key (`export_file`, `import_answer_file`) it must name
+attributions of this site.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from mediateur_tui.store import queries
+from mediateur_tui.store.audit import append_event
+from mediateur_tui.store.engine import writer
+from mediateur_tui.store.models import Attribution, AttributionCarnet
+from mediateur_tui.sync.files import read_document_file
+from mediateur_tui.sync.instants import iso_instant
+from mediateur_tui.sync.keys import load_site_key
+from mediateur_tui.sync.protocol import (
+    ATTRIBUTION_ACCEPTED,
+    ATTRIBUTION_ANSWER,
+    ATTRIBUTION_REFUSAL_REASONS,
+    ATTRIBUTION_REFUSED,
+    ATTRIBUTIONS,
+    ProtocolError,
+    dump_json,
+    region_signer,
+    sign_document,
+    site_signer,
+    verify_document,
+)
+
+log = logging.getLogger(__name__)
+MAX_PER_DOCUMENT = 1_000
+
+
+@dataclass(frozen=True)
+class AnswerSummary:
+    accepted: int
+    refused: int
+    messages: tuple[str, ...]  # the region's French message for each refusal
+
+
+def pending_document(engine: Engine, data_dir: Path, now: datetime) -> dict[str, Any] | None:
+    """The signed pn-attributions/1 of the oldest unanswered attributions, or None."""
+    with Session(engine) as session:
+        meta = queries.replica_meta(session)
+        rows = session.exec(
+            select(Attribution)
+            .where(col(Attribution.verdict).is_(None))
+            .order_by(Attribution.attributed_at, Attribution.id)
+            .limit(MAX_PER_DOCUMENT)
+        ).all()
+        if not rows:
+            return None
+        if meta is None:
+            raise ProtocolError("Réplique absente : ce poste n'est rattaché à aucune région.")
+        attributions = [_entry(session, row) for row in rows]
+    document = {
+        "format": ATTRIBUTIONS,
+        "region_id": meta.region_id,
+        "site_id": meta.site_id,
+        "sent_at": iso_instant(now),
+        "attributions": attributions,
+    }
+    return sign_document(document, load_site_key(data_dir), site_signer(meta.site_id))
+
+
+def mark_sent(engine: Engine, document: dict[str, Any], now: datetime) -> None:
+    ids = [entry["id"] for entry in document["attributions"]]
+    with Session(writer(engine)) as session:
+        for row in session.exec(select(Attribution).where(col(Attribution.id).in_(ids))):
+            if row.sent_at is None:
+                row.sent_at = now
+                session.add(row)
+        session.commit()
+
+
+def export_file(engine: Engine, data_dir: Path, directory: Path, now: datetime) -> Path | None:
+    """Writes the pending attributions for a USB key (None when there are none)."""
+    document = pending_document(engine, data_dir, now)
+    if document is None:
+        return None
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    path = directory / f"attributions-{document['site_id']}-{stamp}.json"
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(dump_json(document))
+    temporary.replace(path)
+    mark_sent(engine, document, now)
+    return path
+
+
+def import_answer_file(engine: Engine, path: Path, now: datetime) -> AnswerSummary:
+    """Stores the region's answer file (made by `mediateur-hub import-attributions`)."""
+    return apply_answer(engine, read_document_file(path, ATTRIBUTION_ANSWER), now)
+
+
+def apply_answer(
+    engine: Engine,
+    answer: dict[str, Any],
+    now: datetime,
+    document: dict[str, Any] | None = None,
+) -> AnswerSummary:
+    """Verifies the region's answer (to `document` when given: then it must answer every
+    attribution of it) and stores one verdict per attribution."""
+    with Session(engine) as session:
+        meta = queries.replica_meta(session)
+    if meta is None or meta.region_public_key is None:
+        raise ProtocolError("Clé de la région inconnue : réponse impossible à vérifier.")
+    verify_document(answer, meta.region_public_key, region_signer(meta.region_id))
+    if answer.get("format") != ATTRIBUTION_ANSWER or answer.get("site_id") != meta.site_id:
+        raise ProtocolError("Réponse de la région aux attributions mal adressée : ignorée.")
+    if document is not None:
+        sent = {entry["id"] for entry in document["attributions"]}
+    else:
+        sent = _local_ids(engine, answer)
+    results = _results(answer, sent)
+    accepted = refused = 0
+    messages: list[str] = []
+    with Session(writer(engine)) as session:
+        for result in results:
+            row = session.get(Attribution, result["id"])
+            if row is None:
+                continue
+            row.verdict, row.region_reason = result["verdict"], result.get("reason")
+            row.region_message = result.get("message")
+            row.answered_at = now
+            session.add(row)
+            if row.verdict == ATTRIBUTION_ACCEPTED:
+                accepted += 1
+            else:
+                refused += 1
+                messages.append(f"{row.beneficiary_ref} : {row.region_message}")
+        append_event(
+            session,
+            now,
+            "attribution_answer",
+            None,
+            {"accepted": accepted, "refused": refused, "ids": sorted(sent)},
+        )
+        session.commit()
+    log.info("attributions answered: %s accepted, %s refused", accepted, refused)
+    return AnswerSummary(accepted, refused, tuple(messages))
+
+
+def _local_ids(engine: Engine, answer: dict[str, Any]) -> set[str]:
+    """The attribution ids an answer file names, all of which must be this site's."""
+    results = answer.get("results")
+    named = (
+        {result.get("id") for result in results if isinstance(result, dict)}
+        if isinstance(results, list)
+        else set()
+    )
+    with Session(engine) as session:
+        known = session.exec(select(Attribution.id).where(col(Attribution.id).in_(named))).all()
+    if not named or set(known) != named:
+        raise ProtocolError(
+            "Cette réponse de la région nomme des attributions inconnues de ce poste : "
+            "elle est celle d'un autre lieu, ou d'une autre installation."
+        )
+    return named
+
+
+def _entry(session: Session, row: Attribution) -> dict[str, Any]:
+    carnets = session.exec(
+        select(AttributionCarnet.carnet_id)
+        .where(AttributionCarnet.attribution_id == row.id)
+        .order_by(AttributionCarnet.carnet_id)
+    ).all()
+    return {
+        "id": row.id,
+        "beneficiary_ref": row.beneficiary_ref,
+        "category": row.category,
+        "rulebook": row.rulebook,
+        "received_on": row.received_on.isoformat(),
+        "attributed_at": iso_instant(row.attributed_at),
+        "accompanied": row.accompanied,
+        "establishment": row.establishment,
+        "carnets": list(carnets),
+        "passes": row.passes,
+    }
+
+
+def _results(answer: dict[str, Any], sent: set[str]) -> list[dict[str, Any]]:
+    """The answer's results, each checked; every attribution sent must be answered."""
+    results = answer.get("results")
+    if not isinstance(results, list):
+        raise ProtocolError("Réponse de la région aux attributions mal formée : ignorée.")
+    answered: set[str] = set()
+    for result in results:
+        if (
+            not isinstance(result, dict)
+            or result.get("id") not in sent
+            or result.get("verdict") not in (ATTRIBUTION_ACCEPTED, ATTRIBUTION_REFUSED)
+            or (
+                result.get("verdict") == ATTRIBUTION_REFUSED
+                and result.get("reason") not in ATTRIBUTION_REFUSAL_REASONS
+            )
+        ):
+            raise ProtocolError("Réponse de la région aux attributions mal formée : ignorée.")
+        answered.add(result["id"])
+    if answered != sent:
+        raise ProtocolError(
+            "La région n'a pas répondu pour chaque attribution envoyée : elles le seront de "
+            "nouveau à la prochaine synchronisation."
+        )
+    return results
