@@ -42,7 +42,7 @@ class Carnet(SQLModel, table=True):
     programme_id: str = Field(foreign_key="programme.id")
     size: int
     attributed_on: date | None = None
-    beneficiary_ref: str | None = None
+    beneficiary_ref: str | None = Field(default=None, index=True)  # pseudonymous (issue 4)
 
 
 class PassRecord(SQLModel, table=True):

@@ -5,7 +5,8 @@ Revises: 0002
 Create Date: 2026-11-28 15:39:44.180399
 
 Distributor sites (issue 4): the carnets this site handed out, each attribution with its
-pseudonymous beneficiary reference, the decision and the region's answer.
+pseudonymous beneficiary reference, the decision and the region's answer; an index on the
+replica carnets' beneficiary reference, for the passes a person already received.
 """
 
 import sqlalchemy as sa
@@ -19,6 +20,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("carnet", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_carnet_beneficiary_ref"), ["beneficiary_ref"])
     op.create_table(
         "attribution",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -70,6 +73,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("carnet", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_carnet_beneficiary_ref"))
     with op.batch_alter_table("attribution_carnet", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attribution_carnet_carnet_id"))
 
