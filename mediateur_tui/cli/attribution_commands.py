@@ -86,12 +86,13 @@ def list_attributions(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def export(args: argparse.Namespace, data_dir: Path) -> int:
-    path = attributions.export_file(
+    paths = attributions.export_files(
         open_existing(data_dir), data_dir, args.directory, system_clock()
     )
-    if path is None:
+    if not paths:
         raise NothingToDo("Aucune attribution en attente de réponse : rien à exporter.")
-    print(f"Attributions à remettre à la région : {path}")
+    for path in paths:
+        print(f"Attributions à remettre à la région : {path}")
     print("La région l'importe (mediateur-hub import-attributions) et vous rend sa réponse.")
     return EXIT_OK
 

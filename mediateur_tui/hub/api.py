@@ -234,7 +234,8 @@ def create_app(settings: HubSettings) -> FastAPI:
         responses={
             200: {
                 "description": "pn-attribution-answer/1 : un verdict par attribution (le même "
-                "pour une attribution déjà reçue)."
+                "pour une attribution déjà reçue de ce site ; refusée, motif invalid, quand un "
+                "autre site a déjà utilisé son identifiant)."
             },
             **_errors(400, 401, 403, 413, 503),
         },

@@ -11,7 +11,9 @@ site is the document's site (403); the site is enrolled (400) and a distributor 
 site's signature (400). A refused document leaves the database untouched. Then, in one
 transaction holding the hub's write lock, every attribution in document order:
 
-1. an id already received gets its stored result back, unchanged, whatever the body says;
+1. an id already received from this site gets its stored result back, unchanged, whatever the
+   body says; an id already received from another site is refused `invalid` ("Identifiant déjà
+   utilisé par un autre site"), and nothing is stored or changed;
 2. `no_rulebook`: no rulebook in force on `received_on` (the hub picks it itself), the category
    is not in it, or the category's experiment does not cover `received_on` or has no criteria
    yet (its `criteria_pending_reason` is the message);
@@ -20,7 +22,8 @@ transaction holding the hub's write lock, every attribution in document order:
 5. `invalid`: a carnet size the rulebook does not know, or `passes` is not the carnets' sum;
 6. `carnet_taken`: a carnet already handed out (by anyone);
 7. `beneficiary_cap`: the passes of the beneficiary's carnets (region-wide, earlier
-   attributions of the same document included) plus these would pass the rulebook's cap;
+   attributions of the same document included; hub/beneficiaries.py, as for the region's own
+   `attribute`) plus these would pass the rulebook's cap;
 8. `lycee_cap`: for an experiment's category, the passes of the accepted attributions of that
    category received within the experiment's window plus these would pass its quota;
 9. accepted: the carnets are handed to the beneficiary on the French calendar day of
@@ -43,6 +46,7 @@ from sqlmodel import Session, select
 
 from mediateur_tui.domain.formatting import format_date, local_date, plural
 from mediateur_tui.domain.rulebooks import Category, Rulebook, rulebook_for
+from mediateur_tui.hub.beneficiaries import beneficiary_passes, cap_message
 from mediateur_tui.hub.changes import append_changes, attribution_change
 from mediateur_tui.hub.database import Hub, read_session, write_session
 from mediateur_tui.hub.errors import Forbidden
@@ -247,14 +251,9 @@ class _Ledger:
             row.id: row
             for row in session.exec(select(HubCarnet).where(HubCarnet.id.in_(sorted(wanted))))
         }
-        refs = sorted({attribution.beneficiary_ref for attribution in attributions})
-        self.beneficiary_passes = dict.fromkeys(refs, 0)
-        for ref, passes in session.exec(
-            select(HubCarnet.beneficiary_ref, func.sum(HubCarnet.size))
-            .where(HubCarnet.beneficiary_ref.in_(refs))
-            .group_by(HubCarnet.beneficiary_ref)
-        ):
-            self.beneficiary_passes[ref] = int(passes)
+        self.beneficiary_passes = beneficiary_passes(
+            session, (attribution.beneficiary_ref for attribution in attributions)
+        )
 
     def experiment_passes(self, category: str, start: date, end: date) -> int:
         """Passes of the accepted attributions of `category` received from `start` to `end`,
@@ -292,6 +291,10 @@ def _decide_all(
     changes: list[dict[str, Any]] = []
     for attribution in attributions:
         stored = ledger.stored.get(attribution.id)
+        if stored is not None and stored.site_id != site_id:
+            already = ledger.beneficiary_passes[attribution.beneficiary_ref]
+            results.append(_result(attribution.id, _foreign_id(already)))
+            continue
         if stored is not None:
             results.append(_result(stored.id, _stored_outcome(stored)))
             continue
@@ -377,12 +380,7 @@ def _decide(ledger: _Ledger, attribution: AttributionIn, book: Rulebook | None) 
         )
     cap = book.max_passes_per_beneficiary
     if already + attribution.passes > cap:
-        return refused(
-            "beneficiary_cap",
-            f"Le bénéficiaire a déjà reçu {plural(already, 'pass', 'pass')} dans toute la "
-            f"région : avec ces {attribution.passes} pass, il dépasserait le plafond de "
-            f"{cap} pass par personne.",
-        )
+        return refused("beneficiary_cap", cap_message(already, attribution.passes, cap))
     if experiment is not None:
         used = ledger.experiment_passes(
             attribution.category, experiment.received_from, experiment.received_until
@@ -444,6 +442,19 @@ def _row(
         message=outcome.message,
         beneficiary_passes=outcome.beneficiary_passes,
         received_at=received_at,
+    )
+
+
+def _foreign_id(already: int) -> Outcome:
+    """An id the hub already holds from another site: refused, and neither that site's row nor
+    anything else changes (the other site's result is not given away either)."""
+    return Outcome(
+        ATTRIBUTION_REFUSED,
+        "invalid",
+        "Identifiant déjà utilisé par un autre site : la région ne peut pas enregistrer cette "
+        "attribution. Les carnets ne sont pas attribués ; refaites l'attribution (elle aura un "
+        "nouvel identifiant).",
+        already,
     )
 
 

@@ -10,11 +10,14 @@ import-batch, import-attributions, statement.
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
+from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, format_reference
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_euros, plural
 from mediateur_tui.domain.signatures import key_fingerprint
@@ -164,6 +167,7 @@ def _init(args: argparse.Namespace, settings: HubSettings) -> int:
         f"Clé des bénéficiaires : {settings.beneficiary_key_path} (à sauvegarder, à ne "
         "jamais diffuser ; les sites distributeurs la reçoivent à leur inscription)"
     )
+    print(f"Empreinte de la clé des bénéficiaires : {key_fingerprint(hub.beneficiary_key)}")
     return EXIT_OK
 
 
@@ -202,14 +206,21 @@ def _attribute(args: argparse.Namespace, settings: HubSettings) -> int:
     beneficiary = None if args.take_back else args.beneficiary
     carnet = attribute(hub, args.carnet, beneficiary, args.on)
     hub.engine.dispose()
-    if carnet.attributed_on is None:
+    if carnet.attributed_on is None or carnet.beneficiary_ref is None:
         print(f"Attribution du carnet {carnet.id} retirée.")
     else:
         print(
             f"Carnet {carnet.id} attribué le {carnet.attributed_on:%d/%m/%Y} "
-            f"(bénéficiaire {carnet.beneficiary_ref})."
+            f"(bénéficiaire {_shown_reference(carnet.beneficiary_ref)})."
         )
     return EXIT_OK
+
+
+def _shown_reference(reference: str) -> str:
+    """A distributor's reference as its receipt prints it (B-7K3M-…); others as stored."""
+    if REFERENCE_PATTERN.fullmatch(reference):
+        return format_reference(reference)
+    return reference
 
 
 def _revoke(args: argparse.Namespace, settings: HubSettings) -> int:
@@ -265,11 +276,33 @@ def _import_enrolment(args: argparse.Namespace, settings: HubSettings) -> int:
     out_dir = args.out or args.file.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"inscription-{answer['site_id']}.json"
-    path.write_bytes(dump_json(answer))
+    _write_private_file(path, dump_json(answer))
     print(f"Site {answer['site_id']} ({answer['site_name']}) inscrit.")
     print(f"Réponse à porter au site (mediateur-tui enrol --answer-file) : {path}")
+    held = "la clé d'accès du site"
+    if "beneficiary_key" in answer:
+        held += " et la clé des bénéficiaires de la région (site distributeur)"
+    print(
+        f"Ce fichier contient {held} : ne le copiez nulle part ailleurs, et effacez-le de la "
+        "clé USB dès que le site l'a importé."
+    )
     print(f"Empreinte de la clé de la région : {key_fingerprint(hub.region_public_key)}")
     return EXIT_OK
+
+
+def _write_private_file(path: Path, data: bytes) -> None:
+    """Writes `path` readable by its owner only (mode 0600), even when it existed with wider
+    permissions: the data goes to a new private file that then replaces it."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _serve(args: argparse.Namespace, settings: HubSettings) -> int:

@@ -14,16 +14,22 @@ The directory holds two secrets, both readable by their owner only (mode 0600) a
 backed up: the region's Ed25519 signing key (`region_ed25519.key`, PEM) and the region's
 beneficiary key (`beneficiary_hmac.key`: 32 random raw bytes). Distributor sites receive the
 beneficiary key at enrolment and derive pseudonymous beneficiary references from it
-(domain/beneficiaries.py); replacing it would give every person a new reference, so it is made
-once (by `init`, or on the first open of a hub made before it existed) and never changed.
+(domain/beneficiaries.py); replacing it would give every person a new reference (and the cap
+per person would silently stop working), so it is made once and never changed. The database
+records its fingerprint (hub_region.beneficiary_key_fingerprint, SHA-256 hex): `init`, or the
+first open of a database whose region has none yet, loads the key file (making it if there is
+none) and records it; afterwards the hub refuses to open (NotInitialised) when the file is
+missing or is another key, e.g. a PostgreSQL database restored on another host, or a second
+`serve` host without the file: the file is to be restored from the backup, never made anew.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,24 +246,36 @@ def read_private_key(path: Path) -> Ed25519PrivateKey:
 def load_or_create_beneficiary_key(path: Path) -> bytes:
     """The beneficiary key in `path`, made first (32 random bytes, mode 0600) if there is none.
 
+    Only for a region that has recorded no key yet (`region_beneficiary_key`).
+    """
+    _make_beneficiary_key_file(path)
+    return read_beneficiary_key(path)
+
+
+def _make_beneficiary_key_file(path: Path) -> bool:
+    """Makes the key file if there is none; True when this call made it.
+
     Creation is atomic: the bytes go to a private temporary file (O_EXCL, 0600), which is then
     hard-linked to `path`; the link fails if the file exists, so when two processes race, one
     wins and the other reads the winner's key. A reader never sees a half-written file.
     """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secrets.token_bytes(BENEFICIARY_KEY_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
         try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(secrets.token_bytes(BENEFICIARY_KEY_BYTES))
-                handle.flush()
-                os.fsync(handle.fileno())
-            with suppress(FileExistsError):  # another process made it first: theirs is the key
-                os.link(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
-    return read_beneficiary_key(path)
+            os.link(temporary, path)
+        except FileExistsError:  # another process made it first: theirs is the key
+            return False
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def read_beneficiary_key(path: Path) -> bytes:
@@ -275,23 +293,94 @@ def read_beneficiary_key(path: Path) -> bytes:
     return key
 
 
-def open_hub(settings: HubSettings) -> Hub:
-    """Opens an initialised hub; French errors when it is not, or when key and base disagree."""
-    key = read_private_key(settings.key_path)
-    beneficiary_key = load_or_create_beneficiary_key(settings.beneficiary_key_path)
-    engine = open_engine(settings)
+def beneficiary_key_fingerprint(key: bytes) -> str:
+    """What the database records of the beneficiary key: its SHA-256, in hex. People see its
+    first 32 digits in groups of four (`shown_fingerprint`), as domain.signatures.key_fingerprint
+    shows a public key."""
+    return hashlib.sha256(key).hexdigest()
+
+
+def shown_fingerprint(fingerprint: str) -> str:
+    """A recorded fingerprint as people compare it, e.g. "3F2A-9C1B-…" (8 groups)."""
+    digits = fingerprint[:32].upper()
+    return "-".join(digits[index : index + 4] for index in range(0, len(digits), 4))
+
+
+def region_beneficiary_key(settings: HubSettings, engine: Engine, region_id: str) -> bytes:
+    """The region's beneficiary key, checked against the fingerprint its database recorded.
+
+    A region with no fingerprint yet (a new region, or a database no hub has opened since
+    revision 0002) gets the key of the file, made if there is none, and its fingerprint is
+    recorded (compare-and-set, under the write lock). Otherwise the file must hold that key:
+    NotInitialised, saying to restore it from the backup, when it is missing or another key.
+    """
+    path = settings.beneficiary_key_path
     with read_session(engine) as session:
-        regions = session.exec(select(HubRegion)).all()
-    if not regions:
-        engine.dispose()
-        raise NotInitialised("Aucune région dans la base : lancez « mediateur-hub init ».")
-    region = regions[0]
-    if bytes(region.public_key) != public_key_bytes(key):
-        engine.dispose()
-        raise HubError(
-            f"La clé {settings.key_path} n'est pas celle de la région {region.id} "
-            "enregistrée dans la base."
+        region = session.get(HubRegion, region_id)
+    assert region is not None
+    if region.beneficiary_key_fingerprint is not None:
+        return _recorded_beneficiary_key(path, region_id, region.beneficiary_key_fingerprint)
+    made = _make_beneficiary_key_file(path)
+    key = read_beneficiary_key(path)
+    fingerprint = beneficiary_key_fingerprint(key)
+    with write_session(engine) as session:
+        region = session.get(HubRegion, region_id)
+        assert region is not None
+        if region.beneficiary_key_fingerprint is None:
+            region.beneficiary_key_fingerprint = fingerprint
+            session.add(region)
+        recorded = region.beneficiary_key_fingerprint
+    if recorded == fingerprint:
+        return key
+    # Another hub (another host) recorded its key first: the file made here is nobody's key.
+    if made:
+        path.unlink(missing_ok=True)
+    return _recorded_beneficiary_key(path, region_id, recorded)
+
+
+def _recorded_beneficiary_key(path: Path, region_id: str, recorded: str) -> bytes:
+    restore = (
+        f"Restaurez le fichier {path.name} depuis la sauvegarde du hub, dans {path.parent}. "
+        "Le hub n'en crée jamais de nouvelle : les sites distributeurs calculent les références "
+        "des bénéficiaires avec celle de la région, et le plafond de pass par personne ne "
+        "fonctionnerait plus."
+    )
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError as error:
+        raise NotInitialised(
+            f"Clé des bénéficiaires introuvable ({path}) : la base de la région {region_id} en "
+            f"a enregistré une (empreinte {shown_fingerprint(recorded)}). {restore}"
+        ) from error
+    found = beneficiary_key_fingerprint(key)
+    if found != recorded:
+        raise NotInitialised(
+            f"La clé des bénéficiaires {path} n'est pas celle de la région {region_id} "
+            f"(empreinte attendue {shown_fingerprint(recorded)}, trouvée "
+            f"{shown_fingerprint(found)}). {restore}"
         )
+    return key
+
+
+def open_hub(settings: HubSettings) -> Hub:
+    """Opens an initialised hub; French errors when it is not, or when keys and base disagree."""
+    key = read_private_key(settings.key_path)
+    engine = open_engine(settings)
+    try:
+        with read_session(engine) as session:
+            regions = session.exec(select(HubRegion)).all()
+        if not regions:
+            raise NotInitialised("Aucune région dans la base : lancez « mediateur-hub init ».")
+        region = regions[0]
+        if bytes(region.public_key) != public_key_bytes(key):
+            raise HubError(
+                f"La clé {settings.key_path} n'est pas celle de la région {region.id} "
+                "enregistrée dans la base."
+            )
+        beneficiary_key = region_beneficiary_key(settings, engine, region.id)
+    except BaseException:
+        engine.dispose()
+        raise
     return Hub(
         settings=settings,
         engine=engine,

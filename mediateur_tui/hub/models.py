@@ -27,12 +27,18 @@ class HubTable(SQLModel, registry=hub_registry):
 
 
 class HubRegion(HubTable, table=True):
-    """The one region this hub speaks for."""
+    """The one region this hub speaks for.
+
+    `beneficiary_key_fingerprint`: SHA-256 (hex) of the region's beneficiary key, recorded
+    when the key is made or first loaded; the hub then refuses to open with another key file
+    or none (hub.database). NULL only in a database no hub has opened since revision 0002.
+    """
 
     __tablename__ = "hub_region"
     id: str = Field(primary_key=True)
     public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime
+    beneficiary_key_fingerprint: str | None = None
 
 
 class HubProgramme(HubTable, table=True):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -18,7 +18,14 @@ from sqlmodel import Session, select
 
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, MalformedCode, make_code, parse_code
 from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, format_date, local_date
+from mediateur_tui.domain.rulebooks import Rulebook, rulebook_for
 from mediateur_tui.domain.signatures import new_private_key, public_key_bytes
+from mediateur_tui.hub.beneficiaries import (
+    MAX_REFERENCE,
+    beneficiary_passes,
+    cap_message,
+    normalise_reference,
+)
 from mediateur_tui.hub.changes import (
     append_changes,
     attribution_change,
@@ -30,9 +37,9 @@ from mediateur_tui.hub.database import (
     Hub,
     HubSettings,
     bulk_insert,
-    load_or_create_beneficiary_key,
     open_engine,
     read_private_key,
+    region_beneficiary_key,
     write_private_key,
     write_session,
 )
@@ -45,6 +52,7 @@ from mediateur_tui.hub.models import (
     HubProgramme,
     HubRegion,
     HubRevocation,
+    HubUsedPass,
 )
 
 CARNET_SIZES = (5, 10)
@@ -89,7 +97,12 @@ def today() -> date:
 
 
 def init_region(settings: HubSettings, region_id: str) -> Hub:
-    """Creates the region (its key files, mode 0600, and its row). Re-running it is harmless."""
+    """Creates the region (its key files, mode 0600, and its row). Re-running it is harmless.
+
+    The beneficiary key is made (or the file there loaded) and its fingerprint recorded with the
+    region; once recorded, a missing or other key file is refused, never replaced
+    (hub.database.region_beneficiary_key).
+    """
     if not IDENTIFIER.match(region_id):
         raise HubError(
             f"Identifiant de région invalide « {region_id} » : lettres majuscules, chiffres "
@@ -100,22 +113,24 @@ def init_region(settings: HubSettings, region_id: str) -> Hub:
     else:
         key = new_private_key()
         write_private_key(settings.key_path, key)
-    beneficiary_key = load_or_create_beneficiary_key(settings.beneficiary_key_path)
     engine = open_engine(settings)
-    with write_session(engine) as session:
-        existing = session.exec(select(HubRegion)).first()
-        if existing is None:
-            session.add(
-                HubRegion(id=region_id, public_key=public_key_bytes(key), created_at=utc_now())
-            )
-        elif existing.id != region_id:
-            engine.dispose()
-            raise HubError(f"Ce hub est déjà celui de la région {existing.id}.")
-        elif bytes(existing.public_key) != public_key_bytes(key):
-            engine.dispose()
-            raise HubError(
-                f"La clé {settings.key_path} n'est pas celle de la région {existing.id}."
-            )
+    try:
+        with write_session(engine) as session:
+            existing = session.exec(select(HubRegion)).first()
+            if existing is None:
+                session.add(
+                    HubRegion(id=region_id, public_key=public_key_bytes(key), created_at=utc_now())
+                )
+            elif existing.id != region_id:
+                raise HubError(f"Ce hub est déjà celui de la région {existing.id}.")
+            elif bytes(existing.public_key) != public_key_bytes(key):
+                raise HubError(
+                    f"La clé {settings.key_path} n'est pas celle de la région {existing.id}."
+                )
+        beneficiary_key = region_beneficiary_key(settings, engine, region_id)
+    except BaseException:
+        engine.dispose()
+        raise
     return Hub(
         settings=settings,
         engine=engine,
@@ -165,18 +180,36 @@ def issue(hub: Hub, spec: ProgrammeSpec, carnets: int, size: int) -> Issued:
 
 
 def attribute(
-    hub: Hub, carnet_id: str, beneficiary_ref: str | None, on: date | None = None
+    hub: Hub,
+    carnet_id: str,
+    beneficiary_ref: str | None,
+    on: date | None = None,
+    rulebooks: Sequence[Rulebook] | None = None,
 ) -> HubCarnet:
-    """Hands a carnet to a pseudonymous beneficiary (None takes it back)."""
-    if beneficiary_ref is not None and not 1 <= len(beneficiary_ref.strip()) <= 64:
-        raise HubError("Référence du bénéficiaire vide ou trop longue (64 caractères au plus).")
+    """Hands a carnet to a pseudonymous beneficiary on `on` (today by default); None takes it
+    back.
+
+    The reference is stored normalised (hub.beneficiaries.normalise_reference: "b-7k3m-…" is
+    "B7K3M…"), 1 to 64 characters. The attribution is refused when the beneficiary would pass
+    the cap of the rulebook in force on that day (`rulebooks` defaults to the shipped
+    versions), counted as for the distributor sites' attributions. A carnet one of whose
+    passes the region has already accepted cannot be taken back: its passes stay counted.
+    """
+    reference = None
+    if beneficiary_ref is not None:
+        reference = normalise_reference(beneficiary_ref)
+        if not 1 <= len(reference) <= MAX_REFERENCE:
+            raise HubError(
+                f"Référence du bénéficiaire vide ou trop longue ({MAX_REFERENCE} caractères au "
+                "plus, sans les espaces ni les tirets)."
+            )
+    day = on or today()
     with write_session(hub.engine) as session:
         carnet = session.get(HubCarnet, carnet_id.strip().upper())
         if carnet is None:
             raise NotFound(f"Carnet inconnu : {carnet_id}.")
-        if beneficiary_ref is None:
-            if carnet.attributed_on is None:
-                raise HubError(f"Le carnet {carnet.id} n'est pas attribué.")
+        if reference is None:
+            _check_take_back(session, carnet)
             carnet.attributed_on = None
             carnet.beneficiary_ref = None
         else:
@@ -185,12 +218,54 @@ def attribute(
                     f"Le carnet {carnet.id} est déjà attribué depuis le "
                     f"{format_date(carnet.attributed_on)} (référence {carnet.beneficiary_ref})."
                 )
-            carnet.attributed_on = on or today()
-            carnet.beneficiary_ref = beneficiary_ref.strip()
+            _check_cap(session, carnet, reference, day, rulebooks)
+            carnet.attributed_on = day
+            carnet.beneficiary_ref = reference
         session.add(carnet)
         change = attribution_change(carnet.id, carnet.attributed_on, carnet.beneficiary_ref)
         append_changes(session, [change], utc_now())
     return carnet
+
+
+def _check_take_back(session: Session, carnet: HubCarnet) -> None:
+    if carnet.attributed_on is None:
+        raise HubError(f"Le carnet {carnet.id} n'est pas attribué.")
+    used = session.exec(
+        select(func.count())
+        .select_from(HubUsedPass)
+        .join(HubPass, HubPass.code == HubUsedPass.code)
+        .where(HubPass.carnet_id == carnet.id)
+    ).one()
+    if used:
+        if used == 1:
+            said = "1 de ses pass a déjà été utilisé (accepté et payé par la région)"
+        else:
+            said = f"{used} de ses pass ont déjà été utilisés (acceptés et payés par la région)"
+        raise HubError(
+            f"Le carnet {carnet.id} ne peut pas être repris : {said}. Son attribution reste "
+            "comptée pour le bénéficiaire."
+        )
+
+
+def _check_cap(
+    session: Session,
+    carnet: HubCarnet,
+    reference: str,
+    day: date,
+    rulebooks: Sequence[Rulebook] | None,
+) -> None:
+    """Refuses (HubError) an attribution that would take the beneficiary past the cap of the
+    rulebook in force on `day`, in the caller's write transaction."""
+    book = rulebook_for(day, rulebooks)
+    if book is None:
+        raise HubError(
+            f"Aucun règlement d'attribution n'était en vigueur le {format_date(day)} : le "
+            "plafond de pass par bénéficiaire ne peut pas être vérifié."
+        )
+    already = beneficiary_passes(session, [reference])[reference]
+    cap = book.max_passes_per_beneficiary
+    if already + carnet.size > cap:
+        raise HubError(f"Carnet {carnet.id} non attribué. {cap_message(already, carnet.size, cap)}")
 
 
 def revoke(hub: Hub, code_text: str, reason: str, on: date | None = None) -> HubRevocation:

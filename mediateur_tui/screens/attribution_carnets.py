@@ -79,6 +79,7 @@ class AttributionCarnetsScreen(Screen[AttributionInfo | None]):
         self.busy = False  # a scan is being checked
         self.recording = False
         self.recorded: AttributionInfo | None = None
+        self.leaving = False  # the give-up confirmation is open: record nothing meanwhile
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -164,7 +165,8 @@ class AttributionCarnetsScreen(Screen[AttributionInfo | None]):
             self._answer("good", Text.assemble(("✔  CARNET BON", "bold"), f"\n{answer.message}"))
         if self.scanned and not self.remaining():
             self.waiting.clear()
-            self._start_recording()
+            if not self.leaving:
+                self._start_recording()
         else:
             self._next_scan()
 
@@ -243,9 +245,13 @@ class AttributionCarnetsScreen(Screen[AttributionInfo | None]):
             return
 
         def give_up(confirmed: bool | None) -> None:
-            if confirmed and not self.recording and self.recorded is None:
+            self.leaving = False
+            if confirmed:
                 self.dismiss(None)
+            elif self.scanned and not self.remaining() and not self.busy:
+                self._start_recording()  # the last carnet was checked while the dialog was open
 
+        self.leaving = True
         ids = [carnet.id for carnet in self.scanned]
         self.app.push_screen(AttributionCancelScreen(ids), give_up)
 

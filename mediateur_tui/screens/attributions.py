@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -62,9 +63,17 @@ class AttributionsScreen(Screen):
         )
         self.reload()
 
-    @work(thread=True, exclusive=True, group="attributions")
+    @work(thread=True, exclusive=True, group="attributions", exit_on_error=False)
     def reload(self) -> None:
-        rows = self.desk.recent()
+        try:
+            rows = self.desk.recent()
+        except Exception:
+            log.exception("listing the attributions failed")
+            self.app.call_from_thread(
+                self.query_one("#attributions-count", Static).update,
+                "Liste des attributions illisible : voir le journal (mediateur.log).",
+            )
+            return
         self.app.call_from_thread(self._show, rows)
 
     def _show(self, rows: list[AttributionInfo]) -> None:
@@ -106,11 +115,11 @@ class AttributionsScreen(Screen):
         carnets = ", ".join(f"{carnet.id} ({carnet.size} pass)" for carnet in info.carnets)
         how = "accompagnée" if info.accompanied else "faite seule"
         detail.update(
-            f"[b]{format_datetime(info.attributed_at)}[/b], par {info.operator_name} : "
+            f"[b]{format_datetime(info.attributed_at)}[/b], par {escape(info.operator_name)} : "
             f"{carnets}\n"
-            f"Demande du {format_date(info.received_on)}, {how} — {category} "
-            f"(règlement {info.rulebook})\n"
-            f"État : {info.status}"
+            f"Demande du {format_date(info.received_on)}, {how} — {escape(category)} "
+            f"(règlement {escape(info.rulebook)})\n"
+            f"État : {escape(info.status)}"
         )
 
     def action_receipt(self) -> None:

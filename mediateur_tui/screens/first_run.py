@@ -23,7 +23,8 @@ from textual.widgets.option_list import Option
 from mediateur_tui.domain.formatting import format_datetime, plural
 from mediateur_tui.screens.path_prompt import clean_path
 from mediateur_tui.screens.sync import thousands
-from mediateur_tui.sync.client import Enrolment, SyncReport, normalise_hub_url
+from mediateur_tui.sync.client import SyncReport, normalise_hub_url
+from mediateur_tui.sync.enrolment import Enrolment
 from mediateur_tui.sync.errors import SyncError
 from mediateur_tui.sync.protocol import ProtocolError
 from mediateur_tui.sync.replica import ReplicaApplied

@@ -18,7 +18,7 @@ from mediateur_tui.screens.month_end import MonthEndScreen
 from mediateur_tui.screens.reconciliation import ReconciliationScreen
 from mediateur_tui.screens.sync import SyncScreen
 from mediateur_tui.screens.verify import VerifyScreen
-from mediateur_tui.services.attribution import AttributionDesk
+from mediateur_tui.services.attribution import unsent_count
 from mediateur_tui.services.dashboard import HomeStats, age_text, home_stats
 from mediateur_tui.services.reconciliation import latest_acknowledged
 from mediateur_tui.services.sync import SyncStatus
@@ -138,9 +138,7 @@ class HomeScreen(Screen):
         stats = home_stats(self.app.engine, self.app.clock)
         sync_status = self.app.site_sync().status()
         open_session = self.app.desk.open_session(self.app.operator.id)
-        # No rule files needed to list the attributions.
-        attributions = AttributionDesk(self.app.engine, self.app.data_dir, rulebooks=()).recent()
-        unsent = sum(1 for info in attributions if info.sent_at is None and info.verdict is None)
+        unsent = unsent_count(self.app.engine)
         self.app.call_from_thread(self._show, stats, sync_status, open_session, unsent)
 
     def _show(

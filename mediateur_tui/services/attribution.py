@@ -334,6 +334,16 @@ class AttributionDesk:
             return [_info(session, row) for row in rows]
 
 
+def unsent_count(engine: Engine) -> int:
+    """How many attributions wait to be sent to the region (for the home screen)."""
+    with Session(engine) as session:
+        return session.exec(
+            select(func.count()).where(
+                col(Attribution.sent_at).is_(None), col(Attribution.verdict).is_(None)
+            )
+        ).one()
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 

@@ -14,8 +14,9 @@ from sqlmodel import Session
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.services.clock import Clock, system_clock
 from mediateur_tui.store import queries
-from mediateur_tui.sync import batches, client, replica
-from mediateur_tui.sync.client import Enrolment, Progress, SyncReport
+from mediateur_tui.sync import batches, client, enrolment, replica
+from mediateur_tui.sync.client import Progress, SyncReport
+from mediateur_tui.sync.enrolment import Enrolment
 from mediateur_tui.sync.files import read_document_file
 from mediateur_tui.sync.protocol import ENROLMENT, dump_json
 from mediateur_tui.sync.replica import ReplicaApplied
@@ -79,7 +80,7 @@ class SiteSync:
         return replace(status, pending_batches=pending)
 
     def enrol(self, hub_url: str, token: str) -> Enrolment:
-        return client.enrol(
+        return enrolment.enrol(
             self.engine,
             self.data_dir,
             hub_url,
@@ -91,7 +92,7 @@ class SiteSync:
 
     def write_enrolment_request(self, token: str, path: Path) -> Path:
         """Enrolment by USB key, step 1: the request file the region imports."""
-        request = client.enrolment_request(self.engine, self.data_dir, token)
+        request = enrolment.enrolment_request(self.engine, self.data_dir, token)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(dump_json(request))
         return path
@@ -99,7 +100,7 @@ class SiteSync:
     def import_enrolment_answer(self, path: Path) -> Enrolment:
         """Enrolment by USB key, step 2: the region's signed answer file."""
         answer = read_document_file(path, ENROLMENT)
-        return client.apply_enrolment(self.engine, self.data_dir, answer, self.clock())
+        return enrolment.apply_enrolment(self.engine, self.data_dir, answer, self.clock())
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
         """Sends the attributions, pulls the replica and pushes the batches; errors are in

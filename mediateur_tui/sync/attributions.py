@@ -1,10 +1,10 @@
 """Attributions of carnets, sent to the region (docs/protocol.md, « Attributions »).
 
-`pending_document` builds the signed pn-attributions/1 of every attribution the region has not
+`pending_documents` builds the signed pn-attributions/1 of every attribution the region has not
 answered yet (sent or not: the region is idempotent on the attribution id, so sending one again
 after a cut returns the same answer). `apply_answer` verifies the region's signed
 pn-attribution-answer/1 and stores its verdict on each attribution. Online, the answer must
-cover exactly what was sent; by USB key (`export_file`, `import_answer_file`) it must name
+cover exactly what was sent; by USB key (`export_files`, `import_answer_file`) it must name
 attributions of this site.
 """
 
@@ -51,29 +51,36 @@ class AnswerSummary:
     messages: tuple[str, ...]  # the region's French message for each refusal
 
 
-def pending_document(engine: Engine, data_dir: Path, now: datetime) -> dict[str, Any] | None:
-    """The signed pn-attributions/1 of the oldest unanswered attributions, or None."""
+def pending_documents(engine: Engine, data_dir: Path, now: datetime) -> list[dict[str, Any]]:
+    """The signed pn-attributions/1 documents of every unanswered attribution, oldest first,
+    at most MAX_PER_DOCUMENT in each (none when nothing waits)."""
     with Session(engine) as session:
         meta = queries.replica_meta(session)
         rows = session.exec(
             select(Attribution)
             .where(col(Attribution.verdict).is_(None))
             .order_by(Attribution.attributed_at, Attribution.id)
-            .limit(MAX_PER_DOCUMENT)
         ).all()
         if not rows:
-            return None
+            return []
         if meta is None:
             raise ProtocolError("Réplique absente : ce poste n'est rattaché à aucune région.")
-        attributions = [_entry(session, row) for row in rows]
-    document = {
-        "format": ATTRIBUTIONS,
-        "region_id": meta.region_id,
-        "site_id": meta.site_id,
-        "sent_at": iso_instant(now),
-        "attributions": attributions,
-    }
-    return sign_document(document, load_site_key(data_dir), site_signer(meta.site_id))
+        entries = [_entry(session, row) for row in rows]
+    key = load_site_key(data_dir)
+    return [
+        sign_document(
+            {
+                "format": ATTRIBUTIONS,
+                "region_id": meta.region_id,
+                "site_id": meta.site_id,
+                "sent_at": iso_instant(now),
+                "attributions": entries[start : start + MAX_PER_DOCUMENT],
+            },
+            key,
+            site_signer(meta.site_id),
+        )
+        for start in range(0, len(entries), MAX_PER_DOCUMENT)
+    ]
 
 
 def mark_sent(engine: Engine, document: dict[str, Any], now: datetime) -> None:
@@ -86,19 +93,21 @@ def mark_sent(engine: Engine, document: dict[str, Any], now: datetime) -> None:
         session.commit()
 
 
-def export_file(engine: Engine, data_dir: Path, directory: Path, now: datetime) -> Path | None:
-    """Writes the pending attributions for a USB key (None when there are none)."""
-    document = pending_document(engine, data_dir, now)
-    if document is None:
-        return None
+def export_files(engine: Engine, data_dir: Path, directory: Path, now: datetime) -> list[Path]:
+    """Writes the pending attributions for a USB key, one file per document."""
+    documents = pending_documents(engine, data_dir, now)
+    if documents:
+        directory.mkdir(parents=True, exist_ok=True)
+    paths = []
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"attributions-{document['site_id']}-{stamp}.json"
-    directory.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(dump_json(document))
-    temporary.replace(path)
-    mark_sent(engine, document, now)
-    return path
+    for number, document in enumerate(documents, start=1):
+        path = directory / f"attributions-{document['site_id']}-{stamp}-{number}.json"
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_bytes(dump_json(document))
+        temporary.replace(path)
+        mark_sent(engine, document, now)
+        paths.append(path)
+    return paths
 
 
 def import_answer_file(engine: Engine, path: Path, now: datetime) -> AnswerSummary:

@@ -1,14 +1,15 @@
-"""The site's HTTP client for the region hub (docs/protocol.md), with httpx.
+"""The site's HTTP client for the region hub (docs/protocol.md), with httpx (the enrolment,
+which uses it, is in enrolment.py).
 
-- `enrol`: makes the site key, registers it with a one-time token, verifies the region's
-  signed answer and stores the region key, the site identity, the hub address and the API key.
-- `synchronise`: sends the carnets this site handed out that the region has not answered yet
-  (distributor sites; the hub is idempotent on each attribution id) and stores its verdicts,
-  then pulls replica pages from the stored cursor until `more` is false (each page applied and
-  its cursor stored in one transaction, so a cut loses nothing; the carnets the region just
-  accepted come with them), then pushes every sealed batch that has no acknowledgement yet and
-  stores the region's answer; a batch sent earlier without an answer is first asked for with
-  GET (404: the hub never got it, so it is posted again; the hub is idempotent on the batch id).
+- `synchronise`: pulls replica pages from the stored cursor until `more` is false (each page
+  applied and its cursor stored in one transaction, so a cut loses nothing); then, for a
+  distributor site (a site without the beneficiary key asks for it: the region may have made
+  it a distributor since its enrolment), sends the carnets it handed out that the region has
+  not answered yet (the hub is idempotent on each attribution id), stores the verdicts and, when
+  some were accepted, pulls again (the carnets come attributed); then pushes every sealed batch
+  that has no acknowledgement yet and stores the region's answer; a batch sent earlier without
+  an answer is first asked for with GET (404: the hub never got it, so it is posted again; the
+  hub is idempotent on the batch id).
 
 Connection errors, timeouts and 5xx answers are retried with exponential back-off (bounded
 attempts; the sleep function is injectable so that tests do not wait). Every failure ends in a
@@ -31,29 +32,23 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.formatting import format_euros
-from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.store import queries
-from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
-from mediateur_tui.store.models import ReplicaMeta
 from mediateur_tui.sync import acks, attributions, batches
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
 from mediateur_tui.sync.keys import (
-    load_or_create_site_key,
-    load_site_key,
-    raw_public_key,
+    beneficiary_key_of,
+    load_beneficiary_key,
     write_beneficiary_key,
 )
 from mediateur_tui.sync.protocol import (
     ACK,
     ATTRIBUTION_ANSWER,
+    BENEFICIARY_KEY,
     ENROLMENT,
-    ENROLMENT_REQUEST,
     REPLICA_PAGE,
     ProtocolError,
-    decode_key,
     dump_gzip_json,
-    encode_key,
     load_json,
     region_signer,
     verify_document,
@@ -145,6 +140,14 @@ class HubClient:
         )
         return load_json(response.content, ATTRIBUTION_ANSWER)
 
+    def get_beneficiary_key(self) -> dict[str, Any] | None:
+        """The region's pn-beneficiary-key/1 for a distributor site; None for another site
+        (403) or a hub that does not hand keys out this way (404)."""
+        response = self.request("GET", "/v1/beneficiary-key", expected=(200, 403, 404))
+        if response.status_code != 200:
+            return None
+        return load_json(response.content, BENEFICIARY_KEY)
+
     def get_ack(self, batch_id: str) -> dict[str, Any] | None:
         """The hub's ack for a batch, or None when it never received the batch (404)."""
         response = self.request("GET", f"/v1/batches/{batch_id}/ack", expected=(200, 404))
@@ -229,183 +232,6 @@ def _refusal(response: httpx.Response) -> HubRefused:
 # --- enrolment ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Enrolment:
-    region_id: str
-    site_id: str
-    site_name: str
-    hub_url: str | None
-    region_key_fingerprint: str
-    site_key_fingerprint: str
-    distributor: bool = False  # the region gave its beneficiary key: this site hands out carnets
-
-
-def enrol(
-    engine: Engine,
-    data_dir: Path,
-    hub_url: str,
-    token: str,
-    now: datetime,
-    *,
-    transport: httpx.BaseTransport | None = None,
-    sleep: Callable[[float], None] | None = None,
-) -> Enrolment:
-    """Enrols this site with the region hub over HTTP (see the module's docstring)."""
-    hub_url = normalise_hub_url(hub_url)
-    request = enrolment_request(engine, data_dir, token)
-    with HubClient(hub_url, transport=transport, sleep=sleep) as client:
-        try:
-            answer = client.enrol(request)
-        except HubRefused as error:
-            if error.status == 409:
-                raise HubRefused(
-                    "Ce jeton d'inscription a déjà servi. Si une inscription précédente a été "
-                    "interrompue, demandez un nouveau jeton à la région.",
-                    error.status,
-                ) from error
-            raise
-    return apply_enrolment(engine, data_dir, answer, now, hub_url)
-
-
-def enrolment_request(engine: Engine, data_dir: Path, token: str) -> dict[str, Any]:
-    """The pn-enrolment-request/1 for `token`, making the site key if needed.
-
-    Online it is posted to the hub; by USB key it is written to a file that the region imports
-    (`mediateur-hub import-enrolment`), whose answer the site then imports.
-    """
-    token = token.strip()
-    if not token:
-        raise SyncError("Jeton d'inscription manquant.")
-    _refuse_if_enrolled(engine)
-    key = load_or_create_site_key(data_dir)
-    return {
-        "format": ENROLMENT_REQUEST,
-        "token": token,
-        "site_public_key": encode_key(raw_public_key(key)),
-    }
-
-
-def _refuse_if_enrolled(engine: Engine) -> None:
-    with Session(engine) as session:
-        state = read_sync_state(session)
-        meta = queries.replica_meta(session)
-        if state.enrolled_at is not None:
-            where = f" ({state.hub_url})" if state.hub_url else ""
-            raise SyncError(
-                f"Ce poste est déjà inscrit auprès de la région{where} "
-                f"comme lieu « {meta.site_id if meta else '?'} »."
-            )
-
-
-def apply_enrolment(
-    engine: Engine,
-    data_dir: Path,
-    answer: dict[str, Any],
-    now: datetime,
-    hub_url: str | None = None,
-) -> Enrolment:
-    """Verifies the region's pn-enrolment/1 answer and stores the site's identity.
-
-    `hub_url` is None for an enrolment by file: the site then remits by USB key only.
-    """
-    _refuse_if_enrolled(engine)
-    with Session(engine) as session:
-        meta = queries.replica_meta(session)
-        known = (meta.region_id, meta.region_public_key, meta.site_id) if meta else None
-    key = load_site_key(data_dir)
-    region_id, site_id = _identifier(answer, "region_id"), _identifier(answer, "site_id")
-    region_key = decode_key(str(answer.get("region_public_key", "")))
-    verify_document(answer, region_key, region_signer(region_id))
-    site_name, api_key = answer.get("site_name"), answer.get("api_key")
-    if not isinstance(site_name, str) or not isinstance(api_key, str) or not api_key:
-        raise ProtocolError("Réponse d'inscription mal formée : refusée.")
-    if known is not None:
-        _check_enrolment_matches(known, region_id, region_key, site_id)
-    beneficiary_key = _beneficiary_key(answer)
-    if beneficiary_key is not None:
-        write_beneficiary_key(data_dir, beneficiary_key)
-
-    with Session(writer(engine)) as session:
-        meta = queries.replica_meta(session)
-        if meta is None:
-            meta = ReplicaMeta(
-                region_id=region_id,
-                region_public_key=region_key,
-                site_id=site_id,
-                updated_at=None,
-                pass_count=0,
-            )
-        else:
-            _check_enrolment_matches(
-                (meta.region_id, meta.region_public_key, meta.site_id),
-                region_id,
-                region_key,
-                site_id,
-            )
-            meta.region_public_key = region_key
-        session.add(meta)
-        state = sync_state(session)
-        state.hub_url, state.api_key, state.enrolled_at = hub_url, api_key, now
-        session.add(state)
-        append_event(
-            session,
-            now,
-            "enrolment",
-            None,
-            {
-                "hub_url": hub_url,
-                "region_id": region_id,
-                "site_id": site_id,
-                "distributor": beneficiary_key is not None,
-            },
-        )
-        session.commit()
-    log.info("enrolled at %s as %s (region %s)", hub_url or "(file)", site_id, region_id)
-    return Enrolment(
-        region_id=region_id,
-        site_id=site_id,
-        site_name=site_name,
-        hub_url=hub_url,
-        region_key_fingerprint=key_fingerprint(region_key),
-        site_key_fingerprint=key_fingerprint(raw_public_key(key)),
-        distributor=beneficiary_key is not None,
-    )
-
-
-def _beneficiary_key(answer: dict[str, Any]) -> bytes | None:
-    """The region's beneficiary key, given to distributor sites only (base64, 32 bytes)."""
-    text = answer.get("beneficiary_key")
-    if text is None:
-        return None
-    try:
-        return decode_key(str(text))
-    except ProtocolError as error:
-        raise ProtocolError("Réponse d'inscription : clé bénéficiaires illisible.") from error
-
-
-def _identifier(document: dict[str, Any], name: str) -> str:
-    value = document.get(name)
-    if not isinstance(value, str) or not value:
-        raise ProtocolError(f"Réponse d'inscription mal formée : « {name} » manquant.")
-    return value
-
-
-def _check_enrolment_matches(
-    known: tuple[str, bytes | None, str], region_id: str, region_key: bytes, site_id: str
-) -> None:
-    known_region, known_key, known_site = known
-    if known_region != region_id or (known_key is not None and known_key != region_key):
-        raise ProtocolError(
-            f"La réplique de ce poste vient d'une autre région (ou d'une autre clé) que le "
-            f"serveur « {region_id} » : inscription refusée."
-        )
-    if known_site != site_id:
-        raise ProtocolError(
-            f"Ce poste est le lieu « {known_site} », mais le jeton inscrit le lieu « {site_id} » : "
-            "inscription refusée."
-        )
-
-
 # --- synchronisation ------------------------------------------------------------------------
 
 
@@ -434,6 +260,7 @@ class SyncReport:
     pass_count: int = 0
     replica_updated_at: datetime | None = None
     batches: list[SentBatch] = field(default_factory=list)
+    distributor_key_received: bool = False  # the region made this site a distributor
     attributions_accepted: int = 0
     attributions_refused: int = 0
     attribution_refusals: list[str] = field(default_factory=list)  # the region's messages
@@ -445,9 +272,15 @@ class SyncReport:
 
     def describe_attributions(self) -> list[str]:
         """The region's answer to the carnets handed out, in French (empty when none sent)."""
+        lines = []
+        if self.distributor_key_received:
+            lines.append(
+                "Clé bénéficiaires reçue de la région : ce lieu peut maintenant remettre des "
+                "carnets (touche a à l'accueil)."
+            )
         if not self.attributions_accepted and not self.attributions_refused:
-            return []
-        lines = [
+            return lines
+        lines += [
             f"Attributions de carnets : {self.attributions_accepted} acceptée(s) par la région, "
             f"{self.attributions_refused} refusée(s)."
         ]
@@ -478,6 +311,7 @@ class SyncReport:
                 for sent in self.batches
             ],
             "attributions": {
+                "distributor_key_received": self.distributor_key_received,
                 "accepted": self.attributions_accepted,
                 "refused": self.attributions_refused,
                 "refusals": self.attribution_refusals,
@@ -497,7 +331,7 @@ def synchronise(
     page_limit: int = PAGE_LIMIT,
     data_dir: Path | None = None,
 ) -> SyncReport:
-    """Sends the attributions, pulls the replica, pushes the batches (see the module's
+    """Pulls the replica, sends the attributions, pushes the batches (see the module's
     docstring). Attributions are signed with the site key: they are sent when `data_dir`,
     where that key lives, is given."""
     with Session(engine) as session:
@@ -517,14 +351,6 @@ def synchronise(
     report = SyncReport(cursor=cursor)
     client = HubClient(hub_url, api_key, transport=transport, sleep=sleep, attempts=attempts)
     try:
-        if data_dir is not None:
-            try:
-                _push_attributions(engine, data_dir, client, report, clock)
-            except HubUnreachable as error:
-                report.errors.append(f"Attributions : {error}")
-                return report  # the hub is out of reach: the rest would only wait again
-            except (SyncError, ProtocolError) as error:
-                report.errors.append(f"Attributions : {error}")
         try:
             _pull(engine, client, report, progress, page_limit)
         except HubUnreachable as error:
@@ -532,6 +358,15 @@ def synchronise(
             return report  # the hub is out of reach: pushing would only wait again
         except (SyncError, ProtocolError) as error:
             report.errors.append(f"Réplique : {error}")
+        if data_dir is not None:
+            try:
+                _fetch_beneficiary_key(engine, data_dir, client, report)
+                _push_attributions(engine, data_dir, client, report, clock)
+                if report.attributions_accepted and not report.errors:
+                    # The carnets the region just attributed: redeemable here at once.
+                    _pull(engine, client, report, progress, page_limit)
+            except (SyncError, ProtocolError) as error:
+                report.errors.append(f"Attributions : {error}")
         try:
             _push(engine, client, report, clock)
         except (SyncError, ProtocolError) as error:
@@ -570,6 +405,30 @@ def _pull(
         cursor = applied.cursor
 
 
+def _fetch_beneficiary_key(
+    engine: Engine, data_dir: Path, client: HubClient, report: SyncReport
+) -> None:
+    """A site the region made a distributor after its enrolment gets the key at its sync."""
+    if load_beneficiary_key(data_dir) is not None:
+        return
+    document = client.get_beneficiary_key()
+    if document is None:
+        return
+    with Session(engine) as session:
+        meta = queries.replica_meta(session)
+    if meta is None or meta.region_public_key is None:
+        raise ProtocolError("Clé de la région inconnue : clé bénéficiaires impossible à vérifier.")
+    verify_document(document, meta.region_public_key, region_signer(meta.region_id))
+    if document.get("region_id") != meta.region_id or document.get("site_id") != meta.site_id:
+        raise ProtocolError("Clé bénéficiaires adressée à un autre lieu : ignorée.")
+    key = beneficiary_key_of(document)
+    if key is None:
+        raise ProtocolError("Clé bénéficiaires absente de la réponse de la région.")
+    write_beneficiary_key(data_dir, key)
+    report.distributor_key_received = True
+    log.info("beneficiary key received: this site is a distributor")
+
+
 def _push_attributions(
     engine: Engine,
     data_dir: Path,
@@ -577,15 +436,13 @@ def _push_attributions(
     report: SyncReport,
     clock: Callable[[], datetime],
 ) -> None:
-    document = attributions.pending_document(engine, data_dir, clock())
-    if document is None:
-        return
-    attributions.mark_sent(engine, document, clock())
-    answer = client.post_attributions(document)
-    summary = attributions.apply_answer(engine, answer, clock(), document)
-    report.attributions_accepted += summary.accepted
-    report.attributions_refused += summary.refused
-    report.attribution_refusals.extend(summary.messages)
+    for document in attributions.pending_documents(engine, data_dir, clock()):
+        attributions.mark_sent(engine, document, clock())
+        answer = client.post_attributions(document)
+        summary = attributions.apply_answer(engine, answer, clock(), document)
+        report.attributions_accepted += summary.accepted
+        report.attributions_refused += summary.refused
+        report.attribution_refusals.extend(summary.messages)
 
 
 def _push(

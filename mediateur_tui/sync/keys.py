@@ -14,6 +14,7 @@ import logging
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from mediateur_tui.domain.beneficiaries import BENEFICIARY_KEY_BYTES
 from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.protocol import ProtocolError, decode_key
 
 SITE_KEY_FILENAME = "site_ed25519.key"
 BENEFICIARY_KEY_FILENAME = "beneficiary_hmac.key"
@@ -110,3 +112,15 @@ def load_beneficiary_key(data_dir: Path) -> bytes | None:
             "région pour la recevoir."
         )
     return key
+
+
+def beneficiary_key_of(answer: dict[str, Any]) -> bytes | None:
+    """The region's beneficiary key (base64, 32 bytes) in an enrolment answer or a
+    pn-beneficiary-key/1, given to distributor sites only."""
+    text = answer.get("beneficiary_key")
+    if text is None:
+        return None
+    try:
+        return decode_key(str(text))
+    except ProtocolError as error:
+        raise ProtocolError("Réponse de la région : clé bénéficiaires illisible.") from error

@@ -28,6 +28,7 @@ ENROLMENT_REQUEST = "pn-enrolment-request/1"
 ENROLMENT = "pn-enrolment/1"
 ATTRIBUTIONS = "pn-attributions/1"
 ATTRIBUTION_ANSWER = "pn-attribution-answer/1"
+BENEFICIARY_KEY = "pn-beneficiary-key/1"
 
 # Change kinds in replica pages and snapshots (field "t").
 CHANGE_PROGRAMME = "programme"

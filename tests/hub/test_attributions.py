@@ -277,17 +277,18 @@ def test_a_carnet_is_handed_out_once(region: Region) -> None:
         f"Le carnet {ten} est déjà attribué depuis le 10/11/2026 : remettez un autre carnet."
     )
     assert reference(7) not in message
-    # A carnet the region handed out itself (world: carnets 0, 1 and 3, to BENEF-…).
+    # A carnet the region handed out itself (world: carnets 0, 1 and 3, to BENEF-…, stored
+    # without the dash).
     with read_session(hub.engine) as session:
         by_region = session.exec(
-            select(HubCarnet).where(HubCarnet.beneficiary_ref == "BENEF-0")
+            select(HubCarnet).where(HubCarnet.beneficiary_ref == "BENEF0")
         ).one()
     later = receive(
         hub, make_attributions(region.d2, [attribution([by_region.id], reference(9), 10)])
     )
     assert outcomes(later) == [("refused", "carnet_taken", 0)]
     assert "depuis le 01/02/2026" in later["results"][0]["message"]
-    assert "BENEF-0" not in later["results"][0]["message"]
+    assert "BENEF" not in later["results"][0]["message"]
     assert carnet(hub, ten).beneficiary_ref == reference(7)
 
 
@@ -460,11 +461,68 @@ def test_posting_again_returns_the_same_results_and_changes_nothing(region: Regi
     changed = copy.deepcopy(document["attributions"][1])
     changed.update(carnets=[region.tens[1]], beneficiary_ref=reference(22))
     fresh = attribution([region.fives[0]], reference(23), 5)
-    mixed = receive(hub, make_attributions(region.d2, [changed, fresh]))
+    mixed = receive(hub, make_attributions(region.d1, [changed, fresh]))
     assert mixed["results"][0] == first["results"][1]
     assert outcomes(mixed) == [("refused", "carnet_taken", 0), ("accepted", None, 5)]
     assert carnet(hub, region.tens[1]).attributed_on is None
     assert len(stored(hub)) == 3
+
+
+def test_an_id_another_site_already_used_is_refused_and_changes_nothing(region: Region) -> None:
+    hub = region.hub
+    taken, refused = random_id(), random_id()
+    first = receive(
+        hub,
+        make_attributions(
+            region.d1,
+            [
+                attribution([region.tens[0]], reference(24), 10, attribution_id=taken),
+                attribution(["C9999999"], reference(25), 10, attribution_id=refused),
+            ],
+        ),
+    )
+    assert outcomes(first) == [("accepted", None, 10), ("refused", "carnet_unknown", 0)]
+    rows_before = {row_id: row.model_dump() for row_id, row in stored(hub).items()}
+    counts, changes = table_counts(hub), change_bodies(hub)
+    # Another distributor posts the same ids (with carnets of its own), and a fresh one.
+    fresh = attribution([region.fives[0]], reference(26), 5)
+    document = make_attributions(
+        region.d2,
+        [
+            attribution([region.tens[1]], reference(24), 10, attribution_id=taken),
+            attribution([region.tens[2]], reference(27), 10, attribution_id=refused),
+            fresh,
+        ],
+    )
+    answer = receive(hub, document)
+    assert outcomes(answer) == [
+        ("refused", "invalid", 10),
+        ("refused", "invalid", 0),
+        ("accepted", None, 5),
+    ]
+    for result in answer["results"][:2]:
+        assert result["message"].startswith("Identifiant déjà utilisé par un autre site")
+        assert DISTRIBUTOR_1 not in result["message"]
+    # Nothing of the first site's attributions changed; the other site's carnets are not
+    # handed out; only the fresh attribution is stored (with its carnet and change).
+    after = stored(hub)
+    assert {row_id: after[row_id].model_dump() for row_id in rows_before} == rows_before
+    assert carnet(hub, region.tens[0]).beneficiary_ref == reference(24)
+    assert carnet(hub, region.tens[1]).attributed_on is None
+    assert carnet(hub, region.tens[2]).attributed_on is None
+    assert set(after) == {taken, refused, fresh["id"]}
+    assert table_counts(hub) == {
+        **counts,
+        "hub_attribution": counts["hub_attribution"] + 1,
+        "hub_change": counts["hub_change"] + 1,
+    }
+    assert change_bodies(hub)[: len(changes)] == changes
+    # The same document again: the same answer (the fresh one is now this site's own).
+    assert receive(hub, document)["results"] == answer["results"]
+    # The first site still gets its own stored result back.
+    replay = attribution(["C9999999"], reference(25), 10, attribution_id=taken)
+    again = receive(hub, make_attributions(region.d1, [replay]))
+    assert again["results"][0] == first["results"][0]
 
 
 # --- documents refused as a whole -------------------------------------------------------------
@@ -582,23 +640,6 @@ def test_the_beneficiary_key_file_is_private_and_stable(
                  "--region-id", "HDF"]) == 0  # fmt: skip
     assert f"Clé des bénéficiaires : {path} (à sauvegarder" in capsys.readouterr().out
     assert path.read_bytes() == key
-
-
-def test_a_hub_made_before_the_key_existed_gets_one_on_first_open(
-    settings: HubSettings, world
-) -> None:
-    path = settings.directory / BENEFICIARY_KEY_FILENAME
-    path.unlink()
-    first = open_hub(settings)
-    second = open_hub(settings)
-    try:
-        assert len(first.beneficiary_key) == 32
-        assert second.beneficiary_key == first.beneficiary_key == path.read_bytes()
-        assert first.beneficiary_key != world.hub.beneficiary_key  # a new one was made
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    finally:
-        first.engine.dispose()
-        second.engine.dispose()
 
 
 def test_the_loser_of_a_race_for_the_key_file_reads_the_winners(

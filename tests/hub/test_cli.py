@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,16 @@ from contract import validate
 
 from mediateur_tui.domain.signatures import key_fingerprint, new_private_key, public_key_bytes
 from mediateur_tui.hub.cli import main
-from mediateur_tui.hub.database import open_hub, resolve_settings
-from mediateur_tui.hub.enrolment import complete_enrolment
+from mediateur_tui.hub.database import HubSettings, open_hub, resolve_settings
+from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.replica import last_sequence
 from mediateur_tui.sync.protocol import (
     ACK,
+    ENROLMENT,
     ENROLMENT_REQUEST,
     REPLICA_SNAPSHOT,
     dump_gzip_json,
+    dump_json,
     encode_key,
     load_json,
     region_signer,
@@ -62,7 +65,7 @@ def test_the_region_lifecycle_by_command(hub_dir: Path, tmp_path: Path, capsys) 
     )
     assert (code, out.strip()) == (
         0,
-        "Carnet C0000001 attribué le 01/02/2026 (bénéficiaire B-001).",
+        "Carnet C0000001 attribué le 01/02/2026 (bénéficiaire B001).",  # stored without dash
     )
     code, out, _ = run(capsys, *d, "revoke", codes[1], "--reason", "stolen", "--on", "2026-11-01")
     assert code == 0 and "en opposition (volé) depuis le 01/11/2026" in out
@@ -194,3 +197,39 @@ def test_init_and_enrol_site_print_the_region_key_fingerprint(tmp_path: Path, ca
         capsys, "enrol-site", "--site-id", "S1", "--name", "Site 1", "--no-qr", "--dir", hub_dir
     )
     assert code == 0 and fingerprint in out
+
+
+@pytest.mark.parametrize("distributor", [True, False], ids=["distributor", "plain-site"])
+def test_import_enrolment_writes_an_answer_only_its_owner_can_read(
+    settings: HubSettings, tmp_path: Path, capsys, distributor: bool
+) -> None:
+    base = ("--dir", str(settings.directory), "--db", settings.database_url)
+    assert run(capsys, *base, "init", "--region-id", "HDF")[0] == 0
+    hub = open_hub(settings)
+    token = enrol_site(hub, "LE-CATEAU-PIMMS", "PIMMS", distributor=distributor)
+    hub.engine.dispose()
+    usb = tmp_path / "cle-usb"
+    usb.mkdir()
+    request = usb / "demande.json"
+    key = new_private_key()
+    request.write_bytes(
+        dump_json(
+            {
+                "format": ENROLMENT_REQUEST,
+                "token": token,
+                "site_public_key": encode_key(public_key_bytes(key)),
+            }
+        )
+    )
+    answer_path = usb / "inscription-LE-CATEAU-PIMMS.json"
+    answer_path.write_bytes(b"{}")  # an old answer left on the key, readable by all
+    answer_path.chmod(0o644)
+    code, out, _ = run(capsys, *base, "import-enrolment", str(request))
+    assert code == 0
+    assert stat.S_IMODE(answer_path.stat().st_mode) == 0o600
+    answer = load_json(answer_path.read_bytes(), ENROLMENT)
+    validate(answer, "enrolment")
+    assert ("beneficiary_key" in answer) is distributor
+    assert "effacez-le de la clé USB dès que le site l'a importé" in out
+    assert ("clé des bénéficiaires de la région" in out) is distributor
+    assert sorted(path.name for path in usb.iterdir()) == [request.name, answer_path.name]

@@ -134,6 +134,9 @@ def _check_upgraded_from_0001(engine) -> None:
     assert schema_diff(engine, hub_registry.metadata) == []
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id FROM hub_region")).scalars().all() == ["HDF"]
+        # No beneficiary key recorded yet: the hub's next opening records it.
+        fingerprint = text("SELECT beneficiary_key_fingerprint FROM hub_region")
+        assert connection.execute(fingerprint).scalars().all() == [None]
         # The sites already there are not distributors; the carnets keep their reference.
         sites = connection.execute(text("SELECT id, distributor FROM hub_site")).all()
         assert [(site_id, bool(flag)) for site_id, flag in sites] == [("AVESNES-EPN", False)]

@@ -141,13 +141,13 @@ def test_printer_csv_and_qr_sheets_carry_signed_payloads(sqlite_settings, tmp_pa
 
 def test_attribute_and_take_back_write_attribution_changes(sqlite_world: World) -> None:
     hub = sqlite_world.hub
-    carnet = attribute(hub, "c0000003", "BENEF-77", date(2026, 11, 20))
+    carnet = attribute(hub, "c0000003", "benef-77", date(2026, 11, 20))
     assert carnet.attributed_on == date(2026, 11, 20)
-    with pytest.raises(HubError, match="déjà attribué depuis le 20/11/2026"):
+    with pytest.raises(HubError, match=r"déjà attribué depuis le 20/11/2026 \(référence BENEF77\)"):
         attribute(hub, "C0000003", "BENEF-78")
     attribute(hub, "C0000003", None)
     assert change_bodies(hub, "attribution")[-2:] == [
-        {"t": "attribution", "id": "C0000003", "a": "2026-11-20", "b": "BENEF-77"},
+        {"t": "attribution", "id": "C0000003", "a": "2026-11-20", "b": "BENEF77"},
         {"t": "attribution", "id": "C0000003", "a": None, "b": None},
     ]
     with pytest.raises(NotFound, match="Carnet inconnu"):

@@ -94,14 +94,14 @@ def verdicts(site) -> dict[str, tuple[str | None, str | None]]:
 
 def test_nothing_to_send_without_attributions(distributor_site):
     site, _desk, _carnets = distributor_site
-    assert attributions.pending_document(site.engine, site.data_dir, NOW) is None
+    assert attributions.pending_documents(site.engine, site.data_dir, NOW) == []
 
 
 def test_the_document_lists_unanswered_attributions_signed_by_the_site(distributor_site):
     site, desk, carnets = distributor_site
     first = hand_out(desk, site, "Dupont", carnets[0])
     second = hand_out(desk, site, "Martin", carnets[1])
-    document = attributions.pending_document(site.engine, site.data_dir, NOW)
+    (document,) = attributions.pending_documents(site.engine, site.data_dir, NOW)
     validate(document, "pn-attributions/1")
     verify_document(document, raw_public_key(load_site_key(site.data_dir)), site_signer(SITE_ID))
     by_id = {entry["id"]: entry for entry in document["attributions"]}
@@ -112,11 +112,24 @@ def test_the_document_lists_unanswered_attributions_signed_by_the_site(distribut
     assert "Dupont" not in str(document) and "Jeanne" not in str(document)
 
 
+def test_many_attributions_are_cut_into_several_documents(distributor_site, monkeypatch):
+    site, desk, carnets = distributor_site
+    monkeypatch.setattr(attributions, "MAX_PER_DOCUMENT", 2)
+    given = {
+        hand_out(desk, site, name, carnet) for name, carnet in zip("ABC", carnets, strict=True)
+    }
+    documents = attributions.pending_documents(site.engine, site.data_dir, NOW)
+    assert [len(document["attributions"]) for document in documents] == [2, 1]
+    assert {entry["id"] for d in documents for entry in d["attributions"]} == given
+    for document in documents:
+        validate(document, "pn-attributions/1")
+
+
 def test_answers_are_stored_and_answered_attributions_are_not_sent_again(distributor_site, region):
     site, desk, carnets = distributor_site
     kept = hand_out(desk, site, "Dupont", carnets[0])
     refused = hand_out(desk, site, "Martin", carnets[1])
-    document = attributions.pending_document(site.engine, site.data_dir, NOW)
+    (document,) = attributions.pending_documents(site.engine, site.data_dir, NOW)
     attributions.mark_sent(site.engine, document, NOW)
     reply = answer(region, document, {refused: "beneficiary_cap"})
     validate(reply, "pn-attribution-answer/1")
@@ -127,7 +140,7 @@ def test_answers_are_stored_and_answered_attributions_are_not_sent_again(distrib
         refused: ("refused", "Plafond de 10 pass atteint."),
     }
     assert desk.attribution(refused).status.startswith("refusée par la région")
-    assert attributions.pending_document(site.engine, site.data_dir, NOW) is None
+    assert attributions.pending_documents(site.engine, site.data_dir, NOW) == []
 
 
 @pytest.mark.parametrize(
@@ -145,7 +158,7 @@ def test_a_bad_answer_changes_nothing(distributor_site, region, spoil):
     site, desk, carnets = distributor_site
     hand_out(desk, site, "Dupont", carnets[0])
     hand_out(desk, site, "Martin", carnets[1])
-    document = attributions.pending_document(site.engine, site.data_dir, NOW)
+    (document,) = attributions.pending_documents(site.engine, site.data_dir, NOW)
     reply = answer(region, document)
     body = copy.deepcopy({key: value for key, value in reply.items() if key != "signature"})
     if spoil == "tampered":

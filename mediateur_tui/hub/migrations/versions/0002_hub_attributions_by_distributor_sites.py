@@ -6,8 +6,9 @@ Create Date: 2026-11-28 16:00:00
 
 Issue 4: a site may be a distributor (hub_site.distributor, false for the sites already
 there), the attributions distributors send are kept with the region's answer
-(hub_attribution), and the carnets' beneficiary reference is indexed (the per-person cap sums
-the carnets of a reference).
+(hub_attribution), the carnets' beneficiary reference is indexed (the per-person cap sums
+the carnets of a reference), and the region records the fingerprint of its beneficiary key
+(hub_region.beneficiary_key_fingerprint, NULL until the hub next opens and records it).
 """
 
 import sqlalchemy as sa
@@ -21,6 +22,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("hub_region", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "beneficiary_key_fingerprint", sqlmodel.sql.sqltypes.AutoString(), nullable=True
+            )
+        )
     with op.batch_alter_table("hub_site", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("distributor", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -74,3 +81,6 @@ def downgrade() -> None:
 
     with op.batch_alter_table("hub_site", schema=None) as batch_op:
         batch_op.drop_column("distributor")
+
+    with op.batch_alter_table("hub_region", schema=None) as batch_op:
+        batch_op.drop_column("beneficiary_key_fingerprint")

@@ -1,0 +1,212 @@
+"""Enrolment of the site with its region (docs/protocol.md, « Inscription »).
+
+`enrol` makes the site key, registers it with a one-time token over HTTP, verifies the region's
+signed answer and stores the region key, the site identity, the hub address and the API key. By
+USB key, `enrolment_request` writes the request and `apply_enrolment` reads the answer. A
+distributor site also receives the region's beneficiary key (`beneficiary_key_of`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from mediateur_tui.domain.signatures import key_fingerprint
+from mediateur_tui.store import queries
+from mediateur_tui.store.audit import append_event
+from mediateur_tui.store.engine import writer
+from mediateur_tui.store.models import ReplicaMeta
+from mediateur_tui.sync.client import HubClient, normalise_hub_url
+from mediateur_tui.sync.errors import HubRefused, SyncError
+from mediateur_tui.sync.keys import (
+    beneficiary_key_of,
+    load_or_create_site_key,
+    load_site_key,
+    raw_public_key,
+    write_beneficiary_key,
+)
+from mediateur_tui.sync.protocol import (
+    ENROLMENT_REQUEST,
+    ProtocolError,
+    decode_key,
+    encode_key,
+    region_signer,
+    verify_document,
+)
+from mediateur_tui.sync.state import read_sync_state, sync_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    region_id: str
+    site_id: str
+    site_name: str
+    hub_url: str | None
+    region_key_fingerprint: str
+    site_key_fingerprint: str
+    distributor: bool = False  # the region gave its beneficiary key: this site hands out carnets
+
+
+def enrol(
+    engine: Engine,
+    data_dir: Path,
+    hub_url: str,
+    token: str,
+    now: datetime,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> Enrolment:
+    """Enrols this site with the region hub over HTTP (see the module's docstring)."""
+    hub_url = normalise_hub_url(hub_url)
+    request = enrolment_request(engine, data_dir, token)
+    with HubClient(hub_url, transport=transport, sleep=sleep) as client:
+        try:
+            answer = client.enrol(request)
+        except HubRefused as error:
+            if error.status == 409:
+                raise HubRefused(
+                    "Ce jeton d'inscription a déjà servi. Si une inscription précédente a été "
+                    "interrompue, demandez un nouveau jeton à la région.",
+                    error.status,
+                ) from error
+            raise
+    return apply_enrolment(engine, data_dir, answer, now, hub_url)
+
+
+def enrolment_request(engine: Engine, data_dir: Path, token: str) -> dict[str, Any]:
+    """The pn-enrolment-request/1 for `token`, making the site key if needed.
+
+    Online it is posted to the hub; by USB key it is written to a file that the region imports
+    (`mediateur-hub import-enrolment`), whose answer the site then imports.
+    """
+    token = token.strip()
+    if not token:
+        raise SyncError("Jeton d'inscription manquant.")
+    _refuse_if_enrolled(engine)
+    key = load_or_create_site_key(data_dir)
+    return {
+        "format": ENROLMENT_REQUEST,
+        "token": token,
+        "site_public_key": encode_key(raw_public_key(key)),
+    }
+
+
+def _refuse_if_enrolled(engine: Engine) -> None:
+    with Session(engine) as session:
+        state = read_sync_state(session)
+        meta = queries.replica_meta(session)
+        if state.enrolled_at is not None:
+            where = f" ({state.hub_url})" if state.hub_url else ""
+            raise SyncError(
+                f"Ce poste est déjà inscrit auprès de la région{where} "
+                f"comme lieu « {meta.site_id if meta else '?'} »."
+            )
+
+
+def apply_enrolment(
+    engine: Engine,
+    data_dir: Path,
+    answer: dict[str, Any],
+    now: datetime,
+    hub_url: str | None = None,
+) -> Enrolment:
+    """Verifies the region's pn-enrolment/1 answer and stores the site's identity.
+
+    `hub_url` is None for an enrolment by file: the site then remits by USB key only.
+    """
+    _refuse_if_enrolled(engine)
+    with Session(engine) as session:
+        meta = queries.replica_meta(session)
+        known = (meta.region_id, meta.region_public_key, meta.site_id) if meta else None
+    key = load_site_key(data_dir)
+    region_id, site_id = _identifier(answer, "region_id"), _identifier(answer, "site_id")
+    region_key = decode_key(str(answer.get("region_public_key", "")))
+    verify_document(answer, region_key, region_signer(region_id))
+    site_name, api_key = answer.get("site_name"), answer.get("api_key")
+    if not isinstance(site_name, str) or not isinstance(api_key, str) or not api_key:
+        raise ProtocolError("Réponse d'inscription mal formée : refusée.")
+    if known is not None:
+        _check_enrolment_matches(known, region_id, region_key, site_id)
+    beneficiary_key = beneficiary_key_of(answer)
+    if beneficiary_key is not None:
+        write_beneficiary_key(data_dir, beneficiary_key)
+
+    with Session(writer(engine)) as session:
+        meta = queries.replica_meta(session)
+        if meta is None:
+            meta = ReplicaMeta(
+                region_id=region_id,
+                region_public_key=region_key,
+                site_id=site_id,
+                updated_at=None,
+                pass_count=0,
+            )
+        else:
+            _check_enrolment_matches(
+                (meta.region_id, meta.region_public_key, meta.site_id),
+                region_id,
+                region_key,
+                site_id,
+            )
+            meta.region_public_key = region_key
+        session.add(meta)
+        state = sync_state(session)
+        state.hub_url, state.api_key, state.enrolled_at = hub_url, api_key, now
+        session.add(state)
+        append_event(
+            session,
+            now,
+            "enrolment",
+            None,
+            {
+                "hub_url": hub_url,
+                "region_id": region_id,
+                "site_id": site_id,
+                "distributor": beneficiary_key is not None,
+            },
+        )
+        session.commit()
+    log.info("enrolled at %s as %s (region %s)", hub_url or "(file)", site_id, region_id)
+    return Enrolment(
+        region_id=region_id,
+        site_id=site_id,
+        site_name=site_name,
+        hub_url=hub_url,
+        region_key_fingerprint=key_fingerprint(region_key),
+        site_key_fingerprint=key_fingerprint(raw_public_key(key)),
+        distributor=beneficiary_key is not None,
+    )
+
+
+def _identifier(document: dict[str, Any], name: str) -> str:
+    value = document.get(name)
+    if not isinstance(value, str) or not value:
+        raise ProtocolError(f"Réponse d'inscription mal formée : « {name} » manquant.")
+    return value
+
+
+def _check_enrolment_matches(
+    known: tuple[str, bytes | None, str], region_id: str, region_key: bytes, site_id: str
+) -> None:
+    known_region, known_key, known_site = known
+    if known_region != region_id or (known_key is not None and known_key != region_key):
+        raise ProtocolError(
+            f"La réplique de ce poste vient d'une autre région (ou d'une autre clé) que le "
+            f"serveur « {region_id} » : inscription refusée."
+        )
+    if known_site != site_id:
+        raise ProtocolError(
+            f"Ce poste est le lieu « {known_site} », mais le jeton inscrit le lieu « {site_id} » : "
+            "inscription refusée."
+        )
