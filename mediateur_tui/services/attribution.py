@@ -214,11 +214,7 @@ class AttributionDesk:
             carnet_id, problem = _carnet_of_scan(session, text)
             if carnet_id is None:
                 return CarnetScan(None, problem)
-            row = session.exec(
-                select(Carnet, Programme)
-                .join(Programme, Programme.id == Carnet.programme_id)
-                .where(Carnet.id == carnet_id)
-            ).first()
+            row = _carnet_row(session, carnet_id)
             if row is None:
                 return CarnetScan(
                     None,
@@ -300,11 +296,7 @@ class AttributionDesk:
             raise AttributionError("Le même carnet est scanné deux fois.")
         sizes = []
         for carnet_id in carnet_ids:
-            row = session.exec(
-                select(Carnet, Programme)
-                .join(Programme, Programme.id == Carnet.programme_id)
-                .where(Carnet.id == carnet_id)
-            ).first()
+            row = _carnet_row(session, carnet_id)
             if row is None:
                 raise AttributionError(f"Carnet {carnet_id} inconnu de la réplique.")
             problem = _carnet_problem(session, row[0], row[1], self.today())
@@ -345,6 +337,14 @@ def unsent_count(engine: Engine) -> int:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _carnet_row(session: Session, carnet_id: str) -> tuple[Carnet, Programme] | None:
+    return session.exec(
+        select(Carnet, Programme)
+        .join(Programme, Programme.id == Carnet.programme_id)
+        .where(Carnet.id == carnet_id)
+    ).first()
 
 
 def _passes_known(session: Session, reference: str) -> int:

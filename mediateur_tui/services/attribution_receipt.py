@@ -20,6 +20,7 @@ from mediateur_tui.domain.formatting import (
     plural,
 )
 from mediateur_tui.domain.rulebooks import Rulebook
+from mediateur_tui.pdf import write_a4_pdf
 from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
 from mediateur_tui.store import queries
 from mediateur_tui.store.models import Site
@@ -51,10 +52,9 @@ def _build_pdf(
     info: AttributionInfo, book: Rulebook | None, site_label: str, region: str, path: Path
 ) -> None:
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     styles = getSampleStyleSheet()
     normal = styles["Normal"]
@@ -133,15 +133,4 @@ def _build_pdf(
         Spacer(1, 12 * mm),
         Paragraph("Signature et cachet de la structure distributrice :", normal),
     ]
-    temporary = path.with_name(path.name + ".tmp")
-    SimpleDocTemplate(
-        str(temporary),
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=18 * mm,
-        title=f"Attribution {info.id}",
-        author=site_label,
-    ).build(story)
-    temporary.replace(path)
+    write_a4_pdf(path, story, f"Attribution {info.id}", site_label)

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.pdf import write_a4_pdf
 from mediateur_tui.store import queries
 from mediateur_tui.store.models import Site
 from mediateur_tui.sync.batches import BatchInfo, batch_document, list_batches, period_label
@@ -126,10 +127,9 @@ def write_batch_csv(document: dict[str, Any], path: Path) -> Path:
 def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Path:
     """The slip (bordereau) a site manager prints, signs and keeps."""
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     styles = getSampleStyleSheet()
     normal, small = styles["Normal"], styles["BodyText"]
@@ -211,19 +211,13 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
         )
         canvas.restoreState()
 
-    temporary = path.with_name(path.name + ".tmp")
-    SimpleDocTemplate(
-        str(temporary),
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=18 * mm,
-        title=f"Remise {document['site_id']} {document['period']}",
-        author=document["site_id"],
-    ).build(story, onFirstPage=footer, onLaterPages=footer)
-    temporary.replace(path)
-    return path
+    return write_a4_pdf(
+        path,
+        story,
+        f"Remise {document['site_id']} {document['period']}",
+        document["site_id"],
+        footer,
+    )
 
 
 def _escape(text: str) -> str:

@@ -47,12 +47,7 @@ def load_or_create_site_key(data_dir: Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     # O_EXCL: two processes enrolling at once cannot overwrite each other's key.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(descriptor, pem)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    _write_new_private_file(path, pem)
     log.info("site key created in %s", path)
     return key
 
@@ -77,6 +72,16 @@ def load_site_key(data_dir: Path) -> Ed25519PrivateKey:
     return key
 
 
+def _write_new_private_file(path: Path, data: bytes) -> None:
+    """Creates `path` (it must not exist), readable by its owner only, and syncs it to disk."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(descriptor, data)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def raw_public_key(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
@@ -89,12 +94,7 @@ def write_beneficiary_key(data_dir: Path, key: bytes) -> Path:
     path = data_dir / BENEFICIARY_KEY_FILENAME
     temporary = path.with_name(path.name + ".tmp")
     temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(descriptor, key)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    _write_new_private_file(temporary, key)
     os.replace(temporary, path)
     return path
 

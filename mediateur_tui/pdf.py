@@ -1,0 +1,39 @@
+"""Writing an A4 PDF (reportlab) the way every printed document of the site is written: the
+same margins, and the file replaced whole (a cut never leaves half a slip or receipt)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def write_a4_pdf(
+    path: Path,
+    story: list[Any],
+    title: str,
+    author: str,
+    footer: Callable[[Any, Any], None] | None = None,
+) -> Path:
+    """Builds `story` (reportlab flowables) into `path`; `footer(canvas, doc)` on every page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    temporary = path.with_name(path.name + ".tmp")
+    document = SimpleDocTemplate(
+        str(temporary),
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=18 * mm,
+        title=title,
+        author=author,
+    )
+    if footer is None:
+        document.build(story)
+    else:
+        document.build(story, onFirstPage=footer, onLaterPages=footer)
+    temporary.replace(path)
+    return path
