@@ -37,6 +37,7 @@ FORMATS = {
     "pn-ack/1": "ack",
     "pn-attributions/1": "attributions",
     "pn-attribution-answer/1": "attribution-answer",
+    "pn-beneficiary-key/1": "beneficiary-key",
 }
 
 # The formats jsonschema checks, plus `date-time` (its own checker needs an extra package): the

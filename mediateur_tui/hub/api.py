@@ -1,11 +1,12 @@
 """The hub's HTTP API (FastAPI): enrolment, replica pages, batch intake, acknowledgements,
-attributions of carnets by distributor sites.
+attributions of carnets by distributor sites and the region's beneficiary key for them.
 
 Errors are JSON `{"detail": "<message en français>"}`: 400 bad document or signature (and bad
 parameters), 401 missing or unknown API key, 403 another site's batch or attributions, or
-attributions from a site that is not a distributor, 404, 409 conflict,
-413 body too large, 503 hub not initialised. `create_app(settings)` opens the database at the
-first request, so `create_app(...).openapi()` works without a hub (schema/openapi.json).
+attributions from (or the beneficiary key for) a site that is not a distributor, 404,
+409 conflict, 413 body too large, 503 hub not initialised. `create_app(settings)` opens the
+database at the first request, so `create_app(...).openapi()` works without a hub
+(schema/openapi.json).
 
 No `from __future__ import annotations` here: FastAPI reads the `Depends(...)` of the routes'
 annotations, which name functions local to `create_app`.
@@ -28,7 +29,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mediateur_tui.hub import api_models as docs
 from mediateur_tui.hub.attributions import receive_attributions
 from mediateur_tui.hub.database import Hub, HubSettings, open_hub
-from mediateur_tui.hub.enrolment import authenticate, complete_enrolment
+from mediateur_tui.hub.enrolment import (
+    authenticate,
+    beneficiary_key_document,
+    complete_enrolment,
+)
 from mediateur_tui.hub.errors import (
     Conflict,
     Forbidden,
@@ -249,6 +254,33 @@ def create_app(settings: HubSettings) -> FastAPI:
         document = load_json(await _read_body(request), ATTRIBUTIONS)
         answer = await run_in_threadpool(receive_attributions, current, document, poster.id)
         return _json(answer, request)
+
+    @app.get(
+        "/v1/beneficiary-key",
+        tags=["attributions"],
+        summary="Clé des bénéficiaires de la région, pour un site distributeur",
+        response_model=docs.BeneficiaryKey,
+        responses={
+            200: {
+                "description": "pn-beneficiary-key/1 : la clé (un secret), signée par la région. "
+                "Le site la demande à chaque synchronisation tant qu'il ne l'a pas.",
+                "headers": {
+                    "Cache-Control": {"description": "no-store", "schema": {"type": "string"}}
+                },
+            },
+            **_errors(401, 403, 503),
+        },
+    )
+    def beneficiary_key(
+        current: Annotated[Hub, Depends(hub)],
+        reader: Annotated[HubSite, Depends(site)],
+    ) -> Response:
+        document = beneficiary_key_document(current, reader)
+        return Response(
+            dump_json(document),
+            media_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
 
     app.openapi = _openapi_builder(app)  # type: ignore[method-assign]
     return app

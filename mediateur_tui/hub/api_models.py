@@ -61,6 +61,18 @@ class Enrolment(_Document):
     signature: Signature
 
 
+class BeneficiaryKey(_Document):
+    format: Literal["pn-beneficiary-key/1"]
+    region_id: str = Field(pattern=IDENTIFIER)
+    site_id: str = Field(pattern=IDENTIFIER, description="Le site distributeur qui la demande.")
+    beneficiary_key: str = Field(
+        description="La clé des bénéficiaires de la région, 32 octets en base64 (un secret, "
+        "la même que dans la réponse d'inscription d'un site distributeur)."
+    )
+    issued_at: str = Field(description="Instant ISO 8601 UTC.")
+    signature: Signature
+
+
 class ProgrammeChange(_Document):
     t: Literal["programme"]
     id: str

@@ -250,7 +250,8 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
     if site is not None and site.distributor:
         print(
             "Site distributeur : oui (il attribue des carnets ; sa réponse d'inscription "
-            "porte la clé des bénéficiaires de la région)."
+            "porte la clé des bénéficiaires de la région ; un site déjà inscrit en ligne la "
+            "reçoit à sa prochaine synchronisation, sans ce jeton)."
         )
     else:
         print("Site distributeur : non.")

@@ -7,7 +7,8 @@ by the region). The hub stores only SHA-256 hashes of tokens and API keys.
 A distributor site (`enrol_site(..., distributor=True)`) also receives the region's
 beneficiary key (`beneficiary_key`, base64 of 32 bytes) in its answer: the secret from which
 every distributor derives the same pseudonymous reference for the same person. A site made a
-distributor after its enrolment enrols again (a new token) to receive it.
+distributor after its enrolment asks for it with its API key (`beneficiary_key_document`,
+GET /v1/beneficiary-key): the site does so at each sync while it has no key.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from sqlmodel import delete, select
 from mediateur_tui.domain.codes import ALPHABET
 from mediateur_tui.hub.changes import append_changes, site_change
 from mediateur_tui.hub.database import Hub, read_session, write_session
-from mediateur_tui.hub.errors import Conflict, HubError, Unauthorised
+from mediateur_tui.hub.errors import Conflict, Forbidden, HubError, Unauthorised
 from mediateur_tui.hub.instants import iso_instant, utc_now
 from mediateur_tui.hub.models import HubEnrolmentToken, HubSite
 from mediateur_tui.hub.registry import IDENTIFIER
 from mediateur_tui.sync.protocol import (
+    BENEFICIARY_KEY,
     ENROLMENT,
     ENROLMENT_REQUEST,
     ProtocolError,
@@ -128,6 +130,28 @@ def complete_enrolment(hub: Hub, request: dict[str, Any]) -> dict[str, Any]:
         if site.distributor:
             answer["beneficiary_key"] = encode_key(hub.beneficiary_key)
     return sign_document(answer, hub.region_key, region_signer(hub.region_id))
+
+
+def beneficiary_key_document(hub: Hub, site: HubSite) -> dict[str, Any]:
+    """The signed pn-beneficiary-key/1 for an enrolled distributor site (its API key said who
+    it is: `authenticate`); Forbidden for a site the region has not made a distributor.
+
+    The same key as in a distributor's enrolment answer, for a site made a distributor after
+    its enrolment. The document holds a secret: never log it.
+    """
+    if not site.distributor:
+        raise Forbidden(
+            "La région n'a pas fait de ce site une structure distributrice : il ne reçoit pas "
+            "la clé des bénéficiaires."
+        )
+    document = {
+        "format": BENEFICIARY_KEY,
+        "region_id": hub.region_id,
+        "site_id": site.id,
+        "beneficiary_key": encode_key(hub.beneficiary_key),
+        "issued_at": iso_instant(utc_now()),
+    }
+    return sign_document(document, hub.region_key, region_signer(hub.region_id))
 
 
 def site_record(hub: Hub, site_id: str) -> HubSite | None:

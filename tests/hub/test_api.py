@@ -107,6 +107,7 @@ def test_calls_without_a_valid_key_get_401(server: Server, headers, message) -> 
             client.get("/v1/replica/changes", headers=headers),
             client.post("/v1/batches", content=b"{}", headers=headers),
             client.get("/v1/batches/abcdef0123/ack", headers=headers),
+            client.get("/v1/beneficiary-key", headers=headers),
         ):
             assert response.status_code == 401
             assert response.headers["www-authenticate"] == "Bearer"
@@ -207,6 +208,7 @@ def test_openapi_describes_every_operation_without_422(tmp_path) -> None:
         ("/v1/batches", "post"),
         ("/v1/batches/{batch_id}/ack", "get"),
         ("/v1/attributions", "post"),
+        ("/v1/beneficiary-key", "get"),
     }
     for operation in operations.values():
         assert "422" not in operation["responses"]

@@ -338,6 +338,18 @@ def attribution_answer() -> Document:
     return sign_document(document, REGION_KEY, region_signer(REGION_ID))
 
 
+def beneficiary_key() -> Document:
+    """The key for a site the region made a distributor after its enrolment."""
+    document = {
+        "format": protocol.BENEFICIARY_KEY,
+        "region_id": REGION_ID,
+        "site_id": SITE_ID,
+        "beneficiary_key": protocol.encode_key(bytes(range(32))),
+        "issued_at": "2026-11-28T16:40:00.250000+00:00",
+    }
+    return sign_document(document, REGION_KEY, region_signer(REGION_ID))
+
+
 EXAMPLES = {
     "replica-page": replica_page,
     "replica-snapshot": replica_snapshot,
@@ -347,4 +359,5 @@ EXAMPLES = {
     "ack": ack,
     "attributions": attributions,
     "attribution-answer": attribution_answer,
+    "beneficiary-key": beneficiary_key,
 }

@@ -50,6 +50,7 @@ def test_validate_accepts_a_format_as_the_name(document_format: str) -> None:
         ("ack", protocol.region_signer(REGION_ID), REGION_KEY),
         ("attributions", protocol.site_signer(SITE_ID), SITE_KEY),
         ("attribution-answer", protocol.region_signer(REGION_ID), REGION_KEY),
+        ("beneficiary-key", protocol.region_signer(REGION_ID), REGION_KEY),
     ],
 )
 def test_signed_examples_carry_real_signatures(name: str, signer: str, key) -> None:

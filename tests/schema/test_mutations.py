@@ -161,6 +161,13 @@ def too_many(key: str, count: int) -> Mutation:
     return mutate
 
 
+def without(key: str) -> Mutation:
+    def mutate(document: dict[str, Any]) -> None:
+        del document[key]
+
+    return mutate
+
+
 def ack_line(index: int, **fields: Any) -> Mutation:
     def mutate(document: dict[str, Any]) -> None:
         document["lines"][index].update(fields)
@@ -345,6 +352,15 @@ MUTATIONS = [
     ("attribution-answer", "passes null", result(0, beneficiary_passes=None)),
     ("attribution-answer", "id not hex", result(0, id="x" * 32)),
     ("attribution-answer", "answered without offset", setter(("answered_at",), "2026-03-02")),
+    # beneficiary key
+    ("beneficiary-key", "without the key", without("beneficiary_key")),  # optional elsewhere
+    ("beneficiary-key", "key null", setter(("beneficiary_key",), None)),
+    ("beneficiary-key", "key of 31 bytes", setter(("beneficiary_key",), "A" * 42 + "==")),
+    ("beneficiary-key", "key of 33 bytes", setter(("beneficiary_key",), "A" * 44 + "==")),
+    ("beneficiary-key", "key as hex", setter(("beneficiary_key",), "ab" * 32)),
+    ("beneficiary-key", "site id lower case", setter(("site_id",), "avesnes-epn")),
+    ("beneficiary-key", "issued on a date", setter(("issued_at",), "2026-11-28")),
+    ("beneficiary-key", "signed by a site", setter(("signature", "signer"), "site:AVESNES-EPN")),
 ]
 
 

@@ -31,12 +31,14 @@ OPERATIONS = {
     ("post", "/v1/batches"),
     ("get", "/v1/batches/{batch_id}/ack"),
     ("post", "/v1/attributions"),
+    ("get", "/v1/beneficiary-key"),
 }
 AUTHENTICATED = {
     ("get", "/v1/replica/changes"),
     ("post", "/v1/batches"),
     ("get", "/v1/batches/{batch_id}/ack"),
     ("post", "/v1/attributions"),
+    ("get", "/v1/beneficiary-key"),
 }
 # The error statuses the prose of docs/protocol.md promises, call by call (the table of
 # status codes in the same page must say at least this; the tests below hold the two together).
@@ -47,6 +49,7 @@ PROSE_ERRORS = {
     ("get", "/v1/replica/changes"): {401},
     # bad signature or document; another site's document, or a site that is not a distributor
     ("post", "/v1/attributions"): {400, 401, 403},
+    ("get", "/v1/beneficiary-key"): {401, 403},  # a site that is not a distributor
 }
 # Which document each call carries (request body, success response), by component name.
 DOCUMENTS = {
@@ -56,6 +59,7 @@ DOCUMENTS = {
     ("get", "/v1/batches/{batch_id}/ack"): (None, "Ack"),
     ("get", "/v1/health"): (None, "Health"),
     ("post", "/v1/attributions"): ("Attributions", "AttributionAnswer"),
+    ("get", "/v1/beneficiary-key"): (None, "BeneficiaryKey"),
 }
 # OpenAPI components that describe a protocol document, and their JSON Schema in schema/.
 COMPONENT_SCHEMAS = {
@@ -66,6 +70,7 @@ COMPONENT_SCHEMAS = {
     "Ack": "ack",
     "Attributions": "attributions",
     "AttributionAnswer": "attribution-answer",
+    "BeneficiaryKey": "beneficiary-key",
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

@@ -45,6 +45,7 @@ def test_there_is_one_schema_per_protocol_format_plus_common() -> None:
         protocol.ACK,
         protocol.ATTRIBUTIONS,
         protocol.ATTRIBUTION_ANSWER,
+        protocol.BENEFICIARY_KEY,
     ):
         assert schemas()[FORMATS[constant]]["properties"]["format"] == {"const": constant}
 
