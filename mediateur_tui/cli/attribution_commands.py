@@ -6,7 +6,8 @@
   be read (usage or data error).
 - `list [--json]`: the carnets this site handed out, and the region's answer on each.
 - `export DIR` / `import-answer FILE`: the USB-key route of the attributions (the online route
-  is `mediateur-tui sync`).
+  is `mediateur-tui sync`); `import-key FILE`: the region's beneficiary key, for a site enrolled
+  by USB key before the region made it a distributor.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
 from mediateur_tui.services.clock import system_clock
 from mediateur_tui.sync import attributions
 from mediateur_tui.sync.errors import NothingToDo
+from mediateur_tui.sync.files import read_document_file
+from mediateur_tui.sync.protocol import BENEFICIARY_KEY
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -56,6 +59,12 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         "import-answer", parents=[common], help="importer la réponse de la région (clé USB)"
     )
     answer.add_argument("file", type=Path, metavar="FICHIER")
+    key = attribution_commands.add_parser(
+        "import-key",
+        parents=[common],
+        help="importer la clé bénéficiaires de la région (lieu inscrit par clé USB)",
+    )
+    key.add_argument("file", type=Path, metavar="FICHIER")
 
 
 def run(args: argparse.Namespace, data_dir: Path) -> int:
@@ -64,6 +73,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
         "list": list_attributions,
         "export": export,
         "import-answer": import_answer,
+        "import-key": import_key,
     }[args.attribution_command]
     return handler(args, data_dir)
 
@@ -105,6 +115,14 @@ def import_answer(args: argparse.Namespace, data_dir: Path) -> int:
     )
     for message in summary.messages:
         print(f"  Refusée — {message}")
+    return EXIT_OK
+
+
+def import_key(args: argparse.Namespace, data_dir: Path) -> int:
+    document = read_document_file(args.file, BENEFICIARY_KEY)
+    attributions.store_beneficiary_key(open_existing(data_dir), data_dir, document)
+    print("Clé bénéficiaires enregistrée : ce lieu peut remettre des carnets.")
+    print(f"Effacez maintenant {args.file} de la clé USB (il contient un secret de la région).")
     return EXIT_OK
 
 

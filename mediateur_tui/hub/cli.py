@@ -3,8 +3,8 @@
 
     mediateur-hub [--dir DIR] [--db URL] COMMAND ...
 
-init, issue, attribute, revoke, enrol-site, import-enrolment, serve, export-replica,
-import-batch, import-attributions, statement.
+init, issue, attribute, revoke, enrol-site, import-enrolment, export-beneficiary-key, serve,
+export-replica, import-batch, import-attributions, statement.
 """
 
 from __future__ import annotations
@@ -121,6 +121,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     offline.add_argument("file", type=Path)
     offline.add_argument("--out", type=Path, help="dossier de la réponse (celui de la demande)")
+
+    key = command(
+        "export-beneficiary-key",
+        "la clé bénéficiaires d'un site distributeur inscrit par fichier (clé USB)",
+        _export_beneficiary_key,
+    )
+    key.add_argument("--site-id", required=True)
+    key.add_argument("--out", type=Path, default=Path("."), help="dossier du fichier")
 
     serve = command("serve", "lancer le serveur HTTP du hub", _serve)
     serve.add_argument("--host", default="127.0.0.1")
@@ -264,6 +272,28 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
         code = qrcode.QRCode(border=2)
         code.add_data(token)
         code.print_ascii(out=sys.stdout, invert=True)
+    return EXIT_OK
+
+
+def _export_beneficiary_key(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.enrolment import beneficiary_key_document, site_record
+
+    hub = open_hub(settings)
+    try:
+        site = site_record(hub, args.site_id)
+        if site is None or site.public_key is None:
+            raise HubError(f"Site inconnu ou pas encore inscrit : {args.site_id}.")
+        document = beneficiary_key_document(hub, site)
+    finally:
+        hub.engine.dispose()
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"cle-beneficiaires-{site.id}.json"
+    _write_private_file(path, dump_json(document))
+    print(f"Clé bénéficiaires du site {site.id} : {path}")
+    print(
+        "À importer sur le poste du site (mediateur-tui attribution import-key), puis à "
+        "effacer de la clé USB : le fichier contient un secret de la région."
+    )
     return EXIT_OK
 
 

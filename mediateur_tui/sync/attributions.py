@@ -25,7 +25,7 @@ from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import Attribution, AttributionCarnet
 from mediateur_tui.sync.files import read_document_file
 from mediateur_tui.sync.instants import iso_instant
-from mediateur_tui.sync.keys import load_site_key
+from mediateur_tui.sync.keys import beneficiary_key_of, load_site_key, write_beneficiary_key
 from mediateur_tui.sync.protocol import (
     ATTRIBUTION_ACCEPTED,
     ATTRIBUTION_ANSWER,
@@ -161,6 +161,24 @@ def apply_answer(
         session.commit()
     log.info("attributions answered: %s accepted, %s refused", accepted, refused)
     return AnswerSummary(accepted, refused, tuple(messages))
+
+
+def store_beneficiary_key(engine: Engine, data_dir: Path, document: dict[str, Any]) -> None:
+    """Verifies the region's pn-beneficiary-key/1 (online, or a file) and keeps its key."""
+    with Session(engine) as session:
+        meta = queries.replica_meta(session)
+    if meta is None or meta.region_public_key is None:
+        raise ProtocolError("Clé de la région inconnue : clé bénéficiaires impossible à vérifier.")
+    verify_document(document, meta.region_public_key, region_signer(meta.region_id))
+    if document.get("region_id") != meta.region_id or document.get("site_id") != meta.site_id:
+        raise ProtocolError(
+            f"Clé bénéficiaires adressée à un autre lieu ({document.get('site_id')}) : ignorée."
+        )
+    key = beneficiary_key_of(document)
+    if key is None:
+        raise ProtocolError("Clé bénéficiaires absente de la réponse de la région.")
+    write_beneficiary_key(data_dir, key)
+    log.info("beneficiary key received: this site is a distributor")
 
 
 def _local_ids(engine: Engine, answer: dict[str, Any]) -> set[str]:

@@ -32,14 +32,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.formatting import format_euros
-from mediateur_tui.store import queries
 from mediateur_tui.store.engine import writer
 from mediateur_tui.sync import acks, attributions, batches
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
 from mediateur_tui.sync.keys import (
-    beneficiary_key_of,
     load_beneficiary_key,
-    write_beneficiary_key,
 )
 from mediateur_tui.sync.protocol import (
     ACK,
@@ -50,8 +47,6 @@ from mediateur_tui.sync.protocol import (
     ProtocolError,
     dump_gzip_json,
     load_json,
-    region_signer,
-    verify_document,
 )
 from mediateur_tui.sync.replica import apply_page
 from mediateur_tui.sync.state import read_sync_state, sync_state
@@ -414,19 +409,8 @@ def _fetch_beneficiary_key(
     document = client.get_beneficiary_key()
     if document is None:
         return
-    with Session(engine) as session:
-        meta = queries.replica_meta(session)
-    if meta is None or meta.region_public_key is None:
-        raise ProtocolError("Clé de la région inconnue : clé bénéficiaires impossible à vérifier.")
-    verify_document(document, meta.region_public_key, region_signer(meta.region_id))
-    if document.get("region_id") != meta.region_id or document.get("site_id") != meta.site_id:
-        raise ProtocolError("Clé bénéficiaires adressée à un autre lieu : ignorée.")
-    key = beneficiary_key_of(document)
-    if key is None:
-        raise ProtocolError("Clé bénéficiaires absente de la réponse de la région.")
-    write_beneficiary_key(data_dir, key)
+    attributions.store_beneficiary_key(engine, data_dir, document)
     report.distributor_key_received = True
-    log.info("beneficiary key received: this site is a distributor")
 
 
 def _push_attributions(

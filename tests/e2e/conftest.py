@@ -28,11 +28,13 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from mediateur_tui.cli import main as site_main
+from mediateur_tui.domain.beneficiaries import Identity
 from mediateur_tui.domain.formatting import LOCAL_TZ, local_date
 from mediateur_tui.domain.verdicts import CheckResult
 from mediateur_tui.hub.cli import main as hub_main
 from mediateur_tui.hub.database import make_engine, read_session
 from mediateur_tui.hub.models import HubBatch, HubChange, HubLine, HubPass, hub_registry
+from mediateur_tui.services.attribution import RequestForm
 from mediateur_tui.services.auth import log_in
 from mediateur_tui.services.clock import Clock, fixed_clock, system_clock
 from mediateur_tui.services.desk import Desk
@@ -75,6 +77,23 @@ def _no_ambient_settings(monkeypatch, tmp_path):
     for name in ("MEDIATEUR_HUB_DIR", "MEDIATEUR_HUB_DB", "MEDIATEUR_DATA_DIR", "MEDIATEUR_PIN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+# --- a beneficiary, as a distributor's desk sees her ---------------------------------------
+
+JEANNE = Identity("Dupont", "Jeanne", date(1958, 3, 14))
+
+
+def request_for(identity: Identity, accompanied: bool) -> RequestForm:
+    return RequestForm(
+        identity=identity,
+        received_on=local_date(datetime.now(UTC)),
+        category="senior",
+        postcode="59610",
+        accompanied=accompanied,
+        proofs=frozenset({"residence", "age_proof"}),
+        proof_dates={},
+    )
 
 
 # --- running the commands -------------------------------------------------------------------

@@ -12,36 +12,29 @@ Against a real `mediateur-hub serve` process, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from contract import validate
 from sqlmodel import Session, select
 
-from mediateur_tui.domain.beneficiaries import Identity
-from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.hub.database import read_session
 from mediateur_tui.hub.models import HubAttribution, HubCarnet
-from mediateur_tui.services.attribution import AttributionDesk, RequestForm
+from mediateur_tui.services.attribution import AttributionDesk
 from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store.models import Attribution
 
-from .conftest import SITE_A, SITE_A_NAME, SITE_B, SITE_B_NAME, SITE_C, SITE_C_NAME
-
-JEANNE = Identity("Dupont", "Jeanne", date(1958, 3, 14))
-
-
-def request_for(identity: Identity, accompanied: bool) -> RequestForm:
-    return RequestForm(
-        identity=identity,
-        received_on=local_date(datetime.now(UTC)),
-        category="senior",
-        postcode="59610",
-        accompanied=accompanied,
-        proofs=frozenset({"residence", "age_proof"}),
-        proof_dates={},
-    )
+from .conftest import (
+    JEANNE,
+    SITE_A,
+    SITE_A_NAME,
+    SITE_B,
+    SITE_B_NAME,
+    SITE_C,
+    SITE_C_NAME,
+    request_for,
+)
 
 
 def distributor_desk(site) -> tuple[AttributionDesk, int]:
