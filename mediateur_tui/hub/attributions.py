@@ -4,7 +4,10 @@ attribution against the region-wide caps, answer a signed pn-attribution-answer/
 A distributor site decides a request itself by the règlement (domain/attribution.py) and hands
 carnets out; the region sees every distributor, so it enforces what no site can alone: the cap
 of passes per beneficiary (all distributors and the region's own `attribute` counted) and the
-region-wide quota of the lycée experiment.
+region-wide quota of the lycée experiment. It does not take a site's word for the rest either:
+an attribution may not hand out more passes than the règlement grants for the request, nor
+carnets that are no longer usable (programme over, a pass in opposition or already used), which
+would spend a person's allowance for nothing.
 
 Order (docs/protocol.md, "Attributions"): the document's structure (400); the authenticated
 site is the document's site (403); the site is enrolled (400) and a distributor (403); the
@@ -21,12 +24,17 @@ transaction holding the hub's write lock, every attribution in document order:
 4. `carnet_unknown`: a carnet the registry does not hold;
 5. `invalid`: a carnet size the rulebook does not know, or `passes` is not the carnets' sum;
 6. `carnet_taken`: a carnet already handed out (by anyone);
-7. `beneficiary_cap`: the passes of the beneficiary's carnets (region-wide, earlier
+7. `invalid`: more passes than the rulebook grants for such a request (`accompanied` or
+   `alone`: the sum of its carnets), whatever the site decided;
+8. `invalid`: a carnet not usable on the attribution day (the French calendar day of
+   `attributed_at`): its programme ended before that day, or one of its passes is in
+   opposition or was already accepted by the region (hub_used_pass);
+9. `beneficiary_cap`: the passes of the beneficiary's carnets (region-wide, earlier
    attributions of the same document included; hub/beneficiaries.py, as for the region's own
    `attribute`) plus these would pass the rulebook's cap;
-8. `lycee_cap`: for an experiment's category, the passes of the accepted attributions of that
-   category received within the experiment's window plus these would pass its quota;
-9. accepted: the carnets are handed to the beneficiary on the French calendar day of
+10. `lycee_cap`: for an experiment's category, the passes of the accepted attributions of
+    that category received within the experiment's window plus these would pass its quota;
+11. accepted: the carnets are handed to the beneficiary on the French calendar day of
    `attributed_at`, and an attribution change per carnet goes into the replica log.
 
 Every attribution is stored with its result (hub_attribution), accepted or refused.
@@ -36,6 +44,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -51,7 +60,16 @@ from mediateur_tui.hub.changes import append_changes, attribution_change
 from mediateur_tui.hub.database import Hub, read_session, write_session
 from mediateur_tui.hub.errors import Forbidden
 from mediateur_tui.hub.instants import iso_instant, parse_instant, utc_now
-from mediateur_tui.hub.models import HubAttribution, HubCarnet, HubSite
+from mediateur_tui.hub.models import (
+    HubAttribution,
+    HubCarnet,
+    HubPass,
+    HubProgramme,
+    HubRevocation,
+    HubSite,
+    HubUsedPass,
+)
+from mediateur_tui.hub.registry import REVOCATION_REASONS
 from mediateur_tui.sync.protocol import (
     ATTRIBUTION_ACCEPTED,
     ATTRIBUTION_ANSWER,
@@ -254,6 +272,66 @@ class _Ledger:
         self.beneficiary_passes = beneficiary_passes(
             session, (attribution.beneficiary_ref for attribution in attributions)
         )
+        # What makes a carnet unusable, for every known carnet of the document at once (one
+        # query each): accepting an attribution changes none of it.
+        known = sorted(self.carnets)
+        programme_ids = sorted({carnet.programme_id for carnet in self.carnets.values()})
+        self.programmes = {
+            row.id: row
+            for row in session.exec(select(HubProgramme).where(HubProgramme.id.in_(programme_ids)))
+        }
+        self.revoked: dict[str, list[tuple[date, str]]] = defaultdict(list)
+        for carnet_id, revoked_on, reason in session.exec(
+            select(HubPass.carnet_id, HubRevocation.revoked_on, HubRevocation.reason)
+            .join(HubRevocation, HubRevocation.code == HubPass.code)
+            .where(HubPass.carnet_id.in_(known))
+        ):
+            self.revoked[carnet_id].append((revoked_on, reason))
+        self.used: dict[str, list[datetime]] = defaultdict(list)
+        for carnet_id, redeemed_at in session.exec(
+            select(HubPass.carnet_id, HubUsedPass.redeemed_at)
+            .join(HubUsedPass, HubUsedPass.code == HubPass.code)
+            .where(HubPass.carnet_id.in_(known))
+        ):
+            self.used[carnet_id].append(redeemed_at)
+
+    def unusable(self, carnet: HubCarnet, day: date) -> str | None:
+        """Why `carnet` cannot be handed out on `day` (French), or None."""
+        programme = self.programmes[carnet.programme_id]
+        if programme.valid_until < day:
+            return (
+                f"Le carnet {carnet.id} n'est plus utilisable : son programme « "
+                f"{programme.label} » a pris fin le {format_date(programme.valid_until)}, avant "
+                f"le {format_date(day)}, jour de l'attribution. Remettez un autre carnet."
+            )
+        revoked = self.revoked.get(carnet.id)
+        if revoked:
+            since, reason = min(revoked)
+            label = REVOCATION_REASONS.get(reason, reason)
+            if len(revoked) == 1:
+                which = f"un pass en opposition ({label}) depuis le {format_date(since)}"
+            else:
+                which = (
+                    f"{len(revoked)} pass en opposition, le premier ({label}) depuis le "
+                    f"{format_date(since)}"
+                )
+            return (
+                f"Le carnet {carnet.id} a {which} : la région ne peut pas l'attribuer. "
+                "Remettez un autre carnet."
+            )
+        used = self.used.get(carnet.id)
+        if used:
+            first = format_date(local_date(min(used)))
+            which = (
+                f"un pass déjà encaissé par la région (le {first})"
+                if len(used) == 1
+                else f"{len(used)} pass déjà encaissés par la région (le premier le {first})"
+            )
+            return (
+                f"Le carnet {carnet.id} a {which} : il a déjà servi, la région ne peut pas "
+                "l'attribuer. Remettez un autre carnet."
+            )
+        return None
 
     def experiment_passes(self, category: str, start: date, end: date) -> int:
         """Passes of the accepted attributions of `category` received from `start` to `end`,
@@ -378,6 +456,14 @@ def _decide(ledger: _Ledger, attribution: AttributionIn, book: Rulebook | None) 
             f"Le carnet {carnet.id} est déjà attribué depuis le "
             f"{format_date(carnet.attributed_on)} : remettez un autre carnet.",
         )
+    beyond = _beyond_grant(attribution, book)
+    if beyond is not None:
+        return refused("invalid", beyond)
+    day = local_date(attribution.attributed_at)
+    for carnet in carnets:
+        unusable = ledger.unusable(carnet, day)
+        if unusable is not None:
+            return refused("invalid", unusable)
     cap = book.max_passes_per_beneficiary
     if already + attribution.passes > cap:
         return refused("beneficiary_cap", cap_message(already, attribution.passes, cap))
@@ -395,6 +481,25 @@ def _decide(ledger: _Ledger, attribution: AttributionIn, book: Rulebook | None) 
         f"({plural(len(carnets), 'carnet')} {listing}). Le bénéficiaire a reçu "
         f"{already + attribution.passes} pass sur le plafond de {cap}.",
         already + attribution.passes,
+    )
+
+
+def _beyond_grant(attribution: AttributionIn, book: Rulebook) -> str | None:
+    """Why `attribution` hands out more passes than `book` grants for such a request (French),
+    or None. The site decided it, but a faulty or outdated site must not spend a person's
+    allowance beyond the règlement (10 passes to someone who applied alone)."""
+    grant = book.accompanied if attribution.accompanied else book.alone
+    granted = sum(grant.carnets)
+    if attribution.passes <= granted:
+        return None
+    how = "accompagnée par un prescripteur" if attribution.accompanied else "faite seule"
+    listing = " + ".join(f"un carnet de {size}" for size in grant.carnets)
+    if grant.second_carnet_on_request:
+        listing += " ; un second carnet sur une nouvelle demande"
+    return (
+        f"Demande {how} : le règlement {book.id} prévoit au plus "
+        f"{plural(granted, 'pass', 'pass')} par demande ({listing}), mais cette attribution en "
+        f"remet {attribution.passes}."
     )
 
 

@@ -1,6 +1,7 @@
 """Attributions of carnets by distributor sites (pn-attributions/1), decided by the hub's
 functions, on SQLite and on PostgreSQL (the `world` fixture): caps across distributors, the
-lycée quota, carnets, idempotence, and the documents refused as a whole."""
+lycée quota, carnets (what the règlement grants, carnets no longer usable), idempotence, and
+the documents refused as a whole."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from contract import validate
+from sqlalchemy import event
 from sqlmodel import select
 
 from mediateur_tui.domain.rulebooks import LyceeCriteria, Rulebook, default_rulebooks
@@ -32,11 +34,13 @@ from mediateur_tui.hub.database import (
     load_or_create_beneficiary_key,
     open_hub,
     read_session,
+    write_session,
 )
 from mediateur_tui.hub.enrolment import enrol_site, site_record
 from mediateur_tui.hub.errors import Forbidden
+from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.models import HubAttribution, HubCarnet
-from mediateur_tui.hub.registry import ProgrammeSpec, attribute, issue
+from mediateur_tui.hub.registry import ProgrammeSpec, attribute, issue, revoke
 from mediateur_tui.hub.replica import changes_page
 from mediateur_tui.sync.protocol import (
     ProtocolError,
@@ -54,7 +58,9 @@ from .helpers import (
     attribution,
     change_bodies,
     enrol,
+    line,
     make_attributions,
+    make_batch,
     random_id,
     reference,
     table_counts,
@@ -334,6 +340,186 @@ def test_a_carnet_size_the_rulebook_does_not_know_is_invalid(region: Region) -> 
     )
 
 
+# --- what the règlement grants, and carnets that can still be used ---------------------------
+
+
+def test_a_request_made_alone_gets_no_more_than_the_rulebook_grants(region: Region) -> None:
+    hub = region.hub
+    items = [
+        attribution([region.tens[0]], reference(60), 10, accompanied=False),
+        attribution(region.fives[:2], reference(61), 10, accompanied=False),  # 5 + 5: the same
+        attribution([region.fives[2]], reference(62), 5, accompanied=False),
+        attribution([region.tens[1]], reference(63), 10, accompanied=True),
+    ]
+    answer = receive(hub, make_attributions(region.d1, items))
+    assert outcomes(answer) == [
+        ("refused", "invalid", 0),
+        ("refused", "invalid", 0),
+        ("accepted", None, 5),
+        ("accepted", None, 10),
+    ]
+    assert answer["results"][0]["message"] == (
+        "Demande faite seule : le règlement hdf-2022-02 prévoit au plus 5 pass par demande (un "
+        "carnet de 5 ; un second carnet sur une nouvelle demande), mais cette attribution en "
+        "remet 10."
+    )
+    assert answer["results"][1]["message"] == answer["results"][0]["message"]
+    handed = [carnet(hub, c).beneficiary_ref for c in (region.tens[0], *region.fives[:3])]
+    assert handed == [None, None, None, reference(62)]
+    assert carnet(hub, region.tens[1]).beneficiary_ref == reference(63)
+    rows = stored(hub)
+    assert [rows[item["id"]].verdict for item in items] == ["refused"] * 2 + ["accepted"] * 2
+    # A second carnet of 5 on a new request made alone: within the grant and the cap.
+    second = attribution([region.fives[3]], reference(62), 5, accompanied=False)
+    assert outcomes(receive(hub, make_attributions(region.d2, [second]))) == [
+        ("accepted", None, 10)
+    ]
+
+
+def test_a_carnet_whose_programme_is_over_on_the_attribution_day(region: Region) -> None:
+    hub = region.hub
+    spec = ProgrammeSpec(
+        id="HDFNUM-2025",
+        label="Pass numérique 2025",
+        valid_from=date(2025, 1, 1),
+        valid_until=date(2025, 12, 31),
+        grace_until=date(2026, 1, 31),
+    )
+    old = [c.id for c in issue(hub, spec, carnets=3, size=10).carnets]
+    before = change_bodies(hub)
+    items = [
+        # 23:30 UTC on 31 December 2025 is 00:30 on 1 January 2026 in France: over.
+        attribution([old[0]], reference(64), 10, received_on="2025-12-31",
+                    attributed_at="2025-12-31T23:30:00Z"),
+        attribution([old[1]], reference(65), 10),  # 10/11/2026
+        # 23:30 in France on 31 December 2025: the programme's last day, still usable.
+        attribution([old[2]], reference(66), 10, received_on="2025-12-31",
+                    attributed_at="2025-12-31T22:30:00Z"),
+    ]  # fmt: skip
+    answer = receive(hub, make_attributions(region.d1, items))
+    assert outcomes(answer) == [
+        ("refused", "invalid", 0),
+        ("refused", "invalid", 0),
+        ("accepted", None, 10),
+    ]
+    assert answer["results"][0]["message"] == (
+        f"Le carnet {old[0]} n'est plus utilisable : son programme « Pass numérique 2025 » a pris "
+        "fin le 31/12/2025, avant le 01/01/2026, jour de l'attribution. Remettez un autre carnet."
+    )
+    assert "avant le 10/11/2026, jour de l'attribution" in answer["results"][1]["message"]
+    assert [carnet(hub, c).attributed_on for c in old] == [None, None, date(2025, 12, 31)]
+    assert [c["id"] for c in change_bodies(hub)[len(before) :]] == [old[2]]
+
+
+def test_a_carnet_with_a_pass_in_opposition(region: Region) -> None:
+    hub = region.hub
+    fives = issue(hub, ProgrammeSpec(id=PROGRAMME), carnets=3, size=5).carnets
+    good, one, two = fives
+    revoke(hub, one.codes[2], "stolen", date(2026, 11, 5))
+    # In opposition after the attribution day: the carnet is still not handed out (the site
+    # checks the same on its replica); its passes would be refused anyway.
+    revoke(hub, two.codes[4], "lost", date(2026, 11, 20))
+    revoke(hub, two.codes[0], "cancelled", date(2026, 11, 25))
+    counts = table_counts(hub)
+    items = [
+        attribution([good.id, one.id], reference(67), 10),
+        attribution([two.id], reference(68), 5, accompanied=False),
+    ]
+    answer = receive(hub, make_attributions(region.d1, items))
+    assert outcomes(answer) == [("refused", "invalid", 0), ("refused", "invalid", 0)]
+    assert answer["results"][0]["message"] == (
+        f"Le carnet {one.id} a un pass en opposition (volé) depuis le 05/11/2026 : la région ne "
+        "peut pas l'attribuer. Remettez un autre carnet."
+    )
+    assert answer["results"][1]["message"] == (
+        f"Le carnet {two.id} a 2 pass en opposition, le premier (perdu) depuis le 20/11/2026 : "
+        "la région ne peut pas l'attribuer. Remettez un autre carnet."
+    )
+    assert [carnet(hub, c.id).attributed_on for c in fives] == [None, None, None]
+    assert table_counts(hub) == {**counts, "hub_attribution": counts["hub_attribution"] + 2}
+
+
+def test_a_carnet_with_a_pass_already_used(region: Region) -> None:
+    hub = region.hub
+    used = issue(hub, ProgrammeSpec(id=PROGRAMME), carnets=1, size=10).carnets[0]
+    # The region accepts a pass of a carnet it handed out ...
+    attribute(hub, used.id, "BENEF-USED", date(2026, 11, 2))
+    site = region.world.sites[SITE_A]
+    batch = make_batch(site, [line(used.codes[3], "2026-11-03T09:30:00Z")])
+    ack = receive_batch(hub, batch, SITE_A)
+    assert [item["verdict"] for item in ack.ack["lines"]] == ["accepted"]
+    # ... and the carnet then shows as not handed out. `attribute --take-back` refuses this
+    # (test_region_attribute.py): only a database changed by hand (or an older hub) has it.
+    with write_session(hub.engine) as session:
+        row = session.get(HubCarnet, used.id)
+        assert row is not None
+        row.attributed_on, row.beneficiary_ref = None, None
+        session.add(row)
+    counts, changes = table_counts(hub), change_bodies(hub)
+    item = attribution([used.id], reference(69), 10)
+    answer = receive(hub, make_attributions(region.d1, [item]))
+    assert outcomes(answer) == [("refused", "invalid", 0)]
+    assert answer["results"][0]["message"] == (
+        f"Le carnet {used.id} a un pass déjà encaissé par la région (le 03/11/2026) : il a déjà "
+        "servi, la région ne peut pas l'attribuer. Remettez un autre carnet."
+    )
+    assert carnet(hub, used.id).attributed_on is None
+    assert change_bodies(hub) == changes
+    assert table_counts(hub) == {**counts, "hub_attribution": counts["hub_attribution"] + 1}
+
+
+def test_the_order_of_the_carnet_checks(region: Region) -> None:
+    hub = region.hub
+    five = issue(hub, ProgrammeSpec(id=PROGRAMME), carnets=1, size=5).carnets[0]
+    revoke(hub, five.codes[0], "lost", date(2026, 11, 1))
+    full = reference(70)
+    attribute(hub, region.tens[0], full, date(2026, 10, 1))  # at the cap of 10
+    items = [
+        # A carnet already handed out: carnet_taken, before what the request was granted.
+        attribution([region.tens[0]], reference(71), 10, accompanied=False),
+        # More than granted, before the carnet's opposition.
+        attribution([region.tens[1]], reference(72), 10, accompanied=False),
+        # Unusable carnet or beyond the grant, before the cap.
+        attribution([five.id], full, 5),
+        attribution([region.tens[2]], full, 10, accompanied=False),
+        attribution([region.fives[0]], full, 5),  # usable, granted: the cap
+    ]
+    answer = receive(hub, make_attributions(region.d1, items))
+    assert outcomes(answer) == [
+        ("refused", "carnet_taken", 0),
+        ("refused", "invalid", 0),
+        ("refused", "invalid", 10),
+        ("refused", "invalid", 10),
+        ("refused", "beneficiary_cap", 10),
+    ]
+    messages = [result["message"] for result in answer["results"]]
+    assert messages[1].startswith("Demande faite seule")
+    assert messages[2].startswith(f"Le carnet {five.id} a un pass en opposition (perdu)")
+    assert messages[3].startswith("Demande faite seule")
+
+
+def test_the_carnet_checks_read_the_database_once_per_document(region: Region) -> None:
+    hub = region.hub
+    fives = issue(hub, ProgrammeSpec(id=PROGRAMME), carnets=8, size=5).carnets
+    revoke(hub, fives[7].codes[1], "stolen", date(2026, 11, 1))
+    items = [
+        attribution([fives[2 * n].id, fives[2 * n + 1].id], reference(80 + n), 10) for n in range(4)
+    ]
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        statements.append(statement)
+
+    event.listen(hub.engine, "before_cursor_execute", record)
+    try:
+        answer = receive(hub, make_attributions(region.d1, items))
+    finally:
+        event.remove(hub.engine, "before_cursor_execute", record)
+    assert outcomes(answer) == [("accepted", None, 10)] * 3 + [("refused", "invalid", 0)]
+    for table in ("hub_programme", "hub_revocation", "hub_used_pass"):
+        assert len([s for s in statements if table in s]) == 1, table
+
+
 # --- the rulebook -----------------------------------------------------------------------------
 
 
@@ -349,8 +535,11 @@ def test_the_hub_picks_the_rulebook_in_force(region: Region) -> None:
         # The 2022 version, outside the experiment's window.
         attribution([region.tens[3]], reference(16), 10, received_on="2026-11-10",
                     category="lycee", establishment=LYCEE),
-        # The site said another version: the hub's choice counts (2020: carnets of 5 or 10).
+        # The site said another version: the hub's choice counts. The 2020 version grants a
+        # carnet of 5 per request (a second on a new request), even accompanied: not 10.
         attribution([region.tens[4]], reference(17), 10, received_on="2021-03-01",
+                    rulebook="hdf-2022-02"),
+        attribution([region.fives[0]], reference(17), 5, received_on="2021-03-01",
                     rulebook="hdf-2022-02"),
     ]  # fmt: skip
     answer = receive(region.hub, make_attributions(region.d1, items))
@@ -359,7 +548,8 @@ def test_the_hub_picks_the_rulebook_in_force(region: Region) -> None:
         ("refused", "no_rulebook", 0),
         ("refused", "no_rulebook", 0),
         ("refused", "no_rulebook", 0),
-        ("accepted", None, 10),
+        ("refused", "invalid", 0),
+        ("accepted", None, 5),
     ]
     messages = [item["message"] for item in answer["results"]]
     assert messages[0] == (
@@ -372,7 +562,12 @@ def test_the_hub_picks_the_rulebook_in_force(region: Region) -> None:
     )
     assert messages[2] == PENDING
     assert "du 01/01/2022 au 31/12/2022" in messages[3]
-    assert stored(region.hub)[items[4]["id"]].rulebook == "hdf-2022-02"  # as the site sent it
+    assert messages[4] == (
+        "Demande accompagnée par un prescripteur : le règlement hdf-2020-07 prévoit au plus 5 "
+        "pass par demande (un carnet de 5 ; un second carnet sur une nouvelle demande), mais "
+        "cette attribution en remet 10."
+    )
+    assert stored(region.hub)[items[5]["id"]].rulebook == "hdf-2022-02"  # as the site sent it
 
 
 def lycee_book(max_passes: int = 4000) -> Rulebook:
