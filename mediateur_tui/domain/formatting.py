@@ -15,12 +15,16 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(LOCAL_TZ).date()
 
 
+def thousands(count: int) -> str:
+    """12345 -> '12 345'."""
+    return f"{count:,}".replace(",", " ")
+
+
 def format_euros(cents: int) -> str:
     """1234567 -> '12 345,67 €'."""
     sign = "-" if cents < 0 else ""
     euros, rest = divmod(abs(cents), 100)
-    grouped = f"{euros:,}".replace(",", " ")
-    return f"{sign}{grouped},{rest:02d} €"
+    return f"{sign}{thousands(euros)},{rest:02d} €"
 
 
 MONTH_NAMES = [

@@ -53,7 +53,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from mediateur_tui.domain.formatting import format_date, local_date, plural
+from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN
+from mediateur_tui.domain.formatting import format_date, local_date, plural, thousands
 from mediateur_tui.domain.rulebooks import Category, Rulebook, rulebook_for
 from mediateur_tui.hub.beneficiaries import beneficiary_passes, cap_message
 from mediateur_tui.hub.changes import append_changes, attribution_change
@@ -75,6 +76,7 @@ from mediateur_tui.sync.protocol import (
     ATTRIBUTION_ANSWER,
     ATTRIBUTION_REFUSED,
     ATTRIBUTIONS,
+    MAX_ATTRIBUTIONS_PER_DOCUMENT,
     ProtocolError,
     region_signer,
     sign_document,
@@ -82,12 +84,10 @@ from mediateur_tui.sync.protocol import (
     verify_document,
 )
 
-MAX_ATTRIBUTIONS = 1_000  # per document
 MAX_CARNETS = 2  # per attribution
 MAX_TEXT = 200  # rulebook id, category, establishment, carnet id
 RANDOM_ID = re.compile(r"[0-9a-f]{32}")
 IDENTIFIER = re.compile(r"[A-Z0-9-]+")
-BENEFICIARY_REF = re.compile(r"B[0-9A-HJKMNP-TV-Z]{20}")
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FIELDS = (
     "id",
@@ -186,10 +186,10 @@ def check_attributions_structure(document: dict[str, Any], region_id: str) -> li
     items = document.get("attributions")
     if not isinstance(items, list):
         raise ProtocolError("Liste « attributions » absente du document.")
-    if len(items) > MAX_ATTRIBUTIONS:
+    if len(items) > MAX_ATTRIBUTIONS_PER_DOCUMENT:
         raise ProtocolError(
-            f"Trop d'attributions dans un document : {_number(MAX_ATTRIBUTIONS)} au plus, "
-            "envoyez-les en plusieurs fois."
+            "Trop d'attributions dans un document : "
+            f"{thousands(MAX_ATTRIBUTIONS_PER_DOCUMENT)} au plus, envoyez-les en plusieurs fois."
         )
     attributions = [_attribution(number, item) for number, item in enumerate(items, start=1)]
     seen: set[str] = set()
@@ -212,7 +212,7 @@ def _attribution(number: int, item: object) -> AttributionIn:
         raise ProtocolError(f"{where} : champ(s) manquant(s) : {', '.join(missing)}.")
     if not _matches(RANDOM_ID, item["id"]):
         raise ProtocolError(f"{where} : identifiant (id) invalide, 32 caractères hexadécimaux.")
-    if not _matches(BENEFICIARY_REF, item["beneficiary_ref"]):
+    if not _matches(REFERENCE_PATTERN, item["beneficiary_ref"]):
         raise ProtocolError(f"{where} : référence du bénéficiaire (beneficiary_ref) invalide.")
     for name in ("category", "rulebook"):
         if not _is_text(item[name]):
@@ -506,8 +506,8 @@ def _beyond_grant(attribution: AttributionIn, book: Rulebook) -> str | None:
 def _quota_message(category: Category, used: int, quota: int) -> str:
     left = max(quota - used, 0)
     return (
-        f"{category.label} : le plafond de {_number(quota)} pass de l'expérimentation est "
-        f"atteint dans la région ({_number(used)} pass déjà attribués, "
+        f"{category.label} : le plafond de {thousands(quota)} pass de l'expérimentation est "
+        f"atteint dans la région ({thousands(used)} pass déjà attribués, "
         f"{plural(left, 'pass restant', 'pass restants')})."
     )
 
@@ -575,10 +575,6 @@ def _result(attribution_id: str, outcome: Outcome) -> dict[str, Any]:
         "message": outcome.message,
         "beneficiary_passes": outcome.beneficiary_passes,
     }
-
-
-def _number(count: int) -> str:
-    return f"{count:,}".replace(",", " ")
 
 
 def _day(value: object) -> date | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, format_reference
 from mediateur_tui.domain.codes import format_code
-from mediateur_tui.domain.formatting import format_euros, plural
+from mediateur_tui.domain.formatting import format_euros, plural, thousands
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.hub.database import HubSettings, open_hub, resolve_settings
 from mediateur_tui.hub.errors import HubError
@@ -361,7 +361,7 @@ def _export(args: argparse.Namespace, settings: HubSettings) -> int:
     data = dump_gzip_json(document)
     args.file.parent.mkdir(parents=True, exist_ok=True)
     args.file.write_bytes(data)
-    size = f"{len(data):,}".replace(",", " ")
+    size = thousands(len(data))
     print(
         f"Réplique exportée : {plural(len(document['changes']), 'changement')} "
         f"(jusqu'au n° {document['until']}), {size} octets → {args.file}"

@@ -20,9 +20,8 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Header, Input, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from mediateur_tui.domain.formatting import format_datetime, plural
+from mediateur_tui.domain.formatting import format_datetime, plural, thousands
 from mediateur_tui.screens.path_prompt import clean_path
-from mediateur_tui.screens.sync import thousands
 from mediateur_tui.sync.client import SyncReport, normalise_hub_url
 from mediateur_tui.sync.enrolment import Enrolment
 from mediateur_tui.sync.errors import SyncError

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
-from mediateur_tui.domain.formatting import plural
+from mediateur_tui.domain.formatting import plural, thousands
 from mediateur_tui.services.sync import SyncStatus
 from mediateur_tui.sync.client import SyncReport
 from mediateur_tui.sync.errors import SyncError
@@ -137,11 +137,6 @@ def report_text(report: SyncReport) -> str:
     elif not any("Rien n'est perdu" in error for error in report.errors):
         lines.append(NOTHING_LOST)
     return "\n".join(lines)
-
-
-def thousands(count: int) -> str:
-    """12345 -> '12 345'."""
-    return f"{count:,}".replace(",", " ")
 
 
 def _escape(text: str) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, func, select
 
-from mediateur_tui.domain.attribution import Decision, Request, decide
+from mediateur_tui.domain.attribution import Decision, Request, decide_in_force
 from mediateur_tui.domain.beneficiaries import Identity, beneficiary_reference
 from mediateur_tui.domain.formatting import format_date, local_date
 from mediateur_tui.domain.rulebooks import ProofGroup, Rulebook, load_rulebooks, rulebook_for
@@ -188,21 +188,7 @@ class AttributionDesk:
             proof_dates=form.proof_dates,
             establishment=form.establishment,
         )
-        book = self.rulebook_on(form.received_on)
-        if book is None:
-            decision = Decision(
-                False,
-                None,
-                (),
-                False,
-                (),
-                (
-                    "Aucun règlement d'attribution n'était en vigueur le "
-                    f"{format_date(form.received_on)}.",
-                ),
-            )
-        else:
-            decision = decide(request, book, self.today(), lycee_given)
+        decision = decide_in_force(request, self.rulebooks, self.today(), lycee_given)
         return Assessment(form, reference, already, decision)
 
     def identify_carnet(
@@ -347,6 +333,10 @@ def _carnet_row(session: Session, carnet_id: str) -> tuple[Carnet, Programme] | 
     ).first()
 
 
+# An attribution that counts: the region accepted it, or has not answered yet.
+NOT_REFUSED = or_(col(Attribution.verdict).is_(None), Attribution.verdict != ATTRIBUTION_REFUSED)
+
+
 def _passes_known(session: Session, reference: str) -> int:
     """Passes of every carnet known to be this person's: in the replica, or handed out here
     and not refused by the region (each carnet counted once)."""
@@ -356,7 +346,7 @@ def _passes_known(session: Session, reference: str) -> int:
         .join(Attribution, Attribution.id == AttributionCarnet.attribution_id)
         .where(
             Attribution.beneficiary_ref == reference,
-            or_(col(Attribution.verdict).is_(None), Attribution.verdict != ATTRIBUTION_REFUSED),
+            NOT_REFUSED,
         )
     )
     sizes = dict(session.exec(in_replica).all())
@@ -369,7 +359,7 @@ def _lycee_passes_here(session: Session) -> int:
     total = session.exec(
         select(func.coalesce(func.sum(Attribution.passes), 0)).where(
             Attribution.category == "lycee",
-            or_(col(Attribution.verdict).is_(None), Attribution.verdict != ATTRIBUTION_REFUSED),
+            NOT_REFUSED,
         )
     ).one()
     return int(total)
@@ -408,7 +398,7 @@ def _carnet_problem(
         .join(AttributionCarnet, AttributionCarnet.attribution_id == Attribution.id)
         .where(
             AttributionCarnet.carnet_id == carnet.id,
-            or_(col(Attribution.verdict).is_(None), Attribution.verdict != ATTRIBUTION_REFUSED),
+            NOT_REFUSED,
         )
     ).first()
     if handed is not None:

@@ -32,6 +32,7 @@ from mediateur_tui.sync.protocol import (
     ATTRIBUTION_REFUSAL_REASONS,
     ATTRIBUTION_REFUSED,
     ATTRIBUTIONS,
+    MAX_ATTRIBUTIONS_PER_DOCUMENT,
     ProtocolError,
     dump_json,
     region_signer,
@@ -41,7 +42,6 @@ from mediateur_tui.sync.protocol import (
 )
 
 log = logging.getLogger(__name__)
-MAX_PER_DOCUMENT = 1_000
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class AnswerSummary:
 
 def pending_documents(engine: Engine, data_dir: Path, now: datetime) -> list[dict[str, Any]]:
     """The signed pn-attributions/1 documents of every unanswered attribution, oldest first,
-    at most MAX_PER_DOCUMENT in each (none when nothing waits)."""
+    at most MAX_ATTRIBUTIONS_PER_DOCUMENT in each (none when nothing waits)."""
     with Session(engine) as session:
         meta = queries.replica_meta(session)
         rows = session.exec(
@@ -74,12 +74,12 @@ def pending_documents(engine: Engine, data_dir: Path, now: datetime) -> list[dic
                 "region_id": meta.region_id,
                 "site_id": meta.site_id,
                 "sent_at": iso_instant(now),
-                "attributions": entries[start : start + MAX_PER_DOCUMENT],
+                "attributions": entries[start : start + MAX_ATTRIBUTIONS_PER_DOCUMENT],
             },
             key,
             site_signer(meta.site_id),
         )
-        for start in range(0, len(entries), MAX_PER_DOCUMENT)
+        for start in range(0, len(entries), MAX_ATTRIBUTIONS_PER_DOCUMENT)
     ]
 
 

@@ -55,6 +55,7 @@ ATTRIBUTION_REFUSAL_REASONS = (
     "invalid",  # inconsistent: passes not equal to the carnets' sizes, carnet twice, ...
 )
 
+MAX_ATTRIBUTIONS_PER_DOCUMENT = 1_000  # a site with more sends several pn-attributions/1
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024  # after decompression: a 1,000,000-pass snapshot fits
 
 

@@ -24,7 +24,6 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from mediateur_tui.domain.rulebooks import LyceeCriteria, Rulebook, default_rulebooks
-from mediateur_tui.hub.attributions import MAX_ATTRIBUTIONS
 from mediateur_tui.hub.attributions import receive_attributions as hub_receive_attributions
 from mediateur_tui.hub.cli import main
 from mediateur_tui.hub.database import (
@@ -43,6 +42,7 @@ from mediateur_tui.hub.models import HubAttribution, HubCarnet
 from mediateur_tui.hub.registry import ProgrammeSpec, attribute, issue, revoke
 from mediateur_tui.hub.replica import changes_page
 from mediateur_tui.sync.protocol import (
+    MAX_ATTRIBUTIONS_PER_DOCUMENT,
     ProtocolError,
     decode_key,
     region_signer,
@@ -782,7 +782,7 @@ def bad(item_changes: dict[str, Any]) -> dict[str, Any]:
         ([bad({"category": ""})], "category invalide"),
         ([{k: v for k, v in bad({}).items() if k != "rulebook"}], "manquant(s) : rulebook"),
         ([bad({"id": "a" * 32}), bad({"id": "a" * 32})], "figure deux fois dans le document"),
-        ([bad({})] * (MAX_ATTRIBUTIONS + 1), "dans un document : 1 000 au plus"),
+        ([bad({})] * (MAX_ATTRIBUTIONS_PER_DOCUMENT + 1), "dans un document : 1 000 au plus"),
     ],
     ids=[
         "id", "ref", "ref-lower", "french-date", "30-february", "naive-instant", "accompanied",

@@ -114,7 +114,7 @@ def test_the_document_lists_unanswered_attributions_signed_by_the_site(distribut
 
 def test_many_attributions_are_cut_into_several_documents(distributor_site, monkeypatch):
     site, desk, carnets = distributor_site
-    monkeypatch.setattr(attributions, "MAX_PER_DOCUMENT", 2)
+    monkeypatch.setattr(attributions, "MAX_ATTRIBUTIONS_PER_DOCUMENT", 2)
     given = {
         hand_out(desk, site, name, carnet) for name, carnet in zip("ABC", carnets, strict=True)
     }
