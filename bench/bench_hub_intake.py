@@ -217,7 +217,7 @@ def _post_all(
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(base, server)
+        wait_until_healthy(base, server)
         bodies = [dump_gzip_json(batch) for batch in batches]  # the site gzips before sending
         keys = {site.id: site.api_key for site in sites}
         acks = []
@@ -247,7 +247,7 @@ def _post_all(
         log.close()
 
 
-def _wait_until_healthy(base: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
+def wait_until_healthy(base: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_hub_intake import wait_until_healthy
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 REGION_ID = "HDF"
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     server = _start_server(hub_dir, args.db, port, server_log)
     try:
         started = time.perf_counter()
-        _wait_until_healthy(url, server)
+        wait_until_healthy(url, server)
         ready = time.perf_counter() - started
         print(f"server        {url}, ready in {ready:.1f} s (log: {server_log})")
         token = _enrolment_token(hub_dir, args.db)
@@ -155,8 +156,9 @@ def _build_hub(settings, passes: int):
     Attribution writes the same rows and `attribution` changes as `mediateur-hub attribute`,
     but for every carnet in one transaction (100,000 commands would take minutes of fsyncs).
     """
-    from sqlalchemy import literal, update
+    from sqlalchemy import update
 
+    from mediateur_tui.domain.beneficiaries import Identity, beneficiary_reference
     from mediateur_tui.hub.changes import append_changes, attribution_change
     from mediateur_tui.hub.database import write_session
     from mediateur_tui.hub.instants import utc_now
@@ -181,11 +183,16 @@ def _build_hub(settings, passes: int):
     issued_at = time.perf_counter()
     on = date(2026, 2, 1)
     ids = [carnet.id for carnet in issued.carnets]
+    # Pseudonymous references as distributors make them: HMACs, which gzip cannot shrink.
+    key = bytes(32)
+    refs = {cid: beneficiary_reference(Identity(cid, "Bench", on), key) for cid in ids}
     with write_session(hub.engine) as session:
         session.execute(
-            update(HubCarnet).values(attributed_on=on, beneficiary_ref=literal("B-") + HubCarnet.id)
+            update(HubCarnet),
+            [{"id": cid, "attributed_on": on, "beneficiary_ref": ref} for cid, ref in refs.items()],
         )
-        append_changes(session, [attribution_change(cid, on) for cid in ids], utc_now())
+        changes = [attribution_change(cid, on, ref) for cid, ref in refs.items()]
+        append_changes(session, changes, utc_now())
     done = time.perf_counter()
     return hub, (done - started, issued_at - started, done - issued_at)
 
@@ -209,20 +216,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _wait_until_healthy(url: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"mediateur-hub serve exited with {server.returncode}: see its log")
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"mediateur-hub serve did not answer within {timeout:.0f} s")
 
 
 def _enrolment_token(hub_dir: Path, url: str | None) -> str:
