@@ -52,6 +52,14 @@ def format_date(day: date) -> str:
     return f"{day:%d/%m/%Y}"
 
 
+def parse_french_date(text: str) -> date | None:
+    """'28/11/2026' -> date; '' -> None; raises ValueError on anything else."""
+    text = text.strip()
+    if not text:
+        return None
+    return datetime.strptime(text, "%d/%m/%Y").date()
+
+
 def format_datetime(moment: datetime) -> str:
     return f"{moment.astimezone(LOCAL_TZ):%d/%m/%Y %H:%M}"
 

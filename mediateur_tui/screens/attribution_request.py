@@ -10,7 +10,7 @@ Ctrl+S goes on to the carnets (step 2) when the decision is to give some.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 
 from rich.text import Text
 from textual import on, work
@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Header, Input, Label, Select, Static
 
 from mediateur_tui.domain.beneficiaries import Identity, IdentityError, format_reference
-from mediateur_tui.domain.formatting import format_date, local_date, plural
+from mediateur_tui.domain.formatting import format_date, local_date, parse_french_date, plural
 from mediateur_tui.domain.rulebooks import PROOF_LABELS, ProofGroup, Rulebook, RulebookError
 from mediateur_tui.screens.attribution_carnets import AttributionCarnetsScreen
 from mediateur_tui.screens.attributions import AttributionsScreen
@@ -46,11 +46,6 @@ UNEXPECTED_ERROR = (
     "Erreur inattendue : la demande n'a pas pu être examinée. Réessayez ; si cela se répète, "
     "prévenez le ou la responsable (journal : mediateur.log)."
 )
-
-
-def parse_day(text: str) -> date:
-    """'14/03/1958' -> date; ValueError on anything else."""
-    return datetime.strptime(text.strip(), "%d/%m/%Y").date()
 
 
 def proof_label(token: str) -> str:
@@ -218,7 +213,7 @@ class AttributionRequestScreen(Screen):
 
     def received_on(self) -> date | None:
         try:
-            return parse_day(self.query_one("#received-on", Input).value)
+            return parse_french_date(self.query_one("#received-on", Input).value)
         except ValueError:
             return None
 
@@ -308,7 +303,7 @@ class AttributionRequestScreen(Screen):
             if not value:
                 return None
             try:
-                return parse_day(value)
+                return parse_french_date(value)
             except ValueError:
                 problems.append(f"{label} : date {DATE_FORMAT} attendue (par exemple {example}).")
                 return None

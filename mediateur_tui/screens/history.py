@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,7 +9,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Select, Static
 
-from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros
+from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros, parse_french_date
 from mediateur_tui.services.history import (
     HISTORY_LIMIT,
     HistoryFilter,
@@ -22,14 +20,6 @@ from mediateur_tui.services.history import (
     sessions,
 )
 from mediateur_tui.widgets.keys_footer import KeysFooter
-
-
-def parse_french_date(text: str) -> date | None:
-    """'28/11/2026' -> date; '' -> None; raises ValueError on anything else."""
-    text = text.strip()
-    if not text:
-        return None
-    return datetime.strptime(text, "%d/%m/%Y").date()
 
 
 class HistoryScreen(Screen):

@@ -15,6 +15,7 @@ from mediateur_tui.domain.formatting import (
     format_datetime,
     format_euros,
     format_month,
+    parse_french_date,
     plural,
 )
 
@@ -100,3 +101,12 @@ def test_plural():
 )
 def test_format_month_in_french(year, month, shown):
     assert format_month(year, month) == shown
+
+
+def test_a_french_date_reads_back_what_format_date_writes():
+    day = date(2026, 2, 28)
+    assert parse_french_date(f" {format_date(day)} ") == day
+    assert parse_french_date("  ") is None
+    for bad in ("28-02-2026", "31/02/2026", "2026/02/28", "28/02/26"):
+        with pytest.raises(ValueError):
+            parse_french_date(bad)
