@@ -24,9 +24,9 @@ from sqlmodel import Session, select
 
 from mediateur_tui.demo import DEMO_BENEFICIARY, STOCK_CARNETS
 from mediateur_tui.domain.beneficiaries import Identity
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.attribution import AttributionDesk, RequestForm
 from mediateur_tui.services.auth import list_operators
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.store.models import Carnet
 from mediateur_tui.sync.keys import BENEFICIARY_KEY_FILENAME

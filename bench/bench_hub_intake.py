@@ -42,16 +42,9 @@ from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.models import HubCarnet
 from mediateur_tui.hub.registry import ProgrammeSpec, init_region, issue
-from mediateur_tui.sync.protocol import (
-    ACK,
-    BATCH,
-    ENROLMENT_REQUEST,
-    dump_gzip_json,
-    encode_key,
-    load_json,
-    sign_document,
-    site_signer,
-)
+from mediateur_tui.protocol.documents import dump_gzip_json, load_json
+from mediateur_tui.protocol.formats import ACK, BATCH, ENROLMENT_REQUEST
+from mediateur_tui.protocol.signing import encode_key, sign_document, site_signer
 
 REGION_ID = "HDF"
 PROGRAMME = "HDFNUM"

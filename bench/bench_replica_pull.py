@@ -159,9 +159,9 @@ def _build_hub(settings, passes: int):
     from sqlalchemy import update
 
     from mediateur_tui.domain.beneficiaries import Identity, beneficiary_reference
+    from mediateur_tui.domain.clock import system_clock
     from mediateur_tui.hub.changes import append_changes, attribution_change
     from mediateur_tui.hub.database import write_session
-    from mediateur_tui.hub.instants import utc_now
     from mediateur_tui.hub.models import HubCarnet
     from mediateur_tui.hub.registry import ProgrammeSpec, init_region, issue
 
@@ -192,7 +192,7 @@ def _build_hub(settings, passes: int):
             [{"id": cid, "attributed_on": on, "beneficiary_ref": ref} for cid, ref in refs.items()],
         )
         changes = [attribution_change(cid, on, ref) for cid, ref in refs.items()]
-        append_changes(session, changes, utc_now())
+        append_changes(session, changes, system_clock())
     done = time.perf_counter()
     return hub, (done - started, issued_at - started, done - issued_at)
 

@@ -107,8 +107,8 @@ def _child(data_dir: Path) -> int:
     started = time.perf_counter()
     from mediateur_tui.app import MediateurApp
     from mediateur_tui.demo import DEMO_OPERATORS
+    from mediateur_tui.domain.clock import system_clock
     from mediateur_tui.screens.login import LoginScreen
-    from mediateur_tui.services.clock import system_clock
     from mediateur_tui.store.engine import open_database
 
     imported = time.perf_counter()

@@ -15,6 +15,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
 from mediateur_tui.screens.first_operator import FirstOperatorScreen
 from mediateur_tui.screens.first_run import FirstRunScreen
@@ -25,7 +26,6 @@ from mediateur_tui.screens.new_session import NewSessionScreen, SessionForm
 from mediateur_tui.screens.session import SessionScreen
 from mediateur_tui.services.attribution import AttributionDesk
 from mediateur_tui.services.auth import OperatorInfo
-from mediateur_tui.services.clock import Clock, system_clock
 from mediateur_tui.services.desk import Desk, SessionInfo
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.setup import setup_state

@@ -22,22 +22,19 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from mediateur_tui.domain.clock import system_clock
+from mediateur_tui.domain.errors import NothingToDo, UserError
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
 from mediateur_tui.paths import database_path, resolve_data_dir, set_up_logging
 from mediateur_tui.services.auth import ROLES
-from mediateur_tui.services.clock import system_clock
-from mediateur_tui.services.desk import DeskError
-from mediateur_tui.services.images import ImageReadError
 from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.queries import replica_meta
-from mediateur_tui.sync.errors import NothingToDo, SyncError
-from mediateur_tui.sync.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A usage or data error: printed in French, exit code 2."""
 
 
@@ -198,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     except NothingToDo as error:
         print(str(error))
         return EXIT_REFUSED
-    except (CliError, DeskError, ImageReadError, SyncError, ProtocolError) as error:
+    except UserError as error:
         log.error("%s: %s", args.command, error)
         print(f"Erreur : {error}", file=sys.stderr)
         return EXIT_ERROR

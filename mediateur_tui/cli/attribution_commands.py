@@ -19,20 +19,19 @@ from pathlib import Path
 from mediateur_tui.cli import EXIT_OK, EXIT_REFUSED, CliError, open_existing
 from mediateur_tui.domain.attribution import (
     Decision,
-    InputError,
     decide_in_force,
     guess_kind,
     read_requests,
 )
 from mediateur_tui.domain.beneficiaries import format_reference
+from mediateur_tui.domain.clock import system_clock
+from mediateur_tui.domain.errors import NothingToDo, UserError
 from mediateur_tui.domain.formatting import format_datetime, local_date
-from mediateur_tui.domain.rulebooks import RulebookError, load_rulebooks
+from mediateur_tui.domain.rulebooks import load_rulebooks
+from mediateur_tui.protocol.formats import BENEFICIARY_KEY
 from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
-from mediateur_tui.services.clock import system_clock
 from mediateur_tui.sync import attributions
-from mediateur_tui.sync.errors import NothingToDo
 from mediateur_tui.sync.files import read_document_file
-from mediateur_tui.sync.protocol import BENEFICIARY_KEY
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -157,7 +156,7 @@ def check(args: argparse.Namespace, data_dir: Path) -> int:
     try:
         rows = read_requests(text, guess_kind(path.name, text))
         rulebooks = load_rulebooks()
-    except (InputError, RulebookError) as error:
+    except UserError as error:
         raise CliError(f"{path} : {error}") from error
     today = local_date(system_clock())
     results: list[tuple[int, Decision | None, str | None]] = [

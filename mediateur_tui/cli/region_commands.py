@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 from mediateur_tui.cli import EXIT_ERROR, EXIT_OK, CliError, open_existing, open_or_create
+from mediateur_tui.domain.errors import NothingToDo
 from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.sync.batches import period_label
-from mediateur_tui.sync.errors import NothingToDo
 from mediateur_tui.sync.keys import site_key_path
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_date
 from mediateur_tui.domain.rulebooks import (
     CATEGORIES,
@@ -63,11 +64,11 @@ FRENCH_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-class RequestError(ValueError):
+class RequestError(UserError, ValueError):
     """A malformed request (row): French message."""
 
 
-class InputError(ValueError):
+class InputError(UserError, ValueError):
     """A file that cannot be read as a list of requests at all (French message)."""
 
 

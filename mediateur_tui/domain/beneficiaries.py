@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from mediateur_tui.domain.codes import ALPHABET
+from mediateur_tui.domain.errors import UserError
 
 REFERENCE_PREFIX = "B"
 REFERENCE_SYMBOLS = 20  # 100 bits of the HMAC, in Crockford base32
@@ -28,7 +29,7 @@ BENEFICIARY_KEY_BYTES = 32
 _DOMAIN = b"pn-beneficiary/1"  # separates this use of the key from any other
 
 
-class IdentityError(ValueError):
+class IdentityError(UserError, ValueError):
     """An identity field that cannot be used (French message)."""
 
 

@@ -6,6 +6,8 @@ neighbouring symbols, so a typo is reported as "re-type", never as "unknown pass
 
 from __future__ import annotations
 
+from mediateur_tui.domain.errors import UserError
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DATA_LENGTH = 12
 CODE_LENGTH = DATA_LENGTH + 1
@@ -15,7 +17,7 @@ _IGNORED = str.maketrans("", "", " -.\t")
 _MODULUS = 0x25  # x^5 + x^2 + 1
 
 
-class MalformedCode(ValueError):
+class MalformedCode(UserError, ValueError):
     """Raised with a French explanation when a text cannot be a pass code."""
 
 

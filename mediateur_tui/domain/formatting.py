@@ -68,3 +68,8 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """'1 pass', '2 pass' (pass is invariable), '3 séances'."""
     word = singular if count <= 1 else (plural_form or singular + "s")
     return f"{count} {word}"
+
+
+def capitalised(text: str) -> str:
+    """'pass expiré' -> 'Pass expiré' (only the first letter changes)."""
+    return text[:1].upper() + text[1:]

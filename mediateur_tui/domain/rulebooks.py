@@ -25,6 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mediateur_tui.domain.errors import UserError
+
 RULES_DIR = Path(__file__).resolve().parents[2] / "schema" / "rules"
 RULEBOOK_FORMAT = "pn-rulebook/1"
 RULEBOOK_GLOB = "rulebook-*.json"
@@ -48,7 +50,7 @@ PROOF_LABELS = {
 CATEGORIES = ("job_seeker", "youth_insertion", "senior", "lycee")
 
 
-class RulebookError(ValueError):
+class RulebookError(UserError, ValueError):
     """A rule file that cannot be used (French message)."""
 
 

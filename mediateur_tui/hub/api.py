@@ -45,16 +45,9 @@ from mediateur_tui.hub.errors import (
 from mediateur_tui.hub.intake import receive_batch, stored_ack
 from mediateur_tui.hub.models import HubSite
 from mediateur_tui.hub.replica import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, changes_page
-from mediateur_tui.sync.protocol import (
-    ATTRIBUTIONS,
-    BATCH,
-    ENROLMENT_REQUEST,
-    PROTOCOL_VERSION,
-    ProtocolError,
-    dump_gzip_json,
-    dump_json,
-    load_json,
-)
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH, ENROLMENT_REQUEST, PROTOCOL_VERSION
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # as sent (gzip'd or not); load_json caps the JSON itself
 _STATUS = {Unauthorised: 401, Forbidden: 403, NotFound: 404, Conflict: 409, NotInitialised: 503}

@@ -43,7 +43,6 @@ Every attribution is stored with its result (hub_attribution), accepted or refus
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,13 +53,14 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN
+from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.formatting import format_date, local_date, plural, thousands
 from mediateur_tui.domain.rulebooks import Category, Rulebook, rulebook_for
+from mediateur_tui.domain.verdicts import REVOCATION_REASONS
 from mediateur_tui.hub.beneficiaries import beneficiary_passes, cap_message
 from mediateur_tui.hub.changes import append_changes, attribution_change
 from mediateur_tui.hub.database import Hub, read_session, write_session
 from mediateur_tui.hub.errors import Forbidden
-from mediateur_tui.hub.instants import iso_instant, parse_instant, utc_now
 from mediateur_tui.hub.models import (
     HubAttribution,
     HubCarnet,
@@ -70,25 +70,24 @@ from mediateur_tui.hub.models import (
     HubSite,
     HubUsedPass,
 )
-from mediateur_tui.hub.registry import REVOCATION_REASONS
-from mediateur_tui.sync.protocol import (
-    ATTRIBUTION_ACCEPTED,
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import (
     ATTRIBUTION_ANSWER,
-    ATTRIBUTION_REFUSED,
     ATTRIBUTIONS,
     MAX_ATTRIBUTIONS_PER_DOCUMENT,
-    ProtocolError,
+)
+from mediateur_tui.protocol.ids import DAY, IDENTIFIER, RANDOM_ID, matches
+from mediateur_tui.protocol.instants import instant_or_none, iso_instant
+from mediateur_tui.protocol.signing import (
     region_signer,
     sign_document,
     site_signer,
     verify_document,
 )
+from mediateur_tui.protocol.verdicts import AttributionVerdict
 
 MAX_CARNETS = 2  # per attribution
 MAX_TEXT = 200  # rulebook id, category, establishment, carnet id
-RANDOM_ID = re.compile(r"[0-9a-f]{32}")
-IDENTIFIER = re.compile(r"[A-Z0-9-]+")
-DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FIELDS = (
     "id",
     "beneficiary_ref",
@@ -157,14 +156,14 @@ def receive_attributions(
             "attribuer de carnets."
         )
     verify_document(document, bytes(site.public_key), site_signer(site_id))
-    received_at = utc_now()
+    received_at = system_clock()
     with write_session(hub.engine) as session:
         results = _decide_all(session, site_id, attributions, rulebooks, received_at)
     answer = {
         "format": ATTRIBUTION_ANSWER,
         "region_id": hub.region_id,
         "site_id": site_id,
-        "answered_at": iso_instant(utc_now()),
+        "answered_at": iso_instant(system_clock()),
         "results": results,
     }
     return sign_document(answer, hub.region_key, region_signer(hub.region_id))
@@ -179,9 +178,9 @@ def check_attributions_structure(document: dict[str, Any], region_id: str) -> li
             f"Ces attributions sont destinées à la région « {document.get('region_id')} », "
             f"pas à {region_id}."
         )
-    if not _matches(IDENTIFIER, document.get("site_id")):
+    if not matches(IDENTIFIER, document.get("site_id")):
         raise ProtocolError("Site des attributions (site_id) absent ou invalide.")
-    if parse_instant(document.get("sent_at")) is None:
+    if instant_or_none(document.get("sent_at")) is None:
         raise ProtocolError("Date d'envoi des attributions (sent_at) invalide.")
     items = document.get("attributions")
     if not isinstance(items, list):
@@ -210,9 +209,9 @@ def _attribution(number: int, item: object) -> AttributionIn:
     missing = [name for name in FIELDS if name not in item]
     if missing:
         raise ProtocolError(f"{where} : champ(s) manquant(s) : {', '.join(missing)}.")
-    if not _matches(RANDOM_ID, item["id"]):
+    if not matches(RANDOM_ID, item["id"]):
         raise ProtocolError(f"{where} : identifiant (id) invalide, 32 caractères hexadécimaux.")
-    if not _matches(REFERENCE_PATTERN, item["beneficiary_ref"]):
+    if not matches(REFERENCE_PATTERN, item["beneficiary_ref"]):
         raise ProtocolError(f"{where} : référence du bénéficiaire (beneficiary_ref) invalide.")
     for name in ("category", "rulebook"):
         if not _is_text(item[name]):
@@ -220,7 +219,7 @@ def _attribution(number: int, item: object) -> AttributionIn:
     received_on = _day(item["received_on"])
     if received_on is None:
         raise ProtocolError(f"{where} : date de réception (received_on) invalide, AAAA-MM-JJ.")
-    attributed_at = parse_instant(item["attributed_at"])
+    attributed_at = instant_or_none(item["attributed_at"])
     if attributed_at is None:
         raise ProtocolError(
             f"{where} : date d'attribution (attributed_at) invalide (ISO 8601 avec fuseau)."
@@ -339,7 +338,7 @@ class _Ledger:
         total = self.session.exec(
             select(func.coalesce(func.sum(HubAttribution.passes), 0)).where(
                 HubAttribution.category == category,
-                HubAttribution.verdict == ATTRIBUTION_ACCEPTED,
+                HubAttribution.verdict == AttributionVerdict.ACCEPTED,
                 HubAttribution.received_on >= start,
                 HubAttribution.received_on <= end,
             )
@@ -377,7 +376,7 @@ def _decide_all(
             results.append(_result(stored.id, _stored_outcome(stored)))
             continue
         outcome = _decide(ledger, attribution, rulebook_for(attribution.received_on, rulebooks))
-        if outcome.verdict == ATTRIBUTION_ACCEPTED:
+        if outcome.verdict == AttributionVerdict.ACCEPTED:
             for carnet in ledger.accept(attribution):
                 changes.append(
                     attribution_change(carnet.id, carnet.attributed_on, carnet.beneficiary_ref)
@@ -394,7 +393,7 @@ def _decide(ledger: _Ledger, attribution: AttributionIn, book: Rulebook | None) 
     received = format_date(attribution.received_on)
 
     def refused(reason: str, message: str) -> Outcome:
-        return Outcome(ATTRIBUTION_REFUSED, reason, message, already)
+        return Outcome(AttributionVerdict.REFUSED, reason, message, already)
 
     if book is None:
         return refused(
@@ -475,7 +474,7 @@ def _decide(ledger: _Ledger, attribution: AttributionIn, book: Rulebook | None) 
             return refused("lycee_cap", _quota_message(category, used, experiment.max_passes))
     listing = ", ".join(attribution.carnets)
     return Outcome(
-        ATTRIBUTION_ACCEPTED,
+        AttributionVerdict.ACCEPTED,
         None,
         f"Attribution enregistrée par la région : {plural(attribution.passes, 'pass', 'pass')} "
         f"({plural(len(carnets), 'carnet')} {listing}). Le bénéficiaire a reçu "
@@ -554,7 +553,7 @@ def _foreign_id(already: int) -> Outcome:
     """An id the hub already holds from another site: refused, and neither that site's row nor
     anything else changes (the other site's result is not given away either)."""
     return Outcome(
-        ATTRIBUTION_REFUSED,
+        AttributionVerdict.REFUSED,
         "invalid",
         "Identifiant déjà utilisé par un autre site : la région ne peut pas enregistrer cette "
         "attribution. Les carnets ne sont pas attribués ; refaites l'attribution (elle aura un "
@@ -584,10 +583,6 @@ def _day(value: object) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         return None
-
-
-def _matches(pattern: re.Pattern[str], value: object) -> bool:
-    return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
 def _is_text(value: object) -> bool:

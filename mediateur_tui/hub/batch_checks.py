@@ -7,43 +7,39 @@ conforms to schema/ack.schema.json. Signatures are checked elsewhere (hub.intake
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from mediateur_tui.hub.instants import parse_instant
 from mediateur_tui.hub.reconcile import LineIn
-from mediateur_tui.sync.protocol import BATCH, ProtocolError
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import BATCH
+from mediateur_tui.protocol.ids import IDENTIFIER, PASS_CODE, PERIOD, RANDOM_ID, SHA256_HEX, matches
+from mediateur_tui.protocol.instants import instant_or_none
 
 MAX_LINES = 200_000
-RANDOM_ID = re.compile(r"^[0-9a-f]{32}$")
-IDENTIFIER = re.compile(r"^[A-Z0-9-]+$")
-CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{13}$")
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def check_structure(document: dict[str, Any], region_id: str) -> list[LineIn]:
     """The batch's redemption lines, or ProtocolError saying in French what is wrong."""
     if not isinstance(document, dict) or document.get("format") != BATCH:
         raise ProtocolError(f"Remise attendue (format {BATCH}).")
-    if not _matches(RANDOM_ID, document.get("batch_id")):
+    if not matches(RANDOM_ID, document.get("batch_id")):
         raise ProtocolError("Identifiant de remise (batch_id) absent ou invalide.")
     if document.get("region_id") != region_id:
         raise ProtocolError(
             f"Cette remise est destinée à la région « {document.get('region_id')} », "
             f"pas à {region_id}."
         )
-    if not _matches(IDENTIFIER, document.get("site_id")):
+    if not matches(IDENTIFIER, document.get("site_id")):
         raise ProtocolError("Site de la remise (site_id) absent ou invalide.")
-    if not _matches(PERIOD, document.get("period")):
+    if not matches(PERIOD, document.get("period")):
         raise ProtocolError("Période de la remise invalide : AAAA-MM attendu.")
     sequence = document.get("sequence")
     if not _is_int(sequence) or sequence < 1:
         raise ProtocolError("Numéro d'ordre de la remise (sequence) invalide.")
     previous = document.get("previous_hash")
-    if previous is not None and not _matches(SHA256_HEX, previous):
+    if previous is not None and not matches(SHA256_HEX, previous):
         raise ProtocolError("Empreinte de la remise précédente (previous_hash) invalide.")
-    if parse_instant(document.get("sealed_at")) is None:
+    if instant_or_none(document.get("sealed_at")) is None:
         raise ProtocolError("Date de scellement (sealed_at) invalide.")
     for name in ("sessions", "redemptions", "refused_scans"):
         if not isinstance(document.get(name), list):
@@ -79,11 +75,11 @@ def _line(index: int, item: object, sessions: set[int]) -> LineIn:
     if not isinstance(item, dict):
         raise ProtocolError(f"{where} : ce n'est pas un encaissement.")
     redemption_id, code = item.get("id"), item.get("code")
-    if not _matches(RANDOM_ID, redemption_id):
+    if not matches(RANDOM_ID, redemption_id):
         raise ProtocolError(f"{where} : identifiant d'encaissement absent ou invalide.")
-    if not _matches(CODE, code):
+    if not matches(PASS_CODE, code):
         raise ProtocolError(f"{where} : code de pass absent ou mal formé.")
-    redeemed_at = parse_instant(item.get("redeemed_at"))
+    redeemed_at = instant_or_none(item.get("redeemed_at"))
     if redeemed_at is None:
         raise ProtocolError(f"{where} : date d'encaissement invalide (ISO 8601 avec fuseau).")
     value = item.get("value_cents")
@@ -94,10 +90,6 @@ def _line(index: int, item: object, sessions: set[int]) -> LineIn:
             f"{where} : la séance {item.get('session_id')} n'est pas dans la remise."
         )
     return LineIn(index, redemption_id, code, redeemed_at, value)
-
-
-def _matches(pattern: re.Pattern[str], value: object) -> bool:
-    return isinstance(value, str) and pattern.match(value) is not None
 
 
 def _is_int(value: object) -> bool:

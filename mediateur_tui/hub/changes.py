@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from mediateur_tui.hub.database import bulk_insert
 from mediateur_tui.hub.models import ALL_SITES, HubCarnet, HubChange, HubProgramme
-from mediateur_tui.sync.protocol import (
+from mediateur_tui.protocol.formats import (
     CHANGE_ATTRIBUTION,
     CHANGE_CARNET,
     CHANGE_PROGRAMME,

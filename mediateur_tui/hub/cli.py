@@ -19,28 +19,22 @@ from pathlib import Path
 
 from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, format_reference
 from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_euros, plural, thousands
 from mediateur_tui.domain.signatures import key_fingerprint
+from mediateur_tui.domain.verdicts import REVOCATION_REASONS
 from mediateur_tui.hub.database import HubSettings, open_hub, resolve_settings
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.hub.registry import (
     CARNET_SIZES,
-    REVOCATION_REASONS,
     ProgrammeSpec,
     attribute,
     init_region,
     issue,
     revoke,
 )
-from mediateur_tui.sync.protocol import (
-    ATTRIBUTIONS,
-    BATCH,
-    ENROLMENT_REQUEST,
-    ProtocolError,
-    dump_gzip_json,
-    dump_json,
-    load_json,
-)
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
+from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH, ENROLMENT_REQUEST
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -52,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = resolve_settings(getattr(args, "dir", None), getattr(args, "db", None))
     try:
         return args.handler(args, settings)
-    except (HubError, ProtocolError) as error:
+    except UserError as error:
         print(f"Erreur : {error}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as error:

@@ -19,23 +19,17 @@ from typing import Any
 
 from sqlmodel import delete, select
 
+from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import ALPHABET
 from mediateur_tui.hub.changes import append_changes, site_change
 from mediateur_tui.hub.database import Hub, read_session, write_session
 from mediateur_tui.hub.errors import Conflict, Forbidden, HubError, Unauthorised
-from mediateur_tui.hub.instants import iso_instant, utc_now
 from mediateur_tui.hub.models import HubEnrolmentToken, HubSite
-from mediateur_tui.hub.registry import IDENTIFIER
-from mediateur_tui.sync.protocol import (
-    BENEFICIARY_KEY,
-    ENROLMENT,
-    ENROLMENT_REQUEST,
-    ProtocolError,
-    decode_key,
-    encode_key,
-    region_signer,
-    sign_document,
-)
+from mediateur_tui.hub.registry import NEW_ID
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import BENEFICIARY_KEY, ENROLMENT, ENROLMENT_REQUEST
+from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.signing import decode_key, encode_key, region_signer, sign_document
 
 TOKEN_SYMBOLS = 20  # 100 random bits, shown as five groups of four
 
@@ -50,7 +44,7 @@ def enrol_site(hub: Hub, site_id: str, name: str, distributor: bool | None = Non
     """
     site_id = site_id.strip().upper()
     name = name.strip()
-    if not IDENTIFIER.match(site_id):
+    if not NEW_ID.fullmatch(site_id):
         raise HubError(
             f"Identifiant de site invalide « {site_id} » : lettres majuscules, chiffres et "
             "tirets (32 au plus)."
@@ -58,7 +52,7 @@ def enrol_site(hub: Hub, site_id: str, name: str, distributor: bool | None = Non
     if not 1 <= len(name) <= 200:
         raise HubError("Nom du site vide ou trop long (200 caractères au plus).")
     token = _new_token()
-    now = utc_now()
+    now = system_clock()
     with write_session(hub.engine) as session:
         site = session.get(HubSite, site_id)
         if site is None:
@@ -102,7 +96,7 @@ def complete_enrolment(hub: Hub, request: dict[str, Any]) -> dict[str, Any]:
         raise ProtocolError("Clé publique du site manquante.")
     site_key = decode_key(key_text)
     api_key = secrets.token_urlsafe(32)
-    now = utc_now()
+    now = system_clock()
     with write_session(hub.engine) as session:
         stored = session.get(HubEnrolmentToken, secret_hash(normalise_token(token)))
         if stored is None:
@@ -149,7 +143,7 @@ def beneficiary_key_document(hub: Hub, site: HubSite) -> dict[str, Any]:
         "region_id": hub.region_id,
         "site_id": site.id,
         "beneficiary_key": encode_key(hub.beneficiary_key),
-        "issued_at": iso_instant(utc_now()),
+        "issued_at": iso_instant(system_clock()),
     }
     return sign_document(document, hub.region_key, region_signer(hub.region_id))
 

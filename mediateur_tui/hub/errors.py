@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+from mediateur_tui.domain.errors import UserError
 
-class HubError(Exception):
+
+class HubError(UserError):
     """Something the hub refuses to do, with a French message."""
 
 

@@ -18,25 +18,26 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.hub.batch_checks import check_structure
 from mediateur_tui.hub.changes import append_changes, used_change
 from mediateur_tui.hub.database import Hub, bulk_insert, read_session, write_session
 from mediateur_tui.hub.errors import Conflict, Forbidden
-from mediateur_tui.hub.instants import iso_instant, utc_now
 from mediateur_tui.hub.models import HubBatch, HubLine, HubSite, HubUsedPass
 from mediateur_tui.hub.reconcile import Decision, LineIn, reconcile
-from mediateur_tui.sync.protocol import (
-    ACK,
-    LINE_ACCEPTED,
-    ProtocolError,
+from mediateur_tui.protocol.documents import dump_json
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import ACK
+from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.signing import (
     document_hash,
-    dump_json,
     region_signer,
     sign_document,
     site_signer,
     verify_document,
 )
+from mediateur_tui.protocol.verdicts import LineVerdict
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def stored_ack(hub: Hub, batch_id: str) -> tuple[str, dict[str, Any]] | None:
 
 def _store(hub: Hub, document: dict[str, Any], lines: list[LineIn], digest: str) -> IntakeResult:
     batch_id, site_id = document["batch_id"], document["site_id"]
-    received_at = utc_now()
+    received_at = system_clock()
     with write_session(hub.engine) as session:
         stored = session.get(HubBatch, batch_id)  # again, now that we hold the write lock
         if stored is not None:
@@ -148,7 +149,7 @@ def _insert_lines(session: Session, batch_id: str, site_id: str, decisions: list
     bulk_insert(session, HubLine, line_rows)
     bulk_insert(session, HubUsedPass, used_rows)
     changes = [used_change(d.line.code, site_id, local_date(d.line.redeemed_at)) for d in accepted]
-    append_changes(session, changes, utc_now())
+    append_changes(session, changes, system_clock())
 
 
 def _acknowledgement(
@@ -166,7 +167,7 @@ def _acknowledgement(
         }
         for d in decisions
     ]
-    accepted = [d for d in decisions if d.verdict == LINE_ACCEPTED]
+    accepted = [d for d in decisions if d.verdict == LineVerdict.ACCEPTED]
     ack = {
         "format": ACK,
         "batch_id": document["batch_id"],

@@ -29,7 +29,7 @@ from mediateur_tui.hub.models import (
     HubRevocation,
     HubUsedPass,
 )
-from mediateur_tui.sync.protocol import LINE_ACCEPTED, LINE_REFUSED
+from mediateur_tui.protocol.verdicts import LineVerdict
 
 _CHUNK = 5_000
 
@@ -142,14 +142,14 @@ def _decide(
     if winner is not None:
         return Decision(
             line,
-            LINE_REFUSED,
+            LineVerdict.REFUSED,
             "conflict",
             value,
             winner_site_id=winner.site_id,
             winner_redeemed_at=winner.redeemed_at,
         )
     winners[line.code] = _Winner(site_id, line.redeemed_at)  # a later line of this batch loses
-    return Decision(line, LINE_ACCEPTED, None, value, newly_used=True)
+    return Decision(line, LineVerdict.ACCEPTED, None, value, newly_used=True)
 
 
 def _replay(line: LineIn, first: HubLine) -> Decision:
@@ -166,7 +166,7 @@ def _replay(line: LineIn, first: HubLine) -> Decision:
 
 
 def _refused(line: LineIn, reason: str, value: int, first: bool = True) -> Decision:
-    return Decision(line, LINE_REFUSED, reason, value, first=first)
+    return Decision(line, LineVerdict.REFUSED, reason, value, first=first)
 
 
 def _rows_in(session: Session, query, column, values: Sequence[str]) -> Iterable[Any]:

@@ -16,10 +16,12 @@ from datetime import date, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, MalformedCode, make_code, parse_code
 from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, format_date, local_date
 from mediateur_tui.domain.rulebooks import Rulebook, rulebook_for
 from mediateur_tui.domain.signatures import new_private_key, public_key_bytes
+from mediateur_tui.domain.verdicts import REVOCATION_REASONS
 from mediateur_tui.hub.beneficiaries import (
     MAX_REFERENCE,
     beneficiary_passes,
@@ -44,7 +46,6 @@ from mediateur_tui.hub.database import (
     write_session,
 )
 from mediateur_tui.hub.errors import HubError, NotFound
-from mediateur_tui.hub.instants import utc_now
 from mediateur_tui.hub.models import (
     ALL_SITES,
     HubCarnet,
@@ -56,9 +57,9 @@ from mediateur_tui.hub.models import (
 )
 
 CARNET_SIZES = (5, 10)
-REVOCATION_REASONS = {"lost": "perdu", "stolen": "volé", "cancelled": "annulé"}
 MAX_CARNETS_PER_ISSUE = 200_000
-IDENTIFIER = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
+# The ids the region gives (region, programme, site): stricter than what the protocol accepts.
+NEW_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
 _CHUNK = 5_000
 
 
@@ -93,7 +94,7 @@ class Issued:
 
 def today() -> date:
     """Today in France (the region's calendar)."""
-    return local_date(utc_now())
+    return local_date(system_clock())
 
 
 def init_region(settings: HubSettings, region_id: str) -> Hub:
@@ -103,7 +104,7 @@ def init_region(settings: HubSettings, region_id: str) -> Hub:
     region; once recorded, a missing or other key file is refused, never replaced
     (hub.database.region_beneficiary_key).
     """
-    if not IDENTIFIER.match(region_id):
+    if not NEW_ID.fullmatch(region_id):
         raise HubError(
             f"Identifiant de région invalide « {region_id} » : lettres majuscules, chiffres "
             "et tirets."
@@ -119,7 +120,9 @@ def init_region(settings: HubSettings, region_id: str) -> Hub:
             existing = session.exec(select(HubRegion)).first()
             if existing is None:
                 session.add(
-                    HubRegion(id=region_id, public_key=public_key_bytes(key), created_at=utc_now())
+                    HubRegion(
+                        id=region_id, public_key=public_key_bytes(key), created_at=system_clock()
+                    )
                 )
             elif existing.id != region_id:
                 raise HubError(f"Ce hub est déjà celui de la région {existing.id}.")
@@ -150,7 +153,7 @@ def issue(hub: Hub, spec: ProgrammeSpec, carnets: int, size: int) -> Issued:
         raise HubError("Un carnet compte 5 ou 10 pass.")
     if not 1 <= carnets <= MAX_CARNETS_PER_ISSUE:
         raise HubError(f"Nombre de carnets entre 1 et {MAX_CARNETS_PER_ISSUE}.")
-    now = utc_now()
+    now = system_clock()
     with write_session(hub.engine) as session:
         programme, changed = _upsert_programme(session, spec)
         first = _next_carnet_number(session)
@@ -223,7 +226,7 @@ def attribute(
             carnet.beneficiary_ref = reference
         session.add(carnet)
         change = attribution_change(carnet.id, carnet.attributed_on, carnet.beneficiary_ref)
-        append_changes(session, [change], utc_now())
+        append_changes(session, [change], system_clock())
     return carnet
 
 
@@ -271,7 +274,8 @@ def _check_cap(
 def revoke(hub: Hub, code_text: str, reason: str, on: date | None = None) -> HubRevocation:
     """Puts a pass in opposition (lost, stolen or cancelled)."""
     if reason not in REVOCATION_REASONS:
-        raise HubError("Motif d'opposition : lost (perdu), stolen (volé) ou cancelled (annulé).")
+        choices = ", ".join(f"{token} ({label})" for token, label in REVOCATION_REASONS.items())
+        raise HubError(f"Motif d'opposition : {choices}.")
     try:
         code = parse_code(code_text)
     except MalformedCode as error:
@@ -286,7 +290,7 @@ def revoke(hub: Hub, code_text: str, reason: str, on: date | None = None) -> Hub
                 f"({REVOCATION_REASONS[existing.reason]})."
             )
         revocation = HubRevocation(
-            code=code, reason=reason, revoked_on=on or today(), created_at=utc_now()
+            code=code, reason=reason, revoked_on=on or today(), created_at=system_clock()
         )
         session.add(revocation)
         append_changes(
@@ -297,7 +301,7 @@ def revoke(hub: Hub, code_text: str, reason: str, on: date | None = None) -> Hub
 
 def _upsert_programme(session: Session, spec: ProgrammeSpec) -> tuple[HubProgramme, bool]:
     programme_id = spec.id.strip().upper()
-    if not IDENTIFIER.match(programme_id):
+    if not NEW_ID.fullmatch(programme_id):
         raise HubError(
             f"Identifiant de programme invalide « {spec.id} » : lettres majuscules, chiffres "
             "et tirets (32 au plus)."
@@ -360,7 +364,7 @@ def _check_sites(sites: list[str]) -> list[str]:
     cleaned = [site.strip().upper() for site in sites if site.strip()]
     if not cleaned or ALL_SITES in cleaned:
         return [ALL_SITES]
-    bad = [site for site in cleaned if not IDENTIFIER.match(site)]
+    bad = [site for site in cleaned if not NEW_ID.fullmatch(site)]
     if bad:
         raise HubError(f"Identifiant de site invalide : {', '.join(bad)}.")
     return sorted(set(cleaned))

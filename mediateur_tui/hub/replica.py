@@ -12,17 +12,13 @@ from typing import Any
 
 from sqlmodel import func, select
 
+from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.database import Hub, read_session
-from mediateur_tui.hub.instants import iso_instant, utc_now
 from mediateur_tui.hub.models import HubChange
-from mediateur_tui.sync.protocol import (
-    REPLICA_PAGE,
-    REPLICA_SNAPSHOT,
-    ProtocolError,
-    encode_key,
-    region_signer,
-    sign_document,
-)
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_SNAPSHOT
+from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document
 
 DEFAULT_PAGE_LIMIT = 10_000
 MAX_PAGE_LIMIT = 100_000
@@ -49,7 +45,7 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
         "since": since,
         "until": rows[-1][0] if rows else since,
         "more": more,
-        "generated_at": iso_instant(utc_now()),
+        "generated_at": iso_instant(system_clock()),
         "changes": [json.loads(body) for _seq, body in rows],
     }
     return sign_document(page, hub.region_key, region_signer(hub.region_id))
@@ -64,7 +60,7 @@ def snapshot(hub: Hub) -> dict[str, Any]:
         "region_id": hub.region_id,
         "region_public_key": encode_key(hub.region_public_key),
         "until": rows[-1][0] if rows else 0,
-        "generated_at": iso_instant(utc_now()),
+        "generated_at": iso_instant(system_clock()),
         "changes": [json.loads(body) for _seq, body in rows],
     }
     return sign_document(document, hub.region_key, region_signer(hub.region_id))

@@ -8,7 +8,6 @@ again. Two files: a CSV (`;`, UTF-8 with BOM, for a spreadsheet) and a PDF slip.
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,22 +19,21 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlmodel import select
 
+from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import format_code
-from mediateur_tui.domain.formatting import format_datetime, format_euros, format_month, plural
+from mediateur_tui.domain.formatting import (
+    capitalised,
+    format_datetime,
+    format_euros,
+    format_month,
+    plural,
+)
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.errors import HubError, NotFound
-from mediateur_tui.hub.instants import utc_now
 from mediateur_tui.hub.models import HubBatch, HubLine, HubSite
-from mediateur_tui.sync.protocol import LINE_ACCEPTED
+from mediateur_tui.protocol.ids import PERIOD, matches
+from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
 
-REASONS = {
-    "conflict": "Pass déjà encaissé ailleurs",
-    "revoked": "Pass en opposition",
-    "expired": "Pass expiré à la date d'encaissement",
-    "unknown": "Pass inconnu du registre",
-    "not_attributed": "Carnet non attribué à un bénéficiaire",
-    "duplicate_line": "Ligne en double dans la même remise",
-}
 CSV_HEADER = (
     "remise",
     "ligne",
@@ -46,7 +44,6 @@ CSV_HEADER = (
     "verdict",
     "motif",
 )
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -58,20 +55,20 @@ class StatementLine:
     @property
     def counted(self) -> bool:
         """Accepted, and the first time this redemption id reached the hub."""
-        return self.line.verdict == LINE_ACCEPTED and self.line.replay_of_batch_id is None
+        return self.line.verdict == LineVerdict.ACCEPTED and self.line.replay_of_batch_id is None
 
     @property
     def verdict_text(self) -> str:
         if self.line.replay_of_batch_id is not None:
             return "déjà remis"
-        return "accepté" if self.line.verdict == LINE_ACCEPTED else "refusé"
+        return "accepté" if self.line.verdict == LineVerdict.ACCEPTED else "refusé"
 
     @property
     def reason_text(self) -> str:
         line = self.line
         parts = []
         if line.reason is not None:
-            text = REASONS.get(line.reason, line.reason)
+            text = capitalised(refusal_label(line.reason))
             if line.winner_site_id and line.winner_redeemed_at:
                 when = format_datetime(line.winner_redeemed_at)
                 text += f" (premier reçu : {line.winner_site_id}, le {when})"
@@ -103,7 +100,7 @@ class Statement:
 
     @property
     def refused(self) -> list[StatementLine]:
-        return [line for line in self.lines if line.line.verdict != LINE_ACCEPTED]
+        return [line for line in self.lines if line.line.verdict != LineVerdict.ACCEPTED]
 
     @property
     def accepted_cents(self) -> int:
@@ -115,7 +112,7 @@ class Statement:
 
 
 def build_statement(hub: Hub, site_id: str, month: str) -> Statement:
-    if not _MONTH.match(month):
+    if not matches(PERIOD, month):
         raise HubError(f"Mois invalide « {month} » : AAAA-MM attendu (par exemple 2026-11).")
     with read_session(hub.engine) as session:
         site = session.get(HubSite, site_id)
@@ -179,7 +176,7 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
         Paragraph(f"Relevé des pass numériques — région {statement.region_id}", styles["Title"]),
         Paragraph(f"Site : {statement.site_name} ({statement.site_id})", styles["Normal"]),
         Paragraph(f"Période : {statement.period_text}", styles["Normal"]),
-        Paragraph(f"Édité le {format_datetime(generated_at or utc_now())}", styles["Normal"]),
+        Paragraph(f"Édité le {format_datetime(generated_at or system_clock())}", styles["Normal"]),
         Paragraph(
             "Remises : " + (", ".join(statement.batch_ids) or "aucune remise reçue"),
             styles["Normal"],

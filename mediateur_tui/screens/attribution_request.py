@@ -21,19 +21,18 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Header, Input, Label, Select, Static
 
-from mediateur_tui.domain.beneficiaries import Identity, IdentityError, format_reference
+from mediateur_tui.domain.beneficiaries import Identity, format_reference
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_date, local_date, parse_french_date, plural
-from mediateur_tui.domain.rulebooks import PROOF_LABELS, ProofGroup, Rulebook, RulebookError
+from mediateur_tui.domain.rulebooks import PROOF_LABELS, ProofGroup, Rulebook
 from mediateur_tui.screens.attribution_carnets import AttributionCarnetsScreen
 from mediateur_tui.screens.attributions import AttributionsScreen
 from mediateur_tui.services.attribution import (
     Assessment,
     AttributionDesk,
-    AttributionError,
     AttributionInfo,
     RequestForm,
 )
-from mediateur_tui.sync.errors import SyncError
 from mediateur_tui.widgets.keys_footer import KeysFooter
 
 log = logging.getLogger(__name__)
@@ -155,7 +154,7 @@ class AttributionRequestScreen(Screen):
         try:
             desk = self.app.attribution_desk()
             reason = desk.unavailable_reason()
-        except (RulebookError, SyncError) as error:
+        except UserError as error:
             self.app.call_from_thread(self._unavailable, str(error))
             return
         except Exception:
@@ -382,7 +381,7 @@ class AttributionRequestScreen(Screen):
     def assess(self, form: RequestForm, generation: int) -> None:
         try:
             answer: Assessment | str = self.desk.assess(form)
-        except (IdentityError, AttributionError, SyncError) as error:
+        except UserError as error:
             answer = str(error)
         except Exception:
             log.exception("assessing a request failed")  # never the form: it holds names

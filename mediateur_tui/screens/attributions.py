@@ -15,9 +15,9 @@ from textual.widgets import DataTable, Header, Static
 
 from mediateur_tui.domain.beneficiaries import format_reference
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_date, format_datetime, plural
+from mediateur_tui.protocol.verdicts import AttributionVerdict
 from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
 from mediateur_tui.services.attribution_receipt import write_receipt
-from mediateur_tui.sync.protocol import ATTRIBUTION_REFUSED
 from mediateur_tui.widgets.keys_footer import KeysFooter
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def short_status(info: AttributionInfo) -> str:
     """The state in a few words, for the table (the detail says it all)."""
     if info.verdict is None:
         return "envoyée" if info.sent_at else "à envoyer"
-    return "refusée" if info.verdict == ATTRIBUTION_REFUSED else "acceptée"
+    return "refusée" if info.verdict == AttributionVerdict.REFUSED else "acceptée"
 
 
 class AttributionsScreen(Screen):

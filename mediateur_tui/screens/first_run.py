@@ -20,12 +20,12 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Header, Input, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_datetime, plural, thousands
 from mediateur_tui.screens.path_prompt import clean_path
 from mediateur_tui.sync.client import SyncReport, normalise_hub_url
 from mediateur_tui.sync.enrolment import Enrolment
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.protocol import ProtocolError
 from mediateur_tui.sync.replica import ReplicaApplied
 from mediateur_tui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
@@ -276,7 +276,7 @@ class FirstRunScreen(Screen):
     def enrol(self, url: str, token: str) -> None:
         try:
             enrolment = self.app.site_sync().enrol(url, token)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             reason = str(error).replace(RETRY_LATER, "").strip()
             self.app.call_from_thread(self._enrol_refused, reason)
             return
@@ -312,7 +312,7 @@ class FirstRunScreen(Screen):
 
         try:
             report = self.app.site_sync().sync(progress=progress)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             report = SyncReport(errors=[str(error)])
         self.app.call_from_thread(self._synced, report)
 
@@ -379,7 +379,7 @@ class FirstRunScreen(Screen):
     def write_request(self, token: str, path: Path) -> None:
         try:
             written = self.app.site_sync().write_enrolment_request(token, path)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             self.app.call_from_thread(self._request_refused, str(error))
             return
         except OSError as error:
@@ -434,7 +434,7 @@ class FirstRunScreen(Screen):
             return
         try:
             enrolment = self.app.site_sync().import_enrolment_answer(path)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             self.app.call_from_thread(self._answer_refused, str(error))
             return
         self.app.call_from_thread(self._usb_enrolled, enrolment)
@@ -483,7 +483,7 @@ class FirstRunScreen(Screen):
     def import_replica(self, path: Path, site_id: str) -> None:
         try:
             result = self.app.site_sync().import_replica(path, site_id)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             self.app.call_from_thread(self._import_refused, str(error))
             return
         self.app.call_from_thread(self._imported, result, site_id)

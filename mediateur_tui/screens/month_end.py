@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_euros, plural
 from mediateur_tui.screens.close_month import CloseMonthScreen
 from mediateur_tui.screens.close_period import ClosePeriodScreen
@@ -27,8 +28,6 @@ from mediateur_tui.services.reconciliation import (
     month_of,
 )
 from mediateur_tui.sync.batches import period_label
-from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.protocol import ProtocolError
 from mediateur_tui.widgets.keys_footer import KeysFooter
 
 EXPORT_DIRECTORY = "remises"
@@ -193,7 +192,7 @@ class MonthEndScreen(Screen):
         operator = self.app.operator
         try:
             batch = self.app.month_end().close_month(period, operator.id if operator else None)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             self.app.call_from_thread(self.say, str(error), True)
             return
         message = (
@@ -227,7 +226,7 @@ class MonthEndScreen(Screen):
     def export(self, request: ExportRequest) -> None:
         try:
             exported = self.app.month_end().export(request.directory, request.batch_id)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             self.app.call_from_thread(self.say, str(error), True)
             return
         if not exported:
@@ -263,7 +262,7 @@ class MonthEndScreen(Screen):
     def import_ack(self, path: Path) -> None:
         try:
             summary = self.app.month_end().import_ack_file(path)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             message = f"Accusé de réception refusé : {error} Rien n'a été importé."
             self.app.call_from_thread(self.say, message, True)
             return

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_datetime, format_euros, plural
 from mediateur_tui.services.reconciliation import (
     Reconciliation,
@@ -18,8 +19,6 @@ from mediateur_tui.services.reconciliation import (
     reconciliation,
 )
 from mediateur_tui.sync.batches import period_label
-from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.protocol import ProtocolError
 from mediateur_tui.widgets.keys_footer import KeysFooter
 
 
@@ -60,7 +59,7 @@ class ReconciliationScreen(Screen):
     def load(self) -> None:
         try:
             result = reconciliation(self.app.engine, self.batch_id)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             self.app.call_from_thread(self._failed, str(error))
             return
         self.app.call_from_thread(self._show, result)

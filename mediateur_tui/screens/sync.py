@@ -10,11 +10,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import plural, thousands
 from mediateur_tui.services.sync import SyncStatus
 from mediateur_tui.sync.client import SyncReport
-from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.protocol import ProtocolError
 
 NOTHING_LOST = "Rien n'est perdu : ce qui a été reçu est gardé, relancez plus tard."
 USB_ROUTE = (
@@ -70,7 +69,7 @@ class SyncScreen(ModalScreen[None]):
 
         try:
             report = site_sync.sync(progress=progress)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             report = SyncReport(errors=[str(error)])
         self.app.call_from_thread(self._done, report)
 

@@ -31,10 +31,12 @@ from sqlmodel import Session, col, func, select
 
 from mediateur_tui.domain.attribution import Decision, Request, decide_in_force
 from mediateur_tui.domain.beneficiaries import Identity, beneficiary_reference
+from mediateur_tui.domain.clock import Clock, system_clock
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_date, local_date
 from mediateur_tui.domain.rulebooks import ProofGroup, Rulebook, load_rulebooks, rulebook_for
 from mediateur_tui.domain.scan_input import parse_scan
-from mediateur_tui.services.clock import Clock, system_clock
+from mediateur_tui.protocol.verdicts import AttributionVerdict
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
@@ -49,7 +51,6 @@ from mediateur_tui.store.models import (
     Revocation,
 )
 from mediateur_tui.sync.keys import load_beneficiary_key
-from mediateur_tui.sync.protocol import ATTRIBUTION_REFUSED
 
 log = logging.getLogger(__name__)
 CARNET_NUMBER = re.compile(r"C[0-9]{7}")
@@ -60,7 +61,7 @@ NOT_A_DISTRIBUTOR = (
 )
 
 
-class AttributionError(Exception):
+class AttributionError(UserError):
     """Something the distributor's desk cannot do, with a French message."""
 
 
@@ -126,7 +127,7 @@ class AttributionInfo:
         """Where the attribution stands with the region, in French."""
         if self.verdict is None:
             return "envoyée, sans réponse" if self.sent_at else "à envoyer à la région"
-        if self.verdict == ATTRIBUTION_REFUSED:
+        if self.verdict == AttributionVerdict.REFUSED:
             return f"refusée par la région : {self.region_message or 'motif non précisé'}"
         return "acceptée par la région"
 
@@ -334,7 +335,9 @@ def _carnet_row(session: Session, carnet_id: str) -> tuple[Carnet, Programme] | 
 
 
 # An attribution that counts: the region accepted it, or has not answered yet.
-NOT_REFUSED = or_(col(Attribution.verdict).is_(None), Attribution.verdict != ATTRIBUTION_REFUSED)
+NOT_REFUSED = or_(
+    col(Attribution.verdict).is_(None), Attribution.verdict != AttributionVerdict.REFUSED
+)
 
 
 def _passes_known(session: Session, reference: str) -> int:

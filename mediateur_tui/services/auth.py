@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.formatting import format_datetime
 from mediateur_tui.domain.pins import (
     LOCKOUT,
@@ -17,7 +18,6 @@ from mediateur_tui.domain.pins import (
     locked_until,
     verify_pin,
 )
-from mediateur_tui.services.clock import Clock, system_clock
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import Operator

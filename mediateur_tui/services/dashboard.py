@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
+from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.formatting import LOCAL_TZ, local_date
-from mediateur_tui.services.clock import Clock, system_clock
 from mediateur_tui.store.models import Redemption
 from mediateur_tui.store.queries import replica_meta
 

@@ -11,13 +11,14 @@ from sqlalchemy import Engine, literal_column
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
+from mediateur_tui.domain.clock import Clock, system_clock
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.scan_input import parse_scan
 from mediateur_tui.domain.verdicts import (
     DEFAULT_MAX_REPLICA_AGE,
     CheckResult,
     decide,
 )
-from mediateur_tui.services.clock import Clock, system_clock
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
@@ -35,7 +36,7 @@ SESSION_KINDS = {"individuel": "Accompagnement individuel", "collectif": "Atelie
 SEALED_MESSAGE = "Cet encaissement a déjà été remis à la région : il ne peut plus être annulé ici."
 
 
-class DeskError(Exception):
+class DeskError(UserError):
     """An action the desk cannot do, with a French message for the user."""
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
+from mediateur_tui.domain.errors import UserError
+
 try:
     from pyzbar.pyzbar import ZBarSymbol
     from pyzbar.pyzbar import decode as zbar_decode
@@ -19,7 +21,7 @@ PASS_SYMBOLOGIES = [ZBarSymbol.QRCODE, ZBarSymbol.CODE128] if zbar_decode else [
 MAX_SIDE = 2400  # larger photos are scaled down: zbar is faster and no less accurate
 
 
-class ImageReadError(Exception):
+class ImageReadError(UserError):
     """An image that cannot be read, with a French message."""
 
 

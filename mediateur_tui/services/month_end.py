@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from mediateur_tui.services.clock import Clock, system_clock
+from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.sync import acks, batch_files, batches
 from mediateur_tui.sync.acks import AckLineInfo, AckSummary
 from mediateur_tui.sync.batch_files import ExportedBatch

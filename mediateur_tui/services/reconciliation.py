@@ -11,33 +11,15 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from mediateur_tui.domain.formatting import format_date, format_datetime, local_date
+from mediateur_tui.domain.formatting import capitalised, format_date, format_datetime, local_date
+from mediateur_tui.protocol.instants import parse_instant
+from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
 from mediateur_tui.store import queries
 from mediateur_tui.store.models import Batch, Redemption, RefusedScan
 from mediateur_tui.sync import acks, batches
 from mediateur_tui.sync.batches import BatchInfo
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.instants import parse_instant
 from mediateur_tui.sync.keys import site_key_path
-from mediateur_tui.sync.protocol import LINE_ACCEPTED, LINE_REFUSED
-
-# The region's reasons, shortly (for a table column) and in full.
-SHORT_REASONS = {
-    "conflict": "Encaissé ailleurs",
-    "revoked": "En opposition",
-    "expired": "Expiré",
-    "unknown": "Inconnu du registre",
-    "not_attributed": "Carnet non attribué",
-    "duplicate_line": "Ligne en double",
-}
-REASONS = {
-    "conflict": "Déjà encaissé ailleurs",
-    "revoked": "Pass en opposition",
-    "expired": "Pass expiré",
-    "unknown": "Pass inconnu du registre",
-    "not_attributed": "Carnet non attribué",
-    "duplicate_line": "Ligne en double",
-}
 
 
 @dataclass(frozen=True)
@@ -83,11 +65,11 @@ class ReconciliationLine:
 
     @property
     def accepted(self) -> bool:
-        return self.verdict == LINE_ACCEPTED
+        return self.verdict == LineVerdict.ACCEPTED
 
     @property
     def refused(self) -> bool:
-        return self.verdict == LINE_REFUSED
+        return self.verdict == LineVerdict.REFUSED
 
     @property
     def verdict_label(self) -> str:
@@ -102,14 +84,14 @@ class ReconciliationLine:
             return ""
         if self.reason == "conflict" and self.winner_site_id:
             return f"Encaissé à {self.winner_site_id}"
-        return SHORT_REASONS.get(self.reason or "", self.reason or "Motif non précisé")
+        return capitalised(refusal_label(self.reason))
 
     @property
     def reason_text(self) -> str:
         """The region's reason in French; a conflict names the site that took the pass first."""
         if not self.refused:
             return ""
-        text = REASONS.get(self.reason or "", self.reason or "Motif non précisé")
+        text = capitalised(refusal_label(self.reason))
         if self.winner_site_id:
             text += f" : {self.winner_site_id}"
             if self.winner_redeemed_at is not None:

@@ -11,14 +11,15 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.signatures import key_fingerprint
-from mediateur_tui.services.clock import Clock, system_clock
+from mediateur_tui.protocol.documents import dump_json
+from mediateur_tui.protocol.formats import ENROLMENT
 from mediateur_tui.store import queries
 from mediateur_tui.sync import batches, client, enrolment, replica
 from mediateur_tui.sync.client import Progress, SyncReport
 from mediateur_tui.sync.enrolment import Enrolment
 from mediateur_tui.sync.files import read_document_file
-from mediateur_tui.sync.protocol import ENROLMENT, dump_json
 from mediateur_tui.sync.replica import ReplicaApplied
 from mediateur_tui.sync.state import read_sync_state
 

@@ -15,34 +15,20 @@ from sqlmodel import Session, select
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.protocol.documents import dump_json
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import ACK
+from mediateur_tui.protocol.instants import parse_instant
+from mediateur_tui.protocol.signing import region_signer, verify_document
+from mediateur_tui.protocol.verdicts import LineVerdict, RefusalReason, refusal_label
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import AckLine, Batch
 from mediateur_tui.sync.batches import BatchInfo, batch_document
 from mediateur_tui.sync.files import read_document_file
-from mediateur_tui.sync.instants import parse_instant
-from mediateur_tui.sync.protocol import (
-    ACK,
-    LINE_ACCEPTED,
-    LINE_REFUSED,
-    REFUSAL_REASONS,
-    ProtocolError,
-    dump_json,
-    region_signer,
-    verify_document,
-)
 
 log = logging.getLogger(__name__)
-
-REFUSAL_LABELS = {
-    "conflict": "déjà encaissé ailleurs",
-    "revoked": "pass en opposition",
-    "expired": "pass expiré",
-    "unknown": "pass inconnu du registre",
-    "not_attributed": "carnet non attribué",
-    "duplicate_line": "ligne en double",
-}
 
 
 @dataclass(frozen=True)
@@ -57,14 +43,14 @@ class AckLineInfo:
 
     @property
     def accepted(self) -> bool:
-        return self.verdict == LINE_ACCEPTED
+        return self.verdict == LineVerdict.ACCEPTED
 
     def describe(self) -> str:
         """E.g. `7K3M-9QXR-4TBEZ : refusé — déjà encaissé ailleurs (FOURMIES-MEDIA, …)`."""
         shown = format_code(self.code)
         if self.accepted:
             return f"{shown} : accepté, {format_euros(self.value_cents)}"
-        reason = REFUSAL_LABELS.get(self.reason or "", self.reason or "motif non précisé")
+        reason = refusal_label(self.reason)
         if self.winner_site_id:
             when = format_datetime(self.winner_redeemed_at) if self.winner_redeemed_at else ""
             reason += f" ({self.winner_site_id}, {when})" if when else f" ({self.winner_site_id})"
@@ -194,10 +180,10 @@ def _parse_ack_lines(ack: dict[str, Any], batch_id: str) -> list[AckLine]:
     for raw in raw_lines:
         try:
             verdict, reason, winner = raw["verdict"], raw["reason"], raw["winner"]
-            if verdict not in (LINE_ACCEPTED, LINE_REFUSED):
+            if verdict not in (LineVerdict.ACCEPTED, LineVerdict.REFUSED):
                 raise ValueError(verdict)
-            if (verdict == LINE_ACCEPTED) != (reason is None) or (
-                reason is not None and reason not in REFUSAL_REASONS
+            if (verdict == LineVerdict.ACCEPTED) != (reason is None) or (
+                reason is not None and reason not in tuple(RefusalReason)
             ):
                 raise ValueError(reason)
             lines.append(
@@ -225,7 +211,7 @@ def _check_lines_match(ack: dict[str, Any], lines: list[AckLine], values: dict[s
             "L'accusé de réception ne correspond pas aux lignes de la remise (lignes manquantes, "
             "en trop ou en double) : refusé."
         )
-    accepted = [line for line in lines if line.verdict == LINE_ACCEPTED]
+    accepted = [line for line in lines if line.verdict == LineVerdict.ACCEPTED]
     expected = {
         "accepted": len(accepted),
         "accepted_cents": sum(values[line.redemption_id] for line in accepted),

@@ -19,27 +19,27 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from mediateur_tui.store import queries
-from mediateur_tui.store.audit import append_event
-from mediateur_tui.store.engine import writer
-from mediateur_tui.store.models import Attribution, AttributionCarnet
-from mediateur_tui.sync.files import read_document_file
-from mediateur_tui.sync.instants import iso_instant
-from mediateur_tui.sync.keys import beneficiary_key_of, load_site_key, write_beneficiary_key
-from mediateur_tui.sync.protocol import (
-    ATTRIBUTION_ACCEPTED,
+from mediateur_tui.protocol.documents import dump_json
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import (
     ATTRIBUTION_ANSWER,
-    ATTRIBUTION_REFUSAL_REASONS,
-    ATTRIBUTION_REFUSED,
     ATTRIBUTIONS,
     MAX_ATTRIBUTIONS_PER_DOCUMENT,
-    ProtocolError,
-    dump_json,
+)
+from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.signing import (
     region_signer,
     sign_document,
     site_signer,
     verify_document,
 )
+from mediateur_tui.protocol.verdicts import AttributionRefusal, AttributionVerdict
+from mediateur_tui.store import queries
+from mediateur_tui.store.audit import append_event
+from mediateur_tui.store.engine import writer
+from mediateur_tui.store.models import Attribution, AttributionCarnet
+from mediateur_tui.sync.files import read_document_file
+from mediateur_tui.sync.keys import beneficiary_key_of, load_site_key, write_beneficiary_key
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def apply_answer(
             row.region_message = result.get("message")
             row.answered_at = now
             session.add(row)
-            if row.verdict == ATTRIBUTION_ACCEPTED:
+            if row.verdict == AttributionVerdict.ACCEPTED:
                 accepted += 1
             else:
                 refused += 1
@@ -229,10 +229,11 @@ def _results(answer: dict[str, Any], sent: set[str]) -> list[dict[str, Any]]:
         if (
             not isinstance(result, dict)
             or result.get("id") not in sent
-            or result.get("verdict") not in (ATTRIBUTION_ACCEPTED, ATTRIBUTION_REFUSED)
+            or result.get("verdict")
+            not in (AttributionVerdict.ACCEPTED, AttributionVerdict.REFUSED)
             or (
-                result.get("verdict") == ATTRIBUTION_REFUSED
-                and result.get("reason") not in ATTRIBUTION_REFUSAL_REASONS
+                result.get("verdict") == AttributionVerdict.REFUSED
+                and result.get("reason") not in tuple(AttributionRefusal)
             )
         ):
             raise ProtocolError("Réponse de la région aux attributions mal formée : ignorée.")

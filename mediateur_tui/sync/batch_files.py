@@ -16,12 +16,13 @@ from sqlmodel import Session
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.pdf import write_a4_pdf
+from mediateur_tui.protocol.documents import dump_gzip_json
+from mediateur_tui.protocol.instants import parse_instant
+from mediateur_tui.protocol.signing import document_hash
 from mediateur_tui.store import queries
 from mediateur_tui.store.models import Site
 from mediateur_tui.sync.batches import BatchInfo, batch_document, list_batches, period_label
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.instants import parse_instant
-from mediateur_tui.sync.protocol import document_hash, dump_gzip_json
 
 INPUT_METHODS = {"scan": "lecteur", "image": "image", "cli": "saisie différée"}
 

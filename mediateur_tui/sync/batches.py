@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, literal_column, update
 from sqlmodel import Session, select
 
+from mediateur_tui.domain.errors import NothingToDo
 from mediateur_tui.domain.formatting import (
     LOCAL_TZ,
     format_date,
@@ -30,14 +31,16 @@ from mediateur_tui.domain.formatting import (
     format_month,
     local_date,
 )
+from mediateur_tui.protocol.documents import dump_json
+from mediateur_tui.protocol.formats import BATCH
+from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.signing import document_hash, sign_document, site_signer
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import Batch, DeskSession, Operator, Redemption, RefusedScan
-from mediateur_tui.sync.errors import NothingToDo, SyncError
-from mediateur_tui.sync.instants import iso_instant
+from mediateur_tui.sync.errors import SyncError
 from mediateur_tui.sync.keys import load_site_key
-from mediateur_tui.sync.protocol import BATCH, document_hash, dump_json, sign_document, site_signer
 
 log = logging.getLogger(__name__)
 

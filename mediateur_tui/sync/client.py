@@ -31,22 +31,22 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_euros
-from mediateur_tui.store.engine import writer
-from mediateur_tui.sync import acks, attributions, batches
-from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
-from mediateur_tui.sync.keys import (
-    load_beneficiary_key,
-)
-from mediateur_tui.sync.protocol import (
+from mediateur_tui.protocol.documents import dump_gzip_json, load_json
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import (
     ACK,
     ATTRIBUTION_ANSWER,
     BENEFICIARY_KEY,
     ENROLMENT,
     REPLICA_PAGE,
-    ProtocolError,
-    dump_gzip_json,
-    load_json,
+)
+from mediateur_tui.store.engine import writer
+from mediateur_tui.sync import acks, attributions, batches
+from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
+from mediateur_tui.sync.keys import (
+    load_beneficiary_key,
 )
 from mediateur_tui.sync.replica import apply_page
 from mediateur_tui.sync.state import read_sync_state, sync_state
@@ -351,7 +351,7 @@ def synchronise(
         except HubUnreachable as error:
             report.errors.append(f"Réplique : {error}")
             return report  # the hub is out of reach: pushing would only wait again
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             report.errors.append(f"Réplique : {error}")
         if data_dir is not None:
             try:
@@ -360,11 +360,11 @@ def synchronise(
                 if report.attributions_accepted and not report.errors:
                     # The carnets the region just attributed: redeemable here at once.
                     _pull(engine, client, report, progress, page_limit)
-            except (SyncError, ProtocolError) as error:
+            except UserError as error:
                 report.errors.append(f"Attributions : {error}")
         try:
             _push(engine, client, report, clock)
-        except (SyncError, ProtocolError) as error:
+        except UserError as error:
             report.errors.append(f"Remises : {error}")
     finally:
         client.close()

@@ -20,6 +20,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.signatures import key_fingerprint
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
+from mediateur_tui.protocol.signing import decode_key, encode_key, region_signer, verify_document
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
@@ -32,14 +35,6 @@ from mediateur_tui.sync.keys import (
     load_site_key,
     raw_public_key,
     write_beneficiary_key,
-)
-from mediateur_tui.sync.protocol import (
-    ENROLMENT_REQUEST,
-    ProtocolError,
-    decode_key,
-    encode_key,
-    region_signer,
-    verify_document,
 )
 from mediateur_tui.sync.state import read_sync_state, sync_state
 

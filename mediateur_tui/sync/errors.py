@@ -1,14 +1,12 @@
-"""Errors of the sync side, each with a French message for the user."""
+"""Errors of the site's exchanges with its region, each with a French message for the user."""
 
 from __future__ import annotations
 
-
-class SyncError(Exception):
-    """Something the site cannot do now (not enrolled, nothing to close, hub refusal…)."""
+from mediateur_tui.domain.errors import UserError
 
 
-class NothingToDo(SyncError):
-    """Nothing to do (an empty month, no batch to export): not a failure, but nothing done."""
+class SyncError(UserError):
+    """Something the site cannot do with its region now (not enrolled, unknown batch…)."""
 
 
 class HubUnreachable(SyncError):

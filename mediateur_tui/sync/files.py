@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mediateur_tui.protocol.documents import load_json
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.protocol import load_json
 
 
 def read_document_file(path: Path, expected_format: str) -> dict[str, Any]:

@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from mediateur_tui.domain.beneficiaries import BENEFICIARY_KEY_BYTES
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.signing import decode_key
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.protocol import ProtocolError, decode_key
 
 SITE_KEY_FILENAME = "site_ed25519.key"
 BENEFICIARY_KEY_FILENAME = "beneficiary_hmac.key"

@@ -29,13 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mediateur_tui.domain.signatures import key_fingerprint
-from mediateur_tui.store import queries
-from mediateur_tui.store.engine import writer
-from mediateur_tui.store.models import ReplicaMeta
-from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.files import read_document_file
-from mediateur_tui.sync.instants import parse_instant
-from mediateur_tui.sync.protocol import (
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import (
     CHANGE_ATTRIBUTION,
     CHANGE_CARNET,
     CHANGE_PROGRAMME,
@@ -44,11 +39,14 @@ from mediateur_tui.sync.protocol import (
     CHANGE_USED,
     REPLICA_PAGE,
     REPLICA_SNAPSHOT,
-    ProtocolError,
-    decode_key,
-    region_signer,
-    verify_document,
 )
+from mediateur_tui.protocol.instants import parse_instant
+from mediateur_tui.protocol.signing import decode_key, region_signer, verify_document
+from mediateur_tui.store import queries
+from mediateur_tui.store.engine import writer
+from mediateur_tui.store.models import ReplicaMeta
+from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.files import read_document_file
 from mediateur_tui.sync.state import sync_state
 
 log = logging.getLogger(__name__)

@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 
 from mediateur_tui.cli import main as site_main
 from mediateur_tui.domain.beneficiaries import Identity
+from mediateur_tui.domain.clock import Clock, fixed_clock, system_clock
 from mediateur_tui.domain.formatting import LOCAL_TZ, local_date
 from mediateur_tui.domain.verdicts import CheckResult
 from mediateur_tui.hub.cli import main as hub_main
@@ -36,7 +37,6 @@ from mediateur_tui.hub.database import make_engine, read_session
 from mediateur_tui.hub.models import HubBatch, HubChange, HubLine, HubPass, hub_registry
 from mediateur_tui.services.attribution import RequestForm
 from mediateur_tui.services.auth import log_in
-from mediateur_tui.services.clock import Clock, fixed_clock, system_clock
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync

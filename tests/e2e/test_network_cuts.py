@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 from contract import validate
 
-from mediateur_tui.services.clock import system_clock
+from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.sync.batches import batch_document, period_label
 from mediateur_tui.sync.client import DEFAULT_ATTEMPTS, synchronise
 

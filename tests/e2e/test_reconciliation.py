@@ -159,7 +159,7 @@ def test_same_pass_at_two_sites_first_received_wins(any_region, make_site, tmp_p
     assert (rows_a[shared]["verdict"], rows_a[shared]["motif"]) == ("accepté", "")
     assert rows_b[shared]["verdict"] == "refusé"
     assert rows_b[shared]["motif"] == (
-        f"Pass déjà encaissé ailleurs (premier reçu : {SITE_A}, le {format_datetime(at_a)})"
+        f"Déjà encaissé ailleurs (premier reçu : {SITE_A}, le {format_datetime(at_a)})"
     )
     assert rows_b[only_b]["verdict"] == "accepté"
 

@@ -21,14 +21,8 @@ from mediateur_tui.hub.database import Hub, HubSettings, read_session
 from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.models import HubChange, hub_registry
 from mediateur_tui.hub.registry import ProgrammeSpec, attribute, init_region, issue, revoke
-from mediateur_tui.sync.protocol import (
-    ATTRIBUTIONS,
-    BATCH,
-    ENROLMENT_REQUEST,
-    encode_key,
-    sign_document,
-    site_signer,
-)
+from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH, ENROLMENT_REQUEST
+from mediateur_tui.protocol.signing import encode_key, sign_document, site_signer
 
 REGION_ID = "HDF"
 SITE_A = "AVESNES-EPN"

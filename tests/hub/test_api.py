@@ -14,14 +14,9 @@ from mediateur_tui.hub import api
 from mediateur_tui.hub.api import create_app
 from mediateur_tui.hub.database import HubSettings
 from mediateur_tui.hub.enrolment import enrol_site
-from mediateur_tui.sync.protocol import (
-    ENROLMENT_REQUEST,
-    dump_gzip_json,
-    dump_json,
-    encode_key,
-    region_signer,
-    verify_document,
-)
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
+from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
+from mediateur_tui.protocol.signing import encode_key, region_signer, verify_document
 
 from .helpers import SITE_A, SITE_B, World, build_world, line, make_batch
 from .server import HubProcess

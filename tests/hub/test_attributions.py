@@ -41,14 +41,9 @@ from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.models import HubAttribution, HubCarnet
 from mediateur_tui.hub.registry import ProgrammeSpec, attribute, issue, revoke
 from mediateur_tui.hub.replica import changes_page
-from mediateur_tui.sync.protocol import (
-    MAX_ATTRIBUTIONS_PER_DOCUMENT,
-    ProtocolError,
-    decode_key,
-    region_signer,
-    sign_document,
-    verify_document,
-)
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import MAX_ATTRIBUTIONS_PER_DOCUMENT
+from mediateur_tui.protocol.signing import decode_key, region_signer, sign_document, verify_document
 
 from .helpers import (
     PROGRAMME,

@@ -15,16 +15,9 @@ from mediateur_tui.domain.signatures import new_private_key, public_key_bytes
 from mediateur_tui.hub.database import HubSettings
 from mediateur_tui.hub.enrolment import enrol_site
 from mediateur_tui.hub.registry import ProgrammeSpec, issue
-from mediateur_tui.sync.protocol import (
-    ENROLMENT_REQUEST,
-    decode_key,
-    dump_gzip_json,
-    dump_json,
-    encode_key,
-    load_json,
-    region_signer,
-    verify_document,
-)
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
+from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
+from mediateur_tui.protocol.signing import decode_key, encode_key, region_signer, verify_document
 
 from .helpers import (
     PROGRAMME,

@@ -14,14 +14,9 @@ from contract import validate
 
 from mediateur_tui.hub.database import HubSettings
 from mediateur_tui.hub.enrolment import enrol_site
-from mediateur_tui.sync.protocol import (
-    BENEFICIARY_KEY,
-    decode_key,
-    encode_key,
-    load_json,
-    region_signer,
-    verify_document,
-)
+from mediateur_tui.protocol.documents import load_json
+from mediateur_tui.protocol.formats import BENEFICIARY_KEY
+from mediateur_tui.protocol.signing import decode_key, encode_key, region_signer, verify_document
 
 from .helpers import SITE_A, SITE_B, Site, World, build_world, enrol
 from .server import HubProcess

@@ -15,18 +15,9 @@ from mediateur_tui.hub.cli import main
 from mediateur_tui.hub.database import HubSettings, open_hub, resolve_settings
 from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.replica import last_sequence
-from mediateur_tui.sync.protocol import (
-    ACK,
-    ENROLMENT,
-    ENROLMENT_REQUEST,
-    REPLICA_SNAPSHOT,
-    dump_gzip_json,
-    dump_json,
-    encode_key,
-    load_json,
-    region_signer,
-    verify_document,
-)
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
+from mediateur_tui.protocol.formats import ACK, ENROLMENT, ENROLMENT_REQUEST, REPLICA_SNAPSHOT
+from mediateur_tui.protocol.signing import encode_key, region_signer, verify_document
 
 from .helpers import Site, line, make_batch
 

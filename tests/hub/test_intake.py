@@ -14,7 +14,8 @@ from mediateur_tui.hub.intake import IntakeResult
 from mediateur_tui.hub.intake import receive_batch as hub_receive_batch
 from mediateur_tui.hub.models import HubLine, HubUsedPass
 from mediateur_tui.hub.statement import build_statement
-from mediateur_tui.sync.protocol import ProtocolError, region_signer, verify_document
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.signing import region_signer, verify_document
 
 from .helpers import (
     SITE_A,

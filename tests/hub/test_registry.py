@@ -21,7 +21,8 @@ from mediateur_tui.hub.errors import Conflict, HubError, NotFound, Unauthorised
 from mediateur_tui.hub.models import hub_registry
 from mediateur_tui.hub.printing import write_printer_csv, write_qr_sheets
 from mediateur_tui.hub.registry import ProgrammeSpec, attribute, init_region, issue, revoke
-from mediateur_tui.sync.protocol import ENROLMENT_REQUEST, region_signer, verify_document
+from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
+from mediateur_tui.protocol.signing import region_signer, verify_document
 
 from .helpers import GRACE_UNTIL, PROGRAMME, VALID_FROM, VALID_UNTIL, World, change_bodies
 

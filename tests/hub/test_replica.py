@@ -11,16 +11,10 @@ from mediateur_tui.domain.signatures import public_key_bytes
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.registry import ProgrammeSpec, init_region, issue
 from mediateur_tui.hub.replica import changes_page, last_sequence, snapshot
-from mediateur_tui.sync.protocol import (
-    REPLICA_PAGE,
-    REPLICA_SNAPSHOT,
-    ProtocolError,
-    decode_key,
-    dump_gzip_json,
-    load_json,
-    region_signer,
-    verify_document,
-)
+from mediateur_tui.protocol.documents import dump_gzip_json, load_json
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_SNAPSHOT
+from mediateur_tui.protocol.signing import decode_key, region_signer, verify_document
 
 from .helpers import SITE_A, World, change_bodies, line, make_batch
 

@@ -71,9 +71,7 @@ def test_statement_csv_lists_every_line_with_its_reason(remitted: World, tmp_pat
     assert rows[1][3] == format_code(remitted.fresh[0])
     assert rows[1][4:7] == ["12/11/2026 10:30", "10,00", "accepté"]
     assert rows[3][6:] == ["refusé", "Pass en opposition"]
-    assert rows[4][7] == (
-        f"Pass déjà encaissé ailleurs (premier reçu : {SITE_B}, le 12/11/2026 10:30)"
-    )
+    assert rows[4][7] == (f"Déjà encaissé ailleurs (premier reçu : {SITE_B}, le 12/11/2026 10:30)")
     assert rows[5][4:6] == ["Total accepté (2 pass)", "20,00"]
 
 
@@ -93,7 +91,7 @@ def test_statement_pdf_slip_shows_totals_and_refusals(remitted: World, tmp_path)
         "Total accepté",
         "20,00 €",
         "Pass en opposition",
-        "Pass déjà encaissé ailleurs",
+        "Déjà encaissé ailleurs",
         format_code(remitted.revoked),
     ):
         assert expected in text

@@ -13,8 +13,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mediateur_tui.domain.codes import make_code
-from mediateur_tui.sync import protocol
-from mediateur_tui.sync.protocol import region_signer, sign_document, site_signer
+from mediateur_tui.protocol import formats, signing
+from mediateur_tui.protocol.signing import region_signer, sign_document, site_signer
+from mediateur_tui.protocol.verdicts import (
+    AttributionRefusal,
+)
 
 REGION_ID = "HDF"
 SITE_ID = "AVESNES-EPN"
@@ -37,8 +40,8 @@ def public_bytes(private_key: Ed25519PrivateKey) -> bytes:
     return private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-REGION_PUBLIC_KEY = protocol.encode_key(public_bytes(REGION_KEY))
-SITE_PUBLIC_KEY = protocol.encode_key(public_bytes(SITE_KEY))
+REGION_PUBLIC_KEY = signing.encode_key(public_bytes(REGION_KEY))
+SITE_PUBLIC_KEY = signing.encode_key(public_bytes(SITE_KEY))
 
 
 def code(number: int) -> str:
@@ -103,7 +106,7 @@ def changes() -> list[Document]:
 
 def replica_page() -> Document:
     page = {
-        "format": protocol.REPLICA_PAGE,
+        "format": formats.REPLICA_PAGE,
         "region_id": REGION_ID,
         "since": 0,
         "until": 10,
@@ -116,7 +119,7 @@ def replica_page() -> Document:
 
 def replica_snapshot() -> Document:
     snapshot = {
-        "format": protocol.REPLICA_SNAPSHOT,
+        "format": formats.REPLICA_SNAPSHOT,
         "region_id": REGION_ID,
         "region_public_key": REGION_PUBLIC_KEY,
         "until": 10,
@@ -128,7 +131,7 @@ def replica_snapshot() -> Document:
 
 def enrolment_request() -> Document:
     return {
-        "format": protocol.ENROLMENT_REQUEST,
+        "format": formats.ENROLMENT_REQUEST,
         "token": "q7Zr1-Kd0w8xY3mT5vBn2pLs",
         "site_public_key": SITE_PUBLIC_KEY,
     }
@@ -136,14 +139,14 @@ def enrolment_request() -> Document:
 
 def enrolment() -> Document:
     answer = {
-        "format": protocol.ENROLMENT,
+        "format": formats.ENROLMENT,
         "region_id": REGION_ID,
         "region_public_key": REGION_PUBLIC_KEY,
         "site_id": SITE_ID,
         "site_name": "Espace public numérique d'Avesnes-sur-Helpe",
         "api_key": "pn_4f9c2d1e8b7a6f5e4d3c2b1a0f9e8d7c",
         "issued_at": "2026-02-15T09:30:00+00:00",
-        "beneficiary_key": protocol.encode_key(bytes(range(32))),  # a distributor site
+        "beneficiary_key": signing.encode_key(bytes(range(32))),  # a distributor site
     }
     return sign_document(answer, REGION_KEY, region_signer(REGION_ID))
 
@@ -182,7 +185,7 @@ def batch() -> Document:
         },
     ]
     document = {
-        "format": protocol.BATCH,
+        "format": formats.BATCH,
         "batch_id": random_id("batch-2"),
         "region_id": REGION_ID,
         "site_id": SITE_ID,
@@ -260,7 +263,7 @@ def ack() -> Document:
         )
     ]
     document = {
-        "format": protocol.ACK,
+        "format": formats.ACK,
         "batch_id": random_id("batch-2"),
         "site_id": SITE_ID,
         "region_id": REGION_ID,
@@ -299,7 +302,7 @@ def attributions() -> Document:
         },
     ]
     document = {
-        "format": protocol.ATTRIBUTIONS,
+        "format": formats.ATTRIBUTIONS,
         "region_id": REGION_ID,
         "site_id": SITE_ID,
         "sent_at": "2026-03-02T11:00:00Z",
@@ -326,10 +329,10 @@ def attribution_answer() -> Document:
             "message": f"Refusée ({reason}).",
             "beneficiary_passes": 5,
         }
-        for reason in protocol.ATTRIBUTION_REFUSAL_REASONS
+        for reason in AttributionRefusal
     ]
     document = {
-        "format": protocol.ATTRIBUTION_ANSWER,
+        "format": formats.ATTRIBUTION_ANSWER,
         "region_id": REGION_ID,
         "site_id": SITE_ID,
         "answered_at": "2026-03-02T11:00:01.250000Z",
@@ -341,10 +344,10 @@ def attribution_answer() -> Document:
 def beneficiary_key() -> Document:
     """The key for a site the region made a distributor after its enrolment."""
     document = {
-        "format": protocol.BENEFICIARY_KEY,
+        "format": formats.BENEFICIARY_KEY,
         "region_id": REGION_ID,
         "site_id": SITE_ID,
-        "beneficiary_key": protocol.encode_key(bytes(range(32))),
+        "beneficiary_key": signing.encode_key(bytes(range(32))),
         "issued_at": "2026-11-28T16:40:00.250000+00:00",
     }
     return sign_document(document, REGION_KEY, region_signer(REGION_ID))

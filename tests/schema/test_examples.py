@@ -7,7 +7,8 @@ import copy
 import pytest
 from contract import FORMATS, validate
 
-from mediateur_tui.sync import protocol
+from mediateur_tui.protocol import documents, signing
+from mediateur_tui.protocol.verdicts import AttributionRefusal, AttributionVerdict
 
 from .examples import (
     EXAMPLES,
@@ -43,21 +44,21 @@ def test_validate_accepts_a_format_as_the_name(document_format: str) -> None:
 @pytest.mark.parametrize(
     ("name", "signer", "key"),
     [
-        ("replica-page", protocol.region_signer(REGION_ID), REGION_KEY),
-        ("replica-snapshot", protocol.region_signer(REGION_ID), REGION_KEY),
-        ("enrolment", protocol.region_signer(REGION_ID), REGION_KEY),
-        ("batch", protocol.site_signer(SITE_ID), SITE_KEY),
-        ("ack", protocol.region_signer(REGION_ID), REGION_KEY),
-        ("attributions", protocol.site_signer(SITE_ID), SITE_KEY),
-        ("attribution-answer", protocol.region_signer(REGION_ID), REGION_KEY),
-        ("beneficiary-key", protocol.region_signer(REGION_ID), REGION_KEY),
+        ("replica-page", signing.region_signer(REGION_ID), REGION_KEY),
+        ("replica-snapshot", signing.region_signer(REGION_ID), REGION_KEY),
+        ("enrolment", signing.region_signer(REGION_ID), REGION_KEY),
+        ("batch", signing.site_signer(SITE_ID), SITE_KEY),
+        ("ack", signing.region_signer(REGION_ID), REGION_KEY),
+        ("attributions", signing.site_signer(SITE_ID), SITE_KEY),
+        ("attribution-answer", signing.region_signer(REGION_ID), REGION_KEY),
+        ("beneficiary-key", signing.region_signer(REGION_ID), REGION_KEY),
     ],
 )
 def test_signed_examples_carry_real_signatures(name: str, signer: str, key) -> None:
     document = EXAMPLES[name]()
-    protocol.verify_document(document, public_bytes(key), signer)
+    signing.verify_document(document, public_bytes(key), signer)
     # The contract still holds after the trip through the file format.
-    reloaded = protocol.load_json(protocol.dump_gzip_json(document), document["format"])
+    reloaded = documents.load_json(documents.dump_gzip_json(document), document["format"])
     validate(reloaded, name)
 
 
@@ -123,11 +124,11 @@ def test_a_redemption_of_a_pass_the_replica_does_not_know_is_provisional() -> No
 def test_every_attribution_verdict_and_reason_is_exercised() -> None:
     results = attribution_answer()["results"]
     assert {item["verdict"] for item in results} == {
-        protocol.ATTRIBUTION_ACCEPTED,
-        protocol.ATTRIBUTION_REFUSED,
+        AttributionVerdict.ACCEPTED,
+        AttributionVerdict.REFUSED,
     }
     reasons = [item["reason"] for item in results if item["reason"] is not None]
-    assert tuple(reasons) == protocol.ATTRIBUTION_REFUSAL_REASONS
+    assert tuple(reasons) == tuple(AttributionRefusal)
 
 
 def test_optional_fields_may_be_left_out() -> None:

@@ -14,7 +14,13 @@ from jsonschema import Draft202012Validator
 from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, Identity, beneficiary_reference
 from mediateur_tui.domain.rulebooks import CATEGORIES
 from mediateur_tui.domain.verdicts import Verdict
-from mediateur_tui.sync import protocol
+from mediateur_tui.protocol import formats
+from mediateur_tui.protocol.verdicts import (
+    AttributionRefusal,
+    AttributionVerdict,
+    LineVerdict,
+    RefusalReason,
+)
 
 ID_PREFIX = "https://mediateur-tui.example/schema/"
 NAMES = sorted(schemas())
@@ -37,15 +43,15 @@ def subschemas(node: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
 def test_there_is_one_schema_per_protocol_format_plus_common() -> None:
     assert sorted([*FORMATS.values(), "common"]) == NAMES
     for constant in (
-        protocol.REPLICA_PAGE,
-        protocol.REPLICA_SNAPSHOT,
-        protocol.ENROLMENT_REQUEST,
-        protocol.ENROLMENT,
-        protocol.BATCH,
-        protocol.ACK,
-        protocol.ATTRIBUTIONS,
-        protocol.ATTRIBUTION_ANSWER,
-        protocol.BENEFICIARY_KEY,
+        formats.REPLICA_PAGE,
+        formats.REPLICA_SNAPSHOT,
+        formats.ENROLMENT_REQUEST,
+        formats.ENROLMENT,
+        formats.BATCH,
+        formats.ACK,
+        formats.ATTRIBUTIONS,
+        formats.ATTRIBUTION_ANSWER,
+        formats.BENEFICIARY_KEY,
     ):
         assert schemas()[FORMATS[constant]]["properties"]["format"] == {"const": constant}
 
@@ -100,27 +106,27 @@ def test_required_fields_are_declared(name: str) -> None:
 
 def test_enums_match_the_code() -> None:
     common = schemas()["common"]["$defs"]
-    assert tuple(common["refusal_reason"]["enum"]) == protocol.REFUSAL_REASONS
+    assert tuple(common["refusal_reason"]["enum"]) == tuple(RefusalReason)
     assert set(common["change"]["properties"]["t"]["enum"]) == {
-        protocol.CHANGE_PROGRAMME,
-        protocol.CHANGE_SITE,
-        protocol.CHANGE_CARNET,
-        protocol.CHANGE_ATTRIBUTION,
-        protocol.CHANGE_REVOCATION,
-        protocol.CHANGE_USED,
+        formats.CHANGE_PROGRAMME,
+        formats.CHANGE_SITE,
+        formats.CHANGE_CARNET,
+        formats.CHANGE_ATTRIBUTION,
+        formats.CHANGE_REVOCATION,
+        formats.CHANGE_USED,
     }
     branches = {branch["$ref"].rsplit("_", 1)[1] for branch in common["change"]["oneOf"]}
     assert branches == set(common["change"]["properties"]["t"]["enum"])
     line = schemas()["ack"]["$defs"]["line"]["properties"]
-    assert set(line["verdict"]["enum"]) == {protocol.LINE_ACCEPTED, protocol.LINE_REFUSED}
+    assert set(line["verdict"]["enum"]) == {LineVerdict.ACCEPTED, LineVerdict.REFUSED}
     refused = schemas()["batch"]["$defs"]["refused_scan"]["properties"]["verdict"]["enum"]
     assert set(refused) == {verdict.value for verdict in Verdict if not verdict.redeemable}
     reasons = common["attribution_refusal_reason"]["enum"]
-    assert tuple(reasons) == protocol.ATTRIBUTION_REFUSAL_REASONS
+    assert tuple(reasons) == tuple(AttributionRefusal)
     result = schemas()["attribution-answer"]["$defs"]["result"]["properties"]
     assert set(result["verdict"]["enum"]) == {
-        protocol.ATTRIBUTION_ACCEPTED,
-        protocol.ATTRIBUTION_REFUSED,
+        AttributionVerdict.ACCEPTED,
+        AttributionVerdict.REFUSED,
     }
     attribution = schemas()["attributions"]["$defs"]["attribution"]["properties"]
     assert tuple(attribution["category"]["enum"]) == CATEGORIES

@@ -12,6 +12,8 @@ from sqlmodel import Session, select
 
 from mediateur_tui.demo import DEMO_BENEFICIARY, STOCK_CARNETS
 from mediateur_tui.domain.beneficiaries import Identity, IdentityError
+from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.protocol.verdicts import AttributionVerdict
 from mediateur_tui.services.attribution import (
     NOT_A_DISTRIBUTOR,
     AttributionDesk,
@@ -20,7 +22,6 @@ from mediateur_tui.services.attribution import (
 )
 from mediateur_tui.services.attribution_receipt import write_receipt
 from mediateur_tui.services.auth import list_operators
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store.audit import verify_chain
 from mediateur_tui.store.models import (
@@ -33,7 +34,6 @@ from mediateur_tui.store.models import (
     Revocation,
 )
 from mediateur_tui.sync.keys import BENEFICIARY_KEY_FILENAME
-from mediateur_tui.sync.protocol import ATTRIBUTION_ACCEPTED, ATTRIBUTION_REFUSED
 
 from .conftest import NOW
 
@@ -149,7 +149,10 @@ def test_a_refusal_by_the_region_frees_the_cap_and_the_carnet(demo_db, desk, dis
     info = desk.record(desk.assess(senior()), [carnet], distributor)
     with Session(demo_db.engine) as session:
         row = session.get(Attribution, info.id)
-        row.verdict, row.region_message = ATTRIBUTION_REFUSED, "Plafond atteint dans la région."
+        row.verdict, row.region_message = (
+            AttributionVerdict.REFUSED,
+            "Plafond atteint dans la région.",
+        )
         session.add(row)
         session.commit()
     assert desk.attribution(info.id).status == (
@@ -164,7 +167,7 @@ def test_an_accepted_attribution_is_counted_once_with_the_replica(demo_db, desk,
     info = desk.record(desk.assess(senior()), [carnet], distributor)
     with Session(demo_db.engine) as session:
         row = session.get(Attribution, info.id)
-        row.verdict = ATTRIBUTION_ACCEPTED
+        row.verdict = AttributionVerdict.ACCEPTED
         replica_carnet = session.get(Carnet, carnet)
         replica_carnet.attributed_on, replica_carnet.beneficiary_ref = TODAY, row.beneficiary_ref
         session.add_all([row, replica_carnet])

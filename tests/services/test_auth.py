@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.auth import log_in
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.store.audit import verify_chain
 from mediateur_tui.store.models import AuditEvent, Operator
 

@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mediateur_tui.demo import demo_region_key
+from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.protocol.formats import ACK
+from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.signing import region_signer, sign_document
 from mediateur_tui.services.auth import add_operator
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.dashboard import home_stats
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.month_end import MonthEnd
@@ -23,9 +26,7 @@ from mediateur_tui.services.reconciliation import (
 from mediateur_tui.services.setup import SetupState, setup_state
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.sync import acks, batches
-from mediateur_tui.sync.instants import iso_instant
 from mediateur_tui.sync.keys import load_or_create_site_key
-from mediateur_tui.sync.protocol import ACK, region_signer, sign_document
 
 from .conftest import NOW
 

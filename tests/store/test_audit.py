@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.services.auth import log_in
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.store.audit import GENESIS_HASH, _event_hash, verify_chain
 from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.models import AuditEvent

@@ -10,9 +10,9 @@ from migration_checks import revision_of, schema_diff
 from sqlalchemy import Column, MetaData, String, inspect, text
 from sqlmodel import Session, SQLModel
 
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.pins import hash_pin
 from mediateur_tui.domain.verdicts import Verdict
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store import models  # noqa: F401  (registers the tables)
 from mediateur_tui.store.audit import append_event, verify_chain

@@ -11,7 +11,7 @@ import threading
 import traceback
 from pathlib import Path
 
-from mediateur_tui.services.clock import fixed_clock
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store.engine import open_database
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.auth import create_operator
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.sync.keys import load_or_create_site_key

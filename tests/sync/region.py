@@ -14,17 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import public_key_bytes, sign
-from mediateur_tui.sync.instants import iso_instant
-from mediateur_tui.sync.protocol import (
-    ACK,
-    LINE_ACCEPTED,
-    LINE_REFUSED,
-    REPLICA_PAGE,
-    REPLICA_SNAPSHOT,
-    encode_key,
-    region_signer,
-    sign_document,
-)
+from mediateur_tui.protocol.formats import ACK, REPLICA_PAGE, REPLICA_SNAPSHOT
+from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document
+from mediateur_tui.protocol.verdicts import LineVerdict
 
 Document = dict[str, Any]
 SITE_ID = "AVESNES-EPN"
@@ -131,7 +124,7 @@ class Region:
                 {
                     "redemption_id": line["id"],
                     "code": line["code"],
-                    "verdict": LINE_REFUSED if reason else LINE_ACCEPTED,
+                    "verdict": LineVerdict.REFUSED if reason else LineVerdict.ACCEPTED,
                     "reason": reason,
                     "winner": winner,
                 }

@@ -12,20 +12,20 @@ from contract import validate
 from sqlmodel import Session, select
 
 from mediateur_tui.domain.beneficiaries import Identity
-from mediateur_tui.services.attribution import AttributionDesk, RequestForm
-from mediateur_tui.services.clock import fixed_clock
-from mediateur_tui.store.models import Attribution, Carnet
-from mediateur_tui.sync import attributions
-from mediateur_tui.sync.instants import iso_instant
-from mediateur_tui.sync.keys import load_site_key, raw_public_key, write_beneficiary_key
-from mediateur_tui.sync.protocol import (
-    ATTRIBUTION_ANSWER,
-    ProtocolError,
+from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import ATTRIBUTION_ANSWER
+from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.signing import (
     region_signer,
     sign_document,
     site_signer,
     verify_document,
 )
+from mediateur_tui.services.attribution import AttributionDesk, RequestForm
+from mediateur_tui.store.models import Attribution, Carnet
+from mediateur_tui.sync import attributions
+from mediateur_tui.sync.keys import load_site_key, raw_public_key, write_beneficiary_key
 from mediateur_tui.sync.replica import apply_page
 
 from .conftest import NOW, make_site

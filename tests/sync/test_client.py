@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from mediateur_tui.services.clock import fixed_clock
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.sync.client import HubClient, normalise_hub_url

@@ -10,7 +10,9 @@ import pytest
 from contract import validate
 from sqlmodel import Session, select
 
-from mediateur_tui.services.clock import fixed_clock
+from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.domain.errors import NothingToDo
+from mediateur_tui.protocol.signing import document_hash, site_signer, verify_document
 from mediateur_tui.services.desk import SEALED_MESSAGE, DeskError
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.store.audit import verify_chain
@@ -21,9 +23,8 @@ from mediateur_tui.sync.batches import (
     period_label,
     previous_period,
 )
-from mediateur_tui.sync.errors import NothingToDo, SyncError
+from mediateur_tui.sync.errors import SyncError
 from mediateur_tui.sync.keys import load_site_key, raw_public_key, site_key_path
-from mediateur_tui.sync.protocol import document_hash, site_signer, verify_document
 
 from .region import SITE_ID
 

@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, select
 
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.codes import make_code
 from mediateur_tui.domain.scan_input import parse_scan
 from mediateur_tui.domain.verdicts import (
@@ -20,7 +21,6 @@ from mediateur_tui.domain.verdicts import (
     decide,
     provisional_grace_until,
 )
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.store.models import Redemption
 from mediateur_tui.sync.batches import batch_document

@@ -12,11 +12,12 @@ from sqlmodel import Session
 
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.domain.verdicts import Verdict
+from mediateur_tui.protocol.documents import dump_gzip_json
+from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.store import queries
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.store.models import ReplicaMeta
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.protocol import ProtocolError, dump_gzip_json
 from mediateur_tui.sync.replica import apply_page, apply_snapshot, read_replica_file
 from mediateur_tui.sync.state import read_sync_state
 
@@ -264,7 +265,7 @@ def test_a_snapshot_of_thousands_of_passes_on_a_new_site(tmp_path, region):
             assert (stored.site_id, stored.region_id) == (SITE_ID, "HDF")
             assert stored.region_public_key == region.public_key
             assert stored.updated_at == GENERATED_AT
-        from mediateur_tui.services.clock import fixed_clock
+        from mediateur_tui.domain.clock import fixed_clock
         from mediateur_tui.services.desk import Desk
 
         desk = Desk(engine, clock=fixed_clock(NOW))

@@ -17,9 +17,9 @@ from textual.widgets import Select
 from textual.widgets._footer import FooterKey
 
 from mediateur_tui.app import MediateurApp
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.screens.session import SessionScreen
 from mediateur_tui.services.auth import OperatorInfo, list_operators
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store.models import Redemption
 

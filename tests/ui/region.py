@@ -16,24 +16,20 @@ from typing import Any
 from sqlalchemy import Engine
 
 from mediateur_tui.demo import demo_region_key
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.signatures import key_fingerprint, public_key_bytes
 from mediateur_tui.hub.cli import main as hub_main
 from mediateur_tui.hub.database import KEY_FILENAME, read_private_key
+from mediateur_tui.protocol.documents import dump_gzip_json
+from mediateur_tui.protocol.formats import ACK
+from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.signing import region_signer, sign_document
+from mediateur_tui.protocol.verdicts import LineVerdict
 from mediateur_tui.services.auth import add_operator
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
-from mediateur_tui.sync.instants import iso_instant
-from mediateur_tui.sync.protocol import (
-    ACK,
-    LINE_ACCEPTED,
-    LINE_REFUSED,
-    dump_gzip_json,
-    region_signer,
-    sign_document,
-)
 
 HUB_SITE_ID = "LILLE-TIERS-LIEU"
 HUB_SITE_NAME = "Tiers-lieu de Lille"
@@ -134,7 +130,7 @@ def demo_ack(
             {
                 "redemption_id": line["id"],
                 "code": line["code"],
-                "verdict": LINE_REFUSED if reason else LINE_ACCEPTED,
+                "verdict": LineVerdict.REFUSED if reason else LineVerdict.ACCEPTED,
                 "reason": reason,
                 "winner": winner,
             }

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from textual.widgets import DataTable, Input, RadioSet
 
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.screens.close_month import CloseMonthScreen
 from mediateur_tui.screens.close_period import ClosePeriodScreen
 from mediateur_tui.screens.export_batches import ExportBatchesScreen
@@ -19,7 +20,6 @@ from mediateur_tui.screens.month_end import MonthEndScreen
 from mediateur_tui.screens.path_prompt import PathPromptScreen
 from mediateur_tui.screens.reconciliation import ReconciliationScreen
 from mediateur_tui.screens.sync import SyncScreen
-from mediateur_tui.services.clock import fixed_clock
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.store.models import Batch
 from mediateur_tui.sync.batches import batch_document

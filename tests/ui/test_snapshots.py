@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from mediateur_tui.services.clock import fixed_clock
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.sync.batches import batch_document
@@ -158,7 +158,7 @@ def fixed_region_replica(path):
     from sync.region import Region
 
     from mediateur_tui.domain.signatures import private_key_from_seed
-    from mediateur_tui.sync.protocol import dump_gzip_json
+    from mediateur_tui.protocol.documents import dump_gzip_json
 
     region = Region(key=private_key_from_seed(b"ui snapshots: a fixed region key"))
     region.standard()

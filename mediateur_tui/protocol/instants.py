@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from mediateur_tui.sync.protocol import ProtocolError
+from mediateur_tui.protocol.errors import ProtocolError
+
+MAX_INSTANT_LENGTH = 64  # far more than any ISO 8601 instant needs
 
 
 def iso_instant(moment: datetime) -> str:
@@ -14,15 +16,25 @@ def iso_instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def instant_or_none(text: object) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 text with an offset; None when it is not one."""
+    if not isinstance(text, str) or len(text) > MAX_INSTANT_LENGTH:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return None
+    return moment.astimezone(UTC)
+
+
 def parse_instant(text: object, what: str = "instant") -> datetime:
     """An aware UTC datetime, or ProtocolError with a French message."""
-    try:
-        moment = datetime.fromisoformat(str(text))
-    except ValueError as error:
-        raise ProtocolError(f"Date et heure illisibles ({what}) : « {text} ».") from error
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ProtocolError(f"Date et heure sans fuseau ({what}) : « {text} ».")
-    return moment.astimezone(UTC)
+    moment = instant_or_none(text)
+    if moment is None:
+        raise ProtocolError(f"Date et heure illisibles ou sans fuseau ({what}) : « {text} ».")
+    return moment
 
 
 def parse_day(text: object, what: str = "date") -> date:

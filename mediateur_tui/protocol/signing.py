@@ -1,0 +1,78 @@
+"""Signed documents: canonical bytes, hashes, keys on the wire, signing and verifying.
+
+A signed document carries a `signature` object `{"signer": "region:<id>" | "site:<id>",
+"value": <base64 Ed25519 signature>}` over the canonical bytes of the document without its
+`signature` field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from mediateur_tui.protocol.errors import ProtocolError
+
+
+def canonical_bytes(document: dict[str, Any]) -> bytes:
+    """The bytes that are signed: sorted keys, no spaces, UTF-8, without `signature`."""
+    unsigned = {key: value for key, value in document.items() if key != "signature"}
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def document_hash(document: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the whole document, signature included: what a hash chain links."""
+    whole = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(whole.encode("utf-8")).hexdigest()
+
+
+def encode_key(public_key: bytes) -> str:
+    return base64.b64encode(public_key).decode("ascii")
+
+
+def decode_key(text: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ProtocolError("Clé publique illisible.") from error
+    if len(raw) != 32:
+        raise ProtocolError("Clé publique de longueur incorrecte.")
+    return raw
+
+
+def sign_document(
+    document: dict[str, Any], private_key: Ed25519PrivateKey, signer: str
+) -> dict[str, Any]:
+    """A copy of `document` with its signature."""
+    value = private_key.sign(canonical_bytes(document))
+    return {**document, "signature": {"signer": signer, "value": encode_key(value)}}
+
+
+def verify_document(document: dict[str, Any], public_key: bytes, signer: str) -> None:
+    """Raises ProtocolError unless `document` is signed by `signer` with `public_key`."""
+    signature = document.get("signature")
+    if not isinstance(signature, dict) or signature.get("signer") != signer:
+        raise ProtocolError(f"Document non signé par {signer} : refusé.")
+    try:
+        raw = base64.b64decode(str(signature.get("value", "")), validate=True)
+        Ed25519PublicKey.from_public_bytes(public_key).verify(raw, canonical_bytes(document))
+    except (InvalidSignature, binascii.Error, ValueError) as error:
+        raise ProtocolError(
+            "Signature invalide : le document a été modifié après sa signature, "
+            "ou ne vient pas de l'émetteur annoncé. Il est refusé."
+        ) from error
+
+
+def region_signer(region_id: str) -> str:
+    return f"region:{region_id}"
+
+
+def site_signer(site_id: str) -> str:
+    return f"site:{site_id}"
