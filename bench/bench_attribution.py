@@ -22,14 +22,14 @@ from pathlib import Path
 from bench_check import DEFAULT_OUT, _build, _built_at, _pass_count
 from sqlmodel import Session, select
 
-from mediateur_tui.demo import DEMO_BENEFICIARY, STOCK_CARNETS
 from mediateur_tui.domain.beneficiaries import Identity
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.attribution import AttributionDesk, RequestForm
 from mediateur_tui.services.auth import list_operators
+from mediateur_tui.services.demo import DEMO_BENEFICIARY, STOCK_CARNETS
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME
 from mediateur_tui.store.models import Carnet
-from mediateur_tui.sync.keys import BENEFICIARY_KEY_FILENAME
 
 
 def main(argv: list[str] | None = None) -> int:

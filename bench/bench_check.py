@@ -21,12 +21,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from mediateur_tui.demo import DEMO_OPERATORS, build_demo, demo_region_key
 from mediateur_tui.domain.clock import fixed_clock, system_clock
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import sign
 from mediateur_tui.services.auth import list_operators
+from mediateur_tui.services.demo import DEMO_OPERATORS, build_demo, demo_region_key
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 

@@ -296,7 +296,8 @@ class CountingTransport(httpx.HTTPTransport):
 
 
 def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[str, Any]:
-    from mediateur_tui.paths import database_path
+    from mediateur_tui.cli.data_dir import database_path
+    from mediateur_tui.services import replica, sync
     from mediateur_tui.services.sync import SiteSync
     from mediateur_tui.store.engine import open_database
     from mediateur_tui.sync import client
@@ -312,7 +313,7 @@ def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[
     )
 
     timings = {"apply": 0.0, "parse": 0.0, "json_bytes": 0}
-    real_apply, real_load = client.apply_page, client.load_json
+    real_apply, real_load = replica.apply_page, client.load_json
 
     def timed_apply(engine_, page):
         began = time.perf_counter()
@@ -333,14 +334,14 @@ def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[
         print(f"\r              {changes:,} changes (cursor {cursor:,})…", end="", flush=True)
 
     transport = CountingTransport()
-    client.apply_page, client.load_json = timed_apply, timed_load
+    replica.apply_page, client.load_json = timed_apply, timed_load
     if page_limit is not None:
-        real_synchronise = client.synchronise
+        real_synchronise = sync.synchronise
 
         def synchronise(*positional, **named):
             return real_synchronise(*positional, page_limit=page_limit, **named)
 
-        client.synchronise = synchronise
+        sync.synchronise = synchronise
     try:
         started = time.perf_counter()
         report = SiteSync(engine, site_dir, transport=transport).sync(
@@ -348,7 +349,7 @@ def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[
         )
         total = time.perf_counter() - started
     finally:
-        client.apply_page, client.load_json = real_apply, real_load
+        replica.apply_page, client.load_json = real_apply, real_load
     if sys.stdout.isatty():
         print()
     engine.dispose()

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 def _build_demo(folder: Path) -> Path:
     from datetime import UTC, datetime
 
-    from mediateur_tui.demo import build_demo
+    from mediateur_tui.services.demo import build_demo
     from mediateur_tui.store.engine import open_database
 
     data_dir = folder / "demo"
@@ -106,9 +106,9 @@ def _child(data_dir: Path) -> int:
 
     started = time.perf_counter()
     from mediateur_tui.app import MediateurApp
-    from mediateur_tui.demo import DEMO_OPERATORS
     from mediateur_tui.domain.clock import system_clock
     from mediateur_tui.screens.login import LoginScreen
+    from mediateur_tui.services.demo import DEMO_OPERATORS
     from mediateur_tui.store.engine import open_database
 
     imported = time.perf_counter()

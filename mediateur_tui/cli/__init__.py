@@ -22,10 +22,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from mediateur_tui.cli.data_dir import database_path, resolve_data_dir, set_up_logging
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.errors import NothingToDo, UserError
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
-from mediateur_tui.paths import database_path, resolve_data_dir, set_up_logging
 from mediateur_tui.services.auth import ROLES
 from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.queries import replica_meta
@@ -227,7 +227,7 @@ def open_existing(data_dir: Path) -> Engine:
 
 def ensure_demo(data_dir: Path, passes: int | None = None, force: bool = False):
     """Creates the demo in `data_dir` unless it is already there. Returns the DemoResult or None."""
-    from mediateur_tui.demo import DEFAULT_PASSES, build_demo
+    from mediateur_tui.services.demo import DEFAULT_PASSES, build_demo
 
     path = database_path(data_dir)
     if path.exists():

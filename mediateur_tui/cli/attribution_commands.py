@@ -17,20 +17,15 @@ import json
 from pathlib import Path
 
 from mediateur_tui.cli import EXIT_OK, EXIT_REFUSED, CliError, open_existing
-from mediateur_tui.domain.attribution import (
-    Decision,
-    decide_in_force,
-    guess_kind,
-    read_requests,
-)
+from mediateur_tui.domain.attribution import Decision, decide_in_force, guess_kind, read_requests
 from mediateur_tui.domain.beneficiaries import format_reference
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.errors import NothingToDo, UserError
 from mediateur_tui.domain.formatting import format_datetime, local_date
 from mediateur_tui.domain.rulebooks import load_rulebooks
 from mediateur_tui.protocol.formats import BENEFICIARY_KEY
+from mediateur_tui.services import attribution_sync as attributions
 from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
-from mediateur_tui.sync import attributions
 from mediateur_tui.sync.files import read_document_file
 
 

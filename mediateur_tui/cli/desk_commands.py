@@ -23,9 +23,9 @@ from mediateur_tui.cli import (
     open_or_create,
     replica_max_age,
 )
+from mediateur_tui.cli.data_dir import database_path
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.verdicts import CheckResult
-from mediateur_tui.paths import database_path
 from mediateur_tui.services.auth import ROLES, add_operator, list_operators, log_in
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.images import decode_image
@@ -37,7 +37,7 @@ ENV_PIN = "MEDIATEUR_PIN"
 
 def run_app(data_dir: Path, demo: bool, max_age: timedelta) -> int:
     from mediateur_tui.app import MediateurApp
-    from mediateur_tui.demo import DEMO_OPERATORS
+    from mediateur_tui.services.demo import DEMO_OPERATORS
 
     if demo:
         ensure_demo(data_dir)

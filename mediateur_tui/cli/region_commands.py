@@ -11,10 +11,10 @@ from pathlib import Path
 from mediateur_tui.cli import EXIT_ERROR, EXIT_OK, CliError, open_existing, open_or_create
 from mediateur_tui.domain.errors import NothingToDo
 from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.domain.periods import month_of, period_label
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
-from mediateur_tui.sync.batches import period_label
-from mediateur_tui.sync.keys import site_key_path
+from mediateur_tui.store.keys import site_key_path
 
 
 def enrol(args: argparse.Namespace, data_dir: Path) -> int:
@@ -93,7 +93,7 @@ def sync(args: argparse.Namespace, data_dir: Path) -> int:
 def close_month(args: argparse.Namespace, data_dir: Path) -> int:
     batch = MonthEnd(open_existing(data_dir), data_dir).close_month(args.month)
     print(
-        f"Mois de {period_label(batch.period)} clos : remise n° {batch.sequence}, "
+        f"Mois {month_of(period_label(batch.period))} clos : remise n° {batch.sequence}, "
         f"{batch.redemption_count} pass, {format_euros(batch.value_cents)}, "
         f"{batch.refused_count} scan(s) refusé(s)."
     )

@@ -29,11 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mediateur_tui.hub import api_models as docs
 from mediateur_tui.hub.attributions import receive_attributions
 from mediateur_tui.hub.database import Hub, HubSettings, open_hub
-from mediateur_tui.hub.enrolment import (
-    authenticate,
-    beneficiary_key_document,
-    complete_enrolment,
-)
+from mediateur_tui.hub.enrolment import authenticate, beneficiary_key_document, complete_enrolment
 from mediateur_tui.hub.errors import (
     Conflict,
     Forbidden,

@@ -9,7 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from mediateur_tui.domain.formatting import format_euros, plural
-from mediateur_tui.services.reconciliation import ClosePreview, month_of
+from mediateur_tui.domain.periods import month_of
+from mediateur_tui.services.reconciliation import ClosePreview
 
 
 class CloseMonthScreen(ModalScreen[bool]):

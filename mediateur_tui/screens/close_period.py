@@ -3,8 +3,6 @@ confirmation."""
 
 from __future__ import annotations
 
-import re
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,26 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from mediateur_tui.sync.batches import parse_period
-from mediateur_tui.sync.errors import SyncError
-
-_MONTH_SLASH_YEAR = re.compile(r"^(\d{1,2})\s*/\s*(\d{4})$")
-
-
-def read_period(text: str) -> str:
-    """`2026-09`, or `09/2026` (or `9/2026`) as written in France -> `2026-09`.
-
-    Raises SyncError (French) for anything else, as `parse_period` does."""
-    text = text.strip()
-    match = _MONTH_SLASH_YEAR.match(text)
-    period = f"{match.group(2)}-{int(match.group(1)):02d}" if match else text
-    try:
-        return parse_period(period)
-    except SyncError:
-        raise SyncError(
-            f"Mois invalide : « {text} » (format attendu AAAA-MM ou MM/AAAA, par ex. 2026-03 "
-            "ou 03/2026)."
-        ) from None
+from mediateur_tui.domain.errors import UserError
+from mediateur_tui.domain.periods import read_period
 
 
 class ClosePeriodScreen(ModalScreen[str | None]):
@@ -61,7 +41,7 @@ class ClosePeriodScreen(ModalScreen[str | None]):
     def confirm(self, event: Input.Submitted) -> None:
         try:
             period = read_period(event.value)
-        except SyncError as error:
+        except UserError as error:
             self.query_one("#period-message", Static).update(str(error))
             return
         self.dismiss(period)

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from mediateur_tui.screens.path_prompt import clean_path
-from mediateur_tui.sync.batches import BatchInfo
+from mediateur_tui.services.batches import BatchInfo
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,11 @@ from textual.widgets.option_list import Option
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_datetime, plural, thousands
 from mediateur_tui.screens.path_prompt import clean_path
-from mediateur_tui.sync.client import SyncReport, normalise_hub_url
-from mediateur_tui.sync.enrolment import Enrolment
+from mediateur_tui.services.enrolment import Enrolment
+from mediateur_tui.services.replica import ReplicaApplied
+from mediateur_tui.services.sync import SyncReport
+from mediateur_tui.sync.client import normalise_hub_url
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.replica import ReplicaApplied
 from mediateur_tui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 COMPARE = "Comparez-la avec celle que la région vous a communiquée."

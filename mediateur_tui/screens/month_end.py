@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Header, Static
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_euros, plural
+from mediateur_tui.domain.periods import month_of, period_label
 from mediateur_tui.screens.close_month import CloseMonthScreen
 from mediateur_tui.screens.close_period import ClosePeriodScreen
 from mediateur_tui.screens.export_batches import ExportBatchesScreen, ExportRequest
@@ -25,9 +26,7 @@ from mediateur_tui.services.reconciliation import (
     ClosePreview,
     batch_overview,
     close_preview,
-    month_of,
 )
-from mediateur_tui.sync.batches import period_label
 from mediateur_tui.widgets.keys_footer import KeysFooter
 
 EXPORT_DIRECTORY = "remises"

@@ -13,12 +13,8 @@ from textual.widgets import DataTable, Header, Static
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_datetime, format_euros, plural
-from mediateur_tui.services.reconciliation import (
-    Reconciliation,
-    ReconciliationLine,
-    reconciliation,
-)
-from mediateur_tui.sync.batches import period_label
+from mediateur_tui.domain.periods import period_label
+from mediateur_tui.services.reconciliation import Reconciliation, ReconciliationLine, reconciliation
 from mediateur_tui.widgets.keys_footer import KeysFooter
 
 

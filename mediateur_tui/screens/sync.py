@@ -12,8 +12,7 @@ from textual.widgets import ProgressBar, Static
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import plural, thousands
-from mediateur_tui.services.sync import SyncStatus
-from mediateur_tui.sync.client import SyncReport
+from mediateur_tui.services.sync import SyncReport, SyncStatus
 
 NOTHING_LOST = "Rien n'est perdu : ce qui a été reçu est gardé, relancez plus tard."
 USB_ROUTE = (

@@ -40,6 +40,7 @@ from mediateur_tui.protocol.verdicts import AttributionVerdict
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
+from mediateur_tui.store.keys import load_beneficiary_key
 from mediateur_tui.store.models import (
     Attribution,
     AttributionCarnet,
@@ -50,7 +51,6 @@ from mediateur_tui.store.models import (
     RemoteRedemption,
     Revocation,
 )
-from mediateur_tui.sync.keys import load_beneficiary_key
 
 log = logging.getLogger(__name__)
 CARNET_NUMBER = re.compile(r"C[0-9]{7}")

@@ -20,8 +20,8 @@ from mediateur_tui.domain.formatting import (
     plural,
 )
 from mediateur_tui.domain.rulebooks import Rulebook
-from mediateur_tui.pdf import write_a4_pdf
 from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
+from mediateur_tui.services.pdf import write_a4_pdf
 from mediateur_tui.store import queries
 from mediateur_tui.store.models import Site
 

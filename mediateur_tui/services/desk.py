@@ -14,20 +14,11 @@ from sqlmodel import Session, func, select
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.scan_input import parse_scan
-from mediateur_tui.domain.verdicts import (
-    DEFAULT_MAX_REPLICA_AGE,
-    CheckResult,
-    decide,
-)
+from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult, decide
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
-from mediateur_tui.store.models import (
-    Cancellation,
-    DeskSession,
-    Redemption,
-    RefusedScan,
-)
+from mediateur_tui.store.models import Cancellation, DeskSession, Redemption, RefusedScan
 
 log = logging.getLogger(__name__)
 SESSION_KINDS = {"individuel": "Accompagnement individuel", "collectif": "Atelier collectif"}

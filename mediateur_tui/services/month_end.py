@@ -8,10 +8,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from mediateur_tui.domain.clock import Clock, system_clock
-from mediateur_tui.sync import acks, batch_files, batches
-from mediateur_tui.sync.acks import AckLineInfo, AckSummary
-from mediateur_tui.sync.batch_files import ExportedBatch
-from mediateur_tui.sync.batches import BatchInfo
+from mediateur_tui.domain.periods import parse_period, previous_period
+from mediateur_tui.services import acks, batch_files, batches, reconciliation
+from mediateur_tui.services.acks import AckLineInfo, AckSummary
+from mediateur_tui.services.batch_files import ExportedBatch
+from mediateur_tui.services.batches import BatchInfo
+from mediateur_tui.services.reconciliation import BatchOverview, ClosePreview, Reconciliation
 
 
 class MonthEnd:
@@ -24,14 +26,18 @@ class MonthEnd:
 
     def default_period(self) -> str:
         """The month before the current one, in French time."""
-        return batches.previous_period(self.clock())
+        return previous_period(self.clock())
+
+    def preview(self, period: str) -> ClosePreview:
+        """What closing `period` would seal now, or why it cannot be closed."""
+        return reconciliation.close_preview(self.engine, self.data_dir, period, self.clock())
 
     def close_month(self, period: str | None = None, operator_id: int | None = None) -> BatchInfo:
         """Seals every unremitted redemption up to the end of `period` (default: last month).
 
-        Raises SyncError (French message) for an empty month, a month not over yet or one
-        already closed, and when this site has no key (not enrolled)."""
-        period = batches.parse_period(period) if period else self.default_period()
+        Raises a UserError (French message) when the month cannot be closed (the rule of
+        domain.periods.closing_refusal: not over, already closed, empty, no site key)."""
+        period = parse_period(period) if period else self.default_period()
         return batches.seal_batch(self.engine, self.data_dir, period, self.clock(), operator_id)
 
     def batches(self) -> list[BatchInfo]:
@@ -40,6 +46,10 @@ class MonthEnd:
     def pending_batches(self) -> list[BatchInfo]:
         """Sealed batches the region has not acknowledged yet."""
         return batches.list_batches(self.engine, pending_only=True)
+
+    def overview(self) -> list[BatchOverview]:
+        """Every sealed batch, newest first, with the region's totals once it answered."""
+        return reconciliation.batch_overview(self.engine)
 
     def export(self, directory: Path, batch_id: str | None = None) -> list[ExportedBatch]:
         """Files for one batch, or for every batch not yet acknowledged (maybe none)."""
@@ -51,3 +61,11 @@ class MonthEnd:
     def ack_lines(self, batch_id: str) -> list[AckLineInfo]:
         """The region's verdict on each line of a batch (empty before its acknowledgement)."""
         return acks.ack_lines(self.engine, batch_id)
+
+    def reconciliation(self, batch_id: str) -> Reconciliation:
+        """A batch line by line with the region's verdict on each (if any yet)."""
+        return reconciliation.reconciliation(self.engine, batch_id)
+
+    def latest_acknowledged(self) -> BatchInfo | None:
+        """The most recent batch the region has answered, or None."""
+        return reconciliation.latest_acknowledged(self.engine)

@@ -11,15 +11,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from mediateur_tui.domain.formatting import capitalised, format_date, format_datetime, local_date
+from mediateur_tui.domain.formatting import capitalised, format_datetime
+from mediateur_tui.domain.periods import closing_refusal, parse_period, period_bounds, period_label
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
-from mediateur_tui.store import queries
+from mediateur_tui.services import acks, batches
+from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.store.models import Batch, Redemption, RefusedScan
-from mediateur_tui.sync import acks, batches
-from mediateur_tui.sync.batches import BatchInfo
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.keys import site_key_path
 
 
 @dataclass(frozen=True)
@@ -144,55 +143,22 @@ def batch_overview(engine: Engine) -> list[BatchOverview]:
 
 def close_preview(engine: Engine, data_dir: Path, period: str, now: datetime) -> ClosePreview:
     """What `MonthEnd.close_month(period)` would seal now (same selection), without sealing."""
-    period = batches.parse_period(period)
-    label = batches.period_label(period)
-    _, end = batches.period_bounds(period)
+    period = parse_period(period)
+    _, end = period_bounds(period)
     with Session(engine) as session:
-        unremitted = (
-            Redemption.cancelled_at.is_(None),
-            Redemption.batch_id.is_(None),
-            Redemption.redeemed_at < end,
-        )
         count, cents, sessions = session.exec(
             select(
                 func.count(),
                 func.coalesce(func.sum(Redemption.value_cents), 0),
                 func.count(func.distinct(Redemption.session_id)),
-            ).where(*unremitted)
+            ).where(*batches.unremitted_redemptions(end))
         ).one()
         refused = session.exec(
-            select(func.count())
-            .select_from(RefusedScan)
-            .where(RefusedScan.batch_id.is_(None), RefusedScan.at < end)
+            select(func.count()).select_from(RefusedScan).where(*batches.unremitted_refusals(end))
         ).one()
-        closed = session.exec(select(Batch).where(Batch.period == period)).first()
-        has_replica = queries.replica_meta(session) is not None
-    problem = None
-    if now < end:
-        problem = (
-            f"Le mois {month_of(label)} n'est pas terminé : il pourra être clos à partir du "
-            f"{format_date(local_date(end))}."
-        )
-    elif closed is not None:
-        problem = (
-            f"Le mois {month_of(label)} est déjà clos : remise n° {closed.sequence} du "
-            f"{format_datetime(closed.sealed_at)}."
-        )
-    elif not has_replica:
-        problem = "Aucune réplique du registre sur ce poste : rien à remettre."
-    elif count == 0:
-        problem = f"Aucun encaissement à remettre pour {label} : aucune remise n'a été créée."
-    elif not site_key_path(data_dir).exists():
-        problem = (
-            "Ce poste n'a pas de clé de lieu pour signer la remise : il doit d'abord être "
-            "inscrit auprès de la région."
-        )
-    return ClosePreview(period, label, count, cents, refused, sessions, problem)
-
-
-def month_of(label: str) -> str:
-    """`octobre 2026` -> `d'octobre 2026`; `mars 2026` -> `de mars 2026`."""
-    return f"d'{label}" if label[0] in "aeiouyéè" else f"de {label}"
+        refusal = closing_refusal(period, now, batches.month_facts(session, data_dir, period))
+    problem = str(refusal) if refusal is not None else None
+    return ClosePreview(period, period_label(period), count, cents, refused, sessions, problem)
 
 
 def reconciliation(engine: Engine, batch_id: str) -> Reconciliation:

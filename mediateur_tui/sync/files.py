@@ -1,7 +1,8 @@
-"""Reading the region's signed documents from files (the USB-key route)."""
+"""Documents on files (the USB-key route): reading the region's, writing the site's."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,3 +19,15 @@ def read_document_file(path: Path, expected_format: str) -> dict[str, Any]:
     except OSError as error:
         raise SyncError(f"Fichier illisible : {path} ({error.strerror}).") from error
     return load_json(data, expected_format)
+
+
+def write_file(path: Path, data: bytes) -> Path:
+    """Writes `path` whole or not at all: a temporary file, synced to disk, then renamed over
+    it (a USB key pulled out mid-write never leaves half a document)."""
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+    temporary.replace(path)
+    return path

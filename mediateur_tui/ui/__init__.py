@@ -1,1 +1,1 @@
-"""The terminal application: the app, one screen per file, widgets, the typed context and messages."""
+"""The terminal application: the app, one screen per file, widgets, typed context, messages."""

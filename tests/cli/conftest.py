@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mediateur_tui.cli import ensure_demo
-from mediateur_tui.demo import DemoResult
+from mediateur_tui.services.demo import DemoResult
 
 DEMO_PASSES = 300
 DEMO_OPERATOR = "Camille Martin"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mediateur_tui.cli import main
-from mediateur_tui.paths import resolve_data_dir
+from mediateur_tui.cli.data_dir import resolve_data_dir
 from mediateur_tui.store.engine import DATABASE_FILENAME
 
 

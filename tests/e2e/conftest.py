@@ -31,6 +31,7 @@ from mediateur_tui.cli import main as site_main
 from mediateur_tui.domain.beneficiaries import Identity
 from mediateur_tui.domain.clock import Clock, fixed_clock, system_clock
 from mediateur_tui.domain.formatting import LOCAL_TZ, local_date
+from mediateur_tui.domain.periods import period_bounds, previous_period
 from mediateur_tui.domain.verdicts import CheckResult
 from mediateur_tui.hub.cli import main as hub_main
 from mediateur_tui.hub.database import make_engine, read_session
@@ -42,8 +43,7 @@ from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.models import AckLine, Batch, Carnet, PassRecord, RemoteRedemption
-from mediateur_tui.sync.batches import period_bounds, previous_period
-from mediateur_tui.sync.state import read_sync_state
+from mediateur_tui.store.sync_state import read_sync_state
 
 REGION_ID = "HDF"
 PROGRAMME = "HDFNUM"

@@ -18,8 +18,10 @@ import pytest
 from contract import validate
 
 from mediateur_tui.domain.clock import system_clock
-from mediateur_tui.sync.batches import batch_document, period_label
-from mediateur_tui.sync.client import DEFAULT_ATTEMPTS, synchronise
+from mediateur_tui.domain.periods import period_label
+from mediateur_tui.services.batches import batch_document
+from mediateur_tui.services.sync import synchronise
+from mediateur_tui.sync.client import DEFAULT_ATTEMPTS
 
 from .conftest import PERIOD, SITE_A, SITE_A_NAME, Region, SiteDir, ack_document, in_period
 from .proxy import Cut, CuttingProxy

@@ -15,7 +15,8 @@ from contract import validate
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_date, format_datetime, local_date
-from mediateur_tui.sync.batches import batch_document, period_label
+from mediateur_tui.domain.periods import period_label
+from mediateur_tui.services.batches import batch_document
 
 from .conftest import (
     PERIOD,

@@ -10,9 +10,10 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import Session
 
+from mediateur_tui.domain.periods import period_label
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
+from mediateur_tui.services.batches import batch_document
 from mediateur_tui.store.models import Batch
-from mediateur_tui.sync.batches import batch_document, period_label
 
 from .conftest import PERIOD, SITE_A, SITE_A_NAME, SITE_B, SITE_B_NAME, in_period
 

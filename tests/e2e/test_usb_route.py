@@ -13,9 +13,9 @@ import re
 from contract import validate
 
 from mediateur_tui.domain.formatting import format_euros
+from mediateur_tui.domain.periods import period_label
 from mediateur_tui.protocol.documents import load_json
 from mediateur_tui.protocol.formats import ACK, BATCH, REPLICA_SNAPSHOT
-from mediateur_tui.sync.batches import period_label
 
 from .conftest import PERIOD, SITE_A, SITE_A_NAME, in_period
 

@@ -15,9 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mediateur_tui.domain.codes import make_code
 from mediateur_tui.protocol import formats, signing
 from mediateur_tui.protocol.signing import region_signer, sign_document, site_signer
-from mediateur_tui.protocol.verdicts import (
-    AttributionRefusal,
-)
+from mediateur_tui.protocol.verdicts import AttributionRefusal
 
 REGION_ID = "HDF"
 SITE_ID = "AVESNES-EPN"

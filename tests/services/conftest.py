@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from mediateur_tui.demo import DemoResult, build_demo
 from mediateur_tui.services.auth import OperatorInfo, list_operators
+from mediateur_tui.services.demo import DemoResult, build_demo
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 
 # A fixed instant, away from DST changes and year ends (the demo's dates are relative to it).

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from mediateur_tui.demo import DEMO_BENEFICIARY, STOCK_CARNETS
 from mediateur_tui.domain.beneficiaries import Identity, IdentityError
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.protocol.verdicts import AttributionVerdict
@@ -22,8 +21,10 @@ from mediateur_tui.services.attribution import (
 )
 from mediateur_tui.services.attribution_receipt import write_receipt
 from mediateur_tui.services.auth import list_operators
+from mediateur_tui.services.demo import DEMO_BENEFICIARY, STOCK_CARNETS
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store.audit import verify_chain
+from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME
 from mediateur_tui.store.models import (
     Attribution,
     AuditEvent,
@@ -33,7 +34,6 @@ from mediateur_tui.store.models import (
     RemoteRedemption,
     Revocation,
 )
-from mediateur_tui.sync.keys import BENEFICIARY_KEY_FILENAME
 
 from .conftest import NOW
 

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from mediateur_tui.demo import demo_region_key
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.codes import make_code
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import public_key_bytes, sign
+from mediateur_tui.services.demo import demo_region_key
 from mediateur_tui.services.desk import Desk, DeskError
 from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.models import (

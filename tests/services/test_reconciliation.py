@@ -7,26 +7,26 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mediateur_tui.demo import demo_region_key
 from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.domain.periods import month_of
 from mediateur_tui.protocol.formats import ACK
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.signing import region_signer, sign_document
+from mediateur_tui.services import acks, batches
 from mediateur_tui.services.auth import add_operator
 from mediateur_tui.services.dashboard import home_stats
+from mediateur_tui.services.demo import demo_region_key
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.reconciliation import (
     batch_overview,
     close_preview,
     latest_acknowledged,
-    month_of,
     reconciliation,
 )
 from mediateur_tui.services.setup import SetupState, setup_state
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
-from mediateur_tui.sync import acks, batches
-from mediateur_tui.sync.keys import load_or_create_site_key
+from mediateur_tui.store.keys import load_or_create_site_key
 
 from .conftest import NOW
 
@@ -104,7 +104,7 @@ def test_setup_state_of_a_new_site_then_with_a_replica_then_an_account(tmp_path,
 def test_setup_state_with_a_replica_and_no_account(tmp_path):
     from sync.region import Region
 
-    from mediateur_tui.sync.replica import apply_snapshot
+    from mediateur_tui.services.replica import apply_snapshot
 
     region = Region()
     region.standard()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from mediateur_tui.demo import MAIN_PROGRAMME, build_demo
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.auth import list_operators
+from mediateur_tui.services.demo import MAIN_PROGRAMME, build_demo
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 

@@ -14,7 +14,7 @@ from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.pins import hash_pin
 from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.services.desk import Desk
-from mediateur_tui.store import models  # noqa: F401  (registers the tables)
+from mediateur_tui.store import models  # noqa: F401  registers the tables
 from mediateur_tui.store.audit import append_event, verify_chain
 from mediateur_tui.store.engine import (
     SCHEMA_REVISION,

@@ -169,7 +169,17 @@ def test_a_killed_writer_leaves_no_half_redemption(tmp_path, seed):
         finally:
             process.kill()  # SIGKILL, wherever it is in its loop
             process.join(timeout=30)
-            receiver.close()
+        # What the child sent before it died was reported too, even if not read yet.
+        while receiver.poll(0):
+            try:
+                what, payload = receiver.recv()
+            except EOFError:  # the child's end closed when it died: nothing more
+                break
+            if what == "redeemed":
+                reported_redeemed.add(payload)
+            elif what == "cancelled":
+                reported_cancelled.add(payload)
+        receiver.close()
         assert process.exitcode == -9
 
         redemptions = _check_consistency(path)

@@ -13,10 +13,10 @@ from sqlmodel import Session
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.auth import create_operator
 from mediateur_tui.services.desk import Desk
+from mediateur_tui.services.replica import apply_snapshot
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
-from mediateur_tui.sync.keys import load_or_create_site_key
-from mediateur_tui.sync.replica import apply_snapshot
-from mediateur_tui.sync.state import sync_state
+from mediateur_tui.store.keys import load_or_create_site_key
+from mediateur_tui.store.sync_state import sync_state
 
 from .region import SITE_ID, Region
 

@@ -22,11 +22,11 @@ from mediateur_tui.protocol.signing import (
     site_signer,
     verify_document,
 )
+from mediateur_tui.services import attribution_sync as attributions
 from mediateur_tui.services.attribution import AttributionDesk, RequestForm
+from mediateur_tui.services.replica import apply_page
+from mediateur_tui.store.keys import load_site_key, raw_public_key, write_beneficiary_key
 from mediateur_tui.store.models import Attribution, Carnet
-from mediateur_tui.sync import attributions
-from mediateur_tui.sync.keys import load_site_key, raw_public_key, write_beneficiary_key
-from mediateur_tui.sync.replica import apply_page
 
 from .conftest import NOW, make_site
 from .region import SITE_ID, Region

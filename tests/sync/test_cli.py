@@ -11,7 +11,7 @@ import pytest
 from mediateur_tui.cli import main
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.documents import dump_gzip_json
-from mediateur_tui.sync.batches import batch_document, list_batches
+from mediateur_tui.services.batches import batch_document, list_batches
 
 from .region import OTHER_SITE_ID, SITE_ID
 

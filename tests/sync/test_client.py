@@ -13,10 +13,10 @@ from sqlmodel import Session
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.keys import site_key_path
+from mediateur_tui.store.sync_state import read_sync_state
 from mediateur_tui.sync.client import HubClient, normalise_hub_url
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
-from mediateur_tui.sync.keys import site_key_path
-from mediateur_tui.sync.state import read_sync_state
 
 from .conftest import NOW
 

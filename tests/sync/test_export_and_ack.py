@@ -17,12 +17,12 @@ from mediateur_tui.protocol.documents import dump_gzip_json, load_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import BATCH
 from mediateur_tui.protocol.signing import site_signer, verify_document
+from mediateur_tui.services.acks import import_ack
+from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.month_end import MonthEnd
+from mediateur_tui.store.keys import load_site_key, raw_public_key
 from mediateur_tui.store.models import AckLine, Batch
-from mediateur_tui.sync.acks import import_ack
-from mediateur_tui.sync.batches import batch_document
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.keys import load_site_key, raw_public_key
 
 from .region import OTHER_SITE_ID, SITE_ID, Region
 

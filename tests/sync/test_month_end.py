@@ -11,20 +11,15 @@ from contract import validate
 from sqlmodel import Session, select
 
 from mediateur_tui.domain.clock import fixed_clock
-from mediateur_tui.domain.errors import NothingToDo
+from mediateur_tui.domain.errors import NothingToDo, UserError
+from mediateur_tui.domain.periods import period_bounds, period_label, previous_period
 from mediateur_tui.protocol.signing import document_hash, site_signer, verify_document
+from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.desk import SEALED_MESSAGE, DeskError
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.store.audit import verify_chain
+from mediateur_tui.store.keys import load_site_key, raw_public_key, site_key_path
 from mediateur_tui.store.models import AuditEvent, Batch, Redemption, RefusedScan
-from mediateur_tui.sync.batches import (
-    batch_document,
-    period_bounds,
-    period_label,
-    previous_period,
-)
-from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.keys import load_site_key, raw_public_key, site_key_path
 
 from .region import SITE_ID
 
@@ -176,12 +171,12 @@ def test_an_empty_month_makes_no_batch(site):
 def test_a_month_not_over_or_already_closed_is_refused(site, region):
     code = codes_of(region, 1)[0]
     site.redeem(code, datetime(2026, 3, 20, 10, 0, tzinfo=UTC))
-    with pytest.raises(SyncError, match="pourra être clos à partir du 01/04/2026"):
+    with pytest.raises(UserError, match="pourra être clos à partir du 01/04/2026"):
         month_end(site, END_OF_MARCH - timedelta(microseconds=1)).close_month("2026-03")
     batch = month_end(site, END_OF_MARCH).close_month("2026-03")
-    with pytest.raises(SyncError, match="déjà clos : remise n° 1"):
+    with pytest.raises(UserError, match="déjà clos : remise n° 1"):
         month_end(site, MAY_2).close_month("2026-03")
-    with pytest.raises(SyncError, match="Mois invalide"):
+    with pytest.raises(UserError, match="Mois invalide"):
         month_end(site, MAY_2).close_month("2026-13")
     assert [b.batch_id for b in month_end(site, MAY_2).batches()] == [batch.batch_id]
 
@@ -190,7 +185,7 @@ def test_sealing_needs_the_site_key(site, region):
     site.redeem(codes_of(region, 1)[0], datetime(2026, 3, 20, 10, 0, tzinfo=UTC))
     site_key_path(site.data_dir).unlink()
     before = site.dump()
-    with pytest.raises(SyncError, match="Clé du lieu introuvable"):
+    with pytest.raises(UserError, match="pas de clé de lieu pour signer la remise"):
         month_end(site, APRIL_2).close_month("2026-03")
     assert site.dump() == before
 

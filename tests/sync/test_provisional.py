@@ -21,9 +21,9 @@ from mediateur_tui.domain.verdicts import (
     decide,
     provisional_grace_until,
 )
+from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.store.models import Redemption
-from mediateur_tui.sync.batches import batch_document
 
 from .region import Region
 

@@ -14,12 +14,12 @@ from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.services.replica import apply_page, apply_snapshot, read_replica_file
 from mediateur_tui.store import queries
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.store.models import ReplicaMeta
+from mediateur_tui.store.sync_state import read_sync_state
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.replica import apply_page, apply_snapshot, read_replica_file
-from mediateur_tui.sync.state import read_sync_state
 
 from .conftest import NOW, make_site
 from .region import GENERATED_AT, OTHER_SITE_ID, SITE_ID, Region, programme

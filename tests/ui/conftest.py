@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mediateur_tui.demo import DemoResult, build_demo
+from mediateur_tui.services.demo import DemoResult, build_demo
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 
 from .helpers import DEMO_PASSES, IN_OCTOBER, NOW, PREVIOUS_MONTH, DemoData, bare, make_app

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from mediateur_tui.demo import demo_region_key
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.signatures import key_fingerprint, public_key_bytes
 from mediateur_tui.hub.cli import main as hub_main
@@ -26,6 +25,7 @@ from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.signing import region_signer, sign_document
 from mediateur_tui.protocol.verdicts import LineVerdict
 from mediateur_tui.services.auth import add_operator
+from mediateur_tui.services.demo import demo_region_key
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync

@@ -12,7 +12,6 @@ from dataclasses import replace
 
 from textual.widgets import Checkbox, DataTable, Input, Select
 
-from mediateur_tui.demo import DEMO_BENEFICIARY
 from mediateur_tui.domain.beneficiaries import beneficiary_reference, format_reference
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.rulebooks import Grant, load_rulebooks
@@ -23,9 +22,10 @@ from mediateur_tui.screens.attributions import AttributionsScreen
 from mediateur_tui.screens.help import HelpScreen
 from mediateur_tui.screens.home import HomeScreen
 from mediateur_tui.services.attribution import NOT_A_DISTRIBUTOR, AttributionDesk
+from mediateur_tui.services.demo import DEMO_BENEFICIARY
 from mediateur_tui.store.engine import DATABASE_FILENAME
+from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME, load_beneficiary_key
 from mediateur_tui.store.models import PassRecord
-from mediateur_tui.sync.keys import BENEFICIARY_KEY_FILENAME, load_beneficiary_key
 
 from .helpers import (
     DISTRIBUTOR,

@@ -20,9 +20,9 @@ from mediateur_tui.screens.month_end import MonthEndScreen
 from mediateur_tui.screens.path_prompt import PathPromptScreen
 from mediateur_tui.screens.reconciliation import ReconciliationScreen
 from mediateur_tui.screens.sync import SyncScreen
+from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.store.models import Batch
-from mediateur_tui.sync.batches import batch_document
 
 from .helpers import (
     NOW,

@@ -13,9 +13,9 @@ from pathlib import Path
 from textual.widgets import Input
 
 from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
-from mediateur_tui.sync.batches import batch_document
 
 from .helpers import DEMO_PINS, DISTRIBUTOR, NOW, SIZE, log_in, make_app, scan, settle
 from .region import demo_ack, write_ack

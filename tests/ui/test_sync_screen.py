@@ -14,7 +14,7 @@ from mediateur_tui.screens.month_end import MonthEndScreen
 from mediateur_tui.screens.reconciliation import ReconciliationScreen
 from mediateur_tui.screens.sync import SyncScreen
 from mediateur_tui.services.sync import SiteSync
-from mediateur_tui.sync.state import sync_state
+from mediateur_tui.store.sync_state import sync_state
 
 from .helpers import NOW, SIZE, log_in, make_app, notifications, settle, text_of
 from .test_flow import table_rows

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-from mediateur_tui.store import models  # noqa: F401  (registers the tables)
+from mediateur_tui.store import models  # noqa: F401  registers the tables
 from mediateur_tui.store.engine import writer
 
 engine = context.config.attributes["engine"]

@@ -11,82 +11,36 @@ the region's public key. A site that has no region key yet trusts that key on fi
 caller shows its fingerprint, to compare with the region's); a snapshot signed by another key
 than the stored one is refused.
 
-Large replicas (1,000,000 passes) are written with `executemany` in chunks of plain tuples;
-consecutive changes of the same kind are grouped, in order, so a later change always wins.
+The rows themselves are written by store/replica.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import (
-    CHANGE_ATTRIBUTION,
-    CHANGE_CARNET,
-    CHANGE_PROGRAMME,
-    CHANGE_REVOCATION,
-    CHANGE_SITE,
-    CHANGE_USED,
     REPLICA_PAGE,
     REPLICA_SNAPSHOT,
 )
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.signing import decode_key, region_signer, verify_document
 from mediateur_tui.store import queries
+from mediateur_tui.store import replica as replica_tables
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import ReplicaMeta
+from mediateur_tui.store.sync_state import sync_state
 from mediateur_tui.sync.errors import SyncError
 from mediateur_tui.sync.files import read_document_file
-from mediateur_tui.sync.state import sync_state
 
 log = logging.getLogger(__name__)
-CHUNK_ROWS = 10_000  # rows per executemany
-
-_SITE_UPSERT = (
-    "INSERT INTO site (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name"
-)
-_PROGRAMME_UPSERT = (
-    "INSERT INTO programme (id, label, value_cents, valid_from, valid_until, grace_until) "
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET label = excluded.label, "
-    "value_cents = excluded.value_cents, valid_from = excluded.valid_from, "
-    "valid_until = excluded.valid_until, grace_until = excluded.grace_until"
-)
-_PROGRAMME_SITES_CLEAR = "DELETE FROM programme_site WHERE programme_id = ?"
-_PROGRAMME_SITE_INSERT = (
-    "INSERT INTO programme_site (programme_id, site_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
-)
-_CARNET_UPSERT = (
-    "INSERT INTO carnet (id, programme_id, size, attributed_on, beneficiary_ref) "
-    "VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (id) DO UPDATE SET programme_id = excluded.programme_id, "
-    "size = excluded.size, attributed_on = excluded.attributed_on, "
-    "beneficiary_ref = excluded.beneficiary_ref"
-)
-_PASS_UPSERT = (
-    "INSERT INTO pass (code, carnet_id, programme_id) VALUES (?, ?, ?) "
-    "ON CONFLICT (code) DO UPDATE SET carnet_id = excluded.carnet_id, "
-    "programme_id = excluded.programme_id"
-)
-_ATTRIBUTION_UPDATE = "UPDATE carnet SET attributed_on = ?, beneficiary_ref = ? WHERE id = ?"
-_REVOCATION_UPSERT = (
-    "INSERT INTO revocation (code, reason, revoked_on) VALUES (?, ?, ?) "
-    "ON CONFLICT (code) DO UPDATE SET reason = excluded.reason, revoked_on = excluded.revoked_on"
-)
-_USED_UPSERT = (
-    "INSERT INTO remote_redemption (code, site_id, redeemed_on) VALUES (?, ?, ?) "
-    "ON CONFLICT (code) DO UPDATE SET site_id = excluded.site_id, "
-    "redeemed_on = excluded.redeemed_on"
-)
 
 
 @dataclass(frozen=True)
@@ -146,7 +100,7 @@ def apply_page(engine, page: dict[str, Any]) -> ReplicaApplied:
             )
         applied = until > cursor
         if applied:
-            _apply_changes(session.connection(), changes, meta.site_id)
+            replica_tables.apply_changes(session.connection(), changes, meta.site_id)
         state.replica_cursor = max(cursor, until)
         _refresh_meta(session, meta, generated_at)
         session.add(state)
@@ -203,7 +157,7 @@ def apply_snapshot(engine, snapshot: dict[str, Any], site_id: str | None = None)
         cursor = state.replica_cursor
         applied = until > cursor or meta is None
         if applied:
-            _apply_changes(session.connection(), changes, here)
+            replica_tables.apply_changes(session.connection(), changes, here)
         if meta is None:
             meta = ReplicaMeta(region_id=region_id, region_public_key=region_key, site_id=here)
             _require_site(session, here)
@@ -267,8 +221,7 @@ def _same_region_meta(session: Session, region_id: str, region_key: bytes) -> Re
 
 
 def _require_site(session: Session, site_id: str) -> None:
-    row = session.connection().exec_driver_sql("SELECT 1 FROM site WHERE id = ?", (site_id,))
-    if row.first() is None:
+    if not replica_tables.site_exists(session.connection(), site_id):
         raise SyncError(
             f"Le lieu « {site_id} » n'est pas dans le registre de cette région : vérifiez "
             "l'identifiant (réplique non importée)."
@@ -292,151 +245,5 @@ def _changes(document: dict[str, Any]) -> list[dict[str, Any]]:
 def _refresh_meta(session: Session, meta: ReplicaMeta, generated_at: datetime) -> None:
     if meta.updated_at is None or generated_at > meta.updated_at:
         meta.updated_at = generated_at
-    connection = session.connection()
-    meta.pass_count = connection.exec_driver_sql("SELECT count(*) FROM pass").scalar_one()
+    meta.pass_count = replica_tables.pass_count(session.connection())
     session.add(meta)
-
-
-# --- applying changes -----------------------------------------------------------------------
-
-
-def _apply_changes(connection: Connection, changes: list[dict[str, Any]], site_id: str) -> None:
-    applier = _Applier(connection, site_id)
-    try:
-        applier.run(changes)
-    except IntegrityError as error:
-        raise ProtocolError(
-            "Réplique incohérente (un carnet ou un pass renvoie à un programme inconnu) : "
-            "refusée, rien n'a été modifié."
-        ) from error
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise ProtocolError(
-            f"Réplique mal formée (changement n° {applier.position + 1}) : refusée, "
-            "rien n'a été modifié."
-        ) from error
-
-
-def _day(value: Any) -> str:
-    """A protocol date, checked, in the form SQLite stores dates."""
-    if not isinstance(value, str):
-        raise TypeError("date expected")
-    return date.fromisoformat(value).isoformat()
-
-
-def _day_or_none(value: Any) -> str | None:
-    return None if value is None else _day(value)
-
-
-def _reference(change: dict[str, Any]) -> str | None:
-    """The pseudonymous beneficiary reference of an attributed carnet ("b"), when given."""
-    value = change.get("b")
-    if value is not None and not isinstance(value, str):
-        raise TypeError("a beneficiary reference must be a string")
-    return value
-
-
-class _Applier:
-    """Buffers consecutive changes of one kind and writes them with executemany, in order."""
-
-    def __init__(self, connection: Connection, site_id: str) -> None:
-        self.connection = connection
-        self.site_id = site_id
-        self.position = 0
-        self.group: str | None = None
-        self.buffers: dict[str, list[tuple]] = {}
-        self.size = 0
-        self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
-            CHANGE_SITE: self._site,
-            CHANGE_PROGRAMME: self._programme,
-            CHANGE_CARNET: self._carnet,
-            CHANGE_ATTRIBUTION: self._attribution,
-            CHANGE_REVOCATION: self._revocation,
-            CHANGE_USED: self._used,
-        }
-
-    def run(self, changes: list[dict[str, Any]]) -> None:
-        for self.position, change in enumerate(changes):
-            kind = change["t"]
-            if kind not in self.handlers:
-                raise ValueError(f"unknown change kind {kind!r}")
-            if kind != self.group or self.size >= CHUNK_ROWS:
-                self.flush()
-                self.group = kind
-            self.handlers[kind](change)
-        self.flush()
-
-    def flush(self) -> None:
-        for statement, rows in self.buffers.items():  # insertion order: carnets before passes
-            if rows:
-                self.connection.exec_driver_sql(statement, rows)
-        self.buffers = {}
-        self.size = 0
-
-    def _add(self, statement: str, row: tuple) -> None:
-        self.buffers.setdefault(statement, []).append(row)
-        self.size += 1
-
-    def _site(self, change: dict[str, Any]) -> None:
-        self._add(_SITE_UPSERT, (str(change["id"]), str(change["name"])))
-
-    def _programme(self, change: dict[str, Any]) -> None:
-        # Written at once: its list of sites replaces the previous one.
-        self.flush()
-        programme_id = str(change["id"])
-        sites = change["sites"]
-        if not isinstance(sites, list) or not sites:
-            raise ValueError("a programme needs its sites")
-        self.connection.exec_driver_sql(
-            _PROGRAMME_UPSERT,
-            (
-                programme_id,
-                str(change["label"]),
-                int(change["value_cents"]),
-                _day(change["valid_from"]),
-                _day(change["valid_until"]),
-                _day(change["grace_until"]),
-            ),
-        )
-        self.connection.exec_driver_sql(_PROGRAMME_SITES_CLEAR, (programme_id,))
-        self.connection.exec_driver_sql(
-            _PROGRAMME_SITE_INSERT, [(programme_id, str(site)) for site in sites]
-        )
-
-    def _carnet(self, change: dict[str, Any]) -> None:
-        carnet_id, programme_id = str(change["id"]), str(change["p"])
-        codes = change["codes"]
-        if not isinstance(codes, list):
-            raise TypeError("codes must be a list")
-        self._add(
-            _CARNET_UPSERT,
-            (
-                carnet_id,
-                programme_id,
-                int(change["n"]),
-                _day_or_none(change["a"]),
-                _reference(change),
-            ),
-        )
-        passes = self.buffers.setdefault(_PASS_UPSERT, [])
-        for code in codes:
-            if not isinstance(code, str):
-                raise TypeError("a pass code must be a string")
-            passes.append((code, carnet_id, programme_id))
-        self.size += len(codes)
-
-    def _attribution(self, change: dict[str, Any]) -> None:
-        self._add(
-            _ATTRIBUTION_UPDATE,
-            (_day_or_none(change["a"]), _reference(change), str(change["id"])),
-        )
-
-    def _revocation(self, change: dict[str, Any]) -> None:
-        self._add(
-            _REVOCATION_UPSERT, (str(change["code"]), str(change["reason"]), _day(change["on"]))
-        )
-
-    def _used(self, change: dict[str, Any]) -> None:
-        site, code, day = str(change["site"]), str(change["code"]), _day(change["on"])
-        if site == self.site_id:
-            return  # this site's own redemption: the local log already has it
-        self._add(_USED_UPSERT, (code, site, day))

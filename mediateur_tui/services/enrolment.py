@@ -26,17 +26,17 @@ from mediateur_tui.protocol.signing import decode_key, encode_key, region_signer
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
-from mediateur_tui.store.models import ReplicaMeta
-from mediateur_tui.sync.client import HubClient, normalise_hub_url
-from mediateur_tui.sync.errors import HubRefused, SyncError
-from mediateur_tui.sync.keys import (
+from mediateur_tui.store.keys import (
     beneficiary_key_of,
     load_or_create_site_key,
     load_site_key,
     raw_public_key,
     write_beneficiary_key,
 )
-from mediateur_tui.sync.state import read_sync_state, sync_state
+from mediateur_tui.store.models import ReplicaMeta
+from mediateur_tui.store.sync_state import read_sync_state, sync_state
+from mediateur_tui.sync.client import HubClient, normalise_hub_url
+from mediateur_tui.sync.errors import HubRefused, SyncError
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ a site manager prints, signs and keeps."""
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,16 @@ from sqlmodel import Session
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_datetime, format_euros
-from mediateur_tui.pdf import write_a4_pdf
+from mediateur_tui.domain.periods import period_label
 from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.signing import document_hash
+from mediateur_tui.services.batches import BatchInfo, batch_document, list_batches
+from mediateur_tui.services.pdf import write_a4_pdf
 from mediateur_tui.store import queries
 from mediateur_tui.store.models import Site
-from mediateur_tui.sync.batches import BatchInfo, batch_document, list_batches, period_label
 from mediateur_tui.sync.errors import SyncError
+from mediateur_tui.sync.files import write_file
 
 INPUT_METHODS = {"scan": "lecteur", "image": "image", "cli": "saisie différée"}
 
@@ -68,7 +69,7 @@ def export_batches(
         base = directory / batch_basename(document)
         try:
             paths = (
-                _write_atomically(base.with_suffix(".json.gz"), dump_gzip_json(document)),
+                write_file(base.with_suffix(".json.gz"), dump_gzip_json(document)),
                 write_batch_csv(document, base.with_suffix(".csv")),
                 write_batch_pdf(document, site_name, base.with_suffix(".pdf")),
             )
@@ -76,16 +77,6 @@ def export_batches(
             raise SyncError(f"Écriture impossible dans {directory} ({error.strerror}).") from error
         exported.append(ExportedBatch(info, *paths))
     return exported
-
-
-def _write_atomically(path: Path, data: bytes) -> Path:
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("wb") as stream:
-        stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
-    temporary.replace(path)
-    return path
 
 
 CSV_COLUMNS = (

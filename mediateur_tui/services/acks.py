@@ -21,11 +21,11 @@ from mediateur_tui.protocol.formats import ACK
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.signing import region_signer, verify_document
 from mediateur_tui.protocol.verdicts import LineVerdict, RefusalReason, refusal_label
+from mediateur_tui.services.batches import BatchInfo, batch_document
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import AckLine, Batch
-from mediateur_tui.sync.batches import BatchInfo, batch_document
 from mediateur_tui.sync.files import read_document_file
 
 log = logging.getLogger(__name__)

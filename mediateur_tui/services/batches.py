@@ -1,4 +1,4 @@
-"""Monthly batches (remises): periods, sealing a batch and reading the sealed batches.
+"""Monthly batches (remises): sealing a batch and reading the sealed batches.
 
 `seal_batch` puts every active redemption not yet remitted whose time is before the first
 instant of the next month (French time) into one pn-batch/1, with the sessions those
@@ -13,23 +13,22 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, literal_column, update
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, Engine, literal_column, update
+from sqlmodel import Session, col, func, select
 
-from mediateur_tui.domain.errors import NothingToDo
-from mediateur_tui.domain.formatting import (
-    LOCAL_TZ,
-    format_date,
-    format_datetime,
-    format_month,
-    local_date,
+from mediateur_tui.domain.periods import (
+    MonthFacts,
+    SealedBatch,
+    closing_refusal,
+    parse_period,
+    period_bounds,
+    period_label,
 )
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.formats import BATCH
@@ -38,55 +37,11 @@ from mediateur_tui.protocol.signing import document_hash, sign_document, site_si
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
+from mediateur_tui.store.keys import load_site_key, site_key_path
 from mediateur_tui.store.models import Batch, DeskSession, Operator, Redemption, RefusedScan
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.keys import load_site_key
 
 log = logging.getLogger(__name__)
-
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-# --- periods --------------------------------------------------------------------------------
-
-
-def parse_period(text: str) -> str:
-    """`YYYY-MM`, checked; French error otherwise."""
-    text = text.strip()
-    if not _PERIOD.match(text):
-        raise SyncError(f"Mois invalide : « {text} » (format attendu AAAA-MM, par ex. 2026-03).")
-    return text
-
-
-def _year_month(period: str) -> tuple[int, int]:
-    match = _PERIOD.match(parse_period(period))
-    assert match is not None
-    return int(match.group(1)), int(match.group(2))
-
-
-def _next_month(year: int, month: int) -> tuple[int, int]:
-    return (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def period_bounds(period: str) -> tuple[datetime, datetime]:
-    """[first instant, first instant of the next month) of a month in French time, in UTC."""
-    year, month = _year_month(period)
-    start = datetime.combine(date(year, month, 1), time(), tzinfo=LOCAL_TZ)
-    end = datetime.combine(date(*_next_month(year, month), 1), time(), tzinfo=LOCAL_TZ)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
-def previous_period(now: datetime) -> str:
-    """The month before the current one (in France): what a month end closes by default."""
-    today = local_date(now)
-    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
-    return f"{year:04d}-{month:02d}"
-
-
-def period_label(period: str) -> str:
-    """`2026-03` -> `mars 2026`."""
-    year, month = _year_month(period)
-    return format_month(year, month)
 
 
 # --- what the screens and the command line see ----------------------------------------------
@@ -128,6 +83,34 @@ class BatchInfo:
 # --- sealing --------------------------------------------------------------------------------
 
 
+def unremitted_redemptions(end: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The redemptions a batch closing at `end` takes: active, not yet in a batch, before `end`."""
+    return (
+        col(Redemption.cancelled_at).is_(None),
+        col(Redemption.batch_id).is_(None),
+        col(Redemption.redeemed_at) < end,
+    )
+
+
+def unremitted_refusals(end: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (col(RefusedScan.batch_id).is_(None), col(RefusedScan.at) < end)
+
+
+def month_facts(session: Session, data_dir: Path, period: str) -> MonthFacts:
+    """What the closing rule (domain.periods.closing_refusal) needs to know about `period`."""
+    _, end = period_bounds(period)
+    closed = session.exec(select(Batch).where(Batch.period == period)).first()
+    unremitted = session.exec(
+        select(func.count()).select_from(Redemption).where(*unremitted_redemptions(end))
+    ).one()
+    return MonthFacts(
+        closed_by=SealedBatch(closed.sequence, closed.sealed_at) if closed else None,
+        has_replica=queries.replica_meta(session) is not None,
+        unremitted=unremitted,
+        has_site_key=site_key_path(data_dir).exists(),
+    )
+
+
 def seal_batch(
     engine: Engine,
     data_dir: Path,
@@ -137,48 +120,32 @@ def seal_batch(
 ) -> BatchInfo:
     """Seals the month `period` into one signed batch (see the module's docstring)."""
     period = parse_period(period)
-    label = period_label(period)
     _, end = period_bounds(period)
-    if now < end:
-        raise SyncError(
-            f"Le mois de {label} n'est pas terminé : il pourra être clos à partir du "
-            f"{format_date(local_date(end))}."
-        )
-    key = load_site_key(data_dir)
     with Session(writer(engine)) as session:
+        refusal = closing_refusal(period, now, month_facts(session, data_dir, period))
+        if refusal is not None:
+            raise refusal
+        key = load_site_key(data_dir)
         meta = queries.replica_meta(session)
-        if meta is None:
-            raise SyncError("Aucune réplique du registre sur ce poste : rien à remettre.")
-        closed = session.exec(select(Batch).where(Batch.period == period)).first()
-        if closed is not None:
-            raise SyncError(
-                f"Le mois de {label} est déjà clos : remise n° {closed.sequence} du "
-                f"{format_datetime(closed.sealed_at)}."
-            )
-        unremitted = (
-            Redemption.cancelled_at.is_(None),
-            Redemption.batch_id.is_(None),
-            Redemption.redeemed_at < end,
-        )
+        assert meta is not None  # closing_refusal checked it
         redemptions = session.exec(
             select(Redemption, Operator.name)
-            .join(Operator, Operator.id == Redemption.operator_id)
-            .where(*unremitted)
-            .order_by(Redemption.redeemed_at, literal_column("redemption.rowid"))
+            .join(Operator, col(Operator.id) == col(Redemption.operator_id))
+            .where(*unremitted_redemptions(end))
+            .order_by(col(Redemption.redeemed_at), literal_column("redemption.rowid"))
         ).all()
-        if not redemptions:
-            raise NothingToDo(
-                f"Aucun encaissement à remettre pour {label} : aucune remise n'a été créée."
-            )
-        refused_unremitted = (RefusedScan.batch_id.is_(None), RefusedScan.at < end)
         refused = session.exec(
-            select(RefusedScan).where(*refused_unremitted).order_by(RefusedScan.at, RefusedScan.id)
+            select(RefusedScan)
+            .where(*unremitted_refusals(end))
+            .order_by(col(RefusedScan.at), col(RefusedScan.id))
         ).all()
         session_ids = sorted({redemption.session_id for redemption, _ in redemptions})
         desk_sessions = session.exec(
-            select(DeskSession).where(DeskSession.id.in_(session_ids)).order_by(DeskSession.id)
+            select(DeskSession)
+            .where(col(DeskSession.id).in_(session_ids))
+            .order_by(col(DeskSession.id))
         ).all()
-        previous = session.exec(select(Batch).order_by(Batch.sequence.desc()).limit(1)).first()
+        previous = session.exec(select(Batch).order_by(col(Batch.sequence).desc()).limit(1)).first()
 
         document = {
             "format": BATCH,
@@ -213,12 +180,22 @@ def seal_batch(
         )
         session.add(batch)
         session.flush()
-        marked = session.exec(
-            update(Redemption).where(*unremitted).values(batch_id=batch.batch_id)
-        ).rowcount
-        marked_refused = session.exec(
-            update(RefusedScan).where(*refused_unremitted).values(batch_id=batch.batch_id)
-        ).rowcount
+        marked = (
+            session.connection()
+            .execute(
+                update(Redemption)
+                .where(*unremitted_redemptions(end))
+                .values(batch_id=batch.batch_id)
+            )
+            .rowcount
+        )
+        marked_refused = (
+            session.connection()
+            .execute(
+                update(RefusedScan).where(*unremitted_refusals(end)).values(batch_id=batch.batch_id)
+            )
+            .rowcount
+        )
         if marked != len(redemptions) or marked_refused != len(refused):  # pragma: no cover
             raise SyncError("La base a changé pendant la clôture : recommencez.")
         append_event(
@@ -282,9 +259,9 @@ def _refused_line(row: RefusedScan) -> dict[str, Any]:
 def list_batches(engine: Engine, pending_only: bool = False) -> list[BatchInfo]:
     """Sealed batches, oldest first; `pending_only`: those without the region's answer yet."""
     with Session(engine) as session:
-        query = select(Batch).order_by(Batch.sequence)
+        query = select(Batch).order_by(col(Batch.sequence))
         if pending_only:
-            query = query.where(Batch.acknowledged_at.is_(None))
+            query = query.where(col(Batch.acknowledged_at).is_(None))
         return [BatchInfo.of(row) for row in session.exec(query)]
 
 

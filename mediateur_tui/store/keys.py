@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from mediateur_tui.domain.beneficiaries import BENEFICIARY_KEY_BYTES
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.signing import decode_key
-from mediateur_tui.sync.errors import SyncError
 
 SITE_KEY_FILENAME = "site_ed25519.key"
 BENEFICIARY_KEY_FILENAME = "beneficiary_hmac.key"
@@ -56,7 +56,7 @@ def load_or_create_site_key(data_dir: Path) -> Ed25519PrivateKey:
 def load_site_key(data_dir: Path) -> Ed25519PrivateKey:
     path = site_key_path(data_dir)
     if not path.exists():
-        raise SyncError(
+        raise UserError(
             f"Clé du lieu introuvable ({path}) : ce poste doit d'abord être inscrit auprès de "
             "la région (mediateur-tui enrol --hub ADRESSE --token JETON)."
         )
@@ -67,9 +67,9 @@ def load_site_key(data_dir: Path) -> Ed25519PrivateKey:
     try:
         key = load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as error:
-        raise SyncError(f"Clé du lieu illisible ({path}).") from error
+        raise UserError(f"Clé du lieu illisible ({path}).") from error
     if not isinstance(key, Ed25519PrivateKey):
-        raise SyncError(f"La clé du lieu ({path}) n'est pas une clé Ed25519.")
+        raise UserError(f"La clé du lieu ({path}) n'est pas une clé Ed25519.")
     return key
 
 
@@ -90,7 +90,7 @@ def raw_public_key(key: Ed25519PrivateKey) -> bytes:
 def write_beneficiary_key(data_dir: Path, key: bytes) -> Path:
     """Writes (or replaces, atomically) the region's beneficiary key, mode 0600."""
     if len(key) != BENEFICIARY_KEY_BYTES:
-        raise SyncError("Clé bénéficiaires de la région de longueur incorrecte.")
+        raise UserError("Clé bénéficiaires de la région de longueur incorrecte.")
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / BENEFICIARY_KEY_FILENAME
     temporary = path.with_name(path.name + ".tmp")
@@ -108,7 +108,7 @@ def load_beneficiary_key(data_dir: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     if len(key) != BENEFICIARY_KEY_BYTES:
-        raise SyncError(
+        raise UserError(
             f"Clé bénéficiaires illisible ({path}) : inscrivez de nouveau le lieu auprès de la "
             "région pour la recevoir."
         )

@@ -23,6 +23,7 @@ from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, local_date
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import private_key_from_seed, public_key_bytes, sign
 from mediateur_tui.services.auth import create_operator
+from mediateur_tui.store.keys import load_or_create_site_key, write_beneficiary_key
 from mediateur_tui.store.models import (
     Carnet,
     PassRecord,
@@ -33,7 +34,6 @@ from mediateur_tui.store.models import (
     Revocation,
     Site,
 )
-from mediateur_tui.sync.keys import load_or_create_site_key, write_beneficiary_key
 
 REGION_ID = "HDF"
 SITE_ID = "AVESNES-EPN"

@@ -37,9 +37,9 @@ from mediateur_tui.protocol.verdicts import AttributionRefusal, AttributionVerdi
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
+from mediateur_tui.store.keys import beneficiary_key_of, load_site_key, write_beneficiary_key
 from mediateur_tui.store.models import Attribution, AttributionCarnet
-from mediateur_tui.sync.files import read_document_file
-from mediateur_tui.sync.keys import beneficiary_key_of, load_site_key, write_beneficiary_key
+from mediateur_tui.sync.files import read_document_file, write_file
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,7 @@ def export_files(engine: Engine, data_dir: Path, directory: Path, now: datetime)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     for number, document in enumerate(documents, start=1):
         path = directory / f"attributions-{document['site_id']}-{stamp}-{number}.json"
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(dump_json(document))
-        temporary.replace(path)
+        write_file(path, dump_json(document))
         mark_sent(engine, document, now)
         paths.append(path)
     return paths
