@@ -2,7 +2,7 @@
 
 Three figures, each over --runs fresh processes (median and min):
   1. `python -c "pass"`                       the interpreter alone (the floor);
-  2. `python -c "import mediateur_tui.app"`   interpreter + every import of the app (+ the
+  2. `python -c "import mediateur_tui.ui.app"`   interpreter + every import of the app (+ the
      interpreter's shutdown; the "no teardown" line ends with os._exit(0) to leave it out);
   3. process start -> LoginScreen mounted       a child process imports the app, opens the
      database (open_database: pragmas + migration check) and runs MediateurApp headless
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"runs          {args.runs} fresh processes each\n")
         _report("python -c pass", [_run([sys.executable, "-c", "pass"]) for _ in range(args.runs)])
         for label, code in (
-            ("import app", "import mediateur_tui.app"),
-            ("  no teardown", "import os, mediateur_tui.app; os._exit(0)"),
+            ("import app", "import mediateur_tui.ui.app"),
+            ("  no teardown", "import os, mediateur_tui.ui.app; os._exit(0)"),
         ):
             _report(label, [_run([sys.executable, "-c", code]) for _ in range(args.runs)])
         totals, parts = [], []
@@ -105,21 +105,15 @@ def _child(data_dir: Path) -> int:
     import asyncio
 
     started = time.perf_counter()
-    from mediateur_tui.app import MediateurApp
-    from mediateur_tui.domain.clock import system_clock
-    from mediateur_tui.screens.login import LoginScreen
     from mediateur_tui.services.demo import DEMO_OPERATORS
-    from mediateur_tui.store.engine import open_database
+    from mediateur_tui.services.site import open_site
+    from mediateur_tui.ui.app import MediateurApp
+    from mediateur_tui.ui.screens.login import LoginScreen
 
     imported = time.perf_counter()
-    engine = open_database(data_dir / DATABASE_FILENAME)
+    site = open_site(data_dir)
     opened = time.perf_counter()
-    app = MediateurApp(
-        engine=engine,
-        data_dir=data_dir,
-        demo_pins=[(name, pin) for name, pin, _ in DEMO_OPERATORS],
-        clock=system_clock,
-    )
+    app = MediateurApp(site, demo_pins=[(name, pin) for name, pin, _ in DEMO_OPERATORS])
 
     async def until_login() -> tuple[float, float]:
         async with app.run_test() as pilot:
@@ -130,7 +124,7 @@ def _child(data_dir: Path) -> int:
             return shown
 
     shown_at, mounted = asyncio.run(until_login())
-    engine.dispose()
+    site.close()
     print(
         json.dumps(
             {

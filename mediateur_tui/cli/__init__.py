@@ -18,17 +18,17 @@ import logging
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
-from mediateur_tui.cli.data_dir import database_path, resolve_data_dir, set_up_logging
+from mediateur_tui.cli.data_dir import resolve_data_dir, set_up_logging
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.errors import NothingToDo, UserError
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
 from mediateur_tui.services.auth import ROLES
-from mediateur_tui.store.engine import open_database
-from mediateur_tui.store.queries import replica_meta
+from mediateur_tui.services.site import Site, open_site
+
+if TYPE_CHECKING:
+    from mediateur_tui.services.demo import DemoResult
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
@@ -210,38 +210,21 @@ def replica_max_age(args: argparse.Namespace) -> timedelta:
     return timedelta(days=days)
 
 
-def open_existing(data_dir: Path) -> Engine:
-    """The database of `data_dir`, which must already hold a replica."""
-    path = database_path(data_dir)
-    if not path.exists():
-        raise CliError(
-            f"Aucune base de données dans {data_dir}. "
-            "Créez la démo (mediateur-tui demo init) ou importez une réplique du registre."
-        )
-    engine = open_database(path)
-    with Session(engine) as session:
-        if replica_meta(session) is None:
-            raise CliError(f"La base de {data_dir} ne contient pas de réplique du registre.")
-    return engine
+def open_existing(data_dir: Path, args: argparse.Namespace | None = None) -> Site:
+    """The site of `data_dir`, which must already hold a replica of the registry."""
+    max_age = replica_max_age(args) if args is not None else DEFAULT_MAX_REPLICA_AGE
+    return open_site(data_dir, max_replica_age=max_age).require_replica()
 
 
-def ensure_demo(data_dir: Path, passes: int | None = None, force: bool = False):
-    """Creates the demo in `data_dir` unless it is already there. Returns the DemoResult or None."""
-    from mediateur_tui.services.demo import DEFAULT_PASSES, build_demo
-
-    path = database_path(data_dir)
-    if path.exists():
-        if not force:
-            return None
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    engine = open_database(path)
-    try:
-        return build_demo(engine, data_dir, system_clock(), passes or DEFAULT_PASSES)
-    finally:
-        engine.dispose()
+def open_or_create(data_dir: Path) -> Site:
+    """The site of `data_dir`, its database created (empty, migrated) when there is none yet."""
+    return open_site(data_dir, create=True)
 
 
-def open_or_create(data_dir: Path) -> Engine:
-    """The database of `data_dir`, created (empty, migrated) when there is none yet."""
-    return open_database(database_path(data_dir))
+def ensure_demo(
+    data_dir: Path, passes: int | None = None, force: bool = False
+) -> DemoResult | None:
+    """Creates the demo in `data_dir` unless it is already there (None then)."""
+    from mediateur_tui.services.demo import DEFAULT_PASSES, create_demo  # qrcode, PIL: only here
+
+    return create_demo(data_dir, system_clock(), passes or DEFAULT_PASSES, force)

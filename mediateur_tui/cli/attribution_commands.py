@@ -23,10 +23,7 @@ from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.errors import NothingToDo, UserError
 from mediateur_tui.domain.formatting import format_datetime, local_date
 from mediateur_tui.domain.rulebooks import load_rulebooks
-from mediateur_tui.protocol.formats import BENEFICIARY_KEY
-from mediateur_tui.services import attribution_sync as attributions
-from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
-from mediateur_tui.sync.files import read_document_file
+from mediateur_tui.services.attribution import AttributionInfo
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -73,7 +70,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def list_attributions(args: argparse.Namespace, data_dir: Path) -> int:
-    desk = AttributionDesk(open_existing(data_dir), data_dir)
+    desk = open_existing(data_dir).attribution_desk()
     handed = desk.recent(limit=10_000)
     if args.json:
         print(json.dumps([_info_json(info) for info in handed], ensure_ascii=False, indent=2))
@@ -90,9 +87,7 @@ def list_attributions(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def export(args: argparse.Namespace, data_dir: Path) -> int:
-    paths = attributions.export_files(
-        open_existing(data_dir), data_dir, args.directory, system_clock()
-    )
+    paths = open_existing(data_dir).sync.export_attributions(args.directory)
     if not paths:
         raise NothingToDo("Aucune attribution en attente de réponse : rien à exporter.")
     for path in paths:
@@ -102,7 +97,7 @@ def export(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def import_answer(args: argparse.Namespace, data_dir: Path) -> int:
-    summary = attributions.import_answer_file(open_existing(data_dir), args.file, system_clock())
+    summary = open_existing(data_dir).sync.import_attribution_answer(args.file)
     print(
         f"Réponse de la région : {summary.accepted} attribution(s) acceptée(s), "
         f"{summary.refused} refusée(s)."
@@ -113,8 +108,7 @@ def import_answer(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def import_key(args: argparse.Namespace, data_dir: Path) -> int:
-    document = read_document_file(args.file, BENEFICIARY_KEY)
-    attributions.store_beneficiary_key(open_existing(data_dir), data_dir, document)
+    open_existing(data_dir).sync.import_beneficiary_key(args.file)
     print("Clé bénéficiaires enregistrée : ce lieu peut remettre des carnets.")
     print(f"Effacez maintenant {args.file} de la clé USB (il contient un secret de la région).")
     return EXIT_OK

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from mediateur_tui.store.engine import DATABASE_FILENAME
-
 ENV_DATA_DIR = "MEDIATEUR_DATA_DIR"
 LOG_FILENAME = "mediateur.log"
 
@@ -24,10 +22,6 @@ def resolve_data_dir(option: str | None, demo: bool = False) -> Path:
     else:
         base = Path(user_data_dir("mediateur-tui", appauthor=False))
     return base / "demo" if demo else base
-
-
-def database_path(data_dir: Path) -> Path:
-    return data_dir / DATABASE_FILENAME
 
 
 def set_up_logging(data_dir: Path) -> None:

@@ -11,8 +11,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import Session
-
 from mediateur_tui.cli import (
     EXIT_ERROR,
     EXIT_OK,
@@ -20,33 +18,26 @@ from mediateur_tui.cli import (
     CliError,
     ensure_demo,
     open_existing,
-    open_or_create,
-    replica_max_age,
 )
-from mediateur_tui.cli.data_dir import database_path
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.verdicts import CheckResult
-from mediateur_tui.services.auth import ROLES, add_operator, list_operators, log_in
-from mediateur_tui.services.desk import Desk
+from mediateur_tui.services.auth import ROLES
 from mediateur_tui.services.images import decode_image
-from mediateur_tui.store.audit import verify_chain
-from mediateur_tui.store.engine import open_database
+from mediateur_tui.services.site import has_database, open_site
 
 ENV_PIN = "MEDIATEUR_PIN"
 
 
 def run_app(data_dir: Path, demo: bool, max_age: timedelta) -> int:
-    from mediateur_tui.app import MediateurApp
     from mediateur_tui.services.demo import DEMO_OPERATORS
+    from mediateur_tui.ui.app import MediateurApp
 
     if demo:
         ensure_demo(data_dir)
     # A new site (no database, or no replica yet) opens on the first-run screen.
-    engine = open_or_create(data_dir)
+    site = open_site(data_dir, create=True, max_replica_age=max_age)
     demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS] if demo else []
-    MediateurApp(
-        engine=engine, data_dir=data_dir, demo_pins=demo_pins, max_replica_age=max_age
-    ).run()
+    MediateurApp(site, demo_pins=demo_pins).run()
     return EXIT_OK
 
 
@@ -70,14 +61,13 @@ def demo_init(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def check(args: argparse.Namespace, data_dir: Path) -> int:
-    desk = Desk(open_existing(data_dir), max_replica_age=replica_max_age(args))
-    result = desk.check(args.code)
+    result = open_existing(data_dir, args).desk.check(args.code)
     _print_results([result], as_json=args.json)
     return EXIT_OK if result.redeemable else EXIT_REFUSED
 
 
 def scan_image(args: argparse.Namespace, data_dir: Path) -> int:
-    desk = Desk(open_existing(data_dir), max_replica_age=replica_max_age(args))
+    desk = open_existing(data_dir, args).desk
     results: list[CheckResult] = []
     for path in args.files:
         texts = decode_image(path)
@@ -91,16 +81,16 @@ def scan_image(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def redeem(args: argparse.Namespace, data_dir: Path) -> int:
-    engine = open_existing(data_dir)
+    site = open_existing(data_dir, args)
     pin = os.environ.get(ENV_PIN)
     if pin is None:
         if not sys.stdin.isatty():
             raise CliError(f"Code PIN manquant : définissez {ENV_PIN} ou lancez dans un terminal.")
         pin = getpass.getpass(f"Code PIN de {args.operator} : ")
-    login = log_in(engine, args.operator, pin)
-    if not login.ok:
+    login = site.accounts.log_in(args.operator, pin)
+    if login.operator is None:
         raise CliError(login.message)
-    desk = Desk(engine, max_replica_age=replica_max_age(args))
+    desk = site.desk
     desk_session = desk.start_session(
         login.operator.id, args.session_title, "individuel", "", duration_minutes=60
     )
@@ -113,12 +103,11 @@ def redeem(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def operator(args: argparse.Namespace, data_dir: Path) -> int:
-    path = database_path(data_dir)
-    if not path.exists():
+    if not has_database(data_dir):
         raise CliError(f"Aucune base de données dans {data_dir} : inscrivez d'abord le lieu.")
-    engine = open_database(path)
+    accounts = open_site(data_dir).accounts
     if args.operator_command == "list":
-        for info in list_operators(engine):
+        for info in accounts.list():
             print(f"{info.name} ({ROLES[info.role]})")
         return EXIT_OK
     pin = os.environ.get(ENV_PIN)
@@ -128,24 +117,20 @@ def operator(args: argparse.Namespace, data_dir: Path) -> int:
         pin = getpass.getpass(f"Code PIN de {args.name} : ")
         if getpass.getpass("Le même code PIN, une seconde fois : ") != pin:
             raise CliError("Les deux codes PIN diffèrent : rien n'a été créé.")
-    try:
-        added = add_operator(engine, args.name, args.role, pin)
-    except ValueError as error:
-        raise CliError(str(error)) from error
+    added = accounts.add(args.name, args.role, pin)
     print(f"Compte créé : {added.name} ({ROLES[added.role]}).")  # the name as stored
     return EXIT_OK
 
 
 def audit_verify(args: argparse.Namespace, data_dir: Path) -> int:
-    engine = open_existing(data_dir)
-    with Session(engine) as session:
-        count, broken = verify_chain(session)
-    if broken is not None:
+    audit = open_existing(data_dir).verify_audit()
+    if audit.broken_at is not None:
         print(
-            f"Journal d'audit ALTÉRÉ à l'événement n° {broken} ({count} événements intacts avant)."
+            f"Journal d'audit ALTÉRÉ à l'événement n° {audit.broken_at} "
+            f"({audit.events} événements intacts avant)."
         )
         return EXIT_REFUSED
-    print(f"Journal d'audit intact : {count} événements vérifiés.")
+    print(f"Journal d'audit intact : {audit.events} événements vérifiés.")
     return EXIT_OK
 
 

@@ -12,9 +12,6 @@ from mediateur_tui.cli import EXIT_ERROR, EXIT_OK, CliError, open_existing, open
 from mediateur_tui.domain.errors import NothingToDo
 from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.domain.periods import month_of, period_label
-from mediateur_tui.services.month_end import MonthEnd
-from mediateur_tui.services.sync import SiteSync
-from mediateur_tui.store.keys import site_key_path
 
 
 def enrol(args: argparse.Namespace, data_dir: Path) -> int:
@@ -26,7 +23,7 @@ def enrol(args: argparse.Namespace, data_dir: Path) -> int:
             "Inscription : --hub ADRESSE --token JETON (en ligne), ou sans réseau "
             "--token JETON --request-file FICHIER puis --answer-file FICHIER."
         )
-    site_sync = SiteSync(open_or_create(data_dir), data_dir)
+    site_sync = open_or_create(data_dir).sync
     if request:
         path = site_sync.write_enrolment_request(args.token, args.request_file)
         print(f"Demande d'inscription écrite dans {path}.")
@@ -46,7 +43,7 @@ def enrol(args: argparse.Namespace, data_dir: Path) -> int:
         f"Empreinte de la clé de la région : {result.region_key_fingerprint} "
         "(comparez-la avec celle que la région vous a communiquée)."
     )
-    print(f"Clé du lieu : {site_key_path(data_dir)} (empreinte {result.site_key_fingerprint}).")
+    print(f"Clé du lieu : {result.site_key_file} (empreinte {result.site_key_fingerprint}).")
     if result.distributor:
         print("Structure distributrice : ce poste peut remettre des carnets aux bénéficiaires.")
     if result.hub_url:
@@ -57,7 +54,7 @@ def enrol(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def sync(args: argparse.Namespace, data_dir: Path) -> int:
-    site_sync = SiteSync(open_existing(data_dir), data_dir)
+    site_sync = open_existing(data_dir).sync
     show_progress = not args.json and sys.stderr.isatty()
 
     def progress(changes: int, cursor: int) -> None:
@@ -91,7 +88,7 @@ def sync(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def close_month(args: argparse.Namespace, data_dir: Path) -> int:
-    batch = MonthEnd(open_existing(data_dir), data_dir).close_month(args.month)
+    batch = open_existing(data_dir).month_end.close_month(args.month)
     print(
         f"Mois {month_of(period_label(batch.period))} clos : remise n° {batch.sequence}, "
         f"{batch.redemption_count} pass, {format_euros(batch.value_cents)}, "
@@ -103,7 +100,7 @@ def close_month(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def export_batch(args: argparse.Namespace, data_dir: Path) -> int:
-    exported = MonthEnd(open_existing(data_dir), data_dir).export(args.directory, args.batch)
+    exported = open_existing(data_dir).month_end.export(args.directory, args.batch)
     if not exported:
         raise NothingToDo("Aucune remise en attente d'accusé de réception : rien à exporter.")
     for item in exported:
@@ -118,7 +115,7 @@ def export_batch(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def import_replica(args: argparse.Namespace, data_dir: Path) -> int:
-    result = SiteSync(open_or_create(data_dir), data_dir).import_replica(args.file, args.site)
+    result = open_or_create(data_dir).sync.import_replica(args.file, args.site)
     if result.trusted_key_fingerprint:
         print(
             f"Clé de la région {result.region_id} enregistrée (premier import) — empreinte : "
@@ -134,7 +131,7 @@ def import_replica(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def import_ack(args: argparse.Namespace, data_dir: Path) -> int:
-    summary = MonthEnd(open_existing(data_dir), data_dir).import_ack_file(args.file)
+    summary = open_existing(data_dir).month_end.import_ack_file(args.file)
     batch = summary.batch
     again = " (déjà importé)" if summary.already_imported else ""
     print(

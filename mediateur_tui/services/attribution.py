@@ -304,6 +304,10 @@ class AttributionDesk:
                 raise AttributionError(f"Attribution {attribution_id} introuvable.")
             return _info(session, row)
 
+    def unsent_count(self) -> int:
+        """How many attributions wait to be sent to the region."""
+        return unsent_count(self.engine)
+
     def recent(self, limit: int = 100) -> list[AttributionInfo]:
         """This site's attributions, the latest first."""
         with Session(self.engine) as session:

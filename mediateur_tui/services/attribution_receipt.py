@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape as _escape
 from sqlmodel import Session
 
 from mediateur_tui.domain.beneficiaries import format_reference
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import (
     format_date,
     format_datetime,
@@ -43,8 +44,13 @@ def write_receipt(desk: AttributionDesk, attribution_id: str, path: Path | None 
         site_label = f"{site.name} ({site.id})" if site else (meta.site_id if meta else "?")
         region = meta.region_id if meta else "?"
     target = path or receipt_path(desk.data_dir, info)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _build_pdf(info, book, site_label, region, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _build_pdf(info, book, site_label, region, target)
+    except OSError as error:
+        raise UserError(
+            f"Reçu impossible à écrire dans {target} : {error.strerror or error}."
+        ) from error
     return target
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from mediateur_tui.domain.clock import Clock, system_clock
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_datetime
 from mediateur_tui.domain.pins import (
     LOCKOUT,
@@ -29,6 +30,10 @@ ROLES = {
     "responsable": "responsable",
     "distributeur": "distributeur·rice",
 }
+
+
+class AccountError(UserError, ValueError):
+    """An account that cannot be created as asked, with a French message."""
 
 
 @dataclass(frozen=True)
@@ -66,17 +71,17 @@ PIN_PATTERN = re.compile(r"^[0-9]{4,12}$")
 
 
 def add_operator(engine: Engine, name: str, role: str, pin: str) -> OperatorInfo:
-    """Creates an operator account; ValueError (French) for a bad name, role, PIN or duplicate."""
+    """Creates an operator account; AccountError for a bad name, role, PIN or duplicate."""
     name = " ".join(name.split())
     if not name:
-        raise ValueError("Le nom ne peut pas être vide.")
+        raise AccountError("Le nom ne peut pas être vide.")
     if role not in ROLES:
-        raise ValueError(f"Rôle inconnu : {role}.")
+        raise AccountError(f"Rôle inconnu : {role}.")
     if not PIN_PATTERN.match(pin):
-        raise ValueError("Le code PIN doit compter de 4 à 12 chiffres.")
+        raise AccountError("Le code PIN doit compter de 4 à 12 chiffres.")
     with Session(writer(engine)) as session:
         if session.exec(select(Operator).where(Operator.name == name)).first() is not None:
-            raise ValueError(f"Un compte « {name} » existe déjà.")
+            raise AccountError(f"Un compte « {name} » existe déjà.")
         operator = create_operator(session, name, role, pin)
         session.flush()
         append_event(session, system_clock(), "operator_added", None, {"name": name, "role": role})
@@ -126,3 +131,20 @@ def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> 
                 f"{MAX_FAILED_ATTEMPTS} erreurs.",
             )
         return LoginResult(None, f"Code PIN incorrect. Encore {left} essai(s) avant blocage.")
+
+
+class Accounts:
+    """The operators' accounts of one site's database."""
+
+    def __init__(self, engine: Engine, clock: Clock = system_clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def list(self) -> list[OperatorInfo]:
+        return list_operators(self.engine)
+
+    def log_in(self, name: str, pin: str) -> LoginResult:
+        return log_in(self.engine, name, pin, self.clock)
+
+    def add(self, name: str, role: str, pin: str) -> OperatorInfo:
+        return add_operator(self.engine, name, role, pin)

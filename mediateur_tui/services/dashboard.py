@@ -10,6 +10,8 @@ from sqlmodel import Session, func, select
 
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.formatting import LOCAL_TZ, local_date
+from mediateur_tui.services.desk import SessionInfo
+from mediateur_tui.services.sync import SyncStatus
 from mediateur_tui.store.models import Redemption
 from mediateur_tui.store.queries import replica_meta
 
@@ -24,6 +26,16 @@ class HomeStats:
     month_count: int
     month_cents: int
     per_day: list[int]  # redemptions on each day of the month so far
+
+
+@dataclass(frozen=True)
+class HomeView:
+    """What the home screen shows."""
+
+    stats: HomeStats
+    sync: SyncStatus
+    open_session: SessionInfo | None
+    unsent_attributions: int  # carnets handed out here, not yet sent to the region
 
 
 def local_midnight(day: date) -> datetime:

@@ -23,6 +23,7 @@ from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, local_date
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import private_key_from_seed, public_key_bytes, sign
 from mediateur_tui.services.auth import create_operator
+from mediateur_tui.store.engine import database_path, open_database
 from mediateur_tui.store.keys import load_or_create_site_key, write_beneficiary_key
 from mediateur_tui.store.models import (
     Carnet,
@@ -263,3 +264,21 @@ def _write_qr_images(data_dir: Path, by_carnet: dict[str, list[str]]) -> list[Pa
     sheet_path = folder / f"carnet-{second}-planche.png"
     sheet.save(sheet_path)
     return [*paths, sheet_path]
+
+
+def create_demo(
+    data_dir: Path, now: datetime, passes: int = DEFAULT_PASSES, force: bool = False
+) -> DemoResult | None:
+    """Creates the demo in `data_dir` unless a database is already there (None then), or
+    replaces it with `force`."""
+    path = database_path(data_dir)
+    if path.exists():
+        if not force:
+            return None
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    engine = open_database(path)
+    try:
+        return build_demo(engine, data_dir, now, passes)
+    finally:
+        engine.dispose()

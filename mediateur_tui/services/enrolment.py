@@ -31,6 +31,7 @@ from mediateur_tui.store.keys import (
     load_or_create_site_key,
     load_site_key,
     raw_public_key,
+    site_key_path,
     write_beneficiary_key,
 )
 from mediateur_tui.store.models import ReplicaMeta
@@ -49,6 +50,7 @@ class Enrolment:
     hub_url: str | None
     region_key_fingerprint: str
     site_key_fingerprint: str
+    site_key_file: Path  # the site's private key, in the data directory
     distributor: bool = False  # the region gave its beneficiary key: this site hands out carnets
 
 
@@ -180,6 +182,7 @@ def apply_enrolment(
         hub_url=hub_url,
         region_key_fingerprint=key_fingerprint(region_key),
         site_key_fingerprint=key_fingerprint(raw_public_key(key)),
+        site_key_file=site_key_path(data_dir),
         distributor=beneficiary_key is not None,
     )
 

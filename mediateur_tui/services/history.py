@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from mediateur_tui.domain.codes import format_code, normalise
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.services.dashboard import local_midnight
 from mediateur_tui.store.models import Cancellation, DeskSession, Operator, Redemption, RefusedScan
@@ -142,6 +143,14 @@ CSV_COLUMNS = ("Date", "Statut", "Code", "Montant", "Séance", "Opérateur", "D�
 
 def export_csv(rows: list[HistoryRow], path: Path) -> Path:
     """Writes rows for French spreadsheets: `;` separated, UTF-8 with BOM."""
+    try:
+        _write_csv(rows, path)
+    except OSError as error:
+        raise UserError(f"Export impossible vers {path} : {error.strerror or error}.") from error
+    return path
+
+
+def _write_csv(rows: list[HistoryRow], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as stream:
         writer = csv.writer(stream, delimiter=";")
@@ -158,4 +167,16 @@ def export_csv(rows: list[HistoryRow], path: Path) -> Path:
                     row.detail,
                 ]
             )
-    return path
+
+
+class History:
+    """The history of one site's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def search(self, wanted: HistoryFilter, limit: int = HISTORY_LIMIT) -> list[HistoryRow]:
+        return search(self.engine, wanted, limit)
+
+    def sessions(self) -> list[tuple[int, str]]:
+        return sessions(self.engine)

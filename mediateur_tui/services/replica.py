@@ -26,10 +26,7 @@ from sqlmodel import Session
 
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.errors import ProtocolError
-from mediateur_tui.protocol.formats import (
-    REPLICA_PAGE,
-    REPLICA_SNAPSHOT,
-)
+from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_SNAPSHOT
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.signing import decode_key, region_signer, verify_document
 from mediateur_tui.store import queries

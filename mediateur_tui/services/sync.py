@@ -32,7 +32,7 @@ from mediateur_tui.domain.periods import period_label
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
-from mediateur_tui.protocol.formats import ENROLMENT
+from mediateur_tui.protocol.formats import BENEFICIARY_KEY, ENROLMENT
 from mediateur_tui.services import acks, attribution_sync, batches, enrolment, replica
 from mediateur_tui.services.enrolment import Enrolment
 from mediateur_tui.services.replica import ReplicaApplied
@@ -40,7 +40,7 @@ from mediateur_tui.store import queries
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.keys import load_beneficiary_key
 from mediateur_tui.store.sync_state import read_sync_state, sync_state
-from mediateur_tui.sync.client import DEFAULT_ATTEMPTS, PAGE_LIMIT, HubClient
+from mediateur_tui.sync.client import DEFAULT_ATTEMPTS, PAGE_LIMIT, HubClient, normalise_hub_url
 from mediateur_tui.sync.errors import HubUnreachable, SyncError
 from mediateur_tui.sync.files import read_document_file, write_file
 
@@ -103,6 +103,11 @@ class SiteSync:
         pending = len(batches.list_batches(self.engine, pending_only=True))
         return replace(status, pending_batches=pending)
 
+    @staticmethod
+    def hub_address(text: str) -> str:
+        """The hub's address as typed, checked: http:// or https:// and a host (SyncError)."""
+        return normalise_hub_url(text)
+
     def enrol(self, hub_url: str, token: str) -> Enrolment:
         return enrolment.enrol(
             self.engine,
@@ -137,6 +142,19 @@ class SiteSync:
             sleep=self.sleep,
             data_dir=self.data_dir,
         )
+
+    def export_attributions(self, directory: Path) -> list[Path]:
+        """The attributions the region has not answered yet, as files for a USB key."""
+        return attribution_sync.export_files(self.engine, self.data_dir, directory, self.clock())
+
+    def import_attribution_answer(self, path: Path) -> attribution_sync.AnswerSummary:
+        """The region's answer file to the attributions (made by `import-attributions`)."""
+        return attribution_sync.import_answer_file(self.engine, path, self.clock())
+
+    def import_beneficiary_key(self, path: Path) -> None:
+        """The region's beneficiary key file, for a site enrolled by USB key."""
+        document = read_document_file(path, BENEFICIARY_KEY)
+        attribution_sync.store_beneficiary_key(self.engine, self.data_dir, document)
 
     def import_replica(self, path: Path, site_id: str | None = None) -> ReplicaApplied:
         """Imports a replica snapshot file (USB key)."""

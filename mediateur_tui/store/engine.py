@@ -19,6 +19,10 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 
 
+def database_path(data_dir: Path) -> Path:
+    return data_dir / DATABASE_FILENAME
+
+
 def database_url(path: Path) -> str:
     return f"sqlite:///{path}"
 

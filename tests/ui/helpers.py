@@ -3,10 +3,12 @@ that wait for the app's thread workers instead of sleeping."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel, select
 from textual import events
@@ -15,13 +17,15 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Select
 from textual.widgets._footer import FooterKey
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from mediateur_tui.app import MediateurApp
 from mediateur_tui.domain.clock import fixed_clock
-from mediateur_tui.screens.session import SessionScreen
 from mediateur_tui.services.auth import OperatorInfo, list_operators
 from mediateur_tui.services.desk import Desk
+from mediateur_tui.services.site import Site
 from mediateur_tui.store.models import Redemption
+from mediateur_tui.ui.app import MediateurApp
+from mediateur_tui.ui.screens.session import SessionScreen
 
 # A fixed Saturday morning, away from DST changes and year ends; demo dates are relative to it.
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
@@ -78,10 +82,17 @@ class DemoData:
         return session_id
 
 
-def make_app(engine: Engine, data_dir: Path, **options) -> MediateurApp:
+def make_app(
+    engine: Engine,
+    data_dir: Path,
+    demo_pins: list[tuple[str, str]] | None = None,
+    hub_transport: httpx.BaseTransport | None = None,
+) -> MediateurApp:
     """The app on any data directory, on the fixed clock (a hub never makes tests wait)."""
-    options.setdefault("hub_sleep", lambda _seconds: None)
-    return MediateurApp(engine=engine, data_dir=data_dir, clock=fixed_clock(NOW), **options)
+    site = Site(
+        engine, data_dir, fixed_clock(NOW), transport=hub_transport, sleep=lambda _seconds: None
+    )
+    return MediateurApp(site, demo_pins=demo_pins)
 
 
 def footer_keys(app) -> str:
@@ -106,17 +117,21 @@ def session_screen(app) -> SessionScreen | None:
 
 
 async def settle(pilot: Pilot) -> None:
-    """Waits until every finite worker has finished and every submitted scan has its verdict.
+    """Waits until every finite worker has finished, every message its results posted has been
+    handled and every submitted scan has its verdict.
 
-    Thread workers hand their results back with call_from_thread, so once a worker is done its
-    callbacks have run; a few pauses let the screens process the messages those callbacks post.
+    A worker may be cancelled (an exclusive worker replaced by a newer one, a screen closed) or
+    fail (the app reports it): both are finished for this purpose, as in the model codebases'
+    `wait_for_workers`. A worker may also not have started yet (pending): then wait a round.
     """
     app = pilot.app
     for _ in range(MAX_ROUNDS):
         await pilot.pause()
         busy = [w for w in app.workers if not w.is_finished and w.name != SCAN_LOOP]
         if busy:
-            await app.workers.wait_for_complete(busy)
+            await _wait_for(busy)
+            continue
+        if _messages_pending(app):
             continue
         screen = session_screen(app)
         if screen is not None and screen.pending:
@@ -124,7 +139,21 @@ async def settle(pilot: Pilot) -> None:
             continue
         await pilot.pause()
         return
-    raise AssertionError("the app did not settle (workers or scans still pending)")
+    raise AssertionError("the app did not settle (workers, messages or scans still pending)")
+
+
+async def _wait_for(workers: list[Worker]) -> None:
+    for worker in workers:
+        if worker.state is WorkerState.PENDING:
+            return  # not started yet: the next round sees it running
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await worker.wait()
+
+
+def _messages_pending(app) -> bool:
+    """Whether the app or one of its screens still has messages to handle (worker results)."""
+    pumps = [app, *app.screen_stack]
+    return any(not pump._message_queue.empty() for pump in pumps)
 
 
 async def log_in(pilot: Pilot, pin: str = "1234", name: str | None = None) -> None:

@@ -15,17 +15,17 @@ from textual.widgets import Checkbox, DataTable, Input, Select
 from mediateur_tui.domain.beneficiaries import beneficiary_reference, format_reference
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.rulebooks import Grant, load_rulebooks
-from mediateur_tui.screens.attribution_cancel import AttributionCancelScreen
-from mediateur_tui.screens.attribution_carnets import AttributionCarnetsScreen
-from mediateur_tui.screens.attribution_request import NOT_ALLOWED, AttributionRequestScreen
-from mediateur_tui.screens.attributions import AttributionsScreen
-from mediateur_tui.screens.help import HelpScreen
-from mediateur_tui.screens.home import HomeScreen
 from mediateur_tui.services.attribution import NOT_A_DISTRIBUTOR, AttributionDesk
 from mediateur_tui.services.demo import DEMO_BENEFICIARY
 from mediateur_tui.store.engine import DATABASE_FILENAME
 from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME, load_beneficiary_key
 from mediateur_tui.store.models import PassRecord
+from mediateur_tui.ui.screens.attribution_cancel import AttributionCancelScreen
+from mediateur_tui.ui.screens.attribution_carnets import AttributionCarnetsScreen
+from mediateur_tui.ui.screens.attribution_request import NOT_ALLOWED, AttributionRequestScreen
+from mediateur_tui.ui.screens.attributions import AttributionsScreen
+from mediateur_tui.ui.screens.help import HelpScreen
+from mediateur_tui.ui.screens.home import HomeScreen
 
 from .helpers import (
     DISTRIBUTOR,
@@ -153,7 +153,7 @@ async def test_a_mediatrice_is_refused_the_carnets(demo, monkeypatch):
         ]
         assert len(bells) == 1
         # Even opened some other way, the screen refuses and offers nothing.
-        app.push_screen(AttributionRequestScreen())
+        app.push_screen(AttributionRequestScreen(app.context))
         await settle(pilot)
         assert shown(app, "#request-unavailable") == NOT_ALLOWED
         assert not app.screen.query_one("#request-form").display
@@ -450,8 +450,11 @@ async def test_escape_after_a_scan_asks_before_giving_up(demo, monkeypatch):
         for book in load_rulebooks()
     ]
     app = demo.app()
+    site = app.context.site
     monkeypatch.setattr(
-        app, "attribution_desk", lambda: AttributionDesk(app.engine, app.data_dir, app.clock, books)
+        site,
+        "attribution_desk",
+        lambda: AttributionDesk(demo.engine, demo.data_dir, site.clock, books),
     )
     async with app.run_test(size=SIZE) as pilot:
         request = await open_request(pilot)

@@ -13,16 +13,16 @@ import httpx
 from textual.widgets import Input, ProgressBar, Select
 
 from mediateur_tui import cli
-from mediateur_tui.app import MediateurApp
 from mediateur_tui.hub.cli import main as hub_main
-from mediateur_tui.screens.first_operator import FirstOperatorScreen
-from mediateur_tui.screens.first_run import FirstRunScreen
-from mediateur_tui.screens.home import HomeScreen
-from mediateur_tui.screens.login import LoginScreen
 from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.setup import SetupState, setup_state
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.ui.app import MediateurApp
+from mediateur_tui.ui.screens.first_operator import FirstOperatorScreen
+from mediateur_tui.ui.screens.first_run import FirstRunScreen
+from mediateur_tui.ui.screens.home import HomeScreen
+from mediateur_tui.ui.screens.login import LoginScreen
 
 from .helpers import SIZE, footer_keys, log_in, make_app, settle, text_of, type_text
 from .region import HUB_SITE_ID, HUB_SITE_NAME
@@ -125,8 +125,8 @@ async def test_replica_file_then_first_account_then_log_in(new_site, region_hub,
         assert isinstance(app.screen, LoginScreen)
         await log_in(pilot, "2468")
         assert isinstance(app.screen, HomeScreen)
-        assert app.operator.name == "Léa Dupont"
-        assert app.operator.role == "responsable"
+        assert app.context.operator.name == "Léa Dupont"
+        assert app.context.operator.role == "responsable"
         assert "20 pass" in shown(app, "#replica")
         assert "Non inscrit auprès de la région" in shown(app, "#replica")
     assert setup_state(engine).ready
@@ -308,10 +308,11 @@ def test_the_command_opens_the_app_on_a_new_data_dir(tmp_path, monkeypatch):
     data_dir = tmp_path / "nouveau-poste"
     assert cli.main(["--data-dir", str(data_dir)]) == 0
     [app] = started
-    assert app.data_dir == data_dir
+    site = app.context.site
+    assert site.data_dir == data_dir
     assert (data_dir / DATABASE_FILENAME).exists()
-    assert setup_state(app.engine) == SetupState(has_replica=False, has_operators=False)
-    app.engine.dispose()
+    assert site.setup_state() == SetupState(has_replica=False, has_operators=False)
+    site.close()
 
 
 # --- enrolment by USB key (no network) ------------------------------------------------------
@@ -483,7 +484,7 @@ async def test_usb_enrolment_refusals_change_nothing(new_site, region_hub, tmp_p
     app = make_app(engine, data_dir)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.push_screen(FirstRunScreen())  # (the app now opens on the first account)
+        app.push_screen(FirstRunScreen(app.context))  # (the app now opens on the first account)
         await settle(pilot)
         await pilot.press("u")
         await settle(pilot)

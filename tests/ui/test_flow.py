@@ -9,17 +9,17 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input, Select
 
 from mediateur_tui.domain.codes import make_code
-from mediateur_tui.screens.cancel_redemption import CancelRedemptionScreen
-from mediateur_tui.screens.help import HelpScreen
-from mediateur_tui.screens.history import HistoryScreen
-from mediateur_tui.screens.home import HomeScreen
-from mediateur_tui.screens.image_file import ImageFileScreen
-from mediateur_tui.screens.login import LoginScreen
-from mediateur_tui.screens.new_session import NewSessionScreen
-from mediateur_tui.screens.session import SessionScreen
-from mediateur_tui.screens.session_summary import SessionSummaryScreen
-from mediateur_tui.screens.verify import VerifyScreen
 from mediateur_tui.store.models import Cancellation, DeskSession, RefusedScan
+from mediateur_tui.ui.screens.cancel_redemption import CancelRedemptionScreen
+from mediateur_tui.ui.screens.help import HelpScreen
+from mediateur_tui.ui.screens.history import HistoryScreen
+from mediateur_tui.ui.screens.home import HomeScreen
+from mediateur_tui.ui.screens.image_file import ImageFileScreen
+from mediateur_tui.ui.screens.login import LoginScreen
+from mediateur_tui.ui.screens.new_session import NewSessionScreen
+from mediateur_tui.ui.screens.session import SessionScreen
+from mediateur_tui.ui.screens.session_summary import SessionSummaryScreen
+from mediateur_tui.ui.screens.verify import VerifyScreen
 
 from .helpers import (
     NOW,
@@ -96,7 +96,7 @@ async def test_five_failures_lock_the_operator_even_with_the_right_pin(demo):
         # NOW is 10:30 in Paris: locked for 15 minutes.
         message = text_of(app.screen.query_one("#login-message"))
         assert message.startswith("Compte bloqué après 5 erreurs, jusqu'à 28/11/2026 10:45.")
-        assert app.operator is None
+        assert app.context.operator is None
 
 
 async def test_right_pin_opens_home_with_the_figures(demo):
@@ -104,8 +104,8 @@ async def test_right_pin_opens_home_with_the_figures(demo):
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "5678", name="Karim Benali")
         assert isinstance(app.screen, HomeScreen)
-        assert app.operator.name == "Karim Benali"
-        assert app.operator.role == "responsable"
+        assert app.context.operator.name == "Karim Benali"
+        assert app.context.operator.role == "responsable"
         assert app.screen.sub_title == "Karim Benali — accueil"
         replica = text_of(app.screen.query_one("#replica"))
         assert replica == "300 pass\nMise à jour à l'instant\nNon inscrit auprès de la région"
@@ -492,7 +492,7 @@ async def test_an_unexpected_error_is_shown_in_french_and_scanning_goes_on(demo,
     app = demo.app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await start_session(pilot)
-        real_redeem = app.desk.redeem
+        real_redeem = app.context.site.desk.redeem
         failures = ["disk I/O error"]
 
         def redeem_failing_once(*args, **kwargs):
@@ -500,7 +500,7 @@ async def test_an_unexpected_error_is_shown_in_french_and_scanning_goes_on(demo,
                 raise RuntimeError(failures.pop())
             return real_redeem(*args, **kwargs)
 
-        monkeypatch.setattr(app.desk, "redeem", redeem_failing_once)
+        monkeypatch.setattr(app.context.site.desk, "redeem", redeem_failing_once)
         await scan(pilot, demo.codes["valid"][1])
         assert verdict(app).startswith("Erreur inattendue : rien n'a été enregistré")
         assert screen.pending == 0

@@ -12,17 +12,17 @@ from datetime import UTC, datetime
 from textual.widgets import DataTable, Input, RadioSet
 
 from mediateur_tui.domain.clock import fixed_clock
-from mediateur_tui.screens.close_month import CloseMonthScreen
-from mediateur_tui.screens.close_period import ClosePeriodScreen
-from mediateur_tui.screens.export_batches import ExportBatchesScreen
-from mediateur_tui.screens.home import HomeScreen
-from mediateur_tui.screens.month_end import MonthEndScreen
-from mediateur_tui.screens.path_prompt import PathPromptScreen
-from mediateur_tui.screens.reconciliation import ReconciliationScreen
-from mediateur_tui.screens.sync import SyncScreen
 from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.store.models import Batch
+from mediateur_tui.ui.screens.close_month import CloseMonthScreen
+from mediateur_tui.ui.screens.close_period import ClosePeriodScreen
+from mediateur_tui.ui.screens.export_batches import ExportBatchesScreen
+from mediateur_tui.ui.screens.home import HomeScreen
+from mediateur_tui.ui.screens.month_end import MonthEndScreen
+from mediateur_tui.ui.screens.path_prompt import PathPromptScreen
+from mediateur_tui.ui.screens.reconciliation import ReconciliationScreen
+from mediateur_tui.ui.screens.sync import SyncScreen
 
 from .helpers import (
     NOW,
@@ -92,7 +92,7 @@ async def test_a_mediatrice_has_no_month_end(october):
             "avec un compte responsable.",
         ]
         # Even opened some other way, the screen refuses and offers nothing.
-        app.push_screen(MonthEndScreen())
+        app.push_screen(MonthEndScreen(app.context))
         await settle(pilot)
         assert shown(app, "#month-message") == (
             "La fin de mois est réservée aux responsables du lieu."

@@ -16,6 +16,7 @@ from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
+from mediateur_tui.ui.screens.first_run import FirstRunScreen
 
 from .helpers import DEMO_PINS, DISTRIBUTOR, NOW, SIZE, log_in, make_app, scan, settle
 from .region import demo_ack, write_ack
@@ -232,8 +233,7 @@ def test_first_run_usb_answer_refused(new_site, snap_compare):
     async def run_before(pilot) -> None:
         await settle(pilot)
         screen = pilot.app.screen
-        screen.request_written = True
-        screen._request_written(Path("/media/cle-usb/demande.json"))
+        screen.post_message(FirstRunScreen.RequestWritten(Path("/media/cle-usb/demande.json")))
         await settle(pilot)
         field = screen.query_one("#answer-path", Input)
         field.value = "/media/cle-usb/inscription-AVESNES-EPN.json"

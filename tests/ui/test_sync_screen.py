@@ -9,12 +9,12 @@ import httpx
 from sqlmodel import Session
 from textual.widgets import ProgressBar
 
-from mediateur_tui.screens.home import HomeScreen
-from mediateur_tui.screens.month_end import MonthEndScreen
-from mediateur_tui.screens.reconciliation import ReconciliationScreen
-from mediateur_tui.screens.sync import SyncScreen
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.sync_state import sync_state
+from mediateur_tui.ui.screens.home import HomeScreen
+from mediateur_tui.ui.screens.month_end import MonthEndScreen
+from mediateur_tui.ui.screens.reconciliation import ReconciliationScreen
+from mediateur_tui.ui.screens.sync import SyncScreen
 
 from .helpers import NOW, SIZE, log_in, make_app, notifications, settle, text_of
 from .test_flow import table_rows

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Header, Input, Static
+from textual.worker import Worker
 
 from mediateur_tui.domain.beneficiaries import format_reference
 from mediateur_tui.domain.formatting import format_date
-from mediateur_tui.screens.attribution_cancel import AttributionCancelScreen
 from mediateur_tui.services.attribution import (
     Assessment,
     AttributionDesk,
@@ -32,8 +33,11 @@ from mediateur_tui.services.attribution import (
     CarnetScan,
 )
 from mediateur_tui.services.attribution_receipt import write_receipt
-from mediateur_tui.widgets.keys_footer import KeysFooter
-from mediateur_tui.widgets.scan_field import ScanField
+from mediateur_tui.ui.context import DeskContext
+from mediateur_tui.ui.screens.attribution_cancel import AttributionCancelScreen
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.widgets.keys_footer import KeysFooter
+from mediateur_tui.ui.widgets.scan_field import ScanField
 
 log = logging.getLogger(__name__)
 SCAN_PROMPT = "Scannez un pass du carnet ou tapez son numéro (C0000123), puis Entrée."
@@ -52,7 +56,7 @@ def carnets_text(sizes: tuple[int, ...] | list[int]) -> str:
     return " + ".join(f"un carnet de {size}" for size in sizes)
 
 
-class AttributionCarnetsScreen(Screen[AttributionInfo | None]):
+class AttributionCarnetsScreen(SiteScreen[AttributionInfo | None]):
     """Returns the attribution once recorded, None when given up."""
 
     BINDINGS = [
@@ -69,8 +73,21 @@ class AttributionCarnetsScreen(Screen[AttributionInfo | None]):
         "la région à la prochaine synchronisation. Échap avant la fin : rien n'est enregistré."
     )
 
-    def __init__(self, desk: AttributionDesk, assessment: Assessment) -> None:
-        super().__init__()
+    @dataclass
+    class Identified(Message, bubble=False):
+        scan: CarnetScan
+
+    @dataclass
+    class RecordFailed(Message, bubble=False):
+        reason: str  # nothing was recorded
+
+    @dataclass
+    class Recorded(Message, bubble=False):
+        info: AttributionInfo
+        receipt: Path | str  # the receipt written, or why it could not be
+
+    def __init__(self, context: DeskContext, desk: AttributionDesk, assessment: Assessment) -> None:
+        super().__init__(context)
         self.desk = desk
         self.assessment = assessment
         self.wanted = tuple(assessment.decision.carnets)
@@ -90,7 +107,7 @@ class AttributionCarnetsScreen(Screen[AttributionInfo | None]):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.app.operator.name} — remise de carnets"
+        self.sub_title = f"{self.context.operator_name} — remise de carnets"
         reference = format_reference(self.assessment.beneficiary_ref)
         self.query_one("#carnets-title", Static).update(
             f"[b]À remettre : {carnets_text(self.wanted)} pass[/b]\nBénéficiaire {reference}"
@@ -147,14 +164,17 @@ class AttributionCarnetsScreen(Screen[AttributionInfo | None]):
 
     @work(thread=True, group="identify", exit_on_error=False)
     def identify(self, text: str, wanted: tuple[int, ...], scanned: tuple[str, ...]) -> None:
-        try:
-            answer = self.desk.identify_carnet(text, wanted, scanned)
-        except Exception:
-            log.exception("identifying a carnet failed")
-            answer = CarnetScan(None, UNEXPECTED_SCAN)
-        self.app.call_from_thread(self._identified, answer)
+        self.post_message(self.Identified(self.desk.identify_carnet(text, wanted, scanned)))
 
-    def _identified(self, answer: CarnetScan) -> None:
+    def work_failed(self, worker: Worker[object]) -> None:
+        if worker.group == "identify":
+            self.post_message(self.Identified(CarnetScan(None, UNEXPECTED_SCAN)))
+        elif worker.group == "record":
+            self.post_message(self.RecordFailed(UNEXPECTED_RECORD))
+
+    @on(Identified)
+    def identified(self, message: Identified) -> None:
+        answer = message.scan
         self.busy = False
         if answer.carnet is None:
             self._answer("bad", Text.assemble(("✘  CARNET REFUSÉ", "bold"), f"\n{answer.message}"))
@@ -180,22 +200,19 @@ class AttributionCarnetsScreen(Screen[AttributionInfo | None]):
     @work(thread=True, exclusive=True, group="record", exit_on_error=False)
     def record(self, carnet_ids: list[str]) -> None:
         try:
-            info = self.desk.record(self.assessment, carnet_ids, self.app.operator.id)
+            info = self.desk.record(self.assessment, carnet_ids, self.context.operator_id)
         except AttributionError as error:
-            self.app.call_from_thread(self._record_failed, str(error))
-            return
-        except Exception:
-            log.exception("recording an attribution failed")
-            self.app.call_from_thread(self._record_failed, UNEXPECTED_RECORD)
+            self.post_message(self.RecordFailed(str(error)))
             return
         try:
             receipt: Path | str = write_receipt(self.desk, info.id)
         except Exception as error:  # recorded all the same: the receipt can be written again
             log.exception("writing the receipt of attribution %s failed", info.id)
             receipt = str(error)
-        self.app.call_from_thread(self._recorded, info, receipt)
+        self.post_message(self.Recorded(info, receipt))
 
-    def _record_failed(self, message: str) -> None:
+    @on(RecordFailed)
+    def record_failed(self, message: RecordFailed) -> None:
         self.recording = False
         self.scanned.clear()
         self._show_list()
@@ -203,12 +220,15 @@ class AttributionCarnetsScreen(Screen[AttributionInfo | None]):
             "bad",
             Text.assemble(
                 ("✘  RIEN N'A ÉTÉ ENREGISTRÉ", "bold"),
-                f"\n{message}\nScannez de nouveau les carnets, ou Échap pour revenir à la demande.",
+                f"\n{message.reason}\nScannez de nouveau les carnets, ou Échap pour revenir à la "
+                "demande.",
             ),
         )
         self.app.bell()
 
-    def _recorded(self, info: AttributionInfo, receipt: Path | str) -> None:
+    @on(Recorded)
+    def show_recorded(self, message: Recorded) -> None:
+        info, receipt = message.info, message.receipt
         self.recording = False
         self.recorded = info
         field = self.query_one("#carnet-scan", ScanField)

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Header, Input, Label, Select, Static
 
-from mediateur_tui.services.auth import ROLES, OperatorInfo, add_operator
-from mediateur_tui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
+from mediateur_tui.domain.errors import UserError
+from mediateur_tui.services.auth import ROLES, OperatorInfo
+from mediateur_tui.ui.messages import FirstScreenWanted
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 
-class FirstOperatorScreen(Screen):
+class FirstOperatorScreen(SiteScreen[None]):
     """Name, role (responsable by default), PIN twice; then the log-in."""
 
     BINDINGS = [SHOWN_QUIT]
     AUTO_FOCUS = "#name"
+
+    @dataclass
+    class Created(Message, bubble=False):
+        operator: OperatorInfo
+
+    @dataclass
+    class Refused(Message, bubble=False):
+        reason: str
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,23 +87,26 @@ class FirstOperatorScreen(Screen):
         self._say("Création du compte…")
         self.add(name, str(self.query_one("#role", Select).value), pin)
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False)
     def add(self, name: str, role: str, pin: str) -> None:
         # The PIN hash (scrypt) is deliberately slow: off the event loop.
         try:
-            operator = add_operator(self.app.engine, name, role, pin)
-        except ValueError as error:
-            self.app.call_from_thread(self._refused, str(error))
+            operator = self.context.site.accounts.add(name, role, pin)
+        except UserError as error:
+            self.post_message(self.Refused(str(error)))
             return
-        self.app.call_from_thread(self._created, operator)
+        self.post_message(self.Created(operator))
 
-    def _refused(self, message: str) -> None:
-        self._say(message)
+    @on(Refused)
+    def refused(self, message: Refused) -> None:
+        self._say(message.reason)
         self.app.bell()
 
-    def _created(self, operator: OperatorInfo) -> None:
+    @on(Created)
+    def created(self, message: Created) -> None:
+        operator = message.operator
         self.notify(f"Compte créé : {operator.name} ({ROLES[operator.role]}). Connectez-vous.")
-        self.app.open_first_screen()
+        self.post_message(FirstScreenWanted())
 
     def _say(self, message: str) -> None:
         self.query_one("#operator-message", Static).update(message)

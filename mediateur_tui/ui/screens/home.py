@@ -4,26 +4,36 @@ a distributeur or a responsable) the attribution of carnets."""
 
 from __future__ import annotations
 
-from textual import work
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Header, Static
 
-from mediateur_tui.domain.formatting import format_datetime, format_euros, format_month, plural
-from mediateur_tui.screens.attribution_request import ATTRIBUTION_ROLES, AttributionRequestScreen
-from mediateur_tui.screens.history import HistoryScreen
-from mediateur_tui.screens.month_end import MonthEndScreen
-from mediateur_tui.screens.reconciliation import ReconciliationScreen
-from mediateur_tui.screens.sync import SyncScreen
-from mediateur_tui.screens.verify import VerifyScreen
-from mediateur_tui.services.attribution import unsent_count
-from mediateur_tui.services.dashboard import HomeStats, age_text, home_stats
-from mediateur_tui.services.reconciliation import latest_acknowledged
+from mediateur_tui.domain.formatting import (
+    format_datetime,
+    format_euros,
+    format_month,
+    plural,
+    thousands,
+)
+from mediateur_tui.services.batches import BatchInfo
+from mediateur_tui.services.dashboard import HomeView, age_text
 from mediateur_tui.services.sync import SyncStatus
-from mediateur_tui.widgets.day_chart import DayChart
-from mediateur_tui.widgets.keys_footer import KeysFooter
+from mediateur_tui.ui.messages import LogOutRequested, SessionWanted
+from mediateur_tui.ui.screens.attribution_request import ATTRIBUTION_ROLES, AttributionRequestScreen
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.history import HistoryScreen
+from mediateur_tui.ui.screens.month_end import MonthEndScreen
+from mediateur_tui.ui.screens.reconciliation import ReconciliationScreen
+from mediateur_tui.ui.screens.sync import SyncScreen
+from mediateur_tui.ui.screens.verify import VerifyScreen
+from mediateur_tui.ui.widgets.day_chart import DayChart
+from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
 # Which roles may use which key; the others get a notice saying why (REFUSALS).
 ALLOWED_ROLES = {
@@ -44,7 +54,7 @@ REFUSALS = {
 }
 
 
-class HomeScreen(Screen):
+class HomeScreen(SiteScreen[None]):
     # The footer has 80 columns: short descriptions there, the long ones (tooltips) in F1 and
     # the palette. An operator does not see the keys of other roles (ALLOWED_ROLES); pressed
     # anyway, they say why.
@@ -100,6 +110,14 @@ class HomeScreen(Screen):
         Binding("d", "log_out", "Déconnexion", id="home.log_out"),
     ]
 
+    @dataclass
+    class Loaded(Message, bubble=False):
+        view: HomeView
+
+    @dataclass
+    class LatestAcknowledged(Message, bubble=False):
+        batch: BatchInfo | None
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Grid(id="home-grid"):
@@ -119,34 +137,32 @@ class HomeScreen(Screen):
         yield KeysFooter()
 
     def on_screen_resume(self) -> None:
-        self.sub_title = f"{self.app.operator.name} — accueil"
+        self.sub_title = f"{self.context.operator_name} — accueil"
         self.refresh_stats()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "attribution":
             in_footer = bool(parameters[0]) if parameters else True
-            allowed = self.app.has_role(*ALLOWED_ROLES[action])
-            return allowed and in_footer == self.app.has_role("distributeur")
+            allowed = self.context.has_role(*ALLOWED_ROLES[action])
+            return allowed and in_footer == self.context.has_role("distributeur")
         if action in ALLOWED_ROLES:
-            return self.app.has_role(*ALLOWED_ROLES[action])
+            return self.context.has_role(*ALLOWED_ROLES[action])
         if action == "refuse":
-            return not self.app.has_role(*ALLOWED_ROLES[str(parameters[0])])
+            return not self.context.has_role(*ALLOWED_ROLES[str(parameters[0])])
         return True
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False)
     def refresh_stats(self) -> None:
-        stats = home_stats(self.app.engine, self.app.clock)
-        sync_status = self.app.site_sync().status()
-        open_session = self.app.desk.open_session(self.app.operator.id)
-        unsent = unsent_count(self.app.engine)
-        self.app.call_from_thread(self._show, stats, sync_status, open_session, unsent)
+        self.post_message(self.Loaded(self.context.site.home(self.context.operator_id)))
 
-    def _show(
-        self, stats: HomeStats, sync_status: SyncStatus, open_session, unsent_attributions: int
-    ) -> None:
-        now = self.app.clock()
+    @on(Loaded)
+    def show(self, message: Loaded) -> None:
+        view = message.view
+        stats, sync_status = view.stats, view.sync
+        open_session, unsent_attributions = view.open_session, view.unsent_attributions
+        now = self.context.site.clock()
         self.query_one("#replica", Static).update(
-            f"{stats.replica_pass_count:,} pass".replace(",", " ")
+            f"{thousands(stats.replica_pass_count)} pass"
             + f"\nMise à jour {age_text(stats.replica_updated_at, now)}"
             + f"\n{sync_text(sync_status, now)}"
         )
@@ -162,7 +178,7 @@ class HomeScreen(Screen):
             f"{month} : {stats.month_count} pass, {format_euros(stats.month_cents)}"
         )
         self.query_one(DayChart).show(stats.per_day)
-        if not self.app.has_role(*ALLOWED_ROLES["new_session"]):
+        if not self.context.has_role(*ALLOWED_ROLES["new_session"]):
             self.query_one("#desk-card-title", Static).update("Carnets")
             text = (
                 "Une demande de pass numériques :\n[b]a[/b] pour vérifier les droits\n"
@@ -178,25 +194,25 @@ class HomeScreen(Screen):
         self.query_one("#open-session", Static).update(text)
 
     def action_new_session(self) -> None:
-        self.app.new_or_resume_session()
+        self.post_message(SessionWanted())
 
     def action_verify(self) -> None:
-        self.app.push_screen(VerifyScreen())
+        self.app.push_screen(VerifyScreen(self.context))
 
     def action_history(self) -> None:
-        self.app.push_screen(HistoryScreen())
+        self.app.push_screen(HistoryScreen(self.context))
 
     def action_log_out(self) -> None:
-        self.app.log_out()
+        self.post_message(LogOutRequested())
 
     def action_sync(self) -> None:
-        self.app.push_screen(SyncScreen())
+        self.app.push_screen(SyncScreen(self.context))
 
     def action_month_end(self) -> None:
-        self.app.push_screen(MonthEndScreen())
+        self.app.push_screen(MonthEndScreen(self.context))
 
     def action_attribution(self, in_footer: bool = True) -> None:
-        self.app.push_screen(AttributionRequestScreen())
+        self.app.push_screen(AttributionRequestScreen(self.context))
 
     def action_reconciliation(self) -> None:
         self.open_latest_reconciliation()
@@ -205,21 +221,25 @@ class HomeScreen(Screen):
         self.notify(REFUSALS[what], severity="warning")
         self.app.bell()
 
-    @work(thread=True, exclusive=True, group="reconciliation")
+    @work(thread=True, exclusive=True, group="reconciliation", exit_on_error=False)
     def open_latest_reconciliation(self) -> None:
-        latest = latest_acknowledged(self.app.engine)
-        if latest is None:
-            self.app.call_from_thread(
-                self.notify,
+        self.post_message(
+            self.LatestAcknowledged(self.context.site.month_end.latest_acknowledged())
+        )
+
+    @on(LatestAcknowledged)
+    def show_reconciliation(self, message: LatestAcknowledged) -> None:
+        if message.batch is None:
+            self.notify(
                 "Aucune remise n'a encore d'accusé de réception de la région : "
                 "rien à rapprocher pour l'instant.",
                 severity="warning",
             )
             return
-        self.app.call_from_thread(self.app.push_screen, ReconciliationScreen(latest.batch_id))
+        self.app.push_screen(ReconciliationScreen(self.context, message.batch.batch_id))
 
 
-def sync_text(status: SyncStatus, now) -> str:
+def sync_text(status: SyncStatus, now: datetime) -> str:
     """One line on the sync with the region, for the replica card."""
     if not status.enrolled:
         return "Non inscrit auprès de la région"

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Header, Input, Static
 
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.verdicts import CheckResult
-from mediateur_tui.services.desk import DeskError
-from mediateur_tui.widgets.keys_footer import KeysFooter
-from mediateur_tui.widgets.scan_field import ScanField
-from mediateur_tui.widgets.verdict_panel import VerdictPanel
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.widgets.keys_footer import KeysFooter
+from mediateur_tui.ui.widgets.scan_field import ScanField
+from mediateur_tui.ui.widgets.verdict_panel import VerdictPanel
 
 PROMPT = "Vérification seule : rien n'est encaissé. Scannez ou tapez un pass."
 
 
-class VerifyScreen(Screen):
+class VerifyScreen(SiteScreen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Retour", id="verify.back")]
     AUTO_FOCUS = "#verify-input"
+
+    @dataclass
+    class Checked(Message, bubble=False):
+        result: CheckResult | str  # the verdict, or why there is none
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -38,16 +45,20 @@ class VerifyScreen(Screen):
         if text.strip():
             self.check(text)
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False)
     def check(self, text: str) -> None:
         try:
-            result = self.app.desk.check(text)
-        except DeskError as error:
-            self.app.call_from_thread(self.query_one(VerdictPanel).show_waiting, str(error))
-            return
-        self.app.call_from_thread(self._show, result)
+            result: CheckResult | str = self.context.site.desk.check(text)
+        except UserError as error:
+            result = str(error)
+        self.post_message(self.Checked(result))
 
-    def _show(self, result: CheckResult) -> None:
+    @on(Checked)
+    def show(self, message: Checked) -> None:
+        result = message.result
+        if isinstance(result, str):
+            self.query_one(VerdictPanel).show_waiting(result)
+            return
         self.query_one(VerdictPanel).show_result(result)
         if not result.redeemable:
             self.app.bell()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Select, Static
 
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros, parse_french_date
@@ -16,13 +19,13 @@ from mediateur_tui.services.history import (
     HistoryRow,
     Status,
     export_csv,
-    search,
-    sessions,
 )
-from mediateur_tui.widgets.keys_footer import KeysFooter
+from mediateur_tui.ui.context import DeskContext
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
 
-class HistoryScreen(Screen):
+class HistoryScreen(SiteScreen[None]):
     BINDINGS = [
         # priority: the search field has the focus, and Input binds ctrl+e to "end of line".
         Binding("ctrl+e", "export", "Exporter en CSV", id="history.export", priority=True),
@@ -30,8 +33,21 @@ class HistoryScreen(Screen):
     ]
     AUTO_FOCUS = "#search"
 
-    def __init__(self) -> None:
-        super().__init__()
+    @dataclass
+    class SessionsLoaded(Message, bubble=False):
+        options: list[tuple[str, int]]  # (label, session id), newest first
+
+    @dataclass
+    class RowsLoaded(Message, bubble=False):
+        rows: list[HistoryRow]
+
+    @dataclass
+    class Exported(Message, bubble=False):
+        count: int
+        path: Path
+
+    def __init__(self, context: DeskContext) -> None:
+        super().__init__(context)
         self.rows: list[HistoryRow] = []
 
     def compose(self) -> ComposeResult:
@@ -57,10 +73,14 @@ class HistoryScreen(Screen):
         self.load_sessions()
         self.reload()
 
-    @work(thread=True, group="sessions")
+    @work(thread=True, group="sessions", exit_on_error=False)
     def load_sessions(self) -> None:
-        options = [(label, session_id) for session_id, label in sessions(self.app.engine)]
-        self.app.call_from_thread(self.query_one("#session", Select).set_options, options)
+        sessions = self.context.site.history.sessions()
+        self.post_message(self.SessionsLoaded([(label, number) for number, label in sessions]))
+
+    @on(SessionsLoaded)
+    def sessions_loaded(self, message: SessionsLoaded) -> None:
+        self.query_one("#session", Select).set_options(message.options)
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -90,13 +110,13 @@ class HistoryScreen(Screen):
         if wanted is not None:
             self.load(wanted)
 
-    @work(thread=True, exclusive=True, group="history")
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def load(self, wanted: HistoryFilter) -> None:
-        rows = search(self.app.engine, wanted)
-        self.app.call_from_thread(self._show, rows)
+        self.post_message(self.RowsLoaded(self.context.site.history.search(wanted)))
 
-    def _show(self, rows: list[HistoryRow]) -> None:
-        self.rows = rows
+    @on(RowsLoaded)
+    def show(self, message: RowsLoaded) -> None:
+        rows = self.rows = message.rows
         table = self.query_one("#history", DataTable)
         table.clear()
         for row in rows:
@@ -117,13 +137,13 @@ class HistoryScreen(Screen):
     def action_export(self) -> None:
         self.export(list(self.rows))
 
-    @work(thread=True, group="export")
+    @work(thread=True, group="export", exit_on_error=False)
     def export(self, rows: list[HistoryRow]) -> None:
-        stamp = self.app.clock()
-        name = f"historique-{stamp.astimezone(LOCAL_TZ):%Y%m%d-%H%M%S}.csv"
-        try:
-            path = export_csv(rows, self.app.data_dir / "exports" / name)
-        except OSError as error:
-            self.app.call_from_thread(self.notify, f"Export impossible : {error}", severity="error")
-            return
-        self.app.call_from_thread(self.notify, f"{len(rows)} ligne(s) exportée(s) dans {path}")
+        site = self.context.site
+        name = f"historique-{site.clock().astimezone(LOCAL_TZ):%Y%m%d-%H%M%S}.csv"
+        path = export_csv(rows, site.data_dir / "exports" / name)
+        self.post_message(self.Exported(len(rows), path))
+
+    @on(Exported)
+    def exported(self, message: Exported) -> None:
+        self.notify(f"{message.count} ligne(s) exportée(s) dans {message.path}")

@@ -3,24 +3,25 @@ the region; the receipt of the selected one can be written again."""
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import DataTable, Header, Static
+from textual.worker import Worker
 
 from mediateur_tui.domain.beneficiaries import format_reference
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_date, format_datetime, plural
 from mediateur_tui.protocol.verdicts import AttributionVerdict
 from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
 from mediateur_tui.services.attribution_receipt import write_receipt
-from mediateur_tui.widgets.keys_footer import KeysFooter
-
-log = logging.getLogger(__name__)
+from mediateur_tui.ui.context import DeskContext
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
 
 def short_status(info: AttributionInfo) -> str:
@@ -30,7 +31,7 @@ def short_status(info: AttributionInfo) -> str:
     return "refusée" if info.verdict == AttributionVerdict.REFUSED else "acceptée"
 
 
-class AttributionsScreen(Screen):
+class AttributionsScreen(SiteScreen[None]):
     BINDINGS = [
         Binding(
             "p",
@@ -44,8 +45,16 @@ class AttributionsScreen(Screen):
     AUTO_FOCUS = "#attributions"
     DESK_HELP = False
 
-    def __init__(self, desk: AttributionDesk) -> None:
-        super().__init__()
+    @dataclass
+    class Listed(Message, bubble=False):
+        rows: list[AttributionInfo]
+
+    @dataclass
+    class ReceiptWritten(Message, bubble=False):
+        path: Path
+
+    def __init__(self, context: DeskContext, desk: AttributionDesk) -> None:
+        super().__init__(context)
         self.desk = desk
         self.rows: list[AttributionInfo] = []
 
@@ -63,21 +72,19 @@ class AttributionsScreen(Screen):
         )
         self.reload()
 
+    def work_failed(self, worker: Worker[object]) -> None:
+        if worker.group == "attributions":
+            self.query_one("#attributions-count", Static).update(
+                "Liste des attributions illisible : voir le journal (mediateur.log)."
+            )
+
     @work(thread=True, exclusive=True, group="attributions", exit_on_error=False)
     def reload(self) -> None:
-        try:
-            rows = self.desk.recent()
-        except Exception:
-            log.exception("listing the attributions failed")
-            self.app.call_from_thread(
-                self.query_one("#attributions-count", Static).update,
-                "Liste des attributions illisible : voir le journal (mediateur.log).",
-            )
-            return
-        self.app.call_from_thread(self._show, rows)
+        self.post_message(self.Listed(self.desk.recent()))
 
-    def _show(self, rows: list[AttributionInfo]) -> None:
-        self.rows = rows
+    @on(Listed)
+    def show(self, message: Listed) -> None:
+        rows = self.rows = message.rows
         table = self.query_one("#attributions", DataTable)
         table.clear()
         for info in rows:
@@ -131,12 +138,8 @@ class AttributionsScreen(Screen):
 
     @work(thread=True, group="receipt", exit_on_error=False)
     def write(self, attribution_id: str) -> None:
-        try:
-            path: Path = write_receipt(self.desk, attribution_id)
-        except Exception as error:
-            log.exception("writing the receipt of attribution %s failed", attribution_id)
-            self.app.call_from_thread(
-                self.notify, f"Reçu impossible à écrire : {error}", severity="error"
-            )
-            return
-        self.app.call_from_thread(self.notify, f"Reçu écrit : {path}")
+        self.post_message(self.ReceiptWritten(write_receipt(self.desk, attribution_id)))
+
+    @on(ReceiptWritten)
+    def receipt_written(self, message: ReceiptWritten) -> None:
+        self.notify(f"Reçu écrit : {message.path}")

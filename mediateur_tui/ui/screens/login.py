@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Header, Input, Label, Select, Static
 
-from mediateur_tui.services.auth import ROLES, LoginResult, OperatorInfo, list_operators, log_in
-from mediateur_tui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
+from mediateur_tui.services.auth import ROLES, LoginResult, OperatorInfo
+from mediateur_tui.ui.messages import LoggedIn
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 
-class LoginScreen(Screen):
+class LoginScreen(SiteScreen[None]):
     """The first screen. Enter in the PIN field logs in."""
 
     BINDINGS = [SHOWN_QUIT]
     AUTO_FOCUS = "#pin"
 
-    def __init__(self, demo_pins: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.demo_pins = demo_pins
+    @dataclass
+    class OperatorsLoaded(Message, bubble=False):
+        operators: list[OperatorInfo]
+
+    @dataclass
+    class PinChecked(Message, bubble=False):
+        result: LoginResult
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -31,20 +39,21 @@ class LoginScreen(Screen):
             yield Label("Code PIN")
             yield Input(password=True, placeholder="••••", id="pin", max_length=12)
             yield Static("", id="login-message")
-            if self.demo_pins:
-                shown = " · ".join(f"{name} {pin}" for name, pin in self.demo_pins)
+            if self.context.demo_pins:
+                shown = " · ".join(f"{name} {pin}" for name, pin in self.context.demo_pins)
                 yield Static(f"Démo — PIN : {shown}", id="demo-pins")
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load_operators()
 
-    @work(thread=True)
+    @work(thread=True, exit_on_error=False)
     def load_operators(self) -> None:
-        operators = list_operators(self.app.engine)
-        self.app.call_from_thread(self._show_operators, operators)
+        self.post_message(self.OperatorsLoaded(self.context.site.accounts.list()))
 
-    def _show_operators(self, operators: list[OperatorInfo]) -> None:
+    @on(OperatorsLoaded)
+    def show_operators(self, message: OperatorsLoaded) -> None:
+        operators = message.operators
         if not operators:
             self.query_one("#operator-loading", Static).update("Aucun compte enregistré.")
             return
@@ -71,16 +80,17 @@ class LoginScreen(Screen):
         self._say("Vérification…")
         self.check_pin(str(name), pin)
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False)
     def check_pin(self, name: str, pin: str) -> None:
         # scrypt is deliberately slow: keep it off the event loop.
-        result = log_in(self.app.engine, name, pin, self.app.clock)
-        self.app.call_from_thread(self._done, result)
+        self.post_message(self.PinChecked(self.context.site.accounts.log_in(name, pin)))
 
-    def _done(self, result: LoginResult) -> None:
-        if result.ok:
+    @on(PinChecked)
+    def pin_checked(self, message: PinChecked) -> None:
+        result = message.result
+        if result.operator is not None:
             self._say("")
-            self.app.logged_in(result.operator)
+            self.post_message(LoggedIn(result.operator))
         else:
             self._say(result.message)
             self.app.bell()

@@ -9,6 +9,7 @@ checked): the form comes back with the reason, to correct and try again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -16,19 +17,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import ContentSwitcher, Header, Input, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_datetime, plural, thousands
-from mediateur_tui.screens.path_prompt import clean_path
 from mediateur_tui.services.enrolment import Enrolment
 from mediateur_tui.services.replica import ReplicaApplied
 from mediateur_tui.services.sync import SyncReport
-from mediateur_tui.sync.client import normalise_hub_url
-from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
+from mediateur_tui.ui.context import DeskContext
+from mediateur_tui.ui.messages import FirstScreenWanted
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.path_prompt import clean_path
+from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 COMPARE = "Comparez-la avec celle que la région vous a communiquée."
 RETRY_LATER = "Rien n'est perdu : relancez la synchronisation plus tard."
@@ -66,7 +68,7 @@ ACTION_STEPS = {
 }
 
 
-class FirstRunScreen(Screen):
+class FirstRunScreen(SiteScreen[None]):
     BINDINGS = [
         Binding(
             "i",
@@ -102,8 +104,49 @@ class FirstRunScreen(Screen):
     ]
     AUTO_FOCUS = "#choice-list"
 
-    def __init__(self) -> None:
-        super().__init__()
+    @dataclass
+    class EnrolRefused(Message, bubble=False):
+        reason: str
+
+    @dataclass
+    class Enrolled(Message, bubble=False):
+        enrolment: Enrolment
+
+    @dataclass
+    class Progressed(Message, bubble=False):
+        changes: int  # replica changes received so far
+
+    @dataclass
+    class Synced(Message, bubble=False):
+        report: SyncReport
+
+    @dataclass
+    class RequestRefused(Message, bubble=False):
+        reason: str
+
+    @dataclass
+    class RequestWritten(Message, bubble=False):
+        path: Path
+
+    @dataclass
+    class AnswerRefused(Message, bubble=False):
+        reason: str
+
+    @dataclass
+    class UsbEnrolled(Message, bubble=False):
+        enrolment: Enrolment
+
+    @dataclass
+    class ImportRefused(Message, bubble=False):
+        reason: str
+
+    @dataclass
+    class Imported(Message, bubble=False):
+        result: ReplicaApplied
+        site_id: str
+
+    def __init__(self, context: DeskContext) -> None:
+        super().__init__(context)
         self.step = CHOICE
         self.pages = 0
         self.request_written = False  # step 1 done in this run (else found on disk)
@@ -176,7 +219,7 @@ class FirstRunScreen(Screen):
         self.query_one("#request-path", Input).value = str(self.default_request_path())
 
     def default_request_path(self) -> Path:
-        return self.app.data_dir / REQUEST_FILE
+        return self.context.site.data_dir / REQUEST_FILE
 
     # --- steps ----------------------------------------------------------------------------
 
@@ -227,7 +270,7 @@ class FirstRunScreen(Screen):
         if self.step == USB_ENROLLED:
             self.go(IMPORT)  # the site id is filled in: only the replica file is left
             return
-        self.app.open_first_screen()
+        self.post_message(FirstScreenWanted())
 
     def action_retry_sync(self) -> None:
         self._working("Nouvelle tentative de synchronisation…")
@@ -261,8 +304,8 @@ class FirstRunScreen(Screen):
             self.query_one("#hub-url", Input).focus()
             return
         try:
-            url = normalise_hub_url(text)
-        except SyncError as error:
+            url = self.context.site.sync.hub_address(text)
+        except UserError as error:
             message.update(Text(str(error)))
             self.query_one("#hub-url", Input).focus()
             return
@@ -273,25 +316,31 @@ class FirstRunScreen(Screen):
         self._working(f"Inscription auprès de {url}…", title="[b]Inscription du lieu[/b]")
         self.enrol(url, token)
 
-    @work(thread=True, exclusive=True, group="first-run")
+    @work(thread=True, exclusive=True, group="first-run", exit_on_error=False)
     def enrol(self, url: str, token: str) -> None:
         try:
-            enrolment = self.app.site_sync().enrol(url, token)
+            enrolment = self.context.site.sync.enrol(url, token)
         except UserError as error:
             reason = str(error).replace(RETRY_LATER, "").strip()
-            self.app.call_from_thread(self._enrol_refused, reason)
+            self.post_message(self.EnrolRefused(reason))
             return
-        self.app.call_from_thread(self._enrolled, enrolment)
+        self.post_message(self.Enrolled(enrolment))
         self._sync()
 
-    def _enrol_refused(self, reason: str) -> None:
+    @on(EnrolRefused)
+    def enrol_refused(self, message: EnrolRefused) -> None:
+        reason = message.reason
         self.go(ENROL)
         self.query_one("#enrol-message", Static).update(
             Text(f"Inscription refusée : {reason}\nRien n'a été enregistré.")
         )
         self.app.bell()
 
-    def _enrolled(self, enrolment: Enrolment) -> None:
+    @on(Enrolled)
+    def enrolled(self, message: Enrolled) -> None:
+        self._show_enrolled(message.enrolment)
+
+    def _show_enrolled(self, enrolment: Enrolment) -> None:
         self.query_one("#work-title", Static).update(
             f"[b]Lieu inscrit[/b] : « {enrolment.site_name} » ({enrolment.site_id}), "
             f"région {enrolment.region_id}"
@@ -301,7 +350,7 @@ class FirstRunScreen(Screen):
         )
         self.query_one("#work-status", Static).update("Réception de la réplique du registre…")
 
-    @work(thread=True, exclusive=True, group="first-run")
+    @work(thread=True, exclusive=True, group="first-run", exit_on_error=False)
     def first_sync(self) -> None:
         self._sync()
 
@@ -309,15 +358,17 @@ class FirstRunScreen(Screen):
         """In a worker: the first pull of the replica, with the progress bar."""
 
         def progress(changes: int, cursor: int) -> None:
-            self.app.call_from_thread(self._progress, changes)
+            self.post_message(self.Progressed(changes))
 
         try:
-            report = self.app.site_sync().sync(progress=progress)
+            report = self.context.site.sync.sync(progress=progress)
         except UserError as error:
             report = SyncReport(errors=[str(error)])
-        self.app.call_from_thread(self._synced, report)
+        self.post_message(self.Synced(report))
 
-    def _progress(self, changes: int) -> None:
+    @on(Progressed)
+    def progressed(self, message: Progressed) -> None:
+        changes = message.changes
         self.pages += 1
         self.query_one("#work-status", Static).update(
             f"Réplique : {plural(changes, 'changement reçu', 'changements reçus')} "
@@ -325,7 +376,9 @@ class FirstRunScreen(Screen):
         )
         self.query_one("#work-progress", ProgressBar).update(progress=changes)
 
-    def _synced(self, report: SyncReport) -> None:
+    @on(Synced)
+    def synced(self, message: Synced) -> None:
+        report = message.report
         bar = self.query_one("#work-progress", ProgressBar)
         status = self.query_one("#work-status", Static)
         if report.pages:
@@ -376,27 +429,31 @@ class FirstRunScreen(Screen):
         message.update("")
         self.write_request(token, path)
 
-    @work(thread=True, exclusive=True, group="first-run")
+    @work(thread=True, exclusive=True, group="first-run", exit_on_error=False)
     def write_request(self, token: str, path: Path) -> None:
         try:
-            written = self.app.site_sync().write_enrolment_request(token, path)
+            written = self.context.site.sync.write_enrolment_request(token, path)
         except UserError as error:
-            self.app.call_from_thread(self._request_refused, str(error))
+            self.post_message(self.RequestRefused(str(error)))
             return
         except OSError as error:
             reason = f"Impossible d'écrire {path} ({error.strerror or error})."
-            self.app.call_from_thread(self._request_refused, reason)
+            self.post_message(self.RequestRefused(reason))
             return
-        self.app.call_from_thread(self._request_written, written)
+        self.post_message(self.RequestWritten(written))
 
-    def _request_refused(self, reason: str) -> None:
+    @on(RequestRefused)
+    def request_refused(self, message: RequestRefused) -> None:
+        reason = message.reason
         self.go(USB_REQUEST)
         self.query_one("#usb-request-message", Static).update(
             Text(f"Demande refusée : {reason}\n{NOTHING_SAVED}")
         )
         self.app.bell()
 
-    def _request_written(self, path: Path) -> None:
+    @on(RequestWritten)
+    def request_written(self, message: RequestWritten) -> None:
+        path = message.path
         self.request_written = True
         self.query_one("#usb-request-message", Static).update("")
         self._show_answer_intro(path)
@@ -428,27 +485,31 @@ class FirstRunScreen(Screen):
         self._working(f"Lecture de {path}…", title="[b]Inscription par clé USB[/b]")
         self.import_answer(path)
 
-    @work(thread=True, exclusive=True, group="first-run")
+    @work(thread=True, exclusive=True, group="first-run", exit_on_error=False)
     def import_answer(self, path: Path) -> None:
         if not path.is_file():
-            self.app.call_from_thread(self._answer_refused, f"Fichier introuvable : {path}.")
+            self.post_message(self.AnswerRefused(f"Fichier introuvable : {path}."))
             return
         try:
-            enrolment = self.app.site_sync().import_enrolment_answer(path)
+            enrolment = self.context.site.sync.import_enrolment_answer(path)
         except UserError as error:
-            self.app.call_from_thread(self._answer_refused, str(error))
+            self.post_message(self.AnswerRefused(str(error)))
             return
-        self.app.call_from_thread(self._usb_enrolled, enrolment)
+        self.post_message(self.UsbEnrolled(enrolment))
 
-    def _answer_refused(self, reason: str) -> None:
+    @on(AnswerRefused)
+    def answer_refused(self, message: AnswerRefused) -> None:
+        reason = message.reason
         self.go(USB_ANSWER)
         self.query_one("#usb-answer-message", Static).update(
             Text(f"Réponse refusée : {reason}\n{NOTHING_SAVED}")
         )
         self.app.bell()
 
-    def _usb_enrolled(self, enrolment: Enrolment) -> None:
-        self._enrolled(enrolment)
+    @on(UsbEnrolled)
+    def usb_enrolled(self, message: UsbEnrolled) -> None:
+        enrolment = message.enrolment
+        self._show_enrolled(enrolment)
         self.query_one("#work-status", Static).update(
             "Il reste à importer la réplique du registre : le fichier que la région exporte "
             "pour ce lieu (mediateur-hub export-replica), sur la clé USB."
@@ -480,23 +541,28 @@ class FirstRunScreen(Screen):
         self._working(f"Import de {path}…", title="[b]Import d'une réplique[/b]")
         self.import_replica(path, site_id)
 
-    @work(thread=True, exclusive=True, group="first-run")
+    @work(thread=True, exclusive=True, group="first-run", exit_on_error=False)
     def import_replica(self, path: Path, site_id: str) -> None:
         try:
-            result = self.app.site_sync().import_replica(path, site_id)
+            result = self.context.site.sync.import_replica(path, site_id)
         except UserError as error:
-            self.app.call_from_thread(self._import_refused, str(error))
+            self.post_message(self.ImportRefused(str(error)))
             return
-        self.app.call_from_thread(self._imported, result, site_id)
+        self.post_message(self.Imported(result, site_id))
 
-    def _import_refused(self, reason: str) -> None:
+    @on(ImportRefused)
+    def import_refused(self, message: ImportRefused) -> None:
+        reason = message.reason
         self.go(IMPORT)
         self.query_one("#import-message", Static).update(
             Text(f"Import refusé : {reason}\nRien n'a été importé.")
         )
         self.app.bell()
 
-    def _imported(self, result: ReplicaApplied, site_id: str) -> None:
+    @on(Imported)
+    def imported(self, message: Imported) -> None:
+        result = message.result
+        site_id = message.site_id
         title = f"[b]Réplique importée[/b] : lieu {site_id}, région {result.region_id}."
         if result.trusted_key_fingerprint:
             title += (

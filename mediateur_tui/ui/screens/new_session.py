@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
-from mediateur_tui.domain.formatting import format_date, local_date
+from mediateur_tui.domain.formatting import format_date
 from mediateur_tui.services.desk import SESSION_KINDS
 
 DEFAULT_DURATION = 60
@@ -29,8 +30,12 @@ class NewSessionScreen(ModalScreen[SessionForm | None]):
     BINDINGS = [Binding("escape", "cancel", "Annuler", id="new_session.cancel")]
     AUTO_FOCUS = "#title"
 
+    def __init__(self, today: date) -> None:
+        super().__init__()
+        self.today = today
+
     def compose(self) -> ComposeResult:
-        today = format_date(local_date(self.app.clock()))
+        today = format_date(self.today)
         with Vertical(id="new-session", classes="dialog"):
             yield Static("Nouvelle séance", classes="card-title")
             yield Label("Titre")

@@ -3,16 +3,20 @@ then the report (changes applied, batches sent and their acknowledgements, or th
 
 from __future__ import annotations
 
-from textual import work
+from dataclasses import dataclass
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import plural, thousands
 from mediateur_tui.services.sync import SyncReport, SyncStatus
+from mediateur_tui.ui.context import DeskContext
+from mediateur_tui.ui.screens.base import SiteModal
 
 NOTHING_LOST = "Rien n'est perdu : ce qui a été reçu est gardé, relancez plus tard."
 USB_ROUTE = (
@@ -31,11 +35,30 @@ ENROLLED_BY_FILE = (
 )
 
 
-class SyncScreen(ModalScreen[None]):
+class SyncScreen(SiteModal[None]):
     BINDINGS = [Binding("escape,enter", "close", "Fermer", id="sync.close")]
 
-    def __init__(self) -> None:
-        super().__init__()
+    @dataclass
+    class Started(Message, bubble=False):
+        status: SyncStatus
+
+    @dataclass
+    class NoSync(Message, bubble=False):
+        """Nothing to synchronise online (not enrolled, or enrolled by file)."""
+
+        title: str
+        explanation: str
+
+    @dataclass
+    class Progressed(Message, bubble=False):
+        changes: int  # replica changes received so far
+
+    @dataclass
+    class Done(Message, bubble=False):
+        report: SyncReport
+
+    def __init__(self, context: DeskContext) -> None:
+        super().__init__(context)
         self.running = True
         self.pages = 0
 
@@ -51,50 +74,55 @@ class SyncScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.run_sync()
 
-    @work(thread=True, exclusive=True, group="sync")
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def run_sync(self) -> None:
-        site_sync = self.app.site_sync()
+        site_sync = self.context.site.sync
         status = site_sync.status()
         if not status.enrolled:
-            self.app.call_from_thread(self._no_sync, "Poste non inscrit", NOT_ENROLLED)
+            self.post_message(self.NoSync("Poste non inscrit", NOT_ENROLLED))
             return
         if not status.hub_url:
-            self.app.call_from_thread(self._no_sync, "Lieu inscrit par fichier", ENROLLED_BY_FILE)
+            self.post_message(self.NoSync("Lieu inscrit par fichier", ENROLLED_BY_FILE))
             return
-        self.app.call_from_thread(self._started, status)
+        self.post_message(self.Started(status))
 
         def progress(changes: int, cursor: int) -> None:
-            self.app.call_from_thread(self._progress, changes)
+            self.post_message(self.Progressed(changes))
 
         try:
             report = site_sync.sync(progress=progress)
         except UserError as error:
             report = SyncReport(errors=[str(error)])
-        self.app.call_from_thread(self._done, report)
+        self.post_message(self.Done(report))
 
-    def _started(self, status: SyncStatus) -> None:
+    @on(Started)
+    def started(self, message: Started) -> None:
+        status = message.status
         self.query_one("#sync-where", Static).update(
             f"Région {status.region_id} · lieu {status.site_id}"
         )
         self.query_one("#sync-status", Static).update("Réception de la réplique du registre…")
 
-    def _progress(self, changes: int) -> None:
+    @on(Progressed)
+    def progressed(self, message: Progressed) -> None:
         self.pages += 1
         self.query_one("#sync-status", Static).update(
-            f"Réplique : {plural(changes, 'changement reçu', 'changements reçus')} "
+            f"Réplique : {plural(message.changes, 'changement reçu', 'changements reçus')} "
             f"({plural(self.pages, 'page')})…"
         )
-        self.query_one(ProgressBar).update(progress=changes)
+        self.query_one(ProgressBar).update(progress=message.changes)
 
-    def _no_sync(self, title: str, explanation: str) -> None:
-        """Nothing to synchronise online (not enrolled, or enrolled by file): say why."""
+    @on(NoSync)
+    def no_sync(self, message: NoSync) -> None:
         self.running = False
-        self.query_one("#sync-where", Static).update(f"[b]{title}[/b]")
-        self.query_one("#sync-status", Static).update(explanation)
+        self.query_one("#sync-where", Static).update(f"[b]{message.title}[/b]")
+        self.query_one("#sync-status", Static).update(message.explanation)
         self.query_one(ProgressBar).display = False
         self.query_one("#sync-hint", Static).update("Entrée ou Échap : fermer")
 
-    def _done(self, report: SyncReport) -> None:
+    @on(Done)
+    def done(self, message: Done) -> None:
+        report = message.report
         self.running = False
         bar = self.query_one(ProgressBar)
         status = self.query_one("#sync-status", Static)

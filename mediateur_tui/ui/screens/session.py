@@ -8,26 +8,30 @@ from __future__ import annotations
 
 import logging
 import queue
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import get_current_worker
 
 from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros, plural
 from mediateur_tui.domain.verdicts import CheckResult, Verdict
-from mediateur_tui.screens.cancel_redemption import CancelRedemptionScreen
-from mediateur_tui.screens.image_file import ImageFileScreen
-from mediateur_tui.screens.session_summary import SessionSummaryScreen
-from mediateur_tui.services.desk import DeskError, RedemptionLine, SessionInfo, SessionSummary
-from mediateur_tui.services.images import ImageReadError, decode_image
-from mediateur_tui.widgets.keys_footer import KeysFooter
-from mediateur_tui.widgets.scan_field import ScanField
-from mediateur_tui.widgets.verdict_panel import VerdictPanel
+from mediateur_tui.services.desk import RedemptionLine, SessionInfo, SessionSummary
+from mediateur_tui.services.images import decode_image
+from mediateur_tui.ui.context import DeskContext
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.cancel_redemption import CancelRedemptionScreen
+from mediateur_tui.ui.screens.image_file import ImageFileScreen
+from mediateur_tui.ui.screens.session_summary import SessionSummaryScreen
+from mediateur_tui.ui.widgets.keys_footer import KeysFooter
+from mediateur_tui.ui.widgets.scan_field import ScanField
+from mediateur_tui.ui.widgets.verdict_panel import VerdictPanel
 
 log = logging.getLogger(__name__)
 SCAN_PROMPT = "Scannez ou tapez un pass, puis Entrée."
@@ -40,7 +44,7 @@ METHOD_LABELS = {"scan": "lecteur/clavier", "image": "image", "cli": "ligne de c
 _POLL_SECONDS = 0.2
 
 
-class SessionScreen(Screen):
+class SessionScreen(SiteScreen[None]):
     BINDINGS = [
         Binding(
             "ctrl+z", "cancel_last", "Annuler dernier", id="session.cancel_last", priority=True
@@ -50,8 +54,35 @@ class SessionScreen(Screen):
     ]
     AUTO_FOCUS = "#scan"
 
-    def __init__(self, desk_session: SessionInfo) -> None:
-        super().__init__()
+    @dataclass
+    class ScanAnswered(Message, bubble=False):
+        result: CheckResult
+        lines: list[RedemptionLine]  # the session's active redemptions afterwards
+
+    @dataclass
+    class ScanFailed(Message, bubble=False):
+        reason: str  # nothing was recorded for this scan
+
+    @dataclass
+    class LinesLoaded(Message, bubble=False):
+        lines: list[RedemptionLine]
+
+    @dataclass
+    class Cancelled(Message, bubble=False):
+        note: str
+        lines: list[RedemptionLine]
+
+    @dataclass
+    class ImageRead(Message, bubble=False):
+        texts: list[str]  # the codes found, in reading order
+        note: str  # why there are none
+
+    @dataclass
+    class Ended(Message, bubble=False):
+        summary: SessionSummary
+
+    def __init__(self, context: DeskContext, desk_session: SessionInfo) -> None:
+        super().__init__(context)
         self.desk_session = desk_session
         self.lines: list[RedemptionLine] = []
         self.pending = 0  # scans submitted and not yet answered
@@ -69,7 +100,7 @@ class SessionScreen(Screen):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.app.operator.name} — séance en cours"
+        self.sub_title = f"{self.context.operator_name} — séance en cours"
         table = self.query_one("#lines", DataTable)
         table.add_columns("Heure", "Code", "Montant", "Saisie")
         self.query_one(VerdictPanel).show_waiting(SCAN_PROMPT)
@@ -98,6 +129,7 @@ class SessionScreen(Screen):
 
     @work(thread=True, exit_on_error=False)
     def process_scans(self) -> None:
+        desk, operator_id = self.context.site.desk, self.context.operator_id
         worker = get_current_worker()
         while not worker.is_cancelled:
             try:
@@ -105,20 +137,20 @@ class SessionScreen(Screen):
             except queue.Empty:
                 continue
             try:
-                result = self.app.desk.redeem(
-                    self.desk_session.id, self.app.operator.id, text, method
-                )
-                lines = self.app.desk.session_redemptions(self.desk_session.id)
-            except DeskError as error:
-                self.app.call_from_thread(self._show_error, str(error))
+                result = desk.redeem(self.desk_session.id, operator_id, text, method)
+                lines = desk.session_redemptions(self.desk_session.id)
+            except UserError as error:
+                self.post_message(self.ScanFailed(str(error)))
                 continue
             except Exception:  # the loop must survive, or every later scan would wait forever
                 log.exception("scan failed")
-                self.app.call_from_thread(self._show_error, UNEXPECTED_ERROR)
+                self.post_message(self.ScanFailed(UNEXPECTED_ERROR))
                 continue
-            self.app.call_from_thread(self._show_result, result, lines)
+            self.post_message(self.ScanAnswered(result, lines))
 
-    def _show_result(self, result: CheckResult, lines: list[RedemptionLine]) -> None:
+    @on(ScanAnswered)
+    def show_result(self, message: ScanAnswered) -> None:
+        result = message.result
         self.pending -= 1
         already_in_session = any(line.code == result.code for line in self.lines)
         if result.verdict is Verdict.REDEEMED_HERE and already_in_session:
@@ -128,17 +160,22 @@ class SessionScreen(Screen):
             self.query_one(VerdictPanel).show_result(result)
             if not result.redeemable:
                 self.app.bell()
-        self._show_lines(lines)
+        self._show_lines(message.lines)
 
-    def _show_error(self, message: str) -> None:
+    @on(ScanFailed)
+    def show_failure(self, message: ScanFailed) -> None:
         self.pending -= 1
-        self.query_one(VerdictPanel).show_waiting(message)
+        self.query_one(VerdictPanel).show_waiting(message.reason)
         self.app.bell()
 
-    @work(thread=True, exclusive=True, group="lines")
+    @work(thread=True, exclusive=True, group="lines", exit_on_error=False)
     def reload_lines(self) -> None:
-        lines = self.app.desk.session_redemptions(self.desk_session.id)
-        self.app.call_from_thread(self._show_lines, lines)
+        lines = self.context.site.desk.session_redemptions(self.desk_session.id)
+        self.post_message(self.LinesLoaded(lines))
+
+    @on(LinesLoaded)
+    def lines_loaded(self, message: LinesLoaded) -> None:
+        self._show_lines(message.lines)
 
     def _show_lines(self, lines: list[RedemptionLine]) -> None:
         self.lines = lines
@@ -175,20 +212,17 @@ class SessionScreen(Screen):
 
         self.app.push_screen(CancelRedemptionScreen(line), cancel)
 
-    @work(thread=True, group="cancel")
+    @work(thread=True, group="cancel", exit_on_error=False)
     def cancel_redemption(self, line: RedemptionLine, reason: str) -> None:
-        try:
-            self.app.desk.cancel(line.id, self.app.operator.id, reason)
-        except DeskError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error")
-            return
-        lines = self.app.desk.session_redemptions(self.desk_session.id)
-        message = f"Encaissement du pass {format_code(line.code)} annulé ({reason})."
-        self.app.call_from_thread(self._cancelled, message, lines)
+        desk = self.context.site.desk
+        desk.cancel(line.id, self.context.operator_id, reason)
+        note = f"Encaissement du pass {format_code(line.code)} annulé ({reason})."
+        self.post_message(self.Cancelled(note, desk.session_redemptions(self.desk_session.id)))
 
-    def _cancelled(self, message: str, lines: list[RedemptionLine]) -> None:
-        self.query_one(VerdictPanel).show_waiting(message)
-        self._show_lines(lines)
+    @on(Cancelled)
+    def cancelled(self, message: Cancelled) -> None:
+        self.query_one(VerdictPanel).show_waiting(message.note)
+        self._show_lines(message.lines)
 
     # --- images ---------------------------------------------------------------------------
 
@@ -199,19 +233,23 @@ class SessionScreen(Screen):
 
         self.app.push_screen(ImageFileScreen(), read)
 
-    @work(thread=True, group="image")
+    @work(thread=True, group="image", exit_on_error=False)
     def read_image(self, path: Path) -> None:
         try:
             texts = decode_image(path)
-        except ImageReadError as error:
-            self.app.call_from_thread(self.query_one(VerdictPanel).show_waiting, str(error))
+        except UserError as error:
+            self.post_message(self.ImageRead([], str(error)))
             return
-        if not texts:
-            message = f"Aucun QR code ni code-barres trouvé dans {path.name}."
-            self.app.call_from_thread(self.query_one(VerdictPanel).show_waiting, message)
-            return
-        for text in texts:
-            self.app.call_from_thread(self.enqueue, text, "image")
+        self.post_message(
+            self.ImageRead(texts, f"Aucun QR code ni code-barres trouvé dans {path.name}.")
+        )
+
+    @on(ImageRead)
+    def image_read(self, message: ImageRead) -> None:
+        if not message.texts:
+            self.query_one(VerdictPanel).show_waiting(message.note)
+        for text in message.texts:
+            self.enqueue(text, "image")
 
     # --- ending ---------------------------------------------------------------------------
 
@@ -223,17 +261,9 @@ class SessionScreen(Screen):
 
     @work(thread=True, exclusive=True, group="end", exit_on_error=False)
     def end_session(self) -> None:
-        try:
-            summary = self.app.desk.end_session(self.desk_session.id)
-        except DeskError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error")
-            return
-        except Exception:
-            log.exception("ending the session failed")
-            self.app.call_from_thread(self.notify, UNEXPECTED_ERROR, severity="error")
-            return
-        self.app.call_from_thread(self._ended, summary)
+        self.post_message(self.Ended(self.context.site.desk.end_session(self.desk_session.id)))
 
-    def _ended(self, summary: SessionSummary) -> None:
+    @on(Ended)
+    def ended(self, message: Ended) -> None:
         self.app.pop_screen()
-        self.app.push_screen(SessionSummaryScreen(summary))
+        self.app.push_screen(SessionSummaryScreen(message.summary))

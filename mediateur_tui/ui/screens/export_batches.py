@@ -12,8 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
-from mediateur_tui.screens.path_prompt import clean_path
 from mediateur_tui.services.batches import BatchInfo
+from mediateur_tui.ui.screens.path_prompt import clean_path
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ Ctrl+S goes on to the carnets (step 2) when the decision is to give some.
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 from datetime import date
 
 from rich.text import Text
@@ -17,25 +17,27 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Header, Input, Label, Select, Static
+from textual.worker import Worker
 
 from mediateur_tui.domain.beneficiaries import Identity, format_reference
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_date, local_date, parse_french_date, plural
 from mediateur_tui.domain.rulebooks import PROOF_LABELS, ProofGroup, Rulebook
-from mediateur_tui.screens.attribution_carnets import AttributionCarnetsScreen
-from mediateur_tui.screens.attributions import AttributionsScreen
 from mediateur_tui.services.attribution import (
     Assessment,
     AttributionDesk,
     AttributionInfo,
     RequestForm,
 )
-from mediateur_tui.widgets.keys_footer import KeysFooter
+from mediateur_tui.ui.context import DeskContext
+from mediateur_tui.ui.screens.attribution_carnets import AttributionCarnetsScreen
+from mediateur_tui.ui.screens.attributions import AttributionsScreen
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
-log = logging.getLogger(__name__)
 ATTRIBUTION_ROLES = ("distributeur", "responsable")
 NOT_ALLOWED = (
     "L'attribution de carnets est réservée aux distributeur·rices et aux responsables du lieu."
@@ -52,7 +54,7 @@ def proof_label(token: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-class AttributionRequestScreen(Screen):
+class AttributionRequestScreen(SiteScreen[None]):
     BINDINGS = [
         # priority: a field of the form always has the focus.
         Binding(
@@ -83,8 +85,21 @@ class AttributionRequestScreen(Screen):
         "acceptée : Ctrl+S pour remettre les carnets."
     )
 
-    def __init__(self) -> None:
-        super().__init__()
+    @dataclass
+    class DeskReady(Message, bubble=False):
+        desk: AttributionDesk
+
+    @dataclass
+    class Unavailable(Message, bubble=False):
+        reason: str
+
+    @dataclass
+    class Assessed(Message, bubble=False):
+        generation: int  # of the form it answers
+        answer: Assessment | str  # the decision, or why there is none
+
+    def __init__(self, context: DeskContext) -> None:
+        super().__init__(context)
         self.desk: AttributionDesk | None = None
         self.book: Rulebook | None = None
         self.groups: tuple[ProofGroup, ...] = ()
@@ -127,12 +142,12 @@ class AttributionRequestScreen(Screen):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.app.operator.name} — attribution de carnets"
-        self.query_one("#received-on", Input).value = format_date(local_date(self.app.clock()))
+        self.sub_title = f"{self.context.operator_name} — attribution de carnets"
+        self.query_one("#received-on", Input).value = format_date(self.today())
         self.query_one("#request-unavailable").display = False
         self.query_one("#establishment-row").display = False
-        if not self.app.has_role(*ATTRIBUTION_ROLES):  # the home refuses; the palette too
-            self._unavailable(NOT_ALLOWED)
+        if not self.context.has_role(*ATTRIBUTION_ROLES):  # the home refuses; the palette too
+            self._show_unavailable(NOT_ALLOWED)
             return
         self._show_hint("Chargement du règlement…")
         self.load_desk()
@@ -149,24 +164,33 @@ class AttributionRequestScreen(Screen):
 
     # --- the desk -------------------------------------------------------------------------
 
+    def today(self) -> date:
+        return local_date(self.context.site.clock())
+
+    def work_failed(self, worker: Worker[object]) -> None:
+        if worker.group == "assess":
+            self.pending = False
+            self._show_hint(UNEXPECTED_ERROR)
+        elif worker.group == "desk":
+            self._show_unavailable(UNEXPECTED_ERROR)
+
     @work(thread=True, exclusive=True, group="desk", exit_on_error=False)
     def load_desk(self) -> None:
         try:
-            desk = self.app.attribution_desk()
+            desk = self.context.site.attribution_desk()
             reason = desk.unavailable_reason()
         except UserError as error:
-            self.app.call_from_thread(self._unavailable, str(error))
-            return
-        except Exception:
-            log.exception("opening the distributor's desk failed")
-            self.app.call_from_thread(self._unavailable, UNEXPECTED_ERROR)
-            return
+            reason = str(error)
         if reason is not None:
-            self.app.call_from_thread(self._unavailable, reason)
+            self.post_message(self.Unavailable(reason))
         else:
-            self.app.call_from_thread(self._ready, desk)
+            self.post_message(self.DeskReady(desk))
 
-    def _unavailable(self, reason: str) -> None:
+    @on(Unavailable)
+    def unavailable(self, message: Unavailable) -> None:
+        self._show_unavailable(message.reason)
+
+    def _show_unavailable(self, reason: str) -> None:
         """Only the reason, and Esc."""
         unavailable = self.query_one("#request-unavailable", Static)
         unavailable.update(reason)
@@ -176,8 +200,9 @@ class AttributionRequestScreen(Screen):
         self.set_focus(None)
         self.refresh_bindings()
 
-    async def _ready(self, desk: AttributionDesk) -> None:
-        self.desk = desk
+    @on(DeskReady)
+    async def desk_ready(self, message: DeskReady) -> None:
+        self.desk = message.desk
         self.refresh_bindings()
         await self.update_checklist()
         self.reassess()
@@ -309,9 +334,7 @@ class AttributionRequestScreen(Screen):
 
         last_name, first_name = text("#last-name"), text("#first-name")
         birth = day("#birth-date", "Date de naissance", "14/03/1958")
-        received = day(
-            "#received-on", "Demande reçue le", format_date(local_date(self.app.clock()))
-        )
+        received = day("#received-on", "Demande reçue le", format_date(self.today()))
         category = self.category()
         postcode = text("#postcode")
         if postcode and len(postcode) != 5:
@@ -375,28 +398,26 @@ class AttributionRequestScreen(Screen):
             self._show_hint("\n".join(form))
             return
         self.pending = True
-        self.assess(form, self.generation)
+        self.assess(self.desk, form, self.generation)
 
     @work(thread=True, exclusive=True, group="assess", exit_on_error=False)
-    def assess(self, form: RequestForm, generation: int) -> None:
+    def assess(self, desk: AttributionDesk, form: RequestForm, generation: int) -> None:
         try:
-            answer: Assessment | str = self.desk.assess(form)
+            answer: Assessment | str = desk.assess(form)
         except UserError as error:
             answer = str(error)
-        except Exception:
-            log.exception("assessing a request failed")  # never the form: it holds names
-            answer = UNEXPECTED_ERROR
-        self.app.call_from_thread(self._assessed, generation, answer)
+        self.post_message(self.Assessed(generation, answer))
 
-    def _assessed(self, generation: int, answer: Assessment | str) -> None:
-        if generation != self.generation or not self.is_attached:
+    @on(Assessed)
+    def assessed(self, message: Assessed) -> None:
+        if message.generation != self.generation or not self.is_attached:
             return  # the form changed meanwhile (its own assessment follows), or is gone
         self.pending = False
-        if isinstance(answer, str):
-            self._show_hint(answer)
+        if isinstance(message.answer, str):
+            self._show_hint(message.answer)
             return
-        self.assessment = answer
-        self._show_decision(answer)
+        self.assessment = message.answer
+        self._show_decision(message.answer)
 
     def _show_hint(self, hint: str) -> None:
         decision = self.query_one("#decision", Static)
@@ -443,7 +464,9 @@ class AttributionRequestScreen(Screen):
             )
             self.app.bell()
             return
-        self.app.push_screen(AttributionCarnetsScreen(self.desk, self.assessment), self._handed_out)
+        assert self.desk is not None  # the key is bound once the desk is ready
+        screen = AttributionCarnetsScreen(self.context, self.desk, self.assessment)
+        self.app.push_screen(screen, self._handed_out)
 
     def _handed_out(self, info: AttributionInfo | None) -> None:
         if info is not None:  # recorded: the request is done, back to the home
@@ -453,4 +476,5 @@ class AttributionRequestScreen(Screen):
                 stack[stack.index(self) - 1].pop_until_active()
 
     def action_attributions(self) -> None:
-        self.app.push_screen(AttributionsScreen(self.desk))
+        assert self.desk is not None  # the key is bound once the desk is ready
+        self.app.push_screen(AttributionsScreen(self.context, self.desk))

@@ -3,36 +3,37 @@ export batches for the USB key, import the region's acknowledgement, open a reco
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_euros, plural
 from mediateur_tui.domain.periods import month_of, period_label
-from mediateur_tui.screens.close_month import CloseMonthScreen
-from mediateur_tui.screens.close_period import ClosePeriodScreen
-from mediateur_tui.screens.export_batches import ExportBatchesScreen, ExportRequest
-from mediateur_tui.screens.path_prompt import PathPromptScreen
-from mediateur_tui.screens.reconciliation import ReconciliationScreen
-from mediateur_tui.screens.sync import SyncScreen
-from mediateur_tui.services.reconciliation import (
-    BatchOverview,
-    ClosePreview,
-    batch_overview,
-    close_preview,
-)
-from mediateur_tui.widgets.keys_footer import KeysFooter
+from mediateur_tui.services.acks import AckSummary
+from mediateur_tui.services.batch_files import ExportedBatch
+from mediateur_tui.services.batches import BatchInfo
+from mediateur_tui.services.reconciliation import BatchOverview, ClosePreview
+from mediateur_tui.ui.context import DeskContext
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.close_month import CloseMonthScreen
+from mediateur_tui.ui.screens.close_period import ClosePeriodScreen
+from mediateur_tui.ui.screens.export_batches import ExportBatchesScreen, ExportRequest
+from mediateur_tui.ui.screens.path_prompt import PathPromptScreen
+from mediateur_tui.ui.screens.reconciliation import ReconciliationScreen
+from mediateur_tui.ui.screens.sync import SyncScreen
+from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
 EXPORT_DIRECTORY = "remises"
 
 
-class MonthEndScreen(Screen):
+class MonthEndScreen(SiteScreen[None]):
     BINDINGS = [
         Binding(
             "c",
@@ -80,8 +81,35 @@ class MonthEndScreen(Screen):
         "remise ouvre son rapprochement. La touche s synchronise d'ici aussi."
     )
 
-    def __init__(self) -> None:
-        super().__init__()
+    @dataclass
+    class Listed(Message, bubble=False):
+        rows: list[BatchOverview]
+        select: str | None  # the batch to put the cursor on
+
+    @dataclass
+    class Said(Message, bubble=False):
+        text: str
+        error: bool = False
+
+    @dataclass
+    class Previewed(Message, bubble=False):
+        preview: ClosePreview
+
+    @dataclass
+    class Closed(Message, bubble=False):
+        batch: BatchInfo
+
+    @dataclass
+    class Exported(Message, bubble=False):
+        directory: Path
+        exported: list[ExportedBatch]
+
+    @dataclass
+    class AckImported(Message, bubble=False):
+        summary: AckSummary
+
+    def __init__(self, context: DeskContext) -> None:
+        super().__init__(context)
         self.rows: list[BatchOverview] = []
         self.period = ""
 
@@ -95,31 +123,34 @@ class MonthEndScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = "fin de mois"
         self.query_one("#batches", DataTable).add_columns("Période", "N°", "Pass", "Total", "État")
-        if not self.app.is_responsable:  # the home does not offer it; the palette must not either
+        if (
+            not self.context.is_responsable
+        ):  # the home does not offer it; the palette must not either
             self.say("La fin de mois est réservée aux responsables du lieu.", error=True)
             return
-        self.period = self.app.month_end().default_period()
+        self.period = self.context.site.month_end.default_period()
 
     def on_screen_resume(self) -> None:
         """On arrival, and back from a sync or a reconciliation: the states may have changed."""
-        if self.app.is_responsable:
+        if self.context.is_responsable:
             selected = self.selected()
             self.reload(select=selected.batch.batch_id if selected else None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("close_month", "export", "import_ack", "open_batch", "sync"):
-            return self.app.is_responsable
+            return self.context.is_responsable
         return True
 
     # --- the list -------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="batches")
+    @work(thread=True, exclusive=True, group="batches", exit_on_error=False)
     def reload(self, select: str | None = None) -> None:
-        rows = batch_overview(self.app.engine)
-        self.app.call_from_thread(self._show, rows, select)
+        self.post_message(self.Listed(self.context.site.month_end.overview(), select))
 
-    def _show(self, rows: list[BatchOverview], select: str | None) -> None:
-        self.rows = rows
+    @on(Listed)
+    def show(self, message: Listed) -> None:
+        rows = self.rows = message.rows
+        select = message.select
         table = self.query_one("#batches", DataTable)
         table.clear()
         for row in rows:
@@ -167,12 +198,13 @@ class MonthEndScreen(Screen):
 
         self.app.push_screen(ClosePeriodScreen(self.period), chosen)
 
-    @work(thread=True, exclusive=True, group="close")
+    @work(thread=True, exclusive=True, group="close", exit_on_error=False)
     def prepare_close(self, period: str) -> None:
-        preview = close_preview(self.app.engine, self.app.data_dir, period, self.app.clock())
-        self.app.call_from_thread(self._confirm_close, preview)
+        self.post_message(self.Previewed(self.context.site.month_end.preview(period)))
 
-    def _confirm_close(self, preview: ClosePreview) -> None:
+    @on(Previewed)
+    def confirm_close(self, message: Previewed) -> None:
+        preview = message.preview
         if preview.problem is not None:
             self.say(preview.problem, error=True)
             self.app.bell()
@@ -186,21 +218,31 @@ class MonthEndScreen(Screen):
 
         self.app.push_screen(CloseMonthScreen(preview), closed)
 
-    @work(thread=True, exclusive=True, group="close")
+    @work(thread=True, exclusive=True, group="close", exit_on_error=False)
     def close_month(self, period: str) -> None:
-        operator = self.app.operator
+        operator = self.context.operator
         try:
-            batch = self.app.month_end().close_month(period, operator.id if operator else None)
+            batch = self.context.site.month_end.close_month(
+                period, operator.id if operator else None
+            )
         except UserError as error:
-            self.app.call_from_thread(self.say, str(error), True)
+            self.post_message(self.Said(str(error), error=True))
             return
-        message = (
+        self.post_message(self.Closed(batch))
+
+    @on(Closed)
+    def closed(self, message: Closed) -> None:
+        batch = message.batch
+        self.say(
             f"Mois {month_of(period_label(batch.period))} clos : remise n° {batch.sequence}, "
             f"{plural(batch.redemption_count, 'pass', 'pass')}, "
             f"{format_euros(batch.value_cents)}. Envoyez-la (synchronisation) ou exportez-la (e)."
         )
-        self.app.call_from_thread(self.say, message)
         self.reload(select=batch.batch_id)
+
+    @on(Said)
+    def said(self, message: Said) -> None:
+        self.say(message.text, message.error)
 
     # --- export ---------------------------------------------------------------------------
 
@@ -217,28 +259,32 @@ class MonthEndScreen(Screen):
                 self.export(request)
 
         screen = ExportBatchesScreen(
-            self.app.data_dir / EXPORT_DIRECTORY, selected.batch if selected else None, pending
+            self.context.site.data_dir / EXPORT_DIRECTORY,
+            selected.batch if selected else None,
+            pending,
         )
         self.app.push_screen(screen, chosen)
 
-    @work(thread=True, exclusive=True, group="export")
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export(self, request: ExportRequest) -> None:
         try:
-            exported = self.app.month_end().export(request.directory, request.batch_id)
+            exported = self.context.site.month_end.export(request.directory, request.batch_id)
         except UserError as error:
-            self.app.call_from_thread(self.say, str(error), True)
+            self.post_message(self.Said(str(error), error=True))
             return
-        if not exported:
-            message = "Aucune remise sans accusé de réception : rien n'a été exporté."
-            self.app.call_from_thread(self.say, message, True)
+        self.post_message(self.Exported(request.directory, exported))
+
+    @on(Exported)
+    def exported(self, message: Exported) -> None:
+        if not message.exported:
+            self.say("Aucune remise sans accusé de réception : rien n'a été exporté.", error=True)
             return
-        names = ", ".join(item.document.name for item in exported)
-        message = (
-            f"{plural(len(exported), 'remise exportée', 'remises exportées')} dans "
-            f"{request.directory} : {names} (+ CSV et bordereau PDF). "
+        names = ", ".join(item.document.name for item in message.exported)
+        self.say(
+            f"{plural(len(message.exported), 'remise exportée', 'remises exportées')} dans "
+            f"{message.directory} : {names} (+ CSV et bordereau PDF). "
             "Remettez le fichier .json.gz à la région."
         )
-        self.app.call_from_thread(self.say, message)
 
     # --- the region's acknowledgement -----------------------------------------------------
 
@@ -257,27 +303,31 @@ class MonthEndScreen(Screen):
             chosen,
         )
 
-    @work(thread=True, exclusive=True, group="import")
+    @work(thread=True, exclusive=True, group="import", exit_on_error=False)
     def import_ack(self, path: Path) -> None:
         try:
-            summary = self.app.month_end().import_ack_file(path)
+            summary = self.context.site.month_end.import_ack_file(path)
         except UserError as error:
-            message = f"Accusé de réception refusé : {error} Rien n'a été importé."
-            self.app.call_from_thread(self.say, message, True)
+            text = f"Accusé de réception refusé : {error} Rien n'a été importé."
+            self.post_message(self.Said(text, error=True))
             return
+        self.post_message(self.AckImported(summary))
+
+    @on(AckImported)
+    def ack_imported(self, message: AckImported) -> None:
+        summary = message.summary
         batch = summary.batch
         again = " (déjà importé : rien n'a changé)" if summary.already_imported else ""
-        message = (
+        self.say(
             f"Accusé de réception de la remise n° {batch.sequence} "
             f"({period_label(batch.period)}){again} : "
             f"{summary.accepted} accepté(s) pour {format_euros(summary.accepted_cents)}, "
             f"{summary.refused} refusé(s). Entrée : le rapprochement."
         )
-        self.app.call_from_thread(self.say, message)
         self.reload(select=batch.batch_id)
 
     def action_sync(self) -> None:
-        self.app.push_screen(SyncScreen())
+        self.app.push_screen(SyncScreen(self.context))
 
     # --- reconciliation -------------------------------------------------------------------
 
@@ -290,7 +340,7 @@ class MonthEndScreen(Screen):
         if selected is None:
             self.say("Aucune remise pour l'instant.", error=True)
             return
-        self.app.push_screen(ReconciliationScreen(selected.batch.batch_id))
+        self.app.push_screen(ReconciliationScreen(self.context, selected.batch.batch_id))
 
 
 def state_text(row: BatchOverview) -> Text:

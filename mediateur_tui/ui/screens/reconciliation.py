@@ -3,22 +3,26 @@ reason, the totals in euros, and a filter to see only the refused lines."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_datetime, format_euros, plural
 from mediateur_tui.domain.periods import period_label
-from mediateur_tui.services.reconciliation import Reconciliation, ReconciliationLine, reconciliation
-from mediateur_tui.widgets.keys_footer import KeysFooter
+from mediateur_tui.services.reconciliation import Reconciliation, ReconciliationLine
+from mediateur_tui.ui.context import DeskContext
+from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
 
-class ReconciliationScreen(Screen):
+class ReconciliationScreen(SiteScreen[None]):
     BINDINGS = [
         Binding(
             "f",
@@ -30,8 +34,12 @@ class ReconciliationScreen(Screen):
         Binding("escape", "app.pop_screen", "Retour", id="reconciliation.back"),
     ]
 
-    def __init__(self, batch_id: str) -> None:
-        super().__init__()
+    @dataclass
+    class Loaded(Message, bubble=False):
+        result: Reconciliation | str  # the batch line by line, or why it cannot be read
+
+    def __init__(self, context: DeskContext, batch_id: str) -> None:
+        super().__init__(context)
         self.batch_id = batch_id
         self.result: Reconciliation | None = None
         self.refused_only = False
@@ -51,26 +59,26 @@ class ReconciliationScreen(Screen):
         )
         self.load()
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
         try:
-            result = reconciliation(self.app.engine, self.batch_id)
+            result: Reconciliation | str = self.context.site.month_end.reconciliation(self.batch_id)
         except UserError as error:
-            self.app.call_from_thread(self._failed, str(error))
+            result = str(error)
+        self.post_message(self.Loaded(result))
+
+    @on(Loaded)
+    def show(self, message: Loaded) -> None:
+        if isinstance(message.result, str):
+            self.query_one("#recon-title", Static).update(Text(message.result))
             return
-        self.app.call_from_thread(self._show, result)
-
-    def _failed(self, message: str) -> None:
-        self.query_one("#recon-title", Static).update(Text(message))
-
-    def _show(self, result: Reconciliation) -> None:
-        self.result = result
+        result = self.result = message.result
         batch = result.batch
         title = (
             f"[b]Remise n° {batch.sequence} — {period_label(batch.period)}[/b] · "
             f"{plural(batch.redemption_count, 'pass', 'pass')}, {format_euros(batch.value_cents)}"
         )
-        if result.acknowledged:
+        if batch.acknowledged_at is not None:
             title += (
                 f"\nAccusé de réception de la région du {format_datetime(batch.acknowledged_at)}"
             )

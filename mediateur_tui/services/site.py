@@ -1,0 +1,118 @@
+"""One site's services on its data directory: what the app and the command line open.
+
+`open_site` opens (or, for a first start, creates) the site's database; a `Site` bundles every
+service bound to it. Nothing above this layer sees the database, the files or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from mediateur_tui.domain.clock import Clock, system_clock
+from mediateur_tui.domain.errors import UserError
+from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
+from mediateur_tui.services.attribution import AttributionDesk, unsent_count
+from mediateur_tui.services.auth import Accounts
+from mediateur_tui.services.dashboard import HomeView, home_stats
+from mediateur_tui.services.desk import Desk
+from mediateur_tui.services.history import History
+from mediateur_tui.services.month_end import MonthEnd
+from mediateur_tui.services.setup import SetupState, setup_state
+from mediateur_tui.services.sync import SiteSync
+from mediateur_tui.store.audit import verify_chain
+from mediateur_tui.store.engine import database_path, open_database
+from mediateur_tui.store.queries import replica_meta
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    events: int  # events checked (up to the first break)
+    broken_at: int | None  # the id of the first broken event, or None when intact
+
+
+class Site:
+    """Every service of one site. `transport` and `sleep` are for tests (see SiteSync)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        data_dir: Path,
+        clock: Clock = system_clock,
+        max_replica_age: timedelta = DEFAULT_MAX_REPLICA_AGE,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self.data_dir = data_dir
+        self.clock = clock
+        self.desk = Desk(engine, clock, max_replica_age)
+        self.accounts = Accounts(engine, clock)
+        self.history = History(engine)
+        self.month_end = MonthEnd(engine, data_dir, clock)
+        self.sync = SiteSync(engine, data_dir, clock, transport=transport, sleep=sleep)
+
+    def setup_state(self) -> SetupState:
+        """What the data directory still needs before the desk can open."""
+        return setup_state(self._engine)
+
+    def has_replica(self) -> bool:
+        with Session(self._engine) as session:
+            return replica_meta(session) is not None
+
+    def require_replica(self) -> Site:
+        """This site, once it holds a replica of the registry (else a UserError)."""
+        if not self.has_replica():
+            raise UserError(f"La base de {self.data_dir} ne contient pas de réplique du registre.")
+        return self
+
+    def home(self, operator_id: int) -> HomeView:
+        """Everything the home screen shows, for the operator logged in."""
+        return HomeView(
+            stats=home_stats(self._engine, self.clock),
+            sync=self.sync.status(),
+            open_session=self.desk.open_session(operator_id),
+            unsent_attributions=unsent_count(self._engine),
+        )
+
+    def attribution_desk(self) -> AttributionDesk:
+        """The distributor's desk; it reads the rule files: call it from a thread worker."""
+        return AttributionDesk(self._engine, self.data_dir, self.clock)
+
+    def verify_audit(self) -> AuditCheck:
+        """Checks the hash chain of the audit log."""
+        with Session(self._engine) as session:
+            count, broken = verify_chain(session)
+        return AuditCheck(count, broken)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+def open_site(
+    data_dir: Path,
+    *,
+    create: bool = False,
+    max_replica_age: timedelta = DEFAULT_MAX_REPLICA_AGE,
+) -> Site:
+    """The site of `data_dir`. Without `create`, its database must exist already (a mistyped
+    --data-dir must not make a new, empty site)."""
+    path = database_path(data_dir)
+    if not create and not path.exists():
+        raise UserError(
+            f"Aucune base de données dans {data_dir}. "
+            "Créez la démo (mediateur-tui demo init) ou importez une réplique du registre."
+        )
+    return Site(open_database(path), data_dir, max_replica_age=max_replica_age)
+
+
+def has_database(data_dir: Path) -> bool:
+    """Whether `data_dir` holds a site's database (an enrolled or demo site)."""
+    return database_path(data_dir).exists()

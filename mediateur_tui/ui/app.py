@@ -1,0 +1,180 @@
+"""The Textual application: first run, log-in, home, sessions, verification, history, sync
+with the region, month end and reconciliation, the distributor's desk (carnets), help.
+
+The screens get one typed context (ui/context.py) and talk to the services only. Their thread
+workers send their results back as typed messages; a worker that fails comes here
+(`WorkFailed`): a UserError's French message is shown, anything else is logged and the user is
+told that nothing was recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from mediateur_tui.domain.errors import UserError
+from mediateur_tui.domain.formatting import local_date
+from mediateur_tui.services.desk import SessionInfo
+from mediateur_tui.services.setup import SetupState
+from mediateur_tui.services.site import Site
+from mediateur_tui.ui.context import DemoPins, DeskContext
+from mediateur_tui.ui.messages import (
+    FirstScreenWanted,
+    LoggedIn,
+    LogOutRequested,
+    SessionWanted,
+    WorkFailed,
+)
+from mediateur_tui.ui.screens.first_operator import FirstOperatorScreen
+from mediateur_tui.ui.screens.first_run import FirstRunScreen
+from mediateur_tui.ui.screens.help import HelpScreen, binding_title, is_listed, key_label
+from mediateur_tui.ui.screens.home import HomeScreen
+from mediateur_tui.ui.screens.login import LoginScreen
+from mediateur_tui.ui.screens.new_session import NewSessionScreen, SessionForm
+from mediateur_tui.ui.screens.session import SessionScreen
+
+log = logging.getLogger(__name__)
+UNEXPECTED_ERROR = (
+    "Erreur inattendue : rien n'a été enregistré pour cette action. Réessayez ; si cela se "
+    "répète, prévenez le ou la responsable (journal : mediateur.log)."
+)
+
+
+@dataclass
+class _SetupRead(Message):
+    state: SetupState
+
+
+@dataclass
+class _OpenSessionRead(Message):
+    session: SessionInfo | None  # the session to go on with, or None: ask for a new one
+
+
+class MediateurApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Pass numériques"
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS = [
+        Binding("f1", "help", "Aide", id="app.help"),
+        # Not in the footers (80 columns are short): F1 and the palette list it.
+        Binding("ctrl+q", "quit", "Quitter", show=False, id="app.quit", priority=True),
+    ]
+
+    def __init__(self, site: Site, demo_pins: DemoPins | None = None) -> None:
+        super().__init__()
+        self.context = DeskContext(site, demo_pins or [])
+
+    def on_mount(self) -> None:
+        self.open_first_screen()
+
+    # --- navigation -----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="first-screen", exit_on_error=False)
+    def open_first_screen(self) -> None:
+        self.post_message(_SetupRead(self.context.site.setup_state()))
+
+    @on(_SetupRead)
+    def show_first_screen(self, message: _SetupRead) -> None:
+        """A new site first gets its replica (first-run screen), then its first account;
+        afterwards the app opens on the log-in."""
+        screen: Screen[None]
+        if not message.state.has_replica:
+            screen = FirstRunScreen(self.context)
+        elif not message.state.has_operators:
+            screen = FirstOperatorScreen(self.context)
+        else:
+            screen = LoginScreen(self.context)
+        if len(self.screen_stack) > 1:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    @on(FirstScreenWanted)
+    def first_screen_wanted(self) -> None:
+        self.open_first_screen()
+
+    @on(LoggedIn)
+    def logged_in(self, message: LoggedIn) -> None:
+        self.context.operator = message.operator
+        self.switch_screen(HomeScreen(self.context))
+
+    @on(LogOutRequested)
+    def log_out(self) -> None:
+        self.context.operator = None
+        self.switch_screen(LoginScreen(self.context))
+
+    @on(SessionWanted)
+    def session_wanted(self) -> None:
+        self.find_open_session()
+
+    @work(thread=True, exclusive=True, group="open-session", exit_on_error=False)
+    def find_open_session(self) -> None:
+        session = self.context.site.desk.open_session(self.context.operator_id)
+        self.post_message(_OpenSessionRead(session))
+
+    @on(_OpenSessionRead)
+    def open_session(self, message: _OpenSessionRead) -> None:
+        if message.session is not None:
+            self.push_screen(SessionScreen(self.context, message.session))
+        else:
+            today = local_date(self.context.site.clock())
+            self.push_screen(NewSessionScreen(today), self._start_session)
+
+    def _start_session(self, form: SessionForm | None) -> None:
+        if form is not None:
+            self._create_session(form)
+
+    @work(thread=True, exclusive=True, group="open-session", exit_on_error=False)
+    def _create_session(self, form: SessionForm) -> None:
+        session = self.context.site.desk.start_session(
+            self.context.operator_id, form.title, form.kind, form.themes, form.duration_minutes
+        )
+        self.post_message(_OpenSessionRead(session))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    # --- failures -------------------------------------------------------------------------
+
+    @on(WorkFailed)
+    def work_failed(self, message: WorkFailed) -> None:
+        self.report_failure(message.error)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers (the screens forward theirs as WorkFailed)."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.report_failure(event.worker.error)
+
+    def report_failure(self, error: BaseException) -> None:
+        if isinstance(error, UserError):
+            self.notify(str(error), severity="error")
+        else:
+            log.error("unexpected error in a worker", exc_info=error)
+            self.notify(UNEXPECTED_ERROR, severity="error")
+        self.bell()
+
+    # --- command palette: every key binding of the screen is also a command --------------
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not is_listed(binding) or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(
+                binding_title(binding),
+                f"Touche {key_label(binding.key)}",
+                partial(active.node.run_action, binding.action),
+            )
