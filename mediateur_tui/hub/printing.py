@@ -1,6 +1,7 @@
 """Files for the printer: one CSV line per pass, and optional QR sheets (one PNG per carnet).
 
-Each pass carries its signed QR payload `PN1:<PROGRAMME>:<CODE13>:<YYYYMMDD>:<SIG>` (BRIEF §4).
+Each pass carries its signed QR payload `PN1:<PROGRAMME>:<CODE13>:<YYYYMMDD>:<SIG>`
+(docs/protocol.md, "Conventions").
 """
 
 from __future__ import annotations
