@@ -50,7 +50,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN
 from mediateur_tui.domain.clock import system_clock
@@ -261,12 +261,12 @@ class _Ledger:
         ids = [attribution.id for attribution in attributions]
         self.stored = {
             row.id: row
-            for row in session.exec(select(HubAttribution).where(HubAttribution.id.in_(ids)))
+            for row in session.exec(select(HubAttribution).where(col(HubAttribution.id).in_(ids)))
         }
         wanted = {carnet for a in attributions if _shape_ok(a) for carnet in a.carnets}
         self.carnets = {
             row.id: row
-            for row in session.exec(select(HubCarnet).where(HubCarnet.id.in_(sorted(wanted))))
+            for row in session.exec(select(HubCarnet).where(col(HubCarnet.id).in_(sorted(wanted))))
         }
         self.beneficiary_passes = beneficiary_passes(
             session, (attribution.beneficiary_ref for attribution in attributions)
@@ -277,20 +277,22 @@ class _Ledger:
         programme_ids = sorted({carnet.programme_id for carnet in self.carnets.values()})
         self.programmes = {
             row.id: row
-            for row in session.exec(select(HubProgramme).where(HubProgramme.id.in_(programme_ids)))
+            for row in session.exec(
+                select(HubProgramme).where(col(HubProgramme.id).in_(programme_ids))
+            )
         }
         self.revoked: dict[str, list[tuple[date, str]]] = defaultdict(list)
         for carnet_id, revoked_on, reason in session.exec(
-            select(HubPass.carnet_id, HubRevocation.revoked_on, HubRevocation.reason)
-            .join(HubRevocation, HubRevocation.code == HubPass.code)
-            .where(HubPass.carnet_id.in_(known))
+            select(HubPass.carnet_id, col(HubRevocation.revoked_on), HubRevocation.reason)
+            .join(HubRevocation, col(HubRevocation.code) == HubPass.code)
+            .where(col(HubPass.carnet_id).in_(known))
         ):
             self.revoked[carnet_id].append((revoked_on, reason))
         self.used: dict[str, list[datetime]] = defaultdict(list)
         for carnet_id, redeemed_at in session.exec(
             select(HubPass.carnet_id, HubUsedPass.redeemed_at)
-            .join(HubUsedPass, HubUsedPass.code == HubPass.code)
-            .where(HubPass.carnet_id.in_(known))
+            .join(HubUsedPass, col(HubUsedPass.code) == HubPass.code)
+            .where(col(HubPass.carnet_id).in_(known))
         ):
             self.used[carnet_id].append(redeemed_at)
 

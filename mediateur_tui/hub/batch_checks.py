@@ -7,7 +7,7 @@ conforms to schema/ack.schema.json. Signatures are checked elsewhere (hub.intake
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from mediateur_tui.hub.reconcile import LineIn
 from mediateur_tui.protocol.errors import ProtocolError
@@ -61,7 +61,7 @@ def check_structure(document: dict[str, Any], region_id: str) -> list[LineIn]:
 
 
 def _session_ids(sessions: list[Any]) -> set[int]:
-    ids = set()
+    ids: set[int] = set()
     for number, session in enumerate(sessions, start=1):
         identifier = session.get("id") if isinstance(session, dict) else None
         if not _is_int(identifier) or identifier < 1:
@@ -79,6 +79,7 @@ def _line(index: int, item: object, sessions: set[int]) -> LineIn:
         raise ProtocolError(f"{where} : identifiant d'encaissement absent ou invalide.")
     if not matches(PASS_CODE, code):
         raise ProtocolError(f"{where} : code de pass absent ou mal formé.")
+    assert isinstance(redemption_id, str) and isinstance(code, str)  # matches() checked it
     redeemed_at = instant_or_none(item.get("redeemed_at"))
     if redeemed_at is None:
         raise ProtocolError(f"{where} : date d'encaissement invalide (ISO 8601 avec fuseau).")
@@ -92,5 +93,5 @@ def _line(index: int, item: object, sessions: set[int]) -> LineIn:
     return LineIn(index, redemption_id, code, redeemed_at, value)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.formatting import plural
 from mediateur_tui.hub.models import HubCarnet
@@ -38,9 +38,10 @@ def beneficiary_passes(session: Session, references: Iterable[str]) -> dict[str,
         return counted
     for reference, passes in session.exec(
         select(HubCarnet.beneficiary_ref, func.sum(HubCarnet.size))
-        .where(HubCarnet.beneficiary_ref.in_(wanted))
+        .where(col(HubCarnet.beneficiary_ref).in_(wanted))
         .group_by(HubCarnet.beneficiary_ref)
     ):
+        assert reference is not None  # IN (...) never matches NULL
         counted[reference] = int(passes)
     return counted
 

@@ -37,8 +37,9 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.orm import class_mapper
 from sqlmodel import Session, SQLModel, select
 
 from mediateur_tui.domain.signatures import public_key_bytes
@@ -46,7 +47,10 @@ from mediateur_tui.hub.errors import HubError, NotInitialised
 from mediateur_tui.hub.models import HubChange, HubRegion
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from alembic.config import Config
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 ENV_DIR = "MEDIATEUR_HUB_DIR"
 ENV_DB = "MEDIATEUR_HUB_DB"
@@ -120,7 +124,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -130,7 +134,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     immediate = connection.get_execution_options().get("hub_write", False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -198,15 +202,18 @@ def bulk_insert(session: Session, table: type[SQLModel], rows: list[dict[str, An
     PostgreSQL (where psycopg's executemany costs one pipelined statement a row)."""
     if not rows:
         return
-    core = table.__table__
+    core = class_mapper(table).local_table
+    assert isinstance(core, Table)  # each hub model maps one table
     if session.get_bind().dialect.name != "postgresql":
         for start in range(0, len(rows), _SQLITE_ROWS):
             session.execute(core.insert(), rows[start : start + _SQLITE_ROWS])
         return
     columns = list(rows[0])
     names = ", ".join(f'"{name}"' for name in columns)
+    import psycopg  # the driver is needed only here, for PostgreSQL
+
     raw = session.connection().connection.dbapi_connection
-    assert raw is not None
+    assert isinstance(raw, psycopg.Connection)  # the PostgreSQL driver of make_engine's URLs
     with raw.cursor() as cursor, cursor.copy(f"COPY {core.name} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([row[name] for name in columns])

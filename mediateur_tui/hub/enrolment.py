@@ -17,7 +17,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import ALPHABET
@@ -70,7 +70,7 @@ def enrol_site(hub: Hub, site_id: str, name: str, distributor: bool | None = Non
             session.add(site)
         session.execute(
             delete(HubEnrolmentToken).where(
-                HubEnrolmentToken.site_id == site_id, HubEnrolmentToken.used_at.is_(None)
+                col(HubEnrolmentToken.site_id) == site_id, col(HubEnrolmentToken.used_at).is_(None)
             )
         )
         session.add(

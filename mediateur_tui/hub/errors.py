@@ -1,7 +1,7 @@
 """Errors of the hub, each with a French message for the person who reads it.
 
 `ProtocolError` (from the shared protocol module) means a document that cannot be used (HTTP
-400); the classes below map to the other HTTP statuses in `hub.api`.
+400); the classes below map to the other HTTP statuses in `hub.api.errors`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Files for the printer: one CSV line per pass, and optional QR sheets (one PNG per carnet).
 
-Each pass carries its signed QR payload `PN1:<PROGRAMME>:<CODE13>:<YYYYMMDD>:<SIG>` (BRIEF §4).
+Each pass carries its signed QR payload `PN1:<PROGRAMME>:<CODE13>:<YYYYMMDD>:<SIG>`
+(docs/protocol.md, "Conventions").
 """
 
 from __future__ import annotations
 
 import csv
+from datetime import date
 from pathlib import Path
 
 import qrcode
@@ -23,7 +25,7 @@ SHEET_COLUMNS = 5
 _CAPTION_HEIGHT = 40
 
 
-def pass_payload(key: Ed25519PrivateKey, programme_id: str, code: str, valid_until) -> str:
+def pass_payload(key: Ed25519PrivateKey, programme_id: str, code: str, valid_until: date) -> str:
     """The signed QR payload of one pass."""
     signature = sign(key, signed_message(programme_id, code, valid_until))
     return build_payload(programme_id, code, valid_until, signature)

@@ -13,12 +13,14 @@ Everything the batch needs is read with a few bulk queries, not one query per li
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.hub.models import (
@@ -70,23 +72,29 @@ def reconcile(session: Session, site_id: str, lines: list[LineIn]) -> list[Decis
     earlier = {
         row.redemption_id: row
         for row in _rows_in(
-            session, select(HubLine), HubLine.first_redemption_id, [x.redemption_id for x in lines]
+            session,
+            select(HubLine),
+            col(HubLine.first_redemption_id),
+            [x.redemption_id for x in lines],
         )
     }
     passes = {
         code: (programme_id, attributed_on)
         for code, programme_id, attributed_on in _rows_in(
             session,
-            select(HubPass.code, HubPass.programme_id, HubCarnet.attributed_on).join(
-                HubCarnet, HubCarnet.id == HubPass.carnet_id
+            select(HubPass.code, HubPass.programme_id, col(HubCarnet.attributed_on)).join(
+                HubCarnet, col(HubCarnet.id) == HubPass.carnet_id
             ),
-            HubPass.code,
+            col(HubPass.code),
             codes,
         )
     }
     revoked = dict(
         _rows_in(
-            session, select(HubRevocation.code, HubRevocation.revoked_on), HubRevocation.code, codes
+            session,
+            select(HubRevocation.code, col(HubRevocation.revoked_on)),
+            col(HubRevocation.code),
+            codes,
         )
     )
     winners = {
@@ -94,7 +102,7 @@ def reconcile(session: Session, site_id: str, lines: list[LineIn]) -> list[Decis
         for code, site, at in _rows_in(
             session,
             select(HubUsedPass.code, HubUsedPass.site_id, HubUsedPass.redeemed_at),
-            HubUsedPass.code,
+            col(HubUsedPass.code),
             codes,
         )
     }
@@ -169,7 +177,12 @@ def _refused(line: LineIn, reason: str, value: int, first: bool = True) -> Decis
     return Decision(line, LineVerdict.REFUSED, reason, value, first=first)
 
 
-def _rows_in(session: Session, query, column, values: Sequence[str]) -> Iterable[Any]:
+def _rows_in(
+    session: Session,
+    query: Select[*tuple[Any, ...]] | SelectOfScalar[Any],
+    column: Mapped[Any],
+    values: Sequence[str],
+) -> Iterator[Any]:
     """Runs `query` restricted to `column IN values`, in chunks (bound-parameter limits)."""
     unique = sorted(set(values))
     for start in range(0, len(unique), _CHUNK):

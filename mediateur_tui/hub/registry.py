@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, MalformedCode, make_code, parse_code
@@ -236,7 +236,7 @@ def _check_take_back(session: Session, carnet: HubCarnet) -> None:
     used = session.exec(
         select(func.count())
         .select_from(HubUsedPass)
-        .join(HubPass, HubPass.code == HubUsedPass.code)
+        .join(HubPass, col(HubPass.code) == HubUsedPass.code)
         .where(HubPass.carnet_id == carnet.id)
     ).one()
     if used:
@@ -381,10 +381,12 @@ def _fresh_codes(session: Session, count: int) -> list[str]:
     seen: set[str] = set()
     while len(codes) < count:
         candidates = [c for c in _random_codes(count - len(codes)) if c not in seen]
-        taken = set()
+        taken: set[str] = set()
         for start in range(0, len(candidates), _CHUNK):
             chunk = candidates[start : start + _CHUNK]
-            taken.update(session.exec(select(HubPass.code).where(HubPass.code.in_(chunk))).all())
+            taken.update(
+                session.exec(select(HubPass.code).where(col(HubPass.code).in_(chunk))).all()
+            )
         for code in candidates:
             if code not in taken and code not in seen:
                 seen.add(code)

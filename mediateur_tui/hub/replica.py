@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.database import Hub, read_session
@@ -33,8 +33,8 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
     with read_session(hub.engine) as session, session.begin():
         rows = session.exec(
             select(HubChange.seq, HubChange.body)
-            .where(HubChange.seq > since)
-            .order_by(HubChange.seq)
+            .where(col(HubChange.seq) > since)
+            .order_by(col(HubChange.seq))
             .limit(limit + 1)
         ).all()
     more = len(rows) > limit
@@ -54,7 +54,9 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
 def snapshot(hub: Hub) -> dict[str, Any]:
     """The signed pn-replica-snapshot/1: every change, with the region's public key."""
     with read_session(hub.engine) as session, session.begin():
-        rows = session.exec(select(HubChange.seq, HubChange.body).order_by(HubChange.seq)).all()
+        rows = session.exec(
+            select(HubChange.seq, HubChange.body).order_by(col(HubChange.seq))
+        ).all()
     document = {
         "format": REPLICA_SNAPSHOT,
         "region_id": hub.region_id,

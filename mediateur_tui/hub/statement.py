@@ -17,7 +17,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from sqlmodel import select
+from sqlmodel import col, select
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import format_code
@@ -120,9 +120,9 @@ def build_statement(hub: Hub, site_id: str, month: str) -> Statement:
             raise NotFound(f"Site inconnu : {site_id}.")
         rows = session.exec(
             select(HubBatch.batch_id, HubBatch.sequence, HubLine)
-            .join(HubLine, HubLine.batch_id == HubBatch.batch_id)
+            .join(HubLine, col(HubLine.batch_id) == HubBatch.batch_id)
             .where(HubBatch.site_id == site_id, HubBatch.period == month)
-            .order_by(HubBatch.received_at, HubBatch.batch_id, HubLine.line_index)
+            .order_by(col(HubBatch.received_at), col(HubBatch.batch_id), col(HubLine.line_index))
         ).all()
     lines = [StatementLine(batch_id, sequence, line) for batch_id, sequence, line in rows]
     return Statement(hub.region_id, site.id, site.name, month, lines)
@@ -230,7 +230,7 @@ def _summary_table(statement: Statement) -> Table:
 def _lines_table(lines: list[StatementLine], with_reason: bool) -> Table:
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
-    header = ["Ligne", "Code", "Encaissé le", "Valeur", "Verdict"]
+    header: list[object] = ["Ligne", "Code", "Encaissé le", "Valeur", "Verdict"]
     widths = [14 * mm, 38 * mm, 30 * mm, 20 * mm, 20 * mm]
     if with_reason:
         header.append("Motif")

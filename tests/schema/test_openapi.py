@@ -1,7 +1,7 @@
 """The hub's OpenAPI description: schema/openapi.json is what the app generates, it is a
 well-formed OpenAPI 3.x document, and its status codes are the ones docs/protocol.md gives.
 
-Regenerate the committed file after a change to the hub's API (hub/api.py, hub/api_models.py):
+Regenerate the committed file after a change to the hub's API (mediateur_tui/hub/api/):
 
     .venv/bin/python tests/schema/test_openapi.py
 """

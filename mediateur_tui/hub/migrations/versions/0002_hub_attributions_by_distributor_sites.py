@@ -4,11 +4,12 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-28 16:00:00
 
-Issue 4: a site may be a distributor (hub_site.distributor, false for the sites already
-there), the attributions distributors send are kept with the region's answer
-(hub_attribution), the carnets' beneficiary reference is indexed (the per-person cap sums
-the carnets of a reference), and the region records the fingerprint of its beneficiary key
-(hub_region.beneficiary_key_fingerprint, NULL until the hub next opens and records it).
+Attributions by distributor sites (docs/protocol.md, "Attributions"): a site may be a
+distributor (hub_site.distributor, false for the sites already there), the attributions
+distributors send are kept with the region's answer (hub_attribution), the carnets'
+beneficiary reference is indexed (the per-person cap sums the carnets of a reference), and
+the region records the fingerprint of its beneficiary key (hub_region.beneficiary_key_fingerprint,
+NULL until the hub next opens and records it).
 """
 
 import sqlalchemy as sa

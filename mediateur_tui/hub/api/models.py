@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 CODE = r"^[0-9A-HJKMNP-TV-Z]{13}$"
 RANDOM_ID = r"^[0-9a-f]{32}$"
@@ -53,7 +54,8 @@ class Enrolment(_Document):
     site_name: str
     api_key: str = Field(description="Secret à envoyer en « Authorization: Bearer … ».")
     issued_at: str = Field(description="Instant ISO 8601 UTC.")
-    beneficiary_key: str = Field(
+    # Absent or a string, never null: SkipJsonSchema keeps None out of the described type.
+    beneficiary_key: str | SkipJsonSchema[None] = Field(
         default=None,
         description="Site distributeur seulement (absent sinon) : la clé des bénéficiaires "
         "de la région, 32 octets en base64, d'où le site tire les références pseudonymes.",

@@ -1,0 +1,53 @@
+"""The hub's HTTP API (FastAPI): enrolment, replica pages, batch intake, acknowledgements,
+attributions of carnets by distributor sites and the region's beneficiary key for them.
+
+One router per resource in `routes/`, what they depend on (the hub, the authenticated site)
+in `deps.py`, the error answers in `errors.py`, the OpenAPI document's additions in
+`openapi.py`. `create_app(settings)` opens the database at the first request, so
+`create_app(...).openapi()` works without a hub (schema/openapi.json).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from mediateur_tui.hub.api.deps import HubHolder
+from mediateur_tui.hub.api.errors import EXCEPTION_HANDLERS
+from mediateur_tui.hub.api.openapi import openapi_builder
+from mediateur_tui.hub.api.routes import attributions, batches, enrolment, health, replica
+from mediateur_tui.hub.database import HubSettings
+from mediateur_tui.protocol.formats import PROTOCOL_VERSION
+
+API_PREFIX = "/v1"
+DESCRIPTION = (
+    "Inscription des sites, publication du registre (pages de réplique signées), "
+    "réception des remises mensuelles et accusés de réception ligne par ligne, "
+    "attributions de carnets par les sites distributeurs (plafonds régionaux). "
+    "Contrat : docs/protocol.md et schema/."
+)
+
+
+def create_app(settings: HubSettings) -> FastAPI:
+    app = FastAPI(
+        title="mediateur-hub",
+        version=f"{PROTOCOL_VERSION}",
+        summary="Hub de référence d'une région : protocole de synchronisation des pass numériques",
+        description=DESCRIPTION,
+        lifespan=_close_hub_at_shutdown,
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+    app.state.hub_holder = HubHolder(settings)
+    for module in (health, enrolment, replica, batches, attributions):
+        app.include_router(module.router, prefix=API_PREFIX)
+    # FastAPI's documented way to replace the document; mypy sees a method overwritten.
+    app.openapi = openapi_builder(app)  # type: ignore[method-assign]
+    return app
+
+
+@asynccontextmanager
+async def _close_hub_at_shutdown(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.hub_holder.close()

@@ -1,0 +1,64 @@
+"""What the routes depend on: the hub, opened at the first request, and the site that the
+request's bearer token (the API key from its enrolment) authenticates.
+
+The routes name them with the `CurrentHub` and `AuthenticatedSite` annotations.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mediateur_tui.hub.database import Hub, HubSettings, open_hub
+from mediateur_tui.hub.enrolment import authenticate
+from mediateur_tui.hub.models import HubSite
+
+
+class HubHolder:
+    """Opens the hub at the first request (thread-safe), closes it at shutdown.
+
+    Opening it lazily lets `create_app(...)` build the app, and its OpenAPI document, without
+    an initialised hub.
+    """
+
+    def __init__(self, settings: HubSettings) -> None:
+        self.settings = settings
+        self._hub: Hub | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Hub:
+        with self._lock:
+            if self._hub is None:
+                self._hub = open_hub(self.settings)
+            return self._hub
+
+    def close(self) -> None:
+        with self._lock:
+            if self._hub is not None:
+                self._hub.engine.dispose()
+                self._hub = None
+
+
+def get_hub(request: Request) -> Hub:
+    """The hub of the app that received the request (`create_app` puts its holder in state)."""
+    holder: HubHolder = request.app.state.hub_holder
+    return holder.get()
+
+
+CurrentHub = Annotated[Hub, Depends(get_hub)]
+
+bearer = HTTPBearer(auto_error=False, description="Clé d'accès du site (pn-enrolment/1).")
+
+
+def get_site(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    hub: CurrentHub,
+) -> HubSite:
+    """The site whose API key the request carries; Unauthorised (401) otherwise."""
+    return authenticate(hub, credentials.credentials if credentials else None)
+
+
+AuthenticatedSite = Annotated[HubSite, Depends(get_site)]

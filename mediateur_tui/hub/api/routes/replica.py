@@ -1,0 +1,38 @@
+"""GET /v1/replica/changes: the registry's changes after a cursor, as a signed page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from mediateur_tui.hub.api.bodies import gzip_response
+from mediateur_tui.hub.api.deps import AuthenticatedSite, CurrentHub
+from mediateur_tui.hub.api.models import ReplicaPage
+from mediateur_tui.hub.api.openapi import error_responses
+from mediateur_tui.hub.replica import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, changes_page
+
+router = APIRouter(tags=["réplique"])
+
+
+@router.get(
+    "/replica/changes",
+    summary="Changements du registre après un curseur (page signée, gzip)",
+    response_model=ReplicaPage,
+    responses={
+        200: {
+            "description": "pn-replica-page/1, compressé (Content-Encoding: gzip).",
+            "headers": {"Content-Encoding": {"description": "gzip", "schema": {"type": "string"}}},
+        },
+        **error_responses(400, 401, 503),
+    },
+)
+def replica_changes(
+    current: CurrentHub,
+    _site: AuthenticatedSite,
+    since: Annotated[int, Query(ge=0, description="Curseur reçu (0 au départ).")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_LIMIT, description="Changements par page au plus.")
+    ] = DEFAULT_PAGE_LIMIT,
+) -> Response:
+    return gzip_response(changes_page(current, since, limit))

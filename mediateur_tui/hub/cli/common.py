@@ -1,0 +1,29 @@
+"""What the command modules share: the exit codes, and `Commands`, where each adds its own."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from mediateur_tui.hub.database import HubSettings
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+Handler = Callable[[argparse.Namespace, HubSettings], int]
+
+
+class Commands:
+    """The sub-commands of `mediateur-hub`; each takes --dir and --db too, as the main one."""
+
+    def __init__(self, parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+        self._subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+        self._common = common
+
+    def add(self, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
+        """A new sub-command, run by `handler(args, settings)`, whose options the caller adds."""
+        sub = self._subparsers.add_parser(
+            name, help=help_text, description=help_text, parents=[self._common]
+        )
+        sub.set_defaults(handler=handler)
+        return sub

@@ -1,0 +1,142 @@
+"""The commands that exchange documents with the sites: serve (the HTTP API), and by file
+(USB key) export-replica, import-batch, import-attributions; statement (a site's monthly
+statement from the batches received)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mediateur_tui.domain.formatting import format_euros, plural, thousands
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands
+from mediateur_tui.hub.database import HubSettings, open_hub
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
+from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH
+
+
+def add_commands(commands: Commands) -> None:
+    serve = commands.add("serve", "lancer le serveur HTTP du hub", _serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    export = commands.add("export-replica", "exporter la réplique complète (clé USB)", _export)
+    export.add_argument("file", type=Path)
+
+    intake = commands.add("import-batch", "recevoir une remise (fichier)", _import_batch)
+    intake.add_argument("file", type=Path)
+    intake.add_argument("--out", type=Path, help="dossier de l'accusé (celui de la remise)")
+
+    handed = commands.add(
+        "import-attributions",
+        "recevoir les carnets remis par un site distributeur (fichier)",
+        _import_attributions,
+    )
+    handed.add_argument("file", type=Path)
+    handed.add_argument("--out", type=Path, help="dossier de la réponse (celui du fichier)")
+
+    statement = commands.add("statement", "relevé mensuel d'un site (CSV et PDF)", _statement)
+    statement.add_argument("--site", required=True)
+    statement.add_argument("--month", required=True, help="AAAA-MM")
+    statement.add_argument("--out", type=Path, default=Path("."), help="dossier de sortie")
+
+
+def _serve(args: argparse.Namespace, settings: HubSettings) -> int:
+    import uvicorn
+
+    from mediateur_tui.hub.api import create_app
+
+    hub = open_hub(settings)  # fail now, with a clear message, rather than at the first request
+    region_id = hub.region_id
+    hub.engine.dispose()
+    print(
+        f"Hub de la région {region_id} sur http://{args.host}:{args.port} (Ctrl+C pour arrêter)",
+        flush=True,
+    )
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.replica import snapshot
+
+    hub = open_hub(settings)
+    document = snapshot(hub)
+    hub.engine.dispose()
+    data = dump_gzip_json(document)
+    args.file.parent.mkdir(parents=True, exist_ok=True)
+    args.file.write_bytes(data)
+    size = thousands(len(data))
+    print(
+        f"Réplique exportée : {plural(len(document['changes']), 'changement')} "
+        f"(jusqu'au n° {document['until']}), {size} octets → {args.file}"
+    )
+    return EXIT_OK
+
+
+def _import_batch(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.intake import receive_batch
+
+    document = load_json(args.file.read_bytes(), BATCH)
+    hub = open_hub(settings)
+    result = receive_batch(hub, document)
+    hub.engine.dispose()
+    ack = result.ack
+    out_dir = args.out or args.file.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"accuse-{ack['batch_id']}.json.gz"
+    path.write_bytes(dump_gzip_json(ack))
+    totals = ack["totals"]
+    print(
+        f"Remise {ack['batch_id']} du site {ack['site_id']} (période {document['period']}) : "
+        f"{plural(len(ack['lines']), 'ligne')}, {plural(totals['accepted'], 'acceptée')} "
+        f"({format_euros(totals['accepted_cents'])}), {plural(totals['refused'], 'refusée')}."
+    )
+    if result.replayed:
+        print("Remise déjà reçue : rien n'a changé, l'accusé est le même.")
+    print(f"Accusé de réception : {path}")
+    return EXIT_OK
+
+
+def _import_attributions(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.attributions import receive_attributions
+
+    document = load_json(args.file.read_bytes(), ATTRIBUTIONS)
+    hub = open_hub(settings)
+    answer = receive_attributions(hub, document)
+    hub.engine.dispose()
+    out_dir = args.out or args.file.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = answer["answered_at"].replace("-", "").replace(":", "")
+    path = out_dir / f"reponse-attributions-{answer['site_id']}-{stamp}.json"
+    path.write_bytes(dump_json(answer))
+    results = answer["results"]
+    accepted = sum(1 for result in results if result["verdict"] == "accepted")
+    print(
+        f"Attributions du site {answer['site_id']} : {plural(accepted, 'acceptée')}, "
+        f"{plural(len(results) - accepted, 'refusée')}."
+    )
+    for result in results:
+        if result["verdict"] != "accepted":
+            print(f"  {result['id']} : {result['message']}")
+    print(f"Réponse à remettre au site : {path}")
+    return EXIT_OK
+
+
+def _statement(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.statement import build_statement, write_files
+
+    hub = open_hub(settings)
+    statement = build_statement(hub, args.site.strip().upper(), args.month)
+    hub.engine.dispose()
+    csv_path, pdf_path = write_files(statement, args.out)
+    print(
+        f"Relevé {statement.site_id}, {statement.period_text} : "
+        f"{plural(len(statement.lines), 'ligne reçue', 'lignes reçues')}, "
+        f"{plural(len(statement.accepted), 'pass accepté', 'pass acceptés')} "
+        f"pour {format_euros(statement.accepted_cents)}, "
+        f"{plural(len(statement.refused), 'ligne refusée', 'lignes refusées')}."
+    )
+    if not statement.lines:
+        print("Aucune remise reçue de ce site pour ce mois.")
+    print(f"Fichiers : {csv_path} et {pdf_path}")
+    return EXIT_OK

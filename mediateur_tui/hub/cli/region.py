@@ -1,0 +1,140 @@
+"""The region's own commands: init (the region and its keys), issue (carnets of passes),
+attribute (a carnet to a beneficiary, or take it back), revoke (a pass)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, datetime
+from pathlib import Path
+
+from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, format_reference
+from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.formatting import plural
+from mediateur_tui.domain.signatures import key_fingerprint
+from mediateur_tui.domain.verdicts import REVOCATION_REASONS
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands
+from mediateur_tui.hub.database import HubSettings, open_hub
+from mediateur_tui.hub.registry import (
+    CARNET_SIZES,
+    ProgrammeSpec,
+    attribute,
+    init_region,
+    issue,
+    revoke,
+)
+
+
+def add_commands(commands: Commands) -> None:
+    init = commands.add("init", "créer la région (identifiant et clé de signature)", _init)
+    init.add_argument("--region-id", required=True, help="par exemple HDF")
+
+    emit = commands.add("issue", "émettre des carnets de pass pour un programme", _issue)
+    emit.add_argument("--programme", required=True, help="identifiant, par exemple HDFNUM")
+    emit.add_argument("--carnets", type=int, required=True, help="nombre de carnets")
+    emit.add_argument("--size", type=int, choices=CARNET_SIZES, default=10)
+    emit.add_argument("--label", help="libellé du programme")
+    emit.add_argument("--value-cents", type=int, help="valeur d'un pass en centimes (1000)")
+    emit.add_argument("--valid-from", type=_day, help="AAAA-MM-JJ (aujourd'hui)")
+    emit.add_argument("--valid-until", type=_day, help="AAAA-MM-JJ (31 décembre)")
+    emit.add_argument("--grace-until", type=_day, help="AAAA-MM-JJ (fin + 31 jours)")
+    emit.add_argument("--sites", help="sites acceptant le programme : * ou SITE1,SITE2")
+    emit.add_argument("--out", type=Path, help="dossier des fichiers d'impression")
+    emit.add_argument("--qr-sheets", action="store_true", help="planches QR en PNG par carnet")
+
+    give = commands.add("attribute", "attribuer un carnet à un bénéficiaire", _attribute)
+    give.add_argument("carnet")
+    who = give.add_mutually_exclusive_group(required=True)
+    who.add_argument("--beneficiary", help="référence pseudonyme du bénéficiaire")
+    who.add_argument("--take-back", action="store_true", help="retirer l'attribution")
+    give.add_argument("--on", type=_day, help="date d'attribution AAAA-MM-JJ (aujourd'hui)")
+
+    oppose = commands.add("revoke", "mettre un pass en opposition", _revoke)
+    oppose.add_argument("code")
+    oppose.add_argument("--reason", required=True, choices=sorted(REVOCATION_REASONS))
+    oppose.add_argument("--on", type=_day, help="date d'effet AAAA-MM-JJ (aujourd'hui)")
+
+
+def _day(text: str) -> date:
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"date invalide « {text} » (AAAA-MM-JJ attendu)")
+
+
+def _init(args: argparse.Namespace, settings: HubSettings) -> int:
+    hub = init_region(settings, args.region_id.strip().upper())
+    hub.engine.dispose()
+    print(f"Région {hub.region_id} prête.")
+    print(f"Empreinte de la clé de la région : {key_fingerprint(hub.region_public_key)}")
+    print(f"Clé de signature : {settings.key_path} (à sauvegarder, à ne jamais diffuser)")
+    print(
+        f"Clé des bénéficiaires : {settings.beneficiary_key_path} (à sauvegarder, à ne "
+        "jamais diffuser ; les sites distributeurs la reçoivent à leur inscription)"
+    )
+    print(f"Empreinte de la clé des bénéficiaires : {key_fingerprint(hub.beneficiary_key)}")
+    return EXIT_OK
+
+
+def _issue(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.printing import write_printer_csv, write_qr_sheets
+
+    hub = open_hub(settings)
+    sites = args.sites.split(",") if args.sites is not None else None
+    spec = ProgrammeSpec(
+        id=args.programme,
+        label=args.label,
+        value_cents=args.value_cents,
+        valid_from=args.valid_from,
+        valid_until=args.valid_until,
+        grace_until=args.grace_until,
+        sites=sites,
+    )
+    issued = issue(hub, spec, args.carnets, args.size)
+    out_dir = args.out or settings.directory / "impression"
+    csv_path = write_printer_csv(issued, hub.region_key, out_dir)
+    first, last = issued.carnets[0].id, issued.carnets[-1].id
+    print(
+        f"{plural(len(issued.carnets), 'carnet')} de {args.size} pass émis pour le programme "
+        f"{issued.programme.id} ({first} à {last}), {plural(issued.pass_count, 'pass', 'pass')}."
+    )
+    print(f"Fichier pour l'imprimeur : {csv_path}")
+    if args.qr_sheets:
+        sheets = write_qr_sheets(issued, hub.region_key, out_dir)
+        print(f"Planches QR : {plural(len(sheets), 'fichier')} dans {sheets[0].parent}")
+    hub.engine.dispose()
+    return EXIT_OK
+
+
+def _attribute(args: argparse.Namespace, settings: HubSettings) -> int:
+    hub = open_hub(settings)
+    beneficiary = None if args.take_back else args.beneficiary
+    carnet = attribute(hub, args.carnet, beneficiary, args.on)
+    hub.engine.dispose()
+    if carnet.attributed_on is None or carnet.beneficiary_ref is None:
+        print(f"Attribution du carnet {carnet.id} retirée.")
+    else:
+        print(
+            f"Carnet {carnet.id} attribué le {carnet.attributed_on:%d/%m/%Y} "
+            f"(bénéficiaire {_shown_reference(carnet.beneficiary_ref)})."
+        )
+    return EXIT_OK
+
+
+def _shown_reference(reference: str) -> str:
+    """A distributor's reference as its receipt prints it (B-7K3M-…); others as stored."""
+    if REFERENCE_PATTERN.fullmatch(reference):
+        return format_reference(reference)
+    return reference
+
+
+def _revoke(args: argparse.Namespace, settings: HubSettings) -> int:
+    hub = open_hub(settings)
+    revocation = revoke(hub, args.code, args.reason, args.on)
+    hub.engine.dispose()
+    print(
+        f"Pass {format_code(revocation.code)} en opposition "
+        f"({REVOCATION_REASONS[revocation.reason]}) depuis le {revocation.revoked_on:%d/%m/%Y}."
+    )
+    return EXIT_OK

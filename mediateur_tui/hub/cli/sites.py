@@ -1,0 +1,139 @@
+"""The commands about sites: enrol-site (a one-time token), import-enrolment (enrolment by
+file, without network), export-beneficiary-key (for a distributor site enrolled by file)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from mediateur_tui.domain.signatures import key_fingerprint
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands
+from mediateur_tui.hub.database import HubSettings, open_hub
+from mediateur_tui.hub.errors import HubError
+from mediateur_tui.protocol.documents import dump_json, load_json
+from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
+
+
+def add_commands(commands: Commands) -> None:
+    enrol = commands.add("enrol-site", "inscrire un site : jeton à usage unique", _enrol_site)
+    enrol.add_argument("--site-id", required=True)
+    enrol.add_argument("--name", required=True)
+    enrol.add_argument(
+        "--distributeur",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="le site distribue des carnets (--no-distributeur : plus distributeur ; "
+        "sans l'option : inchangé, non pour un nouveau site)",
+    )
+    enrol.add_argument("--no-qr", action="store_true", help="ne pas afficher le QR code")
+
+    offline = commands.add(
+        "import-enrolment", "inscrire un site sans réseau : sa demande → réponse", _import_enrolment
+    )
+    offline.add_argument("file", type=Path)
+    offline.add_argument("--out", type=Path, help="dossier de la réponse (celui de la demande)")
+
+    key = commands.add(
+        "export-beneficiary-key",
+        "la clé bénéficiaires d'un site distributeur inscrit par fichier (clé USB)",
+        _export_beneficiary_key,
+    )
+    key.add_argument("--site-id", required=True)
+    key.add_argument("--out", type=Path, default=Path("."), help="dossier du fichier")
+
+
+def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
+    import qrcode
+
+    from mediateur_tui.hub.enrolment import enrol_site, site_record
+
+    hub = open_hub(settings)
+    token = enrol_site(hub, args.site_id, args.name, distributor=args.distributeur)
+    site = site_record(hub, args.site_id)
+    hub.engine.dispose()
+    print(f"Jeton d'inscription à usage unique pour le site {args.site_id.strip().upper()} :")
+    print()
+    print(f"    {token}")
+    print()
+    if site is not None and site.distributor:
+        print(
+            "Site distributeur : oui (il attribue des carnets ; sa réponse d'inscription "
+            "porte la clé des bénéficiaires de la région ; un site déjà inscrit en ligne la "
+            "reçoit à sa prochaine synchronisation, sans ce jeton)."
+        )
+    else:
+        print("Site distributeur : non.")
+    print(f"Sur le poste du site : mediateur-tui enrol --hub URL_DU_HUB --token {token}")
+    print(
+        "Le site doit voir la même empreinte de clé de la région : "
+        f"{key_fingerprint(hub.region_public_key)}"
+    )
+    if not args.no_qr:
+        code = qrcode.QRCode(border=2)
+        code.add_data(token)
+        code.print_ascii(out=sys.stdout, invert=True)
+    return EXIT_OK
+
+
+def _import_enrolment(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.enrolment import complete_enrolment
+
+    request = load_json(args.file.read_bytes(), ENROLMENT_REQUEST)
+    hub = open_hub(settings)
+    answer = complete_enrolment(hub, request)
+    hub.engine.dispose()
+    out_dir = args.out or args.file.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"inscription-{answer['site_id']}.json"
+    _write_private_file(path, dump_json(answer))
+    print(f"Site {answer['site_id']} ({answer['site_name']}) inscrit.")
+    print(f"Réponse à porter au site (mediateur-tui enrol --answer-file) : {path}")
+    held = "la clé d'accès du site"
+    if "beneficiary_key" in answer:
+        held += " et la clé des bénéficiaires de la région (site distributeur)"
+    print(
+        f"Ce fichier contient {held} : ne le copiez nulle part ailleurs, et effacez-le de la "
+        "clé USB dès que le site l'a importé."
+    )
+    print(f"Empreinte de la clé de la région : {key_fingerprint(hub.region_public_key)}")
+    return EXIT_OK
+
+
+def _export_beneficiary_key(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.enrolment import beneficiary_key_document, site_record
+
+    hub = open_hub(settings)
+    try:
+        site = site_record(hub, args.site_id)
+        if site is None or site.public_key is None:
+            raise HubError(f"Site inconnu ou pas encore inscrit : {args.site_id}.")
+        document = beneficiary_key_document(hub, site)
+    finally:
+        hub.engine.dispose()
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"cle-beneficiaires-{site.id}.json"
+    _write_private_file(path, dump_json(document))
+    print(f"Clé bénéficiaires du site {site.id} : {path}")
+    print(
+        "À importer sur le poste du site (mediateur-tui attribution import-key), puis à "
+        "effacer de la clé USB : le fichier contient un secret de la région."
+    )
+    return EXIT_OK
+
+
+def _write_private_file(path: Path, data: bytes) -> None:
+    """Writes `path` readable by its owner only (mode 0600), even when it existed with wider
+    permissions: the data goes to a new private file that then replaces it."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
