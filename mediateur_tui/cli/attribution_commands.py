@@ -26,7 +26,10 @@ from mediateur_tui.domain.rulebooks import load_rulebooks
 from mediateur_tui.services.attribution import AttributionInfo
 
 
-def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
     attribution = commands.add_parser("attribution", help="attribution de carnets (règlement)")
     attribution_commands = attribution.add_subparsers(dest="attribution_command", required=True)
     check = attribution_commands.add_parser(
@@ -160,13 +163,13 @@ def check(args: argparse.Namespace, data_dir: Path) -> int:
         payload = [
             {"row": number, "decision": decision.to_json()}
             if decision is not None
-            else {"row": number, "error": error}
-            for number, decision, error in results
+            else {"row": number, "error": problem}
+            for number, decision, problem in results
         ]
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
-        for number, decision, error in results:
-            print(_line(number, decision, error))
+        for number, decision, problem in results:
+            print(_line(number, decision, problem))
         if not results:
             print("Aucune demande dans le fichier.")
     return EXIT_OK if all(error is None for _, _, error in results) else EXIT_REFUSED

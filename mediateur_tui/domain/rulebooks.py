@@ -233,7 +233,7 @@ def _grant(value: dict[str, Any], sizes: tuple[int, ...]) -> Grant:
 
 
 def _proof(token: Any) -> str:
-    if token not in PROOF_TOKENS:
+    if not isinstance(token, str) or token not in PROOF_TOKENS:
         raise RulebookError(f"justificatif inconnu {token!r}.")
     return token
 

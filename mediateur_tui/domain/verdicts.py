@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import (
@@ -72,6 +73,18 @@ REVOCATION_REASONS = {
     "stolen": "volé",
     "cancelled": "annulé par la région",
 }
+
+
+class _Result(Protocol):
+    """Makes the CheckResult of one scan (`decide` binds the scan and its warnings)."""
+
+    def __call__(
+        self,
+        verdict: Verdict,
+        message: str,
+        details: dict[str, str] | None = None,
+        provisional: bool = False,
+    ) -> CheckResult: ...
 
 
 @dataclass(frozen=True)
@@ -245,7 +258,7 @@ def _payload_problem(scan: ScanInput, facts: PassFacts | None, replica: ReplicaS
     return None
 
 
-def _decide_known(facts: PassFacts, today: date, result) -> CheckResult:
+def _decide_known(facts: PassFacts, today: date, result: _Result) -> CheckResult:
     shown = format_code(facts.code)
     details = {
         "code": shown,
@@ -311,7 +324,7 @@ def _decide_known(facts: PassFacts, today: date, result) -> CheckResult:
     )
 
 
-def _redeemed_here(here: LocalRedemption, details: dict[str, str], result) -> CheckResult:
+def _redeemed_here(here: LocalRedemption, details: dict[str, str], result: _Result) -> CheckResult:
     when = format_datetime(here.at)
     return result(
         Verdict.REDEEMED_HERE,
@@ -320,7 +333,9 @@ def _redeemed_here(here: LocalRedemption, details: dict[str, str], result) -> Ch
     )
 
 
-def _decide_provisional(scan: ScanInput, today: date, result, warnings: list[str]) -> CheckResult:
+def _decide_provisional(
+    scan: ScanInput, today: date, result: _Result, warnings: list[str]
+) -> CheckResult:
     """A genuinely signed pass that the replica does not list (see the module's docstring)."""
     assert scan.code is not None and scan.valid_until is not None
     value = format_euros(PASS_VALUE_CENTS)

@@ -40,10 +40,9 @@ UNSTATED_REASON = "motif non précisé"
 
 def refusal_label(reason: str | None) -> str:
     """The label of a reason as stored (a string); an unknown reason is shown as it came."""
-    try:
+    if reason in tuple(RefusalReason):
         return RefusalReason(reason).label
-    except ValueError:
-        return reason or UNSTATED_REASON
+    return reason or UNSTATED_REASON
 
 
 class AttributionVerdict(StrEnum):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,15 @@ class AckSummary:
     refused: int
     lines: list[AckLineInfo] = field(default_factory=list)
     already_imported: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """As the audit log records them."""
+        return {
+            "accepted": self.accepted,
+            "accepted_cents": self.accepted_cents,
+            "refused": self.refused,
+        }
 
     @property
     def refused_lines(self) -> list[AckLineInfo]:
@@ -139,11 +149,13 @@ def import_ack(
         _check_lines_match(ack, lines, values)
         info_lines = [_line_info(line, values[line.redemption_id]) for line in lines]
         accepted = [line for line in info_lines if line.accepted]
-        summary_counts = {
-            "accepted": len(accepted),
-            "accepted_cents": sum(line.value_cents for line in accepted),
-            "refused": len(info_lines) - len(accepted),
-        }
+        summary = AckSummary(
+            BatchInfo.of(batch),
+            accepted=len(accepted),
+            accepted_cents=sum(line.value_cents for line in accepted),
+            refused=len(info_lines) - len(accepted),
+            lines=info_lines,
+        )
         if batch.acknowledged_at is not None:
             stored = session.exec(select(AckLine).where(AckLine.batch_id == batch_id)).all()
             if _line_keys(stored) != _line_keys(lines):
@@ -151,24 +163,21 @@ def import_ack(
                     f"La {BatchInfo.of(batch).label} a déjà un accusé de réception, différent de "
                     "celui-ci : refusé. Contactez la région."
                 )
-            return AckSummary(
-                BatchInfo.of(batch), **summary_counts, lines=info_lines, already_imported=True
-            )
+            return replace(summary, already_imported=True)
         session.add_all(lines)
         batch.ack_document = dump_json(ack).decode("utf-8")
         batch.acknowledged_at = now
         session.add(batch)
+        summary = replace(summary, batch=BatchInfo.of(batch))
         append_event(
             session,
             now,
             "ack_imported",
             None,
-            {"batch_id": batch_id, "period": batch.period, **summary_counts},
+            {"batch_id": batch_id, "period": batch.period, **summary.counts},
         )
-        session.flush()
-        summary = AckSummary(BatchInfo.of(batch), **summary_counts, lines=info_lines)
         session.commit()
-    log.info("ack for batch %s: %s", batch_id, summary_counts)
+    log.info("ack for batch %s: %s", batch_id, summary.counts)
     return summary
 
 
@@ -223,7 +232,7 @@ def _check_lines_match(ack: dict[str, Any], lines: list[AckLine], values: dict[s
         )
 
 
-def _line_keys(lines) -> set[tuple]:
+def _line_keys(lines: Sequence[AckLine]) -> set[tuple[object, ...]]:
     return {
         (
             line.redemption_id,

@@ -198,9 +198,9 @@ class AttributionDesk:
         """The carnet of a scanned pass (or a typed carnet number), if it can be handed out
         now: `wanted` are the sizes still to hand out, `scanned` the carnets already taken."""
         with Session(self.engine) as session:
-            carnet_id, problem = _carnet_of_scan(session, text)
+            carnet_id, unreadable = _carnet_of_scan(session, text)
             if carnet_id is None:
-                return CarnetScan(None, problem)
+                return CarnetScan(None, unreadable)
             row = _carnet_row(session, carnet_id)
             if row is None:
                 return CarnetScan(
@@ -333,14 +333,14 @@ def unsent_count(engine: Engine) -> int:
 def _carnet_row(session: Session, carnet_id: str) -> tuple[Carnet, Programme] | None:
     return session.exec(
         select(Carnet, Programme)
-        .join(Programme, Programme.id == Carnet.programme_id)
+        .join(Programme, col(Programme.id) == col(Carnet.programme_id))
         .where(Carnet.id == carnet_id)
     ).first()
 
 
 # An attribution that counts: the region accepted it, or has not answered yet.
 NOT_REFUSED = or_(
-    col(Attribution.verdict).is_(None), Attribution.verdict != AttributionVerdict.REFUSED
+    col(Attribution.verdict).is_(None), col(Attribution.verdict) != AttributionVerdict.REFUSED
 )
 
 
@@ -350,7 +350,7 @@ def _passes_known(session: Session, reference: str) -> int:
     in_replica = select(Carnet.id, Carnet.size).where(Carnet.beneficiary_ref == reference)
     here = (
         select(AttributionCarnet.carnet_id, AttributionCarnet.size)
-        .join(Attribution, Attribution.id == AttributionCarnet.attribution_id)
+        .join(Attribution, col(Attribution.id) == col(AttributionCarnet.attribution_id))
         .where(
             Attribution.beneficiary_ref == reference,
             NOT_REFUSED,
@@ -402,7 +402,7 @@ def _carnet_problem(
         )
     handed = session.exec(
         select(Attribution.attributed_at)
-        .join(AttributionCarnet, AttributionCarnet.attribution_id == Attribution.id)
+        .join(AttributionCarnet, col(AttributionCarnet.attribution_id) == col(Attribution.id))
         .where(
             AttributionCarnet.carnet_id == carnet.id,
             NOT_REFUSED,
@@ -430,10 +430,10 @@ def _carnet_problem(
 def _info(session: Session, row: Attribution) -> AttributionInfo:
     carnets = session.exec(
         select(AttributionCarnet, Carnet, Programme)
-        .join(Carnet, Carnet.id == AttributionCarnet.carnet_id)
-        .join(Programme, Programme.id == Carnet.programme_id)
+        .join(Carnet, col(Carnet.id) == col(AttributionCarnet.carnet_id))
+        .join(Programme, col(Programme.id) == col(Carnet.programme_id))
         .where(AttributionCarnet.attribution_id == row.id)
-        .order_by(AttributionCarnet.carnet_id)
+        .order_by(col(AttributionCarnet.carnet_id))
     ).all()
     operator = session.get(Operator, row.operator_id)
     return AttributionInfo(

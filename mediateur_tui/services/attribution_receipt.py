@@ -7,6 +7,7 @@ disk, where no name may be kept — and leaves a line for the beneficiary to sig
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape as _escape
 
 from sqlmodel import Session
@@ -69,7 +70,7 @@ def _build_pdf(
     )
     unit = book.unit_value_cents if book else 0
     how = "accompagnée par un prescripteur" if info.accompanied else "faite seule"
-    story: list = [
+    story: list[Any] = [  # reportlab flowables
         Paragraph("Reçu d'attribution de pass numériques", styles["Title"]),
         Paragraph(f"<b>Structure distributrice :</b> {_escape(site_label)}", normal),
         Paragraph(f"<b>Région :</b> {_escape(region)}", normal),

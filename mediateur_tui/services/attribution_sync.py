@@ -59,7 +59,7 @@ def pending_documents(engine: Engine, data_dir: Path, now: datetime) -> list[dic
         rows = session.exec(
             select(Attribution)
             .where(col(Attribution.verdict).is_(None))
-            .order_by(Attribution.attributed_at, Attribution.id)
+            .order_by(col(Attribution.attributed_at), col(Attribution.id))
         ).all()
         if not rows:
             return []
@@ -201,7 +201,7 @@ def _entry(session: Session, row: Attribution) -> dict[str, Any]:
     carnets = session.exec(
         select(AttributionCarnet.carnet_id)
         .where(AttributionCarnet.attribution_id == row.id)
-        .order_by(AttributionCarnet.carnet_id)
+        .order_by(col(AttributionCarnet.carnet_id))
     ).all()
     return {
         "id": row.id,

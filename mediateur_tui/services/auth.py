@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
@@ -21,7 +21,7 @@ from mediateur_tui.domain.pins import (
 )
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
-from mediateur_tui.store.models import Operator
+from mediateur_tui.store.models import Operator, stored_id
 
 log = logging.getLogger(__name__)
 LOCKOUT_MINUTES = int(LOCKOUT.total_seconds() // 60)
@@ -55,8 +55,8 @@ class LoginResult:
 
 def list_operators(engine: Engine) -> list[OperatorInfo]:
     with Session(engine) as session:
-        rows = session.exec(select(Operator).order_by(Operator.name)).all()
-        return [OperatorInfo(id=row.id, name=row.name, role=row.role) for row in rows]
+        rows = session.exec(select(Operator).order_by(col(Operator.name))).all()
+        return [OperatorInfo(stored_id(row.id), row.name, row.role) for row in rows]
 
 
 def create_operator(session: Session, name: str, role: str, pin: str) -> Operator:
@@ -86,7 +86,7 @@ def add_operator(engine: Engine, name: str, role: str, pin: str) -> OperatorInfo
         session.flush()
         append_event(session, system_clock(), "operator_added", None, {"name": name, "role": role})
         session.commit()
-        return OperatorInfo(operator.id, operator.name, operator.role)
+        return OperatorInfo(stored_id(operator.id), operator.name, operator.role)
 
 
 def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> LoginResult:
@@ -112,7 +112,8 @@ def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> 
             append_event(session, now, "login", operator.id, {"name": name})
             session.add(operator)
             session.commit()
-            return LoginResult(OperatorInfo(operator.id, operator.name, operator.role), "")
+            info = OperatorInfo(stored_id(operator.id), operator.name, operator.role)
+            return LoginResult(info, "")
         operator.failed_attempts += 1
         operator.last_failure_at = now
         append_event(

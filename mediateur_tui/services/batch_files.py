@@ -129,7 +129,7 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
     provisional = sum(1 for line in document["redemptions"] if line["provisional"])
     sealed_at = format_datetime(parse_instant(document["sealed_at"]))
     site = f"{site_name} ({document['site_id']})" if site_name else document["site_id"]
-    story: list = [
+    story: list[Any] = [  # reportlab flowables
         Paragraph("Bordereau de remise de pass numériques", styles["Title"]),
         Paragraph(f"<b>Lieu :</b> {_escape(site)}", normal),
         Paragraph(f"<b>Région :</b> {_escape(document['region_id'])}", normal),
@@ -192,7 +192,7 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
         Paragraph("Signature du ou de la responsable du lieu :", normal),
     ]
 
-    def footer(canvas, doc) -> None:
+    def footer(canvas: Any, doc: Any) -> None:  # reportlab canvas and document
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
         canvas.drawString(

@@ -271,7 +271,8 @@ def batch_document(engine: Engine, batch_id: str) -> dict[str, Any]:
         row = session.get(Batch, batch_id)
         if row is None:
             raise SyncError(f"Remise inconnue sur ce poste : {batch_id}.")
-        return json.loads(row.document)
+        document: dict[str, Any] = json.loads(row.document)
+        return document
 
 
 def mark_sent(engine: Engine, batch_id: str, now: datetime) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.formatting import LOCAL_TZ, local_date
@@ -45,13 +45,13 @@ def local_midnight(day: date) -> datetime:
 def home_stats(engine: Engine, clock: Clock = system_clock) -> HomeStats:
     today = local_date(clock())
     month_start = today.replace(day=1)
-    active = Redemption.cancelled_at.is_(None)
+    active = col(Redemption.cancelled_at).is_(None)
     with Session(engine) as session:
         meta = replica_meta(session)
         # Waiting: taken, and not yet sealed into a monthly batch.
         waiting_count, waiting_cents = session.exec(
             select(func.count(), func.coalesce(func.sum(Redemption.value_cents), 0)).where(
-                active, Redemption.batch_id.is_(None)
+                active, col(Redemption.batch_id).is_(None)
             )
         ).one()
         month_rows = session.exec(

@@ -10,12 +10,13 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import qrcode
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 from sqlalchemy import Engine, insert
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from mediateur_tui.domain.beneficiaries import Identity, beneficiary_reference
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
@@ -140,10 +141,10 @@ def build_demo(
         programme=MAIN_PROGRAMME,
         operators=[{"name": n, "pin": pin, "role": role} for n, pin, role in DEMO_OPERATORS],
     )
-    carnets: list[dict] = []
-    pass_rows: list[dict] = []
-    revocations: list[dict] = []
-    remote: list[dict] = []
+    carnets: list[dict[str, Any]] = []
+    pass_rows: list[dict[str, Any]] = []
+    revocations: list[dict[str, Any]] = []
+    remote: list[dict[str, Any]] = []
 
     def add_carnet(
         programme_id: str, size: int, attributed: bool, beneficiary: str | None = None
@@ -188,7 +189,7 @@ def build_demo(
         size = 10 if len(carnets) % 3 and passes - len(pass_rows) >= 10 else 5
         add_carnet(MAIN_PROGRAMME, size, attributed=True)
     main = programmes[MAIN_PROGRAMME]
-    by_carnet = {carnet_id: [] for carnet_id in ("C0000001", "C0000002")}
+    by_carnet: dict[str, list[str]] = {carnet_id: [] for carnet_id in ("C0000001", "C0000002")}
     for row in pass_rows[:10]:
         by_carnet[row["carnet_id"]].append(_payload(key, main, row["code"]))
     result.images = _write_qr_images(data_dir, by_carnet)
@@ -236,12 +237,12 @@ def _programme_row(demo: DemoProgramme, today: date) -> Programme:
     )
 
 
-def _payload(key, programme: Programme, code: str) -> str:
+def _payload(key: Ed25519PrivateKey, programme: Programme, code: str) -> str:
     signature = sign(key, signed_message(programme.id, code, programme.valid_until))
     return build_payload(programme.id, code, programme.valid_until, signature)
 
 
-def _insert_chunked(session: Session, table, rows: list[dict]) -> None:
+def _insert_chunked(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), _INSERT_CHUNK):
         session.execute(insert(table), rows[start : start + _INSERT_CHUNK])
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, literal_column
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
@@ -18,7 +18,13 @@ from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult, 
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
-from mediateur_tui.store.models import Cancellation, DeskSession, Redemption, RefusedScan
+from mediateur_tui.store.models import (
+    Cancellation,
+    DeskSession,
+    Redemption,
+    RefusedScan,
+    stored_id,
+)
 
 log = logging.getLogger(__name__)
 SESSION_KINDS = {"individuel": "Accompagnement individuel", "collectif": "Atelier collectif"}
@@ -52,7 +58,7 @@ class SessionInfo:
     @classmethod
     def of(cls, row: DeskSession) -> SessionInfo:
         return cls(
-            id=row.id,
+            id=stored_id(row.id),
             title=row.title,
             kind=row.kind,
             themes=row.themes,
@@ -151,6 +157,7 @@ class Desk:
         input_method: str,
     ) -> None:
         now = self.clock()
+        assert result.code is not None  # a redeemable scan has a code
         redemption = Redemption(
             id=uuid.uuid4().hex,
             code=result.code,
@@ -178,7 +185,11 @@ class Desk:
         )
 
     def _record_refusal(
-        self, session: Session, session_id: int | None, operator_id: int | None, result
+        self,
+        session: Session,
+        session_id: int | None,
+        operator_id: int | None,
+        result: CheckResult,
     ) -> None:
         session.add(
             RefusedScan(
@@ -236,8 +247,8 @@ class Desk:
         with Session(self.engine) as session:
             row = session.exec(
                 select(DeskSession)
-                .where(DeskSession.operator_id == operator_id, DeskSession.ended_at.is_(None))
-                .order_by(DeskSession.started_at.desc())
+                .where(DeskSession.operator_id == operator_id, col(DeskSession.ended_at).is_(None))
+                .order_by(col(DeskSession.started_at).desc())
             ).first()
             return SessionInfo.of(row) if row else None
 
@@ -290,8 +301,8 @@ class Desk:
         with Session(self.engine) as session:
             rows = session.exec(
                 select(Redemption)
-                .where(Redemption.session_id == session_id, Redemption.cancelled_at.is_(None))
-                .order_by(Redemption.redeemed_at, literal_column("redemption.rowid"))
+                .where(Redemption.session_id == session_id, col(Redemption.cancelled_at).is_(None))
+                .order_by(col(Redemption.redeemed_at), literal_column("redemption.rowid"))
             ).all()
             return [
                 RedemptionLine(

@@ -8,14 +8,21 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, Engine
+from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.codes import format_code, normalise
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.services.dashboard import local_midnight
-from mediateur_tui.store.models import Cancellation, DeskSession, Operator, Redemption, RefusedScan
+from mediateur_tui.store.models import (
+    Cancellation,
+    DeskSession,
+    Operator,
+    Redemption,
+    RefusedScan,
+    stored_id,
+)
 
 HISTORY_LIMIT = 2_000
 
@@ -62,32 +69,33 @@ def search(engine: Engine, wanted: HistoryFilter, limit: int = HISTORY_LIMIT) ->
     return rows[:limit]
 
 
-def _time_window(column, wanted: HistoryFilter) -> list:
-    conditions = []
+def _time_window(column: datetime, wanted: HistoryFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    at = col(column)
     if wanted.since:
-        conditions.append(column >= local_midnight(wanted.since))
+        conditions.append(at >= local_midnight(wanted.since))
     if wanted.until:
-        conditions.append(column < local_midnight(wanted.until + timedelta(days=1)))
+        conditions.append(at < local_midnight(wanted.until + timedelta(days=1)))
     return conditions
 
 
 def _redemptions(session: Session, wanted: HistoryFilter, limit: int) -> list[HistoryRow]:
     query = (
         select(Redemption, DeskSession.title, Operator.name, Cancellation.reason)
-        .join(DeskSession, DeskSession.id == Redemption.session_id)
-        .join(Operator, Operator.id == Redemption.operator_id)
-        .outerjoin(Cancellation, Cancellation.redemption_id == Redemption.id)
+        .join(DeskSession, col(DeskSession.id) == col(Redemption.session_id))
+        .join(Operator, col(Operator.id) == col(Redemption.operator_id))
+        .outerjoin(Cancellation, col(Cancellation.redemption_id) == col(Redemption.id))
         .where(*_time_window(Redemption.redeemed_at, wanted))
     )
     if wanted.text:
-        query = query.where(Redemption.code.contains(normalise(wanted.text)))
+        query = query.where(col(Redemption.code).contains(normalise(wanted.text)))
     if wanted.session_id is not None:
         query = query.where(Redemption.session_id == wanted.session_id)
     if wanted.status is Status.REDEEMED:
-        query = query.where(Redemption.cancelled_at.is_(None))
+        query = query.where(col(Redemption.cancelled_at).is_(None))
     elif wanted.status is Status.CANCELLED:
-        query = query.where(Redemption.cancelled_at.is_not(None))
-    query = query.order_by(Redemption.redeemed_at.desc()).limit(limit)
+        query = query.where(col(Redemption.cancelled_at).is_not(None))
+    query = query.order_by(col(Redemption.redeemed_at).desc()).limit(limit)
     return [
         HistoryRow(
             at=redemption.redeemed_at,
@@ -105,18 +113,19 @@ def _redemptions(session: Session, wanted: HistoryFilter, limit: int) -> list[Hi
 def _refusals(session: Session, wanted: HistoryFilter, limit: int) -> list[HistoryRow]:
     query = (
         select(RefusedScan, DeskSession.title, Operator.name)
-        .outerjoin(DeskSession, DeskSession.id == RefusedScan.session_id)
-        .outerjoin(Operator, Operator.id == RefusedScan.operator_id)
+        .outerjoin(DeskSession, col(DeskSession.id) == col(RefusedScan.session_id))
+        .outerjoin(Operator, col(Operator.id) == col(RefusedScan.operator_id))
         .where(*_time_window(RefusedScan.at, wanted))
     )
     if wanted.text:
         needle = normalise(wanted.text)
         query = query.where(
-            RefusedScan.code.contains(needle) | RefusedScan.raw_input.contains(wanted.text)
+            col(RefusedScan.code).contains(needle)
+            | col(RefusedScan.raw_input).contains(wanted.text)
         )
     if wanted.session_id is not None:
         query = query.where(RefusedScan.session_id == wanted.session_id)
-    query = query.order_by(RefusedScan.at.desc()).limit(limit)
+    query = query.order_by(col(RefusedScan.at).desc()).limit(limit)
     return [
         HistoryRow(
             at=refusal.at,
@@ -134,8 +143,10 @@ def _refusals(session: Session, wanted: HistoryFilter, limit: int) -> list[Histo
 def sessions(engine: Engine) -> list[tuple[int, str]]:
     """(id, 'title — date') of every session, newest first, for the session filter."""
     with Session(engine) as session:
-        rows = session.exec(select(DeskSession).order_by(DeskSession.started_at.desc())).all()
-        return [(row.id, f"{row.title} — {format_datetime(row.started_at)}") for row in rows]
+        rows = session.exec(select(DeskSession).order_by(col(DeskSession.started_at).desc())).all()
+        return [
+            (stored_id(row.id), f"{row.title} — {format_datetime(row.started_at)}") for row in rows
+        ]
 
 
 CSV_COLUMNS = ("Date", "Statut", "Code", "Montant", "Séance", "Opérateur", "Détail")

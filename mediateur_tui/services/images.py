@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
@@ -49,7 +50,7 @@ def decode_image(path: Path) -> list[str]:
     return []
 
 
-def _attempts(image: Image.Image):
+def _attempts(image: Image.Image) -> Iterator[Image.Image]:
     """The image as is, then cleaned-up versions that help zbar with noisy photos."""
     yield image
     yield image.filter(ImageFilter.MedianFilter(3))

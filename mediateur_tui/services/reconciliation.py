@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from mediateur_tui.domain.formatting import capitalised, format_datetime
 from mediateur_tui.domain.periods import closing_refusal, parse_period, period_bounds, period_label
@@ -127,7 +127,7 @@ class Reconciliation:
 def batch_overview(engine: Engine) -> list[BatchOverview]:
     """Every sealed batch, newest first, with the region's totals when it has answered."""
     with Session(engine) as session:
-        rows = session.exec(select(Batch).order_by(Batch.sequence.desc())).all()
+        rows = session.exec(select(Batch).order_by(col(Batch.sequence).desc())).all()
         result = []
         for row in rows:
             info = BatchInfo.of(row)

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.signatures import key_fingerprint
@@ -60,7 +61,7 @@ def read_replica_file(path: Path) -> dict[str, Any]:
     return read_document_file(path, REPLICA_SNAPSHOT)
 
 
-def apply_page(engine, page: dict[str, Any]) -> ReplicaApplied:
+def apply_page(engine: Engine, page: dict[str, Any]) -> ReplicaApplied:
     """Verifies a pn-replica-page/1 with the stored region key and applies it (one transaction)."""
     _check_format(page, REPLICA_PAGE)
     with Session(engine) as session:
@@ -116,7 +117,9 @@ def apply_page(engine, page: dict[str, Any]) -> ReplicaApplied:
     return result
 
 
-def apply_snapshot(engine, snapshot: dict[str, Any], site_id: str | None = None) -> ReplicaApplied:
+def apply_snapshot(
+    engine: Engine, snapshot: dict[str, Any], site_id: str | None = None
+) -> ReplicaApplied:
     """Verifies a pn-replica-snapshot/1 and applies it (one transaction).
 
     On a site that has no region key yet, the snapshot's key is trusted on first use and its
@@ -150,6 +153,7 @@ def apply_snapshot(engine, snapshot: dict[str, Any], site_id: str | None = None)
                 (meta.region_id, meta.region_public_key, meta.site_id), region_id, region_key, None
             )
         here = meta.site_id if meta is not None else site_id
+        assert here is not None  # a first import names its site (checked above)
         state = sync_state(session)
         cursor = state.replica_cursor
         applied = until > cursor or meta is None

@@ -271,7 +271,7 @@ def synchronise(
                 "(import-replica, export-batch, import-ack). Pour synchroniser en ligne, "
                 "demandez un nouveau jeton à la région."
             )
-        if state.enrolled_at is None or not state.api_key:
+        if state.enrolled_at is None or not state.api_key or not state.hub_url:
             raise SyncError(
                 "Ce poste n'est pas inscrit auprès d'une région : lancez d'abord "
                 "« mediateur-tui enrol --hub ADRESSE --token JETON »."

@@ -9,15 +9,18 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediateur_tui.store.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 
 
-def _event_hash(previous_hash: str, at: datetime, kind: str, operator_id, details: str) -> str:
+def _event_hash(
+    previous_hash: str, at: datetime, kind: str, operator_id: int | None, details: str
+) -> str:
     content = json.dumps(
         [previous_hash, at.astimezone(UTC).isoformat(), kind, operator_id, details],
         ensure_ascii=False,
@@ -26,10 +29,10 @@ def _event_hash(previous_hash: str, at: datetime, kind: str, operator_id, detail
 
 
 def append_event(
-    session: Session, at: datetime, kind: str, operator_id: int | None, details: dict
+    session: Session, at: datetime, kind: str, operator_id: int | None, details: dict[str, Any]
 ) -> AuditEvent:
     """Adds an event to the chain. Call inside a write (BEGIN IMMEDIATE) transaction."""
-    last = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
     previous_hash = last.hash if last else GENESIS_HASH
     details_json = json.dumps(details, ensure_ascii=False, sort_keys=True)
     event = AuditEvent(
@@ -48,7 +51,7 @@ def verify_chain(session: Session) -> tuple[int, int | None]:
     """(number of events checked, id of the first broken event or None)."""
     previous_hash = GENESIS_HASH
     count = 0
-    for event in session.exec(select(AuditEvent).order_by(AuditEvent.id)):
+    for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))):
         expected = _event_hash(
             previous_hash, event.at, event.kind, event.operator_id, event.details
         )

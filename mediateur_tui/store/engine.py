@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import OperationalError
 
 if TYPE_CHECKING:
@@ -44,13 +45,13 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(sqlite_immediate=True)
 
 
-def _begin(connection) -> None:
+def _begin(connection: Connection) -> None:
     # pysqlite's own transaction handling is switched off in _set_pragmas; we issue BEGIN.
     immediate = connection.get_execution_options().get("sqlite_immediate", False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _set_pragmas(dbapi_connection, _record) -> None:
+def _set_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -12,6 +12,14 @@ from datetime import date, datetime
 from sqlalchemy import Index, false, text
 from sqlmodel import Field, SQLModel
 
+
+def stored_id(value: int | None) -> int:
+    """The id of a row read from the database, or flushed to it: it always has one."""
+    if value is None:
+        raise ValueError("this row has no id: it was never stored")
+    return value
+
+
 # --- Replica of the region's registry -------------------------------------------------------
 
 

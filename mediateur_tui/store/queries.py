@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.verdicts import (
     DEFAULT_MAX_REPLICA_AGE,
@@ -32,7 +34,7 @@ def replica_meta(session: Session) -> ReplicaMeta | None:
     return session.get(ReplicaMeta, 1)
 
 
-def replica_state(session: Session, max_age=DEFAULT_MAX_REPLICA_AGE) -> ReplicaState:
+def replica_state(session: Session, max_age: timedelta = DEFAULT_MAX_REPLICA_AGE) -> ReplicaState:
     meta = replica_meta(session)
     if meta is None:
         return ReplicaState(updated_at=None, max_age=max_age)
@@ -45,8 +47,8 @@ def pass_facts(session: Session, code: str, site_id: str) -> PassFacts | None:
     """What the replica and the local log know about `code`, or None if the registry lacks it."""
     row = session.exec(
         select(Carnet, Programme)
-        .join(PassRecord, PassRecord.carnet_id == Carnet.id)
-        .join(Programme, Programme.id == PassRecord.programme_id)
+        .join(PassRecord, col(PassRecord.carnet_id) == col(Carnet.id))
+        .join(Programme, col(Programme.id) == col(PassRecord.programme_id))
         .where(PassRecord.code == code)
     ).first()
     if row is None:
@@ -79,9 +81,9 @@ def pass_facts(session: Session, code: str, site_id: str) -> PassFacts | None:
 def active_local_redemption(session: Session, code: str) -> LocalRedemption | None:
     row = session.exec(
         select(Redemption, DeskSession, Operator)
-        .join(DeskSession, DeskSession.id == Redemption.session_id)
-        .join(Operator, Operator.id == Redemption.operator_id)
-        .where(Redemption.code == code, Redemption.cancelled_at.is_(None))
+        .join(DeskSession, col(DeskSession.id) == col(Redemption.session_id))
+        .join(Operator, col(Operator.id) == col(Redemption.operator_id))
+        .where(Redemption.code == code, col(Redemption.cancelled_at).is_(None))
     ).first()
     if row is None:
         return None
@@ -95,7 +97,7 @@ def carnet_has_redemption(session: Session, carnet_id: str) -> bool:
     """Whether a pass of this carnet was taken here (and not cancelled)."""
     codes = select(PassRecord.code).where(PassRecord.carnet_id == carnet_id)
     taken = select(Redemption.id).where(
-        Redemption.code.in_(codes), Redemption.cancelled_at.is_(None)
+        col(Redemption.code).in_(codes), col(Redemption.cancelled_at).is_(None)
     )
     return session.exec(taken.limit(1)).first() is not None
 

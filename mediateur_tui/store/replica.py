@@ -108,7 +108,7 @@ class _Applier:
         self.site_id = site_id
         self.position = 0
         self.group: str | None = None
-        self.buffers: dict[str, list[tuple]] = {}
+        self.buffers: dict[str, list[tuple[Any, ...]]] = {}
         self.size = 0
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             CHANGE_SITE: self._site,
@@ -137,7 +137,7 @@ class _Applier:
         self.buffers = {}
         self.size = 0
 
-    def _add(self, statement: str, row: tuple) -> None:
+    def _add(self, statement: str, row: tuple[Any, ...]) -> None:
         self.buffers.setdefault(statement, []).append(row)
         self.size += 1
 

@@ -72,7 +72,7 @@ class HubClient:
     def __enter__(self) -> HubClient:
         return self
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     # --- the protocol's calls -----------------------------------------------------------------
@@ -127,7 +127,7 @@ class HubClient:
     # --- transport with retries ---------------------------------------------------------------
 
     def request(
-        self, method: str, path: str, *, expected: tuple[int, ...] = (200,), **kwargs
+        self, method: str, path: str, *, expected: tuple[int, ...] = (200,), **kwargs: Any
     ) -> httpx.Response:
         """One call, retried on connection errors, timeouts and 5xx with exponential back-off."""
         problem = ""

@@ -176,5 +176,5 @@ class MediateurApp(App[None]):
             yield SystemCommand(
                 binding_title(binding),
                 f"Touche {key_label(binding.key)}",
-                partial(active.node.run_action, binding.action),
+                partial(self.run_action, binding.action, active.node),
             )

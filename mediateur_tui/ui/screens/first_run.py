@@ -452,7 +452,7 @@ class FirstRunScreen(SiteScreen[None]):
         self.app.bell()
 
     @on(RequestWritten)
-    def request_written(self, message: RequestWritten) -> None:
+    def show_request_written(self, message: RequestWritten) -> None:
         path = message.path
         self.request_written = True
         self.query_one("#usb-request-message", Static).update("")

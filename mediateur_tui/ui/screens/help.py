@@ -43,7 +43,7 @@ def binding_title(binding: Binding) -> str:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1", "close", "Fermer l'aide", id="help.close")]
 
-    def __init__(self, screen: Screen) -> None:
+    def __init__(self, screen: Screen[object]) -> None:
         super().__init__()
         self.for_screen = screen
 

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Select, Static
+from textual.widgets.select import NoSelection
 
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros, parse_french_date
 from mediateur_tui.services.history import (
@@ -101,8 +102,8 @@ class HistoryScreen(SiteScreen[None]):
             text=self.query_one("#search", Input).value.strip(),
             since=since,
             until=until,
-            status=None if status is Select.NULL else Status(status),
-            session_id=None if session_id is Select.NULL else int(session_id),
+            status=None if isinstance(status, NoSelection) else Status(status),
+            session_id=None if isinstance(session_id, NoSelection) else int(session_id),
         )
 
     def reload(self) -> None:

@@ -93,7 +93,7 @@ class SessionScreen(SiteScreen[None]):
         yield Static(self._title_text(), id="session-title")
         yield ScanField(placeholder=SCAN_PROMPT, id="scan")
         yield VerdictPanel(id="verdict")
-        table = DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str] = DataTable(id="lines", cursor_type="row", zebra_stripes=True)
         table.can_focus = False
         yield table
         yield Static("", id="totals")
