@@ -1,4 +1,5 @@
-"""Pseudonymous beneficiary references (issue 4; BRIEF §7: no names in the replica).
+"""Pseudonymous beneficiary references: no names in the replica (docs/passes.md, « Personal
+data »).
 
 A distributor site derives the reference of a person from identity fields with the region's
 secret key (HMAC-SHA-256), so that every distributor of the region finds the same reference

@@ -1,7 +1,8 @@
 """Pass codes: 12 Crockford base32 data symbols plus a Damm check symbol over GF(32).
 
-See BRIEF §4. The Damm check catches every single-symbol error and every swap of two
-neighbouring symbols, so a typo is reported as "re-type", never as "unknown pass".
+See docs/passes.md (« Pass codes »). The Damm check catches every single-symbol error and
+every swap of two neighbouring symbols, so a typo is reported as "re-type", never as "unknown
+pass".
 """
 
 from __future__ import annotations

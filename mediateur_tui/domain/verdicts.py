@@ -1,14 +1,14 @@
 """The verdict on one scan: exactly one token, a French sentence, and details.
 
 `decide` is pure: the store gathers what the replica and the local log know about the pass
-(PassFacts), and this module applies the rules of BRIEF §5.
+(PassFacts), and this module applies the rules of docs/passes.md (« Verdicts »).
 
 Provisional acceptance: once the replica carries the region's key, a QR payload whose signature
 verifies is genuine even when the replica does not list its code yet (carnets issued since the
 last sync). It is accepted *provisionally* at the standard value and the region settles it when
 the batch comes in. Its dates come from the signed payload: valid until VALID_UNTIL, then in
-grace until 31 January of the next year (BRIEF §1; assumption: the grace rule of the real
-scheme, since the replica does not know the pass's programme dates), expired after that.
+grace until 31 January of the next year (the default grace period of docs/passes.md, since
+the replica does not know the pass's programme dates), expired after that.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ PROVISIONAL_WARNING = (
 
 def provisional_grace_until(valid_until: date) -> date:
     """Last day a pass known only by its signed payload is accepted: 31 January of the year
-    after its validity ends (BRIEF §1)."""
+    after its validity ends (the default grace period, docs/passes.md)."""
     return date(valid_until.year + 1, 1, 31)
 
 

@@ -50,7 +50,7 @@ class Carnet(SQLModel, table=True):
     programme_id: str = Field(foreign_key="programme.id")
     size: int
     attributed_on: date | None = None
-    beneficiary_ref: str | None = Field(default=None, index=True)  # pseudonymous (issue 4)
+    beneficiary_ref: str | None = Field(default=None, index=True)  # pseudonymous (docs/passes.md)
 
 
 class PassRecord(SQLModel, table=True):
@@ -218,7 +218,7 @@ class AuditEvent(SQLModel, table=True):
     hash: str
 
 
-# --- Carnets handed out by this site (distributor sites, issue 4) -----------------------------
+# --- Carnets handed out by this site (distributor sites) --------------------------------------
 
 
 class Attribution(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""Pass codes: Crockford base32 symbols with a Damm check over GF(32) (BRIEF §4)."""
+"""Pass codes: Crockford base32 symbols with a Damm check over GF(32) (docs/passes.md)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from mediateur_tui.domain.codes import (
     parse_code,
 )
 
-# --- An independent implementation, written from the BRIEF text only --------------------------
+# --- An independent implementation, written from docs/passes.md only --------------------------
 
-BRIEF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+SPEC_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def brief_mul2(v: int) -> int:
@@ -29,18 +29,18 @@ def brief_mul2(v: int) -> int:
 def brief_check(data: str) -> str:
     r = 0
     for symbol in data:
-        r = brief_mul2(r) ^ BRIEF_ALPHABET.index(symbol)
-    return BRIEF_ALPHABET[brief_mul2(r)]
+        r = brief_mul2(r) ^ SPEC_ALPHABET.index(symbol)
+    return SPEC_ALPHABET[brief_mul2(r)]
 
 
 def brief_well_formed(code: str) -> bool:
     r = 0
     for symbol in code:
-        r = brief_mul2(r) ^ BRIEF_ALPHABET.index(symbol)
+        r = brief_mul2(r) ^ SPEC_ALPHABET.index(symbol)
     return r == 0
 
 
-data_symbols = st.text(alphabet=BRIEF_ALPHABET, min_size=12, max_size=12)
+data_symbols = st.text(alphabet=SPEC_ALPHABET, min_size=12, max_size=12)
 valid_codes = data_symbols.map(lambda data: data + brief_check(data))
 
 # Codes built by hand from the brief, used for the exhaustive checks below.
@@ -49,7 +49,7 @@ SAMPLE_CODES = [data + brief_check(data) for data in SAMPLE_DATA]
 
 
 def test_alphabet_is_crockford_base32():
-    assert ALPHABET == BRIEF_ALPHABET
+    assert ALPHABET == SPEC_ALPHABET
     assert len(set(ALPHABET)) == 32
     assert not set("ILOU") & set(ALPHABET)
 
@@ -205,7 +205,7 @@ def _check_parse_outcome(text: str) -> None:
         assert str(error)  # always says something
         return
     assert len(code) == 13
-    assert set(code) <= set(BRIEF_ALPHABET)
+    assert set(code) <= set(SPEC_ALPHABET)
     assert brief_well_formed(code)
     assert code == normalise(text)
 
@@ -219,7 +219,7 @@ def test_parse_code_fuzz_arbitrary_text(text):
 @settings(max_examples=300)
 @given(
     st.one_of(
-        st.text(alphabet=BRIEF_ALPHABET + BRIEF_ALPHABET.lower() + "oOiIlL -.", max_size=20),
+        st.text(alphabet=SPEC_ALPHABET + SPEC_ALPHABET.lower() + "oOiIlL -.", max_size=20),
         valid_codes.map(format_code),
         valid_codes.map(str.lower),
     )

@@ -1,4 +1,4 @@
-"""A US-layout scanner typing on a French AZERTY system (BRIEF §4)."""
+"""A US-layout scanner typing on a French AZERTY system (docs/passes.md)."""
 
 from __future__ import annotations
 

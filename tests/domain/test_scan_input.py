@@ -1,4 +1,4 @@
-"""Parsing what a scanner or a keyboard typed (BRIEF §4), and payload signatures."""
+"""Parsing what a scanner or a keyboard typed (docs/passes.md), and payload signatures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One verdict per scan, with a French sentence saying when and where (BRIEF §5)."""
+"""One verdict per scan, with a French sentence saying when and where (docs/passes.md)."""
 
 from __future__ import annotations
 

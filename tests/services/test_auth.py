@@ -1,4 +1,4 @@
-"""PIN log-in with lock-out (BRIEF §7), on a real demo database."""
+"""PIN log-in with lock-out (docs/passes.md), on a real demo database."""
 
 from __future__ import annotations
 

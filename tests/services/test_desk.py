@@ -1,4 +1,4 @@
-"""The desk (BRIEF §4-5) on a real demo database, with a fixed clock."""
+"""The desk (docs/passes.md) on a real demo database, with a fixed clock."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ CATEGORY_VERDICTS = {
 }
 REDEEMABLE = {"valid", "grace"}
 
-# What a US-layout scanner shows on an AZERTY system, written out by hand (BRIEF §4).
+# What a US-layout scanner shows on an AZERTY system, written out by hand (docs/passes.md,
+# « Scanners »).
 _GARBLE = dict(zip("1234567890", "&é\"'(-è_çà", strict=True))
 _GARBLE.update({letter: letter for letter in string.ascii_uppercase})
 _GARBLE.update({"A": "Q", "Q": "A", "Z": "W", "W": "Z", ":": "M", "M": "?"})

@@ -1,4 +1,4 @@
-"""Reading pass QR codes from image files with pyzbar (BRIEF §4)."""
+"""Reading pass QR codes from image files with pyzbar (docs/passes.md)."""
 
 from __future__ import annotations
 

@@ -4,9 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-28 15:39:44.180399
 
-Distributor sites (issue 4): the carnets this site handed out, each attribution with its
-pseudonymous beneficiary reference, the decision and the region's answer; an index on the
-replica carnets' beneficiary reference, for the passes a person already received.
+Distributor sites (docs/protocol.md, « Attributions »): the carnets this site handed out, each
+attribution with its pseudonymous beneficiary reference, the decision and the region's answer;
+an index on the replica carnets' beneficiary reference, for the passes a person already
+received.
 """
 
 import sqlalchemy as sa
