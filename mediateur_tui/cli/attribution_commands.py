@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from mediateur_tui.cli import EXIT_OK, EXIT_REFUSED, CliError, open_existing
+from mediateur_tui.cli.common import EXIT_OK, EXIT_REFUSED, CliError, Commands, open_existing, say
 from mediateur_tui.domain.attribution import Decision, decide_in_force, guess_kind, read_requests
 from mediateur_tui.domain.beneficiaries import format_reference
 from mediateur_tui.domain.clock import system_clock
@@ -26,66 +26,49 @@ from mediateur_tui.domain.rulebooks import load_rulebooks
 from mediateur_tui.services.attribution import AttributionInfo
 
 
-def add_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    common: argparse.ArgumentParser,
-) -> None:
-    attribution = commands.add_parser("attribution", help="attribution de carnets (règlement)")
-    attribution_commands = attribution.add_subparsers(dest="attribution_command", required=True)
-    check = attribution_commands.add_parser(
+def add_commands(commands: Commands) -> None:
+    attribution = commands.group("attribution", "attribution de carnets (règlement)")
+    check_command = attribution.add(
         "check",
-        parents=[common],
-        help="décider chaque demande d'une liste (JSON ou CSV) selon le règlement en vigueur",
+        "décider chaque demande d'une liste (JSON ou CSV) selon le règlement en vigueur",
+        check,
     )
-    check.add_argument("file", type=Path, metavar="FICHIER")
-    check.add_argument("--json", action="store_true")
-    listing = attribution_commands.add_parser(
-        "list", parents=[common], help="les carnets remis par ce lieu et la réponse de la région"
+    check_command.add_argument("file", type=Path, metavar="FICHIER")
+    check_command.add_argument("--json", action="store_true")
+    listing = attribution.add(
+        "list", "les carnets remis par ce lieu et la réponse de la région", list_attributions
     )
     listing.add_argument("--json", action="store_true")
-    export = attribution_commands.add_parser(
-        "export",
-        parents=[common],
-        help="écrire les attributions à envoyer à la région sur une clé USB",
+    export_command = attribution.add(
+        "export", "écrire les attributions à envoyer à la région sur une clé USB", export
     )
-    export.add_argument("directory", type=Path, metavar="DOSSIER")
-    answer = attribution_commands.add_parser(
-        "import-answer", parents=[common], help="importer la réponse de la région (clé USB)"
+    export_command.add_argument("directory", type=Path, metavar="DOSSIER")
+    answer = attribution.add(
+        "import-answer", "importer la réponse de la région (clé USB)", import_answer
     )
     answer.add_argument("file", type=Path, metavar="FICHIER")
-    key = attribution_commands.add_parser(
+    key = attribution.add(
         "import-key",
-        parents=[common],
-        help="importer la clé bénéficiaires de la région (lieu inscrit par clé USB)",
+        "importer la clé bénéficiaires de la région (lieu inscrit par clé USB)",
+        import_key,
     )
     key.add_argument("file", type=Path, metavar="FICHIER")
-
-
-def run(args: argparse.Namespace, data_dir: Path) -> int:
-    handler = {
-        "check": check,
-        "list": list_attributions,
-        "export": export,
-        "import-answer": import_answer,
-        "import-key": import_key,
-    }[args.attribution_command]
-    return handler(args, data_dir)
 
 
 def list_attributions(args: argparse.Namespace, data_dir: Path) -> int:
     desk = open_existing(data_dir).attribution_desk()
     handed = desk.recent(limit=10_000)
     if args.json:
-        print(json.dumps([_info_json(info) for info in handed], ensure_ascii=False, indent=2))
+        say(json.dumps([_info_json(info) for info in handed], ensure_ascii=False, indent=2))
         return EXIT_OK
     for info in handed:
         carnets = ", ".join(carnet.id for carnet in info.carnets)
-        print(
+        say(
             f"{format_datetime(info.attributed_at)} {format_reference(info.beneficiary_ref)} "
             f"{info.passes} pass ({carnets}) — {info.status}"
         )
     if not handed:
-        print("Aucun carnet remis par ce lieu.")
+        say("Aucun carnet remis par ce lieu.")
     return EXIT_OK
 
 
@@ -94,26 +77,26 @@ def export(args: argparse.Namespace, data_dir: Path) -> int:
     if not paths:
         raise NothingToDo("Aucune attribution en attente de réponse : rien à exporter.")
     for path in paths:
-        print(f"Attributions à remettre à la région : {path}")
-    print("La région l'importe (mediateur-hub import-attributions) et vous rend sa réponse.")
+        say(f"Attributions à remettre à la région : {path}")
+    say("La région l'importe (mediateur-hub import-attributions) et vous rend sa réponse.")
     return EXIT_OK
 
 
 def import_answer(args: argparse.Namespace, data_dir: Path) -> int:
     summary = open_existing(data_dir).sync.import_attribution_answer(args.file)
-    print(
+    say(
         f"Réponse de la région : {summary.accepted} attribution(s) acceptée(s), "
         f"{summary.refused} refusée(s)."
     )
     for message in summary.messages:
-        print(f"  Refusée — {message}")
+        say(f"  Refusée — {message}")
     return EXIT_OK
 
 
 def import_key(args: argparse.Namespace, data_dir: Path) -> int:
     open_existing(data_dir).sync.import_beneficiary_key(args.file)
-    print("Clé bénéficiaires enregistrée : ce lieu peut remettre des carnets.")
-    print(f"Effacez maintenant {args.file} de la clé USB (il contient un secret de la région).")
+    say("Clé bénéficiaires enregistrée : ce lieu peut remettre des carnets.")
+    say(f"Effacez maintenant {args.file} de la clé USB (il contient un secret de la région).")
     return EXIT_OK
 
 
@@ -166,12 +149,12 @@ def check(args: argparse.Namespace, data_dir: Path) -> int:
             else {"row": number, "error": problem}
             for number, decision, problem in results
         ]
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        say(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         for number, decision, problem in results:
-            print(_line(number, decision, problem))
+            say(_line(number, decision, problem))
         if not results:
-            print("Aucune demande dans le fichier.")
+            say("Aucune demande dans le fichier.")
     return EXIT_OK if all(error is None for _, _, error in results) else EXIT_REFUSED
 
 

@@ -1,42 +1,104 @@
 """The commands of the desk: the app, the demo, checking and redeeming passes (paper-log
-entry), the audit log and the operators' accounts."""
+entry), the operators' accounts, the audit log and `doctor`."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
-import sys
-from datetime import timedelta
 from pathlib import Path
 
-from mediateur_tui.cli import (
+from mediateur_tui.cli.common import (
+    ENV_NEW_PIN,
+    ENV_PIN,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_REFUSED,
     CliError,
+    Commands,
+    ask_pin,
     ensure_demo,
     open_existing,
+    replica_max_age,
+    responsable,
+    responsable_option,
+    say,
+    warn,
 )
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.verdicts import CheckResult
-from mediateur_tui.services.auth import ROLES
+from mediateur_tui.services.auth import ROLES, OperatorInfo
 from mediateur_tui.services.images import decode_image
-from mediateur_tui.services.site import has_database, open_site
-
-ENV_PIN = "MEDIATEUR_PIN"
+from mediateur_tui.services.site import Site, has_database, open_site
 
 
-def run_app(data_dir: Path, demo: bool, max_age: timedelta) -> int:
+def add_commands(commands: Commands) -> None:
+    demo = commands.group("demo", "données de démonstration")
+    init = demo.add("init", "créer la région de démo", demo_init)
+    init.add_argument("--passes", type=int, default=None, help="nombre de pass (défaut 2000)")
+    init.add_argument("--json", action="store_true")
+    init.add_argument("--force", action="store_true", help="remplacer des données existantes")
+
+    check_command = commands.add("check", "vérifier un pass sans l'encaisser", check)
+    check_command.add_argument("code", metavar="CODE_OU_QR")
+    check_command.add_argument("--json", action="store_true")
+
+    scan = commands.add("scan-image", "lire les QR codes d'images et les vérifier", scan_image)
+    scan.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
+    scan.add_argument("--json", action="store_true")
+
+    redeem_command = commands.add("redeem", "encaisser des pass dans une nouvelle séance", redeem)
+    redeem_command.add_argument("codes", nargs="+", metavar="CODE")
+    redeem_command.add_argument(
+        "--operator", required=True, help=f"nom de l'opérateur·rice (code PIN : {ENV_PIN})"
+    )
+    redeem_command.add_argument("--session-title", default="Saisie différée (journal papier)")
+    redeem_command.add_argument("--json", action="store_true")
+
+    audit = commands.group("audit", "journal d'audit")
+    audit.add("verify", "vérifier la chaîne du journal et le fichier de la base", audit_verify)
+
+    doctor_command = commands.add(
+        "doctor", "vérifier que les données du lieu sont complètes et intactes", doctor
+    )
+    doctor_command.add_argument(
+        "--repair",
+        action="store_true",
+        help="remettre dans la base ce que le journal a gardé (après la perte du fichier -wal)",
+    )
+
+    operator = commands.group("operator", "comptes des opérateur·rices du lieu")
+    as_responsable = (responsable_option(),)
+    add = operator.add(
+        "add",
+        f"créer un compte (son code PIN : {ENV_NEW_PIN} ou saisie)",
+        operator_add,
+        as_responsable,
+    )
+    add.add_argument("name", metavar="NOM")
+    add.add_argument("--role", required=True, choices=sorted(ROLES))
+    operator.add("list", "lister les comptes", operator_list)
+    remove = operator.add(
+        "remove", "supprimer un compte (l'historique le garde)", operator_remove, as_responsable
+    )
+    remove.add_argument("name", metavar="NOM")
+    unlock = operator.add(
+        "unlock",
+        "débloquer un compte après des codes PIN erronés",
+        operator_unlock,
+        as_responsable,
+    )
+    unlock.add_argument("name", metavar="NOM")
+
+
+def run_app(args: argparse.Namespace, data_dir: Path) -> int:
     from mediateur_tui.services.demo import DEMO_OPERATORS
     from mediateur_tui.ui.app import MediateurApp
 
-    if demo:
+    if args.demo:
         ensure_demo(data_dir)
     # A new site (no database, or no replica yet) opens on the first-run screen.
-    site = open_site(data_dir, create=True, max_replica_age=max_age)
-    demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS] if demo else []
+    site = open_site(data_dir, create=True, max_replica_age=replica_max_age(args))
+    demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS] if args.demo else []
     MediateurApp(site, demo_pins=demo_pins).run()
     return EXIT_OK
 
@@ -50,13 +112,13 @@ def demo_init(args: argparse.Namespace, data_dir: Path) -> int:
             f"Des données existent déjà dans {data_dir} ; ajoutez --force pour les remplacer."
         )
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        say(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(f"Démo créée dans {data_dir}")
+        say(f"Démo créée dans {data_dir}")
         for operator in result.operators:
-            print(f"  {operator['name']} ({operator['role']}) : code PIN {operator['pin']}")
-        print(f"  {len(result.images)} images de QR codes dans {data_dir / 'demo-qr'}")
-        print(f"  Carnets à remettre (structure distributrice) : {', '.join(result.stock)}")
+            say(f"  {operator['name']} ({operator['role']}) : code PIN {operator['pin']}")
+        say(f"  {len(result.images)} images de QR codes dans {data_dir / 'demo-qr'}")
+        say(f"  Carnets à remettre (structure distributrice) : {', '.join(result.stock)}")
     return EXIT_OK
 
 
@@ -72,7 +134,7 @@ def scan_image(args: argparse.Namespace, data_dir: Path) -> int:
     for path in args.files:
         texts = decode_image(path)
         if not texts:
-            print(f"{path} : aucun QR code ni code-barres trouvé.", file=sys.stderr)
+            warn(f"{path} : aucun QR code ni code-barres trouvé.")
         results.extend(desk.check(text) for text in texts)
     if not results:
         return EXIT_ERROR
@@ -81,66 +143,126 @@ def scan_image(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def redeem(args: argparse.Namespace, data_dir: Path) -> int:
+    """Each result is printed as soon as it is recorded: a later failure never hides it."""
     site = open_existing(data_dir, args)
-    pin = os.environ.get(ENV_PIN)
-    if pin is None:
-        if not sys.stdin.isatty():
-            raise CliError(f"Code PIN manquant : définissez {ENV_PIN} ou lancez dans un terminal.")
-        pin = getpass.getpass(f"Code PIN de {args.operator} : ")
-    login = site.accounts.log_in(args.operator, pin)
+    login = site.accounts.log_in(args.operator, ask_pin(ENV_PIN, f"Code PIN de {args.operator} : "))
     if login.operator is None:
         raise CliError(login.message)
     desk = site.desk
     desk_session = desk.start_session(
         login.operator.id, args.session_title, "individuel", "", duration_minutes=60
     )
-    results = [desk.redeem(desk_session.id, login.operator.id, code, "cli") for code in args.codes]
-    summary = desk.end_session(desk_session.id)
-    _print_results(results, as_json=args.json)
+    results: list[CheckResult] = []
+    try:
+        for code in args.codes:
+            results.append(desk.redeem(desk_session.id, login.operator.id, code, "cli"))
+            if not args.json:
+                _print_results(results[-1:], as_json=False)
+    finally:
+        summary = desk.end_session(desk_session.id)
+        if args.json:
+            _print_results(results, as_json=True)
     if not args.json:
-        print(f"Séance « {summary.title} » : {summary.redeemed_count} pass encaissé(s).")
+        say(f"Séance « {summary.title} » : {summary.redeemed_count} pass encaissé(s).")
     return EXIT_OK if all(result.redeemable for result in results) else EXIT_REFUSED
 
 
-def operator(args: argparse.Namespace, data_dir: Path) -> int:
-    if not has_database(data_dir):
-        raise CliError(f"Aucune base de données dans {data_dir} : inscrivez d'abord le lieu.")
-    accounts = open_site(data_dir).accounts
-    if args.operator_command == "list":
-        for info in accounts.list():
-            print(f"{info.name} ({ROLES[info.role]})")
-        return EXIT_OK
-    pin = os.environ.get(ENV_PIN)
-    if pin is None:
-        if not sys.stdin.isatty():
-            raise CliError(f"Code PIN manquant : définissez {ENV_PIN} ou lancez dans un terminal.")
-        pin = getpass.getpass(f"Code PIN de {args.name} : ")
-        if getpass.getpass("Le même code PIN, une seconde fois : ") != pin:
-            raise CliError("Les deux codes PIN diffèrent : rien n'a été créé.")
-    added = accounts.add(args.name, args.role, pin)
-    print(f"Compte créé : {added.name} ({ROLES[added.role]}).")  # the name as stored
+def operator_list(args: argparse.Namespace, data_dir: Path) -> int:
+    for info in _site_with_accounts(data_dir).accounts.list():
+        say(f"{info.name} ({ROLES[info.role]})")
     return EXIT_OK
 
 
+def operator_add(args: argparse.Namespace, data_dir: Path) -> int:
+    site = _site_with_accounts(data_dir)
+    by = responsable(args, site, "Créer un compte")
+    if by is None and args.role != "responsable":
+        raise CliError(
+            "Le premier compte du lieu est celui d'un ou d'une responsable : --role responsable."
+        )
+    pin = ask_pin(ENV_NEW_PIN, f"Code PIN du nouveau compte {args.name} : ", twice=True)
+    added = site.accounts.add(args.name, args.role, pin, by)
+    say(f"Compte créé : {added.name} ({ROLES[added.role]}).")  # the name as stored
+    return EXIT_OK
+
+
+def operator_remove(args: argparse.Namespace, data_dir: Path) -> int:
+    site = _site_with_accounts(data_dir)
+    by = _required_responsable(args, site, "Supprimer un compte")
+    removed = site.accounts.remove(args.name, by)
+    say(f"Compte supprimé : {removed.name} ne peut plus se connecter (l'historique le garde).")
+    return EXIT_OK
+
+
+def operator_unlock(args: argparse.Namespace, data_dir: Path) -> int:
+    site = _site_with_accounts(data_dir)
+    by = _required_responsable(args, site, "Débloquer un compte")
+    unlocked = site.accounts.unlock(args.name, by)
+    say(f"Compte débloqué : {unlocked.name} peut de nouveau se connecter.")
+    return EXIT_OK
+
+
+def _site_with_accounts(data_dir: Path) -> Site:
+    if not has_database(data_dir):
+        raise CliError(f"Aucune base de données dans {data_dir} : inscrivez d'abord le lieu.")
+    return open_site(data_dir)
+
+
+def _required_responsable(args: argparse.Namespace, site: Site, action: str) -> OperatorInfo:
+    by = responsable(args, site, action)
+    if by is None:
+        raise CliError(f"{action} : ce lieu n'a encore aucun compte.")
+    return by
+
+
 def audit_verify(args: argparse.Namespace, data_dir: Path) -> int:
-    audit = open_existing(data_dir).verify_audit()
+    site = open_existing(data_dir)
+    problems = site.integrity_problems()
+    if problems:
+        say(f"Fichier de la base ENDOMMAGÉ : {problems[0]}. Lancez « mediateur-tui doctor ».")
+        return EXIT_REFUSED
+    audit = site.verify_audit()
     if audit.broken_at is not None:
-        print(
+        say(
             f"Journal d'audit ALTÉRÉ à l'événement n° {audit.broken_at} "
             f"({audit.events} événements intacts avant)."
         )
         return EXIT_REFUSED
-    print(f"Journal d'audit intact : {audit.events} événements vérifiés.")
+    say(f"Journal d'audit intact : {audit.events} événements vérifiés.")
+    return EXIT_OK
+
+
+def doctor(args: argparse.Namespace, data_dir: Path) -> int:
+    if not has_database(data_dir):
+        raise CliError(f"Aucune base de données dans {data_dir}.")
+    site = open_site(data_dir, repairing=True)
+    diagnosis = site.examine()
+    for fact in diagnosis.facts:
+        say(f"✔ {fact}")
+    for finding in diagnosis.findings:
+        say(f"✘ {finding}")
+    if diagnosis.healthy:
+        say("Données du lieu saines.")
+        return EXIT_OK
+    if not args.repair:
+        if diagnosis.repairable:
+            say("Lancez « mediateur-tui doctor --repair » pour réparer.")
+        return EXIT_ERROR
+    repair = site.repair()
+    say(
+        f"Réparé : {repair.restored_events} événement(s) remis dans la base, "
+        f"{repair.journaled_events} ajouté(s) au journal. Données du lieu saines."
+    )
     return EXIT_OK
 
 
 def _print_results(results: list[CheckResult], as_json: bool) -> None:
     if as_json:
         payload = [result.to_json() for result in results]
-        print(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False))
+        say(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False))
         return
     for result in results:
         code = format_code(result.code) if result.code else result.input
-        print(f"{code} : {result.message}")
+        say(f"{code} : {result.message}")
         for warning in result.warnings:
-            print(f"  ⚠ {warning}")
+            say(f"  ⚠ {warning}")

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from mediateur_tui.domain.codes import CODE_LENGTH, MalformedCode, normalise, parse_code
 from mediateur_tui.domain.keyboard import looks_garbled, undo_us_layout_on_azerty
+from mediateur_tui.domain.text import inert
 
 PAYLOAD_PREFIX = "PN1"
 MAX_INPUT_LENGTH = 512
@@ -22,8 +23,8 @@ GARBLED_HINT = (
     "(Saisie corrigée comme venant d'un lecteur réglé en clavier américain, QWERTY, "
     "ou de chiffres tapés sans Maj : relisez le pass ou tapez le code imprimé.)"
 )
-_PROGRAMME = re.compile(r"^[A-Z0-9-]{1,32}$")
-_SIGNATURE = re.compile(r"^[A-Z2-7]{1,128}$")
+_PROGRAMME = re.compile(r"[A-Z0-9-]{1,32}")
+_SIGNATURE = re.compile(r"[A-Z2-7]{1,128}")
 
 
 class InputKind(StrEnum):
@@ -59,8 +60,10 @@ def build_payload(programme: str, code: str, valid_until: date, signature: str) 
 
 
 def parse_scan(text: str) -> ScanInput:
-    """Reads one scan or typed entry. Tries the text as is, then as a mis-set scanner's output."""
-    raw = text.strip()
+    """Reads one scan or typed entry. Tries the text as is, then as a mis-set scanner's output.
+
+    What was read is kept inert (domain/text.py): it is shown, logged and stored as is."""
+    raw = inert(text.strip())
     if not raw:
         return ScanInput(raw=raw, kind=InputKind.BARE, error="Rien n'a été saisi.")
     if len(raw) > MAX_INPUT_LENGTH:
@@ -107,7 +110,7 @@ def _parse_payload(text: str, *, layout_fixed: bool) -> ScanInput:
     if len(parts) != 5:
         return failed("QR code incomplet : relisez-le ou tapez le code imprimé.")
     _, programme, code_text, until_text, signature = parts
-    if not _PROGRAMME.match(programme):
+    if not _PROGRAMME.fullmatch(programme):
         return failed("Programme illisible dans le QR code.")
     try:
         code = parse_code(code_text)
@@ -116,7 +119,7 @@ def _parse_payload(text: str, *, layout_fixed: bool) -> ScanInput:
     valid_until = _parse_yyyymmdd(until_text)
     if valid_until is None:
         return failed("Date de validité illisible dans le QR code.")
-    if not _SIGNATURE.match(signature):
+    if not _SIGNATURE.fullmatch(signature):
         return failed("Signature illisible dans le QR code.")
     return ScanInput(
         raw=text,

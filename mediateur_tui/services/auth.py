@@ -1,4 +1,10 @@
-"""Operators and PIN log-in, with lock-out after repeated failures."""
+"""Operators and PIN log-in, with the lock-out of domain/pins.py, and who may do what.
+
+The PIN is checked (scrypt, deliberately slow) before the write lock is taken: logins never
+queue behind each other's hashing. A responsable's PIN is asked by the commands that change
+accounts or seal, export or import money documents (`authorise`); while a site has no account
+at all, its first responsable is created without one.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,11 @@ from mediateur_tui.domain.formatting import format_datetime
 from mediateur_tui.domain.pins import (
     LOCKOUT,
     MAX_FAILED_ATTEMPTS,
+    MAX_FAILURES_BEFORE_UNLOCK,
+    Lockout,
     hash_pin,
-    locked_until,
+    last_failure_seen_at,
+    lockout,
     verify_pin,
 )
 from mediateur_tui.store.audit import append_event
@@ -30,10 +39,16 @@ ROLES = {
     "responsable": "responsable",
     "distributeur": "distributeur·rice",
 }
+PIN_PATTERN = re.compile(r"[0-9]{4,12}")
+UNLOCK_HINT = "un ou une responsable doit le débloquer (mediateur-tui operator unlock NOM)"
 
 
 class AccountError(UserError, ValueError):
-    """An account that cannot be created as asked, with a French message."""
+    """An account that cannot be created or changed as asked, with a French message."""
+
+
+class NotAllowed(UserError):
+    """The operator may not do this (unknown, wrong PIN, locked, or not a responsable)."""
 
 
 @dataclass(frozen=True)
@@ -54,59 +69,85 @@ class LoginResult:
 
 
 def list_operators(engine: Engine) -> list[OperatorInfo]:
+    """The accounts that can log in, by name."""
     with Session(engine) as session:
-        rows = session.exec(select(Operator).order_by(col(Operator.name))).all()
+        rows = session.exec(
+            select(Operator).where(col(Operator.removed_at).is_(None)).order_by(col(Operator.name))
+        ).all()
         return [OperatorInfo(stored_id(row.id), row.name, row.role) for row in rows]
 
 
-def create_operator(session: Session, name: str, role: str, pin: str) -> Operator:
+def has_operators(engine: Engine) -> bool:
+    """Whether any account was ever created (removed ones count: the site is not new)."""
+    with Session(engine) as session:
+        return session.exec(select(Operator.id).limit(1)).first() is not None
+
+
+def create_operator(session: Session, name: str, role: str, pin_hash: str) -> Operator:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    operator = Operator(name=name, role=role, pin_hash=hash_pin(pin))
+    operator = Operator(name=name, role=role, pin_hash=pin_hash)
     session.add(operator)
     return operator
 
 
-PIN_PATTERN = re.compile(r"^[0-9]{4,12}$")
-
-
-def add_operator(engine: Engine, name: str, role: str, pin: str) -> OperatorInfo:
-    """Creates an operator account; AccountError for a bad name, role, PIN or duplicate."""
+def add_operator(
+    engine: Engine,
+    name: str,
+    role: str,
+    pin: str,
+    by: OperatorInfo | None = None,
+    clock: Clock = system_clock,
+) -> OperatorInfo:
+    """Creates an account (`by`: the responsable who does it, None for the site's first one);
+    AccountError for a bad name, role, PIN or a duplicate."""
     name = " ".join(name.split())
     if not name:
         raise AccountError("Le nom ne peut pas être vide.")
     if role not in ROLES:
         raise AccountError(f"Rôle inconnu : {role}.")
-    if not PIN_PATTERN.match(pin):
+    if not PIN_PATTERN.fullmatch(pin):
         raise AccountError("Le code PIN doit compter de 4 à 12 chiffres.")
+    pin_hash = hash_pin(pin)  # slow: before the write lock
     with Session(writer(engine)) as session:
         if session.exec(select(Operator).where(Operator.name == name)).first() is not None:
             raise AccountError(f"Un compte « {name} » existe déjà.")
-        operator = create_operator(session, name, role, pin)
+        operator = create_operator(session, name, role, pin_hash)
         session.flush()
-        append_event(session, system_clock(), "operator_added", None, {"name": name, "role": role})
+        details = {"name": name, "role": role}
+        append_event(session, clock(), "operator_added", by.id if by else None, details)
         session.commit()
         return OperatorInfo(stored_id(operator.id), operator.name, operator.role)
 
 
 def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> LoginResult:
     """Checks the PIN; counts failures and refuses while the operator is locked out."""
+    with Session(engine) as session:
+        found = session.exec(
+            select(Operator.id, Operator.pin_hash).where(
+                Operator.name == name, col(Operator.removed_at).is_(None)
+            )
+        ).first()
+    if found is None:
+        return LoginResult(None, "Opérateur inconnu.")
+    operator_id, pin_hash = found
+    right = verify_pin(pin, pin_hash)  # scrypt, outside the write lock
     now = clock()
     with Session(writer(engine)) as session:
-        operator = session.exec(select(Operator).where(Operator.name == name)).first()
-        if operator is None:
+        operator = session.get(Operator, operator_id)
+        if operator is None or operator.removed_at is not None:
             return LoginResult(None, "Opérateur inconnu.")
+        if operator.pin_hash != pin_hash:  # changed meanwhile: check the new one
+            right = verify_pin(pin, operator.pin_hash)
         if operator.last_failure_at is not None:
-            until = locked_until(operator.failed_attempts, operator.last_failure_at)
-            if until is not None and now < until:
-                return LoginResult(
-                    None,
-                    f"Compte bloqué après {MAX_FAILED_ATTEMPTS} erreurs, jusqu'à "
-                    f"{format_datetime(until)}. Réessayez après cette heure.",
-                )
-            if until is not None:
-                operator.failed_attempts = 0
-        if verify_pin(pin, operator.pin_hash):
+            operator.last_failure_at = last_failure_seen_at(operator.last_failure_at, now)
+        lock = lockout(operator.failed_attempts, operator.last_failure_at, now)
+        if lock is not None:
+            append_event(session, now, "login_locked", operator.id, {"name": name})
+            session.add(operator)
+            session.commit()
+            return LoginResult(None, _locked_message(lock))
+        if right:
             operator.failed_attempts = 0
             operator.last_failure_at = None
             append_event(session, now, "login", operator.id, {"name": name})
@@ -116,22 +157,99 @@ def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> 
             return LoginResult(info, "")
         operator.failed_attempts += 1
         operator.last_failure_at = now
-        append_event(
-            session, now, "login_failed", operator.id, {"attempts": operator.failed_attempts}
-        )
+        failures = operator.failed_attempts
+        append_event(session, now, "login_failed", operator.id, {"attempts": failures})
         session.add(operator)
         session.commit()
-        log.warning(
-            "wrong PIN for operator %s (%d in a row)", operator.id, operator.failed_attempts
+    log.warning("wrong PIN for operator %s (%d in a row)", operator_id, failures)
+    return LoginResult(None, _failure_message(failures))
+
+
+def _failure_message(failures: int) -> str:
+    if failures >= MAX_FAILURES_BEFORE_UNLOCK:
+        return f"Code PIN incorrect. Compte bloqué après {failures} erreurs : {UNLOCK_HINT}."
+    if failures > MAX_FAILED_ATTEMPTS:
+        left = MAX_FAILURES_BEFORE_UNLOCK - failures
+        return (
+            f"Code PIN incorrect. Compte bloqué {LOCKOUT_MINUTES} minutes après {failures} "
+            f"erreurs. Encore {left} erreur(s), et {UNLOCK_HINT}."
         )
-        left = MAX_FAILED_ATTEMPTS - operator.failed_attempts
-        if left <= 0:
-            return LoginResult(
-                None,
-                f"Code PIN incorrect. Compte bloqué {LOCKOUT_MINUTES} minutes après "
-                f"{MAX_FAILED_ATTEMPTS} erreurs.",
-            )
-        return LoginResult(None, f"Code PIN incorrect. Encore {left} essai(s) avant blocage.")
+    if failures == MAX_FAILED_ATTEMPTS:
+        return (
+            f"Code PIN incorrect. Compte bloqué {LOCKOUT_MINUTES} minutes après "
+            f"{MAX_FAILED_ATTEMPTS} erreurs."
+        )
+    left = MAX_FAILED_ATTEMPTS - failures
+    return f"Code PIN incorrect. Encore {left} essai(s) avant blocage."
+
+
+def _locked_message(lock: Lockout) -> str:
+    if lock.until is None:
+        return f"Compte bloqué après {lock.failures} erreurs : {UNLOCK_HINT}."
+    return (
+        f"Compte bloqué après {lock.failures} erreurs, jusqu'à {format_datetime(lock.until)}. "
+        "Réessayez après cette heure."
+    )
+
+
+def authorise(
+    engine: Engine, name: str, pin: str, action: str, clock: Clock = system_clock
+) -> OperatorInfo:
+    """The responsable `name`, once the PIN is right; NotAllowed otherwise (every refusal is
+    in the audit log: a wrong PIN as a failed login, a role that may not as a refusal)."""
+    result = log_in(engine, name, pin, clock)
+    if result.operator is None:
+        raise NotAllowed(f"{action} : {result.message}")
+    if result.operator.role != "responsable":
+        with Session(writer(engine)) as session:
+            details = {"action": action, "role": result.operator.role}
+            append_event(session, clock(), "refused", result.operator.id, details)
+            session.commit()
+        raise NotAllowed(
+            f"{action} : réservé aux responsables du lieu ; {name} est "
+            f"{ROLES[result.operator.role]}."
+        )
+    return result.operator
+
+
+def unlock_operator(
+    engine: Engine, name: str, by: OperatorInfo, clock: Clock = system_clock
+) -> OperatorInfo:
+    """Clears the failures of an account (after 10 of them only a responsable can)."""
+    with Session(writer(engine)) as session:
+        operator = _account(session, name)
+        operator.failed_attempts = 0
+        operator.last_failure_at = None
+        session.add(operator)
+        append_event(session, clock(), "operator_unlocked", by.id, {"name": operator.name})
+        session.commit()
+        return OperatorInfo(stored_id(operator.id), operator.name, operator.role)
+
+
+def remove_operator(
+    engine: Engine, name: str, by: OperatorInfo, clock: Clock = system_clock
+) -> OperatorInfo:
+    """Removes an account: it cannot log in any more; what it did stays in the history."""
+    now = clock()
+    with Session(writer(engine)) as session:
+        operator = _account(session, name)
+        if operator.id == by.id:
+            raise AccountError("Un ou une responsable ne peut pas supprimer son propre compte.")
+        operator.removed_at = now
+        session.add(operator)
+        append_event(session, now, "operator_removed", by.id, {"name": operator.name})
+        session.commit()
+        return OperatorInfo(stored_id(operator.id), operator.name, operator.role)
+
+
+def _account(session: Session, name: str) -> Operator:
+    name = " ".join(name.split())
+    operator = session.exec(
+        select(Operator).where(Operator.name == name, col(Operator.removed_at).is_(None))
+    ).first()
+    if operator is None:
+        raise AccountError(f"Aucun compte « {name} » sur ce poste.")
+    return operator
 
 
 class Accounts:
@@ -147,5 +265,17 @@ class Accounts:
     def log_in(self, name: str, pin: str) -> LoginResult:
         return log_in(self.engine, name, pin, self.clock)
 
-    def add(self, name: str, role: str, pin: str) -> OperatorInfo:
-        return add_operator(self.engine, name, role, pin)
+    def add(self, name: str, role: str, pin: str, by: OperatorInfo | None = None) -> OperatorInfo:
+        return add_operator(self.engine, name, role, pin, by, self.clock)
+
+    def has_any(self) -> bool:
+        return has_operators(self.engine)
+
+    def authorise(self, name: str, pin: str, action: str) -> OperatorInfo:
+        return authorise(self.engine, name, pin, action, self.clock)
+
+    def unlock(self, name: str, by: OperatorInfo) -> OperatorInfo:
+        return unlock_operator(self.engine, name, by, self.clock)
+
+    def remove(self, name: str, by: OperatorInfo) -> OperatorInfo:
+        return remove_operator(self.engine, name, by, self.clock)

@@ -34,7 +34,7 @@ from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.formats import BATCH
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.signing import document_hash, sign_document, site_signer
-from mediateur_tui.store import queries
+from mediateur_tui.store import journal, queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.keys import load_site_key, site_key_path
@@ -198,6 +198,9 @@ def seal_batch(
         )
         if marked != len(redemptions) or marked_refused != len(refused):  # pragma: no cover
             raise SyncError("La base a changé pendant la clôture : recommencez.")
+        marks = {"batch_id": batch.batch_id}
+        journal.note_update(session, "redemption", [row.id for row, _ in redemptions], marks)
+        journal.note_update(session, "refused_scan", [row.id for row in refused], marks)
         append_event(
             session,
             now,

@@ -21,10 +21,12 @@ from sqlmodel import Session, SQLModel
 from mediateur_tui.domain.beneficiaries import Identity, beneficiary_reference
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
 from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, local_date
+from mediateur_tui.domain.pins import hash_pin
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import private_key_from_seed, public_key_bytes, sign
 from mediateur_tui.services.auth import create_operator
-from mediateur_tui.store.engine import database_path, open_database
+from mediateur_tui.store.engine import database_path, open_database, writer
+from mediateur_tui.store.journal import journal_path
 from mediateur_tui.store.keys import load_or_create_site_key, write_beneficiary_key
 from mediateur_tui.store.models import (
     Carnet,
@@ -196,7 +198,7 @@ def build_demo(
     load_or_create_site_key(data_dir)  # so that month end can seal (sign) batches in the demo
     write_beneficiary_key(data_dir, _BENEFICIARY_KEY)  # the demo site is a distributor too
 
-    with Session(engine) as session:
+    with Session(writer(engine)) as session:
         session.add(Site(id=SITE_ID, name="Espace public numérique d'Avesnes-sur-Helpe"))
         session.add(Site(id=OTHER_SITE_ID, name="Médiathèque de Fourmies"))
         for programme in programmes.values():
@@ -220,7 +222,7 @@ def build_demo(
             )
         )
         for name, pin, role in DEMO_OPERATORS:
-            create_operator(session, name, role, pin)
+            create_operator(session, name, role, hash_pin(pin))
         session.commit()
     return result
 
@@ -278,6 +280,7 @@ def create_demo(
             return None
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
+        journal_path(path).unlink(missing_ok=True)
     engine = open_database(path)
     try:
         return build_demo(engine, data_dir, now, passes)

@@ -15,7 +15,7 @@ from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.scan_input import parse_scan
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult, decide
-from mediateur_tui.store import queries
+from mediateur_tui.store import journal, queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import (
@@ -112,6 +112,8 @@ class Desk:
                     raise DeskError("Cette séance est terminée : ouvrez-en une nouvelle.")
                 result = self._verdict(session, text)
                 if result.redeemable:
+                    if desk_session is not None:  # the journal restores it with the redemption
+                        journal.note_row(session, desk_session)
                     self._record_redemption(session, session_id, operator_id, result, input_method)
                 else:
                     self._record_refusal(session, session_id, operator_id, result)
@@ -267,7 +269,7 @@ class Desk:
             operator_id=operator_id,
             started_at=self.clock(),
         )
-        with Session(self.engine) as session:
+        with Session(writer(self.engine)) as session:
             session.add(desk_session)
             session.commit()
             session.refresh(desk_session)

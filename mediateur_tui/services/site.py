@@ -18,6 +18,7 @@ from sqlmodel import Session
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
+from mediateur_tui.services import doctor
 from mediateur_tui.services.attribution import AttributionDesk, unsent_count
 from mediateur_tui.services.auth import Accounts
 from mediateur_tui.services.dashboard import HomeView, home_stats
@@ -27,7 +28,7 @@ from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.setup import SetupState, setup_state
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.audit import verify_chain
-from mediateur_tui.store.engine import database_path, open_database
+from mediateur_tui.store.engine import database_path, integrity_problems, open_database
 from mediateur_tui.store.queries import replica_meta
 
 
@@ -86,11 +87,22 @@ class Site:
         """The distributor's desk; it reads the rule files: call it from a thread worker."""
         return AttributionDesk(self._engine, self.data_dir, self.clock)
 
+    def integrity_problems(self) -> list[str]:
+        """What `PRAGMA integrity_check` finds in the database file (empty: intact)."""
+        return integrity_problems(self._engine)
+
     def verify_audit(self) -> AuditCheck:
         """Checks the hash chain of the audit log."""
         with Session(self._engine) as session:
             count, broken = verify_chain(session)
         return AuditCheck(count, broken)
+
+    def examine(self) -> doctor.Diagnosis:
+        """What `mediateur-tui doctor` finds (the whole file is read: a few seconds)."""
+        return doctor.examine(self._engine, database_path(self.data_dir))
+
+    def repair(self) -> doctor.Repair:
+        return doctor.repair(self._engine, database_path(self.data_dir))
 
     def close(self) -> None:
         self._engine.dispose()
@@ -101,16 +113,18 @@ def open_site(
     *,
     create: bool = False,
     max_replica_age: timedelta = DEFAULT_MAX_REPLICA_AGE,
+    repairing: bool = False,
 ) -> Site:
     """The site of `data_dir`. Without `create`, its database must exist already (a mistyped
-    --data-dir must not make a new, empty site)."""
+    --data-dir must not make a new, empty site). A database that lost its last transactions
+    opens only for `repairing` (doctor)."""
     path = database_path(data_dir)
     if not create and not path.exists():
         raise UserError(
             f"Aucune base de données dans {data_dir}. "
             "Créez la démo (mediateur-tui demo init) ou importez une réplique du registre."
         )
-    return Site(open_database(path), data_dir, max_replica_age=max_replica_age)
+    return Site(open_database(path, repairing), data_dir, max_replica_age=max_replica_age)
 
 
 def has_database(data_dir: Path) -> bool:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from mediateur_tui.store import journal
 from mediateur_tui.store.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -44,19 +46,25 @@ def append_event(
         hash=_event_hash(previous_hash, at, kind, operator_id, details_json),
     )
     session.add(event)
+    journal.note_audited(session)
     return event
 
 
 def verify_chain(session: Session) -> tuple[int, int | None]:
     """(number of events checked, id of the first broken event or None)."""
+    events = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
+    count = intact_length(events)
+    return count, (events[count].id if count < len(events) else None)
+
+
+def intact_length(events: Sequence[AuditEvent]) -> int:
+    """How many events, from the first, chain correctly (each hash covering the one before)."""
     previous_hash = GENESIS_HASH
-    count = 0
-    for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))):
+    for count, event in enumerate(events):
         expected = _event_hash(
             previous_hash, event.at, event.kind, event.operator_id, event.details
         )
         if event.previous_hash != previous_hash or event.hash != expected:
-            return count, event.id
+            return count
         previous_hash = event.hash
-        count += 1
-    return count, None
+    return len(events)

@@ -1,13 +1,31 @@
-"""The SQLite engine: WAL, synchronous=FULL (money is at stake), foreign keys, and migrations."""
+"""The SQLite engine: WAL, synchronous=FULL (money is at stake), foreign keys, and migrations.
+
+A damaged file is refused before the first write of a process (`PRAGMA quick_check`, once per
+database and process), and every SQLite error the engine meets is said in French (store/errors.py):
+busy (after waiting BUSY_TIMEOUT_MS for the other writer), disk full, damaged file, disk error.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.exc import OperationalError
+
+from mediateur_tui.store import journal
+from mediateur_tui.store.errors import (
+    DatabaseBusy,
+    DatabaseDamaged,
+    DiskError,
+    DiskFull,
+    TailLost,
+)
+from mediateur_tui.store.journal import JOURNAL_OPTION, journal_path
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -15,9 +33,11 @@ if TYPE_CHECKING:
 DATABASE_FILENAME = "mediateur.sqlite3"
 # The newest migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic, which saves a third of the start-up time.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
+SQLITE_HEADER = b"SQLite format 3\x00"
+_checked: set[str] = set()  # databases that passed quick_check in this process
 
 
 def database_path(data_dir: Path) -> Path:
@@ -30,9 +50,14 @@ def database_url(path: Path) -> str:
 
 def make_engine(path: Path) -> Engine:
     """An engine on the SQLite file `path`, with the pragmas every connection needs."""
-    engine = create_engine(database_url(path), connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        database_url(path),
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+        execution_options={JOURNAL_OPTION: str(journal_path(path))},
+    )
     event.listen(engine, "connect", _set_pragmas)
     event.listen(engine, "begin", _begin)
+    event.listen(engine, "handle_error", _said_in_french)
     return engine
 
 
@@ -48,17 +73,115 @@ def writer(engine: Engine) -> Engine:
 def _begin(connection: Connection) -> None:
     # pysqlite's own transaction handling is switched off in _set_pragmas; we issue BEGIN.
     immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    if immediate:
+        _check_once(connection)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _check_once(connection: Connection) -> None:
+    """Before this process writes to a database for the first time: is the file sound?"""
+    path = str(connection.engine.url.database)
+    if path in _checked:
+        return
+    problems = [row[0] for row in connection.exec_driver_sql("PRAGMA quick_check").fetchall()]
+    if problems != ["ok"]:
+        raise DatabaseDamaged(Path(path), problems[0])
+    _checked.add(path)
+
+
+def behind_its_journal(engine: Engine) -> bool:
+    """Whether the journal holds audit events after the database's last one (its last
+    transactions were lost). Reads the end of the journal only, unless they differ."""
+    target = journal_path(Path(str(engine.url.database)))
+    last_in_journal = journal.last_event_hash(target)
+    if last_in_journal is None:
+        return False
+    with engine.connect() as connection:
+        last = connection.exec_driver_sql(
+            "SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1"
+        ).scalar()
+    if last == last_in_journal:
+        return False
+    journaled = [event for entry in journal.read(target) for event in entry.event_hashes]
+    return last is None or last in journaled
+
+
+def _said_in_french(context: ExceptionContext) -> None:
+    """Raises the French StoreError of a SQLite error (the others go on as they are)."""
+    error = context.original_exception
+    if not isinstance(error, sqlite3.Error) or isinstance(error, sqlite3.IntegrityError):
+        return
+    name = getattr(error, "sqlite_errorname", "")
+    path = Path(str(context.engine.url.database)) if context.engine else Path("?")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        raise DatabaseBusy(path, BUSY_TIMEOUT_MS / 1000) from error
+    if name == "SQLITE_FULL":
+        raise DiskFull(path) from error
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        raise DatabaseDamaged(path, str(error)) from error
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")):
+        raise DiskError(path, str(error)) from error
+
+
+def check_file(path: Path) -> None:
+    """Refuses a database file that cannot be the site's: not SQLite, or empty (with no
+    write-ahead log) when its journal shows the site recorded things."""
+    try:
+        with path.open("rb") as stream:
+            header = stream.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise DiskError(path, error.strerror or str(error)) from error
+    if not header and not _has_content(Path(f"{path}-wal")):
+        if _has_content(journal_path(path)):
+            raise DatabaseDamaged(path, "fichier vide, alors que le journal du lieu n'est pas vide")
+        return
+    if header and header != SQLITE_HEADER:
+        raise DatabaseDamaged(path, "ce n'est pas une base SQLite")
+
+
+def _has_content(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
+def integrity_problems(engine: Engine) -> list[str]:
+    """Every problem `PRAGMA integrity_check` finds (empty when the file is sound)."""
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("PRAGMA integrity_check").fetchall()
+    problems = [str(row[0]) for row in rows]
+    return [] if problems == ["ok"] else problems
 
 
 def _set_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _switch_to_wal(cursor: DBAPICursor) -> None:
+    """`PRAGMA journal_mode=WAL`, tried again while another process holds the new file: the
+    switch of a new database does not wait for a lock as other statements do."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.01
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorname", "") != "SQLITE_BUSY":
+                raise
+            if time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -86,10 +209,17 @@ def current_revision(engine: Engine) -> str | None:
         return None
 
 
-def open_database(path: Path) -> Engine:
-    """Opens (creating if needed) the database file and migrates it to the latest schema."""
+def open_database(path: Path, repairing: bool = False) -> Engine:
+    """Opens (creating if needed) the database file and migrates it to the latest schema.
+
+    A file that lost its last transactions is refused (TailLost), unless `repairing` (doctor,
+    which writes them back)."""
+    check_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(path)
     if current_revision(engine) != SCHEMA_REVISION:
         upgrade(engine)
+    if not repairing and behind_its_journal(engine):
+        engine.dispose()
+        raise TailLost(path)
     return engine

@@ -144,8 +144,9 @@ class Operator(SQLModel, table=True):
     name: str = Field(unique=True)
     role: str  # "mediateur" | "responsable" | "distributeur"
     pin_hash: str
-    failed_attempts: int = 0
+    failed_attempts: int = 0  # in a row, since the last success (domain/pins.py)
     last_failure_at: datetime | None = None
+    removed_at: datetime | None = None  # a removed account keeps its row but cannot log in
 
 
 class DeskSession(SQLModel, table=True):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mediateur_tui.cli import ensure_demo
+from mediateur_tui.cli.common import ensure_demo
 from mediateur_tui.services.demo import DemoResult
 
 DEMO_PASSES = 300
@@ -70,7 +70,8 @@ def shared_demo_dir(demo_template, tmp_path_factory) -> DemoDir:
 
 def run_cli(*args: str, pin: str | None = None, cwd: Path | None = None):
     """Runs `python -m mediateur_tui ARGS` with no terminal on stdin and no ambient data dir."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MEDIATEUR_DATA_DIR", "MEDIATEUR_PIN")}
+    ambient = ("MEDIATEUR_DATA_DIR", "MEDIATEUR_PIN", "MEDIATEUR_NEW_PIN")
+    env = {k: v for k, v in os.environ.items() if k not in ambient}
     env["PYTHONIOENCODING"] = "utf-8"
     if pin is not None:
         env["MEDIATEUR_PIN"] = pin

@@ -1,4 +1,5 @@
-"""`mediateur-tui operator add` and `operator list`: the accounts of a site's operators."""
+"""`mediateur-tui operator add` and `operator list`: the accounts of a site's operators. Adding
+one is a responsable's: --operator and MEDIATEUR_PIN, the new PIN in MEDIATEUR_NEW_PIN."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from mediateur_tui.store.engine import DATABASE_FILENAME
 from .conftest import DEMO_OPERATOR, bare, run_cli
 
 NEW_OPERATOR, NEW_PIN = "Dominique Petit", "24681357"
+RESPONSABLE = ("--operator", "Karim Benali")  # the demo's responsable, PIN 5678
 DEMO_LIST = (
     "Camille Martin (médiateur·rice)\n"
     "Karim Benali (responsable)\n"
@@ -31,11 +33,18 @@ def operators(data_dir) -> list[tuple[str, str]]:
         return db.execute("SELECT name, role FROM operator ORDER BY name").fetchall()
 
 
-def test_add_with_the_pin_from_the_environment_then_log_in(demo_dir, capsys, monkeypatch):
+@pytest.fixture
+def as_responsable(monkeypatch):
+    monkeypatch.setenv("MEDIATEUR_PIN", "5678")
+
+
+def test_add_with_the_pin_from_the_environment_then_log_in(
+    demo_dir, capsys, monkeypatch, as_responsable
+):
     data = ("--data-dir", str(demo_dir.path))
-    monkeypatch.setenv("MEDIATEUR_PIN", NEW_PIN)
+    monkeypatch.setenv("MEDIATEUR_NEW_PIN", NEW_PIN)
     code, out, err = run(
-        capsys, "operator", "add", f"  {NEW_OPERATOR} ", "--role", "mediateur", *data
+        capsys, "operator", "add", f"  {NEW_OPERATOR} ", "--role", "mediateur", *RESPONSABLE, *data
     )
     assert code == 0, err
     assert out == f"Compte créé : {NEW_OPERATOR} (médiateur·rice).\n"
@@ -51,6 +60,7 @@ def test_add_with_the_pin_from_the_environment_then_log_in(demo_dir, capsys, mon
     assert json.loads(details) == {"name": NEW_OPERATOR, "role": "mediateur"}
 
     # The new account logs in: it can take a pass with its PIN, and not with another.
+    monkeypatch.setenv("MEDIATEUR_PIN", NEW_PIN)
     valid = bare(demo_dir.codes["valid"][0])
     code, out, err = run(capsys, "redeem", valid, "--operator", NEW_OPERATOR, "--json", *data)
     assert code == 0, err
@@ -64,9 +74,11 @@ def test_add_with_the_pin_from_the_environment_then_log_in(demo_dir, capsys, mon
 
 
 @pytest.mark.parametrize("pin", ["123", "1234567890123", "12a4", "12 34", ""])
-def test_a_pin_that_is_not_4_to_12_digits_is_refused(demo_dir, capsys, monkeypatch, pin):
-    monkeypatch.setenv("MEDIATEUR_PIN", pin)
-    args = ("operator", "add", NEW_OPERATOR, "--role", "responsable")
+def test_a_pin_that_is_not_4_to_12_digits_is_refused(
+    demo_dir, capsys, monkeypatch, as_responsable, pin
+):
+    monkeypatch.setenv("MEDIATEUR_NEW_PIN", pin)
+    args = ("operator", "add", NEW_OPERATOR, "--role", "responsable", *RESPONSABLE)
     code, out, err = run(capsys, *args, "--data-dir", str(demo_dir.path))
     assert (code, out) == (2, "")
     assert err == "Erreur : Le code PIN doit compter de 4 à 12 chiffres.\n"
@@ -74,11 +86,19 @@ def test_a_pin_that_is_not_4_to_12_digits_is_refused(demo_dir, capsys, monkeypat
 
 
 @pytest.mark.parametrize("name", [DEMO_OPERATOR, "  Camille   Martin "])
-def test_a_name_already_taken_is_refused(demo_dir, capsys, monkeypatch, name):
-    monkeypatch.setenv("MEDIATEUR_PIN", NEW_PIN)
+def test_a_name_already_taken_is_refused(demo_dir, capsys, monkeypatch, as_responsable, name):
+    monkeypatch.setenv("MEDIATEUR_NEW_PIN", NEW_PIN)
     before = operators(demo_dir.path)
     code, _, err = run(
-        capsys, "operator", "add", name, "--role", "mediateur", "--data-dir", str(demo_dir.path)
+        capsys,
+        "operator",
+        "add",
+        name,
+        "--role",
+        "mediateur",
+        *RESPONSABLE,
+        "--data-dir",
+        str(demo_dir.path),
     )
     assert code == 2
     assert err == f"Erreur : Un compte « {DEMO_OPERATOR} » existe déjà.\n"
@@ -87,7 +107,7 @@ def test_a_name_already_taken_is_refused(demo_dir, capsys, monkeypatch, name):
 
 def test_no_pin_and_no_terminal_is_refused(demo_dir):
     before = operators(demo_dir.path)
-    args = ("operator", "add", NEW_OPERATOR, "--role", "mediateur")
+    args = ("operator", "add", NEW_OPERATOR, "--role", "mediateur", *RESPONSABLE)
     result = run_cli(*args, "--data-dir", str(demo_dir.path))  # stdin is not a terminal
     assert result.returncode == 2
     assert "Code PIN manquant : définissez MEDIATEUR_PIN ou lancez dans un terminal." in (
@@ -119,8 +139,6 @@ def test_without_a_database_nothing_is_created(capsys, monkeypatch, tmp_path, co
 
 
 def test_an_unknown_role_is_a_usage_error(demo_dir, capsys, monkeypatch):
-    monkeypatch.setenv("MEDIATEUR_PIN", NEW_PIN)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["operator", "add", NEW_OPERATOR, "--role", "directeur"])
-    assert exit_info.value.code == 2
-    assert "invalid choice: 'directeur'" in capsys.readouterr().err
+    monkeypatch.setenv("MEDIATEUR_NEW_PIN", NEW_PIN)
+    assert main(["operator", "add", NEW_OPERATOR, "--role", "directeur"]) == 2
+    assert "choix invalide : 'directeur'" in capsys.readouterr().err

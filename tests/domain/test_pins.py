@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mediateur_tui.domain.pins import MAX_FAILED_ATTEMPTS, hash_pin, locked_until, verify_pin
+from mediateur_tui.domain.pins import (
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+    MAX_FAILURES_BEFORE_UNLOCK,
+    Lockout,
+    hash_pin,
+    last_failure_seen_at,
+    lockout,
+    verify_pin,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +72,37 @@ def test_corrupt_stored_string_returns_false(stored):
         assert verify_pin("4821", corrupt) is False, corrupt
 
 
+NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
+
+
 def test_not_locked_below_the_limit():
     assert MAX_FAILED_ATTEMPTS == 5
-    last = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
     for failures in range(5):
-        assert locked_until(failures, last) is None
+        assert lockout(failures, NOW, NOW) is None
 
 
-@pytest.mark.parametrize("failures", [5, 6, 50])
-def test_locked_from_five_failures(failures):
-    last = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
-    until = locked_until(failures, last)
-    assert until is not None
-    assert until > last
-    assert until - last <= timedelta(days=1)
+@pytest.mark.parametrize("failures", [5, 6, 9])
+def test_five_to_nine_failures_lock_for_fifteen_minutes(failures):
+    lock = lockout(failures, NOW, NOW + timedelta(minutes=14))
+    assert lock == Lockout(failures, NOW + LOCKOUT)
+    assert lockout(failures, NOW, NOW + LOCKOUT) is None
+
+
+@pytest.mark.parametrize("failures", [10, 11, 50])
+def test_ten_failures_lock_until_a_responsable_unlocks(failures):
+    assert MAX_FAILURES_BEFORE_UNLOCK == 10
+    for later in (timedelta(0), timedelta(minutes=16), timedelta(days=3650)):
+        assert lockout(failures, NOW, NOW + later) == Lockout(failures, None)
+
+
+def test_a_clock_put_back_never_makes_a_lock_longer_than_fifteen_minutes():
+    """Five failures with the clock set a year ahead, then the clock corrected."""
+    future = NOW + timedelta(days=365)
+    lock = lockout(5, future, NOW)
+    assert lock is not None and lock.until == NOW + LOCKOUT
+    assert last_failure_seen_at(future, NOW) == NOW
+    assert last_failure_seen_at(NOW, future) == NOW
+
+
+def test_no_last_failure_no_lock_below_ten():
+    assert lockout(7, None, NOW) is None

@@ -113,11 +113,19 @@ class Console:
     capsys: pytest.CaptureFixture[str]
     monkeypatch: pytest.MonkeyPatch
 
-    def run(self, main: Callable[[list[str]], int], argv: list[str], pin: str | None) -> Output:
+    def run(
+        self,
+        main: Callable[[list[str]], int],
+        argv: list[str],
+        pin: str | None,
+        new_pin: str | None = None,
+    ) -> Output:
         self.capsys.readouterr()  # what came before is not this command's output
         with self.monkeypatch.context() as patch:
             if pin is not None:
                 patch.setenv("MEDIATEUR_PIN", pin)
+            if new_pin is not None:
+                patch.setenv("MEDIATEUR_NEW_PIN", new_pin)
             code = main(argv)
         out, err = self.capsys.readouterr()
         return Output(code, out, err)
@@ -262,6 +270,12 @@ def any_region(request, tmp_path, console) -> Iterator[Region]:
 # --- sites ----------------------------------------------------------------------------------
 
 
+# The commands a responsable runs (--operator and the PIN); on a site with no account, anyone.
+RESPONSABLE_COMMANDS = {"close-month", "export-batch", "import-ack", "import-replica", "enrol"}
+DEFAULT_RESPONSABLE = ("Karim Benali", "--role", "responsable")
+DEFAULT_RESPONSABLE_PIN = "5678"
+
+
 @dataclass
 class SiteDir:
     """A site's data directory, driven by `mediateur-tui` commands and by its services."""
@@ -269,9 +283,25 @@ class SiteDir:
     data_dir: Path
     console: Console
     _engines: list[Engine] = field(default_factory=list)
+    responsable: tuple[str, str] | None = None  # (name, PIN) of the site's first account
 
     def cli(self, *args: str, pin: str | None = None) -> Output:
-        return self.console.run(site_main, [*args, "--data-dir", str(self.data_dir)], pin)
+        """Runs `mediateur-tui ARGS`. A responsable's command runs as the site's responsable
+        (once it has one); `operator add … pin=P` gives the new account the PIN P."""
+        argv, new_pin = [*args, "--data-dir", str(self.data_dir)], None
+        if args[:2] == ("operator", "add"):
+            new_pin, pin = pin, None
+            if self.responsable is None and "responsable" not in args:
+                self.ok("operator", "add", *DEFAULT_RESPONSABLE, pin=DEFAULT_RESPONSABLE_PIN)
+        if self.responsable is not None and (
+            args[0] in RESPONSABLE_COMMANDS or args[:2] == ("operator", "add")
+        ):
+            argv += ["--operator", self.responsable[0]]
+            pin = pin or self.responsable[1]
+        result = self.console.run(site_main, argv, pin, new_pin)
+        if args[:2] == ("operator", "add") and "responsable" in args and result.code == 0:
+            self.responsable = self.responsable or (args[2], new_pin or "")
+        return result
 
     def ok(self, *args: str, pin: str | None = None) -> str:
         result = self.cli(*args, pin=pin)

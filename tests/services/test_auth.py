@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from mediateur_tui.domain.clock import fixed_clock
-from mediateur_tui.services.auth import log_in
+from mediateur_tui.domain.formatting import format_datetime
+from mediateur_tui.services.auth import LoginResult, list_operators, log_in, unlock_operator
 from mediateur_tui.store.audit import verify_chain
 from mediateur_tui.store.models import AuditEvent, Operator
 
@@ -92,18 +93,69 @@ def test_five_failures_lock_the_account_until_the_lockout_ends(demo_db):
 
     with Session(demo_db.engine) as session:
         events = session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()
-        assert [event.kind for event in events] == ["login_failed"] * 5 + ["login"]
+        # Each try while locked is refused, and in the audit log.
+        kinds = ["login_failed"] * 5 + ["login_locked"] * 4 + ["login"]
+        assert [event.kind for event in events] == kinds
         assert json.loads(events[4].details) == {"attempts": 5}
-        assert verify_chain(session) == (6, None)
+        assert verify_chain(session) == (10, None)
 
 
-def test_after_the_lockout_a_wrong_pin_starts_a_new_count(demo_db):
-    name, bad = demo_db.operator.name, wrong_pin(demo_db.pin)
-    for _ in range(5):
-        log_in(demo_db.engine, name, bad, fixed_clock(NOW))
-    result = log_in(demo_db.engine, name, bad, fixed_clock(NOW + timedelta(minutes=16)))
-    assert "Encore 4 essai(s)" in result.message
-    assert operator_row(demo_db).failed_attempts == 1
+def fail(demo_db, times: int, at) -> str:
+    """`times` wrong PINs at `at`; the last answer."""
+    message = ""
+    for _ in range(times):
+        message = log_in(
+            demo_db.engine, demo_db.operator.name, wrong_pin(demo_db.pin), fixed_clock(at)
+        ).message
+    return message
+
+
+def right(demo_db, at) -> LoginResult:
+    return log_in(demo_db.engine, demo_db.operator.name, demo_db.pin, fixed_clock(at))
+
+
+def test_after_the_lockout_each_wrong_pin_locks_again(demo_db):
+    fail(demo_db, 5, NOW)
+    later = NOW + timedelta(minutes=16)
+    message = fail(demo_db, 1, later)
+    assert "Compte bloqué 15 minutes après 6 erreurs. Encore 4 erreur(s)" in message
+    assert operator_row(demo_db).failed_attempts == 6
+    assert not right(demo_db, later + timedelta(minutes=14)).ok
+    assert right(demo_db, later + timedelta(minutes=15)).ok
+
+
+def test_ten_failures_lock_until_a_responsable_unlocks(demo_db, tmp_path):
+    fail(demo_db, 5, NOW)
+    for lockout in range(1, 6):  # then one more try at the end of each lock-out
+        fail(demo_db, 1, NOW + timedelta(minutes=16 * lockout))
+    assert operator_row(demo_db).failed_attempts == 10
+    for later in (timedelta(hours=2), timedelta(days=400)):  # a clock moved ahead
+        locked = right(demo_db, NOW + later)
+        assert not locked.ok
+        assert "un ou une responsable doit le débloquer" in locked.message
+    karim = next(op for op in list_operators(demo_db.engine) if op.role == "responsable")
+    unlock_operator(demo_db.engine, demo_db.operator.name, karim, fixed_clock(NOW))
+    assert right(demo_db, NOW + timedelta(minutes=40)).ok
+    with Session(demo_db.engine) as session:
+        unlocked = session.exec(
+            select(AuditEvent).where(AuditEvent.kind == "operator_unlocked")
+        ).one()
+        assert unlocked.operator_id == karim.id
+
+
+def test_a_clock_put_back_never_locks_longer_than_fifteen_minutes(demo_db):
+    """Five wrong PINs with the clock set a year ahead, then the clock corrected."""
+    fail(demo_db, 5, NOW + timedelta(days=365))
+    locked = right(demo_db, NOW)
+    assert not locked.ok
+    assert format_datetime(NOW + timedelta(minutes=15)) in locked.message  # not in a year
+    assert right(demo_db, NOW + timedelta(minutes=15)).ok
+
+
+def test_a_clock_moved_ahead_clears_only_the_short_lock(demo_db):
+    fail(demo_db, 5, NOW)
+    assert not right(demo_db, NOW + timedelta(minutes=1)).ok
+    assert right(demo_db, NOW + timedelta(minutes=16)).ok  # as if 16 minutes had passed
 
 
 def test_unknown_operator(demo_db):

@@ -232,5 +232,7 @@ def test_two_processes_create_the_same_new_database(tmp_path, attempt):
             process.join(timeout=30)
             if process.is_alive():
                 process.kill()
-    assert [status for status, _ in outcomes] == ["ok", "ok"], outcomes
+    assert [status for status, _ in outcomes] == ["ok", "ok"], "\n".join(
+        str(text) for _, text in outcomes
+    )
     assert raw_rows(path, "SELECT version_num FROM alembic_version") == [(SCHEMA_REVISION,)]

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.domain.pins import hash_pin
 from mediateur_tui.services.auth import create_operator
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.replica import apply_snapshot
@@ -84,7 +85,7 @@ def make_site(data_dir: Path, region: Region, site_id: str = SITE_ID) -> Site:
     apply_snapshot(engine, region.snapshot(), site_id)
     load_or_create_site_key(data_dir)
     with Session(engine) as session:
-        operator = create_operator(session, OPERATOR, "responsable", PIN)
+        operator = create_operator(session, OPERATOR, "responsable", hash_pin(PIN))
         session.commit()
         operator_id = operator.id
     return Site(data_dir=data_dir, engine=engine, operator_id=operator_id)

@@ -13,6 +13,7 @@ from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.services.batches import batch_document, list_batches
 
+from .conftest import OPERATOR, PIN
 from .region import OTHER_SITE_ID, SITE_ID
 
 
@@ -51,13 +52,14 @@ def test_import_replica_on_a_new_data_dir(capsys, tmp_path, region):
     assert code == 0 and "déjà à jour" in out
 
 
-def test_close_export_and_import_ack(capsys, tmp_path, site, region):
+def test_close_export_and_import_ack(capsys, monkeypatch, tmp_path, site, region):
     codes = next(change for change in region.changes if change["t"] == "carnet")["codes"]
     moment = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
     session_id = site.session(moment)
     for code in codes[:3]:
         site.redeem(code, moment, session_id)
-    data = ("--data-dir", str(site.data_dir))
+    monkeypatch.setenv("MEDIATEUR_PIN", PIN)
+    data = ("--data-dir", str(site.data_dir), "--operator", OPERATOR)  # a responsable's commands
 
     code, out, _ = run(capsys, "close-month", "--month", "2026-02", *data)
     assert code == 1 and "Aucun encaissement à remettre pour février 2026" in out
@@ -89,7 +91,7 @@ def test_close_export_and_import_ack(capsys, tmp_path, site, region):
     assert code == 1 and "rien à exporter" in out
 
 
-def test_sync_and_enrol_report_errors_for_cron(capsys, tmp_path, site):
+def test_sync_and_enrol_report_errors_for_cron(capsys, monkeypatch, tmp_path, site):
     data = ("--data-dir", str(site.data_dir))
     code, out, err = run(capsys, "sync", *data)
     assert code == 2 and out == "" and "n'est pas inscrit" in err
@@ -105,5 +107,9 @@ def test_sync_and_enrol_report_errors_for_cron(capsys, tmp_path, site):
         capsys, "enrol", "--hub", url, "--token", "T", "--data-dir", str(tmp_path / "new")
     )
     assert code == 2 and "ne répond pas" in err
-    code, _, err = run(capsys, "enrol", "--hub", "pass.example.fr", "--token", "T", *data)
+    monkeypatch.setenv("MEDIATEUR_PIN", PIN)
+    as_responsable = ("--operator", OPERATOR)
+    code, _, err = run(
+        capsys, "enrol", "--hub", "pass.example.fr", "--token", "T", *as_responsable, *data
+    )
     assert code == 2 and "Adresse du serveur régional invalide" in err
