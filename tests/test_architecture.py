@@ -73,6 +73,17 @@ def test_thread_workers_never_close_the_app(path: Path) -> None:
     assert closing == []
 
 
+@pytest.mark.parametrize("path", python_files(SCREENS), ids=lambda path: path.name)
+def test_screens_with_workers_report_their_failures(path: Path) -> None:
+    """Their failures reach the app through SiteScreen/SiteModal (a plain Screen would lose
+    them, since its workers do not close the app)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and thread_workers(ast.Module(node.body, [])):
+            bases = [ast.unparse(base).split("[")[0] for base in node.bases]
+            assert set(bases) & {"SiteScreen", "SiteModal"}, f"{node.name} derives from {bases}"
+
+
 @pytest.mark.parametrize("path", python_files(UI), ids=lambda path: path.name)
 def test_worker_results_come_back_as_messages(path: Path) -> None:
     assert "call_from_thread" not in path.read_text(encoding="utf-8")

@@ -111,13 +111,13 @@ def closing_refusal(period: str, now: datetime, facts: MonthFacts) -> UserError 
         )
     if not facts.has_replica:
         return UserError("Aucune réplique du registre sur ce poste : rien à remettre.")
-    if facts.unremitted == 0:
-        return NothingToDo(
-            f"Aucun encaissement à remettre pour {label} : aucune remise n'a été créée."
-        )
     if not facts.has_site_key:
         return UserError(
             "Ce poste n'a pas de clé de lieu pour signer la remise : il doit d'abord être "
-            "inscrit auprès de la région."
+            "inscrit auprès de la région (mediateur-tui enrol --hub ADRESSE --token JETON)."
+        )
+    if facts.unremitted == 0:
+        return NothingToDo(
+            f"Aucun encaissement à remettre pour {label} : aucune remise n'a été créée."
         )
     return None

@@ -7,7 +7,6 @@ import re
 from mediateur_tui.domain.periods import PERIOD as PERIOD  # a month, YYYY-MM a domain rule
 
 IDENTIFIER = re.compile(r"[A-Z0-9-]+")  # a region, a site
-PROGRAMME_ID = re.compile(r"[A-Z0-9-]{1,32}")  # as in the QR payload PN1:<PROGRAMME>:…
 RANDOM_ID = re.compile(r"[0-9a-f]{32}")  # batch, redemption and attribution ids (uuid4().hex)
 PASS_CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{13}")  # normalised: no dashes, upper case
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from mediateur_tui.protocol.errors import ProtocolError
 
@@ -35,12 +35,3 @@ def parse_instant(text: object, what: str = "instant") -> datetime:
     if moment is None:
         raise ProtocolError(f"Date et heure illisibles ou sans fuseau ({what}) : « {text} ».")
     return moment
-
-
-def parse_day(text: object, what: str = "date") -> date:
-    if not isinstance(text, str) or len(text) != 10:
-        raise ProtocolError(f"Date illisible ({what}) : « {text} ».")
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise ProtocolError(f"Date illisible ({what}) : « {text} ».") from error

@@ -24,24 +24,31 @@ class RefusalReason(StrEnum):
     @property
     def label(self) -> str:
         """In French, lower case, to follow a colon or a dash: `déjà encaissé ailleurs`."""
-        return REFUSAL_LABELS[self]
+        return REFUSAL_LABELS[self][0]
+
+    @property
+    def short_label(self) -> str:
+        """In a few words, for a narrow column: `Encaissé ailleurs`."""
+        return REFUSAL_LABELS[self][1]
 
 
+# Each reason's label, and its short form for a narrow column.
 REFUSAL_LABELS = {
-    RefusalReason.CONFLICT: "déjà encaissé ailleurs",
-    RefusalReason.REVOKED: "pass en opposition",
-    RefusalReason.EXPIRED: "pass expiré",
-    RefusalReason.UNKNOWN: "pass inconnu du registre",
-    RefusalReason.NOT_ATTRIBUTED: "carnet non attribué",
-    RefusalReason.DUPLICATE_LINE: "ligne en double",
+    RefusalReason.CONFLICT: ("déjà encaissé ailleurs", "Encaissé ailleurs"),
+    RefusalReason.REVOKED: ("pass en opposition", "En opposition"),
+    RefusalReason.EXPIRED: ("pass expiré", "Expiré"),
+    RefusalReason.UNKNOWN: ("pass inconnu du registre", "Inconnu du registre"),
+    RefusalReason.NOT_ATTRIBUTED: ("carnet non attribué", "Carnet non attribué"),
+    RefusalReason.DUPLICATE_LINE: ("ligne en double", "Ligne en double"),
 }
 UNSTATED_REASON = "motif non précisé"
 
 
-def refusal_label(reason: str | None) -> str:
+def refusal_label(reason: str | None, short: bool = False) -> str:
     """The label of a reason as stored (a string); an unknown reason is shown as it came."""
     if reason in tuple(RefusalReason):
-        return RefusalReason(reason).label
+        known = RefusalReason(reason)
+        return known.short_label if short else known.label
     return reason or UNSTATED_REASON
 
 

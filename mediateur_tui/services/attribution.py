@@ -50,6 +50,7 @@ from mediateur_tui.store.models import (
     Programme,
     RemoteRedemption,
     Revocation,
+    Site,
 )
 
 log = logging.getLogger(__name__)
@@ -123,11 +124,16 @@ class AttributionInfo:
     region_message: str | None
 
     @property
+    def refused(self) -> bool:
+        """The region refused this attribution (its carnets go back to the stock)."""
+        return self.verdict == AttributionVerdict.REFUSED
+
+    @property
     def status(self) -> str:
         """Where the attribution stands with the region, in French."""
         if self.verdict is None:
             return "envoyée, sans réponse" if self.sent_at else "à envoyer à la région"
-        if self.verdict == AttributionVerdict.REFUSED:
+        if self.refused:
             return f"refusée par la région : {self.region_message or 'motif non précisé'}"
         return "acceptée par la région"
 
@@ -142,7 +148,7 @@ class AttributionDesk:
         clock: Clock = system_clock,
         rulebooks: Sequence[Rulebook] | None = None,
     ) -> None:
-        self.engine = engine
+        self._engine = engine
         self.data_dir = data_dir
         self.clock = clock
         self.rulebooks = list(rulebooks) if rulebooks is not None else load_rulebooks()
@@ -175,7 +181,7 @@ class AttributionDesk:
         if key is None:
             raise AttributionError(NOT_A_DISTRIBUTOR)
         reference = beneficiary_reference(form.identity, key)
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             already = _passes_known(session, reference)
             lycee_given = _lycee_passes_here(session)
         request = Request(
@@ -197,7 +203,7 @@ class AttributionDesk:
     ) -> CarnetScan:
         """The carnet of a scanned pass (or a typed carnet number), if it can be handed out
         now: `wanted` are the sizes still to hand out, `scanned` the carnets already taken."""
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             carnet_id, unreadable = _carnet_of_scan(session, text)
             if carnet_id is None:
                 return CarnetScan(None, unreadable)
@@ -230,7 +236,7 @@ class AttributionDesk:
             raise AttributionError("La demande n'est pas acceptée : aucun carnet à remettre.")
         form, now = assessment.form, self.clock()
         attribution_id = uuid.uuid4().hex
-        with Session(writer(self.engine)) as session:
+        with Session(writer(self._engine)) as session:
             if _passes_known(session, assessment.beneficiary_ref) != (
                 assessment.passes_already_received
             ):
@@ -298,19 +304,23 @@ class AttributionDesk:
         return sizes
 
     def attribution(self, attribution_id: str) -> AttributionInfo:
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             row = session.get(Attribution, attribution_id)
             if row is None:
                 raise AttributionError(f"Attribution {attribution_id} introuvable.")
             return _info(session, row)
 
-    def unsent_count(self) -> int:
-        """How many attributions wait to be sent to the region."""
-        return unsent_count(self.engine)
+    def site_and_region(self) -> tuple[str, str]:
+        """`Name (SITE-ID)` of this site, and its region's id, as printed on a receipt."""
+        with Session(self._engine) as session:
+            meta = queries.replica_meta(session)
+            site = session.get(Site, meta.site_id) if meta else None
+            label = f"{site.name} ({site.id})" if site else (meta.site_id if meta else "?")
+            return label, meta.region_id if meta else "?"
 
     def recent(self, limit: int = 100) -> list[AttributionInfo]:
         """This site's attributions, the latest first."""
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             rows = session.exec(
                 select(Attribution).order_by(col(Attribution.attributed_at).desc()).limit(limit)
             ).all()

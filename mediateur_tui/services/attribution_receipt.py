@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as _escape
 
-from sqlmodel import Session
-
 from mediateur_tui.domain.beneficiaries import format_reference
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import (
@@ -24,8 +22,6 @@ from mediateur_tui.domain.formatting import (
 from mediateur_tui.domain.rulebooks import Rulebook
 from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
 from mediateur_tui.services.pdf import write_a4_pdf
-from mediateur_tui.store import queries
-from mediateur_tui.store.models import Site
 
 RECEIPTS_FOLDER = "recus"
 
@@ -39,11 +35,7 @@ def write_receipt(desk: AttributionDesk, attribution_id: str, path: Path | None 
     """Writes the receipt (by default in the data directory's `recus/`) and returns its path."""
     info = desk.attribution(attribution_id)
     book = next((book for book in desk.rulebooks if book.id == info.rulebook), None)
-    with Session(desk.engine) as session:
-        meta = queries.replica_meta(session)
-        site = session.get(Site, meta.site_id) if meta else None
-        site_label = f"{site.name} ({site.id})" if site else (meta.site_id if meta else "?")
-        region = meta.region_id if meta else "?"
+    site_label, region = desk.site_and_region()
     target = path or receipt_path(desk.data_dir, info)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -256,26 +256,26 @@ class Accounts:
     """The operators' accounts of one site's database."""
 
     def __init__(self, engine: Engine, clock: Clock = system_clock) -> None:
-        self.engine = engine
+        self._engine = engine
         self.clock = clock
 
     def list(self) -> list[OperatorInfo]:
-        return list_operators(self.engine)
+        return list_operators(self._engine)
 
     def log_in(self, name: str, pin: str) -> LoginResult:
-        return log_in(self.engine, name, pin, self.clock)
+        return log_in(self._engine, name, pin, self.clock)
 
     def add(self, name: str, role: str, pin: str, by: OperatorInfo | None = None) -> OperatorInfo:
-        return add_operator(self.engine, name, role, pin, by, self.clock)
+        return add_operator(self._engine, name, role, pin, by, self.clock)
 
     def has_any(self) -> bool:
-        return has_operators(self.engine)
+        return has_operators(self._engine)
 
     def authorise(self, name: str, pin: str, action: str) -> OperatorInfo:
-        return authorise(self.engine, name, pin, action, self.clock)
+        return authorise(self._engine, name, pin, action, self.clock)
 
     def unlock(self, name: str, by: OperatorInfo) -> OperatorInfo:
-        return unlock_operator(self.engine, name, by, self.clock)
+        return unlock_operator(self._engine, name, by, self.clock)
 
     def remove(self, name: str, by: OperatorInfo) -> OperatorInfo:
-        return remove_operator(self.engine, name, by, self.clock)
+        return remove_operator(self._engine, name, by, self.clock)

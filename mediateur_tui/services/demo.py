@@ -44,7 +44,6 @@ SITE_ID = "AVESNES-EPN"
 OTHER_SITE_ID = "FOURMIES-MEDIA"
 MAIN_PROGRAMME = "HDFNUM"
 DEFAULT_PASSES = 2_000
-PER_CATEGORY = 5
 DEMO_OPERATORS = (
     ("Camille Martin", "1234", "mediateur"),
     ("Karim Benali", "5678", "responsable"),

@@ -86,7 +86,7 @@ class Desk:
         clock: Clock = system_clock,
         max_replica_age: timedelta = DEFAULT_MAX_REPLICA_AGE,
     ) -> None:
-        self.engine = engine
+        self._engine = engine
         self.clock = clock
         self.max_replica_age = max_replica_age
 
@@ -94,7 +94,7 @@ class Desk:
 
     def check(self, text: str) -> CheckResult:
         """The verdict on a scan, without recording anything."""
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             return self._verdict(session, text)
 
     def redeem(
@@ -106,7 +106,7 @@ class Desk:
         IMMEDIATE); the unique index on active redemptions is the last line of defence.
         """
         try:
-            with Session(writer(self.engine)) as session:
+            with Session(writer(self._engine)) as session:
                 desk_session = session.get(DeskSession, session_id)
                 if desk_session is not None and desk_session.ended_at is not None:
                     raise DeskError("Cette séance est terminée : ouvrez-en une nouvelle.")
@@ -216,7 +216,7 @@ class Desk:
         reason = reason.strip()
         if not reason:
             raise DeskError("Indiquez le motif de l'annulation.")
-        with Session(writer(self.engine)) as session:
+        with Session(writer(self._engine)) as session:
             redemption = session.get(Redemption, redemption_id)
             if redemption is None or redemption.cancelled_at is not None:
                 raise DeskError("Cet encaissement n'existe pas ou est déjà annulé.")
@@ -246,7 +246,7 @@ class Desk:
 
     def open_session(self, operator_id: int) -> SessionInfo | None:
         """The operator's session that has not ended yet, if any."""
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             row = session.exec(
                 select(DeskSession)
                 .where(DeskSession.operator_id == operator_id, col(DeskSession.ended_at).is_(None))
@@ -269,14 +269,14 @@ class Desk:
             operator_id=operator_id,
             started_at=self.clock(),
         )
-        with Session(writer(self.engine)) as session:
+        with Session(writer(self._engine)) as session:
             session.add(desk_session)
             session.commit()
             session.refresh(desk_session)
             return SessionInfo.of(desk_session)
 
     def end_session(self, session_id: int) -> SessionSummary:
-        with Session(writer(self.engine)) as session:
+        with Session(writer(self._engine)) as session:
             desk_session = session.get(DeskSession, session_id)
             if desk_session is None:
                 raise DeskError("Séance introuvable.")
@@ -300,7 +300,7 @@ class Desk:
 
     def session_redemptions(self, session_id: int) -> list[RedemptionLine]:
         """The session's active redemptions, oldest first."""
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             rows = session.exec(
                 select(Redemption)
                 .where(Redemption.session_id == session_id, col(Redemption.cancelled_at).is_(None))

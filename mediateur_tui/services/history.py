@@ -11,9 +11,10 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, Engine
 from sqlmodel import Session, col, select
 
+from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.codes import format_code, normalise
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.domain.formatting import LOCAL_TZ, format_datetime, format_euros
 from mediateur_tui.services.dashboard import local_midnight
 from mediateur_tui.store.models import (
     Cancellation,
@@ -180,14 +181,25 @@ def _write_csv(rows: list[HistoryRow], path: Path) -> None:
             )
 
 
-class History:
-    """The history of one site's database."""
+EXPORTS_FOLDER = "exports"
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+
+class History:
+    """The history of one site's database; its exports go to the data directory."""
+
+    def __init__(self, engine: Engine, data_dir: Path, clock: Clock = system_clock) -> None:
+        self._engine = engine
+        self.data_dir = data_dir
+        self.clock = clock
+
+    def export(self, rows: list[HistoryRow]) -> Path:
+        """Writes `rows` to `exports/historique-<date>-<heure>.csv` of the data directory."""
+        stamp = self.clock().astimezone(LOCAL_TZ)
+        name = f"historique-{stamp:%Y%m%d-%H%M%S}.csv"
+        return export_csv(rows, self.data_dir / EXPORTS_FOLDER / name)
 
     def search(self, wanted: HistoryFilter, limit: int = HISTORY_LIMIT) -> list[HistoryRow]:
-        return search(self.engine, wanted, limit)
+        return search(self._engine, wanted, limit)
 
     def sessions(self) -> list[tuple[int, str]]:
-        return sessions(self.engine)
+        return sessions(self._engine)

@@ -15,12 +15,14 @@ from mediateur_tui.services.batch_files import ExportedBatch
 from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.services.reconciliation import BatchOverview, ClosePreview, Reconciliation
 
+EXPORT_FOLDER = "remises"  # where the month end exports by default, in the data directory
+
 
 class MonthEnd:
     """Month-end operations on one site's database; the site key is in `data_dir`."""
 
     def __init__(self, engine: Engine, data_dir: Path, clock: Clock = system_clock) -> None:
-        self.engine = engine
+        self._engine = engine
         self.data_dir = data_dir
         self.clock = clock
 
@@ -30,42 +32,46 @@ class MonthEnd:
 
     def preview(self, period: str) -> ClosePreview:
         """What closing `period` would seal now, or why it cannot be closed."""
-        return reconciliation.close_preview(self.engine, self.data_dir, period, self.clock())
+        return reconciliation.close_preview(self._engine, self.data_dir, period, self.clock())
 
     def close_month(self, period: str | None = None, operator_id: int | None = None) -> BatchInfo:
         """Seals every unremitted redemption up to the end of `period` (default: last month).
 
         Raises a UserError (French message) when the month cannot be closed (the rule of
-        domain.periods.closing_refusal: not over, already closed, empty, no site key)."""
+        domain.periods.closing_refusal: not over, already closed, no replica, no site key,
+        nothing to remit)."""
         period = parse_period(period) if period else self.default_period()
-        return batches.seal_batch(self.engine, self.data_dir, period, self.clock(), operator_id)
+        return batches.seal_batch(self._engine, self.data_dir, period, self.clock(), operator_id)
 
     def batches(self) -> list[BatchInfo]:
-        return batches.list_batches(self.engine)
+        return batches.list_batches(self._engine)
 
     def pending_batches(self) -> list[BatchInfo]:
         """Sealed batches the region has not acknowledged yet."""
-        return batches.list_batches(self.engine, pending_only=True)
+        return batches.list_batches(self._engine, pending_only=True)
 
     def overview(self) -> list[BatchOverview]:
         """Every sealed batch, newest first, with the region's totals once it answered."""
-        return reconciliation.batch_overview(self.engine)
+        return reconciliation.batch_overview(self._engine)
+
+    def default_export_directory(self) -> Path:
+        return self.data_dir / EXPORT_FOLDER
 
     def export(self, directory: Path, batch_id: str | None = None) -> list[ExportedBatch]:
         """Files for one batch, or for every batch not yet acknowledged (maybe none)."""
-        return batch_files.export_batches(self.engine, directory, batch_id)
+        return batch_files.export_batches(self._engine, directory, batch_id)
 
     def import_ack_file(self, path: Path) -> AckSummary:
-        return acks.import_ack(self.engine, acks.read_ack_file(path), self.clock())
+        return acks.import_ack(self._engine, acks.read_ack_file(path), self.clock())
 
     def ack_lines(self, batch_id: str) -> list[AckLineInfo]:
         """The region's verdict on each line of a batch (empty before its acknowledgement)."""
-        return acks.ack_lines(self.engine, batch_id)
+        return acks.ack_lines(self._engine, batch_id)
 
     def reconciliation(self, batch_id: str) -> Reconciliation:
         """A batch line by line with the region's verdict on each (if any yet)."""
-        return reconciliation.reconciliation(self.engine, batch_id)
+        return reconciliation.reconciliation(self._engine, batch_id)
 
     def latest_acknowledged(self) -> BatchInfo | None:
         """The most recent batch the region has answered, or None."""
-        return reconciliation.latest_acknowledged(self.engine)
+        return reconciliation.latest_acknowledged(self._engine)

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 from mediateur_tui.domain.formatting import capitalised, format_datetime
 from mediateur_tui.domain.periods import closing_refusal, parse_period, period_bounds, period_label
 from mediateur_tui.protocol.instants import parse_instant
-from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
+from mediateur_tui.protocol.verdicts import LineVerdict, RefusalReason, refusal_label
 from mediateur_tui.services import acks, batches
 from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.store.models import Batch, Redemption, RefusedScan
@@ -81,9 +81,9 @@ class ReconciliationLine:
         """E.g. `Encaissé à FOURMIES-MEDIA`, `En opposition` (for a narrow column)."""
         if not self.refused:
             return ""
-        if self.reason == "conflict" and self.winner_site_id:
+        if self.reason == RefusalReason.CONFLICT and self.winner_site_id:
             return f"Encaissé à {self.winner_site_id}"
-        return capitalised(refusal_label(self.reason))
+        return refusal_label(self.reason, short=True)
 
     @property
     def reason_text(self) -> str:

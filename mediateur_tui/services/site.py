@@ -56,7 +56,7 @@ class Site:
         self.clock = clock
         self.desk = Desk(engine, clock, max_replica_age)
         self.accounts = Accounts(engine, clock)
-        self.history = History(engine)
+        self.history = History(engine, data_dir, clock)
         self.month_end = MonthEnd(engine, data_dir, clock)
         self.sync = SiteSync(engine, data_dir, clock, transport=transport, sleep=sleep)
 

@@ -45,6 +45,7 @@ from mediateur_tui.sync.errors import HubUnreachable, SyncError
 from mediateur_tui.sync.files import read_document_file, write_file
 
 Progress = Callable[[int, int], None]  # (changes received so far, cursor)
+REQUEST_FILE = Path("inscription") / "demande.json"
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,14 @@ class SiteSync:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.engine = engine
+        self._engine = engine
         self.data_dir = data_dir
         self.clock = clock
         self.transport = transport
         self.sleep = sleep
 
     def status(self) -> SyncStatus:
-        with Session(self.engine) as session:
+        with Session(self._engine) as session:
             state = read_sync_state(session)
             meta = queries.replica_meta(session)
             key = meta.region_public_key if meta else None
@@ -100,7 +101,7 @@ class SiteSync:
                 last_sync_at=state.last_sync_at,
                 last_error=state.last_error,
             )
-        pending = len(batches.list_batches(self.engine, pending_only=True))
+        pending = len(batches.list_batches(self._engine, pending_only=True))
         return replace(status, pending_batches=pending)
 
     @staticmethod
@@ -110,7 +111,7 @@ class SiteSync:
 
     def enrol(self, hub_url: str, token: str) -> Enrolment:
         return enrolment.enrol(
-            self.engine,
+            self._engine,
             self.data_dir,
             hub_url,
             token,
@@ -119,9 +120,13 @@ class SiteSync:
             sleep=self.sleep,
         )
 
+    def default_request_path(self) -> Path:
+        """Where the app writes the enrolment request by default (and looks for it again)."""
+        return self.data_dir / REQUEST_FILE
+
     def write_enrolment_request(self, token: str, path: Path) -> Path:
         """Enrolment by USB key, step 1: the request file the region imports."""
-        request = enrolment.enrolment_request(self.engine, self.data_dir, token)
+        request = enrolment.enrolment_request(self._engine, self.data_dir, token)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_file(path, dump_json(request))
         return path
@@ -129,13 +134,13 @@ class SiteSync:
     def import_enrolment_answer(self, path: Path) -> Enrolment:
         """Enrolment by USB key, step 2: the region's signed answer file."""
         answer = read_document_file(path, ENROLMENT)
-        return enrolment.apply_enrolment(self.engine, self.data_dir, answer, self.clock())
+        return enrolment.apply_enrolment(self._engine, self.data_dir, answer, self.clock())
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
         """Sends the attributions, pulls the replica and pushes the batches; errors are in
         the report (resumable)."""
         return synchronise(
-            self.engine,
+            self._engine,
             self.clock,
             progress=progress,
             transport=self.transport,
@@ -145,20 +150,20 @@ class SiteSync:
 
     def export_attributions(self, directory: Path) -> list[Path]:
         """The attributions the region has not answered yet, as files for a USB key."""
-        return attribution_sync.export_files(self.engine, self.data_dir, directory, self.clock())
+        return attribution_sync.export_files(self._engine, self.data_dir, directory, self.clock())
 
     def import_attribution_answer(self, path: Path) -> attribution_sync.AnswerSummary:
         """The region's answer file to the attributions (made by `import-attributions`)."""
-        return attribution_sync.import_answer_file(self.engine, path, self.clock())
+        return attribution_sync.import_answer_file(self._engine, path, self.clock())
 
     def import_beneficiary_key(self, path: Path) -> None:
         """The region's beneficiary key file, for a site enrolled by USB key."""
         document = read_document_file(path, BENEFICIARY_KEY)
-        attribution_sync.store_beneficiary_key(self.engine, self.data_dir, document)
+        attribution_sync.store_beneficiary_key(self._engine, self.data_dir, document)
 
     def import_replica(self, path: Path, site_id: str | None = None) -> ReplicaApplied:
         """Imports a replica snapshot file (USB key)."""
-        return replica.apply_snapshot(self.engine, replica.read_replica_file(path), site_id)
+        return replica.apply_snapshot(self._engine, replica.read_replica_file(path), site_id)
 
 
 # --- synchronisation ------------------------------------------------------------------------

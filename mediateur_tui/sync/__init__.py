@@ -1,1 +1,1 @@
-"""The site side of the open sync protocol: payloads, replica updates, batches, hub client."""
+"""The site's transport to its region: the hub's HTTP client, its errors, document files."""

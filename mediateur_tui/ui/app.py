@@ -34,6 +34,7 @@ from mediateur_tui.ui.messages import (
     SessionWanted,
     WorkFailed,
 )
+from mediateur_tui.ui.screens.base import failure_text
 from mediateur_tui.ui.screens.first_operator import FirstOperatorScreen
 from mediateur_tui.ui.screens.first_run import FirstRunScreen
 from mediateur_tui.ui.screens.help import HelpScreen, binding_title, is_listed, key_label
@@ -43,10 +44,6 @@ from mediateur_tui.ui.screens.new_session import NewSessionScreen, SessionForm
 from mediateur_tui.ui.screens.session import SessionScreen
 
 log = logging.getLogger(__name__)
-UNEXPECTED_ERROR = (
-    "Erreur inattendue : rien n'a été enregistré pour cette action. Réessayez ; si cela se "
-    "répète, prévenez le ou la responsable (journal : mediateur.log)."
-)
 
 
 @dataclass
@@ -149,19 +146,21 @@ class MediateurApp(App[None]):
 
     @on(WorkFailed)
     def work_failed(self, message: WorkFailed) -> None:
-        self.report_failure(message.error)
+        self.report_failure(message.error, message.shown_here)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers (the screens forward theirs as WorkFailed)."""
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             self.report_failure(event.worker.error)
 
-    def report_failure(self, error: BaseException) -> None:
-        if isinstance(error, UserError):
-            self.notify(str(error), severity="error")
-        else:
+    def report_failure(self, error: BaseException, shown_here: bool = False) -> None:
+        """A UserError's message, or the unexpected error (logged) in French, unless the
+        screen has shown it already."""
+        if not isinstance(error, UserError):
             log.error("unexpected error in a worker", exc_info=error)
-            self.notify(UNEXPECTED_ERROR, severity="error")
+        if shown_here:
+            return
+        self.notify(failure_text(error), severity="error")
         self.bell()
 
     # --- command palette: every key binding of the screen is also a command --------------

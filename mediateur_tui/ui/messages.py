@@ -35,3 +35,4 @@ class WorkFailed(Message):
     """A thread worker of a screen raised: a UserError to show, or a defect to log."""
 
     error: BaseException
+    shown_here: bool = False  # the screen already said it where the user looks

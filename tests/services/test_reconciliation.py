@@ -143,7 +143,7 @@ def test_close_preview_refusals(february, tmp_path):
     )
     assert close_preview(february.engine, tmp_path / "sans-cle", "2026-02", NOW).problem == (
         "Ce poste n'a pas de clé de lieu pour signer la remise : il doit d'abord être "
-        "inscrit auprès de la région."
+        "inscrit auprès de la région (mediateur-tui enrol --hub ADRESSE --token JETON)."
     )
 
 

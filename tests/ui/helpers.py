@@ -3,6 +3,7 @@ that wait for the app's thread workers instead of sleeping."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,7 @@ SIZE = (80, 24)
 # The session screen's scan loop runs as long as the screen lives: never wait for it to end.
 SCAN_LOOP = "process_scans"
 MAX_ROUNDS = 400
+WORKER_TIMEOUT = 120  # seconds: a worker that never ends fails the test, not hangs it
 
 
 def bare(entry: str) -> str:
@@ -146,8 +148,12 @@ async def _wait_for(workers: list[Worker]) -> None:
     for worker in workers:
         if worker.state is WorkerState.PENDING:
             return  # not started yet: the next round sees it running
-        with contextlib.suppress(WorkerCancelled, WorkerFailed):
-            await worker.wait()
+        try:
+            async with asyncio.timeout(WORKER_TIMEOUT):
+                with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                    await worker.wait()
+        except TimeoutError:
+            raise AssertionError(f"worker {worker.name} still running") from None
 
 
 def _messages_pending(app) -> bool:

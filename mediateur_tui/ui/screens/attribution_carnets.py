@@ -35,7 +35,7 @@ from mediateur_tui.services.attribution import (
 from mediateur_tui.services.attribution_receipt import write_receipt
 from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.screens.attribution_cancel import AttributionCancelScreen
-from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 from mediateur_tui.ui.widgets.scan_field import ScanField
 
@@ -166,11 +166,15 @@ class AttributionCarnetsScreen(SiteScreen[AttributionInfo | None]):
     def identify(self, text: str, wanted: tuple[int, ...], scanned: tuple[str, ...]) -> None:
         self.post_message(self.Identified(self.desk.identify_carnet(text, wanted, scanned)))
 
-    def work_failed(self, worker: Worker[object]) -> None:
+    def work_failed(self, worker: Worker[object], error: BaseException) -> bool:
         if worker.group == "identify":
-            self.post_message(self.Identified(CarnetScan(None, UNEXPECTED_SCAN)))
-        elif worker.group == "record":
-            self.post_message(self.RecordFailed(UNEXPECTED_RECORD))
+            scan = CarnetScan(None, failure_text(error, UNEXPECTED_SCAN))
+            self.post_message(self.Identified(scan))
+            return True
+        if worker.group == "record":
+            self.post_message(self.RecordFailed(failure_text(error, UNEXPECTED_RECORD)))
+            return True
+        return False
 
     @on(Identified)
     def identified(self, message: Identified) -> None:

@@ -35,7 +35,7 @@ from mediateur_tui.services.attribution import (
 from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.screens.attribution_carnets import AttributionCarnetsScreen
 from mediateur_tui.ui.screens.attributions import AttributionsScreen
-from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
 ATTRIBUTION_ROLES = ("distributeur", "responsable")
@@ -167,12 +167,15 @@ class AttributionRequestScreen(SiteScreen[None]):
     def today(self) -> date:
         return local_date(self.context.site.clock())
 
-    def work_failed(self, worker: Worker[object]) -> None:
+    def work_failed(self, worker: Worker[object], error: BaseException) -> bool:
         if worker.group == "assess":
             self.pending = False
-            self._show_hint(UNEXPECTED_ERROR)
-        elif worker.group == "desk":
-            self._show_unavailable(UNEXPECTED_ERROR)
+            self._show_hint(failure_text(error, UNEXPECTED_ERROR))
+            return True
+        if worker.group == "desk":
+            self._show_unavailable(failure_text(error, UNEXPECTED_ERROR))
+            return True
+        return False
 
     @work(thread=True, exclusive=True, group="desk", exit_on_error=False)
     def load_desk(self) -> None:

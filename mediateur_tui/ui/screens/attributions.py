@@ -16,11 +16,10 @@ from textual.worker import Worker
 
 from mediateur_tui.domain.beneficiaries import format_reference
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_date, format_datetime, plural
-from mediateur_tui.protocol.verdicts import AttributionVerdict
 from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
 from mediateur_tui.services.attribution_receipt import write_receipt
 from mediateur_tui.ui.context import DeskContext
-from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
 
@@ -28,7 +27,7 @@ def short_status(info: AttributionInfo) -> str:
     """The state in a few words, for the table (the detail says it all)."""
     if info.verdict is None:
         return "envoyée" if info.sent_at else "à envoyer"
-    return "refusée" if info.verdict == AttributionVerdict.REFUSED else "acceptée"
+    return "refusée" if info.refused else "acceptée"
 
 
 class AttributionsScreen(SiteScreen[None]):
@@ -72,11 +71,12 @@ class AttributionsScreen(SiteScreen[None]):
         )
         self.reload()
 
-    def work_failed(self, worker: Worker[object]) -> None:
-        if worker.group == "attributions":
-            self.query_one("#attributions-count", Static).update(
-                "Liste des attributions illisible : voir le journal (mediateur.log)."
-            )
+    def work_failed(self, worker: Worker[object], error: BaseException) -> bool:
+        if worker.group != "attributions":
+            return False
+        unreadable = "Liste des attributions illisible : voir le journal (mediateur.log)."
+        self.query_one("#attributions-count", Static).update(failure_text(error, unreadable))
+        return True
 
     @work(thread=True, exclusive=True, group="attributions", exit_on_error=False)
     def reload(self) -> None:

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Header, Input, Label, Select, Static
+from textual.worker import Worker
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.services.auth import ROLES, OperatorInfo
 from mediateur_tui.ui.messages import FirstScreenWanted
-from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 
@@ -64,6 +65,11 @@ class FirstOperatorScreen(SiteScreen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "premier compte"
+
+    def work_failed(self, worker: Worker[object], error: BaseException) -> bool:
+        self._say(failure_text(error))
+        self.app.bell()
+        return True
 
     @on(Input.Submitted, "#name")
     def name_entered(self) -> None:

@@ -20,6 +20,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Header, Input, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_datetime, plural, thousands
@@ -28,15 +29,13 @@ from mediateur_tui.services.replica import ReplicaApplied
 from mediateur_tui.services.sync import SyncReport
 from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.messages import FirstScreenWanted
-from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.screens.path_prompt import clean_path
 from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 COMPARE = "Comparez-la avec celle que la région vous a communiquée."
 RETRY_LATER = "Rien n'est perdu : relancez la synchronisation plus tard."
 NOTHING_SAVED = "Rien n'a été enregistré."
-# Where the enrolment request is written by default (and looked for when started again).
-REQUEST_FILE = Path("inscription") / "demande.json"
 
 # Steps: the choice, the forms, work in progress, done, and "enrolled but the first sync
 # failed" (retry, or go on: the replica comes with the next sync). By USB key: the request form
@@ -58,6 +57,13 @@ PANELS = {
     USB_REQUEST: "usb-request",
     USB_ANSWER: "usb-answer",
 }  # the others show "work"
+# Where each form shows why it was refused.
+FORM_MESSAGES = {
+    ENROL: "#enrol-message",
+    IMPORT: "#import-message",
+    USB_REQUEST: "#usb-request-message",
+    USB_ANSWER: "#usb-answer-message",
+}
 ACTION_STEPS = {
     "enrol": {CHOICE},
     "import_file": {CHOICE},
@@ -148,6 +154,8 @@ class FirstRunScreen(SiteScreen[None]):
     def __init__(self, context: DeskContext) -> None:
         super().__init__(context)
         self.step = CHOICE
+        self.form = CHOICE  # the form the work in progress came from, to go back to
+        self.enrolled_online = False  # the first sync is what runs (or failed)
         self.pages = 0
         self.request_written = False  # step 1 done in this run (else found on disk)
 
@@ -219,7 +227,7 @@ class FirstRunScreen(SiteScreen[None]):
         self.query_one("#request-path", Input).value = str(self.default_request_path())
 
     def default_request_path(self) -> Path:
-        return self.context.site.data_dir / REQUEST_FILE
+        return self.context.site.sync.default_request_path()
 
     # --- steps ----------------------------------------------------------------------------
 
@@ -286,7 +294,23 @@ class FirstRunScreen(SiteScreen[None]):
         bar.display = True
         bar.update(total=None, progress=0)
         self.pages = 0
+        if self.step in FORM_MESSAGES:
+            self.form = self.step
         self.go(WORKING)
+
+    def work_failed(self, worker: Worker[object], error: BaseException) -> bool:
+        """Back to the form the work came from, or to "enrolled, the first sync failed"."""
+        text = failure_text(error)
+        if self.enrolled_online:
+            self.post_message(self.Synced(SyncReport(errors=[text])))
+            return True
+        self.go(self.form)
+        if self.form in FORM_MESSAGES:
+            self.query_one(FORM_MESSAGES[self.form], Static).update(
+                Text(f"{text}\n{NOTHING_SAVED}")
+            )
+        self.app.bell()
+        return True
 
     # --- enrolment, then the first sync ---------------------------------------------------
 
@@ -338,6 +362,7 @@ class FirstRunScreen(SiteScreen[None]):
 
     @on(Enrolled)
     def enrolled(self, message: Enrolled) -> None:
+        self.enrolled_online = True
         self._show_enrolled(message.enrolment)
 
     def _show_enrolled(self, enrolment: Enrolment) -> None:

@@ -19,7 +19,6 @@ from mediateur_tui.services.history import (
     HistoryFilter,
     HistoryRow,
     Status,
-    export_csv,
 )
 from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.screens.base import SiteScreen
@@ -41,6 +40,7 @@ class HistoryScreen(SiteScreen[None]):
     @dataclass
     class RowsLoaded(Message, bubble=False):
         rows: list[HistoryRow]
+        generation: int  # of the filter it answers: a late answer to an older one is left out
 
     @dataclass
     class Exported(Message, bubble=False):
@@ -50,6 +50,7 @@ class HistoryScreen(SiteScreen[None]):
     def __init__(self, context: DeskContext) -> None:
         super().__init__(context)
         self.rows: list[HistoryRow] = []
+        self.generation = 0  # one per change of the filters
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -107,16 +108,20 @@ class HistoryScreen(SiteScreen[None]):
         )
 
     def reload(self) -> None:
+        self.generation += 1
         wanted = self.current_filter()
         if wanted is not None:
-            self.load(wanted)
+            self.load(wanted, self.generation)
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
-    def load(self, wanted: HistoryFilter) -> None:
-        self.post_message(self.RowsLoaded(self.context.site.history.search(wanted)))
+    def load(self, wanted: HistoryFilter, generation: int) -> None:
+        rows = self.context.site.history.search(wanted)
+        self.post_message(self.RowsLoaded(rows, generation))
 
     @on(RowsLoaded)
     def show(self, message: RowsLoaded) -> None:
+        if message.generation != self.generation:
+            return
         rows = self.rows = message.rows
         table = self.query_one("#history", DataTable)
         table.clear()
@@ -140,9 +145,7 @@ class HistoryScreen(SiteScreen[None]):
 
     @work(thread=True, group="export", exit_on_error=False)
     def export(self, rows: list[HistoryRow]) -> None:
-        site = self.context.site
-        name = f"historique-{site.clock().astimezone(LOCAL_TZ):%Y%m%d-%H%M%S}.csv"
-        path = export_csv(rows, site.data_dir / "exports" / name)
+        path = self.context.site.history.export(rows)
         self.post_message(self.Exported(len(rows), path))
 
     @on(Exported)

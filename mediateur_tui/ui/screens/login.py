@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Header, Input, Label, Select, Static
+from textual.worker import Worker
 
 from mediateur_tui.services.auth import ROLES, LoginResult, OperatorInfo
 from mediateur_tui.ui.messages import LoggedIn
-from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 
@@ -46,6 +47,11 @@ class LoginScreen(SiteScreen[None]):
 
     def on_mount(self) -> None:
         self.load_operators()
+
+    def work_failed(self, worker: Worker[object], error: BaseException) -> bool:
+        self._say(failure_text(error))
+        self.app.bell()
+        return True
 
     @work(thread=True, exit_on_error=False)
     def load_operators(self) -> None:

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Header, Static
+from textual.worker import Worker
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_euros, plural
@@ -21,7 +22,7 @@ from mediateur_tui.services.batch_files import ExportedBatch
 from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.services.reconciliation import BatchOverview, ClosePreview
 from mediateur_tui.ui.context import DeskContext
-from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.screens.close_month import CloseMonthScreen
 from mediateur_tui.ui.screens.close_period import ClosePeriodScreen
 from mediateur_tui.ui.screens.export_batches import ExportBatchesScreen, ExportRequest
@@ -29,8 +30,6 @@ from mediateur_tui.ui.screens.path_prompt import PathPromptScreen
 from mediateur_tui.ui.screens.reconciliation import ReconciliationScreen
 from mediateur_tui.ui.screens.sync import SyncScreen
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
-
-EXPORT_DIRECTORY = "remises"
 
 
 class MonthEndScreen(SiteScreen[None]):
@@ -123,12 +122,16 @@ class MonthEndScreen(SiteScreen[None]):
     def on_mount(self) -> None:
         self.sub_title = "fin de mois"
         self.query_one("#batches", DataTable).add_columns("Période", "N°", "Pass", "Total", "État")
-        if (
-            not self.context.is_responsable
-        ):  # the home does not offer it; the palette must not either
+        # The home does not offer it to others; the palette must not either.
+        if not self.context.is_responsable:
             self.say("La fin de mois est réservée aux responsables du lieu.", error=True)
             return
         self.period = self.context.site.month_end.default_period()
+
+    def work_failed(self, worker: Worker[object], error: BaseException) -> bool:
+        self.say(failure_text(error), error=True)
+        self.app.bell()
+        return True
 
     def on_screen_resume(self) -> None:
         """On arrival, and back from a sync or a reconciliation: the states may have changed."""
@@ -259,7 +262,7 @@ class MonthEndScreen(SiteScreen[None]):
                 self.export(request)
 
         screen = ExportBatchesScreen(
-            self.context.site.data_dir / EXPORT_DIRECTORY,
+            self.context.site.month_end.default_export_directory(),
             selected.batch if selected else None,
             pending,
         )

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Header, Static
+from textual.worker import Worker
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.errors import UserError
@@ -18,7 +19,7 @@ from mediateur_tui.domain.formatting import LOCAL_TZ, format_datetime, format_eu
 from mediateur_tui.domain.periods import period_label
 from mediateur_tui.services.reconciliation import Reconciliation, ReconciliationLine
 from mediateur_tui.ui.context import DeskContext
-from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
 
@@ -58,6 +59,10 @@ class ReconciliationScreen(SiteScreen[None]):
             "Code", "Date", "Montant", "Verdict", "Motif"
         )
         self.load()
+
+    def work_failed(self, worker: Worker[object], error: BaseException) -> bool:
+        self.query_one("#recon-title", Static).update(Text(failure_text(error)))
+        return True
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
@@ -148,8 +153,6 @@ class ReconciliationScreen(SiteScreen[None]):
 
 
 def verdict_text(line: ReconciliationLine) -> Text:
-    if line.accepted:
-        return Text("Accepté", style="green")
-    if line.refused:
-        return Text("Refusé", style="bold red")
-    return Text("En attente", style="dim")
+    """The verdict's word, in its colour (the word says it without the colour)."""
+    style = "green" if line.accepted else "bold red" if line.refused else "dim"
+    return Text(line.verdict_label, style=style)

@@ -11,12 +11,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ProgressBar, Static
+from textual.worker import Worker
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import plural, thousands
 from mediateur_tui.services.sync import SyncReport, SyncStatus
 from mediateur_tui.ui.context import DeskContext
-from mediateur_tui.ui.screens.base import SiteModal
+from mediateur_tui.ui.screens.base import SiteModal, failure_text
 
 NOTHING_LOST = "Rien n'est perdu : ce qui a été reçu est gardé, relancez plus tard."
 USB_ROUTE = (
@@ -73,6 +74,10 @@ class SyncScreen(SiteModal[None]):
 
     def on_mount(self) -> None:
         self.run_sync()
+
+    def work_failed(self, worker: Worker[object], error: BaseException) -> bool:
+        self.post_message(self.Done(SyncReport(errors=[failure_text(error)])))
+        return True
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def run_sync(self) -> None:
