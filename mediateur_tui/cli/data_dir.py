@@ -53,3 +53,4 @@ def set_up_logging(data_dir: Path) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    logging.raiseExceptions = False  # a log that cannot be written (disk full) is no traceback

@@ -23,7 +23,7 @@ from mediateur_tui.services.pdf import write_a4_pdf
 from mediateur_tui.store import queries
 from mediateur_tui.store.models import Site
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.files import write_file
+from mediateur_tui.sync.files import private_text_file, write_file
 
 INPUT_METHODS = {"scan": "lecteur", "image": "image", "cli": "saisie différée"}
 
@@ -94,7 +94,7 @@ CSV_COLUMNS = (
 def write_batch_csv(document: dict[str, Any], path: Path) -> Path:
     """The batch's lines for a French spreadsheet, and a total line."""
     titles = {desk_session["id"]: desk_session["title"] for desk_session in document["sessions"]}
-    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+    with private_text_file(path, encoding="utf-8-sig") as stream:
         writer_ = csv.writer(stream, delimiter=";")
         writer_.writerow(CSV_COLUMNS)
         for line in document["redemptions"]:

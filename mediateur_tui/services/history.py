@@ -24,6 +24,7 @@ from mediateur_tui.store.models import (
     RefusedScan,
     stored_id,
 )
+from mediateur_tui.sync.files import private_text_file
 
 HISTORY_LIMIT = 2_000
 
@@ -164,7 +165,7 @@ def export_csv(rows: list[HistoryRow], path: Path) -> Path:
 
 def _write_csv(rows: list[HistoryRow], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+    with private_text_file(path, encoding="utf-8-sig") as stream:
         writer = csv.writer(stream, delimiter=";")
         writer.writerow(CSV_COLUMNS)
         for row in rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ except ImportError as error:  # the system library libzbar0 is missing
 # its other decoders from printing warnings on the terminal that the app draws on.
 PASS_SYMBOLOGIES = [ZBarSymbol.QRCODE, ZBarSymbol.CODE128] if zbar_decode else []
 MAX_SIDE = 2400  # larger photos are scaled down: zbar is faster and no less accurate
+MAX_PIXELS = 60_000_000  # read from the header before anything is decoded (a phone takes 50 MP)
 
 
 class ImageReadError(UserError):
@@ -34,8 +36,12 @@ def decode_image(path: Path) -> list[str]:
             f"installez le paquet libzbar0 ({_ZBAR_ERROR})."
         )
     try:
-        with Image.open(path) as opened:
-            image = ImageOps.exif_transpose(opened).convert("L")
+        with warnings.catch_warnings():  # PIL's own (English) warning for large images
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                _refuse_too_large(opened, path)
+                opened.draft("L", (MAX_SIDE, MAX_SIDE))  # a JPEG decodes at a fraction of its size
+                image = ImageOps.exif_transpose(opened).convert("L")
     except FileNotFoundError as error:
         raise ImageReadError(f"Fichier introuvable : {path}") from error
     except (UnidentifiedImageError, OSError) as error:
@@ -48,6 +54,16 @@ def decode_image(path: Path) -> list[str]:
         if found:
             return found
     return []
+
+
+def _refuse_too_large(image: Image.Image, path: Path) -> None:
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageReadError(
+            f"Image trop grande pour être lue : {path.name} ({width} × {height} pixels ; "
+            f"{MAX_PIXELS // 1_000_000} millions au plus). Réduisez-la ou photographiez le pass "
+            "de plus près."
+        )
 
 
 def _attempts(image: Image.Image) -> Iterator[Image.Image]:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mediateur_tui.sync.files import make_private
+
 
 def write_a4_pdf(
     path: Path,
@@ -35,5 +37,6 @@ def write_a4_pdf(
         document.build(story)
     else:
         document.build(story, onFirstPage=footer, onLaterPages=footer)
+    make_private(temporary)
     temporary.replace(path)
     return path

@@ -7,6 +7,7 @@ busy (after waiting BUSY_TIMEOUT_MS for the other writer), disk full, damaged fi
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ SCHEMA_REVISION = "0004"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
+NO_ROOM_BYTES = 256 * 1024  # less than this free, and an I/O error is a full disk
 _checked: set[str] = set()  # databases that passed quick_check in this process
 
 
@@ -115,12 +117,22 @@ def _said_in_french(context: ExceptionContext) -> None:
     path = Path(str(context.engine.url.database)) if context.engine else Path("?")
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         raise DatabaseBusy(path, BUSY_TIMEOUT_MS / 1000) from error
-    if name == "SQLITE_FULL":
+    if name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _no_room_left(path)):
         raise DiskFull(path) from error
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
         raise DatabaseDamaged(path, str(error)) from error
     if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")):
         raise DiskError(path, str(error)) from error
+
+
+def _no_room_left(path: Path) -> bool:
+    """Whether the disk of `path` is full: some file systems (tmpfs, some USB keys) make
+    SQLite say "disk I/O error" rather than "database or disk is full"."""
+    try:
+        usage = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return usage.f_bavail * usage.f_frsize < NO_ROOM_BYTES
 
 
 def check_file(path: Path) -> None:
@@ -139,6 +151,17 @@ def check_file(path: Path) -> None:
         return
     if header and header != SQLITE_HEADER:
         raise DatabaseDamaged(path, "ce n'est pas une base SQLite")
+
+
+def _owner_only(path: Path) -> None:
+    """The database holds the site's access key and the PIN hashes: mode 0600. A new one is
+    created so (SQLite gives its -wal and -shm files the mode of the database)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if file.exists() and file.stat().st_mode & 0o077:
+                os.chmod(file, 0o600)
 
 
 def _has_content(path: Path) -> bool:
@@ -215,7 +238,8 @@ def open_database(path: Path, repairing: bool = False) -> Engine:
     A file that lost its last transactions is refused (TailLost), unless `repairing` (doctor,
     which writes them back)."""
     check_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _owner_only(path)
     engine = make_engine(path)
     if current_revision(engine) != SCHEMA_REVISION:
         upgrade(engine)

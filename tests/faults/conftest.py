@@ -1,0 +1,105 @@
+"""Fixtures of the fault suite: a demo site on real files, copied per test, and the real
+programs, run in subprocesses or in this process with their output captured."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from store.helpers import plain_valid_codes
+
+from mediateur_tui.cli import main as site_main
+from mediateur_tui.cli.common import ensure_demo
+from mediateur_tui.services.demo import DemoResult
+from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+
+DEMO_PASSES = 300
+MEDIATEUR = ("Camille Martin", "1234")
+RESPONSABLE = ("Karim Benali", "5678")
+AMBIENT = ("MEDIATEUR_DATA_DIR", "MEDIATEUR_PIN", "MEDIATEUR_NEW_PIN")
+
+
+@dataclass
+class Site:
+    path: Path
+    codes: dict[str, list[str]]
+
+    def valid(self, count: int) -> list[str]:
+        """Bare codes of `count` redeemable passes."""
+        engine = open_database(self.path / DATABASE_FILENAME)
+        try:
+            codes = plain_valid_codes(engine, count)
+        finally:
+            engine.dispose()
+        assert len(codes) == count
+        return codes
+
+
+def bare(entry: str) -> str:
+    return entry.split(":")[2] if entry.startswith("PN1:") else entry
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_settings(monkeypatch, tmp_path):
+    for name in AMBIENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> tuple[Path, DemoResult]:
+    folder = tmp_path_factory.mktemp("faults-demo") / "donnees"
+    result = ensure_demo(folder, passes=DEMO_PASSES)
+    assert result is not None
+    return folder, result
+
+
+@pytest.fixture
+def site(demo_template, tmp_path) -> Site:
+    folder, result = demo_template
+    target = tmp_path / "lieu"
+    shutil.copytree(folder, target)
+    return Site(target, result.codes)
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
+    """`python -m mediateur_tui ARGS` in a subprocess, stdin not a terminal."""
+    environment = {k: v for k, v in os.environ.items() if k not in AMBIENT}
+    environment.update({"PYTHONIOENCODING": "utf-8", **(env or {})})
+    done = subprocess.run(
+        [sys.executable, "-m", "mediateur_tui", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=environment,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(
+        done.returncode,
+        done.stdout.decode("utf-8", "replace"),
+        done.stderr.decode("utf-8", "replace"),
+    )
+
+
+def run_here(capsys, *args: str) -> Run:
+    """The site's `main` in this process (faster), its output captured."""
+    capsys.readouterr()
+    code = site_main(list(args))
+    out, err = capsys.readouterr()
+    return Run(code, out, err)
+
+
+def no_traceback(result: Run) -> None:
+    assert "Traceback" not in result.out + result.err, result.out + result.err
