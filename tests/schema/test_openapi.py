@@ -273,7 +273,7 @@ def test_the_errors_the_protocol_promises_are_described(committed: dict[str, Any
     for key in OPERATIONS:
         assert 503 in described[key], key  # hub not initialised
     for key in (("post", "/v1/enrolment"), ("post", "/v1/batches"), ("post", "/v1/attributions")):
-        assert 413 in described[key], key  # body over 64 MiB
+        assert 413 in described[key], key  # a body over its document's cap
 
 
 if __name__ == "__main__":

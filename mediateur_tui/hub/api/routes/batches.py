@@ -29,7 +29,7 @@ router = APIRouter(tags=["remises"])
     openapi_extra=request_body(Batch, "pn-batch/1, JSON ou gzip"),
 )
 async def post_batch(request: Request, current: CurrentHub, poster: AuthenticatedSite) -> Response:
-    document = load_json(await read_body(request), BATCH)
+    document = load_json(await read_body(request, BATCH), BATCH)
     result = await run_in_threadpool(receive_batch, current, document, poster.id)
     return negotiated_response(result.ack, request)
 

@@ -1,0 +1,136 @@
+"""What the API refuses before it does any work, through a real `mediateur-hub serve` on
+127.0.0.1, on SQLite and on PostgreSQL: documents nested too deep, bodies over their cap,
+gzip bombs. Every refusal is a 4xx with a French `detail`, never a 500."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from mediateur_tui.hub.database import HubSettings
+from mediateur_tui.protocol.formats import BATCH, ENROLMENT_REQUEST, MAX_DOCUMENT_BYTES, MIB
+
+from .conftest import BACKENDS
+from .helpers import SITE_A, World, build_world, gzip_bomb
+from .server import HubProcess
+
+NESTED = b"[" * 1000 + b"]" * 1000  # 2 KB, 1,000 deep
+POSTS = ["/v1/enrolment", "/v1/batches", "/v1/attributions"]
+MB = 1024 * 1024
+
+
+@dataclass
+class Server:
+    url: str
+    world: World
+    process: HubProcess
+
+    def client(self, authenticated: bool = True) -> httpx.Client:
+        key = self.world.sites[SITE_A].api_key
+        headers = {"Authorization": f"Bearer {key}"} if authenticated else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request, tmp_path_factory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("hub-limits") / "hub"
+    if request.param == "sqlite":
+        settings = HubSettings(folder, f"sqlite:///{folder / 'hub.sqlite3'}")
+    else:
+        settings = HubSettings(folder, request.getfixturevalue("postgres_cluster").new_database())
+    world = build_world(settings)
+    database = None if request.param == "sqlite" else settings.database_url
+    try:
+        with HubProcess.start(folder, database_url=database) as process:
+            yield Server(process.url, world, process)
+    finally:
+        world.hub.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    made = gzip_bomb(600 * MIB)
+    assert 550_000 < len(made) < 700_000  # about 600 KB on the wire
+    return made
+
+
+def memory_kib(pid: int, field: str) -> int:
+    """A field of /proc/PID/status in KiB: VmRSS (now) or VmHWM (the peak)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def peak_growth(server: Server, send) -> tuple[httpx.Response, int]:
+    """The answer to `send()` and how much the hub's peak memory (bytes) rose above its
+    memory before it, the peak being reset first (/proc/PID/clear_refs)."""
+    pid = server.process.process.pid
+    before = memory_kib(pid, "VmRSS")
+    with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as clear:
+        clear.write("5")  # resets VmHWM to the current RSS
+    response = send()
+    return response, (memory_kib(pid, "VmHWM") - before) * 1024
+
+
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize("compress", [False, True], ids=["json", "gzip"])
+def test_a_body_nested_1000_deep_gets_a_400(server: Server, path: str, compress: bool) -> None:
+    body = zlib.compress(NESTED, wbits=31) if compress else NESTED
+    with server.client(authenticated=path != "/v1/enrolment") as client:
+        response = client.post(path, content=body)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Document refusé : ses listes et objets sont")
+
+
+def test_a_gzip_bomb_at_the_enrolment_costs_the_hub_no_memory(server: Server, bomb) -> None:
+    with server.client(authenticated=False) as client:
+        response, growth = peak_growth(server, lambda: client.post("/v1/enrolment", content=bomb))
+    assert (response.status_code, response.json()) == (
+        413,
+        {"detail": "Document trop volumineux (4 Ko au plus)."},
+    )
+    assert growth < 50 * MB
+
+
+def test_a_gzip_bomb_within_the_enrolment_cap_is_not_decompressed_past_it(server: Server):
+    small_bomb = gzip_bomb(3 * MIB)
+    assert len(small_bomb) < MAX_DOCUMENT_BYTES[ENROLMENT_REQUEST]
+    with server.client(authenticated=False) as client:
+        response, growth = peak_growth(
+            server, lambda: client.post("/v1/enrolment", content=small_bomb)
+        )
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "Document trop volumineux : un document pn-enrolment-request/1 fait au plus 4 Ko."
+    )
+    assert growth < 50 * MB
+
+
+def test_a_gzip_bomb_in_a_batch_is_decompressed_no_further_than_its_cap(
+    server: Server, bomb
+) -> None:
+    with server.client() as client:
+        response, growth = peak_growth(server, lambda: client.post("/v1/batches", content=bomb))
+    assert response.status_code == 400
+    assert response.json()["detail"].endswith("pn-batch/1 fait au plus 64 Mo.")
+    # The cap, twice while zlib joins its buffers, and a margin; not the bomb's 600 MiB.
+    assert growth < 2 * MAX_DOCUMENT_BYTES[BATCH] + 50 * MB
+
+
+def test_a_body_over_its_cap_gets_a_413_declared_or_not(server: Server) -> None:
+    body = b" " * (MAX_DOCUMENT_BYTES[ENROLMENT_REQUEST] + 1)
+    with server.client(authenticated=False) as client:
+        declared = client.post("/v1/enrolment", content=body)
+        streamed = client.post("/v1/enrolment", content=iter([body[:3000], body[3000:]]))
+    assert "content-length" not in streamed.request.headers  # sent chunked
+    for response in (declared, streamed):
+        assert (response.status_code, response.json()) == (
+            413,
+            {"detail": "Document trop volumineux (4 Ko au plus)."},
+        )
