@@ -1,17 +1,22 @@
 """What the API refuses before it does any work, through a real `mediateur-hub serve` on
 127.0.0.1, on SQLite and on PostgreSQL: documents nested too deep, bodies over their cap,
-gzip bombs. Every refusal is a 4xx with a French `detail`, never a 500."""
+gzip bombs, cursors out of range. Every refusal is a 4xx with a French `detail`, never a 500."""
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 import httpx
 import pytest
+from contract import validate
+from sqlalchemy import text
 
 from mediateur_tui.hub.database import HubSettings
+from mediateur_tui.hub.registry import revoke
+from mediateur_tui.hub.replica import MAX_CURSOR
 from mediateur_tui.protocol.formats import BATCH, ENROLMENT_REQUEST, MAX_DOCUMENT_BYTES, MIB
 
 from .conftest import BACKENDS
@@ -134,3 +139,50 @@ def test_a_body_over_its_cap_gets_a_413_declared_or_not(server: Server) -> None:
             413,
             {"detail": "Document trop volumineux (4 Ko au plus)."},
         )
+
+
+@pytest.mark.parametrize("since", [2**31 - 1, 2**31, 2**32, MAX_CURSOR])
+def test_any_cursor_up_to_2_63_is_answered(server: Server, since: int) -> None:
+    with server.client() as client:
+        response = client.get("/v1/replica/changes", params={"since": since})
+    assert response.status_code == 200
+    page = response.json()
+    validate(page, "replica-page")
+    assert page["since"] == since and page["until"] >= since
+
+
+@pytest.mark.parametrize("since", ["-1", str(MAX_CURSOR + 1), str(2**64), "1e3"])
+def test_a_cursor_out_of_range_gets_a_400(server: Server, since: str) -> None:
+    with server.client() as client:
+        response = client.get("/v1/replica/changes", params={"since": since})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": "Paramètre invalide : since."},
+    )
+
+
+def _move_change_sequence(server: Server, last: int) -> None:
+    """Makes `last` the sequence number of the latest change: the next one is `last + 1`."""
+    engine = server.world.hub.engine
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT setval('hub_change_seq_seq', :last)"), {"last": last})
+        else:
+            connection.execute(
+                text("UPDATE sqlite_sequence SET seq = :last WHERE name = 'hub_change'"),
+                {"last": last},
+            )
+
+
+def test_sequence_numbers_go_past_2_31(server: Server) -> None:
+    _move_change_sequence(server, 2**31 - 1)
+    code = server.world.carnets[2][5]
+    revoke(server.world.hub, code, "lost", date(2026, 11, 20))
+    with server.client() as client:
+        page = client.get("/v1/replica/changes", params={"since": 2**31 - 1}).json()
+        after = client.get("/v1/replica/changes", params={"since": 2**31}).json()
+    assert page["changes"] == [
+        {"t": "revocation", "code": code, "reason": "lost", "on": "2026-11-20"}
+    ]
+    assert page["until"] == 2**31
+    assert (after["changes"], after["until"], after["more"]) == ([], 2**31, False)

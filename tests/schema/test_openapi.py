@@ -183,7 +183,10 @@ def test_path_parameters_are_declared(committed: dict[str, Any]) -> None:
     changes = operations(committed)[("get", "/v1/replica/changes")]
     query = {p["name"]: p for p in changes["parameters"] if p["in"] == "query"}
     assert set(query) == {"since", "limit"}
-    assert query["since"]["schema"]["minimum"] == 0
+    assert (query["since"]["schema"]["minimum"], query["since"]["schema"]["maximum"]) == (
+        0,
+        2**63 - 1,
+    )
 
 
 def test_every_reference_resolves(committed: dict[str, Any]) -> None:
