@@ -100,7 +100,7 @@ def test_calls_without_a_valid_key_get_401(server: Server, headers, message) -> 
         for response in (
             client.get("/v1/replica/changes", headers=headers),
             client.post("/v1/batches", content=b"{}", headers=headers),
-            client.get("/v1/batches/abcdef0123/ack", headers=headers),
+            client.get(f"/v1/batches/{'ab' * 16}/ack", headers=headers),
             client.get("/v1/beneficiary-key", headers=headers),
         ):
             assert response.status_code == 401

@@ -1,6 +1,7 @@
 """What the API refuses before it does any work, through a real `mediateur-hub serve` on
 127.0.0.1, on SQLite and on PostgreSQL: documents nested too deep, bodies over their cap,
-gzip bombs, cursors out of range. Every refusal is a 4xx with a French `detail`, never a 500."""
+gzip bombs, cursors out of range, path ids that cannot exist, methods an address does not
+take. Every refusal is a 4xx with a French `detail`, never a 500."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from contract import validate
 from sqlalchemy import text
 
+from mediateur_tui.hub.api import create_app
 from mediateur_tui.hub.database import HubSettings
 from mediateur_tui.hub.registry import revoke
 from mediateur_tui.hub.replica import MAX_CURSOR
@@ -186,3 +188,57 @@ def test_sequence_numbers_go_past_2_31(server: Server) -> None:
     ]
     assert page["until"] == 2**31
     assert (after["changes"], after["until"], after["more"]) == ([], 2**31, False)
+
+
+@pytest.mark.parametrize(
+    "batch_id",
+    ["%00", "abc", "0" * 31, "0" * 33, "A" * 32, "g" * 32, "%C3%A9" * 16, "x" * 5000],
+)
+@pytest.mark.parametrize("authenticated", [True, False], ids=["with-key", "without-key"])
+def test_an_id_that_cannot_be_a_batch_id_gets_a_404(
+    server: Server, batch_id: str, authenticated: bool
+) -> None:
+    with server.client(authenticated) as client:
+        response = client.get(f"/v1/batches/{batch_id}/ack")
+    assert (response.status_code, response.json()) == (
+        404,
+        {
+            "detail": "Aucune remise ne peut avoir cet identifiant : 32 caractères hexadécimaux "
+            "attendus."
+        },
+    )
+
+
+def test_a_batch_id_that_could_exist_is_looked_up(server: Server) -> None:
+    with server.client() as client:
+        unknown = client.get(f"/v1/batches/{'0' * 32}/ack")
+        anonymous = client.get(f"/v1/batches/{'0' * 32}/ack", headers={"Authorization": ""})
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == f"Aucune remise {'0' * 32} reçue par le hub."
+    assert anonymous.status_code == 401
+
+
+def test_every_405_says_which_methods_the_address_takes(server: Server) -> None:
+    settings = server.world.hub.settings
+    paths = create_app(settings).openapi()["paths"]
+    with server.client() as client:
+        for path, operations in paths.items():
+            url = path.replace("{batch_id}", "0" * 32)
+            allowed = {method.upper() for method in operations}
+            refused = next(m for m in ("DELETE", "PUT", "PATCH") if m not in allowed)
+            response = client.request(refused, url)
+            assert response.status_code == 405, path
+            assert set(response.headers["allow"].split(", ")) == allowed, path
+            assert response.json() == {"detail": "Méthode non autorisée ici."}
+
+
+async def test_an_impossible_batch_id_reaches_neither_the_hub_nor_its_database(tmp_path):
+    """A hub that is not even initialised: anything that opened it would answer 503."""
+    settings = HubSettings(tmp_path / "vide", "sqlite:///" + str(tmp_path / "vide.db"))
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+        impossible = await client.get("/v1/batches/%00/ack")
+        assert impossible.status_code == 404
+        assert not (tmp_path / "vide.db").exists()
+        possible = await client.get(f"/v1/batches/{'0' * 32}/ack")
+    assert possible.status_code == 503

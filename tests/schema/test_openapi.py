@@ -187,6 +187,8 @@ def test_path_parameters_are_declared(committed: dict[str, Any]) -> None:
         0,
         2**63 - 1,
     )
+    ack = operations(committed)[("get", "/v1/batches/{batch_id}/ack")]
+    assert ack["parameters"][0]["schema"]["pattern"] == "^[0-9a-f]{32}$"
 
 
 def test_every_reference_resolves(committed: dict[str, Any]) -> None:
