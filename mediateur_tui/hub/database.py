@@ -62,7 +62,7 @@ BUSY_TIMEOUT_MS = 30_000
 _SQLITE_ROWS = 5_000
 # The newest hub migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic.
-HUB_SCHEMA_REVISION = "0002"
+HUB_SCHEMA_REVISION = "0003"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Integer, LargeBinary, Text, false
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -109,12 +109,17 @@ class HubChange(HubTable, table=True):
     """The append-only change log that replica pages and snapshots are cut from.
 
     `seq` only grows: every writing transaction holds the write lock (hub.database) before it
-    appends, so changes commit in `seq` order and a cursor never skips one.
+    appends, so changes commit in `seq` order and a cursor never skips one. It is a 64-bit
+    integer: BIGINT on PostgreSQL; on SQLite an INTEGER, which is 64-bit there, and which
+    AUTOINCREMENT requires.
     """
 
     __tablename__ = "hub_change"
     __table_args__ = {"sqlite_autoincrement": True}
-    seq: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
     kind: str
     body: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime

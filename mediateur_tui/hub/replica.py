@@ -22,12 +22,13 @@ from mediateur_tui.protocol.signing import encode_key, region_signer, sign_docum
 
 DEFAULT_PAGE_LIMIT = 10_000
 MAX_PAGE_LIMIT = 100_000
+MAX_CURSOR = 2**63 - 1  # the largest sequence number a BIGINT (hub_change.seq) holds
 
 
 def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[str, Any]:
     """The signed pn-replica-page/1 with the changes after `since` (at most `limit`)."""
-    if since < 0:
-        raise ProtocolError("Curseur de réplique invalide : il doit être positif ou nul.")
+    if not 0 <= since <= MAX_CURSOR:
+        raise ProtocolError(f"Curseur de réplique invalide : entre 0 et {MAX_CURSOR} attendu.")
     if not 1 <= limit <= MAX_PAGE_LIMIT:
         raise ProtocolError(f"Taille de page invalide : entre 1 et {MAX_PAGE_LIMIT} changements.")
     with read_session(hub.engine) as session, session.begin():

@@ -22,4 +22,25 @@ CHANGE_REVOCATION = "revocation"
 CHANGE_USED = "used"
 
 MAX_ATTRIBUTIONS_PER_DOCUMENT = 1_000  # a site with more sends several pn-attributions/1
-MAX_DOCUMENT_BYTES = 512 * 1024 * 1024  # after decompression: a 1,000,000-pass snapshot fits
+
+# How deep arrays and objects may nest in any document (ours nest at most 6 deep): a reader
+# refuses a deeper one before parsing it, as json.loads would recurse into every level.
+MAX_DOCUMENT_DEPTH = 32
+
+KIB = 1024
+MIB = 1024 * KIB
+
+# The most bytes a document of each format may hold, once decompressed; a hub reads no more
+# of a request body than its document's cap either. Each cap is far above the largest real
+# document, and small where a stranger may send one (the enrolment request is unauthenticated).
+MAX_DOCUMENT_BYTES: dict[str, int] = {
+    ENROLMENT_REQUEST: 4 * KIB,  # a token and a public key: about 150 bytes
+    ENROLMENT: 64 * KIB,  # keys, the site's name and a signature: under 1 KiB
+    BENEFICIARY_KEY: 16 * KIB,  # under 1 KiB
+    BATCH: 64 * MIB,  # the hub takes 200,000 redemption lines at most: about 45 MB
+    ACK: 64 * MIB,  # one line per redemption line of the batch: about 40 MB for 200,000
+    ATTRIBUTIONS: 16 * MIB,  # MAX_ATTRIBUTIONS_PER_DOCUMENT attributions: under 1 MB
+    ATTRIBUTION_ANSWER: 16 * MIB,  # one result, with its French sentence, per attribution
+    REPLICA_PAGE: 512 * MIB,  # at most 100,000 changes
+    REPLICA_SNAPSHOT: 512 * MIB,  # every change: 1,000,000 passes fit
+}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -222,3 +223,11 @@ def change_bodies(hub: Hub, kind: str | None = None) -> list[dict]:
         if kind is not None:
             query = query.where(HubChange.kind == kind)
         return [json.loads(change.body) for change in session.exec(query).all()]
+
+
+def gzip_bomb(size: int) -> bytes:
+    """`size` spaces (a multiple of 1 MiB), gzip'd at the best ratio: about 1,000 to 1."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = b" " * (1024 * 1024)
+    body = b"".join(compressor.compress(chunk) for _ in range(size // len(chunk)))
+    return body + compressor.flush()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import re
 import stat
+import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,27 @@ from mediateur_tui.hub.database import HubSettings, open_hub, resolve_settings
 from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.replica import last_sequence
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
-from mediateur_tui.protocol.formats import ACK, ENROLMENT, ENROLMENT_REQUEST, REPLICA_SNAPSHOT
+from mediateur_tui.protocol.formats import (
+    ACK,
+    ATTRIBUTIONS,
+    BATCH,
+    ENROLMENT,
+    ENROLMENT_REQUEST,
+    MAX_DOCUMENT_BYTES,
+    REPLICA_SNAPSHOT,
+)
 from mediateur_tui.protocol.signing import encode_key, region_signer, verify_document
 
-from .helpers import Site, line, make_batch
+from .helpers import Site, gzip_bomb, line, make_batch, table_counts
+from .server import hub_program
+
+# The commands that import a document file, and the format each reads.
+IMPORTS = {
+    "import-enrolment": ENROLMENT_REQUEST,
+    "import-batch": BATCH,
+    "import-attributions": ATTRIBUTIONS,
+}
+NESTED = b"[" * 1000 + b"]" * 1000
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -151,6 +170,64 @@ def test_a_tampered_batch_file_is_refused(hub_dir: Path, tmp_path: Path, capsys)
     assert (code, err.strip()) == (2, "Erreur : Fichier compressé endommagé (gzip illisible).")
     code, _, err = run(capsys, "--dir", str(hub_dir), "import-batch", str(tmp_path / "absent.json"))
     assert code == 2 and err.startswith("Erreur de fichier")
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    return gzip_bomb(600 * 1024 * 1024)
+
+
+def _write_unusable_file(kind: str, path: Path, document_format: str, bomb: bytes) -> None:
+    if kind == "nested":
+        path.write_bytes(NESTED)
+    elif kind == "nested-gzip":
+        path.write_bytes(zlib.compress(NESTED, wbits=31))
+    elif kind == "oversized":
+        with path.open("wb") as stream:  # a sparse file: no disk space for the zeros
+            stream.truncate(MAX_DOCUMENT_BYTES[document_format] + 1)
+    else:
+        path.write_bytes(bomb)
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("nested", "Erreur : Document refusé : ses listes et objets sont imbriqués sur plus"),
+        ("nested-gzip", "Erreur : Document refusé : ses listes et objets sont imbriqués"),
+        ("oversized", "Erreur : Document trop volumineux : un document pn-"),
+        ("gzip-bomb", "Erreur : Document trop volumineux : un document pn-"),
+    ],
+)
+@pytest.mark.parametrize("command", sorted(IMPORTS))
+def test_an_unusable_file_exits_2_and_changes_nothing(
+    hub_dir: Path, tmp_path: Path, capsys, bomb, command: str, kind: str, message: str
+) -> None:
+    folder = tmp_path / "cle-usb"
+    folder.mkdir()
+    path = folder / "document.json"
+    _write_unusable_file(kind, path, IMPORTS[command], bomb)
+    hub = open_hub(resolve_settings(str(hub_dir), None))
+    before = table_counts(hub)
+    code, out, err = run(capsys, "--dir", str(hub_dir), command, str(path))
+    assert (code, out) == (2, "")
+    assert err.startswith(message) and "Traceback" not in err
+    assert [entry.name for entry in folder.iterdir()] == ["document.json"]
+    assert table_counts(hub) == before
+    hub.engine.dispose()
+
+
+def test_a_nested_file_gets_a_french_message_from_the_real_command(
+    hub_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "remise.json"
+    path.write_bytes(NESTED)
+    command = [*hub_program(), "--dir", str(hub_dir), "import-batch", str(path)]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 2
+    assert finished.stderr == (
+        "Erreur : Document refusé : ses listes et objets sont imbriqués sur plus de 32 "
+        "niveaux (un document du protocole en a bien moins).\n"
+    )
 
 
 def test_commands_need_an_initialised_hub(tmp_path: Path, capsys) -> None:

@@ -34,7 +34,7 @@ def _tables(engine) -> set[str]:
 
 def test_there_is_one_linear_history():
     assert len(SCRIPTS.get_heads()) == 1
-    assert ALL_REVISIONS[::-1] == ["0001", "0002"]
+    assert ALL_REVISIONS[::-1] == ["0001", "0002", "0003"]
 
 
 def test_hub_schema_revision_constant_is_alembics_head():
@@ -130,7 +130,7 @@ def _database_at_0001(settings: HubSettings, *, stamped: bool):
 
 
 def _check_upgraded_from_0001(engine) -> None:
-    assert revision_of(engine) == HEAD == "0002"
+    assert revision_of(engine) == HEAD == "0003"
     assert schema_diff(engine, hub_registry.metadata) == []
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id FROM hub_region")).scalars().all() == ["HDF"]
@@ -159,7 +159,7 @@ def test_a_create_all_database_is_stamped_and_keeps_its_data(settings: HubSettin
         engine.dispose()
 
 
-def test_a_database_at_0001_is_upgraded_to_0002_and_keeps_its_data(settings: HubSettings):
+def test_a_database_at_0001_is_upgraded_to_the_head_and_keeps_its_data(settings: HubSettings):
     _database_at_0001(settings, stamped=True)
     assert revision_of(make_engine(settings.database_url)) == "0001"
     engine = open_engine(settings)
@@ -177,6 +177,55 @@ def test_a_database_at_0001_is_upgraded_to_0002_and_keeps_its_data(settings: Hub
                 text("SELECT distributor FROM hub_site WHERE id = 'FOURMIES'")
             ).scalar()
         assert flag is not None and not flag
+    finally:
+        engine.dispose()
+
+
+def _add_change(connection, body: str) -> int:
+    """Appends a change the way the hub does (the database numbers it); returns its seq."""
+    connection.execute(
+        text("INSERT INTO hub_change (kind, body, at) VALUES ('site', :body, :at)"),
+        {"body": body, "at": "2026-12-01 09:00:00"},
+    )
+    return connection.execute(text("SELECT max(seq) FROM hub_change")).scalar()
+
+
+def _set_last_sequence(connection, last: int) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT setval('hub_change_seq_seq', :last)"), {"last": last})
+    else:
+        connection.execute(
+            text("UPDATE sqlite_sequence SET seq = :last WHERE name = 'hub_change'"),
+            {"last": last},
+        )
+
+
+def test_a_database_at_0002_gets_64_bit_change_numbers(settings: HubSettings):
+    """0003: hub_change.seq (the replica cursor) goes past 2^31 - 1, the changes stay."""
+    if settings.database_url.startswith("sqlite"):
+        settings.directory.mkdir(parents=True, exist_ok=True)
+    old = make_engine(settings.database_url)
+    upgrade(old, "0002")
+    with old.begin() as connection:
+        assert _add_change(connection, '{"t":"site","id":"A","name":"A"}') == 1
+        _set_last_sequence(connection, 2**31 - 2)
+        assert _add_change(connection, '{"t":"site","id":"B","name":"B"}') == 2**31 - 1
+    old.dispose()
+
+    engine = open_engine(settings)
+    try:
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, hub_registry.metadata) == []  # BIGINT on PostgreSQL
+        with engine.begin() as connection:
+            assert _add_change(connection, '{"t":"site","id":"C","name":"C"}') == 2**31
+            rows = connection.execute(text("SELECT seq, body FROM hub_change ORDER BY seq"))
+            assert [(seq, body[-4:-1]) for seq, body in rows] == [
+                (1, '"A"'),
+                (2**31 - 1, '"B"'),
+                (2**31, '"C"'),
+            ]
+            _set_last_sequence(connection, 2**62)
+            assert _add_change(connection, '{"t":"site","id":"D","name":"D"}') == 2**62 + 1
     finally:
         engine.dispose()
 

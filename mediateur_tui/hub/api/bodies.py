@@ -1,5 +1,5 @@
-"""Reading a request body within a size limit, and answering a protocol document as JSON,
-gzip'd or not.
+"""Reading a request body within its document's size cap, and answering a protocol document
+as JSON, gzip'd or not.
 
 Documents are answered as the hub signed them (`dump_json`), never re-serialised by FastAPI.
 """
@@ -11,29 +11,36 @@ from typing import Any
 from fastapi import Request, Response
 
 from mediateur_tui.hub.errors import HubError
-from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, readable_size
+from mediateur_tui.protocol.formats import MAX_DOCUMENT_BYTES
 
-MAX_BODY_BYTES = 64 * 1024 * 1024  # as sent (gzip'd or not); load_json caps the JSON itself
 JSON = "application/json"
 
 
 class BodyTooLarge(HubError):
-    """HTTP 413: the request body is over MAX_BODY_BYTES."""
+    """HTTP 413: the request body is over its document's cap, as sent."""
 
-    def __init__(self) -> None:
-        super().__init__(f"Document trop volumineux ({MAX_BODY_BYTES // 1024 // 1024} Mo au plus).")
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Document trop volumineux ({readable_size(limit)} au plus).")
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, refused as soon as its declared or received size is over the limit."""
+async def read_body(request: Request, document_format: str) -> bytes:
+    """The body of a request carrying a `document_format` document, refused as soon as its
+    declared or received size passes that format's cap (MAX_DOCUMENT_BYTES).
+
+    The hub thus holds at most the cap, and one more chunk from the network, of any body: a
+    few KiB for the unauthenticated enrolment. A gzip'd body has the same cap as sent, and
+    load_json stops decompressing it at the cap.
+    """
+    limit = MAX_DOCUMENT_BYTES[document_format]
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BodyTooLarge()
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BodyTooLarge()
+        if size > limit:
+            raise BodyTooLarge(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 

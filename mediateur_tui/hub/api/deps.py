@@ -1,7 +1,9 @@
-"""What the routes depend on: the hub, opened at the first request, and the site that the
-request's bearer token (the API key from its enrolment) authenticates.
+"""What the routes depend on: the hub, opened at the first request, the site that the
+request's bearer token (the API key from its enrolment) authenticates, and the ids in their
+paths.
 
-The routes name them with the `CurrentHub` and `AuthenticatedSite` annotations.
+The routes name them with the `CurrentHub`, `AuthenticatedSite` and `BatchIdInPath`
+annotations.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mediateur_tui.hub.database import Hub, HubSettings, open_hub
 from mediateur_tui.hub.enrolment import authenticate
+from mediateur_tui.hub.errors import NotFound
 from mediateur_tui.hub.models import HubSite
+from mediateur_tui.protocol.ids import RANDOM_ID, matches
 
 
 class HubHolder:
@@ -62,3 +66,28 @@ def get_site(
 
 
 AuthenticatedSite = Annotated[HubSite, Depends(get_site)]
+
+
+def batch_id_in_path(
+    batch_id: Annotated[
+        str,
+        # Described, not checked, by FastAPI (its check would answer 400): checked below.
+        Path(
+            description="Identifiant de la remise.",
+            json_schema_extra={"pattern": f"^{RANDOM_ID.pattern}$"},
+        ),
+    ],
+) -> str:
+    """The path's `batch_id`; NotFound (404) when it cannot be a batch id at all.
+
+    A route names it before its other dependencies, so that such an id reaches neither the
+    hub nor its database (PostgreSQL refuses a NUL character in a query).
+    """
+    if not matches(RANDOM_ID, batch_id):
+        raise NotFound(
+            "Aucune remise ne peut avoir cet identifiant : 32 caractères hexadécimaux attendus."
+        )
+    return batch_id
+
+
+BatchIdInPath = Annotated[str, Depends(batch_id_in_path)]

@@ -2,13 +2,14 @@
 
 400 bad document or signature (and bad parameters), 401 missing or unknown API key, 403
 another site's batch or attributions, or attributions from (or the beneficiary key for) a site
-that is not a distributor, 404, 409 conflict, 413 body too large, 503 hub not initialised.
-FastAPI's own 422 for invalid parameters becomes a 400 here too.
+that is not a distributor, 404, 405 (with the `Allow` header of the address), 409 conflict,
+413 body too large, 503 hub not initialised. FastAPI's own 422 for invalid parameters becomes
+a 400 here too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import Request, Response
@@ -38,7 +39,7 @@ _STATUS: dict[type[HubError], int] = {
 _ROUTING_MESSAGES = {404: "Adresse inconnue du hub.", 405: "Méthode non autorisée ici."}
 
 
-def _detail(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _detail(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
@@ -58,9 +59,10 @@ async def _invalid_request(_request: Request, error: RequestValidationError) -> 
 
 
 async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-    """Routing errors (unknown address, wrong method) and any other HTTPException."""
+    """Routing errors (unknown address, wrong method) and any other HTTPException, with the
+    headers it carries (the `Allow` of a 405)."""
     message = _ROUTING_MESSAGES.get(error.status_code, str(error.detail))
-    return _detail(error.status_code, message)
+    return _detail(error.status_code, message, error.headers)
 
 
 ExceptionHandler = Callable[[Request, Any], Coroutine[Any, Any, Response]]

@@ -2,21 +2,69 @@
 
 They describe; they do not check. The hub checks documents itself (French messages) and
 returns them as they are signed, so these models never re-serialise a response. The JSON
-Schemas in `schema/` and docs/protocol.md are the normative contract.
+Schemas in `schema/` and docs/protocol.md are the normative contract: these models carry the
+same constraints, property by property (tests/schema/test_openapi_constraints.py compares
+them), built from the types below, which mirror the `$defs` of schema/common.schema.json.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
+from mediateur_tui.protocol.formats import MAX_ATTRIBUTIONS_PER_DOCUMENT
+
+# The patterns of schema/common.schema.json.
 CODE = r"^[0-9A-HJKMNP-TV-Z]{13}$"
 RANDOM_ID = r"^[0-9a-f]{32}$"
 IDENTIFIER = r"^[A-Z0-9-]+$"
+PROGRAMME_ID = r"^[A-Z0-9-]{1,32}$"
 BENEFICIARY_REF = r"^B[0-9A-HJKMNP-TV-Z]{20}$"
-DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DAY = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+INSTANT = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|\+00:00)$"
+)
+PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+SHA256_HEX = r"^[0-9a-f]{64}$"
+KEY_BASE64 = r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"  # 32 bytes
+SIGNATURE_BASE64 = r"^[A-Za-z0-9+/]{85}[AQgw]==$"  # 64 bytes
+RULEBOOK_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+Code = Annotated[str, Field(pattern=CODE)]
+RandomId = Annotated[str, Field(pattern=RANDOM_ID)]
+Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
+ProgrammeId = Annotated[str, Field(pattern=PROGRAMME_ID)]
+CarnetId = Annotated[str, Field(min_length=1)]
+Day = Annotated[str, Field(pattern=DAY)]
+Instant = Annotated[str, Field(pattern=INSTANT, description="Instant ISO 8601 UTC.")]
+Cents = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(ge=0)]
+Text = Annotated[str, Field(min_length=1)]  # a text that cannot be empty
+Key = Annotated[str, Field(pattern=KEY_BASE64, description="32 octets, base64.")]
+# Who a carnet was handed to, in replica changes: any reference the region normalised.
+CarnetBeneficiary = Annotated[str, Field(min_length=1, max_length=64)]
+DeskVerdict = Literal[
+    "malformed",
+    "unknown",
+    "redeemed_here",
+    "redeemed_elsewhere",
+    "revoked",
+    "expired",
+    "not_yet_valid",
+    "unattributed",
+    "programme_not_accepted",
+]
+# ["*"] for every site, or the ids of the sites: a union Pydantic cannot spell from types.
+_PROGRAMME_SITES: dict[str, Any] = {
+    "oneOf": [
+        {"const": ["*"]},
+        {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": IDENTIFIER}},
+    ]
+}
+ProgrammeSites = Annotated[list[str], WithJsonSchema(_PROGRAMME_SITES)]
 
 
 class _Document(BaseModel):
@@ -33,83 +81,94 @@ class Health(BaseModel):
     protocol_version: int
 
 
-class Signature(_Document):
+class RegionSignature(_Document):
     signer: str = Field(
-        description='"region:<REGION_ID>" ou "site:<SITE_ID>"', examples=["region:HDF"]
+        pattern=r"^region:[A-Z0-9-]+$", description='"region:<REGION_ID>"', examples=["region:HDF"]
     )
-    value: str = Field(description="Signature Ed25519 en base64 des octets canoniques.")
+    value: str = Field(
+        pattern=SIGNATURE_BASE64, description="Signature Ed25519 en base64 des octets canoniques."
+    )
+
+
+class SiteSignature(_Document):
+    signer: str = Field(
+        pattern=r"^site:[A-Z0-9-]+$", description='"site:<SITE_ID>"', examples=["site:AVESNES-EPN"]
+    )
+    value: str = Field(
+        pattern=SIGNATURE_BASE64, description="Signature Ed25519 en base64 des octets canoniques."
+    )
 
 
 class EnrolmentRequest(_Document):
     format: Literal["pn-enrolment-request/1"]
-    token: str = Field(description="Jeton d'inscription à usage unique, donné par la région.")
-    site_public_key: str = Field(description="Clé publique Ed25519 du site (32 octets, base64).")
+    token: Text = Field(description="Jeton d'inscription à usage unique, donné par la région.")
+    site_public_key: Key = Field(description="Clé publique Ed25519 du site (32 octets, base64).")
 
 
 class Enrolment(_Document):
     format: Literal["pn-enrolment/1"]
-    region_id: str
-    region_public_key: str = Field(description="32 octets, base64.")
-    site_id: str
-    site_name: str
-    api_key: str = Field(description="Secret à envoyer en « Authorization: Bearer … ».")
-    issued_at: str = Field(description="Instant ISO 8601 UTC.")
+    region_id: Identifier
+    region_public_key: Key
+    site_id: Identifier
+    site_name: Text
+    api_key: Text = Field(description="Secret à envoyer en « Authorization: Bearer … ».")
+    issued_at: Instant
     # Absent or a string, never null: SkipJsonSchema keeps None out of the described type.
-    beneficiary_key: str | SkipJsonSchema[None] = Field(
+    beneficiary_key: Key | SkipJsonSchema[None] = Field(
         default=None,
         description="Site distributeur seulement (absent sinon) : la clé des bénéficiaires "
         "de la région, 32 octets en base64, d'où le site tire les références pseudonymes.",
     )
-    signature: Signature
+    signature: RegionSignature
 
 
 class BeneficiaryKey(_Document):
     format: Literal["pn-beneficiary-key/1"]
-    region_id: str = Field(pattern=IDENTIFIER)
-    site_id: str = Field(pattern=IDENTIFIER, description="Le site distributeur qui la demande.")
-    beneficiary_key: str = Field(
+    region_id: Identifier
+    site_id: Identifier = Field(description="Le site distributeur qui la demande.")
+    beneficiary_key: Key = Field(
         description="La clé des bénéficiaires de la région, 32 octets en base64 (un secret, "
         "la même que dans la réponse d'inscription d'un site distributeur)."
     )
-    issued_at: str = Field(description="Instant ISO 8601 UTC.")
-    signature: Signature
+    issued_at: Instant
+    signature: RegionSignature
 
 
 class ProgrammeChange(_Document):
     t: Literal["programme"]
-    id: str
-    label: str
-    value_cents: int
-    valid_from: str
-    valid_until: str
-    grace_until: str
-    sites: list[str] = Field(description='Identifiants des sites, ou ["*"] pour tous.')
+    id: ProgrammeId
+    label: Text
+    value_cents: Cents
+    valid_from: Day
+    valid_until: Day
+    grace_until: Day
+    sites: ProgrammeSites = Field(description='Identifiants des sites, ou ["*"] pour tous.')
 
 
 class SiteChange(_Document):
     t: Literal["site"]
-    id: str
-    name: str
+    id: Identifier
+    name: Text
 
 
 class CarnetChange(_Document):
     t: Literal["carnet"]
-    id: str
-    p: str = Field(description="Programme.")
+    id: CarnetId
+    p: ProgrammeId = Field(description="Programme.")
     n: Literal[5, 10] = Field(description="Taille du carnet.")
-    a: str | None = Field(description="Date d'attribution, ou null.")
-    b: str | None = Field(
+    a: Day | None = Field(description="Date d'attribution, ou null.")
+    b: CarnetBeneficiary | None = Field(
         default=None,
         description="Référence pseudonyme du bénéficiaire, ou null (absent : hub plus ancien).",
     )
-    codes: list[str] = Field(description="Codes des pass, dans l'ordre du carnet.")
+    codes: list[Code] = Field(description="Codes des pass, dans l'ordre du carnet.")
 
 
 class AttributionChange(_Document):
     t: Literal["attribution"]
-    id: str = Field(description="Carnet.")
-    a: str | None
-    b: str | None = Field(
+    id: CarnetId = Field(description="Carnet.")
+    a: Day | None
+    b: CarnetBeneficiary | None = Field(
         default=None,
         description="Référence pseudonyme du bénéficiaire, ou null (absent : hub plus ancien).",
     )
@@ -117,16 +176,16 @@ class AttributionChange(_Document):
 
 class RevocationChange(_Document):
     t: Literal["revocation"]
-    code: str
+    code: Code
     reason: Literal["lost", "stolen", "cancelled"]
-    on: str
+    on: Day
 
 
 class UsedChange(_Document):
     t: Literal["used"]
-    code: str
-    site: str
-    on: str
+    code: Code
+    site: Identifier
+    on: Day
 
 
 Change = Annotated[
@@ -137,73 +196,73 @@ Change = Annotated[
 
 class ReplicaPage(_Document):
     format: Literal["pn-replica-page/1"]
-    region_id: str
-    since: int = Field(description="Curseur envoyé par le site.")
-    until: int = Field(description="Numéro du dernier changement de la page : curseur suivant.")
+    region_id: Identifier
+    since: Count = Field(description="Curseur envoyé par le site.")
+    until: Count = Field(description="Numéro du dernier changement de la page : curseur suivant.")
     more: bool = Field(description="Une autre page suit.")
-    generated_at: str
+    generated_at: Instant
     changes: list[Change]
-    signature: Signature
+    signature: RegionSignature
 
 
 class BatchSession(_Document):
     id: int = Field(ge=1, description="Numéro de la séance sur le site.")
-    title: str
+    title: Text
     kind: Literal["individuel", "collectif"]
     themes: str = Field(description="Thèmes, en texte libre (peut être vide).")
     duration_minutes: int = Field(ge=1)
-    started_at: str
-    ended_at: str | None = Field(description="Fin de la séance, ou null si elle est ouverte.")
+    started_at: Instant
+    ended_at: Instant | None = Field(description="Fin de la séance, ou null si elle est ouverte.")
 
 
 class BatchRedemption(_Document):
-    id: str = Field(pattern=RANDOM_ID, description="Identifiant aléatoire créé à l'encaissement.")
-    code: str = Field(pattern=CODE)
+    id: RandomId = Field(description="Identifiant aléatoire créé à l'encaissement.")
+    code: Code
     session_id: int = Field(ge=1, description="Une séance de « sessions ».")
-    operator: str
-    redeemed_at: str
+    operator: Text
+    redeemed_at: Instant
     input_method: Literal["scan", "image", "cli"]
-    value_cents: int
+    value_cents: Cents
     provisional: bool
 
 
 class RefusedScan(_Document):
-    at: str
+    at: Instant
     input: str
-    code: str | None
-    verdict: str = Field(description="Verdict du guichet (malformed, unknown, revoked, …).")
+    code: Code | None
+    verdict: DeskVerdict = Field(description="Verdict du guichet.")
 
 
 class BatchTotals(_Document):
-    redemptions: int
-    value_cents: int
-    refused_scans: int
+    redemptions: Count
+    value_cents: Cents
+    refused_scans: Count
 
 
 class Batch(_Document):
     format: Literal["pn-batch/1"]
-    batch_id: str = Field(pattern=RANDOM_ID)
-    region_id: str = Field(pattern=IDENTIFIER)
-    site_id: str = Field(pattern=IDENTIFIER)
-    period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="AAAA-MM")
-    sequence: int
-    previous_hash: str | None
-    sealed_at: str
+    batch_id: RandomId
+    region_id: Identifier
+    site_id: Identifier
+    period: str = Field(pattern=PERIOD, description="AAAA-MM")
+    sequence: int = Field(ge=1, description="Numéro de la remise pour ce site : 1, 2, …")
+    previous_hash: Annotated[str, Field(pattern=SHA256_HEX)] | None
+    sealed_at: Instant
     sessions: list[BatchSession]
     redemptions: list[BatchRedemption]
     refused_scans: list[RefusedScan]
     totals: BatchTotals
-    signature: Signature
+    signature: SiteSignature
 
 
 class Winner(_Document):
-    site_id: str
-    redeemed_at: str
+    site_id: Identifier
+    redeemed_at: Instant
 
 
 class AckLine(_Document):
-    redemption_id: str = Field(pattern=RANDOM_ID)
-    code: str = Field(pattern=CODE)
+    redemption_id: RandomId
+    code: Code
     verdict: Literal["accepted", "refused"]
     reason: (
         Literal["conflict", "revoked", "expired", "unknown", "not_attributed", "duplicate_line"]
@@ -213,48 +272,52 @@ class AckLine(_Document):
 
 
 class AckTotals(_Document):
-    accepted: int
-    accepted_cents: int
-    refused: int
+    accepted: Count
+    accepted_cents: Cents
+    refused: Count
 
 
 class Ack(_Document):
     format: Literal["pn-ack/1"]
-    batch_id: str = Field(pattern=RANDOM_ID)
-    site_id: str
-    region_id: str
-    received_at: str
+    batch_id: RandomId
+    site_id: Identifier
+    region_id: Identifier
+    received_at: Instant
     lines: list[AckLine]
     totals: AckTotals
-    signature: Signature
+    signature: RegionSignature
 
 
 class Attribution(_Document):
-    id: str = Field(pattern=RANDOM_ID, description="Identifiant aléatoire fait par le site.")
+    id: RandomId = Field(description="Identifiant aléatoire fait par le site.")
     beneficiary_ref: str = Field(
         pattern=BENEFICIARY_REF, description="Référence pseudonyme du bénéficiaire."
     )
     category: Literal["job_seeker", "youth_insertion", "senior", "lycee"]
-    rulebook: str = Field(description="Règlement appliqué par le site (identifiant).")
-    received_on: str = Field(pattern=DAY, description="Jour de réception de la demande.")
-    attributed_at: str = Field(description="Instant de la remise des carnets (ISO 8601 UTC).")
+    rulebook: str = Field(
+        pattern=RULEBOOK_ID, description="Règlement appliqué par le site (identifiant)."
+    )
+    received_on: Day = Field(description="Jour de réception de la demande.")
+    attributed_at: Instant = Field(description="Instant de la remise des carnets (ISO 8601 UTC).")
     accompanied: bool = Field(description="Demande accompagnée par un prescripteur.")
-    establishment: str | None = Field(description="Établissement (lycées), ou null.")
-    carnets: list[str] = Field(min_length=1, max_length=2, description="Carnets remis.")
+    establishment: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        description="Établissement (lycées), ou null."
+    )
+    carnets: list[CarnetId] = Field(min_length=1, max_length=2, description="Carnets remis.")
     passes: int = Field(ge=1, description="Somme des tailles des carnets.")
 
 
 class Attributions(_Document):
     format: Literal["pn-attributions/1"]
-    region_id: str = Field(pattern=IDENTIFIER)
-    site_id: str = Field(pattern=IDENTIFIER)
-    sent_at: str = Field(description="Instant ISO 8601 UTC.")
-    attributions: list[Attribution] = Field(max_length=1000)
-    signature: Signature
+    region_id: Identifier
+    site_id: Identifier
+    sent_at: Instant
+    attributions: list[Attribution] = Field(max_length=MAX_ATTRIBUTIONS_PER_DOCUMENT)
+    signature: SiteSignature
 
 
 class AttributionResult(_Document):
-    id: str = Field(pattern=RANDOM_ID)
+    id: RandomId
     verdict: Literal["accepted", "refused"]
     reason: (
         Literal[
@@ -267,9 +330,8 @@ class AttributionResult(_Document):
         ]
         | None
     )
-    message: str = Field(description="Phrase en français pour le site distributeur.")
-    beneficiary_passes: int = Field(
-        ge=0,
+    message: Text = Field(description="Phrase en français pour le site distributeur.")
+    beneficiary_passes: Count = Field(
         description="Pass que la région compte pour le bénéficiaire : après cette attribution "
         "si elle est acceptée, avant elle si elle est refusée.",
     )
@@ -277,8 +339,8 @@ class AttributionResult(_Document):
 
 class AttributionAnswer(_Document):
     format: Literal["pn-attribution-answer/1"]
-    region_id: str
-    site_id: str
-    answered_at: str
-    results: list[AttributionResult]
-    signature: Signature
+    region_id: Identifier
+    site_id: Identifier
+    answered_at: Instant
+    results: list[AttributionResult] = Field(max_length=MAX_ATTRIBUTIONS_PER_DOCUMENT)
+    signature: RegionSignature

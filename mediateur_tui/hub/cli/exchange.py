@@ -8,9 +8,9 @@ import argparse
 from pathlib import Path
 
 from mediateur_tui.domain.formatting import format_euros, plural, thousands
-from mediateur_tui.hub.cli.common import EXIT_OK, Commands
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands, read_document
 from mediateur_tui.hub.database import HubSettings, open_hub
-from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
 from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH
 
 
@@ -76,7 +76,7 @@ def _export(args: argparse.Namespace, settings: HubSettings) -> int:
 def _import_batch(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.intake import receive_batch
 
-    document = load_json(args.file.read_bytes(), BATCH)
+    document = read_document(args.file, BATCH)
     hub = open_hub(settings)
     result = receive_batch(hub, document)
     hub.engine.dispose()
@@ -100,7 +100,7 @@ def _import_batch(args: argparse.Namespace, settings: HubSettings) -> int:
 def _import_attributions(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.attributions import receive_attributions
 
-    document = load_json(args.file.read_bytes(), ATTRIBUTIONS)
+    document = read_document(args.file, ATTRIBUTIONS)
     hub = open_hub(settings)
     answer = receive_attributions(hub, document)
     hub.engine.dispose()

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 from mediateur_tui.domain.signatures import key_fingerprint
-from mediateur_tui.hub.cli.common import EXIT_OK, Commands
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands, read_document
 from mediateur_tui.hub.database import HubSettings, open_hub
 from mediateur_tui.hub.errors import HubError
-from mediateur_tui.protocol.documents import dump_json, load_json
+from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
 
 
@@ -81,7 +81,7 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
 def _import_enrolment(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.enrolment import complete_enrolment
 
-    request = load_json(args.file.read_bytes(), ENROLMENT_REQUEST)
+    request = read_document(args.file, ENROLMENT_REQUEST)
     hub = open_hub(settings)
     answer = complete_enrolment(hub, request)
     hub.engine.dispose()

@@ -36,7 +36,7 @@ router = APIRouter(tags=["attributions"])
 async def post_attributions(
     request: Request, current: CurrentHub, poster: AuthenticatedSite
 ) -> Response:
-    document = load_json(await read_body(request), ATTRIBUTIONS)
+    document = load_json(await read_body(request, ATTRIBUTIONS), ATTRIBUTIONS)
     answer = await run_in_threadpool(receive_attributions, current, document, poster.id)
     return negotiated_response(answer, request)
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mediateur_tui.hub.api.bodies import negotiated_response, read_body
-from mediateur_tui.hub.api.deps import AuthenticatedSite, CurrentHub
+from mediateur_tui.hub.api.deps import AuthenticatedSite, BatchIdInPath, CurrentHub
 from mediateur_tui.hub.api.models import Ack, Batch
 from mediateur_tui.hub.api.openapi import error_responses, request_body
 from mediateur_tui.hub.errors import Forbidden, NotFound
@@ -29,7 +29,7 @@ router = APIRouter(tags=["remises"])
     openapi_extra=request_body(Batch, "pn-batch/1, JSON ou gzip"),
 )
 async def post_batch(request: Request, current: CurrentHub, poster: AuthenticatedSite) -> Response:
-    document = load_json(await read_body(request), BATCH)
+    document = load_json(await read_body(request, BATCH), BATCH)
     result = await run_in_threadpool(receive_batch, current, document, poster.id)
     return negotiated_response(result.ack, request)
 
@@ -44,7 +44,7 @@ async def post_batch(request: Request, current: CurrentHub, poster: Authenticate
     },
 )
 def get_ack(
-    batch_id: str, request: Request, current: CurrentHub, reader: AuthenticatedSite
+    batch_id: BatchIdInPath, request: Request, current: CurrentHub, reader: AuthenticatedSite
 ) -> Response:
     found = stored_ack(current, batch_id)
     if found is None:

@@ -28,6 +28,6 @@ router = APIRouter(tags=["inscription"])
     openapi_extra=request_body(EnrolmentRequest, "pn-enrolment-request/1"),
 )
 async def enrol(request: Request, current: CurrentHub) -> Response:
-    document = load_json(await read_body(request), ENROLMENT_REQUEST)
+    document = load_json(await read_body(request, ENROLMENT_REQUEST), ENROLMENT_REQUEST)
     answer = await run_in_threadpool(complete_enrolment, current, document)
     return json_response(answer, status_code=201)

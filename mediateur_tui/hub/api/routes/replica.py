@@ -10,7 +10,12 @@ from mediateur_tui.hub.api.bodies import gzip_response
 from mediateur_tui.hub.api.deps import AuthenticatedSite, CurrentHub
 from mediateur_tui.hub.api.models import ReplicaPage
 from mediateur_tui.hub.api.openapi import error_responses
-from mediateur_tui.hub.replica import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, changes_page
+from mediateur_tui.hub.replica import (
+    DEFAULT_PAGE_LIMIT,
+    MAX_CURSOR,
+    MAX_PAGE_LIMIT,
+    changes_page,
+)
 
 router = APIRouter(tags=["réplique"])
 
@@ -30,7 +35,9 @@ router = APIRouter(tags=["réplique"])
 def replica_changes(
     current: CurrentHub,
     _site: AuthenticatedSite,
-    since: Annotated[int, Query(ge=0, description="Curseur reçu (0 au départ).")] = 0,
+    since: Annotated[
+        int, Query(ge=0, le=MAX_CURSOR, description="Curseur reçu (0 au départ).")
+    ] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_LIMIT, description="Changements par page au plus.")
     ] = DEFAULT_PAGE_LIMIT,
