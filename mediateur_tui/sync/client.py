@@ -3,26 +3,33 @@ call of the protocol, each returning the parsed document.
 
 Connection errors, timeouts and 5xx answers are retried with exponential back-off (bounded
 attempts; the sleep function is injectable so that tests do not wait). Every failure ends in a
-French message (HubUnreachable, HubRefused, ProtocolError). What the site does with the
+French message (HubUnreachable, HubRefused, ProtocolError). An answer is read as sent, no
+further than its format's cap, and decompressed by `load_json` within that cap: a hostile or
+broken hub cannot fill the site's memory. What the site does with the
 documents (store them, in which order) is the services' business (services/sync.py).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from mediateur_tui.protocol.documents import dump_gzip_json, load_json
+from mediateur_tui.protocol.documents import DocumentTooLarge, dump_gzip_json, load_json
+from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import (
     ACK,
     ATTRIBUTION_ANSWER,
     BENEFICIARY_KEY,
     ENROLMENT,
+    MAX_DOCUMENT_BYTES,
     REPLICA_PAGE,
 )
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
@@ -35,6 +42,15 @@ MAX_BACKOFF_SECONDS = 60.0
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 PAGE_LIMIT = 10_000
 USER_AGENT = "mediateur-tui/1"
+REFUSAL_BYTES = 64 * 1024  # an error answer's reason: read no further
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A hub's answer: its status and its body as sent (gzip'd or not)."""
+
+    status_code: int
+    content: bytes
 
 
 class HubClient:
@@ -79,70 +95,80 @@ class HubClient:
 
     def enrol(self, request: dict[str, Any]) -> dict[str, Any]:
         """Posts a pn-enrolment-request/1; returns the region's pn-enrolment/1."""
-        response = self.request("POST", "/v1/enrolment", json=request, expected=(200, 201))
-        return load_json(response.content, ENROLMENT)
+        answer = self.request("POST", "/v1/enrolment", ENROLMENT, json=request, expected=(200, 201))
+        return load_json(answer.content, ENROLMENT)
 
     def changes(self, since: int, limit: int = PAGE_LIMIT) -> dict[str, Any]:
-        response = self.request(
-            "GET", "/v1/replica/changes", params={"since": since, "limit": limit}
+        answer = self.request(
+            "GET", "/v1/replica/changes", REPLICA_PAGE, params={"since": since, "limit": limit}
         )
-        return load_json(response.content, REPLICA_PAGE)
+        return load_json(answer.content, REPLICA_PAGE)
 
     def post_batch(self, document: dict[str, Any]) -> dict[str, Any]:
-        response = self.request(
+        answer = self.request(
             "POST",
             "/v1/batches",
+            ACK,
             content=dump_gzip_json(document),
             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
             expected=(200, 201),
         )
-        return load_json(response.content, ACK)
+        return load_json(answer.content, ACK)
 
     def post_attributions(self, document: dict[str, Any]) -> dict[str, Any]:
         """Posts a pn-attributions/1; returns the region's pn-attribution-answer/1."""
-        response = self.request(
+        answer = self.request(
             "POST",
             "/v1/attributions",
+            ATTRIBUTION_ANSWER,
             content=dump_gzip_json(document),
             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
             expected=(200,),
         )
-        return load_json(response.content, ATTRIBUTION_ANSWER)
+        return load_json(answer.content, ATTRIBUTION_ANSWER)
 
     def get_beneficiary_key(self) -> dict[str, Any] | None:
         """The region's pn-beneficiary-key/1 for a distributor site; None for another site
         (403) or a hub that does not hand keys out this way (404)."""
-        response = self.request("GET", "/v1/beneficiary-key", expected=(200, 403, 404))
-        if response.status_code != 200:
+        answer = self.request(
+            "GET", "/v1/beneficiary-key", BENEFICIARY_KEY, expected=(200, 403, 404)
+        )
+        if answer.status_code != 200:
             return None
-        return load_json(response.content, BENEFICIARY_KEY)
+        return load_json(answer.content, BENEFICIARY_KEY)
 
     def get_ack(self, batch_id: str) -> dict[str, Any] | None:
         """The hub's ack for a batch, or None when it never received the batch (404)."""
-        response = self.request("GET", f"/v1/batches/{batch_id}/ack", expected=(200, 404))
-        if response.status_code == 404:
+        answer = self.request("GET", f"/v1/batches/{batch_id}/ack", ACK, expected=(200, 404))
+        if answer.status_code == 404:
             return None
-        return load_json(response.content, ACK)
+        return load_json(answer.content, ACK)
 
     # --- transport with retries ---------------------------------------------------------------
 
     def request(
-        self, method: str, path: str, *, expected: tuple[int, ...] = (200,), **kwargs: Any
-    ) -> httpx.Response:
-        """One call, retried on connection errors, timeouts and 5xx with exponential back-off."""
+        self,
+        method: str,
+        path: str,
+        answer_format: str,
+        *,
+        expected: tuple[int, ...] = (200,),
+        **kwargs: Any,
+    ) -> Answer:
+        """One call, retried on connection errors, timeouts and 5xx with exponential back-off.
+        An expected answer is read within the cap of `answer_format` (or DocumentTooLarge)."""
         problem = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                response = self.http.request(method, path, **kwargs)
-                response.read()
+                answer = self._exchange(method, path, answer_format, expected, kwargs)
             except (httpx.TransportError, httpx.DecodingError) as error:
                 problem = _describe_transport_error(error)
             else:
-                if response.status_code in expected:
-                    return response
-                if response.status_code < 500:
-                    raise _refusal(response)
-                problem = f"erreur {response.status_code} du serveur de la région"
+                if answer.status_code in expected:
+                    return answer
+                if answer.status_code < 500:
+                    raise _refusal(answer)
+                problem = f"erreur {answer.status_code} du serveur de la région"
             log.warning(
                 "%s %s: attempt %s/%s failed: %s", method, path, attempt, self.attempts, problem
             )
@@ -152,6 +178,40 @@ class HubClient:
             f"La région ({self.base_url}) ne répond pas ({problem}) après {self.attempts} "
             "tentatives. Rien n'est perdu : relancez la synchronisation plus tard."
         )
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        answer_format: str,
+        expected: tuple[int, ...],
+        options: dict[str, Any],
+    ) -> Answer:
+        with self.http.stream(method, path, **options) as response:
+            if response.headers.get("Content-Encoding", "identity") not in ("identity", "gzip"):
+                raise ProtocolError(
+                    "Réponse de la région dans une compression inconnue "
+                    f"({response.headers['Content-Encoding']})."
+                )
+            if response.status_code not in expected:  # a reason: its start is enough
+                return Answer(response.status_code, _read_at_most(response, REFUSAL_BYTES))
+            limit = MAX_DOCUMENT_BYTES[answer_format]
+            content = _read_at_most(response, limit + 1)
+            if len(content) > limit:
+                raise DocumentTooLarge(answer_format)
+            return Answer(response.status_code, content)
+
+
+def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """The body as sent, or its first `limit` bytes; the rest is never read."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_raw():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
 
 
 def normalise_hub_url(url: str) -> str:
@@ -174,19 +234,25 @@ def _describe_transport_error(error: Exception) -> str:
     return "connexion interrompue"
 
 
-def _refusal(response: httpx.Response) -> HubRefused:
+def _reason_text(content: bytes) -> bytes:
+    if content[:2] != b"\x1f\x8b":
+        return content
+    return zlib.decompressobj(wbits=31).decompress(content, REFUSAL_BYTES)
+
+
+def _refusal(answer: Answer) -> HubRefused:
     detail = ""
     try:
-        body = response.json()
+        body = json.loads(_reason_text(answer.content))
         if isinstance(body, dict):
             value = body.get("detail")
             if isinstance(value, str):
                 detail = value
             elif value is not None:
                 detail = "requête invalide"
-    except ValueError:
+    except (ValueError, RecursionError, zlib.error):  # not JSON, cut short, too deep
         detail = ""
-    status = response.status_code
+    status = answer.status_code
     if status == 401:
         message = (
             "La région ne reconnaît pas ce poste (clé d'accès refusée) : "

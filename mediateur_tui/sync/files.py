@@ -12,18 +12,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from mediateur_tui.protocol.documents import load_json
+from mediateur_tui.protocol.documents import DocumentTooLarge, load_json
+from mediateur_tui.protocol.formats import MAX_DOCUMENT_BYTES
 from mediateur_tui.sync.errors import SyncError
 
 
 def read_document_file(path: Path, expected_format: str) -> dict[str, Any]:
-    """A `.json.gz` or plain JSON document of `expected_format`, parsed but not yet verified."""
+    """A `.json.gz` or plain JSON document of `expected_format`, parsed but not yet verified.
+    No more of the file is read than its format's cap: a larger file is refused."""
+    limit = MAX_DOCUMENT_BYTES[expected_format]
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
     except FileNotFoundError as error:
         raise SyncError(f"Fichier introuvable : {path}") from error
     except OSError as error:
         raise SyncError(f"Fichier illisible : {path} ({error.strerror}).") from error
+    if len(data) > limit:
+        raise DocumentTooLarge(expected_format)
     return load_json(data, expected_format)
 
 

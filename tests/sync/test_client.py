@@ -4,19 +4,26 @@ unit only), and what happens, with nothing lost, when the hub cannot be reached 
 
 from __future__ import annotations
 
+import http.server
 import socket
+import threading
+import tracemalloc
+import zlib
 
 import httpx
 import pytest
 from sqlmodel import Session
 
 from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.protocol.documents import DocumentTooLarge
+from mediateur_tui.protocol.formats import BENEFICIARY_KEY
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.store.keys import site_key_path
 from mediateur_tui.store.sync_state import read_sync_state
 from mediateur_tui.sync.client import HubClient, normalise_hub_url
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
+from mediateur_tui.sync.files import read_document_file
 
 from .conftest import NOW
 
@@ -24,7 +31,8 @@ HUB = "http://hub.invalid"
 
 
 def scripted(*outcomes):
-    """A transport answering each request with the next outcome (an exception or a response)."""
+    """A transport answering each request with the next outcome (an exception or a response,
+    sent as a fresh stream, as a network transport gives it)."""
     calls: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -32,7 +40,9 @@ def scripted(*outcomes):
         outcome = outcomes[len(calls) - 1]
         if isinstance(outcome, Exception):
             raise outcome
-        return outcome
+        return httpx.Response(
+            outcome.status_code, headers=outcome.headers, stream=httpx.ByteStream(outcome.content)
+        )
 
     return httpx.MockTransport(handler), calls
 
@@ -163,3 +173,74 @@ def test_an_enrolled_site_cannot_enrol_again(site, closed_port_url):
     site.set_enrolment(closed_port_url)
     with pytest.raises(SyncError, match="déjà inscrit"):
         SiteSync(site.engine, site.data_dir).enrol(closed_port_url, "JETON")
+
+
+# --- a hostile or broken hub --------------------------------------------------------------
+
+
+@pytest.fixture
+def hostile_hub():
+    """A real HTTP server on 127.0.0.1 answering every GET with the body and status it is
+    given (gzip'd when told so), as a broken or hostile hub would."""
+    answer: dict[str, object] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = answer["body"]
+            assert isinstance(body, bytes)
+            self.send_response(int(str(answer["status"])))
+            self.send_header("Content-Type", "application/json")
+            if answer.get("gzip"):
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", answer
+    server.shutdown()
+    server.server_close()
+
+
+def gzip_bomb(size: int) -> bytes:
+    """`size` zero bytes, gzip'd: about a thousandth of that on the wire."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1024 * 1024)
+    parts = [compressor.compress(block) for _ in range(size // len(block))]
+    return b"".join([*parts, compressor.flush()])
+
+
+def test_a_gzip_bomb_from_the_hub_is_refused_without_filling_memory(hostile_hub):
+    url, answer = hostile_hub
+    answer.update(status=200, gzip=True, body=gzip_bomb(512 * 1024 * 1024))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DocumentTooLarge, match="Document trop volumineux"):
+            HubClient(url, "secret", attempts=1).get_beneficiary_key()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Decompressed, the answer would take 512 MiB; no more than its cap (16 KiB) is read.
+    assert peak < 8 * 1024 * 1024, peak
+
+
+def test_a_refusal_nested_too_deep_or_too_long_still_reads_as_a_refusal(hostile_hub):
+    url, answer = hostile_hub
+    for body in (b"[" * 50_000 + b"]" * 50_000, b'{"detail": "' + b"x" * 10_000_000 + b'"}'):
+        answer.update(status=403, body=body)
+        with pytest.raises(HubRefused) as error:
+            HubClient(url, "secret", attempts=1).get_ack("c" * 32)
+        assert str(error.value) == "La région a refusé la demande (erreur 403)."
+
+
+def test_a_document_file_over_its_cap_is_refused_unread(tmp_path):
+    path = tmp_path / "cle-beneficiaires.json"
+    with path.open("wb") as stream:  # sparse: 1 GiB that takes no room
+        stream.truncate(1024 * 1024 * 1024)
+    with pytest.raises(DocumentTooLarge, match="fait au plus 16 Ko"):
+        read_document_file(path, BENEFICIARY_KEY)
