@@ -15,10 +15,15 @@ import logging
 from collections.abc import Sequence
 
 from mediateur_tui.cli import attribution_commands, desk_commands, region_commands
-from mediateur_tui.cli.common import EXIT_ERROR, EXIT_REFUSED, Commands, Handler, say, warn
+from mediateur_tui.cli.common import (
+    EXIT_ERROR,
+    EXIT_REFUSED,
+    Commands,
+    Handler,
+)
 from mediateur_tui.cli.data_dir import resolve_data_dir, set_up_logging
 from mediateur_tui.domain.errors import NothingToDo, UserError
-from mediateur_tui.domain.french_cli import FrenchParser, speak_french
+from mediateur_tui.domain.french_cli import FrenchParser, os_error_text, say, speak_french, warn
 
 log = logging.getLogger(__name__)
 UNEXPECTED_ERROR = (
@@ -74,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         warn("Interrompu : ce qui était déjà fait est conservé.")
         return EXIT_ERROR
     except BrokenPipeError:  # the output was closed early (… | head): nothing more to say
+        return EXIT_ERROR
+    except OSError as error:
+        log.error("%s: %s", args.command, error)
+        warn(f"Erreur de fichier : {os_error_text(error)}. Ce qui était déjà fait est conservé.")
         return EXIT_ERROR
     except Exception:
         log.exception("%s failed", args.command)

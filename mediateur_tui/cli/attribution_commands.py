@@ -16,12 +16,19 @@ import argparse
 import json
 from pathlib import Path
 
-from mediateur_tui.cli.common import EXIT_OK, EXIT_REFUSED, CliError, Commands, open_existing, say
+from mediateur_tui.cli.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    CliError,
+    Commands,
+    open_existing,
+)
 from mediateur_tui.domain.attribution import Decision, decide_in_force, guess_kind, read_requests
 from mediateur_tui.domain.beneficiaries import format_reference
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.errors import NothingToDo, UserError
 from mediateur_tui.domain.formatting import format_datetime, local_date
+from mediateur_tui.domain.french_cli import say
 from mediateur_tui.domain.rulebooks import load_rulebooks
 from mediateur_tui.services.attribution import AttributionInfo
 

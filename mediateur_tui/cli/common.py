@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.text import inert
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
 from mediateur_tui.services.auth import OperatorInfo
 from mediateur_tui.services.site import Site, open_site
@@ -35,16 +34,6 @@ Handler = Callable[[argparse.Namespace, Path], int]
 
 class CliError(UserError):
     """A usage or data error: printed in French, exit code 2."""
-
-
-def say(text: str = "") -> None:
-    """Prints a line of the command's output; text from outside is shown inert."""
-    print(inert(text, keep="\n"), flush=True)
-
-
-def warn(text: str) -> None:
-    """Prints a line on stderr (errors, warnings)."""
-    print(inert(text, keep="\n"), file=sys.stderr, flush=True)
 
 
 class Commands:

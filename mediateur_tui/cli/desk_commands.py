@@ -21,10 +21,9 @@ from mediateur_tui.cli.common import (
     replica_max_age,
     responsable,
     responsable_option,
-    say,
-    warn,
 )
 from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.french_cli import say, warn
 from mediateur_tui.domain.verdicts import CheckResult
 from mediateur_tui.services.auth import ROLES, OperatorInfo
 from mediateur_tui.services.images import decode_image

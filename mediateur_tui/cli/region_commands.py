@@ -19,11 +19,10 @@ from mediateur_tui.cli.common import (
     open_or_create,
     responsable,
     responsable_option,
-    say,
-    warn,
 )
 from mediateur_tui.domain.errors import NothingToDo
 from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.domain.french_cli import say, warn
 from mediateur_tui.domain.periods import month_of, period_label
 
 

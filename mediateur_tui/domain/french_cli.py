@@ -1,5 +1,6 @@
-"""The command lines speak French: argparse's own messages, and a parser whose errors are
-inert (an argument of invalid UTF-8 never crashes the message that names it).
+"""The command lines speak French: argparse's own messages, a parser whose errors are inert
+(an argument of invalid UTF-8 never crashes the message that names it), and `say`/`warn`,
+how both programs print a line, inert too (a QR code or a file name cannot drive the terminal).
 
 Both programs (`mediateur-tui`, `mediateur-hub`) build their parsers with `FrenchParser` and
 call `speak_french()` once: argparse looks its messages up through the module's `_` and
@@ -9,6 +10,8 @@ call `speak_french()` once: argparse looks its messages up through the module's 
 from __future__ import annotations
 
 import argparse
+import errno
+import sys
 from typing import TYPE_CHECKING
 
 from mediateur_tui.domain.text import inert
@@ -72,3 +75,33 @@ class FrenchParser(argparse.ArgumentParser):
 
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         super()._print_message(inert(message, keep="\n\t"), file)
+
+
+def say(text: str = "") -> None:
+    """Prints a line of the command's output; text from outside is shown inert."""
+    print(inert(text, keep="\n"), flush=True)
+
+
+def warn(text: str) -> None:
+    """Prints a line on stderr (errors, warnings)."""
+    print(inert(text, keep="\n"), file=sys.stderr, flush=True)
+
+
+OS_ERRORS = {
+    errno.ENOSPC: "le disque est plein",
+    errno.EDQUOT: "le quota du disque est atteint",
+    errno.EACCES: "permission refusée",
+    errno.EPERM: "opération non permise",
+    errno.ENOENT: "fichier ou dossier introuvable",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EISDIR: "c'est un dossier",
+    errno.EROFS: "le disque est en lecture seule",
+    errno.EIO: "erreur de lecture ou d'écriture du disque",
+    errno.ENAMETOOLONG: "nom de fichier trop long",
+}
+
+
+def os_error_text(error: OSError) -> str:
+    """A file error in French: what happened, and to which file."""
+    what = OS_ERRORS.get(error.errno or 0, error.strerror or "erreur du système")
+    return f"{what} ({error.filename})" if error.filename else what

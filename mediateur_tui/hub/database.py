@@ -167,7 +167,7 @@ def current_revision(engine: Engine) -> str | None:
 def open_engine(settings: HubSettings) -> Engine:
     """The engine, with the hub's schema migrated to the latest revision if it is not there."""
     if settings.database_url.startswith("sqlite"):
-        settings.directory.mkdir(parents=True, exist_ok=True)
+        settings.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     try:
         if current_revision(engine) != HUB_SCHEMA_REVISION:

@@ -7,6 +7,7 @@ Each pass carries its signed QR payload `PN1:<PROGRAMME>:<CODE13>:<YYYYMMDD>:<SI
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from mediateur_tui.domain.formatting import format_date
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import sign
 from mediateur_tui.hub.registry import Issued
+from mediateur_tui.protocol.files import private_text_file, write_file
 
 CSV_HEADER = ("carnet", "position", "code", "qr_payload", "valid_until")
 SHEET_COLUMNS = 5
@@ -37,7 +39,7 @@ def write_printer_csv(issued: Issued, key: Ed25519PrivateKey, out_dir: Path) -> 
     first, last = issued.carnets[0].id, issued.carnets[-1].id
     path = out_dir / f"carnets-{programme.id}-{first}-{last}.csv"
     out_dir.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with private_text_file(path) as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(CSV_HEADER)
         for carnet in issued.carnets:
@@ -72,7 +74,9 @@ def write_qr_sheets(issued: Issued, key: Ed25519PrivateKey, out_dir: Path) -> li
         for index, image in enumerate(images):
             sheet.paste(image, ((index % SHEET_COLUMNS) * width, (index // SHEET_COLUMNS) * height))
         path = folder / f"carnet-{carnet.id}.png"
-        sheet.save(path)
+        png = io.BytesIO()
+        sheet.save(png, format="PNG")
+        write_file(path, png.getvalue())
         paths.append(path)
     return paths
 

@@ -8,6 +8,7 @@ again. Two files: a CSV (`;`, UTF-8 with BOM, for a spreadsheet) and a PDF slip.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,13 +26,13 @@ from mediateur_tui.domain.formatting import (
     capitalised,
     format_datetime,
     format_euros,
-    format_month,
     plural,
 )
+from mediateur_tui.domain.periods import period_label, read_period
 from mediateur_tui.hub.database import Hub, read_session
-from mediateur_tui.hub.errors import HubError, NotFound
+from mediateur_tui.hub.errors import NotFound
 from mediateur_tui.hub.models import HubBatch, HubLine, HubSite
-from mediateur_tui.protocol.ids import PERIOD, matches
+from mediateur_tui.protocol.files import private_text_file, write_file
 from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
 
 CSV_HEADER = (
@@ -91,8 +92,7 @@ class Statement:
 
     @property
     def period_text(self) -> str:
-        year, month = self.month.split("-")
-        return format_month(int(year), int(month))
+        return period_label(self.month)
 
     @property
     def accepted(self) -> list[StatementLine]:
@@ -112,8 +112,7 @@ class Statement:
 
 
 def build_statement(hub: Hub, site_id: str, month: str) -> Statement:
-    if not matches(PERIOD, month):
-        raise HubError(f"Mois invalide « {month} » : AAAA-MM attendu (par exemple 2026-11).")
+    month = read_period(month)
     with read_session(hub.engine) as session:
         site = session.get(HubSite, site_id)
         if site is None:
@@ -139,7 +138,7 @@ def write_files(statement: Statement, out_dir: Path) -> tuple[Path, Path]:
 
 
 def write_csv(statement: Statement, path: Path) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+    with private_text_file(path, encoding="utf-8-sig") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(CSV_HEADER)
         for item in statement.lines:
@@ -196,8 +195,9 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
             Paragraph("Toutes les lignes", styles["Heading2"]),
             _lines_table(statement.lines, with_reason=False),
         ]
+    content = io.BytesIO()
     document = SimpleDocTemplate(
-        str(path),
+        content,
         pagesize=A4,
         title=f"Relevé {statement.site_id} {statement.month}",
         author=f"Région {statement.region_id}",
@@ -205,6 +205,7 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
         rightMargin=15 * mm,
     )
     document.build(story)
+    write_file(path, content.getvalue())
 
 
 def _summary_table(statement: Statement) -> Table:

@@ -18,6 +18,7 @@ from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.files import read_document_file
 from mediateur_tui.protocol.formats import ACK
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.signing import region_signer, verify_document
@@ -27,7 +28,6 @@ from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import AckLine, Batch
-from mediateur_tui.sync.files import read_document_file
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.files import read_document_file, write_file
 from mediateur_tui.protocol.formats import (
     ATTRIBUTION_ANSWER,
     ATTRIBUTIONS,
@@ -39,7 +40,6 @@ from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.keys import beneficiary_key_of, load_site_key, write_beneficiary_key
 from mediateur_tui.store.models import Attribution, AttributionCarnet
-from mediateur_tui.sync.files import read_document_file, write_file
 
 log = logging.getLogger(__name__)
 

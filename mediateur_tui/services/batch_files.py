@@ -16,6 +16,7 @@ from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.domain.periods import period_label
 from mediateur_tui.protocol.documents import dump_gzip_json
+from mediateur_tui.protocol.files import private_text_file, write_file
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.signing import document_hash
 from mediateur_tui.services.batches import BatchInfo, batch_document, list_batches
@@ -23,7 +24,6 @@ from mediateur_tui.services.pdf import write_a4_pdf
 from mediateur_tui.store import queries
 from mediateur_tui.store.models import Site
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.files import private_text_file, write_file
 
 INPUT_METHODS = {"scan": "lecteur", "image": "image", "cli": "saisie différée"}
 

@@ -15,6 +15,7 @@ from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.codes import format_code, normalise
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_datetime, format_euros
+from mediateur_tui.protocol.files import private_text_file
 from mediateur_tui.services.dashboard import local_midnight
 from mediateur_tui.store.models import (
     Cancellation,
@@ -24,7 +25,6 @@ from mediateur_tui.store.models import (
     RefusedScan,
     stored_id,
 )
-from mediateur_tui.sync.files import private_text_file
 
 HISTORY_LIMIT = 2_000
 

@@ -3,11 +3,12 @@ same margins, and the file replaced whole (a cut never leaves half a slip or rec
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mediateur_tui.sync.files import make_private
+from mediateur_tui.protocol.files import write_file
 
 
 def write_a4_pdf(
@@ -22,9 +23,9 @@ def write_a4_pdf(
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
 
-    temporary = path.with_name(path.name + ".tmp")
+    content = io.BytesIO()
     document = SimpleDocTemplate(
-        str(temporary),
+        content,
         pagesize=A4,
         leftMargin=15 * mm,
         rightMargin=15 * mm,
@@ -37,6 +38,4 @@ def write_a4_pdf(
         document.build(story)
     else:
         document.build(story, onFirstPage=footer, onLaterPages=footer)
-    make_private(temporary)
-    temporary.replace(path)
-    return path
+    return write_file(path, content.getvalue())

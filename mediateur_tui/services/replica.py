@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.files import read_document_file
 from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_SNAPSHOT
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.signing import decode_key, region_signer, verify_document
@@ -36,7 +37,6 @@ from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import ReplicaMeta
 from mediateur_tui.store.sync_state import sync_state
 from mediateur_tui.sync.errors import SyncError
-from mediateur_tui.sync.files import read_document_file
 
 log = logging.getLogger(__name__)
 

@@ -32,6 +32,7 @@ from mediateur_tui.domain.periods import period_label
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.files import read_document_file, write_file
 from mediateur_tui.protocol.formats import BENEFICIARY_KEY, ENROLMENT
 from mediateur_tui.services import acks, attribution_sync, batches, enrolment, replica
 from mediateur_tui.services.enrolment import Enrolment
@@ -42,7 +43,6 @@ from mediateur_tui.store.keys import load_beneficiary_key
 from mediateur_tui.store.sync_state import read_sync_state, sync_state
 from mediateur_tui.sync.client import DEFAULT_ATTEMPTS, PAGE_LIMIT, HubClient, normalise_hub_url
 from mediateur_tui.sync.errors import HubUnreachable, SyncError
-from mediateur_tui.sync.files import read_document_file, write_file
 
 Progress = Callable[[int, int], None]  # (changes received so far, cursor)
 REQUEST_FILE = Path("inscription") / "demande.json"

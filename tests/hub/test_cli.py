@@ -169,7 +169,7 @@ def test_a_tampered_batch_file_is_refused(hub_dir: Path, tmp_path: Path, capsys)
     code, _, err = run(capsys, "--dir", str(hub_dir), "import-batch", str(bad))
     assert (code, err.strip()) == (2, "Erreur : Fichier compressé endommagé (gzip illisible).")
     code, _, err = run(capsys, "--dir", str(hub_dir), "import-batch", str(tmp_path / "absent.json"))
-    assert code == 2 and err.startswith("Erreur de fichier")
+    assert code == 2 and err.startswith("Erreur : Fichier introuvable")
 
 
 @pytest.fixture(scope="module")
@@ -237,10 +237,10 @@ def test_commands_need_an_initialised_hub(tmp_path: Path, capsys) -> None:
     assert code == 2 and "mediateur-hub init" in err
 
 
-def test_usage_errors_exit_2(capsys) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["issue", "--programme", "X", "--carnets", "1", "--size", "7"])
-    assert exit_info.value.code == 2
+def test_usage_errors_exit_2_in_french(capsys) -> None:
+    code, _, err = run(capsys, "issue", "--programme", "X", "--carnets", "1", "--size", "7")
+    assert code == 2
+    assert "mediateur-hub issue : erreur : argument --size : choix invalide : 7" in err
 
 
 def test_the_hub_directory_comes_from_the_environment(tmp_path, monkeypatch, capsys) -> None:

@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from mediateur_tui.domain.codes import format_code
-from mediateur_tui.hub.errors import HubError, NotFound
+from mediateur_tui.domain.errors import UserError
+from mediateur_tui.hub.errors import NotFound
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.statement import build_statement, write_files
 
@@ -100,6 +101,8 @@ def test_statement_pdf_slip_shows_totals_and_refusals(remitted: World, tmp_path)
 def test_statement_errors(remitted: World) -> None:
     with pytest.raises(NotFound, match="Site inconnu"):
         build_statement(remitted.hub, "NULLE-PART", "2026-11")
-    with pytest.raises(HubError, match="Mois invalide"):
+    with pytest.raises(UserError, match="Mois invalide"):
         build_statement(remitted.hub, SITE_A, "11-2026")
     assert build_statement(remitted.hub, SITE_A, "2026-12").lines == []
+    # As written in France, too.
+    assert build_statement(remitted.hub, SITE_A, "11/2026").month == "2026-11"

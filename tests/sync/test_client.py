@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.protocol.documents import DocumentTooLarge
+from mediateur_tui.protocol.files import read_document_file
 from mediateur_tui.protocol.formats import BENEFICIARY_KEY
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
@@ -23,7 +24,6 @@ from mediateur_tui.store.keys import site_key_path
 from mediateur_tui.store.sync_state import read_sync_state
 from mediateur_tui.sync.client import HubClient, normalise_hub_url
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
-from mediateur_tui.sync.files import read_document_file
 
 from .conftest import NOW
 

@@ -201,7 +201,7 @@ def test_an_ack_must_answer_this_sites_batch_line_by_line(site, region, sealed):
 
 def test_ack_files_are_checked(site, sealed, tmp_path):
     month_end, _, document = sealed
-    with pytest.raises(SyncError, match="introuvable"):
+    with pytest.raises(ProtocolError, match="introuvable"):
         month_end.import_ack_file(tmp_path / "absent.json.gz")
     path = tmp_path / "remise.json.gz"
     path.write_bytes(dump_gzip_json(document))  # the batch itself, not its ack

@@ -337,7 +337,7 @@ def test_a_snapshot_cannot_change_the_site_id(site, region):
 
 
 def test_snapshot_files_are_checked(tmp_path):
-    with pytest.raises(SyncError, match="introuvable"):
+    with pytest.raises(ProtocolError, match="introuvable"):
         read_replica_file(tmp_path / "absent.json.gz")
     (tmp_path / "junk.json.gz").write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(ProtocolError, match="gzip"):

@@ -1,16 +1,11 @@
-"""What the command modules share: the exit codes, `Commands`, where each adds its own, and
-`read_document`, how they read a document file."""
+"""What the command modules share: the exit codes and `Commands`, where each adds its own."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from mediateur_tui.hub.database import HubSettings
-from mediateur_tui.protocol.documents import DocumentTooLarge, load_json
-from mediateur_tui.protocol.formats import MAX_DOCUMENT_BYTES
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -32,15 +27,3 @@ class Commands:
         )
         sub.set_defaults(handler=handler)
         return sub
-
-
-def read_document(path: Path, expected_format: str) -> dict[str, Any]:
-    """The `expected_format` document of a file (JSON or gzip'd JSON), parsed within its
-    limits (load_json). No more of the file is read than its format's cap: a larger file is
-    refused, gzip'd or not, as the hub refuses a larger request body."""
-    limit = MAX_DOCUMENT_BYTES[expected_format]
-    with path.open("rb") as stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise DocumentTooLarge(expected_format)
-    return load_json(data, expected_format)

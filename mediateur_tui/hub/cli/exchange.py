@@ -8,9 +8,11 @@ import argparse
 from pathlib import Path
 
 from mediateur_tui.domain.formatting import format_euros, plural, thousands
-from mediateur_tui.hub.cli.common import EXIT_OK, Commands, read_document
+from mediateur_tui.domain.french_cli import say
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands
 from mediateur_tui.hub.database import HubSettings, open_hub
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
+from mediateur_tui.protocol.files import read_document_file, write_file
 from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH
 
 
@@ -48,10 +50,7 @@ def _serve(args: argparse.Namespace, settings: HubSettings) -> int:
     hub = open_hub(settings)  # fail now, with a clear message, rather than at the first request
     region_id = hub.region_id
     hub.engine.dispose()
-    print(
-        f"Hub de la région {region_id} sur http://{args.host}:{args.port} (Ctrl+C pour arrêter)",
-        flush=True,
-    )
+    say(f"Hub de la région {region_id} sur http://{args.host}:{args.port} (Ctrl+C pour arrêter)")
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return EXIT_OK
 
@@ -64,9 +63,9 @@ def _export(args: argparse.Namespace, settings: HubSettings) -> int:
     hub.engine.dispose()
     data = dump_gzip_json(document)
     args.file.parent.mkdir(parents=True, exist_ok=True)
-    args.file.write_bytes(data)
+    write_file(args.file, data)
     size = thousands(len(data))
-    print(
+    say(
         f"Réplique exportée : {plural(len(document['changes']), 'changement')} "
         f"(jusqu'au n° {document['until']}), {size} octets → {args.file}"
     )
@@ -76,7 +75,7 @@ def _export(args: argparse.Namespace, settings: HubSettings) -> int:
 def _import_batch(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.intake import receive_batch
 
-    document = read_document(args.file, BATCH)
+    document = read_document_file(args.file, BATCH)
     hub = open_hub(settings)
     result = receive_batch(hub, document)
     hub.engine.dispose()
@@ -84,23 +83,23 @@ def _import_batch(args: argparse.Namespace, settings: HubSettings) -> int:
     out_dir = args.out or args.file.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"accuse-{ack['batch_id']}.json.gz"
-    path.write_bytes(dump_gzip_json(ack))
+    write_file(path, dump_gzip_json(ack))
     totals = ack["totals"]
-    print(
+    say(
         f"Remise {ack['batch_id']} du site {ack['site_id']} (période {document['period']}) : "
         f"{plural(len(ack['lines']), 'ligne')}, {plural(totals['accepted'], 'acceptée')} "
         f"({format_euros(totals['accepted_cents'])}), {plural(totals['refused'], 'refusée')}."
     )
     if result.replayed:
-        print("Remise déjà reçue : rien n'a changé, l'accusé est le même.")
-    print(f"Accusé de réception : {path}")
+        say("Remise déjà reçue : rien n'a changé, l'accusé est le même.")
+    say(f"Accusé de réception : {path}")
     return EXIT_OK
 
 
 def _import_attributions(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.attributions import receive_attributions
 
-    document = read_document(args.file, ATTRIBUTIONS)
+    document = read_document_file(args.file, ATTRIBUTIONS)
     hub = open_hub(settings)
     answer = receive_attributions(hub, document)
     hub.engine.dispose()
@@ -108,17 +107,17 @@ def _import_attributions(args: argparse.Namespace, settings: HubSettings) -> int
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = answer["answered_at"].replace("-", "").replace(":", "")
     path = out_dir / f"reponse-attributions-{answer['site_id']}-{stamp}.json"
-    path.write_bytes(dump_json(answer))
+    write_file(path, dump_json(answer))
     results = answer["results"]
     accepted = sum(1 for result in results if result["verdict"] == "accepted")
-    print(
+    say(
         f"Attributions du site {answer['site_id']} : {plural(accepted, 'acceptée')}, "
         f"{plural(len(results) - accepted, 'refusée')}."
     )
     for result in results:
         if result["verdict"] != "accepted":
-            print(f"  {result['id']} : {result['message']}")
-    print(f"Réponse à remettre au site : {path}")
+            say(f"  {result['id']} : {result['message']}")
+    say(f"Réponse à remettre au site : {path}")
     return EXIT_OK
 
 
@@ -129,7 +128,7 @@ def _statement(args: argparse.Namespace, settings: HubSettings) -> int:
     statement = build_statement(hub, args.site.strip().upper(), args.month)
     hub.engine.dispose()
     csv_path, pdf_path = write_files(statement, args.out)
-    print(
+    say(
         f"Relevé {statement.site_id}, {statement.period_text} : "
         f"{plural(len(statement.lines), 'ligne reçue', 'lignes reçues')}, "
         f"{plural(len(statement.accepted), 'pass accepté', 'pass acceptés')} "
@@ -137,6 +136,6 @@ def _statement(args: argparse.Namespace, settings: HubSettings) -> int:
         f"{plural(len(statement.refused), 'ligne refusée', 'lignes refusées')}."
     )
     if not statement.lines:
-        print("Aucune remise reçue de ce site pour ce mois.")
-    print(f"Fichiers : {csv_path} et {pdf_path}")
+        say("Aucune remise reçue de ce site pour ce mois.")
+    say(f"Fichiers : {csv_path} et {pdf_path}")
     return EXIT_OK

@@ -10,6 +10,7 @@ from pathlib import Path
 from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, format_reference
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import plural
+from mediateur_tui.domain.french_cli import say
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.domain.verdicts import REVOCATION_REASONS
 from mediateur_tui.hub.cli.common import EXIT_OK, Commands
@@ -66,14 +67,14 @@ def _day(text: str) -> date:
 def _init(args: argparse.Namespace, settings: HubSettings) -> int:
     hub = init_region(settings, args.region_id.strip().upper())
     hub.engine.dispose()
-    print(f"Région {hub.region_id} prête.")
-    print(f"Empreinte de la clé de la région : {key_fingerprint(hub.region_public_key)}")
-    print(f"Clé de signature : {settings.key_path} (à sauvegarder, à ne jamais diffuser)")
-    print(
+    say(f"Région {hub.region_id} prête.")
+    say(f"Empreinte de la clé de la région : {key_fingerprint(hub.region_public_key)}")
+    say(f"Clé de signature : {settings.key_path} (à sauvegarder, à ne jamais diffuser)")
+    say(
         f"Clé des bénéficiaires : {settings.beneficiary_key_path} (à sauvegarder, à ne "
         "jamais diffuser ; les sites distributeurs la reçoivent à leur inscription)"
     )
-    print(f"Empreinte de la clé des bénéficiaires : {key_fingerprint(hub.beneficiary_key)}")
+    say(f"Empreinte de la clé des bénéficiaires : {key_fingerprint(hub.beneficiary_key)}")
     return EXIT_OK
 
 
@@ -95,14 +96,14 @@ def _issue(args: argparse.Namespace, settings: HubSettings) -> int:
     out_dir = args.out or settings.directory / "impression"
     csv_path = write_printer_csv(issued, hub.region_key, out_dir)
     first, last = issued.carnets[0].id, issued.carnets[-1].id
-    print(
+    say(
         f"{plural(len(issued.carnets), 'carnet')} de {args.size} pass émis pour le programme "
         f"{issued.programme.id} ({first} à {last}), {plural(issued.pass_count, 'pass', 'pass')}."
     )
-    print(f"Fichier pour l'imprimeur : {csv_path}")
+    say(f"Fichier pour l'imprimeur : {csv_path}")
     if args.qr_sheets:
         sheets = write_qr_sheets(issued, hub.region_key, out_dir)
-        print(f"Planches QR : {plural(len(sheets), 'fichier')} dans {sheets[0].parent}")
+        say(f"Planches QR : {plural(len(sheets), 'fichier')} dans {sheets[0].parent}")
     hub.engine.dispose()
     return EXIT_OK
 
@@ -113,9 +114,9 @@ def _attribute(args: argparse.Namespace, settings: HubSettings) -> int:
     carnet = attribute(hub, args.carnet, beneficiary, args.on)
     hub.engine.dispose()
     if carnet.attributed_on is None or carnet.beneficiary_ref is None:
-        print(f"Attribution du carnet {carnet.id} retirée.")
+        say(f"Attribution du carnet {carnet.id} retirée.")
     else:
-        print(
+        say(
             f"Carnet {carnet.id} attribué le {carnet.attributed_on:%d/%m/%Y} "
             f"(bénéficiaire {_shown_reference(carnet.beneficiary_ref)})."
         )
@@ -133,7 +134,7 @@ def _revoke(args: argparse.Namespace, settings: HubSettings) -> int:
     hub = open_hub(settings)
     revocation = revoke(hub, args.code, args.reason, args.on)
     hub.engine.dispose()
-    print(
+    say(
         f"Pass {format_code(revocation.code)} en opposition "
         f"({REVOCATION_REASONS[revocation.reason]}) depuis le {revocation.revoked_on:%d/%m/%Y}."
     )

@@ -4,16 +4,16 @@ file, without network), export-beneficiary-key (for a distributor site enrolled 
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import sys
 from pathlib import Path
 
+from mediateur_tui.domain.french_cli import say
 from mediateur_tui.domain.signatures import key_fingerprint
-from mediateur_tui.hub.cli.common import EXIT_OK, Commands, read_document
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands
 from mediateur_tui.hub.database import HubSettings, open_hub
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.protocol.documents import dump_json
+from mediateur_tui.protocol.files import read_document_file, write_file
 from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
 
 
@@ -54,20 +54,20 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
     token = enrol_site(hub, args.site_id, args.name, distributor=args.distributeur)
     site = site_record(hub, args.site_id)
     hub.engine.dispose()
-    print(f"Jeton d'inscription à usage unique pour le site {args.site_id.strip().upper()} :")
-    print()
-    print(f"    {token}")
-    print()
+    say(f"Jeton d'inscription à usage unique pour le site {args.site_id.strip().upper()} :")
+    say()
+    say(f"    {token}")
+    say()
     if site is not None and site.distributor:
-        print(
+        say(
             "Site distributeur : oui (il attribue des carnets ; sa réponse d'inscription "
             "porte la clé des bénéficiaires de la région ; un site déjà inscrit en ligne la "
             "reçoit à sa prochaine synchronisation, sans ce jeton)."
         )
     else:
-        print("Site distributeur : non.")
-    print(f"Sur le poste du site : mediateur-tui enrol --hub URL_DU_HUB --token {token}")
-    print(
+        say("Site distributeur : non.")
+    say(f"Sur le poste du site : mediateur-tui enrol --hub URL_DU_HUB --token {token}")
+    say(
         "Le site doit voir la même empreinte de clé de la région : "
         f"{key_fingerprint(hub.region_public_key)}"
     )
@@ -81,24 +81,24 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
 def _import_enrolment(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.enrolment import complete_enrolment
 
-    request = read_document(args.file, ENROLMENT_REQUEST)
+    request = read_document_file(args.file, ENROLMENT_REQUEST)
     hub = open_hub(settings)
     answer = complete_enrolment(hub, request)
     hub.engine.dispose()
     out_dir = args.out or args.file.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"inscription-{answer['site_id']}.json"
-    _write_private_file(path, dump_json(answer))
-    print(f"Site {answer['site_id']} ({answer['site_name']}) inscrit.")
-    print(f"Réponse à porter au site (mediateur-tui enrol --answer-file) : {path}")
+    write_file(path, dump_json(answer))
+    say(f"Site {answer['site_id']} ({answer['site_name']}) inscrit.")
+    say(f"Réponse à porter au site (mediateur-tui enrol --answer-file) : {path}")
     held = "la clé d'accès du site"
     if "beneficiary_key" in answer:
         held += " et la clé des bénéficiaires de la région (site distributeur)"
-    print(
+    say(
         f"Ce fichier contient {held} : ne le copiez nulle part ailleurs, et effacez-le de la "
         "clé USB dès que le site l'a importé."
     )
-    print(f"Empreinte de la clé de la région : {key_fingerprint(hub.region_public_key)}")
+    say(f"Empreinte de la clé de la région : {key_fingerprint(hub.region_public_key)}")
     return EXIT_OK
 
 
@@ -115,25 +115,10 @@ def _export_beneficiary_key(args: argparse.Namespace, settings: HubSettings) -> 
         hub.engine.dispose()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"cle-beneficiaires-{site.id}.json"
-    _write_private_file(path, dump_json(document))
-    print(f"Clé bénéficiaires du site {site.id} : {path}")
-    print(
+    write_file(path, dump_json(document))
+    say(f"Clé bénéficiaires du site {site.id} : {path}")
+    say(
         "À importer sur le poste du site (mediateur-tui attribution import-key), puis à "
         "effacer de la clé USB : le fichier contient un secret de la région."
     )
     return EXIT_OK
-
-
-def _write_private_file(path: Path, data: bytes) -> None:
-    """Writes `path` readable by its owner only (mode 0600), even when it existed with wider
-    permissions: the data goes to a new private file that then replaces it."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

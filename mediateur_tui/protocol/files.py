@@ -1,0 +1,68 @@
+"""Documents on files, the protocol's USB-key route, for both programs: a document read
+within its format's cap, and files written whole or not at all.
+
+Every file either program writes is readable by its owner only (0600): batches, exports,
+requests, acknowledgements, printer files and statements name passes, people's references
+or secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from mediateur_tui.protocol.documents import DocumentTooLarge, load_json
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import MAX_DOCUMENT_BYTES
+
+
+def read_document_file(path: Path, expected_format: str) -> dict[str, Any]:
+    """A `.json.gz` or plain JSON document of `expected_format`, parsed but not yet verified.
+    No more of the file is read than its format's cap: a larger file is refused."""
+    limit = MAX_DOCUMENT_BYTES[expected_format]
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
+    except FileNotFoundError as error:
+        raise ProtocolError(f"Fichier introuvable : {path}") from error
+    except OSError as error:
+        raise ProtocolError(f"Fichier illisible : {path} ({error.strerror}).") from error
+    if len(data) > limit:
+        raise DocumentTooLarge(expected_format)
+    return load_json(data, expected_format)
+
+
+def write_file(path: Path, data: bytes) -> Path:
+    """Writes `path` whole or not at all, readable by its owner only (a USB key pulled out
+    mid-write never leaves half a document)."""
+    with _whole_and_private(path, "wb") as stream:
+        stream.write(data)
+    return path
+
+
+@contextmanager
+def private_text_file(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
+    """`path` opened for writing text (a CSV), readable by its owner only and written whole
+    or not at all: it appears when the block ends without error."""
+    with _whole_and_private(path, "w", encoding=encoding, newline="") as stream:
+        yield stream
+
+
+@contextmanager
+def _whole_and_private(path: Path, mode: str, **options: Any) -> Iterator[IO[Any]]:
+    """A new private temporary file (0600, even where `path` existed with a wider mode),
+    synced to disk, then renamed over `path`; removed if the block fails."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, mode, **options) as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
