@@ -127,6 +127,7 @@ def responsable(args: argparse.Namespace, site: Site, action: str) -> OperatorIn
         return None
     name = getattr(args, "operator", None)
     if not name:
+        site.accounts.refuse_anonymous(action)
         raise CliError(
             f"{action} : réservé aux responsables du lieu. Ajoutez --operator NOM "
             f"(code PIN : {ENV_PIN} ou saisie)."

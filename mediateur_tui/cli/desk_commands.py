@@ -23,7 +23,7 @@ from mediateur_tui.cli.common import (
     responsable_option,
 )
 from mediateur_tui.domain.codes import format_code
-from mediateur_tui.domain.french_cli import say, warn
+from mediateur_tui.domain.french_cli import say, scanned, warn
 from mediateur_tui.domain.verdicts import CheckResult
 from mediateur_tui.services.auth import ROLES, OperatorInfo
 from mediateur_tui.services.images import decode_image
@@ -38,7 +38,7 @@ def add_commands(commands: Commands) -> None:
     init.add_argument("--force", action="store_true", help="remplacer des données existantes")
 
     check_command = commands.add("check", "vérifier un pass sans l'encaisser", check)
-    check_command.add_argument("code", metavar="CODE_OU_QR")
+    check_command.add_argument("code", metavar="CODE_OU_QR", type=scanned)
     check_command.add_argument("--json", action="store_true")
 
     scan = commands.add("scan-image", "lire les QR codes d'images et les vérifier", scan_image)
@@ -46,7 +46,7 @@ def add_commands(commands: Commands) -> None:
     scan.add_argument("--json", action="store_true")
 
     redeem_command = commands.add("redeem", "encaisser des pass dans une nouvelle séance", redeem)
-    redeem_command.add_argument("codes", nargs="+", metavar="CODE")
+    redeem_command.add_argument("codes", nargs="+", metavar="CODE", type=scanned)
     redeem_command.add_argument(
         "--operator", required=True, help=f"nom de l'opérateur·rice (code PIN : {ENV_PIN})"
     )
@@ -158,9 +158,9 @@ def redeem(args: argparse.Namespace, data_dir: Path) -> int:
             if not args.json:
                 _print_results(results[-1:], as_json=False)
     finally:
-        summary = desk.end_session(desk_session.id)
-        if args.json:
+        if args.json:  # before closing the session, which could fail in its turn
             _print_results(results, as_json=True)
+        summary = desk.end_session(desk_session.id)
     if not args.json:
         say(f"Séance « {summary.title} » : {summary.redeemed_count} pass encaissé(s).")
     return EXIT_OK if all(result.redeemable for result in results) else EXIT_REFUSED

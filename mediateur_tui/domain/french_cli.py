@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from mediateur_tui.domain.text import inert
+from mediateur_tui.domain.text import inert, is_clean
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -70,8 +71,55 @@ def speak_french() -> None:
     argparse.ngettext = _french_plural  # type: ignore[attr-defined]
 
 
+UNREADABLE_ARGUMENT = "texte illisible (caractères invalides ou de contrôle)"
+
+
+DASHED_CODE_HINT = (
+    "Un code qui commence par « - » s'écrit après « -- », à la fin : mediateur-tui check -- -6K3F-…"
+)
+
+
+def _dashed_code(argument: str) -> bool:
+    """`-6K3F…`, not `-h` or `--json`: a code whose `6` a scanner typed as `-`."""
+    return len(argument) > 2 and argument[0] == "-" and argument[1].isalnum()
+
+
+def scanned(text: str) -> str:
+    """The type of an argument a scanner typed (a code, a QR's text): taken as it is, even
+    unreadable, since the desk reports each unreadable code on its own, after the others."""
+    return text
+
+
 class FrenchParser(argparse.ArgumentParser):
-    """An ArgumentParser whose messages are inert: what a user typed is shown, never run."""
+    """An ArgumentParser whose messages are inert: what a user typed is shown, never run.
+
+    A text argument (no `type`: a name, a month, a title) that is not valid UTF-8 or holds a
+    control character is refused as unreadable: it would reach the database as garbage.
+    """
+
+    _given: Sequence[str] = ()
+
+    def parse_known_args(  # type: ignore[override]  # the same call, remembered for `error`
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        """A usage error; when an argument looks like a code that starts with "-" (taken for
+        an option), says how to give it."""
+        if any(_dashed_code(arg) and arg not in self._option_string_actions for arg in self._given):
+            message += f". {DASHED_CODE_HINT}"
+        super().error(message)
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        free_text = action.type is None and action.nargs not in (
+            argparse.PARSER,
+            argparse.REMAINDER,
+        )
+        if free_text and not is_clean(arg_string):
+            raise argparse.ArgumentError(action, UNREADABLE_ARGUMENT)
+        return super()._get_value(action, arg_string)
 
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         super()._print_message(inert(message, keep="\n\t"), file)

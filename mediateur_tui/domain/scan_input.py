@@ -15,10 +15,14 @@ from enum import StrEnum
 
 from mediateur_tui.domain.codes import CODE_LENGTH, MalformedCode, normalise, parse_code
 from mediateur_tui.domain.keyboard import looks_garbled, undo_us_layout_on_azerty
-from mediateur_tui.domain.text import inert
+from mediateur_tui.domain.text import REPLACEMENT, inert
 
 PAYLOAD_PREFIX = "PN1"
 MAX_INPUT_LENGTH = 512
+UNREADABLE = (
+    "Saisie illisible (des octets qui ne sont pas du texte) : relisez le pass ou tapez le code "
+    "imprimé."
+)
 GARBLED_HINT = (
     "(Saisie corrigée comme venant d'un lecteur réglé en clavier américain, QWERTY, "
     "ou de chiffres tapés sans Maj : relisez le pass ou tapez le code imprimé.)"
@@ -66,6 +70,8 @@ def parse_scan(text: str) -> ScanInput:
     raw = inert(text.strip())
     if not raw:
         return ScanInput(raw=raw, kind=InputKind.BARE, error="Rien n'a été saisi.")
+    if REPLACEMENT in raw:  # invalid UTF-8 (or a character no pass ever holds)
+        return ScanInput(raw=raw[:MAX_INPUT_LENGTH], kind=InputKind.BARE, error=UNREADABLE)
     if len(raw) > MAX_INPUT_LENGTH:
         return ScanInput(
             raw=raw[:MAX_INPUT_LENGTH], kind=InputKind.BARE, error="Saisie trop longue."

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.protocol.documents import DocumentTooLarge, load_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import MAX_DOCUMENT_BYTES
@@ -56,6 +57,8 @@ def private_text_file(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
 def _whole_and_private(path: Path, mode: str, **options: Any) -> Iterator[IO[Any]]:
     """A new private temporary file (0600, even where `path` existed with a wider mode),
     synced to disk, then renamed over `path`; removed if the block fails."""
+    if not path.name or path.is_dir():
+        raise UserError(f"« {path} » est un dossier : donnez le nom du fichier à écrire.")
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

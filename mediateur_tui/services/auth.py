@@ -201,15 +201,22 @@ def authorise(
     if result.operator is None:
         raise NotAllowed(f"{action} : {result.message}")
     if result.operator.role != "responsable":
-        with Session(writer(engine)) as session:
-            details = {"action": action, "role": result.operator.role}
-            append_event(session, clock(), "refused", result.operator.id, details)
-            session.commit()
+        record_refusal(engine, action, result.operator, clock)
         raise NotAllowed(
             f"{action} : réservé aux responsables du lieu ; {name} est "
             f"{ROLES[result.operator.role]}."
         )
     return result.operator
+
+
+def record_refusal(
+    engine: Engine, action: str, operator: OperatorInfo | None, clock: Clock = system_clock
+) -> None:
+    """A `refused` audit event: `operator` (None: nobody said who they were) may not `action`."""
+    details = {"action": action, "role": operator.role if operator else None}
+    with Session(writer(engine)) as session:
+        append_event(session, clock(), "refused", operator.id if operator else None, details)
+        session.commit()
 
 
 def unlock_operator(
@@ -273,6 +280,10 @@ class Accounts:
 
     def authorise(self, name: str, pin: str, action: str) -> OperatorInfo:
         return authorise(self._engine, name, pin, action, self.clock)
+
+    def refuse_anonymous(self, action: str) -> None:
+        """Records that `action` was asked with no account named (then the caller refuses)."""
+        record_refusal(self._engine, action, None, self.clock)
 
     def unlock(self, name: str, by: OperatorInfo) -> OperatorInfo:
         return unlock_operator(self._engine, name, by, self.clock)

@@ -22,6 +22,7 @@ from mediateur_tui.domain.errors import UserError
 from mediateur_tui.store import journal
 from mediateur_tui.store.audit import intact_length
 from mediateur_tui.store.engine import integrity_problems, writer
+from mediateur_tui.store.errors import JournalDamaged
 from mediateur_tui.store.journal import Entry, journal_path
 from mediateur_tui.store.models import AuditEvent
 
@@ -61,7 +62,11 @@ def examine(engine: Engine, database: Path) -> Diagnosis:
     facts.append("Fichier de base de données intact (contrôle d'intégrité SQLite).")
     with Session(engine) as session:
         stored = list(session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all())
-    entries = list(journal.read(journal_path(database)))
+    try:
+        entries = list(journal.read(journal_path(database)))
+    except JournalDamaged as error:
+        findings.append(str(error))
+        return Diagnosis(findings, facts, [], [], damaged=True)
     journaled = [event for entry in entries for event in entry.audit_events()]
     damaged = False
     if intact_length(stored) < len(stored):

@@ -40,6 +40,7 @@ BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 NO_ROOM_BYTES = 256 * 1024  # less than this free, and an I/O error is a full disk
 _checked: set[str] = set()  # databases that passed quick_check in this process
+_opened: set[str] = set()  # databases SQLite has opened in this process
 
 
 def database_path(data_dir: Path) -> Path:
@@ -52,6 +53,7 @@ def database_url(path: Path) -> str:
 
 def make_engine(path: Path) -> Engine:
     """An engine on the SQLite file `path`, with the pragmas every connection needs."""
+    _opened.add(str(path.absolute()))
     engine = create_engine(
         database_url(path),
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
@@ -92,20 +94,19 @@ def _check_once(connection: Connection) -> None:
 
 
 def behind_its_journal(engine: Engine) -> bool:
-    """Whether the journal holds audit events after the database's last one (its last
-    transactions were lost). Reads the end of the journal only, unless they differ."""
+    """Whether the database lacks an audit event of its journal (its last transactions were
+    lost). The journal is read first: a line is appended after its commit, so whatever the
+    journal holds when it is read, a sound database holds too, whoever writes meanwhile."""
     target = journal_path(Path(str(engine.url.database)))
-    last_in_journal = journal.last_event_hash(target)
+    last_in_journal = journal.last_event(target)
     if last_in_journal is None:
         return False
+    event_id, event_hash = last_in_journal
     with engine.connect() as connection:
-        last = connection.exec_driver_sql(
-            "SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1"
+        stored = connection.exec_driver_sql(
+            "SELECT hash FROM audit_event WHERE id = ?", (event_id,)
         ).scalar()
-    if last == last_in_journal:
-        return False
-    journaled = [event for entry in journal.read(target) for event in entry.event_hashes]
-    return last is None or last in journaled
+    return stored != event_hash
 
 
 def _said_in_french(context: ExceptionContext) -> None:
@@ -137,7 +138,13 @@ def _no_room_left(path: Path) -> bool:
 
 def check_file(path: Path) -> None:
     """Refuses a database file that cannot be the site's: not SQLite, or empty (with no
-    write-ahead log) when its journal shows the site recorded things."""
+    write-ahead log) when its journal shows the site recorded things.
+
+    Only before SQLite opens the file in this process: closing any other descriptor of the
+    file would drop the POSIX locks SQLite holds on it, and another process could then
+    checkpoint and cut the write-ahead log under this one's feet."""
+    if str(path.absolute()) in _opened:
+        return
     try:
         with path.open("rb") as stream:
             header = stream.read(len(SQLITE_HEADER))

@@ -54,6 +54,14 @@ class DiskError(StoreError):
         )
 
 
+class JournalDamaged(StoreError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"Le journal du lieu {path} est endommagé (une ligne illisible) : rien n'a été "
+            "enregistré. " + RESTORE_ADVICE
+        )
+
+
 class TailLost(StoreError):
     def __init__(self, path: Path) -> None:
         super().__init__(

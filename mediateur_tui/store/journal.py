@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlmodel import SQLModel
 
+from mediateur_tui.store.errors import JournalDamaged
 from mediateur_tui.store.models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -187,21 +188,29 @@ def append(target: Path, entry: Entry) -> None:
 
 
 def read(target: Path) -> Iterator[Entry]:
-    """Every complete line (a last line cut by a crash is left out: its transaction's caller
-    was never told it was done, and the database has it)."""
+    """Every complete line, in the order of their audit events (a last line cut by a crash is
+    left out: its transaction's caller was never told it was done, and the database has it).
+
+    Processes append their lines after their commits, so two of them may append in the other
+    order than they committed; the ids of the events (given inside the write lock) say the
+    order of the commits."""
     try:
         stream = target.open("rb")
     except FileNotFoundError:
         return
     with stream:
-        for raw in stream:
-            if not raw.endswith(b"\n"):
-                return
-            yield _entry(raw)
+        entries = [_entry(raw, target) for raw in stream if raw.endswith(b"\n")]
+    yield from sorted(entries, key=_first_event_id)
 
 
-def last_event_hash(target: Path) -> str | None:
-    """The hash of the journal's last audit event, reading only the end of the file."""
+def _first_event_id(entry: Entry) -> int:
+    ids = [row["values"]["id"] for row in entry.rows if row["table"] == "audit_event"]
+    return min(ids, default=0)
+
+
+def last_event(target: Path) -> tuple[int, str] | None:
+    """The id and hash of the last audit event of the journal's last line (reading only the
+    end of the file): the database must hold it, since lines are appended after commits."""
     try:
         with target.open("rb") as stream:
             size = stream.seek(0, os.SEEK_END)
@@ -214,18 +223,29 @@ def last_event_hash(target: Path) -> str | None:
     if size > _TAIL_BYTES:
         complete = complete[1:]  # the first piece may start in the middle of a line
     for raw in reversed(complete):
-        hashes = _entry(raw).event_hashes
-        if hashes:
-            return hashes[-1]
+        events = _events(_entry(raw, target))
+        if events:
+            return events[-1]
     if size <= _TAIL_BYTES:
         return None
-    hashes = [event for entry in read(target) for event in entry.event_hashes]
-    return hashes[-1] if hashes else None
+    events = [event for entry in read(target) for event in _events(entry)]
+    return events[-1] if events else None
 
 
-def _entry(raw: bytes) -> Entry:
-    document = json.loads(raw.decode("utf-8"))
-    return Entry(rows=document["rows"], updates=document.get("updates", []))
+def _events(entry: Entry) -> list[tuple[int, str]]:
+    return [
+        (row["values"]["id"], row["values"]["hash"])
+        for row in entry.rows
+        if row["table"] == "audit_event"
+    ]
+
+
+def _entry(raw: bytes, target: Path) -> Entry:
+    try:
+        document = json.loads(raw.decode("utf-8"))
+        return Entry(rows=document["rows"], updates=document.get("updates", []))
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
+        raise JournalDamaged(target) from error
 
 
 # --- writing back what the database lost ------------------------------------------------------

@@ -247,3 +247,32 @@ def test_exported_batches_are_private(site, tmp_path):
     files = sorted(usb.iterdir())
     assert [file.suffix for file in files] == [".csv", ".gz", ".pdf"]
     assert {mode(file) for file in files} == {0o600}
+
+
+def test_journal_lines_appended_in_another_order_than_their_commits_are_sound(site):
+    """Two processes commit one after the other, then append their journal lines the other
+    way round: nothing is lost, and nothing must be said damaged."""
+    first, second, third = site.valid(3)
+    assert redeem(site, first).code == 0
+    assert redeem(site, second).code == 0
+    path = site.path / JOURNAL_FILENAME
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([*lines[:-2], lines[-1], lines[-2]]))
+    healthy = run("doctor", "--data-dir", str(site.path))
+    assert healthy.code == 0, healthy.out
+    assert redeem(site, third).code == 0
+
+
+def test_a_garbled_journal_line_is_said_damaged(site):
+    taken, checked = site.valid(2)
+    assert redeem(site, taken).code == 0
+    with (site.path / JOURNAL_FILENAME).open("ab") as stream:
+        stream.write(b'{"rows": [\n')
+    for result in (
+        run("check", checked, "--data-dir", str(site.path)),
+        run("doctor", "--data-dir", str(site.path)),
+    ):
+        no_traceback(result)
+        assert result.code == 2
+        assert "Le journal du lieu" in result.out + result.err
+        assert "est endommagé (une ligne illisible)" in result.out + result.err
