@@ -22,6 +22,8 @@ from mediateur_tui.cli.common import (
     CliError,
     Commands,
     open_existing,
+    responsable,
+    responsable_option,
 )
 from mediateur_tui.domain.attribution import Decision, decide_in_force, guess_kind, read_requests
 from mediateur_tui.domain.beneficiaries import format_reference
@@ -46,18 +48,23 @@ def add_commands(commands: Commands) -> None:
         "list", "les carnets remis par ce lieu et la réponse de la région", list_attributions
     )
     listing.add_argument("--json", action="store_true")
+    as_responsable = (responsable_option(),)
     export_command = attribution.add(
-        "export", "écrire les attributions à envoyer à la région sur une clé USB", export
+        "export",
+        "écrire les attributions à envoyer à la région sur une clé USB",
+        export,
+        as_responsable,
     )
     export_command.add_argument("directory", type=Path, metavar="DOSSIER")
     answer = attribution.add(
-        "import-answer", "importer la réponse de la région (clé USB)", import_answer
+        "import-answer", "importer la réponse de la région (clé USB)", import_answer, as_responsable
     )
     answer.add_argument("file", type=Path, metavar="FICHIER")
     key = attribution.add(
         "import-key",
         "importer la clé bénéficiaires de la région (lieu inscrit par clé USB)",
         import_key,
+        as_responsable,
     )
     key.add_argument("file", type=Path, metavar="FICHIER")
 
@@ -80,7 +87,9 @@ def list_attributions(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def export(args: argparse.Namespace, data_dir: Path) -> int:
-    paths = open_existing(data_dir).sync.export_attributions(args.directory)
+    site = open_existing(data_dir)
+    responsable(args, site, "Exporter les attributions")
+    paths = site.sync.export_attributions(args.directory)
     if not paths:
         raise NothingToDo("Aucune attribution en attente de réponse : rien à exporter.")
     for path in paths:
@@ -90,7 +99,9 @@ def export(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def import_answer(args: argparse.Namespace, data_dir: Path) -> int:
-    summary = open_existing(data_dir).sync.import_attribution_answer(args.file)
+    site = open_existing(data_dir)
+    responsable(args, site, "Importer la réponse de la région")
+    summary = site.sync.import_attribution_answer(args.file)
     say(
         f"Réponse de la région : {summary.accepted} attribution(s) acceptée(s), "
         f"{summary.refused} refusée(s)."
@@ -101,7 +112,9 @@ def import_answer(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def import_key(args: argparse.Namespace, data_dir: Path) -> int:
-    open_existing(data_dir).sync.import_beneficiary_key(args.file)
+    site = open_existing(data_dir)
+    responsable(args, site, "Importer la clé bénéficiaires")
+    site.sync.import_beneficiary_key(args.file)
     say("Clé bénéficiaires enregistrée : ce lieu peut remettre des carnets.")
     say(f"Effacez maintenant {args.file} de la clé USB (il contient un secret de la région).")
     return EXIT_OK

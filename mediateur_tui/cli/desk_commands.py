@@ -24,10 +24,11 @@ from mediateur_tui.cli.common import (
 )
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.french_cli import say, scanned, warn
+from mediateur_tui.domain.roles import ROLE_LABELS
 from mediateur_tui.domain.verdicts import CheckResult
-from mediateur_tui.services.auth import ROLES, OperatorInfo
+from mediateur_tui.services.auth import OperatorInfo
 from mediateur_tui.services.images import decode_image
-from mediateur_tui.services.site import Site, has_database, open_site
+from mediateur_tui.services.site import Site, examine_site, has_database, open_site
 
 
 def add_commands(commands: Commands) -> None:
@@ -74,7 +75,7 @@ def add_commands(commands: Commands) -> None:
         as_responsable,
     )
     add.add_argument("name", metavar="NOM")
-    add.add_argument("--role", required=True, choices=sorted(ROLES))
+    add.add_argument("--role", required=True, choices=sorted(ROLE_LABELS))
     operator.add("list", "lister les comptes", operator_list)
     remove = operator.add(
         "remove", "supprimer un compte (l'historique le garde)", operator_remove, as_responsable
@@ -168,7 +169,7 @@ def redeem(args: argparse.Namespace, data_dir: Path) -> int:
 
 def operator_list(args: argparse.Namespace, data_dir: Path) -> int:
     for info in _site_with_accounts(data_dir).accounts.list():
-        say(f"{info.name} ({ROLES[info.role]})")
+        say(f"{info.name} ({ROLE_LABELS[info.role]})")
     return EXIT_OK
 
 
@@ -181,7 +182,7 @@ def operator_add(args: argparse.Namespace, data_dir: Path) -> int:
         )
     pin = ask_pin(ENV_NEW_PIN, f"Code PIN du nouveau compte {args.name} : ", twice=True)
     added = site.accounts.add(args.name, args.role, pin, by)
-    say(f"Compte créé : {added.name} ({ROLES[added.role]}).")  # the name as stored
+    say(f"Compte créé : {added.name} ({ROLE_LABELS[added.role]}).")  # the name as stored
     return EXIT_OK
 
 
@@ -219,14 +220,14 @@ def audit_verify(args: argparse.Namespace, data_dir: Path) -> int:
     problems = site.integrity_problems()
     if problems:
         say(f"Fichier de la base ENDOMMAGÉ : {problems[0]}. Lancez « mediateur-tui doctor ».")
-        return EXIT_REFUSED
+        return EXIT_ERROR
     audit = site.verify_audit()
     if audit.broken_at is not None:
         say(
             f"Journal d'audit ALTÉRÉ à l'événement n° {audit.broken_at} "
             f"({audit.events} événements intacts avant)."
         )
-        return EXIT_REFUSED
+        return EXIT_ERROR
     say(f"Journal d'audit intact : {audit.events} événements vérifiés.")
     return EXIT_OK
 
@@ -234,8 +235,7 @@ def audit_verify(args: argparse.Namespace, data_dir: Path) -> int:
 def doctor(args: argparse.Namespace, data_dir: Path) -> int:
     if not has_database(data_dir):
         raise CliError(f"Aucune base de données dans {data_dir}.")
-    site = open_site(data_dir, repairing=True)
-    diagnosis = site.examine()
+    site, diagnosis = examine_site(data_dir)
     for fact in diagnosis.facts:
         say(f"✔ {fact}")
     for finding in diagnosis.findings:
@@ -243,10 +243,11 @@ def doctor(args: argparse.Namespace, data_dir: Path) -> int:
     if diagnosis.healthy:
         say("Données du lieu saines.")
         return EXIT_OK
-    if not args.repair:
+    if not (args.repair and diagnosis.repairable):
         if diagnosis.repairable:
             say("Lancez « mediateur-tui doctor --repair » pour réparer.")
         return EXIT_ERROR
+    assert site is not None  # only a file that opens can be repairable
     repair = site.repair()
     say(
         f"Réparé : {repair.restored_events} événement(s) remis dans la base, "

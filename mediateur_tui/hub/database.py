@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from platformdirs import user_data_dir
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import class_mapper
 from sqlmodel import Session, SQLModel, select
@@ -45,6 +46,7 @@ from sqlmodel import Session, SQLModel, select
 from mediateur_tui.domain.signatures import public_key_bytes
 from mediateur_tui.hub.errors import HubError, NotInitialised
 from mediateur_tui.hub.models import HubChange, HubRegion
+from mediateur_tui.protocol.files import create_private, keep_private
 
 if TYPE_CHECKING:
     import sqlite3
@@ -168,6 +170,7 @@ def open_engine(settings: HubSettings) -> Engine:
     """The engine, with the hub's schema migrated to the latest revision if it is not there."""
     if settings.database_url.startswith("sqlite"):
         settings.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _sqlite_file_private(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         if current_revision(engine) != HUB_SCHEMA_REVISION:
@@ -181,6 +184,19 @@ def open_engine(settings: HubSettings) -> Engine:
             f"Base de données du hub inaccessible : {error.__class__.__name__}."
         ) from error
     return engine
+
+
+def _sqlite_file_private(url: str) -> None:
+    """The hub's SQLite file holds the sites' key hashes and every line paid: 0600, as its
+    -wal and -shm (SQLite gives them the database's mode)."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    create_private(path)
+    for file in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        keep_private(file)
 
 
 @contextmanager
@@ -230,7 +246,7 @@ def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
@@ -268,7 +284,7 @@ def _make_beneficiary_key_file(path: Path) -> bool:
     """
     if path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

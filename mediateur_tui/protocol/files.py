@@ -53,6 +53,28 @@ def private_text_file(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
         yield stream
 
 
+def keep_private(path: Path) -> bool:
+    """Sets `path` back to 0600 if it exists with a wider mode (a copy made by hand);
+    whether it had to."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return False
+    if not mode & 0o077:
+        return False
+    os.chmod(path, 0o600)
+    return True
+
+
+def create_private(path: Path) -> None:
+    """Creates `path` empty and 0600 if it does not exist (before a library opens it with
+    its own, wider, mode), or sets it back to 0600."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        keep_private(path)
+
+
 @contextmanager
 def _whole_and_private(path: Path, mode: str, **options: Any) -> Iterator[IO[Any]]:
     """A new private temporary file (0600, even where `path` existed with a wider mode),

@@ -28,19 +28,18 @@ from mediateur_tui.domain.pins import (
     lockout,
     verify_pin,
 )
+from mediateur_tui.domain.roles import ROLE_LABELS
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import Operator, stored_id
 
 log = logging.getLogger(__name__)
 LOCKOUT_MINUTES = int(LOCKOUT.total_seconds() // 60)
-ROLES = {
-    "mediateur": "médiateur·rice",
-    "responsable": "responsable",
-    "distributeur": "distributeur·rice",
-}
 PIN_PATTERN = re.compile(r"[0-9]{4,12}")
-UNLOCK_HINT = "un ou une responsable doit le débloquer (mediateur-tui operator unlock NOM)"
+UNLOCK_HINT = (
+    "un ou une responsable doit le débloquer (mediateur-tui operator unlock NOM "
+    "--operator RESPONSABLE)"
+)
 
 
 class AccountError(UserError, ValueError):
@@ -84,7 +83,7 @@ def has_operators(engine: Engine) -> bool:
 
 
 def create_operator(session: Session, name: str, role: str, pin_hash: str) -> Operator:
-    if role not in ROLES:
+    if role not in ROLE_LABELS:
         raise ValueError(f"unknown role {role!r}")
     operator = Operator(name=name, role=role, pin_hash=pin_hash)
     session.add(operator)
@@ -104,7 +103,7 @@ def add_operator(
     name = " ".join(name.split())
     if not name:
         raise AccountError("Le nom ne peut pas être vide.")
-    if role not in ROLES:
+    if role not in ROLE_LABELS:
         raise AccountError(f"Rôle inconnu : {role}.")
     if not PIN_PATTERN.fullmatch(pin):
         raise AccountError("Le code PIN doit compter de 4 à 12 chiffres.")
@@ -129,6 +128,7 @@ def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> 
             )
         ).first()
     if found is None:
+        _record_unknown_login(engine, name, clock)
         return LoginResult(None, "Opérateur inconnu.")
     operator_id, pin_hash = found
     right = verify_pin(pin, pin_hash)  # scrypt, outside the write lock
@@ -163,6 +163,13 @@ def log_in(engine: Engine, name: str, pin: str, clock: Clock = system_clock) -> 
         session.commit()
     log.warning("wrong PIN for operator %s (%d in a row)", operator_id, failures)
     return LoginResult(None, _failure_message(failures))
+
+
+def _record_unknown_login(engine: Engine, name: str, clock: Clock) -> None:
+    """A login under a name no account has: audited too (someone guessing names)."""
+    with Session(writer(engine)) as session:
+        append_event(session, clock(), "login_failed", None, {"name": name, "known": False})
+        session.commit()
 
 
 def _failure_message(failures: int) -> str:
@@ -204,7 +211,7 @@ def authorise(
         record_refusal(engine, action, result.operator, clock)
         raise NotAllowed(
             f"{action} : réservé aux responsables du lieu ; {name} est "
-            f"{ROLES[result.operator.role]}."
+            f"{ROLE_LABELS[result.operator.role]}."
         )
     return result.operator
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
+from mediateur_tui.domain.roles import REFUSALS, may
 from mediateur_tui.domain.scan_input import parse_scan
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult, decide
 from mediateur_tui.store import journal, queries
@@ -21,6 +22,7 @@ from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import (
     Cancellation,
     DeskSession,
+    Operator,
     Redemption,
     RefusedScan,
     stored_id,
@@ -270,6 +272,11 @@ class Desk:
             started_at=self.clock(),
         )
         with Session(writer(self._engine)) as session:
+            operator = session.get(Operator, operator_id)
+            if operator is None or operator.removed_at is not None:
+                raise DeskError("Opérateur inconnu : reconnectez-vous.")
+            if not may(operator.role, "new_session"):
+                raise DeskError(REFUSALS["new_session"])
             session.add(desk_session)
             session.commit()
             session.refresh(desk_session)

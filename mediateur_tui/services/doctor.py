@@ -22,7 +22,7 @@ from mediateur_tui.domain.errors import UserError
 from mediateur_tui.store import journal
 from mediateur_tui.store.audit import intact_length
 from mediateur_tui.store.engine import integrity_problems, writer
-from mediateur_tui.store.errors import JournalDamaged
+from mediateur_tui.store.errors import DatabaseDamaged, JournalDamaged
 from mediateur_tui.store.journal import Entry, journal_path
 from mediateur_tui.store.models import AuditEvent
 
@@ -103,6 +103,16 @@ def examine(engine: Engine, database: Path) -> Diagnosis:
             "« doctor --repair » les y ajoute."
         )
     return Diagnosis(findings, facts, lost_entries, unjournaled, damaged=False)
+
+
+def unopenable(error: DatabaseDamaged) -> Diagnosis:
+    """The diagnosis of a file too damaged for SQLite to open."""
+    finding = (
+        f"Fichier de base de données endommagé : {error.problem}. Restaurez la dernière "
+        f"sauvegarde (mediateur-tui restore), puis relancez « mediateur-tui doctor --repair » : "
+        "le journal remet ce qui a été fait depuis."
+    )
+    return Diagnosis([finding], [], [], [], damaged=True)
 
 
 def repair(engine: Engine, database: Path) -> Repair:

@@ -29,6 +29,7 @@ from mediateur_tui.services.setup import SetupState, setup_state
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.audit import verify_chain
 from mediateur_tui.store.engine import database_path, integrity_problems, open_database
+from mediateur_tui.store.errors import DatabaseDamaged
 from mediateur_tui.store.queries import replica_meta
 
 
@@ -125,6 +126,16 @@ def open_site(
             "Créez la démo (mediateur-tui demo init) ou importez une réplique du registre."
         )
     return Site(open_database(path, repairing), data_dir, max_replica_age=max_replica_age)
+
+
+def examine_site(data_dir: Path) -> tuple[Site | None, doctor.Diagnosis]:
+    """`doctor`'s view of `data_dir`: the site opened for repair and what it finds, or no
+    site at all when the file is too damaged to open (then only a backup helps)."""
+    try:
+        site = open_site(data_dir, repairing=True)
+    except DatabaseDamaged as error:
+        return None, doctor.unopenable(error)
+    return site, site.examine()
 
 
 def has_database(data_dir: Path) -> bool:

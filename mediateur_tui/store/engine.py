@@ -18,6 +18,7 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.exc import OperationalError
 
+from mediateur_tui.protocol.files import create_private, keep_private
 from mediateur_tui.store import journal
 from mediateur_tui.store.errors import (
     DatabaseBusy,
@@ -25,6 +26,7 @@ from mediateur_tui.store.errors import (
     DiskError,
     DiskFull,
     TailLost,
+    short_problem,
 )
 from mediateur_tui.store.journal import JOURNAL_OPTION, journal_path
 
@@ -94,19 +96,18 @@ def _check_once(connection: Connection) -> None:
 
 
 def behind_its_journal(engine: Engine) -> bool:
-    """Whether the database lacks an audit event of its journal (its last transactions were
+    """Whether the database lacks the last audit event of its journal (its last transactions were
     lost). The journal is read first: a line is appended after its commit, so whatever the
     journal holds when it is read, a sound database holds too, whoever writes meanwhile."""
     target = journal_path(Path(str(engine.url.database)))
-    last_in_journal = journal.last_event(target)
-    if last_in_journal is None:
+    event_id = journal.last_event_id(target)
+    if event_id is None:
         return False
-    event_id, event_hash = last_in_journal
     with engine.connect() as connection:
         stored = connection.exec_driver_sql(
             "SELECT hash FROM audit_event WHERE id = ?", (event_id,)
         ).scalar()
-    return stored != event_hash
+    return stored is None  # a different event there: `audit verify` and `doctor` say so
 
 
 def _said_in_french(context: ExceptionContext) -> None:
@@ -161,14 +162,12 @@ def check_file(path: Path) -> None:
 
 
 def _owner_only(path: Path) -> None:
-    """The database holds the site's access key and the PIN hashes: mode 0600. A new one is
-    created so (SQLite gives its -wal and -shm files the mode of the database)."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            if file.exists() and file.stat().st_mode & 0o077:
-                os.chmod(file, 0o600)
+    """The database holds the site's access key and the PIN hashes, its journal the same
+    rows: mode 0600. A new database is created so (SQLite gives its -wal and -shm files the
+    mode of the database); an existing one, copied by hand, is set back to it."""
+    create_private(path)
+    for file in (Path(f"{path}-wal"), Path(f"{path}-shm"), journal_path(path)):
+        keep_private(file)
 
 
 def _has_content(path: Path) -> bool:
@@ -183,7 +182,7 @@ def integrity_problems(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         rows = connection.exec_driver_sql("PRAGMA integrity_check").fetchall()
     problems = [str(row[0]) for row in rows]
-    return [] if problems == ["ok"] else problems
+    return [] if problems == ["ok"] else [short_problem(problem) for problem in problems]
 
 
 def _set_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:

@@ -40,10 +40,17 @@ class DiskFull(StoreError):
 
 class DatabaseDamaged(StoreError):
     def __init__(self, path: Path, problem: str) -> None:
+        self.problem = short_problem(problem)
         super().__init__(
-            f"La base de données {path} est endommagée ({problem}) : rien n'a été enregistré. "
-            + RESTORE_ADVICE
+            f"La base de données {path} est endommagée ({self.problem}) : rien n'a été "
+            "enregistré. " + RESTORE_ADVICE
         )
+
+
+def short_problem(text: str) -> str:
+    """SQLite's first finding, cut short: its whole report can run to a hundred lines."""
+    first = text.strip().splitlines()[0] if text.strip() else "raison inconnue"
+    return first if len(first) <= 160 else first[:159] + "…"
 
 
 class DiskError(StoreError):

@@ -204,13 +204,12 @@ def read(target: Path) -> Iterator[Entry]:
 
 
 def _first_event_id(entry: Entry) -> int:
-    ids = [row["values"]["id"] for row in entry.rows if row["table"] == "audit_event"]
-    return min(ids, default=0)
+    return min(_event_ids(entry), default=0)
 
 
-def last_event(target: Path) -> tuple[int, str] | None:
-    """The id and hash of the last audit event of the journal's last line (reading only the
-    end of the file): the database must hold it, since lines are appended after commits."""
+def last_event_id(target: Path) -> int | None:
+    """The id of the last audit event of the journal's last line (reading only the end of
+    the file): the database must hold it, since lines are appended after commits."""
     try:
         with target.open("rb") as stream:
             size = stream.seek(0, os.SEEK_END)
@@ -223,21 +222,17 @@ def last_event(target: Path) -> tuple[int, str] | None:
     if size > _TAIL_BYTES:
         complete = complete[1:]  # the first piece may start in the middle of a line
     for raw in reversed(complete):
-        events = _events(_entry(raw, target))
-        if events:
-            return events[-1]
+        ids = _event_ids(_entry(raw, target))
+        if ids:
+            return ids[-1]
     if size <= _TAIL_BYTES:
         return None
-    events = [event for entry in read(target) for event in _events(entry)]
-    return events[-1] if events else None
+    ids = [event_id for entry in read(target) for event_id in _event_ids(entry)]
+    return ids[-1] if ids else None
 
 
-def _events(entry: Entry) -> list[tuple[int, str]]:
-    return [
-        (row["values"]["id"], row["values"]["hash"])
-        for row in entry.rows
-        if row["table"] == "audit_event"
-    ]
+def _event_ids(entry: Entry) -> list[int]:
+    return [row["values"]["id"] for row in entry.rows if row["table"] == "audit_event"]
 
 
 def _entry(raw: bytes, target: Path) -> Entry:

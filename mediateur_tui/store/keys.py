@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
 from mediateur_tui.domain.beneficiaries import BENEFICIARY_KEY_BYTES
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.files import keep_private
 from mediateur_tui.protocol.signing import decode_key
 
 SITE_KEY_FILENAME = "site_ed25519.key"
@@ -60,10 +60,8 @@ def load_site_key(data_dir: Path) -> Ed25519PrivateKey:
             f"Clé du lieu introuvable ({path}) : ce poste doit d'abord être inscrit auprès de "
             "la région (mediateur-tui enrol --hub ADRESSE --token JETON)."
         )
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        os.chmod(path, 0o600)
-        log.warning("site key %s was readable by others (mode %o): set to 0600", path, mode)
+    if keep_private(path):
+        log.warning("site key %s was readable by others: set to 0600", path)
     try:
         key = load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as error:
@@ -103,6 +101,7 @@ def write_beneficiary_key(data_dir: Path, key: bytes) -> Path:
 def load_beneficiary_key(data_dir: Path) -> bytes | None:
     """The region's beneficiary key, or None when this site was not given one."""
     path = data_dir / BENEFICIARY_KEY_FILENAME
+    keep_private(path)
     try:
         key = path.read_bytes()
     except FileNotFoundError:

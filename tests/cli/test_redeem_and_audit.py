@@ -177,7 +177,7 @@ def test_audit_verify_detects_an_edited_event(demo_dir, capsys, monkeypatch):
         ).rowcount
     assert changed == 1
     code, out = audit(capsys, demo_dir.path)
-    assert code == 1
+    assert code == 2
     assert "ALTÉRÉ à l'événement n° 3 (2 événements intacts avant)" in out
 
 
@@ -186,7 +186,7 @@ def test_audit_verify_detects_a_deleted_event(demo_dir, capsys, monkeypatch):
     with sqlite3.connect(demo_dir.path / DATABASE_FILENAME) as db:
         db.execute("DELETE FROM audit_event WHERE id = 2")
     code, out = audit(capsys, demo_dir.path)
-    assert code == 1
+    assert code == 2
     assert "ALTÉRÉ à l'événement n° 3" in out
 
 
@@ -198,5 +198,5 @@ def test_audit_verify_detects_a_recomputed_hash_without_its_successor(
     with sqlite3.connect(demo_dir.path / DATABASE_FILENAME) as db:
         db.execute("UPDATE audit_event SET hash = ? WHERE id = 4", ("f" * 64,))
     code, out = audit(capsys, demo_dir.path)
-    assert code == 1
+    assert code == 2
     assert "n° 4" in out

@@ -271,7 +271,17 @@ def any_region(request, tmp_path, console) -> Iterator[Region]:
 
 
 # The commands a responsable runs (--operator and the PIN); on a site with no account, anyone.
-RESPONSABLE_COMMANDS = {"close-month", "export-batch", "import-ack", "import-replica", "enrol"}
+RESPONSABLE_COMMANDS = {
+    ("close-month",),
+    ("export-batch",),
+    ("import-ack",),
+    ("import-replica",),
+    ("enrol",),
+    ("operator", "add"),
+    ("attribution", "export"),
+    ("attribution", "import-answer"),
+    ("attribution", "import-key"),
+}
 DEFAULT_RESPONSABLE = ("Karim Benali", "--role", "responsable")
 DEFAULT_RESPONSABLE_PIN = "5678"
 
@@ -294,7 +304,7 @@ class SiteDir:
             if self.responsable is None and "responsable" not in args:
                 self.ok("operator", "add", *DEFAULT_RESPONSABLE, pin=DEFAULT_RESPONSABLE_PIN)
         if self.responsable is not None and (
-            args[0] in RESPONSABLE_COMMANDS or args[:2] == ("operator", "add")
+            args[:1] in RESPONSABLE_COMMANDS or args[:2] in RESPONSABLE_COMMANDS
         ):
             argv += ["--operator", self.responsable[0]]
             pin = pin or self.responsable[1]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +105,15 @@ def run_here(capsys, *args: str) -> Run:
 
 def no_traceback(result: Run) -> None:
     assert "Traceback" not in result.out + result.err, result.out + result.err
+
+
+def rows(site: Site, sql: str) -> list[tuple]:
+    """The rows of `sql` on the site's database, read with a connection closed at once."""
+    with closing(sqlite3.connect(site.path / DATABASE_FILENAME)) as db:
+        return db.execute(sql).fetchall()
+
+
+def active_codes(site: Site) -> set[str]:
+    return {
+        code for (code,) in rows(site, "SELECT code FROM redemption WHERE cancelled_at IS NULL")
+    }

@@ -7,6 +7,7 @@ The walk finds the commands itself, so a command added later is covered without 
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -81,6 +82,15 @@ def run_in_process(main: Callable[[list[str]], int], capsys, argv: list[str]) ->
     code = main(argv)
     out, err = capsys.readouterr()
     return Run(code, out, err)
+
+
+@pytest.fixture(autouse=True)
+def _no_log_capture():
+    """The garbage (lone surrogates) would reach pytest's log capture raw, which pytest-xdist
+    then cannot send between processes; the site's own log file shows it inert."""
+    logging.disable(logging.CRITICAL)
+    yield
+    logging.disable(logging.NOTSET)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import sqlite3
 import stat
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -21,19 +20,13 @@ from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.store.journal import JOURNAL_FILENAME
 
 from . import workers
-from .conftest import MEDIATEUR, RESPONSABLE, Site, no_traceback, run
+from .conftest import MEDIATEUR, RESPONSABLE, Site, active_codes, no_traceback, rows, run
 
 SPAWN = multiprocessing.get_context("spawn")
 
 
 def database(site: Site) -> Path:
     return site.path / DATABASE_FILENAME
-
-
-def active_codes(site: Site) -> set[str]:
-    with sqlite3.connect(database(site)) as db:
-        rows = db.execute("SELECT code FROM redemption WHERE cancelled_at IS NULL").fetchall()
-    return {code for (code,) in rows}
 
 
 def redeem(site: Site, *codes: str) -> object:
@@ -107,8 +100,7 @@ def flip(path: Path, offset: int, count: int = 64) -> None:
 
 def checkpointed(site: Site) -> None:
     """Everything in the database file itself (no -wal left), as after a clean close."""
-    with sqlite3.connect(database(site)) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    rows(site, "PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def test_flipped_bytes_are_found_and_nothing_is_written(site):
@@ -174,6 +166,7 @@ def test_a_lost_wal_is_found_and_repaired_with_nothing_lost(site):
     assert Path(f"{database(site)}-wal").stat().st_size > 0  # still only in the WAL
     process.kill()  # the crash: no checkpoint
     process.join(timeout=30)
+    assert process.exitcode is not None  # gone, with its locks
     for suffix in ("-wal", "-shm"):
         Path(f"{database(site)}{suffix}").unlink()
     assert not active_codes(site) & set(codes)  # the database alone lost them

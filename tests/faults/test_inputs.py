@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +19,8 @@ from image_files import png_claiming_size
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.text import inert
 from mediateur_tui.services.site import open_site
-from mediateur_tui.store.engine import DATABASE_FILENAME
 
-from .conftest import AMBIENT, MEDIATEUR, Site, no_traceback, run
+from .conftest import AMBIENT, MEDIATEUR, active_codes, no_traceback, run
 
 SHM = Path("/dev/shm")
 
@@ -41,12 +39,6 @@ def run_bytes(*args: str | bytes, env: dict[str, str] | None = None):
         timeout=120,
         check=False,
     )
-
-
-def active_codes(site: Site) -> set[str]:
-    with sqlite3.connect(site.path / DATABASE_FILENAME) as db:
-        rows = db.execute("SELECT code FROM redemption WHERE cancelled_at IS NULL").fetchall()
-    return {code for (code,) in rows}
 
 
 def test_invalid_utf8_after_a_good_code_is_unreadable_and_the_good_code_is_said(site):

@@ -4,13 +4,9 @@ refusal exits 2 in French, changes nothing else and is in the audit log."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
-from mediateur_tui.store.engine import DATABASE_FILENAME
-
-from .conftest import MEDIATEUR, RESPONSABLE, Site, no_traceback, run
+from .conftest import MEDIATEUR, RESPONSABLE, Site, no_traceback, rows, run
 
 RESPONSABLE_COMMANDS = {
     "operator add": ["operator", "add", "Intrus", "--role", "responsable"],
@@ -24,16 +20,12 @@ RESPONSABLE_COMMANDS = {
 }
 
 
-def audit_events(site: Site) -> list[tuple[str, int | None, str]]:
-    with sqlite3.connect(site.path / DATABASE_FILENAME) as db:
-        return db.execute(
-            "SELECT kind, operator_id, details FROM audit_event ORDER BY id"
-        ).fetchall()
+def audit_events(site: Site) -> list[tuple]:
+    return rows(site, "SELECT kind, operator_id, details FROM audit_event ORDER BY id")
 
 
-def operators(site: Site) -> list[tuple[str, str, int]]:
-    with sqlite3.connect(site.path / DATABASE_FILENAME) as db:
-        return db.execute("SELECT name, role, failed_attempts FROM operator ORDER BY id").fetchall()
+def operators(site: Site) -> list[tuple]:
+    return rows(site, "SELECT name, role, failed_attempts FROM operator ORDER BY id")
 
 
 @pytest.mark.parametrize("command", RESPONSABLE_COMMANDS, ids=str)

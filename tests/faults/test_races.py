@@ -16,7 +16,7 @@ from mediateur_tui.services.site import open_site
 from mediateur_tui.store.engine import DATABASE_FILENAME
 
 from . import workers
-from .conftest import MEDIATEUR, Site, no_traceback, run
+from .conftest import MEDIATEUR, Site, no_traceback, rows, run
 
 SPAWN = multiprocessing.get_context("spawn")
 PROCESSES = 16
@@ -55,11 +55,9 @@ def test_sixteen_processes_racing_for_each_pass_leave_exactly_one_winner(site: S
         assert winner["redeemable"] is True and winner["code"] == code
         losers = [json.loads(out) for exit_code, out, _ in outcomes if exit_code == 1]
         assert {loser["verdict"] for loser in losers} == {"redeemed_here"}
-    with sqlite3.connect(site.path / DATABASE_FILENAME) as db:
-        rows = db.execute(
-            "SELECT code, COUNT(*) FROM redemption WHERE cancelled_at IS NULL GROUP BY code"
-        ).fetchall()
-    counts = dict(rows)
+    counts = dict(
+        rows(site, "SELECT code, COUNT(*) FROM redemption WHERE cancelled_at IS NULL GROUP BY code")
+    )
     assert [counts.get(code) for code in codes] == [1] * ROUNDS
 
 

@@ -132,6 +132,20 @@ def test_the_region_lifecycle_by_command(hub_dir: Path, tmp_path: Path, capsys) 
     assert "1 pass accepté pour 10,00 €, 1 ligne refusée." in out
     assert (out_dir / "releve-AVESNES-EPN-2026-11.pdf").read_bytes().startswith(b"%PDF")
 
+    # Every file the hub wrote (keys, database, printer files, QR sheets, replica export,
+    # acknowledgements, statements) is readable by its owner only; its folder too.
+    assert stat.S_IMODE(hub_dir.stat().st_mode) == 0o700
+    written = [
+        path
+        for folder in (hub_dir, tmp_path / "usb", tmp_path / "autre", out_dir)
+        for path in folder.rglob("*")
+        if path.is_file() and path != batch_file  # the batch: made by this test
+    ]
+    assert len(written) >= 10
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in written} == {
+        path.name: 0o600 for path in written
+    }
+
 
 def _enrolled_site(hub_dir: Path, token: str) -> Site:
     key = new_private_key()

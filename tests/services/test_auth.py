@@ -162,5 +162,7 @@ def test_unknown_operator(demo_db):
     result = log_in(demo_db.engine, "Personne Inconnue", demo_db.pin, fixed_clock(NOW))
     assert not result.ok
     assert result.message == "Opérateur inconnu."
-    with Session(demo_db.engine) as session:
-        assert session.exec(select(AuditEvent)).all() == []
+    with Session(demo_db.engine) as session:  # someone guessing names is on record too
+        (event,) = session.exec(select(AuditEvent)).all()
+    assert (event.kind, event.operator_id) == ("login_failed", None)
+    assert json.loads(event.details) == {"name": "Personne Inconnue", "known": False}

@@ -14,6 +14,7 @@ from textual.widgets import Checkbox, DataTable, Input, Select
 
 from mediateur_tui.domain.beneficiaries import beneficiary_reference, format_reference
 from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.domain.roles import REFUSALS
 from mediateur_tui.domain.rulebooks import Grant, load_rulebooks
 from mediateur_tui.services.attribution import NOT_A_DISTRIBUTOR, AttributionDesk
 from mediateur_tui.services.demo import DEMO_BENEFICIARY
@@ -22,7 +23,7 @@ from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME, load_beneficiary_
 from mediateur_tui.store.models import PassRecord
 from mediateur_tui.ui.screens.attribution_cancel import AttributionCancelScreen
 from mediateur_tui.ui.screens.attribution_carnets import AttributionCarnetsScreen
-from mediateur_tui.ui.screens.attribution_request import NOT_ALLOWED, AttributionRequestScreen
+from mediateur_tui.ui.screens.attribution_request import AttributionRequestScreen
 from mediateur_tui.ui.screens.attributions import AttributionsScreen
 from mediateur_tui.ui.screens.help import HelpScreen
 from mediateur_tui.ui.screens.home import HomeScreen
@@ -155,7 +156,7 @@ async def test_a_mediatrice_is_refused_the_carnets(demo, monkeypatch):
         # Even opened some other way, the screen refuses and offers nothing.
         app.push_screen(AttributionRequestScreen(app.context))
         await settle(pilot)
-        assert shown(app, "#request-unavailable") == NOT_ALLOWED
+        assert shown(app, "#request-unavailable") == REFUSALS["attribution"]
         assert not app.screen.query_one("#request-form").display
         assert footer_keys(app) == "esc Retour f1 Aide"
 

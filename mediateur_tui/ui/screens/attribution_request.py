@@ -25,6 +25,7 @@ from textual.worker import Worker
 from mediateur_tui.domain.beneficiaries import Identity, format_reference
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_date, local_date, parse_french_date, plural
+from mediateur_tui.domain.roles import ALLOWED_ROLES, REFUSALS
 from mediateur_tui.domain.rulebooks import PROOF_LABELS, ProofGroup, Rulebook
 from mediateur_tui.services.attribution import (
     Assessment,
@@ -38,10 +39,6 @@ from mediateur_tui.ui.screens.attributions import AttributionsScreen
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
-ATTRIBUTION_ROLES = ("distributeur", "responsable")
-NOT_ALLOWED = (
-    "L'attribution de carnets est réservée aux distributeur·rices et aux responsables du lieu."
-)
 DATE_FORMAT = "JJ/MM/AAAA"
 UNEXPECTED_ERROR = (
     "Erreur inattendue : la demande n'a pas pu être examinée. Réessayez ; si cela se répète, "
@@ -146,8 +143,10 @@ class AttributionRequestScreen(SiteScreen[None]):
         self.query_one("#received-on", Input).value = format_date(self.today())
         self.query_one("#request-unavailable").display = False
         self.query_one("#establishment-row").display = False
-        if not self.context.has_role(*ATTRIBUTION_ROLES):  # the home refuses; the palette too
-            self._show_unavailable(NOT_ALLOWED)
+        if not self.context.has_role(
+            *ALLOWED_ROLES["attribution"]
+        ):  # the home refuses; the palette too
+            self._show_unavailable(REFUSALS["attribution"])
             return
         self._show_hint("Chargement du règlement…")
         self.load_desk()

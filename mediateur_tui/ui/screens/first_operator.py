@@ -12,7 +12,8 @@ from textual.widgets import Header, Input, Label, Select, Static
 from textual.worker import Worker
 
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.services.auth import ROLES, OperatorInfo
+from mediateur_tui.domain.roles import ROLE_LABELS
+from mediateur_tui.services.auth import OperatorInfo
 from mediateur_tui.ui.messages import FirstScreenWanted
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
@@ -46,7 +47,7 @@ class FirstOperatorScreen(SiteScreen[None]):
             with Horizontal(classes="form-row"):
                 yield Label("Rôle")
                 yield Select(
-                    [(label, role) for role, label in reversed(ROLES.items())],
+                    [(label, role) for role, label in reversed(ROLE_LABELS.items())],
                     value="responsable",
                     allow_blank=False,
                     id="role",
@@ -111,7 +112,9 @@ class FirstOperatorScreen(SiteScreen[None]):
     @on(Created)
     def created(self, message: Created) -> None:
         operator = message.operator
-        self.notify(f"Compte créé : {operator.name} ({ROLES[operator.role]}). Connectez-vous.")
+        self.notify(
+            f"Compte créé : {operator.name} ({ROLE_LABELS[operator.role]}). Connectez-vous."
+        )
         self.post_message(FirstScreenWanted())
 
     def _say(self, message: str) -> None:

@@ -21,11 +21,12 @@ from mediateur_tui.domain.formatting import (
     plural,
     thousands,
 )
+from mediateur_tui.domain.roles import ALLOWED_ROLES, REFUSALS
 from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.services.dashboard import HomeView, age_text
 from mediateur_tui.services.sync import SyncStatus
 from mediateur_tui.ui.messages import LogOutRequested, SessionWanted
-from mediateur_tui.ui.screens.attribution_request import ATTRIBUTION_ROLES, AttributionRequestScreen
+from mediateur_tui.ui.screens.attribution_request import AttributionRequestScreen
 from mediateur_tui.ui.screens.base import SiteScreen
 from mediateur_tui.ui.screens.history import HistoryScreen
 from mediateur_tui.ui.screens.month_end import MonthEndScreen
@@ -34,24 +35,6 @@ from mediateur_tui.ui.screens.sync import SyncScreen
 from mediateur_tui.ui.screens.verify import VerifyScreen
 from mediateur_tui.ui.widgets.day_chart import DayChart
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
-
-# Which roles may use which key; the others get a notice saying why (REFUSALS).
-ALLOWED_ROLES = {
-    "new_session": ("mediateur", "responsable"),
-    "month_end": ("responsable",),
-    "reconciliation": ("responsable",),
-    "attribution": ATTRIBUTION_ROLES,
-}
-REFUSALS = {
-    "new_session": "Les séances sont réservées aux médiateur·rices et aux responsables du lieu "
-    ": connectez-vous avec l'un de leurs comptes.",
-    "month_end": "La fin de mois est réservée aux responsables du lieu : connectez-vous avec un "
-    "compte responsable.",
-    "reconciliation": "Le rapprochement des remises est réservé aux responsables du lieu : "
-    "connectez-vous avec un compte responsable.",
-    "attribution": "L'attribution de carnets est réservée aux distributeur·rices et aux "
-    "responsables du lieu : connectez-vous avec l'un de leurs comptes.",
-}
 
 
 class HomeScreen(SiteScreen[None]):

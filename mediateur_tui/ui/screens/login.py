@@ -11,7 +11,8 @@ from textual.message import Message
 from textual.widgets import Header, Input, Label, Select, Static
 from textual.worker import Worker
 
-from mediateur_tui.services.auth import ROLES, LoginResult, OperatorInfo
+from mediateur_tui.domain.roles import ROLE_LABELS
+from mediateur_tui.services.auth import LoginResult, OperatorInfo
 from mediateur_tui.ui.messages import LoggedIn
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
@@ -66,7 +67,7 @@ class LoginScreen(SiteScreen[None]):
         # Mounted once the accounts are known, so that the list never offers a blank choice.
         self.query_one("#operator-loading").remove()
         choice = Select(
-            [(f"{op.name} ({ROLES[op.role]})", op.name) for op in operators],
+            [(f"{op.name} ({ROLE_LABELS[op.role]})", op.name) for op in operators],
             value=operators[0].name,
             allow_blank=False,
             id="operator",
