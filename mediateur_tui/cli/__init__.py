@@ -14,7 +14,12 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from mediateur_tui.cli import attribution_commands, desk_commands, region_commands
+from mediateur_tui.cli import (
+    attribution_commands,
+    backup_commands,
+    desk_commands,
+    region_commands,
+)
 from mediateur_tui.cli.common import (
     EXIT_ERROR,
     EXIT_REFUSED,
@@ -31,7 +36,7 @@ UNEXPECTED_ERROR = (
     "détail est dans mediateur.log). Si cela se répète, prévenez le ou la responsable."
 )
 # Commands that may create the data directory (and the database) on a site's first day.
-CREATING_COMMANDS = {None, "demo", "enrol", "import-replica"}
+CREATING_COMMANDS = {None, "demo", "enrol", "import-replica", "restore"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="ouvrir sur les données de démo")
     parser.set_defaults(handler=None)
     commands = Commands(parser.add_subparsers(dest="command", metavar="COMMANDE"), common)
-    for module in (desk_commands, region_commands, attribution_commands):
+    for module in (desk_commands, region_commands, attribution_commands, backup_commands):
         module.add_commands(commands)
     return parser
 

@@ -20,6 +20,16 @@ def thousands(count: int) -> str:
     return f"{count:,}".replace(",", " ")
 
 
+def format_size(size: int) -> str:
+    """A size in bytes for a French reader: `12,3 Mo`, `64 Mo`, `800 octets`."""
+    for unit, name in ((1024**3, "Go"), (1024**2, "Mo"), (1024, "Ko")):
+        if size >= unit:
+            value = size / unit
+            shown = f"{value:.0f}" if size % unit == 0 else f"{value:.1f}".replace(".", ",")
+            return f"{shown} {name}"
+    return f"{size} octets"
+
+
 def format_euros(cents: int) -> str:
     """1234567 -> '12 345,67 €'."""
     sign = "-" if cents < 0 else ""

@@ -53,6 +53,14 @@ def private_text_file(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
         yield stream
 
 
+@contextmanager
+def private_binary_file(path: Path) -> Iterator[IO[bytes]]:
+    """`path` opened for writing bytes as they come (an archive), readable by its owner only
+    and written whole or not at all."""
+    with _whole_and_private(path, "wb") as stream:
+        yield stream
+
+
 def keep_private(path: Path) -> bool:
     """Sets `path` back to 0600 if it exists with a wider mode (a copy made by hand);
     whether it had to."""

@@ -109,8 +109,8 @@ def unopenable(error: DatabaseDamaged) -> Diagnosis:
     """The diagnosis of a file too damaged for SQLite to open."""
     finding = (
         f"Fichier de base de données endommagé : {error.problem}. Restaurez la dernière "
-        f"sauvegarde (mediateur-tui restore), puis relancez « mediateur-tui doctor --repair » : "
-        "le journal remet ce qui a été fait depuis."
+        "sauvegarde : mediateur-tui restore FICHIER --replace (le journal remet ce qui a été "
+        "fait depuis)."
     )
     return Diagnosis([finding], [], [], [], damaged=True)
 
@@ -121,7 +121,8 @@ def repair(engine: Engine, database: Path) -> Repair:
     if diagnosis.damaged:
         raise UserError(
             "Réparation impossible : " + " ".join(diagnosis.findings) + " Restaurez la dernière "
-            "sauvegarde (mediateur-tui restore), puis relancez « mediateur-tui doctor --repair »."
+            "sauvegarde : mediateur-tui restore FICHIER --replace (le journal remet ce qui a été "
+            "fait depuis)."
         )
     restored = sum(len(entry.event_hashes) for entry in diagnosis.lost_entries)
     if diagnosis.lost_entries:

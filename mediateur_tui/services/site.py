@@ -21,6 +21,7 @@ from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
 from mediateur_tui.services import doctor
 from mediateur_tui.services.attribution import AttributionDesk, unsent_count
 from mediateur_tui.services.auth import Accounts
+from mediateur_tui.services.backup import Backups
 from mediateur_tui.services.dashboard import HomeView, home_stats
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.history import History
@@ -60,6 +61,7 @@ class Site:
         self.history = History(engine, data_dir, clock)
         self.month_end = MonthEnd(engine, data_dir, clock)
         self.sync = SiteSync(engine, data_dir, clock, transport=transport, sleep=sleep)
+        self.backups = Backups(engine, data_dir, clock)
 
     def setup_state(self) -> SetupState:
         """What the data directory still needs before the desk can open."""

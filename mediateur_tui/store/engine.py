@@ -25,6 +25,7 @@ from mediateur_tui.store.errors import (
     DatabaseDamaged,
     DiskError,
     DiskFull,
+    StoreError,
     TailLost,
     short_problem,
 )
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 DATABASE_FILENAME = "mediateur.sqlite3"
 # The newest migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic, which saves a third of the start-up time.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -115,16 +116,24 @@ def _said_in_french(context: ExceptionContext) -> None:
     error = context.original_exception
     if not isinstance(error, sqlite3.Error) or isinstance(error, sqlite3.IntegrityError):
         return
-    name = getattr(error, "sqlite_errorname", "")
     path = Path(str(context.engine.url.database)) if context.engine else Path("?")
+    french = store_error(path, error)
+    if french is not None:
+        raise french from error
+
+
+def store_error(path: Path, error: sqlite3.Error) -> StoreError | None:
+    """The French StoreError of a SQLite error on the file `path`, if it is one of them."""
+    name = getattr(error, "sqlite_errorname", "")
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        raise DatabaseBusy(path, BUSY_TIMEOUT_MS / 1000) from error
+        return DatabaseBusy(path, BUSY_TIMEOUT_MS / 1000)
     if name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _no_room_left(path)):
-        raise DiskFull(path) from error
+        return DiskFull(path)
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-        raise DatabaseDamaged(path, str(error)) from error
+        return DatabaseDamaged(path, str(error))
     if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")):
-        raise DiskError(path, str(error)) from error
+        return DiskError(path, str(error))
+    return None
 
 
 def _no_room_left(path: Path) -> bool:

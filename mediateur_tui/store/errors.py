@@ -13,7 +13,8 @@ from mediateur_tui.domain.errors import UserError
 
 RESTORE_ADVICE = (
     "Lancez « mediateur-tui doctor » pour le diagnostic ; si la base est perdue, restaurez la "
-    "dernière sauvegarde (mediateur-tui restore) ou demandez conseil à la région."
+    "dernière sauvegarde (mediateur-tui restore FICHIER --replace : le journal remet ce qui a "
+    "été fait depuis) ou demandez conseil à la région."
 )
 
 

@@ -104,6 +104,18 @@ class SyncState(SQLModel, table=True):
     last_error: str | None = None
 
 
+class BackupSetting(SQLModel, table=True):
+    """One row: where the site's backups go, how many are kept, and the last one made."""
+
+    __tablename__ = "backup_setting"
+    id: int = Field(default=1, primary_key=True)
+    folder: str | None = None  # the folder of the daily backups (a USB key, a share)
+    keep: int = 10
+    last_backup_at: datetime | None = None
+    last_backup_file: str | None = None
+    last_error: str | None = None
+
+
 class Batch(SQLModel, table=True):
     """A sealed monthly remittance (remise): immutable once written."""
 

@@ -117,3 +117,28 @@ def active_codes(site: Site) -> set[str]:
     return {
         code for (code,) in rows(site, "SELECT code FROM redemption WHERE cancelled_at IS NULL")
     }
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB tmpfs, mounted for the test (root only: CI runs as root)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    mount = tmp_path / "petit-disque"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(filler: Path) -> None:
+    """Fills the disk of `filler` to its last bytes, unbuffered so nothing is left to flush."""
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            try:
+                os.write(descriptor, b"\0" * 512)
+            except OSError:
+                break
+    finally:
+        os.close(descriptor)

@@ -7,11 +7,8 @@ import multiprocessing
 import os
 import shutil
 import stat
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.desk import Desk
@@ -20,7 +17,16 @@ from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.store.journal import JOURNAL_FILENAME
 
 from . import workers
-from .conftest import MEDIATEUR, RESPONSABLE, Site, active_codes, no_traceback, rows, run
+from .conftest import (
+    MEDIATEUR,
+    RESPONSABLE,
+    Site,
+    active_codes,
+    fill,
+    no_traceback,
+    rows,
+    run,
+)
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -45,18 +51,6 @@ def redeem(site: Site, *codes: str) -> object:
 # --- a full disk ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 4 MB tmpfs, mounted for the test (root only: CI runs as root)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    mount = tmp_path / "petit-disque"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
 def test_a_full_disk_stops_cleanly_and_keeps_what_was_taken(site, small_disk):
     target = Site(small_disk / "lieu", site.codes)
     shutil.copytree(site.path, target.path)
@@ -64,15 +58,7 @@ def test_a_full_disk_stops_cleanly_and_keeps_what_was_taken(site, small_disk):
     first = redeem(target, *codes[:2])
     assert first.code == 0, first.err
     filler = small_disk / "remplissage"
-    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:  # fill the disk to its last bytes, unbuffered so nothing is left to flush
-        while True:
-            try:
-                os.write(descriptor, b"\0" * 512)
-            except OSError:
-                break
-    finally:
-        os.close(descriptor)
+    fill(filler)
     full = redeem(target, *codes[2:])
     no_traceback(full)
     assert full.code == 2

@@ -61,3 +61,18 @@ def hold_write_lock(database: Path, seconds: float, ready, done) -> None:
     done.wait(seconds)
     connection.execute("ROLLBACK")
     connection.close()
+
+
+def redeem_one_by_one(data_dir: Path, codes: list[str], conn) -> None:
+    """Takes `codes` one transaction each, as a desk would, saying when it starts and ends."""
+    try:
+        site = open_site(data_dir)
+        operator = next(op for op in site.accounts.list() if op.role == "mediateur")
+        session = site.desk.start_session(operator.id, "Atelier", "collectif", "", 60)
+        conn.send("started")
+        for code in codes:
+            assert site.desk.redeem(session.id, operator.id, code).redeemable
+        site.close()
+        conn.send(("done", len(codes)))
+    except BaseException:
+        conn.send(("error", traceback.format_exc()))

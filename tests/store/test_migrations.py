@@ -34,7 +34,7 @@ ALL_REVISIONS = [script.revision for script in SCRIPTS.walk_revisions()]
 def test_there_is_one_linear_history():
     assert len(SCRIPTS.get_heads()) == 1
     assert ALL_REVISIONS[-1] == "0001"  # walk_revisions goes from head down to base
-    assert ALL_REVISIONS[0] == "0004"
+    assert ALL_REVISIONS[0] == "0005"
 
 
 def test_schema_revision_constant_is_alembics_head():
