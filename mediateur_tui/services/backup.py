@@ -28,7 +28,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ MANIFEST = "manifest.json"
 KEY_FILES = (SITE_KEY_FILENAME, BENEFICIARY_KEY_FILENAME)
 MEMBERS = (DATABASE_FILENAME, JOURNAL_FILENAME, *KEY_FILES)
 DEFAULT_KEEP = 10
+DAILY = timedelta(hours=24)  # the app's backup, into the site's folder when it is there
 MAX_MEMBER_BYTES = 16 * 1024**3  # a database of this size is no site's: a forged archive
 
 
@@ -92,6 +93,7 @@ class BackupReport:
 @dataclass(frozen=True)
 class BackupStatus:
     folder: Path | None
+    folder_present: bool  # False: a USB key not plugged in
     keep: int
     last_backup_at: datetime | None
     last_backup_file: str | None
@@ -384,9 +386,28 @@ class Backups:
         setting = self._setting()
         folder = Path(setting.folder) if setting.folder else None
         return BackupStatus(
-            folder, setting.keep, setting.last_backup_at, setting.last_backup_file,
+            folder,
+            folder is not None and folder.is_dir(),
+            setting.keep,
+            setting.last_backup_at,
+            setting.last_backup_file,
             setting.last_error,
-        )  # fmt: skip
+        )
+
+    def make_if_due(self) -> BackupReport | None:
+        """The app's daily backup: made when the site's folder is there (a USB key plugged
+        in) and the last one is a day old, or dated after now (a clock put back). A failure
+        is recorded for the home screen, not raised: the next attempt comes soon."""
+        status = self.status()
+        now = self.clock()
+        last = status.last_backup_at
+        if not status.folder_present or (last is not None and now - DAILY < last <= now):
+            return None
+        try:
+            return self.make()
+        except BackupError as error:
+            log.warning("daily backup failed: %s", error)
+            return None
 
     def make(
         self, folder: Path | None = None, keep: int | None = None, remember: bool = False

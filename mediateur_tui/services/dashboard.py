@@ -10,6 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.formatting import LOCAL_TZ, local_date
+from mediateur_tui.services.backup import BackupStatus
 from mediateur_tui.services.desk import SessionInfo
 from mediateur_tui.services.sync import SyncStatus
 from mediateur_tui.store.models import Redemption
@@ -36,6 +37,7 @@ class HomeView:
     sync: SyncStatus
     open_session: SessionInfo | None
     unsent_attributions: int  # carnets handed out here, not yet sent to the region
+    backup: BackupStatus
 
 
 def local_midnight(day: date) -> datetime:

@@ -84,6 +84,7 @@ class Site:
             sync=self.sync.status(),
             open_session=self.desk.open_session(operator_id),
             unsent_attributions=unsent_count(self._engine),
+            backup=self.backups.status(),
         )
 
     def attribution_desk(self) -> AttributionDesk:

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import local_date
+from mediateur_tui.services.backup import BackupReport
 from mediateur_tui.services.desk import SessionInfo
 from mediateur_tui.services.setup import SetupState
 from mediateur_tui.services.site import Site
@@ -44,11 +45,17 @@ from mediateur_tui.ui.screens.new_session import NewSessionScreen, SessionForm
 from mediateur_tui.ui.screens.session import SessionScreen
 
 log = logging.getLogger(__name__)
+BACKUP_CHECK_SECONDS = 10 * 60  # how often the app looks whether the daily backup is due
 
 
 @dataclass
 class _SetupRead(Message):
     state: SetupState
+
+
+@dataclass
+class _BackupMade(Message):
+    report: BackupReport
 
 
 @dataclass
@@ -73,6 +80,21 @@ class MediateurApp(App[None]):
 
     def on_mount(self) -> None:
         self.open_first_screen()
+        self.set_interval(BACKUP_CHECK_SECONDS, self.daily_backup)
+        self.daily_backup()
+
+    # --- the daily backup -----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="backup", exit_on_error=False)
+    def daily_backup(self) -> None:
+        """A backup into the site's folder once a day, when it is there (a USB key)."""
+        report = self.context.site.backups.make_if_due()
+        if report is not None:
+            self.post_message(_BackupMade(report))
+
+    @on(_BackupMade)
+    def backup_made(self, message: _BackupMade) -> None:
+        self.notify(f"Sauvegarde du jour faite : {message.report.path.name}.", timeout=8)
 
     # --- navigation -----------------------------------------------------------------------
 

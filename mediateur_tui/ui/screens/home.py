@@ -22,6 +22,7 @@ from mediateur_tui.domain.formatting import (
     thousands,
 )
 from mediateur_tui.domain.roles import ALLOWED_ROLES, REFUSALS
+from mediateur_tui.services.backup import BackupStatus
 from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.services.dashboard import HomeView, age_text
 from mediateur_tui.services.sync import SyncStatus
@@ -148,6 +149,7 @@ class HomeScreen(SiteScreen[None]):
             f"{thousands(stats.replica_pass_count)} pass"
             + f"\nMise à jour {age_text(stats.replica_updated_at, now)}"
             + f"\n{sync_text(sync_status, now)}"
+            + f"\n{backup_text(view.backup, now)}"
         )
         waiting = f"{stats.waiting_count} pass\n{format_euros(stats.waiting_cents)}"
         if sync_status.pending_batches:
@@ -220,6 +222,18 @@ class HomeScreen(SiteScreen[None]):
             )
             return
         self.app.push_screen(ReconciliationScreen(self.context, message.batch.batch_id))
+
+
+def backup_text(status: BackupStatus, now: datetime) -> str:
+    """One line on the site's backups, for the replica card."""
+    if status.last_error:
+        return "Dernière sauvegarde en échec"
+    if status.last_backup_at is None:
+        return "Aucune sauvegarde" if status.folder else "Sauvegarde non réglée"
+    age = age_text(status.last_backup_at, now)
+    if status.folder and not status.folder_present:
+        return f"Sauvegardée {age} (clé absente)"
+    return f"Sauvegardée {age}"
 
 
 def sync_text(status: SyncStatus, now: datetime) -> str:
