@@ -155,6 +155,8 @@ def sync(args: argparse.Namespace, data_dir: Path) -> int:
             say(line)
         for sent in report.batches:
             say(sent.describe())
+        for refused in report.refusals:
+            say(refused.describe())
         if report.ok and not report.batches:
             say("Aucune remise en attente d'envoi.")
         for error in report.errors:

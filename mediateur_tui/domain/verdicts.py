@@ -88,12 +88,23 @@ class _Result(Protocol):
 
 
 @dataclass(frozen=True)
+class RegionRefusal:
+    """The region's refusal of a redemption made here: why, and for a pass paid to another
+    site, which one and when it was taken there."""
+
+    reason_label: str
+    winner_site_name: str | None = None
+    winner_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class LocalRedemption:
     """A redemption of the pass already recorded at this site."""
 
     at: datetime
     session_title: str
     operator_name: str
+    region_refusal: RegionRefusal | None = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +337,21 @@ def _decide_known(facts: PassFacts, today: date, result: _Result) -> CheckResult
 
 def _redeemed_here(here: LocalRedemption, details: dict[str, str], result: _Result) -> CheckResult:
     when = format_datetime(here.at)
+    refusal = here.region_refusal
+    if refusal is not None and refusal.winner_site_name is not None:
+        winner_at = format_datetime(refusal.winner_at) if refusal.winner_at else "?"
+        return result(
+            Verdict.REDEEMED_ELSEWHERE,
+            f"Encaissé ici le {when}, mais refusé par la région : déjà payé à "
+            f"{refusal.winner_site_name}, qui l'a encaissé le {winner_at}.",
+            {**details, "encaisse_le": when, "lieu": refusal.winner_site_name},
+        )
+    if refusal is not None:
+        return result(
+            Verdict.REDEEMED_HERE,
+            f"Encaissé ici le {when}, mais refusé par la région ({refusal.reason_label}).",
+            {**details, "encaisse_le": when, "refus_region": refusal.reason_label},
+        )
     return result(
         Verdict.REDEEMED_HERE,
         f"Déjà encaissé ici le {when}, séance « {here.session_title} », par {here.operator_name}.",

@@ -25,6 +25,7 @@ from mediateur_tui.protocol.signing import region_signer, verify_document
 from mediateur_tui.protocol.verdicts import LineVerdict, RefusalReason, refusal_label
 from mediateur_tui.services.batches import BatchInfo, batch_document
 from mediateur_tui.store import queries
+from mediateur_tui.store.answers import Answer, record_answers
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import AckLine, Batch
@@ -105,6 +106,12 @@ def _line_info(row: AckLine, value_cents: int) -> AckLineInfo:
     )
 
 
+def _answer(line: AckLine) -> Answer:
+    return Answer(
+        line.redemption_id, line.verdict, line.reason, line.winner_site_id, line.winner_redeemed_at
+    )
+
+
 def read_ack_file(path: Path) -> dict[str, Any]:
     return read_document_file(path, ACK)
 
@@ -165,6 +172,7 @@ def import_ack(
                 )
             return replace(summary, already_imported=True)
         session.add_all(lines)
+        record_answers(session, [_answer(line) for line in lines], now)
         batch.ack_document = dump_json(ack).decode("utf-8")
         batch.acknowledged_at = now
         session.add(batch)

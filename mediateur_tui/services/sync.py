@@ -26,20 +26,25 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.clock import Clock, system_clock
+from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.formatting import format_euros
+from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.domain.periods import period_label
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.files import read_document_file, write_file
 from mediateur_tui.protocol.formats import BENEFICIARY_KEY, ENROLMENT
+from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.verdicts import refusal_label
 from mediateur_tui.services import acks, attribution_sync, batches, enrolment, replica
 from mediateur_tui.services.enrolment import Enrolment
 from mediateur_tui.services.replica import ReplicaApplied
 from mediateur_tui.store import queries
+from mediateur_tui.store.answers import mark_reported, site_name, unreported_refusals
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.keys import load_beneficiary_key
+from mediateur_tui.store.models import Redemption, RegionAnswer
 from mediateur_tui.store.sync_state import read_sync_state, sync_state
 from mediateur_tui.sync.client import DEFAULT_ATTEMPTS, PAGE_LIMIT, HubClient, normalise_hub_url
 from mediateur_tui.sync.errors import HubUnreachable, SyncError
@@ -186,8 +191,47 @@ class SentBatch:
         )
 
 
+@dataclass(frozen=True)
+class RefusedLine:
+    """A redemption of this site that the region refused, as a sync report says it once."""
+
+    code: str
+    redeemed_at: datetime
+    reason: str | None
+    winner_site_id: str | None
+    winner_site_name: str | None
+    winner_redeemed_at: datetime | None
+
+    def describe(self) -> str:
+        said = (
+            f"Refusé par la région : {format_code(self.code)}, encaissé ici le "
+            f"{format_datetime(self.redeemed_at)} — {refusal_label(self.reason)}"
+        )
+        if self.winner_site_name is None:
+            return said + "."
+        at = format_datetime(self.winner_redeemed_at) if self.winner_redeemed_at else "?"
+        return said + f" : payé à {self.winner_site_name}, qui l'a encaissé le {at}."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "redeemed_at": iso_instant(self.redeemed_at),
+            "reason": self.reason,
+            "winner": None
+            if self.winner_site_id is None
+            else {
+                "site_id": self.winner_site_id,
+                "site_name": self.winner_site_name,
+                "redeemed_at": iso_instant(self.winner_redeemed_at)
+                if self.winner_redeemed_at
+                else None,
+            },
+        }
+
+
 @dataclass
 class SyncReport:
+    refusals: list[RefusedLine] = field(default_factory=list)  # new since the last report
     changes: int = 0  # replica changes received
     pages: int = 0
     cursor: int = 0
@@ -250,6 +294,7 @@ class SyncReport:
                 "refused": self.attributions_refused,
                 "refusals": self.attribution_refusals,
             },
+            "refusals": [refused.to_json() for refused in self.refusals],
             "errors": self.errors,
         }
 
@@ -307,8 +352,33 @@ def synchronise(
             report.errors.append(f"Remises : {error}")
     finally:
         client.close()
+        report.refusals = take_refusals(engine, clock())
         _record_outcome(engine, clock(), report)
     return report
+
+
+def take_refusals(engine: Engine, now: datetime) -> list[RefusedLine]:
+    """The region's refusals of this site's redemptions that no report has said yet; they
+    are said once (marked reported)."""
+    with Session(writer(engine)) as session:
+        refusals = unreported_refusals(session)
+        lines = [_refused_line(session, answer) for answer in refusals]
+        mark_reported(session, refusals, now)
+        session.commit()
+    return lines
+
+
+def _refused_line(session: Session, answer: RegionAnswer) -> RefusedLine:
+    redemption = session.get(Redemption, answer.redemption_id)
+    assert redemption is not None  # an answer names a redemption of this site (foreign key)
+    return RefusedLine(
+        code=redemption.code,
+        redeemed_at=redemption.redeemed_at,
+        reason=answer.reason,
+        winner_site_id=answer.winner_site_id,
+        winner_site_name=site_name(session, answer.winner_site_id),
+        winner_redeemed_at=answer.winner_redeemed_at,
+    )
 
 
 def _pull(

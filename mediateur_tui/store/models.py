@@ -196,6 +196,7 @@ class Redemption(SQLModel, table=True):
     # Accepted offline on the strength of the region's signature, unknown to the replica.
     provisional: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     batch_id: str | None = Field(default=None, foreign_key="batch.batch_id", index=True)
+    declared_at: datetime | None = None  # the region acknowledged its declaration
 
 
 class Cancellation(SQLModel, table=True):
@@ -203,6 +204,21 @@ class Cancellation(SQLModel, table=True):
     reason: str
     operator_id: int = Field(foreign_key="operator.id")
     cancelled_at: datetime
+    declared_at: datetime | None = None  # the region acknowledged its declaration
+
+
+class RegionAnswer(SQLModel, table=True):
+    """The region's word on a redemption of this site (a declaration's answer or a batch's
+    acknowledgement): accepted, or refused with its reason and, for a conflict, the winner."""
+
+    __tablename__ = "region_answer"
+    redemption_id: str = Field(primary_key=True, foreign_key="redemption.id")
+    verdict: str  # "accepted" | "refused"
+    reason: str | None = None
+    winner_site_id: str | None = None
+    winner_redeemed_at: datetime | None = None
+    answered_at: datetime
+    reported_at: datetime | None = None  # when a sync report last said it
 
 
 class RefusedScan(SQLModel, table=True):

@@ -10,9 +10,12 @@ from mediateur_tui.domain.verdicts import (
     DEFAULT_MAX_REPLICA_AGE,
     LocalRedemption,
     PassFacts,
+    RegionRefusal,
     RemoteRedemption,
     ReplicaState,
 )
+from mediateur_tui.protocol.verdicts import refusal_label
+from mediateur_tui.store.answers import refusal_of, site_name
 from mediateur_tui.store.models import (
     Carnet,
     DeskSession,
@@ -88,8 +91,18 @@ def active_local_redemption(session: Session, code: str) -> LocalRedemption | No
     if row is None:
         return None
     redemption, desk_session, operator = row
+    refused = refusal_of(session, redemption.id)
     return LocalRedemption(
-        at=redemption.redeemed_at, session_title=desk_session.title, operator_name=operator.name
+        at=redemption.redeemed_at,
+        session_title=desk_session.title,
+        operator_name=operator.name,
+        region_refusal=None
+        if refused is None
+        else RegionRefusal(
+            refusal_label(refused.reason),
+            site_name(session, refused.winner_site_id),
+            refused.winner_redeemed_at,
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from mediateur_tui.domain.signatures import private_key_from_seed, public_key_by
 from mediateur_tui.domain.verdicts import (
     LocalRedemption,
     PassFacts,
+    RegionRefusal,
     RemoteRedemption,
     ReplicaState,
     Verdict,
@@ -144,6 +145,30 @@ def test_redeemed_here():
     assert "09:05" in result.message  # shown in French local time (UTC+2 in May)
     assert "Atelier courriel" in result.message
     assert "Samia" in result.message
+
+
+def test_taken_here_but_refused_by_the_region():
+    taken = datetime(2026, 5, 4, 7, 5, tzinfo=UTC)
+    paid_elsewhere = LocalRedemption(
+        at=taken,
+        session_title="Atelier",
+        operator_name="Samia",
+        region_refusal=RegionRefusal(
+            "déjà encaissé ailleurs", "Médiathèque de Lens", datetime(2026, 5, 3, 8, 0, tzinfo=UTC)
+        ),
+    )
+    result = decide(bare(), facts(redeemed_here=paid_elsewhere), FRESH, NOW)
+    assert result.verdict is Verdict.REDEEMED_ELSEWHERE and not result.redeemable
+    assert result.message == (
+        "Encaissé ici le 04/05/2026 09:05, mais refusé par la région : déjà payé à "
+        "Médiathèque de Lens, qui l'a encaissé le 03/05/2026 10:00."
+    )
+    revoked = LocalRedemption(taken, "Atelier", "Samia", RegionRefusal("pass en opposition"))
+    result = decide(bare(), facts(redeemed_here=revoked), FRESH, NOW)
+    assert result.verdict is Verdict.REDEEMED_HERE and not result.redeemable
+    assert result.message == (
+        "Encaissé ici le 04/05/2026 09:05, mais refusé par la région (pass en opposition)."
+    )
 
 
 def test_redeemed_elsewhere():

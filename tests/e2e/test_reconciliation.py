@@ -79,6 +79,22 @@ def test_same_pass_at_two_sites_first_received_wins(any_region, make_site, tmp_p
     assert f"Remise n° 1 ({label}) : 2 accepté(s) (20,00 €), 0 refusé(s)." in out
     out = site_b.ok("sync")
     assert f"Remise n° 1 ({label}) : 1 accepté(s) (10,00 €), 1 refusé(s)." in out
+    # The refused line itself, with the winner; said once.
+    said = (
+        f"Refusé par la région : {format_code(shared)}, encaissé ici le {format_datetime(at_b)}"
+        f" — déjà encaissé ailleurs : payé à {SITE_A_NAME}, qui l'a encaissé le "
+        f"{format_datetime(at_a)}."
+    )
+    assert said in out and out.count("Refusé par la région") == 1
+    again = json.loads(site_b.ok("sync", "--json"))
+    assert again["refusals"] == []
+    # The pass B took and the region paid to A: B's check says so, and refuses it.
+    check = site_b.cli("check", shared)
+    assert check.code == 1
+    assert (
+        f"Encaissé ici le {format_datetime(at_b)}, mais refusé par la région : déjà payé à "
+        f"{SITE_A_NAME}, qui l'a encaissé le {format_datetime(at_a)}."
+    ) in check.out
 
     lines_a = site_a.ack_lines(batch_a)
     assert {code: (line.verdict, line.reason) for code, line in lines_a.items()} == {

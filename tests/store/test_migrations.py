@@ -34,7 +34,7 @@ ALL_REVISIONS = [script.revision for script in SCRIPTS.walk_revisions()]
 def test_there_is_one_linear_history():
     assert len(SCRIPTS.get_heads()) == 1
     assert ALL_REVISIONS[-1] == "0001"  # walk_revisions goes from head down to base
-    assert ALL_REVISIONS[0] == "0005"
+    assert ALL_REVISIONS[0] == "0006"
 
 
 def test_schema_revision_constant_is_alembics_head():
@@ -228,3 +228,45 @@ def test_reopening_keeps_the_data(demo_db):
         assert Desk(engine, clock=fixed_clock(NOW)).check(code).verdict is Verdict.REDEEMED_HERE
     finally:
         engine.dispose()
+
+
+def test_the_answers_of_imported_acknowledgements_are_kept_as_already_reported(tmp_path):
+    """0006 copies each ack line into region_answer: `check` knows of a refusal the region
+    sent before the upgrade, and the next sync does not report it as new."""
+    path = tmp_path / "avant.sqlite3"
+    engine = make_engine(path)
+    upgrade(engine, "0005")
+    at = "2026-10-14 10:00:00.000000"
+    acknowledged = "2026-11-02 08:00:00.000000"
+    with engine.begin() as connection:
+        for sql in (
+            "INSERT INTO operator (id, name, role, pin_hash, failed_attempts) "
+            "VALUES (1, 'Camille', 'mediateur', 'x', 0)",
+            "INSERT INTO desk_session (id, title, kind, themes, duration_minutes, operator_id, "
+            f"started_at) VALUES (1, 'Atelier', 'collectif', '', 60, 1, '{at}')",
+            "INSERT INTO batch (batch_id, period, sequence, sealed_at, document_hash, document, "
+            "redemption_count, value_cents, refused_count, acknowledged_at) VALUES "
+            f"('b1', '2026-10', 1, '{at}', 'h', '{{}}', 2, 2000, 0, '{acknowledged}')",
+            "INSERT INTO redemption (id, code, session_id, operator_id, redeemed_at, "
+            "value_cents, input_method, raw_input, batch_id) VALUES "
+            f"('r1', 'C1', 1, 1, '{at}', 1000, 'scan', 'C1', 'b1'), "
+            f"('r2', 'C2', 1, 1, '{at}', 1000, 'scan', 'C2', 'b1')",
+            "INSERT INTO ack_line (batch_id, redemption_id, code, verdict, reason, "
+            "winner_site_id, winner_redeemed_at) VALUES "
+            "('b1', 'r1', 'C1', 'accepted', NULL, NULL, NULL), "
+            f"('b1', 'r2', 'C2', 'refused', 'conflict', 'FOURMIES', '{at}')",
+        ):
+            connection.execute(text(sql))
+    upgrade(engine)
+    with engine.connect() as connection:
+        answers = connection.execute(
+            text(
+                "SELECT redemption_id, verdict, reason, winner_site_id, answered_at, reported_at "
+                "FROM region_answer ORDER BY redemption_id"
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in answers] == [
+        ("r1", "accepted", None, None, acknowledged, acknowledged),
+        ("r2", "refused", "conflict", "FOURMIES", acknowledged, acknowledged),
+    ]

@@ -108,7 +108,10 @@ async def test_right_pin_opens_home_with_the_figures(demo):
         assert app.context.operator.role == "responsable"
         assert app.screen.sub_title == "Karim Benali — accueil"
         replica = text_of(app.screen.query_one("#replica"))
-        assert replica == "300 pass\nMise à jour à l'instant\nNon inscrit auprès de la région"
+        assert replica == (
+            "300 pass\nMise à jour à l'instant\nNon inscrit auprès de la région"
+            "\nSauvegarde non réglée"
+        )
         assert text_of(app.screen.query_one("#waiting")) == "0 pass\n0,00 €"
         assert text_of(app.screen.query_one("#month")) == "novembre 2026 : 0 pass, 0,00 €"
         assert "Aucune séance ouverte" in text_of(app.screen.query_one("#open-session"))

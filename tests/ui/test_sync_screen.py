@@ -61,6 +61,11 @@ async def test_sync_pulls_the_replica_sends_the_batch_and_shows_the_answer(remit
         assert shown(app, "#sync-report") == (
             "Remises envoyées, accusés reçus :\n"
             "  Remise n° 1 (octobre 2026) : 2 accepté(s) (20,00 €), 1 refusé(s).\n"
+            "Refus de la région depuis la dernière synchronisation :\n"
+            f"  Refusé par la région : {remitting.codes[0]}, encaissé ici le "
+            "14/10/2026 10:00 — déjà "
+            "encaissé ailleurs : payé à Médiathèque de Fourmies, qui l'a encaissé le "
+            "10/10/2026 12:05.\n"
             "✔ Synchronisation terminée."
         )
         assert not screen.has_class("failed")

@@ -161,6 +161,9 @@ def report_text(report: SyncReport) -> str:
         lines.extend(f"  {sent.describe()}" for sent in report.batches)
     elif report.ok:
         lines.append("Aucune remise en attente d'envoi.")
+    if report.refusals:
+        lines.append("[b]Refus de la région depuis la dernière synchronisation :[/b]")
+        lines.extend(f"  {_escape(refused.describe())}" for refused in report.refusals)
     for error in report.errors:
         lines.append(f"[b]✘[/b] {_escape(error)}")
     if report.ok:
