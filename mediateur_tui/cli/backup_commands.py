@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mediateur_tui.cli.common import EXIT_OK, Commands, open_existing
+from mediateur_tui.cli.common import (
+    EXIT_OK,
+    Commands,
+    open_existing,
+    responsable,
+    responsable_option,
+)
+from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_datetime, format_size, plural, thousands
 from mediateur_tui.domain.french_cli import say
 from mediateur_tui.services.backup import CopyFacts, restore_backup
@@ -32,13 +39,22 @@ def add_commands(commands: Commands) -> None:
         help="faire de DOSSIER le dossier de sauvegarde du lieu (sauvegarde quotidienne)",
     )
     restore_command = commands.add(
-        "restore", "restaurer une sauvegarde (nouveau poste, ou base endommagée)", restore
+        "restore",
+        "restaurer une sauvegarde (nouveau poste, base endommagée, ou fusion)",
+        restore,
+        (responsable_option(),),
     )
     restore_command.add_argument("file", type=Path, metavar="FICHIER")
-    restore_command.add_argument(
+    how = restore_command.add_mutually_exclusive_group()
+    how.add_argument(
         "--replace",
         action="store_true",
         help="remplacer la base endommagée de ce dossier (elle est mise de côté)",
+    )
+    how.add_argument(
+        "--merge",
+        action="store_true",
+        help="ajouter à ce lieu ce que la sauvegarde contient et qu'il n'a pas (un responsable)",
     )
 
 
@@ -58,6 +74,8 @@ def backup(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def restore(args: argparse.Namespace, data_dir: Path) -> int:
+    if args.merge:
+        return _merge(args, data_dir)
     report = restore_backup(args.file, data_dir, replace=args.replace)
     manifest = report.manifest
     say(
@@ -73,6 +91,26 @@ def restore(args: argparse.Namespace, data_dir: Path) -> int:
         "Si l'ancien poste a été perdu ou volé, demandez à la région de réinscrire le lieu : ses "
         "clés seront révoquées, et ce poste s'inscrira avec le nouveau jeton."
     )
+    return EXIT_OK
+
+
+def _merge(args: argparse.Namespace, data_dir: Path) -> int:
+    site = open_existing(data_dir)
+    responsable(args, site, "Fusionner une sauvegarde")
+    report = site.merge_backup(args.file)
+    added = plural(report.redemptions_added, "encaissement ajouté", "encaissements ajoutés")
+    say(
+        f"Sauvegarde fusionnée : {added}, {report.redemptions_present} déjà présent(s), "
+        f"{plural(report.sessions_added, 'séance ajoutée', 'séances ajoutées')}, "
+        f"{plural(report.batches_added, 'remise ajoutée', 'remises ajoutées')}."
+    )
+    for code in report.conflicts:
+        say(
+            f"  {format_code(code)} : déjà encaissé ici sous un autre enregistrement, "
+            "non ajouté (un pass ne s'encaisse qu'une fois)."
+        )
+    for batch_id in report.batches_skipped:
+        say(f"  Remise {batch_id} non ajoutée : ce lieu a déjà une remise pour ce mois.")
     return EXIT_OK
 
 

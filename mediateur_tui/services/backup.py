@@ -203,6 +203,14 @@ def _keep_latest(folder: Path, site_id: str | None, keep: int) -> list[Path]:
 # --- reading ----------------------------------------------------------------------------------
 
 
+@contextmanager
+def checked_copy(path: Path, work_dir: Path) -> Iterator[tuple[Manifest, Path]]:
+    """The backup's manifest and its database, extracted into `work_dir` and checked whole
+    (read_manifest), for as long as the block runs."""
+    with _extracted(path, work_dir) as staging:
+        yield _checked(path, staging), staging / DATABASE_FILENAME
+
+
 def read_manifest(path: Path, work_dir: Path | None = None) -> Manifest:
     """Checks a backup whole: its manifest, every file's SHA-256, the database's integrity and
     audit chain, and that the database holds what the manifest says. BackupError otherwise.

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
-from mediateur_tui.services import doctor
+from mediateur_tui.services import doctor, merge
 from mediateur_tui.services.attribution import AttributionDesk, unsent_count
 from mediateur_tui.services.auth import Accounts
 from mediateur_tui.services.backup import Backups
@@ -107,6 +107,10 @@ class Site:
 
     def repair(self) -> doctor.Repair:
         return doctor.repair(self._engine, database_path(self.data_dir))
+
+    def merge_backup(self, path: Path) -> merge.MergeReport:
+        """Adds what the backup `path` holds and this site lacks (services/merge.py)."""
+        return merge.merge_backup(self._engine, self.data_dir, path, self.clock())
 
     def close(self) -> None:
         self._engine.dispose()

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 from . import workers
-from .conftest import MEDIATEUR, Site, active_codes, fill, no_traceback, rows, run
+from .conftest import MEDIATEUR, RESPONSABLE, Site, active_codes, fill, no_traceback, rows, run
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -188,3 +188,46 @@ def test_only_the_last_backups_are_kept(site, tmp_path):
     result = backup(site, usb, "--keep", "2")
     assert "1 ancienne sauvegarde supprimée : les 2 dernières sont gardées." in result.out
     assert kept[1] in archives(usb) and kept[0] not in archives(usb)
+
+
+def test_a_backup_merged_on_top_adds_what_is_missing_once(site, tmp_path):
+    """The old laptop takes passes after its first backup and makes a second one; the new
+    laptop, restored from the first, takes passes of its own (one of them also taken on the
+    old one). Merging the second backup adds the old laptop's later passes, once; the pass
+    taken on both is a conflict, not a second redemption."""
+    first_codes = site.valid(3)
+    assert redeem(site, *first_codes).code == 0
+    usb = tmp_path / "cle-usb"
+    assert backup(site, usb).code == 0
+    *later, shared = site.valid(3)
+    assert redeem(site, *later, shared).code == 0
+    assert backup(site, usb).code == 0
+    older, newer = archives(usb)
+
+    laptop = Site(tmp_path / "nouveau-poste", site.codes)
+    assert restore(older, laptop.path).code == 0
+    new_only = next(code for code in laptop.valid(10) if code not in {*later, shared})
+    assert redeem(laptop, new_only, shared).code == 0  # `shared` again, on the new laptop
+    name, pin = RESPONSABLE
+    as_responsable = ("--operator", name)
+    anonymous = restore(newer, laptop.path, "--merge")
+    assert anonymous.code == 2 and "réservé aux responsables" in anonymous.err
+    merged = run(
+        "restore", str(newer), "--merge", *as_responsable, "--data-dir", str(laptop.path),
+        env={"MEDIATEUR_PIN": pin},
+    )  # fmt: skip
+    no_traceback(merged)
+    assert merged.code == 0, merged.err
+    assert "Sauvegarde fusionnée : 2 encaissements ajoutés, 3 déjà présent(s)" in merged.out
+    assert "non ajouté (un pass ne s'encaisse qu'une fois)" in merged.out
+    codes = [code for (code,) in rows(laptop, "SELECT code FROM redemption")]
+    assert sorted(codes) == sorted({*first_codes, *later, shared, new_only})  # each once
+    again = run(
+        "restore", str(newer), "--merge", *as_responsable, "--data-dir", str(laptop.path),
+        env={"MEDIATEUR_PIN": pin},
+    )  # fmt: skip
+    assert "Sauvegarde fusionnée : 0 encaissement ajouté, 5 déjà présent(s)" in again.out
+    assert run("doctor", "--data-dir", str(laptop.path)).code == 0
+    merged_events = rows(laptop, "SELECT details FROM audit_event WHERE kind = 'merged'")
+    assert len(merged_events) == 2
+    assert json.loads(merged_events[0][0])["redemptions_added"] == 2
