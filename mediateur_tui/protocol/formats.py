@@ -12,6 +12,9 @@ ENROLMENT = "pn-enrolment/1"
 ATTRIBUTIONS = "pn-attributions/1"
 ATTRIBUTION_ANSWER = "pn-attribution-answer/1"
 BENEFICIARY_KEY = "pn-beneficiary-key/1"
+DECLARATION = "pn-declaration/1"
+DECLARATION_ANSWER = "pn-declaration-answer/1"
+SITE_RECOVERY = "pn-site-recovery/1"
 
 # Change kinds in replica pages and snapshots (field "t").
 CHANGE_PROGRAMME = "programme"
@@ -20,8 +23,10 @@ CHANGE_CARNET = "carnet"
 CHANGE_ATTRIBUTION = "attribution"
 CHANGE_REVOCATION = "revocation"
 CHANGE_USED = "used"
+CHANGE_RELEASED = "released"  # a declared pass the region no longer counts (cancelled)
 
 MAX_ATTRIBUTIONS_PER_DOCUMENT = 1_000  # a site with more sends several pn-attributions/1
+MAX_DECLARATION_LINES = 10_000  # redemptions, and cancellations, per pn-declaration/1
 
 # How deep arrays and objects may nest in any document (ours nest at most 4 deep): a reader
 # refuses a deeper one before parsing it, as json.loads would recurse into every level.
@@ -41,6 +46,9 @@ MAX_DOCUMENT_BYTES: dict[str, int] = {
     ACK: 64 * MIB,  # one line per redemption line of the batch: about 40 MB for 200,000
     ATTRIBUTIONS: 16 * MIB,  # MAX_ATTRIBUTIONS_PER_DOCUMENT attributions: under 1 MB
     ATTRIBUTION_ANSWER: 16 * MIB,  # one result, with its French sentence, per attribution
+    DECLARATION: 16 * MIB,  # MAX_DECLARATION_LINES lines and their sessions: about 4 MB
+    DECLARATION_ANSWER: 16 * MIB,  # one line per redemption and cancellation declared
+    SITE_RECOVERY: 512 * MIB,  # every batch of the site with its acknowledgement
     REPLICA_PAGE: 512 * MIB,  # at most 100,000 changes
     REPLICA_SNAPSHOT: 512 * MIB,  # every change: 1,000,000 passes fit
 }
