@@ -118,5 +118,6 @@ def _contents(facts: CopyFacts) -> str:
     return (
         f"{plural(facts.redemptions, 'encaissement')}, {plural(facts.sessions, 'séance')}, "
         f"{plural(facts.operators, 'compte')}, {plural(facts.batches, 'remise')} et "
-        f"{thousands(facts.audit_events)} événements d'audit"
+        f"{thousands(facts.audit_events)} "
+        f"{'événement' if facts.audit_events <= 1 else 'événements'} d'audit"
     )

@@ -153,6 +153,8 @@ def sync(args: argparse.Namespace, data_dir: Path) -> int:
             )
         for line in report.describe_attributions():
             say(line)
+        for line in report.describe_declarations():
+            say(line)
         for sent in report.batches:
             say(sent.describe())
         for refused in report.refusals:

@@ -190,9 +190,25 @@ def import_ack(
 
 
 def _parse_ack_lines(ack: dict[str, Any], batch_id: str) -> list[AckLine]:
-    raw_lines = ack.get("lines")
+    return [
+        AckLine(
+            batch_id=batch_id,
+            redemption_id=answer.redemption_id,
+            code=code,
+            verdict=answer.verdict,
+            reason=answer.reason,
+            winner_site_id=answer.winner_site_id,
+            winner_redeemed_at=answer.winner_redeemed_at,
+        )
+        for code, answer in parse_answer_lines(ack.get("lines"), "Accusé de réception")
+    ]
+
+
+def parse_answer_lines(raw_lines: object, document_name: str) -> list[tuple[str, Answer]]:
+    """(code, answer) of each line of a region's answer (an acknowledgement's, a declaration
+    answer's), checked; ProtocolError naming `document_name` when one is malformed."""
     if not isinstance(raw_lines, list):
-        raise ProtocolError("Accusé de réception mal formé : lignes manquantes.")
+        raise ProtocolError(f"{document_name} mal formé : lignes manquantes.")
     lines = []
     for raw in raw_lines:
         try:
@@ -203,20 +219,17 @@ def _parse_ack_lines(ack: dict[str, Any], batch_id: str) -> list[AckLine]:
                 reason is not None and reason not in tuple(RefusalReason)
             ):
                 raise ValueError(reason)
-            lines.append(
-                AckLine(
-                    batch_id=batch_id,
-                    redemption_id=str(raw["redemption_id"]),
-                    code=str(raw["code"]),
-                    verdict=verdict,
-                    reason=reason,
-                    winner_site_id=str(winner["site_id"]) if winner else None,
-                    winner_redeemed_at=parse_instant(winner["redeemed_at"]) if winner else None,
-                )
+            answer = Answer(
+                redemption_id=str(raw["redemption_id"]),
+                verdict=verdict,
+                reason=reason,
+                winner_site_id=str(winner["site_id"]) if winner else None,
+                winner_redeemed_at=parse_instant(winner["redeemed_at"]) if winner else None,
             )
+            lines.append((str(raw["code"]), answer))
         except (KeyError, TypeError, ValueError) as error:
             raise ProtocolError(
-                f"Accusé de réception mal formé (ligne {len(lines) + 1}) : refusé."
+                f"{document_name} mal formé (ligne {len(lines) + 1}) : refusé."
             ) from error
     return lines
 

@@ -76,10 +76,18 @@ def list_operators(engine: Engine) -> list[OperatorInfo]:
         return [OperatorInfo(stored_id(row.id), row.name, row.role) for row in rows]
 
 
+# The PIN hash of an account that is a name only: made when another copy of the site (a backup,
+# what the region gave back to a new laptop) names someone this laptop has no account for. It
+# keeps the history; it cannot log in; `add_operator` of that name makes it a real account.
+NAME_ONLY_PIN = "merged$no-pin"
+
+
 def has_operators(engine: Engine) -> bool:
-    """Whether any account was ever created (removed ones count: the site is not new)."""
+    """Whether any account was ever created here (removed ones count: the site is not new;
+    names only do not)."""
     with Session(engine) as session:
-        return session.exec(select(Operator.id).limit(1)).first() is not None
+        real = select(Operator.id).where(~col(Operator.pin_hash).startswith(NAME_ONLY_PIN))
+        return session.exec(real.limit(1)).first() is not None
 
 
 def create_operator(session: Session, name: str, role: str, pin_hash: str) -> Operator:
@@ -109,9 +117,15 @@ def add_operator(
         raise AccountError("Le code PIN doit compter de 4 à 12 chiffres.")
     pin_hash = hash_pin(pin)  # slow: before the write lock
     with Session(writer(engine)) as session:
-        if session.exec(select(Operator).where(Operator.name == name)).first() is not None:
+        existing = session.exec(select(Operator).where(Operator.name == name)).first()
+        if existing is not None and not existing.pin_hash.startswith(NAME_ONLY_PIN):
             raise AccountError(f"Un compte « {name} » existe déjà.")
-        operator = create_operator(session, name, role, pin_hash)
+        if existing is not None:  # a name from another copy of the site: it becomes an account
+            existing.role, existing.pin_hash, existing.removed_at = role, pin_hash, None
+            session.add(existing)
+            operator = existing
+        else:
+            operator = create_operator(session, name, role, pin_hash)
         session.flush()
         details = {"name": name, "role": role}
         append_event(session, clock(), "operator_added", by.id if by else None, details)

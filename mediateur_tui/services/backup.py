@@ -146,7 +146,10 @@ def make_backup(
         raise BackupError(f"Sauvegarde impossible dans {folder} : {problem}.") from error
     except StoreError as error:
         raise BackupError(f"Sauvegarde impossible dans {folder} : {error}") from error
-    read_manifest(path, work_dir=folder)  # read back: a backup that does not restore is none
+    # Read back: every file as written matches the copy checked above (its SHA-256), so the
+    # database's integrity check need not run twice. A backup that does not restore is none.
+    with _extracted(path, folder) as written:
+        _checked(path, written, examine=False)
     removed = _keep_latest(folder, facts.site_id, keep)
     log.info("backup %s written (%s bytes)", path, path.stat().st_size)
     return BackupReport(path, facts, path.stat().st_size, removed)
@@ -175,7 +178,8 @@ def _write_archive(path: Path, staging: Path, manifest: Manifest) -> None:
     document = _manifest_json(Manifest(manifest.made_at, manifest.facts, digests))
     with (
         private_binary_file(path) as stream,
-        zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        # Level 1: about three times faster than the default for a few per cent more bytes.
+        zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
     ):
         for name in members:
             archive.write(staging / name, name)
@@ -219,13 +223,17 @@ def read_manifest(path: Path, work_dir: Path | None = None) -> Manifest:
         return _checked(path, staging)
 
 
-def _checked(path: Path, staging: Path) -> Manifest:
+def _checked(path: Path, staging: Path, examine: bool = True) -> Manifest:
+    """The manifest of the backup extracted in `staging`, every file checked against its
+    SHA-256 and (`examine`) the database examined whole; BackupError otherwise."""
     manifest = _parse_manifest(path, (staging / MANIFEST).read_bytes())
     for name, digest in manifest.sha256.items():
         if name not in MEMBERS or _sha256(staging / name) != digest:
             raise _damaged(path, f"le fichier {name} ne correspond pas à son empreinte")
     if DATABASE_FILENAME not in manifest.sha256:
         raise _damaged(path, "la base de données manque")
+    if not examine:
+        return manifest
     problems, found = examine_copy(staging / DATABASE_FILENAME)
     if found is None:
         raise _damaged(path, problems[0])

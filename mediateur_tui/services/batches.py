@@ -156,8 +156,8 @@ def seal_batch(
             "sequence": previous.sequence + 1 if previous else 1,
             "previous_hash": document_hash(json.loads(previous.document)) if previous else None,
             "sealed_at": iso_instant(now),
-            "sessions": [_session_line(row) for row in desk_sessions],
-            "redemptions": [_redemption_line(row, name) for row, name in redemptions],
+            "sessions": [session_line(row) for row in desk_sessions],
+            "redemptions": [redemption_line(row, name) for row, name in redemptions],
             "refused_scans": [_refused_line(row) for row in refused],
             "totals": {
                 "redemptions": len(redemptions),
@@ -222,7 +222,8 @@ def seal_batch(
     return info
 
 
-def _session_line(row: DeskSession) -> dict[str, Any]:
+def session_line(row: DeskSession) -> dict[str, Any]:
+    """A session as the protocol's documents carry it (pn-batch/1, pn-declaration/1)."""
     return {
         "id": row.id,
         "title": row.title,
@@ -234,7 +235,8 @@ def _session_line(row: DeskSession) -> dict[str, Any]:
     }
 
 
-def _redemption_line(row: Redemption, operator_name: str) -> dict[str, Any]:
+def redemption_line(row: Redemption, operator_name: str) -> dict[str, Any]:
+    """A redemption as the protocol's documents carry it (pn-batch/1, pn-declaration/1)."""
     return {
         "id": row.id,
         "code": row.code,

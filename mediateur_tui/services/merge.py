@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session, col, select
 
+from mediateur_tui.services.auth import NAME_ONLY_PIN
 from mediateur_tui.services.backup import BackupError, checked_copy
 from mediateur_tui.store.answers import Answer, record_answers
 from mediateur_tui.store.audit import append_event
@@ -34,9 +35,6 @@ from mediateur_tui.store.models import (
     stored_id,
 )
 from mediateur_tui.store.queries import replica_meta
-
-# An account made for a name the region gave back: it keeps the history, it cannot log in.
-_NO_PIN = "merged$no-pin"
 
 
 @dataclass(frozen=True)
@@ -159,7 +157,7 @@ def _merge_operators(
             operator = Operator(
                 name=name,
                 role=row.role,
-                pin_hash=row.pin_hash or f"{_NO_PIN}${secrets.token_hex(8)}",
+                pin_hash=row.pin_hash or f"{NAME_ONLY_PIN}${secrets.token_hex(8)}",
                 removed_at=row.removed_at if row.pin_hash else (row.removed_at or now),
             )
             session.add(operator)

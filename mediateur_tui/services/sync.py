@@ -6,11 +6,13 @@ applied and its cursor stored in one transaction, so a cut loses nothing); then,
 distributor site (a site without the beneficiary key asks for it: the region may have made it a
 distributor since its enrolment), sends the carnets it handed out that the region has not
 answered yet (the hub is idempotent on each attribution id), stores the verdicts and, when some
-were accepted, pulls again (the carnets come attributed); then pushes every sealed batch that
-has no acknowledgement yet and stores the region's answer; a batch sent earlier without an
-answer is first asked for with GET (404: the hub never got it, so it is posted again; the hub
-is idempotent on the batch id). Whatever was done before a failure stays done: the next run
-resumes.
+were accepted, pulls again (the carnets come attributed). At the first sync of a newly enrolled
+laptop it merges what the region holds of the site (services/recovery.py: a lost laptop loses
+nothing). It declares every redemption and cancellation not yet declared
+(services/declarations.py), then pushes every sealed batch that has no acknowledgement yet and
+stores the region's answer; a batch sent earlier without an answer is first asked for with GET
+(404: the hub never got it, so it is posted again; the hub is idempotent on the batch id).
+Whatever was done before a failure stays done: the next run resumes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sqlmodel import Session
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.domain.formatting import format_datetime, format_euros, plural
 from mediateur_tui.domain.periods import period_label
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.documents import dump_json
@@ -37,8 +39,11 @@ from mediateur_tui.protocol.files import read_document_file, write_file
 from mediateur_tui.protocol.formats import BENEFICIARY_KEY, ENROLMENT
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.verdicts import refusal_label
-from mediateur_tui.services import acks, attribution_sync, batches, enrolment, replica
+from mediateur_tui.services import acks, attribution_sync, batches, declarations, enrolment, replica
+from mediateur_tui.services.declarations import DeclarationReport
 from mediateur_tui.services.enrolment import Enrolment
+from mediateur_tui.services.merge import MergeReport
+from mediateur_tui.services.recovery import merge_recovery
 from mediateur_tui.services.replica import ReplicaApplied
 from mediateur_tui.store import queries
 from mediateur_tui.store.answers import mark_reported, site_name, unreported_refusals
@@ -64,6 +69,7 @@ class SyncStatus:
     replica_updated_at: datetime | None
     pass_count: int
     pending_batches: int
+    pending_declarations: int  # redemptions the region has not been told of yet
     last_sync_at: datetime | None
     last_error: str | None
 
@@ -103,11 +109,13 @@ class SiteSync:
                 replica_updated_at=meta.updated_at if meta else None,
                 pass_count=meta.pass_count if meta else 0,
                 pending_batches=0,
+                pending_declarations=0,
                 last_sync_at=state.last_sync_at,
                 last_error=state.last_error,
             )
         pending = len(batches.list_batches(self._engine, pending_only=True))
-        return replace(status, pending_batches=pending)
+        undeclared = declarations.pending_count(self._engine)
+        return replace(status, pending_batches=pending, pending_declarations=undeclared)
 
     @staticmethod
     def hub_address(text: str) -> str:
@@ -152,6 +160,15 @@ class SiteSync:
             sleep=self.sleep,
             data_dir=self.data_dir,
         )
+
+    def sync_if_online(self) -> SyncReport | None:
+        """The running app's sync every few minutes: declarations out, the replica in. None
+        when this site does not sync online (not enrolled, or enrolled by file)."""
+        with Session(self._engine) as session:
+            state = read_sync_state(session)
+        if state.enrolled_at is None or not state.hub_url or not state.api_key:
+            return None
+        return self.sync()
 
     def export_attributions(self, directory: Path) -> list[Path]:
         """The attributions the region has not answered yet, as files for a USB key."""
@@ -242,6 +259,8 @@ class SyncReport:
     attributions_accepted: int = 0
     attributions_refused: int = 0
     attribution_refusals: list[str] = field(default_factory=list)  # the region's messages
+    declared: DeclarationReport = field(default_factory=DeclarationReport)
+    recovered: MergeReport | None = None  # a new laptop's first sync: what the region gave back
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -263,6 +282,20 @@ class SyncReport:
             f"{self.attributions_refused} refusée(s)."
         ]
         lines += [f"  Refusée — {message}" for message in self.attribution_refusals]
+        return lines
+
+    def describe_declarations(self) -> list[str]:
+        """What the region gave back to a new laptop, and what was declared, in French."""
+        lines = []
+        if self.recovered is not None and self.recovered.redemptions_added:
+            found = plural(self.recovered.redemptions_added, "encaissement")
+            batches_found = plural(self.recovered.batches_added, "remise")
+            lines.append(
+                f"Reprise auprès de la région : {found} et {batches_found} de ce lieu "
+                "retrouvés sur ce poste."
+            )
+        if self.declared.redemptions or self.declared.cancellations:
+            lines.append(self.declared.describe())
         return lines
 
     def to_json(self) -> dict[str, Any]:
@@ -294,6 +327,8 @@ class SyncReport:
                 "refused": self.attributions_refused,
                 "refusals": self.attribution_refusals,
             },
+            "declarations": self.declared.to_json(),
+            "recovery": None if self.recovered is None else self.recovered.counts(),
             "refusals": [refused.to_json() for refused in self.refusals],
             "errors": self.errors,
         }
@@ -327,6 +362,7 @@ def synchronise(
                 "« mediateur-tui enrol --hub ADRESSE --token JETON »."
             )
         hub_url, api_key, cursor = state.hub_url, state.api_key, state.replica_cursor
+        first_sync = state.last_sync_at is None
     report = SyncReport(cursor=cursor)
     client = HubClient(hub_url, api_key, transport=transport, sleep=sleep, attempts=attempts)
     try:
@@ -346,6 +382,15 @@ def synchronise(
                     _pull(engine, client, report, progress, page_limit)
             except UserError as error:
                 report.errors.append(f"Attributions : {error}")
+        if data_dir is not None:
+            try:
+                if first_sync:
+                    report.recovered = merge_recovery(engine, client.get_recovery(), clock())
+                declarations.declare_pending(
+                    engine, data_dir, client.post_declaration, clock, report.declared
+                )
+            except UserError as error:
+                report.errors.append(f"Déclarations : {error}")
         try:
             _push(engine, client, report, clock)
         except UserError as error:

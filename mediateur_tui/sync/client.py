@@ -28,9 +28,11 @@ from mediateur_tui.protocol.formats import (
     ACK,
     ATTRIBUTION_ANSWER,
     BENEFICIARY_KEY,
+    DECLARATION_ANSWER,
     ENROLMENT,
     MAX_DOCUMENT_BYTES,
     REPLICA_PAGE,
+    SITE_RECOVERY,
 )
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
 
@@ -114,6 +116,23 @@ class HubClient:
             expected=(200, 201),
         )
         return load_json(answer.content, ACK)
+
+    def post_declaration(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Posts a pn-declaration/1; returns the region's pn-declaration-answer/1."""
+        answer = self.request(
+            "POST",
+            "/v1/declarations",
+            DECLARATION_ANSWER,
+            content=dump_gzip_json(document),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            expected=(200,),
+        )
+        return load_json(answer.content, DECLARATION_ANSWER)
+
+    def get_recovery(self) -> dict[str, Any]:
+        """The region's pn-site-recovery/1: what it holds of this site's redemptions."""
+        answer = self.request("GET", "/v1/recovery", SITE_RECOVERY)
+        return load_json(answer.content, SITE_RECOVERY)
 
     def post_attributions(self, document: dict[str, Any]) -> dict[str, Any]:
         """Posts a pn-attributions/1; returns the region's pn-attribution-answer/1."""

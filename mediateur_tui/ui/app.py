@@ -27,6 +27,7 @@ from mediateur_tui.services.backup import BackupReport
 from mediateur_tui.services.desk import SessionInfo
 from mediateur_tui.services.setup import SetupState
 from mediateur_tui.services.site import Site
+from mediateur_tui.services.sync import SyncReport
 from mediateur_tui.ui.context import DemoPins, DeskContext
 from mediateur_tui.ui.messages import (
     FirstScreenWanted,
@@ -46,6 +47,7 @@ from mediateur_tui.ui.screens.session import SessionScreen
 
 log = logging.getLogger(__name__)
 BACKUP_CHECK_SECONDS = 10 * 60  # how often the app looks whether the daily backup is due
+SYNC_SECONDS = 5 * 60  # how often the app declares to the region and pulls the replica
 
 
 @dataclass
@@ -56,6 +58,11 @@ class _SetupRead(Message):
 @dataclass
 class _BackupMade(Message):
     report: BackupReport
+
+
+@dataclass
+class _Synced(Message):
+    report: SyncReport
 
 
 @dataclass
@@ -82,6 +89,7 @@ class MediateurApp(App[None]):
         self.open_first_screen()
         self.set_interval(BACKUP_CHECK_SECONDS, self.daily_backup)
         self.daily_backup()
+        self.set_interval(SYNC_SECONDS, self.background_sync)
 
     # --- the daily backup -----------------------------------------------------------------
 
@@ -95,6 +103,30 @@ class MediateurApp(App[None]):
     @on(_BackupMade)
     def backup_made(self, message: _BackupMade) -> None:
         self.notify(f"Sauvegarde du jour faite : {message.report.path.name}.", timeout=8)
+
+    # --- declarations and replica, every few minutes ----------------------------------------
+
+    @work(thread=True, exclusive=True, group="background-sync", exit_on_error=False)
+    def background_sync(self) -> None:
+        """Declares the new redemptions and cancellations and pulls the replica, when this
+        site syncs online (a failure is recorded and shown on the home screen: nothing is lost,
+        the next run resumes)."""
+        report = self.context.site.sync.sync_if_online()
+        if report is not None:
+            self.post_message(_Synced(report))
+
+    @on(_Synced)
+    def synced(self, message: _Synced) -> None:
+        if isinstance(self.screen, HomeScreen):
+            self.screen.refresh_stats()  # what is left to declare, the time of the sync
+        refusals = message.report.refusals
+        if refusals:
+            self.notify(
+                "\n".join(refused.describe() for refused in refusals),
+                title="Refus de la région",
+                severity="warning",
+                timeout=30,
+            )
 
     # --- navigation -----------------------------------------------------------------------
 

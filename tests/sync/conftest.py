@@ -79,11 +79,16 @@ class Site:
             }
 
 
-def make_site(data_dir: Path, region: Region, site_id: str = SITE_ID) -> Site:
-    """A site that imported the region's snapshot (trusting its key) and has a site key."""
+def make_site(
+    data_dir: Path, region: Region, site_id: str = SITE_ID, with_operator: bool = True
+) -> Site:
+    """A site that imported the region's snapshot (trusting its key) and has a site key, and
+    (`with_operator`) an account, OPERATOR (operator_id 0 without one)."""
     engine = open_database(data_dir / DATABASE_FILENAME)
     apply_snapshot(engine, region.snapshot(), site_id)
     load_or_create_site_key(data_dir)
+    if not with_operator:
+        return Site(data_dir=data_dir, engine=engine, operator_id=0)
     with Session(engine) as session:
         operator = create_operator(session, OPERATOR, "responsable", hash_pin(PIN))
         session.commit()

@@ -14,7 +14,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import public_key_bytes, sign
-from mediateur_tui.protocol.formats import ACK, REPLICA_PAGE, REPLICA_SNAPSHOT
+from mediateur_tui.protocol.formats import (
+    ACK,
+    DECLARATION_ANSWER,
+    REPLICA_PAGE,
+    REPLICA_SNAPSHOT,
+    SITE_RECOVERY,
+)
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document
 from mediateur_tui.protocol.verdicts import LineVerdict
@@ -145,9 +151,69 @@ class Region:
         }
         return sign_document(document, self.key, region_signer(self.region_id))
 
+    def declaration_answer(
+        self,
+        declaration: Document,
+        refused: dict[str, tuple[str, dict | None]] | None = None,
+        statuses: dict[str, str] | None = None,
+    ) -> Document:
+        """The answer to a declaration: every line accepted except `refused` (id -> (reason,
+        winner)); every cancellation `cancelled` except `statuses` (id -> status)."""
+        refused, statuses = refused or {}, statuses or {}
+        document = {
+            "format": DECLARATION_ANSWER,
+            "declaration_id": declaration["declaration_id"],
+            "site_id": declaration["site_id"],
+            "region_id": self.region_id,
+            "received_at": iso_instant(datetime(2026, 3, 10, 10, 5, tzinfo=UTC)),
+            "lines": [
+                _answer_line(line, *refused.get(line["id"], (None, None)))
+                for line in declaration["redemptions"]
+            ],
+            "cancellations": [
+                {
+                    "redemption_id": line["redemption_id"],
+                    "status": statuses.get(line["redemption_id"], "cancelled"),
+                }
+                for line in declaration["cancellations"]
+            ],
+        }
+        return sign_document(document, self.key, region_signer(self.region_id))
+
+    def recovery(
+        self, site_id: str, batches: list[tuple[Document, Document]], declared: list[Document]
+    ) -> Document:
+        """What the region gives back to a new laptop: `batches` (batch, ack) and the lines of
+        the `declared` documents (all accepted)."""
+        sessions = {s["id"]: s for d in declared for s in d["sessions"]}
+        redemptions = [line for d in declared for line in d["redemptions"]]
+        document = {
+            "format": SITE_RECOVERY,
+            "site_id": site_id,
+            "region_id": self.region_id,
+            "generated_at": iso_instant(datetime(2026, 3, 28, 8, 0, tzinfo=UTC)),
+            "batches": [{"batch": batch, "ack": ack} for batch, ack in batches],
+            "declared": {
+                "sessions": list(sessions.values()),
+                "redemptions": redemptions,
+                "answers": [_answer_line(line, None, None) for line in redemptions],
+            },
+        }
+        return sign_document(document, self.key, region_signer(self.region_id))
+
     def qr(self, code: str, valid_until: date, programme_id: str = PROGRAMME) -> str:
         signature = sign(self.key, signed_message(programme_id, code, valid_until))
         return build_payload(programme_id, code, valid_until, signature)
+
+
+def _answer_line(line: Document, reason: str | None, winner: dict | None) -> Document:
+    return {
+        "redemption_id": line["id"],
+        "code": line["code"],
+        "verdict": LineVerdict.REFUSED if reason else LineVerdict.ACCEPTED,
+        "reason": reason,
+        "winner": winner,
+    }
 
 
 def programme(

@@ -86,6 +86,26 @@ def test_pages_bring_every_kind_of_change(site, region):
     assert meta(site).pass_count == 30 + 25
 
 
+def test_a_released_pass_can_be_taken_again(site, region):
+    """A declared redemption cancelled at its site: the region releases the pass."""
+    _, codes = region.carnet(size=5)
+    region.add({"t": "used", "code": codes[0], "site": OTHER_SITE_ID, "on": "2026-03-03"})
+    pull(site, region)
+    assert verdict(site, codes[0]) is Verdict.REDEEMED_ELSEWHERE
+    region.add({"t": "released", "code": codes[0]})
+    pull(site, region)
+    assert verdict(site, codes[0]) is Verdict.VALID
+    # Taken again elsewhere afterwards: the later change wins, within one page too.
+    region.add(
+        {"t": "used", "code": codes[0], "site": OTHER_SITE_ID, "on": "2026-03-04"},
+        {"t": "released", "code": codes[0]},
+        {"t": "used", "code": codes[1], "site": OTHER_SITE_ID, "on": "2026-03-04"},
+    )
+    pull(site, region)
+    assert verdict(site, codes[0]) is Verdict.VALID
+    assert verdict(site, codes[1]) is Verdict.REDEEMED_ELSEWHERE
+
+
 def test_a_page_stores_its_cursor_and_time(site, region):
     add_activity(region)
     moment = GENERATED_AT + timedelta(days=5)

@@ -16,7 +16,8 @@ from mediateur_tui.ui.screens.month_end import MonthEndScreen
 from mediateur_tui.ui.screens.reconciliation import ReconciliationScreen
 from mediateur_tui.ui.screens.sync import SyncScreen
 
-from .helpers import NOW, SIZE, log_in, make_app, notifications, settle, text_of
+from .helpers import IN_OCTOBER, NOW, SIZE, log_in, make_app, notifications, settle, text_of
+from .region import HubSite
 from .test_flow import table_rows
 
 
@@ -178,3 +179,21 @@ async def test_a_site_enrolled_by_file_is_told_to_use_the_usb_key(demo):
         assert shown(app, "#sync-where") == "Lieu inscrit par fichier"
         assert shown(app, "#sync-status").startswith("Ce lieu est inscrit par fichier")
         assert not app.screen.query_one(ProgressBar).display
+
+
+async def test_the_app_declares_in_the_background_and_the_home_says_what_waits(
+    hub_server, tmp_path
+):
+    region_hub, process = hub_server
+    ours = HubSite.enrol(tmp_path / "lille", process.url, region_hub.token(), NOW)
+    ours.sync(NOW)
+    ours.take(IN_OCTOBER, region_hub.codes()[:2])
+    app = make_app(ours.engine, ours.data_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "2468")
+        assert "2 encaissements non encore déclarés" in shown(app, "#waiting")
+        app.background_sync()  # what the app runs every SYNC_SECONDS
+        await settle(pilot)
+        assert "non encore déclaré" not in shown(app, "#waiting")
+        assert "Synchronisée à l'instant" in shown(app, "#replica")
+    assert SiteSync(ours.engine, ours.data_dir).status().pending_declarations == 0

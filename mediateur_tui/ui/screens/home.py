@@ -155,6 +155,10 @@ class HomeScreen(SiteScreen[None]):
         if sync_status.pending_batches:
             count = sync_status.pending_batches
             waiting += f"\n{plural(count, 'remise')} sans accusé de réception"
+        if sync_status.hub_url and sync_status.pending_declarations:
+            count = sync_status.pending_declarations
+            declared = "déclaré" if count == 1 else "déclarés"
+            waiting += f"\n{plural(count, 'encaissement')} non encore {declared}"
         if unsent_attributions:
             waiting += f"\n{plural(unsent_attributions, 'attribution')} de carnets à envoyer"
         self.query_one("#waiting", Static).update(waiting)

@@ -156,6 +156,7 @@ def report_text(report: SyncReport) -> str:
     """The attributions and batches sent (with the region's answers) and the errors, in
     French."""
     lines = [_escape(line) for line in report.describe_attributions()]
+    lines += [_escape(line) for line in report.describe_declarations()]
     if report.batches:
         lines.append("[b]Remises envoyées, accusés reçus :[/b]")
         lines.extend(f"  {sent.describe()}" for sent in report.batches)
