@@ -19,6 +19,7 @@ from mediateur_tui.protocol.formats import (
     CHANGE_ATTRIBUTION,
     CHANGE_CARNET,
     CHANGE_PROGRAMME,
+    CHANGE_RELEASED,
     CHANGE_REVOCATION,
     CHANGE_SITE,
     CHANGE_USED,
@@ -61,6 +62,8 @@ _USED_UPSERT = (
     "ON CONFLICT (code) DO UPDATE SET site_id = excluded.site_id, "
     "redeemed_on = excluded.redeemed_on"
 )
+
+_USED_DELETE = "DELETE FROM remote_redemption WHERE code = ?"
 
 
 def apply_changes(connection: Connection, changes: list[dict[str, Any]], site_id: str) -> None:
@@ -117,6 +120,7 @@ class _Applier:
             CHANGE_ATTRIBUTION: self._attribution,
             CHANGE_REVOCATION: self._revocation,
             CHANGE_USED: self._used,
+            CHANGE_RELEASED: self._released,
         }
 
     def run(self, changes: list[dict[str, Any]]) -> None:
@@ -205,6 +209,10 @@ class _Applier:
         if site == self.site_id:
             return  # this site's own redemption: the local log already has it
         self._add(_USED_UPSERT, (code, site, day))
+
+    def _released(self, change: dict[str, Any]) -> None:
+        # The region no longer counts the pass as used (a declared redemption cancelled).
+        self._add(_USED_DELETE, (str(change["code"]),))
 
 
 def pass_count(connection: Connection) -> int:

@@ -86,6 +86,16 @@ def test_pages_bring_every_kind_of_change(site, region):
     assert meta(site).pass_count == 30 + 25
 
 
+def test_a_released_pass_is_no_longer_used_elsewhere(site, region):
+    codes = add_activity(region)
+    region.add({"t": "released", "code": codes["used"][0]})
+    pull(site, region, limit=100)
+    assert verdict(site, codes["used"][0]) is Verdict.VALID
+    region.add({"t": "used", "code": codes["used"][0], "site": OTHER_SITE_ID, "on": "2026-03-06"})
+    pull(site, region, limit=100)
+    assert verdict(site, codes["used"][0]) is Verdict.REDEEMED_ELSEWHERE
+
+
 def test_a_page_stores_its_cursor_and_time(site, region):
     add_activity(region)
     moment = GENERATED_AT + timedelta(days=5)
