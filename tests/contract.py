@@ -38,6 +38,9 @@ FORMATS = {
     "pn-attributions/1": "attributions",
     "pn-attribution-answer/1": "attribution-answer",
     "pn-beneficiary-key/1": "beneficiary-key",
+    "pn-declaration/1": "declaration",
+    "pn-declaration-answer/1": "declaration-answer",
+    "pn-site-recovery/1": "site-recovery",
 }
 
 # The formats jsonschema checks, plus `date-time` (its own checker needs an extra package): the

@@ -1,5 +1,8 @@
 """Structural checks of a received pn-batch/1, with French messages (schema/batch.schema.json).
 
+The checks of a session and of a redemption line are shared with pn-declaration/1
+(hub.declaration_checks), whose objects are exactly the batch's.
+
 The hub does not depend on a JSON Schema validator at run time: these checks cover what the
 reconciliation and the acknowledgement rely on, so that every acknowledgement the hub signs
 conforms to schema/ack.schema.json. Signatures are checked elsewhere (hub.intake).
@@ -16,6 +19,7 @@ from mediateur_tui.protocol.ids import IDENTIFIER, PASS_CODE, PERIOD, RANDOM_ID,
 from mediateur_tui.protocol.instants import instant_or_none
 
 MAX_LINES = 200_000
+OF_BATCH = "de la remise"
 
 
 def check_structure(document: dict[str, Any], region_id: str) -> list[LineIn]:
@@ -34,7 +38,7 @@ def check_structure(document: dict[str, Any], region_id: str) -> list[LineIn]:
     if not matches(PERIOD, document.get("period")):
         raise ProtocolError("Période de la remise invalide : AAAA-MM attendu.")
     sequence = document.get("sequence")
-    if not _is_int(sequence) or sequence < 1:
+    if not is_int(sequence) or sequence < 1:
         raise ProtocolError("Numéro d'ordre de la remise (sequence) invalide.")
     previous = document.get("previous_hash")
     if previous is not None and not matches(SHA256_HEX, previous):
@@ -47,8 +51,10 @@ def check_structure(document: dict[str, Any], region_id: str) -> list[LineIn]:
     redemptions = document["redemptions"]
     if len(redemptions) > MAX_LINES:
         raise ProtocolError(f"Remise trop longue : {MAX_LINES} lignes au plus.")
-    sessions = _session_ids(document["sessions"])
-    lines = [_line(index, item, sessions) for index, item in enumerate(redemptions)]
+    sessions = session_ids(document["sessions"], OF_BATCH)
+    lines = [
+        redemption_line(index, item, sessions, OF_BATCH) for index, item in enumerate(redemptions)
+    ]
     totals = document.get("totals")
     if (
         not isinstance(totals, dict)
@@ -60,18 +66,21 @@ def check_structure(document: dict[str, Any], region_id: str) -> list[LineIn]:
     return lines
 
 
-def _session_ids(sessions: list[Any]) -> set[int]:
+def session_ids(sessions: list[Any], of: str) -> set[int]:
+    """The ids of a document's sessions (`of`: "de la remise", "de la déclaration")."""
     ids: set[int] = set()
     for number, session in enumerate(sessions, start=1):
         identifier = session.get("id") if isinstance(session, dict) else None
-        if not _is_int(identifier) or identifier < 1:
-            raise ProtocolError(f"Séance n° {number} de la remise : identifiant invalide.")
+        if not is_int(identifier) or identifier < 1:
+            raise ProtocolError(f"Séance n° {number} {of} : identifiant invalide.")
         ids.add(identifier)
     return ids
 
 
-def _line(index: int, item: object, sessions: set[int]) -> LineIn:
-    where = f"Ligne n° {index + 1} de la remise"
+def redemption_line(index: int, item: object, sessions: set[int], of: str) -> LineIn:
+    """One redemption line (schema/batch.schema.json $defs/redemption), checked; its session
+    must be one of `sessions`."""
+    where = f"Ligne n° {index + 1} {of}"
     if not isinstance(item, dict):
         raise ProtocolError(f"{where} : ce n'est pas un encaissement.")
     redemption_id, code = item.get("id"), item.get("code")
@@ -84,14 +93,14 @@ def _line(index: int, item: object, sessions: set[int]) -> LineIn:
     if redeemed_at is None:
         raise ProtocolError(f"{where} : date d'encaissement invalide (ISO 8601 avec fuseau).")
     value = item.get("value_cents")
-    if not _is_int(value) or value < 0:
+    if not is_int(value) or value < 0:
         raise ProtocolError(f"{where} : montant (value_cents) invalide.")
     if item.get("session_id") not in sessions:
         raise ProtocolError(
-            f"{where} : la séance {item.get('session_id')} n'est pas dans la remise."
+            f"{where} : la séance {item.get('session_id')} n'est pas parmi les séances {of}."
         )
     return LineIn(index, redemption_id, code, redeemed_at, value)
 
 
-def _is_int(value: object) -> TypeGuard[int]:
+def is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)

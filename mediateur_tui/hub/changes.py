@@ -6,6 +6,9 @@ snapshots, field `t` included), so that pages are cut without rebuilding anythin
 Carnet and attribution changes carry `b`, the pseudonymous reference of the beneficiary the
 carnet was handed to (null when it is not handed out). Changes written before `b` existed
 lack it; readers take a missing `b` as unknown.
+
+A `released` change undoes the `used` change of a pass whose declared redemption the site
+cancelled before any batch (hub.declarations).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from mediateur_tui.protocol.formats import (
     CHANGE_ATTRIBUTION,
     CHANGE_CARNET,
     CHANGE_PROGRAMME,
+    CHANGE_RELEASED,
     CHANGE_REVOCATION,
     CHANGE_SITE,
     CHANGE_USED,
@@ -93,6 +97,11 @@ def revocation_change(code: str, reason: str, revoked_on: date) -> dict[str, Any
 
 def used_change(code: str, site_id: str, redeemed_on: date) -> dict[str, Any]:
     return {"t": CHANGE_USED, "code": code, "site": site_id, "on": redeemed_on.isoformat()}
+
+
+def released_change(code: str) -> dict[str, Any]:
+    """A pass the region no longer counts as used: its declared redemption was cancelled."""
+    return {"t": CHANGE_RELEASED, "code": code}
 
 
 def _day(day: date | None) -> str | None:

@@ -64,7 +64,7 @@ BUSY_TIMEOUT_MS = 30_000
 _SQLITE_ROWS = 5_000
 # The newest hub migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic.
-HUB_SCHEMA_REVISION = "0003"
+HUB_SCHEMA_REVISION = "0004"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 

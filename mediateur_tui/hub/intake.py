@@ -4,7 +4,10 @@ Order of the checks (docs/protocol.md): the document's structure; the authentica
 the batch's site; a batch already received with the same content gets its stored
 acknowledgement back, unchanged; the site's signature; a known batch id with other content is
 a conflict. Then every line is reconciled (`reconcile`) and the batch, its lines, the passes
-now used and their replica changes are written in one transaction. A refused document
+now used and their replica changes are written in one transaction. A line the site declared
+first (hub.declarations) takes its declared verdict and becomes the line that pays: the
+declared line and its claimed pass are moved to this batch, and no second `used` change goes
+out. A refused document
 leaves the database untouched.
 """
 
@@ -15,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.formatting import local_date
@@ -24,8 +28,8 @@ from mediateur_tui.hub.batch_checks import check_structure
 from mediateur_tui.hub.changes import append_changes, used_change
 from mediateur_tui.hub.database import Hub, bulk_insert, read_session, write_session
 from mediateur_tui.hub.errors import Conflict, Forbidden
-from mediateur_tui.hub.models import HubBatch, HubLine, HubSite, HubUsedPass
-from mediateur_tui.hub.reconcile import Decision, LineIn, reconcile
+from mediateur_tui.hub.models import HubBatch, HubDeclaredLine, HubLine, HubSite, HubUsedPass
+from mediateur_tui.hub.reconcile import CHUNK, Decision, LineIn, reconcile
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import ACK
@@ -148,25 +152,36 @@ def _insert_lines(session: Session, batch_id: str, site_id: str, decisions: list
     ]
     bulk_insert(session, HubLine, line_rows)
     bulk_insert(session, HubUsedPass, used_rows)
+    _adopt_declared(session, batch_id, [d for d in decisions if d.adopted])
     changes = [used_change(d.line.code, site_id, local_date(d.line.redeemed_at)) for d in accepted]
     append_changes(session, changes, system_clock())
+
+
+def _adopt_declared(session: Session, batch_id: str, adopted: list[Decision]) -> None:
+    """Lines of this batch that were declared first: their declared line and the pass they
+    claimed now belong to this batch (no second `used` change: the replicas know already)."""
+    ids = [d.line.redemption_id for d in adopted]
+    claimed = [d.line.redemption_id for d in adopted if d.verdict == LineVerdict.ACCEPTED]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        session.execute(
+            update(HubDeclaredLine)
+            .where(col(HubDeclaredLine.redemption_id).in_(chunk))
+            .values(batch_id=batch_id)
+        )
+    for start in range(0, len(claimed), CHUNK):
+        chunk = claimed[start : start + CHUNK]
+        session.execute(
+            update(HubUsedPass)
+            .where(col(HubUsedPass.redemption_id).in_(chunk))
+            .values(batch_id=batch_id)
+        )
 
 
 def _acknowledgement(
     hub: Hub, document: dict[str, Any], decisions: list[Decision], received_at: datetime
 ) -> dict[str, Any]:
-    lines = [
-        {
-            "redemption_id": d.line.redemption_id,
-            "code": d.line.code,
-            "verdict": d.verdict,
-            "reason": d.reason,
-            "winner": None
-            if d.winner_site_id is None or d.winner_redeemed_at is None
-            else {"site_id": d.winner_site_id, "redeemed_at": iso_instant(d.winner_redeemed_at)},
-        }
-        for d in decisions
-    ]
+    lines = [d.answer_line() for d in decisions]
     accepted = [d for d in decisions if d.verdict == LineVerdict.ACCEPTED]
     ack = {
         "format": ACK,

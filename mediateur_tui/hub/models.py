@@ -165,18 +165,51 @@ class HubLine(HubTable, table=True):
 
 
 class HubUsedPass(HubTable, table=True):
-    """A pass the region has accepted (and pays) once.
+    """A pass the region has accepted once: claimed by a declared line, paid by a batch line.
 
     The primary key on `code` is what makes "paid once" hold even when two intakes run at
-    the same time, on SQLite and PostgreSQL alike: the second insert fails.
+    the same time, on SQLite and PostgreSQL alike: the second insert fails. A pass accepted
+    from a declaration (`declaration_id`) has no `batch_id` until the site's batch brings
+    the same redemption; a cancelled declared line deletes its row (the pass is released).
     """
 
     __tablename__ = "hub_used_pass"
     code: str = Field(primary_key=True, foreign_key="hub_pass.code")
     redemption_id: str
-    batch_id: str = Field(foreign_key="hub_batch.batch_id")
+    batch_id: str | None = Field(default=None, foreign_key="hub_batch.batch_id")
+    declaration_id: str | None = None
     site_id: str
     redeemed_at: datetime
+
+
+class HubDeclaredLine(HubTable, table=True):
+    """One redemption a site declared the day it happened (pn-declaration/1), with the
+    region's verdict, decided by the same rules as a batch line. Keyed by the redemption id:
+    a line declared again keeps its first verdict.
+
+    `line` and `session` are the JSON objects as the site sent them (for pn-site-recovery/1);
+    `cancelled_at`/`cancel_reason` are set when the site cancelled it before any batch;
+    `batch_id` when a batch brought the same redemption (the batch line pays, not this one).
+    """
+
+    __tablename__ = "hub_declared_line"
+    redemption_id: str = Field(primary_key=True)
+    site_id: str = Field(foreign_key="hub_site.id", index=True)
+    declaration_id: str = Field(index=True)
+    code: str = Field(index=True)
+    line: str = Field(sa_column=Column(Text, nullable=False))
+    session: str = Field(sa_column=Column(Text, nullable=False))
+    redeemed_at: datetime
+    value_cents: int
+    verdict: str
+    reason: str | None = None
+    winner_site_id: str | None = None
+    winner_redeemed_at: datetime | None = None
+    declared_at: datetime
+    received_at: datetime
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    batch_id: str | None = Field(default=None, foreign_key="hub_batch.batch_id")
 
 
 class HubAttribution(HubTable, table=True):

@@ -1,12 +1,15 @@
-"""Reconciliation of one batch, line by line, exactly as docs/protocol.md says:
+"""Reconciliation of one batch, or of one declaration, line by line, as docs/protocol.md says:
 
 1. a redemption id already seen in an earlier batch keeps its first verdict; the same id twice
-   in one batch → `duplicate_line` for the second;
+   in one document → `duplicate_line` for the second; a redemption id already declared keeps
+   the declared verdict (a declaration declaring it again stores nothing; a batch of the same
+   site bringing it, for the same code and not cancelled, adopts it: that batch line is the
+   one that pays, and the pass is already claimed);
 2. unknown code → `unknown`; revoked on or before the day of redemption (French calendar) →
    `revoked`; carnet not attributed → `not_attributed`; redeemed after the programme's
    `grace_until` → `expired`;
-3. the pass already accepted for another line (any site, this batch included) → `conflict`
-   naming the first received; otherwise `accepted`.
+3. the pass already accepted for another line (any site, batch or declaration, this document
+   included) → `conflict` naming the first received; otherwise `accepted`.
 
 Everything the batch needs is read with a few bulk queries, not one query per line.
 """
@@ -25,15 +28,17 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.hub.models import (
     HubCarnet,
+    HubDeclaredLine,
     HubLine,
     HubPass,
     HubProgramme,
     HubRevocation,
     HubUsedPass,
 )
+from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.verdicts import LineVerdict
 
-_CHUNK = 5_000
+CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,39 @@ class Decision:
     replay_of: str | None = None  # batch of the first line, for an id seen in an earlier batch
     winner_site_id: str | None = None
     winner_redeemed_at: datetime | None = None
-    newly_used: bool = False  # accepted by this batch: a `used` change goes out
+    newly_used: bool = False  # accepted by this document: a `used` change goes out
+    adopted: bool = False  # a batch line taking the verdict of its declared line
+
+    def answer_line(self) -> dict[str, Any]:
+        """The pn-ack/1 line object (also the lines of pn-declaration-answer/1)."""
+        return answer_line(
+            self.line.redemption_id,
+            self.line.code,
+            self.verdict,
+            self.reason,
+            self.winner_site_id,
+            self.winner_redeemed_at,
+        )
+
+
+def answer_line(
+    redemption_id: str,
+    code: str,
+    verdict: str,
+    reason: str | None,
+    winner_site_id: str | None,
+    winner_redeemed_at: datetime | None,
+) -> dict[str, Any]:
+    """A pn-ack/1 line object: the region's verdict on one redemption."""
+    return {
+        "redemption_id": redemption_id,
+        "code": code,
+        "verdict": verdict,
+        "reason": reason,
+        "winner": None
+        if winner_site_id is None or winner_redeemed_at is None
+        else {"site_id": winner_site_id, "redeemed_at": iso_instant(winner_redeemed_at)},
+    }
 
 
 @dataclass(frozen=True)
@@ -66,21 +103,31 @@ class _Winner:
     redeemed_at: datetime
 
 
-def reconcile(session: Session, site_id: str, lines: list[LineIn]) -> list[Decision]:
-    """One decision per line, in order. Reads the database; writes nothing."""
+def reconcile(
+    session: Session, site_id: str, lines: list[LineIn], *, declaring: bool = False
+) -> list[Decision]:
+    """One decision per line, in order, for a batch, or a declaration when `declaring`.
+    Reads the database; writes nothing.
+
+    A decision with `first` is a line to store (a new batch line that counts, or a new
+    declared line); `newly_used` claims its pass; `adopted` (batches only) moves the claim
+    of the declared line to this batch.
+    """
     codes = sorted({line.code for line in lines})
+    ids = [x.redemption_id for x in lines]
     earlier = {
         row.redemption_id: row
-        for row in _rows_in(
-            session,
-            select(HubLine),
-            col(HubLine.first_redemption_id),
-            [x.redemption_id for x in lines],
+        for row in rows_in(session, select(HubLine), col(HubLine.first_redemption_id), ids)
+    }
+    declared = {
+        row.redemption_id: row
+        for row in rows_in(
+            session, select(HubDeclaredLine), col(HubDeclaredLine.redemption_id), ids
         )
     }
     passes = {
         code: (programme_id, attributed_on)
-        for code, programme_id, attributed_on in _rows_in(
+        for code, programme_id, attributed_on in rows_in(
             session,
             select(HubPass.code, HubPass.programme_id, col(HubCarnet.attributed_on)).join(
                 HubCarnet, col(HubCarnet.id) == HubPass.carnet_id
@@ -90,7 +137,7 @@ def reconcile(session: Session, site_id: str, lines: list[LineIn]) -> list[Decis
         )
     }
     revoked = dict(
-        _rows_in(
+        rows_in(
             session,
             select(HubRevocation.code, col(HubRevocation.revoked_on)),
             col(HubRevocation.code),
@@ -99,7 +146,7 @@ def reconcile(session: Session, site_id: str, lines: list[LineIn]) -> list[Decis
     )
     winners = {
         code: _Winner(site, at)
-        for code, site, at in _rows_in(
+        for code, site, at in rows_in(
             session,
             select(HubUsedPass.code, HubUsedPass.site_id, HubUsedPass.redeemed_at),
             col(HubUsedPass.code),
@@ -118,6 +165,18 @@ def reconcile(session: Session, site_id: str, lines: list[LineIn]) -> list[Decis
         first = earlier.get(line.redemption_id)
         if first is not None:
             decisions.append(_replay(line, first))
+            continue
+        known = declared.get(line.redemption_id)
+        if known is not None and declaring:
+            decisions.append(_declared(line, known, first=False))
+            continue
+        if (
+            known is not None
+            and known.cancelled_at is None
+            and known.site_id == site_id
+            and known.code == line.code
+        ):
+            decisions.append(_declared(line, known, first=True))
             continue
         decisions.append(
             _decide(line, site_id, passes.get(line.code), programmes, revoked, winners)
@@ -173,11 +232,26 @@ def _replay(line: LineIn, first: HubLine) -> Decision:
     )
 
 
+def _declared(line: LineIn, known: HubDeclaredLine, first: bool) -> Decision:
+    """The verdict of a declared line: answered again to a declaration (`first` False), or
+    adopted by the batch line bringing the same redemption (`first`: that line pays)."""
+    return Decision(
+        line,
+        known.verdict,
+        known.reason,
+        known.value_cents,
+        first=first,
+        winner_site_id=known.winner_site_id,
+        winner_redeemed_at=known.winner_redeemed_at,
+        adopted=first,
+    )
+
+
 def _refused(line: LineIn, reason: str, value: int, first: bool = True) -> Decision:
     return Decision(line, LineVerdict.REFUSED, reason, value, first=first)
 
 
-def _rows_in(
+def rows_in(
     session: Session,
     query: Select[*tuple[Any, ...]] | SelectOfScalar[Any],
     column: Mapped[Any],
@@ -185,5 +259,5 @@ def _rows_in(
 ) -> Iterator[Any]:
     """Runs `query` restricted to `column IN values`, in chunks (bound-parameter limits)."""
     unique = sorted(set(values))
-    for start in range(0, len(unique), _CHUNK):
-        yield from session.exec(query.where(column.in_(unique[start : start + _CHUNK]))).all()
+    for start in range(0, len(unique), CHUNK):
+        yield from session.exec(query.where(column.in_(unique[start : start + CHUNK]))).all()

@@ -1,7 +1,8 @@
 """Replica publication: signed pages of the change log after a cursor, and whole snapshots.
 
 A page's `until` is the sequence number of its last change (the cursor to send next); a
-snapshot holds every change from the start and the region's public key, for a USB key.
+snapshot holds every change from the start (but passes released after their `used` change:
+`without_released`) and the region's public key, for a USB key.
 Carnets carry their codes as a list, so a pass costs about 10 bytes on the wire, gzip'd.
 """
 
@@ -16,7 +17,12 @@ from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.models import HubChange
 from mediateur_tui.protocol.errors import ProtocolError
-from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_SNAPSHOT
+from mediateur_tui.protocol.formats import (
+    CHANGE_RELEASED,
+    CHANGE_USED,
+    REPLICA_PAGE,
+    REPLICA_SNAPSHOT,
+)
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document
 
@@ -64,9 +70,31 @@ def snapshot(hub: Hub) -> dict[str, Any]:
         "region_public_key": encode_key(hub.region_public_key),
         "until": rows[-1][0] if rows else 0,
         "generated_at": iso_instant(system_clock()),
-        "changes": [json.loads(body) for _seq, body in rows],
+        "changes": without_released([json.loads(body) for _seq, body in rows]),
     }
     return sign_document(document, hub.region_key, region_signer(hub.region_id))
+
+
+def without_released(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The changes with each `released` change and the `used` change it undoes left out.
+
+    A snapshot gives the registry's state from nothing: a pass claimed by a declared
+    redemption then released (the site cancelled it) is not used, and a site importing the
+    snapshot must not see it used. A pass taken again after its release keeps that later
+    `used` change. Pages keep every change: a site may have applied the `used` already.
+    """
+    dropped: set[int] = set()
+    last_used: dict[str, int] = {}
+    for index, change in enumerate(changes):
+        kind = change["t"]
+        if kind == CHANGE_USED:
+            last_used[change["code"]] = index
+        elif kind == CHANGE_RELEASED:
+            dropped.add(index)
+            undone = last_used.pop(change["code"], None)
+            if undone is not None:
+                dropped.add(undone)
+    return [change for index, change in enumerate(changes) if index not in dropped]
 
 
 def last_sequence(hub: Hub) -> int:

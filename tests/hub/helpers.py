@@ -22,7 +22,7 @@ from mediateur_tui.hub.database import Hub, HubSettings, read_session
 from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.models import HubChange, hub_registry
 from mediateur_tui.hub.registry import ProgrammeSpec, attribute, init_region, issue, revoke
-from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH, ENROLMENT_REQUEST
+from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH, DECLARATION, ENROLMENT_REQUEST
 from mediateur_tui.protocol.signing import encode_key, sign_document, site_signer
 
 REGION_ID = "HDF"
@@ -153,6 +153,45 @@ def make_batch(
             "value_cents": sum(r["value_cents"] for r in redemptions),
             "refused_scans": 1,
         },
+    }
+    return sign_document(document, site.key, site_signer(site.id)) if sign else document
+
+
+SESSION = {
+    "id": 1,
+    "title": "Atelier démarches en ligne",
+    "kind": "collectif",
+    "themes": "démarches en ligne, messagerie",
+    "duration_minutes": 120,
+    "started_at": "2026-11-12T09:00:00Z",
+    "ended_at": "2026-11-12T11:00:00Z",
+}
+
+
+def cancellation(redemption_id: str, at: str = "2026-11-12T10:00:00Z") -> dict[str, Any]:
+    return {"redemption_id": redemption_id, "cancelled_at": at, "reason": "Erreur de saisie"}
+
+
+def make_declaration(
+    site: Site,
+    redemptions: list[dict],
+    cancellations: list[dict] | None = None,
+    *,
+    declaration_id: str | None = None,
+    region_id: str = REGION_ID,
+    site_id: str | None = None,
+    sign: bool = True,
+) -> dict[str, Any]:
+    """A pn-declaration/1 of `site` (signed by its key), as a site writes it."""
+    document = {
+        "format": DECLARATION,
+        "declaration_id": declaration_id or random_id(),
+        "region_id": region_id,
+        "site_id": site_id or site.id,
+        "declared_at": "2026-11-12T10:05:00Z",
+        "sessions": [dict(SESSION)] if redemptions else [],
+        "redemptions": redemptions,
+        "cancellations": cancellations or [],
     }
     return sign_document(document, site.key, site_signer(site.id)) if sign else document
 

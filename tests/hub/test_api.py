@@ -102,6 +102,8 @@ def test_calls_without_a_valid_key_get_401(server: Server, headers, message) -> 
             client.post("/v1/batches", content=b"{}", headers=headers),
             client.get(f"/v1/batches/{'ab' * 16}/ack", headers=headers),
             client.get("/v1/beneficiary-key", headers=headers),
+            client.post("/v1/declarations", content=b"{}", headers=headers),
+            client.get("/v1/recovery", headers=headers),
         ):
             assert response.status_code == 401
             assert response.headers["www-authenticate"] == "Bearer"
@@ -201,6 +203,8 @@ def test_openapi_describes_every_operation_without_422(tmp_path) -> None:
         ("/v1/replica/changes", "get"),
         ("/v1/batches", "post"),
         ("/v1/batches/{batch_id}/ack", "get"),
+        ("/v1/declarations", "post"),
+        ("/v1/recovery", "get"),
         ("/v1/attributions", "post"),
         ("/v1/beneficiary-key", "get"),
     }

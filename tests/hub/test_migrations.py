@@ -34,7 +34,7 @@ def _tables(engine) -> set[str]:
 
 def test_there_is_one_linear_history():
     assert len(SCRIPTS.get_heads()) == 1
-    assert ALL_REVISIONS[::-1] == ["0001", "0002", "0003"]
+    assert ALL_REVISIONS[::-1] == ["0001", "0002", "0003", "0004"]
 
 
 def test_hub_schema_revision_constant_is_alembics_head():
@@ -130,7 +130,7 @@ def _database_at_0001(settings: HubSettings, *, stamped: bool):
 
 
 def _check_upgraded_from_0001(engine) -> None:
-    assert revision_of(engine) == HEAD == "0003"
+    assert revision_of(engine) == HEAD == "0004"
     assert schema_diff(engine, hub_registry.metadata) == []
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id FROM hub_region")).scalars().all() == ["HDF"]
@@ -226,6 +226,61 @@ def test_a_database_at_0002_gets_64_bit_change_numbers(settings: HubSettings):
             ]
             _set_last_sequence(connection, 2**62)
             assert _add_change(connection, '{"t":"site","id":"D","name":"D"}') == 2**62 + 1
+    finally:
+        engine.dispose()
+
+
+def test_a_database_at_0003_gets_declared_lines_and_keeps_its_used_passes(
+    settings: HubSettings,
+):
+    """0004: hub_declared_line appears; a pass paid by a batch stays used, and a pass may now
+    be claimed by a declaration, without a batch."""
+    if settings.database_url.startswith("sqlite"):
+        settings.directory.mkdir(parents=True, exist_ok=True)
+    old = make_engine(settings.database_url)
+    upgrade(old, "0003")
+    at = "2026-11-12 09:30:00"
+    with old.begin() as connection:
+        connection.execute(
+            text("INSERT INTO hub_site (id, name, created_at) VALUES ('A', 'A', :at)"), {"at": at}
+        )
+        connection.execute(
+            text(
+                "INSERT INTO hub_programme VALUES ('P', 'P', 1000, '2026-01-01', '2026-12-31', "
+                "'2027-01-31', '[\"*\"]')"
+            )
+        )
+        connection.execute(text("INSERT INTO hub_carnet VALUES ('C1', 'P', 10, NULL, NULL)"))
+        for code in ("CODE1", "CODE2"):
+            connection.execute(text(f"INSERT INTO hub_pass VALUES ('{code}', 'C1', 'P', 1)"))
+        connection.execute(
+            text("INSERT INTO hub_batch VALUES ('b1', 'A', '2026-11', 1, :at, 'h', '{}', '{}')"),
+            {"at": at},
+        )
+        connection.execute(
+            text("INSERT INTO hub_used_pass VALUES ('CODE1', 'r1', 'b1', 'A', :at)"), {"at": at}
+        )
+    old.dispose()
+
+    engine = open_engine(settings)
+    try:
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, hub_registry.metadata) == []
+        assert "hub_declared_line" in _tables(engine)
+        with engine.begin() as connection:
+            rows = connection.execute(
+                text("SELECT code, batch_id, declaration_id FROM hub_used_pass")
+            ).all()
+            assert [tuple(row) for row in rows] == [("CODE1", "b1", None)]
+            connection.execute(
+                text(
+                    "INSERT INTO hub_used_pass (code, redemption_id, batch_id, declaration_id, "
+                    "site_id, redeemed_at) VALUES ('CODE2', 'r2', NULL, 'd1', 'A', :at)"
+                ),
+                {"at": at},
+            )
+            count = text("SELECT count(*) FROM hub_used_pass WHERE batch_id IS NULL")
+            assert connection.execute(count).scalar() == 1
     finally:
         engine.dispose()
 

@@ -99,6 +99,8 @@ def changes() -> list[Document]:
         {"t": "attribution", "id": "C0000001", "a": None, "b": None},
         {"t": "revocation", "code": code(15), "reason": "stolen", "on": "2026-03-10"},
         {"t": "used", "code": code(1), "site": OTHER_SITE_ID, "on": "2026-03-12"},
+        {"t": "used", "code": code(3), "site": SITE_ID, "on": "2026-03-12"},
+        {"t": "released", "code": code(3)},
     ]
 
 
@@ -107,7 +109,7 @@ def replica_page() -> Document:
         "format": formats.REPLICA_PAGE,
         "region_id": REGION_ID,
         "since": 0,
-        "until": 10,
+        "until": 12,
         "more": True,
         "generated_at": "2026-03-31T22:00:00.123456+00:00",
         "changes": changes(),
@@ -120,7 +122,7 @@ def replica_snapshot() -> Document:
         "format": formats.REPLICA_SNAPSHOT,
         "region_id": REGION_ID,
         "region_public_key": REGION_PUBLIC_KEY,
-        "until": 10,
+        "until": 12,
         "generated_at": "2026-03-31T22:00:00Z",
         "changes": changes(),
     }
@@ -351,6 +353,64 @@ def beneficiary_key() -> Document:
     return sign_document(document, REGION_KEY, region_signer(REGION_ID))
 
 
+def declaration() -> Document:
+    """Two redemptions of the day and the cancellation of an earlier one."""
+    whole = batch()
+    document = {
+        "format": formats.DECLARATION,
+        "declaration_id": random_id("declaration-1"),
+        "region_id": REGION_ID,
+        "site_id": SITE_ID,
+        "declared_at": "2026-03-03T09:20:00Z",
+        "sessions": whole["sessions"][:1],
+        "redemptions": whole["redemptions"][:2],
+        "cancellations": [
+            {
+                "redemption_id": random_id("redemption-0"),
+                "cancelled_at": "2026-03-03T09:18:30+00:00",
+                "reason": "Pass encaissé par erreur (mauvais bénéficiaire)",
+            }
+        ],
+    }
+    return sign_document(document, SITE_KEY, site_signer(SITE_ID))
+
+
+def declaration_answer() -> Document:
+    lines = ack()["lines"][:2]
+    document = {
+        "format": formats.DECLARATION_ANSWER,
+        "declaration_id": random_id("declaration-1"),
+        "site_id": SITE_ID,
+        "region_id": REGION_ID,
+        "received_at": "2026-03-03T09:20:01Z",
+        "lines": lines,
+        "cancellations": [
+            {"redemption_id": random_id("redemption-0"), "status": "cancelled"},
+            {"redemption_id": random_id("redemption-00"), "status": "in_batch"},
+            {"redemption_id": random_id("redemption-000"), "status": "unknown"},
+        ],
+    }
+    return sign_document(document, REGION_KEY, region_signer(REGION_ID))
+
+
+def site_recovery() -> Document:
+    """A site's batch with its acknowledgement, and a redemption declared since."""
+    declared = declaration()
+    document = {
+        "format": formats.SITE_RECOVERY,
+        "site_id": SITE_ID,
+        "region_id": REGION_ID,
+        "generated_at": "2026-04-02T08:00:00Z",
+        "batches": [{"batch": batch(), "ack": ack()}],
+        "declared": {
+            "sessions": declared["sessions"],
+            "redemptions": declared["redemptions"][:1],
+            "answers": ack()["lines"][:1],
+        },
+    }
+    return sign_document(document, REGION_KEY, region_signer(REGION_ID))
+
+
 EXAMPLES = {
     "replica-page": replica_page,
     "replica-snapshot": replica_snapshot,
@@ -361,4 +421,7 @@ EXAMPLES = {
     "attributions": attributions,
     "attribution-answer": attribution_answer,
     "beneficiary-key": beneficiary_key,
+    "declaration": declaration,
+    "declaration-answer": declaration_answer,
+    "site-recovery": site_recovery,
 }

@@ -33,6 +33,7 @@ from mediateur_tui.protocol.formats import (
     MAX_DOCUMENT_BYTES,
     MAX_DOCUMENT_DEPTH,
     MIB,
+    SITE_RECOVERY,
 )
 
 from .examples import EXAMPLES
@@ -104,7 +105,8 @@ def test_every_format_has_a_size_cap() -> None:
 def test_the_examples_are_far_within_the_limits(name: str) -> None:
     document = EXAMPLES[name]()
     data = dump_json(document)
-    assert nesting_depth(data) <= 4  # as docs/protocol.md says
+    # As docs/protocol.md says: 4 deep, but a recovery, which holds whole batches and acks.
+    assert nesting_depth(data) <= (7 if document["format"] == SITE_RECOVERY else 4)
     assert len(data) * 8 < MAX_DOCUMENT_BYTES[document["format"]]
     assert load_json(dump_gzip_json(document), document["format"]) == document
 

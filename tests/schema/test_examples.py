@@ -52,6 +52,9 @@ def test_validate_accepts_a_format_as_the_name(document_format: str) -> None:
         ("attributions", signing.site_signer(SITE_ID), SITE_KEY),
         ("attribution-answer", signing.region_signer(REGION_ID), REGION_KEY),
         ("beneficiary-key", signing.region_signer(REGION_ID), REGION_KEY),
+        ("declaration", signing.site_signer(SITE_ID), SITE_KEY),
+        ("declaration-answer", signing.region_signer(REGION_ID), REGION_KEY),
+        ("site-recovery", signing.region_signer(REGION_ID), REGION_KEY),
     ],
 )
 def test_signed_examples_carry_real_signatures(name: str, signer: str, key) -> None:
@@ -68,7 +71,15 @@ def test_the_enrolment_request_is_not_signed() -> None:
 
 def test_every_change_kind_is_exercised() -> None:
     kinds = {change["t"] for change in changes()}
-    assert kinds == {"programme", "site", "carnet", "attribution", "revocation", "used"}
+    assert kinds == {
+        "programme",
+        "site",
+        "carnet",
+        "attribution",
+        "revocation",
+        "used",
+        "released",
+    }
     assert {change["n"] for change in changes() if change["t"] == "carnet"} == {5, 10}
 
 

@@ -30,6 +30,8 @@ OPERATIONS = {
     ("get", "/v1/replica/changes"),
     ("post", "/v1/batches"),
     ("get", "/v1/batches/{batch_id}/ack"),
+    ("post", "/v1/declarations"),
+    ("get", "/v1/recovery"),
     ("post", "/v1/attributions"),
     ("get", "/v1/beneficiary-key"),
 }
@@ -37,6 +39,8 @@ AUTHENTICATED = {
     ("get", "/v1/replica/changes"),
     ("post", "/v1/batches"),
     ("get", "/v1/batches/{batch_id}/ack"),
+    ("post", "/v1/declarations"),
+    ("get", "/v1/recovery"),
     ("post", "/v1/attributions"),
     ("get", "/v1/beneficiary-key"),
 }
@@ -47,6 +51,8 @@ PROSE_ERRORS = {
     ("post", "/v1/batches"): {400, 401, 403, 409},  # bad signature; another site; other content
     ("get", "/v1/batches/{batch_id}/ack"): {401, 404},  # not received
     ("get", "/v1/replica/changes"): {401},
+    ("post", "/v1/declarations"): {400, 401, 403},  # bad signature; another site's document
+    ("get", "/v1/recovery"): {401},  # an old key after a re-enrolment
     # bad signature or document; another site's document, or a site that is not a distributor
     ("post", "/v1/attributions"): {400, 401, 403},
     ("get", "/v1/beneficiary-key"): {401, 403},  # a site that is not a distributor
@@ -58,6 +64,8 @@ DOCUMENTS = {
     ("post", "/v1/batches"): ("Batch", "Ack"),
     ("get", "/v1/batches/{batch_id}/ack"): (None, "Ack"),
     ("get", "/v1/health"): (None, "Health"),
+    ("post", "/v1/declarations"): ("Declaration", "DeclarationAnswer"),
+    ("get", "/v1/recovery"): (None, "SiteRecovery"),
     ("post", "/v1/attributions"): ("Attributions", "AttributionAnswer"),
     ("get", "/v1/beneficiary-key"): (None, "BeneficiaryKey"),
 }
@@ -72,6 +80,9 @@ COMPONENT_SCHEMAS = {
     "Attributions": "attributions",
     "AttributionAnswer": "attribution-answer",
     "BeneficiaryKey": "beneficiary-key",
+    "Declaration": "declaration",
+    "DeclarationAnswer": "declaration-answer",
+    "SiteRecovery": "site-recovery",
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from contract import FORMATS, SCHEMA_DIR, registry, schemas
+from contract import FORMATS, SCHEMA_DIR, SUFFIX, registry, schemas
 from jsonschema import Draft202012Validator
 
 from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, Identity, beneficiary_reference
@@ -52,6 +52,9 @@ def test_there_is_one_schema_per_protocol_format_plus_common() -> None:
         formats.ATTRIBUTIONS,
         formats.ATTRIBUTION_ANSWER,
         formats.BENEFICIARY_KEY,
+        formats.DECLARATION,
+        formats.DECLARATION_ANSWER,
+        formats.SITE_RECOVERY,
     ):
         assert schemas()[FORMATS[constant]]["properties"]["format"] == {"const": constant}
 
@@ -80,7 +83,10 @@ def test_every_ref_resolves(name: str) -> None:
     for ref in refs:
         resolved = resolver.lookup(ref).contents
         assert isinstance(resolved, dict), ref
-        assert ref.startswith(("#/", "common.schema.json#/")), f"{ref}: only local refs"
+        # Local refs, or refs to another schema of schema/ (a declaration's lines are a
+        # batch's; a recovery holds whole batches and acknowledgements).
+        local = ("#/", *(f"{other}{SUFFIX}" for other in NAMES))
+        assert ref.startswith(local), f"{ref}: only refs within schema/"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -114,6 +120,7 @@ def test_enums_match_the_code() -> None:
         formats.CHANGE_ATTRIBUTION,
         formats.CHANGE_REVOCATION,
         formats.CHANGE_USED,
+        formats.CHANGE_RELEASED,
     }
     branches = {branch["$ref"].rsplit("_", 1)[1] for branch in common["change"]["oneOf"]}
     assert branches == set(common["change"]["properties"]["t"]["enum"])

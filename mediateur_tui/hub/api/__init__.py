@@ -1,4 +1,5 @@
 """The hub's HTTP API (FastAPI): enrolment, replica pages, batch intake, acknowledgements,
+declarations of the day's redemptions and a site's recovery,
 attributions of carnets by distributor sites and the region's beneficiary key for them.
 
 One router per resource in `routes/`, what they depend on (the hub, the authenticated site)
@@ -17,7 +18,14 @@ from fastapi import FastAPI
 from mediateur_tui.hub.api.deps import HubHolder
 from mediateur_tui.hub.api.errors import EXCEPTION_HANDLERS
 from mediateur_tui.hub.api.openapi import openapi_builder
-from mediateur_tui.hub.api.routes import attributions, batches, enrolment, health, replica
+from mediateur_tui.hub.api.routes import (
+    attributions,
+    batches,
+    declarations,
+    enrolment,
+    health,
+    replica,
+)
 from mediateur_tui.hub.database import HubSettings
 from mediateur_tui.protocol.formats import PROTOCOL_VERSION
 
@@ -25,6 +33,7 @@ API_PREFIX = "/v1"
 DESCRIPTION = (
     "Inscription des sites, publication du registre (pages de réplique signées), "
     "réception des remises mensuelles et accusés de réception ligne par ligne, "
+    "déclarations des encaissements le jour même, reprise des données d'un site, "
     "attributions de carnets par les sites distributeurs (plafonds régionaux). "
     "Contrat : docs/protocol.md et schema/."
 )
@@ -40,7 +49,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.hub_holder = HubHolder(settings)
-    for module in (health, enrolment, replica, batches, attributions):
+    for module in (health, enrolment, replica, batches, declarations, attributions):
         app.include_router(module.router, prefix=API_PREFIX)
     # FastAPI's documented way to replace the document; mypy sees a method overwritten.
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
-from mediateur_tui.protocol.formats import MAX_ATTRIBUTIONS_PER_DOCUMENT
+from mediateur_tui.protocol.formats import MAX_ATTRIBUTIONS_PER_DOCUMENT, MAX_DECLARATION_LINES
 
 # The patterns of schema/common.schema.json.
 CODE = r"^[0-9A-HJKMNP-TV-Z]{13}$"
@@ -188,8 +188,19 @@ class UsedChange(_Document):
     on: Day
 
 
+class ReleasedChange(_Document):
+    t: Literal["released"]
+    code: Code
+
+
 Change = Annotated[
-    ProgrammeChange | SiteChange | CarnetChange | AttributionChange | RevocationChange | UsedChange,
+    ProgrammeChange
+    | SiteChange
+    | CarnetChange
+    | AttributionChange
+    | RevocationChange
+    | UsedChange
+    | ReleasedChange,
     Field(discriminator="t"),
 ]
 
@@ -343,4 +354,63 @@ class AttributionAnswer(_Document):
     site_id: Identifier
     answered_at: Instant
     results: list[AttributionResult] = Field(max_length=MAX_ATTRIBUTIONS_PER_DOCUMENT)
+    signature: RegionSignature
+
+
+class Cancellation(_Document):
+    redemption_id: RandomId = Field(description="L'encaissement annulé (son identifiant).")
+    cancelled_at: Instant
+    reason: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="Motif de l'annulation."
+    )
+
+
+class Declaration(_Document):
+    format: Literal["pn-declaration/1"]
+    declaration_id: RandomId
+    region_id: Identifier
+    site_id: Identifier
+    declared_at: Instant
+    sessions: list[BatchSession]
+    redemptions: list[BatchRedemption] = Field(max_length=MAX_DECLARATION_LINES)
+    cancellations: list[Cancellation] = Field(max_length=MAX_DECLARATION_LINES)
+    signature: SiteSignature
+
+
+class CancellationStatus(_Document):
+    redemption_id: RandomId
+    status: Literal["cancelled", "in_batch", "unknown"]
+
+
+class DeclarationAnswer(_Document):
+    format: Literal["pn-declaration-answer/1"]
+    declaration_id: RandomId
+    site_id: Identifier
+    region_id: Identifier
+    received_at: Instant
+    lines: list[AckLine] = Field(max_length=MAX_DECLARATION_LINES)
+    cancellations: list[CancellationStatus] = Field(max_length=MAX_DECLARATION_LINES)
+    signature: RegionSignature
+
+
+class RecoveredBatch(_Document):
+    batch: Batch
+    ack: Ack
+
+
+class RecoveredDeclarations(_Document):
+    sessions: list[BatchSession]
+    redemptions: list[BatchRedemption]
+    answers: list[AckLine]
+
+
+class SiteRecovery(_Document):
+    format: Literal["pn-site-recovery/1"]
+    site_id: Identifier
+    region_id: Identifier
+    generated_at: Instant
+    batches: list[RecoveredBatch] = Field(description="Les remises du site, dans l'ordre.")
+    declared: RecoveredDeclarations = Field(
+        description="Les encaissements déclarés, ni annulés ni encore remis."
+    )
     signature: RegionSignature

@@ -15,7 +15,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from mediateur_tui.hub.api.models import Attributions, Batch, EnrolmentRequest, ErrorResponse
+from mediateur_tui.hub.api.models import (
+    Attributions,
+    Batch,
+    Declaration,
+    EnrolmentRequest,
+    ErrorResponse,
+)
 
 _ERROR_DESCRIPTIONS = {
     400: "Document, signature ou paramètre invalide.",
@@ -28,7 +34,7 @@ _ERROR_DESCRIPTIONS = {
 }
 # The raw-body models, which FastAPI does not see, and ErrorResponse, which the 400s that
 # replace FastAPI's 422s refer to.
-_COMPONENT_MODELS = (Batch, Attributions, EnrolmentRequest, ErrorResponse)
+_COMPONENT_MODELS = (Batch, Declaration, Attributions, EnrolmentRequest, ErrorResponse)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -1,19 +1,33 @@
 """The commands that exchange documents with the sites: serve (the HTTP API), and by file
 (USB key) export-replica, import-batch, import-attributions; statement (a site's monthly
-statement from the batches received)."""
+statement from the batches received); lines (every line received, batches and
+declarations)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mediateur_tui.domain.formatting import format_euros, plural, thousands
+from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.formatting import (
+    format_datetime,
+    format_euros,
+    plural,
+    thousands,
+)
 from mediateur_tui.domain.french_cli import say
+from mediateur_tui.domain.periods import read_period
 from mediateur_tui.hub.cli.common import EXIT_OK, Commands
 from mediateur_tui.hub.database import HubSettings, open_hub
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
 from mediateur_tui.protocol.files import read_document_file, write_file
 from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH
+from mediateur_tui.protocol.verdicts import refusal_label
+
+if TYPE_CHECKING:
+    from mediateur_tui.hub.received import ReceivedLine
 
 
 def add_commands(commands: Commands) -> None:
@@ -40,6 +54,13 @@ def add_commands(commands: Commands) -> None:
     statement.add_argument("--site", required=True)
     statement.add_argument("--month", required=True, help="AAAA-MM")
     statement.add_argument("--out", type=Path, default=Path("."), help="dossier de sortie")
+
+    received = commands.add(
+        "lines", "lignes reçues des sites : remises et déclarations du jour", _lines
+    )
+    received.add_argument("--site", help="un seul site (identifiant)")
+    received.add_argument("--month", help="mois de l'encaissement, AAAA-MM")
+    received.add_argument("--json", action="store_true", help="en JSON (clés en anglais)")
 
 
 def _serve(args: argparse.Namespace, settings: HubSettings) -> int:
@@ -139,3 +160,53 @@ def _statement(args: argparse.Namespace, settings: HubSettings) -> int:
         say("Aucune remise reçue de ce site pour ce mois.")
     say(f"Fichiers : {csv_path} et {pdf_path}")
     return EXIT_OK
+
+
+def _lines(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.received import received_lines
+
+    month = read_period(args.month) if args.month is not None else None
+    site_id = args.site.strip().upper() if args.site else None
+    hub = open_hub(settings)
+    try:
+        rows = received_lines(hub, site_id, month)
+    finally:
+        hub.engine.dispose()
+    if args.json:
+        say(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not rows:
+        say("Aucune ligne reçue.")
+        return EXIT_OK
+    for row in rows:
+        say(
+            f"{row.site_id}  {format_code(row.code)}  {format_datetime(row.redeemed_at)}  "
+            f"{format_euros(row.value_cents)}  {_source_text(row)}  {_status_text(row)}"
+        )
+    say(plural(len(rows), "ligne reçue", "lignes reçues") + ".")
+    return EXIT_OK
+
+
+def _source_text(row: ReceivedLine) -> str:
+    if row.period is None:
+        return "déclaration"
+    return f"remise {row.period} n° {row.sequence}"
+
+
+def _status_text(row: ReceivedLine) -> str:
+    from mediateur_tui.hub.received import ACCEPTED, CANCELLED, DECLARED
+
+    if row.status == CANCELLED:
+        return "annulée"
+    if row.status == DECLARED:
+        return "déclarée, pas encore remise"
+    if row.status == ACCEPTED:
+        text = "acceptée"
+    else:
+        text = f"refusée : {refusal_label(row.reason)}"
+        if row.winner_site_id and row.winner_redeemed_at:
+            when = format_datetime(row.winner_redeemed_at)
+            text += f" (premier reçu : {row.winner_site_id}, le {when})"
+    if row.replay_of_batch_id is not None:
+        text += f" ; déjà reçue dans la remise {row.replay_of_batch_id}, comptée une fois"
+    return text
