@@ -29,14 +29,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench_hub_intake import wait_until_healthy
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.clock import system_clock
-from mediateur_tui.hub.database import HubSettings, write_session
+from mediateur_tui.hub.database import HubSettings
 from mediateur_tui.hub.enrolment import enrol_site
-from mediateur_tui.hub.models import HubCarnet
-from mediateur_tui.hub.registry import ProgrammeSpec, init_region, issue
+from mediateur_tui.hub.registry import ProgrammeSpec, attribute, init_region, issue
 from mediateur_tui.services.auth import add_operator
 from mediateur_tui.services.declarations import declare_pending
 from mediateur_tui.services.desk import Desk
@@ -70,9 +69,9 @@ def _run(args: argparse.Namespace, folder: Path) -> int:
         id=PROGRAMME, valid_from=today - timedelta(days=31), valid_until=today + timedelta(days=90)
     )
     passes = args.rounds + args.burst
-    issued = issue(hub, spec, carnets=-(-passes // 10), size=10)
-    with write_session(hub.engine) as session:
-        session.execute(update(HubCarnet).values(attributed_on=spec.valid_from))
+    issued = issue(hub, spec, carnets=-(-passes // 5), size=5)
+    for number, carnet in enumerate(issued.carnets):  # one per beneficiary: under the cap
+        attribute(hub, carnet.id, f"BENEF-{number:05d}", on=spec.valid_from)
     codes = [code for carnet in issued.carnets for code in carnet.codes]
     token = enrol_site(hub, SITE_ID, "EPN d'Avesnes-sur-Helpe")
     hub.engine.dispose()
