@@ -20,8 +20,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.hub.database import bulk_insert
-from mediateur_tui.hub.models import ALL_SITES, HubCarnet, HubChange, HubProgramme
+from mediateur_tui.hub.models import ALL_SITES, HubCarnet, HubChange, HubProgramme, HubUsedPass
+from mediateur_tui.hub.reconcile import Decision
 from mediateur_tui.protocol.formats import (
     CHANGE_ATTRIBUTION,
     CHANGE_CARNET,
@@ -39,6 +41,33 @@ def append_changes(session: Session, changes: Iterable[dict[str, Any]], at: date
     if rows:
         bulk_insert(session, HubChange, rows)
     return len(rows)
+
+
+def claim_passes(
+    session: Session,
+    site_id: str,
+    accepted: list[Decision],
+    at: datetime,
+    *,
+    batch_id: str | None = None,
+    declaration_id: str | None = None,
+) -> None:
+    """The passes of newly accepted lines are used: one `hub_used_pass` row each (its primary
+    key makes "paid once" hold between concurrent intakes) and a `used` change each."""
+    rows = [
+        {
+            "code": d.line.code,
+            "redemption_id": d.line.redemption_id,
+            "batch_id": batch_id,
+            "declaration_id": declaration_id,
+            "site_id": site_id,
+            "redeemed_at": d.line.redeemed_at,
+        }
+        for d in accepted
+    ]
+    bulk_insert(session, HubUsedPass, rows)
+    changes = [used_change(d.line.code, site_id, local_date(d.line.redeemed_at)) for d in accepted]
+    append_changes(session, changes, at)
 
 
 def encode_change(change: dict[str, Any]) -> str:

@@ -25,8 +25,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.clock import system_clock
-from mediateur_tui.domain.formatting import local_date
-from mediateur_tui.hub.changes import append_changes, released_change, used_change
+from mediateur_tui.hub.changes import append_changes, claim_passes, released_change
 from mediateur_tui.hub.database import Hub, bulk_insert, read_session, write_session
 from mediateur_tui.hub.declaration_checks import CancellationIn, DeclarationIn, check_declaration
 from mediateur_tui.hub.errors import Forbidden
@@ -122,22 +121,9 @@ def _store_lines(
                 "batch_id": None,
             }
         )
-    accepted = [d for d in new if d.newly_used]
-    used_rows = [
-        {
-            "code": d.line.code,
-            "redemption_id": d.line.redemption_id,
-            "batch_id": None,
-            "declaration_id": declaration_id,
-            "site_id": site_id,
-            "redeemed_at": d.line.redeemed_at,
-        }
-        for d in accepted
-    ]
     bulk_insert(session, HubDeclaredLine, rows)
-    bulk_insert(session, HubUsedPass, used_rows)
-    changes = [used_change(d.line.code, site_id, local_date(d.line.redeemed_at)) for d in accepted]
-    append_changes(session, changes, received_at)
+    accepted = [d for d in new if d.newly_used]
+    claim_passes(session, site_id, accepted, received_at, declaration_id=declaration_id)
 
 
 def _cancel(

@@ -23,9 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from mediateur_tui.domain.clock import system_clock
-from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.hub.batch_checks import check_structure
-from mediateur_tui.hub.changes import append_changes, used_change
+from mediateur_tui.hub.changes import claim_passes
 from mediateur_tui.hub.database import Hub, bulk_insert, read_session, write_session
 from mediateur_tui.hub.errors import Conflict, Forbidden
 from mediateur_tui.hub.models import HubBatch, HubDeclaredLine, HubLine, HubSite, HubUsedPass
@@ -139,22 +138,10 @@ def _insert_lines(session: Session, batch_id: str, site_id: str, decisions: list
         }
         for d in decisions
     ]
-    accepted = [d for d in decisions if d.newly_used]
-    used_rows = [
-        {
-            "code": d.line.code,
-            "redemption_id": d.line.redemption_id,
-            "batch_id": batch_id,
-            "site_id": site_id,
-            "redeemed_at": d.line.redeemed_at,
-        }
-        for d in accepted
-    ]
     bulk_insert(session, HubLine, line_rows)
-    bulk_insert(session, HubUsedPass, used_rows)
+    accepted = [d for d in decisions if d.newly_used]
+    claim_passes(session, site_id, accepted, system_clock(), batch_id=batch_id)
     _adopt_declared(session, batch_id, [d for d in decisions if d.adopted])
-    changes = [used_change(d.line.code, site_id, local_date(d.line.redeemed_at)) for d in accepted]
-    append_changes(session, changes, system_clock())
 
 
 def _adopt_declared(session: Session, batch_id: str, adopted: list[Decision]) -> None:

@@ -107,27 +107,12 @@ class HubClient:
         return load_json(answer.content, REPLICA_PAGE)
 
     def post_batch(self, document: dict[str, Any]) -> dict[str, Any]:
-        answer = self.request(
-            "POST",
-            "/v1/batches",
-            ACK,
-            content=dump_gzip_json(document),
-            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
-            expected=(200, 201),
-        )
-        return load_json(answer.content, ACK)
+        """Posts a pn-batch/1; returns the region's pn-ack/1."""
+        return self._post("/v1/batches", document, ACK, expected=(200, 201))
 
     def post_declaration(self, document: dict[str, Any]) -> dict[str, Any]:
         """Posts a pn-declaration/1; returns the region's pn-declaration-answer/1."""
-        answer = self.request(
-            "POST",
-            "/v1/declarations",
-            DECLARATION_ANSWER,
-            content=dump_gzip_json(document),
-            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
-            expected=(200,),
-        )
-        return load_json(answer.content, DECLARATION_ANSWER)
+        return self._post("/v1/declarations", document, DECLARATION_ANSWER)
 
     def get_recovery(self) -> dict[str, Any]:
         """The region's pn-site-recovery/1: what it holds of this site's redemptions."""
@@ -136,15 +121,7 @@ class HubClient:
 
     def post_attributions(self, document: dict[str, Any]) -> dict[str, Any]:
         """Posts a pn-attributions/1; returns the region's pn-attribution-answer/1."""
-        answer = self.request(
-            "POST",
-            "/v1/attributions",
-            ATTRIBUTION_ANSWER,
-            content=dump_gzip_json(document),
-            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
-            expected=(200,),
-        )
-        return load_json(answer.content, ATTRIBUTION_ANSWER)
+        return self._post("/v1/attributions", document, ATTRIBUTION_ANSWER)
 
     def get_beneficiary_key(self) -> dict[str, Any] | None:
         """The region's pn-beneficiary-key/1 for a distributor site; None for another site
@@ -164,6 +141,24 @@ class HubClient:
         return load_json(answer.content, ACK)
 
     # --- transport with retries ---------------------------------------------------------------
+
+    def _post(
+        self,
+        path: str,
+        document: dict[str, Any],
+        answer_format: str,
+        expected: tuple[int, ...] = (200,),
+    ) -> dict[str, Any]:
+        """Posts a document gzip'd; returns the answer, a document of `answer_format`."""
+        answer = self.request(
+            "POST",
+            path,
+            answer_format,
+            content=dump_gzip_json(document),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            expected=expected,
+        )
+        return load_json(answer.content, answer_format)
 
     def request(
         self,
