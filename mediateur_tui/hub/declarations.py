@@ -174,8 +174,9 @@ def _cancel(
 
 def site_recovery(hub: Hub, site_id: str) -> dict[str, Any]:
     """The signed pn-site-recovery/1 of a site: its batches (with their acknowledgements) in
-    sequence order, and its declared lines neither cancelled nor in a batch, with their
-    sessions (each once) and their verdicts."""
+    sequence order, and its declared lines not in a batch, with their sessions (each once),
+    their verdicts and, for those the site cancelled, the cancellation (so that a backup
+    merged afterwards cannot bring a cancelled line back)."""
     with read_session(hub.engine) as session, session.begin():
         batches = session.exec(
             select(HubBatch)
@@ -186,7 +187,6 @@ def site_recovery(hub: Hub, site_id: str) -> dict[str, Any]:
             select(HubDeclaredLine)
             .where(
                 HubDeclaredLine.site_id == site_id,
-                col(HubDeclaredLine.cancelled_at).is_(None),
                 col(HubDeclaredLine.batch_id).is_(None),
             )
             .order_by(col(HubDeclaredLine.redeemed_at), col(HubDeclaredLine.redemption_id))
@@ -216,6 +216,15 @@ def site_recovery(hub: Hub, site_id: str) -> dict[str, Any]:
                     row.winner_redeemed_at,
                 )
                 for row in declared
+            ],
+            "cancellations": [
+                {
+                    "redemption_id": row.redemption_id,
+                    "cancelled_at": iso_instant(row.cancelled_at),
+                    "reason": row.cancel_reason,
+                }
+                for row in declared
+                if row.cancelled_at is not None
             ],
         },
     }

@@ -141,14 +141,15 @@ def _insert_lines(session: Session, batch_id: str, site_id: str, decisions: list
     bulk_insert(session, HubLine, line_rows)
     accepted = [d for d in decisions if d.newly_used]
     claim_passes(session, site_id, accepted, system_clock(), batch_id=batch_id)
-    _adopt_declared(session, batch_id, [d for d in decisions if d.adopted])
+    _adopt_declared(session, batch_id, [d for d in decisions if d.was_declared])
 
 
-def _adopt_declared(session: Session, batch_id: str, adopted: list[Decision]) -> None:
-    """Lines of this batch that were declared first: their declared line and the pass they
-    claimed now belong to this batch (no second `used` change: the replicas know already)."""
-    ids = [d.line.redemption_id for d in adopted]
-    claimed = [d.line.redemption_id for d in adopted if d.verdict == LineVerdict.ACCEPTED]
+def _adopt_declared(session: Session, batch_id: str, declared: list[Decision]) -> None:
+    """Lines of this batch that were declared first: their declared line now belongs to this
+    batch, and so does the pass an accepted one claimed (no second `used` change: the
+    replicas know already)."""
+    ids = [d.line.redemption_id for d in declared]
+    claimed = [d.line.redemption_id for d in declared if d.adopted]
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         session.execute(

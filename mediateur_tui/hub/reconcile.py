@@ -17,7 +17,7 @@ Everything the batch needs is read with a few bulk queries, not one query per li
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -63,7 +63,8 @@ class Decision:
     winner_site_id: str | None = None
     winner_redeemed_at: datetime | None = None
     newly_used: bool = False  # accepted by this document: a `used` change goes out
-    adopted: bool = False  # a batch line taking the verdict of its declared line
+    adopted: bool = False  # a batch line taking the accepted verdict of its declared line
+    was_declared: bool = False  # a batch line whose redemption this site declared first
 
     def answer_line(self) -> dict[str, Any]:
         """The pn-ack/1 line object (also the lines of pn-declaration-answer/1)."""
@@ -167,20 +168,23 @@ def reconcile(
             decisions.append(_replay(line, first))
             continue
         known = declared.get(line.redemption_id)
+        if known is not None and known.site_id == site_id and known.cancelled_at is not None:
+            # Cancelled by its site: a backup restored from before the cancellation must not
+            # bring it back to be paid.
+            refused = _refused(line, "cancelled", known.value_cents, first=not declaring)
+            decisions.append(replace(refused, was_declared=not declaring))
+            continue
         if known is not None and declaring:
             decisions.append(_declared(line, known, first=False))
             continue
-        if (
-            known is not None
-            and known.cancelled_at is None
-            and known.site_id == site_id
-            and known.code == line.code
-        ):
+        ours = known is not None and known.site_id == site_id and known.code == line.code
+        if known is not None and ours and known.verdict == LineVerdict.ACCEPTED:
             decisions.append(_declared(line, known, first=True))
             continue
-        decisions.append(
-            _decide(line, site_id, passes.get(line.code), programmes, revoked, winners)
-        )
+        # A new line, or one whose declaration was refused: that claimed nothing (a winner
+        # may have released the pass since), so the batch line is decided afresh.
+        decision = _decide(line, site_id, passes.get(line.code), programmes, revoked, winners)
+        decisions.append(replace(decision, was_declared=ours))
     return decisions
 
 
@@ -244,6 +248,7 @@ def _declared(line: LineIn, known: HubDeclaredLine, first: bool) -> Decision:
         winner_site_id=known.winner_site_id,
         winner_redeemed_at=known.winner_redeemed_at,
         adopted=first,
+        was_declared=first,
     )
 
 

@@ -20,6 +20,7 @@ class RefusalReason(StrEnum):
     UNKNOWN = "unknown"
     NOT_ATTRIBUTED = "not_attributed"
     DUPLICATE_LINE = "duplicate_line"  # the same redemption twice in one batch
+    CANCELLED = "cancelled"  # the site declared this redemption cancelled: it never pays
 
     @property
     def label(self) -> str:
@@ -40,6 +41,7 @@ REFUSAL_LABELS = {
     RefusalReason.UNKNOWN: ("pass inconnu du registre", "Inconnu du registre"),
     RefusalReason.NOT_ATTRIBUTED: ("carnet non attribué", "Carnet non attribué"),
     RefusalReason.DUPLICATE_LINE: ("ligne en double", "Ligne en double"),
+    RefusalReason.CANCELLED: ("annulé par le lieu, qui l'a déclaré", "Annulé par le lieu"),
 }
 UNSTATED_REASON = "motif non précisé"
 

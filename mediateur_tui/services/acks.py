@@ -200,15 +200,16 @@ def _parse_ack_lines(ack: dict[str, Any], batch_id: str) -> list[AckLine]:
             winner_site_id=answer.winner_site_id,
             winner_redeemed_at=answer.winner_redeemed_at,
         )
-        for code, answer in parse_answer_lines(ack.get("lines"), "Accusé de réception")
+        for code, answer in parse_answer_lines(ack.get("lines"), "Accusé de réception mal formé")
     ]
 
 
-def parse_answer_lines(raw_lines: object, document_name: str) -> list[tuple[str, Answer]]:
+def parse_answer_lines(raw_lines: object, malformed: str) -> list[tuple[str, Answer]]:
     """(code, answer) of each line of a region's answer (an acknowledgement's, a declaration
-    answer's), checked; ProtocolError naming `document_name` when one is malformed."""
+    answer's), checked; ProtocolError starting with `malformed` (« Accusé de réception mal
+    formé ») when one is not a line."""
     if not isinstance(raw_lines, list):
-        raise ProtocolError(f"{document_name} mal formé : lignes manquantes.")
+        raise ProtocolError(f"{malformed} : lignes manquantes.")
     lines = []
     for raw in raw_lines:
         try:
@@ -229,7 +230,7 @@ def parse_answer_lines(raw_lines: object, document_name: str) -> list[tuple[str,
             lines.append((str(raw["code"]), answer))
         except (KeyError, TypeError, ValueError) as error:
             raise ProtocolError(
-                f"{document_name} mal formé (ligne {len(lines) + 1}) : refusé."
+                f"{malformed} (ligne {len(lines) + 1}) : rien n'a été enregistré."
             ) from error
     return lines
 

@@ -49,6 +49,7 @@ from mediateur_tui.store.errors import DatabaseDamaged, StoreError
 from mediateur_tui.store.journal import JOURNAL_FILENAME
 from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME, SITE_KEY_FILENAME
 from mediateur_tui.store.models import BackupSetting
+from mediateur_tui.store.sync_state import sync_state
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +322,23 @@ def restore_backup(path: Path, data_dir: Path, replace: bool = False) -> Restore
             _move_private(staging / DATABASE_FILENAME, database)  # last: a cut leaves no site
         except OSError as error:
             raise BackupError(f"Restauration impossible : {os_error_text(error)}.") from error
-    return RestoreReport(manifest, _replay_journal(data_dir))
+    replayed = _replay_journal(data_dir)
+    _ask_the_region_again(database)
+    return RestoreReport(manifest, replayed)
+
+
+def _ask_the_region_again(database: Path) -> None:
+    """The next sync takes back from the region what it has of the site (services/recovery.py):
+    the redemptions declared since the backup was made."""
+    engine = open_database(database)
+    try:
+        with Session(writer(engine)) as session:
+            state = sync_state(session)
+            state.last_sync_at = None
+            session.add(state)
+            session.commit()
+    finally:
+        engine.dispose()
 
 
 def _refuse_a_sound_site(data_dir: Path) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, literal_column, update
 from sqlmodel import Session, col, func, select
 
+from mediateur_tui.domain.formatting import plural
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import DECLARATION, DECLARATION_ANSWER, MAX_DECLARATION_LINES
 from mediateur_tui.protocol.instants import iso_instant
@@ -59,9 +60,9 @@ class DeclarationReport:
 
     def describe(self) -> str:
         return (
-            f"Déclaré à la région : {self.redemptions} encaissement(s) "
-            f"({self.accepted} accepté(s), {self.refused} refusé(s)), "
-            f"{self.cancellations} annulation(s)."
+            f"Déclaré à la région : {plural(self.redemptions, 'encaissement')} "
+            f"({plural(self.accepted, 'accepté')}, {plural(self.refused, 'refusé')}), "
+            f"{plural(self.cancellations, 'annulation')}."
         )
 
     def to_json(self) -> dict[str, int]:
@@ -124,10 +125,15 @@ def next_declaration(engine: Engine, data_dir: Path, now: datetime) -> dict[str,
         ).all()
         cancellations: list[Cancellation] = []
         if len(redemptions) < MAX_DECLARATION_LINES:  # every pending redemption goes first
+            # Only of redemptions the region knows, or that this document brings: one taken
+            # and cancelled since the query above waits for the next document.
+            here = [row.id for row, _ in redemptions]
             cancellations = list(
                 session.exec(
                     select(Cancellation)
+                    .join(Redemption, col(Redemption.id) == col(Cancellation.redemption_id))
                     .where(col(Cancellation.declared_at).is_(None))
+                    .where(col(Redemption.declared_at).is_not(None) | col(Redemption.id).in_(here))
                     .order_by(col(Cancellation.cancelled_at), col(Cancellation.redemption_id))
                     .limit(MAX_DECLARATION_LINES)
                 ).all()
@@ -178,12 +184,16 @@ def apply_answer(
         document["region_id"],
     ):
         raise ProtocolError("La région a répondu à une autre déclaration que celle envoyée.")
-    lines = parse_answer_lines(answer.get("lines"), "Réponse à la déclaration")
+    lines = parse_answer_lines(answer.get("lines"), "Réponse à la déclaration mal formée")
     cancelled = _cancellation_statuses(answer.get("cancellations"))
     sent = {line["id"] for line in document["redemptions"]}
     sent_cancellations = {line["redemption_id"] for line in document["cancellations"]}
-    if {answer.redemption_id for _, answer in lines} != sent or set(cancelled) != (
-        sent_cancellations
+    answered = [answer.redemption_id for _, answer in lines]
+    if (
+        len(answered) != len(sent)
+        or set(answered) != sent
+        or len(cancelled) != len(answer["cancellations"])
+        or set(cancelled) != sent_cancellations
     ):
         raise ProtocolError(
             "La réponse de la région ne correspond pas aux lignes déclarées (lignes manquantes "

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -31,6 +32,7 @@ from mediateur_tui.store.keys import (
     load_or_create_site_key,
     load_site_key,
     raw_public_key,
+    replace_site_key,
     site_key_path,
     write_beneficiary_key,
 )
@@ -64,9 +66,17 @@ def enrol(
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> Enrolment:
-    """Enrols this site with the region hub over HTTP (see the module's docstring)."""
+    """Enrols this site with the region hub over HTTP (see the module's docstring).
+
+    A site already enrolled online is enrolled again with the new token the region gave (a
+    new laptop restored from a backup after the old one was lost): with a new site key, so
+    that the lost laptop's key no longer signs for the site."""
     hub_url = normalise_hub_url(hub_url)
-    request = enrolment_request(engine, data_dir, token)
+    new_key = Ed25519PrivateKey.generate() if _enrolled_online(engine) else None
+    if new_key is None:
+        request = enrolment_request(engine, data_dir, token)
+    else:
+        request = _request(token, new_key)
     with HubClient(hub_url, transport=transport, sleep=sleep) as client:
         try:
             answer = client.enrol(request)
@@ -78,7 +88,13 @@ def enrol(
                     error.status,
                 ) from error
             raise
-    return apply_enrolment(engine, data_dir, answer, now, hub_url)
+    return apply_enrolment(engine, data_dir, answer, now, hub_url, new_key)
+
+
+def _enrolled_online(engine: Engine) -> bool:
+    with Session(engine) as session:
+        state = read_sync_state(session)
+    return state.enrolled_at is not None and bool(state.hub_url)
 
 
 def enrolment_request(engine: Engine, data_dir: Path, token: str) -> dict[str, Any]:
@@ -87,11 +103,14 @@ def enrolment_request(engine: Engine, data_dir: Path, token: str) -> dict[str, A
     Online it is posted to the hub; by USB key it is written to a file that the region imports
     (`mediateur-hub import-enrolment`), whose answer the site then imports.
     """
+    _refuse_if_enrolled(engine)
+    return _request(token, load_or_create_site_key(data_dir))
+
+
+def _request(token: str, key: Ed25519PrivateKey) -> dict[str, Any]:
     token = token.strip()
     if not token:
         raise SyncError("Jeton d'inscription manquant.")
-    _refuse_if_enrolled(engine)
-    key = load_or_create_site_key(data_dir)
     return {
         "format": ENROLMENT_REQUEST,
         "token": token,
@@ -117,16 +136,20 @@ def apply_enrolment(
     answer: dict[str, Any],
     now: datetime,
     hub_url: str | None = None,
+    new_key: Ed25519PrivateKey | None = None,
 ) -> Enrolment:
     """Verifies the region's pn-enrolment/1 answer and stores the site's identity.
 
     `hub_url` is None for an enrolment by file: the site then remits by USB key only.
+    `new_key`: a site enrolled again, with this new key (written once the answer verified);
+    its next sync takes back from the region what it has of the site (services/recovery.py).
     """
-    _refuse_if_enrolled(engine)
+    if new_key is None:
+        _refuse_if_enrolled(engine)
     with Session(engine) as session:
         meta = queries.replica_meta(session)
         known = (meta.region_id, meta.region_public_key, meta.site_id) if meta else None
-    key = load_site_key(data_dir)
+    key = new_key or load_site_key(data_dir)
     region_id, site_id = _identifier(answer, "region_id"), _identifier(answer, "site_id")
     region_key = decode_key(str(answer.get("region_public_key", "")))
     verify_document(answer, region_key, region_signer(region_id))
@@ -158,8 +181,11 @@ def apply_enrolment(
             )
             meta.region_public_key = region_key
         session.add(meta)
+        if new_key is not None:
+            replace_site_key(data_dir, new_key)
         state = sync_state(session)
         state.hub_url, state.api_key, state.enrolled_at = hub_url, api_key, now
+        state.last_sync_at = None  # the first sync of this enrolment asks for the recovery
         session.add(state)
         append_event(
             session,
@@ -171,6 +197,7 @@ def apply_enrolment(
                 "region_id": region_id,
                 "site_id": site_id,
                 "distributor": beneficiary_key is not None,
+                "again": new_key is not None,
             },
         )
         session.commit()

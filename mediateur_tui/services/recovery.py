@@ -26,6 +26,7 @@ from mediateur_tui.protocol.signing import document_hash, region_signer, verify_
 from mediateur_tui.services.acks import parse_answer_lines
 from mediateur_tui.services.merge import (
     BatchRow,
+    CancellationRow,
     MergeReport,
     RedemptionRow,
     SessionRow,
@@ -38,7 +39,8 @@ from mediateur_tui.store.models import AckLine, Batch
 
 
 def merge_recovery(engine: Engine, document: dict[str, Any], now: datetime) -> MergeReport:
-    """Verifies the region's pn-site-recovery/1 for this site and merges it."""
+    """Verifies the region's pn-site-recovery/1 for this site and merges it; ProtocolError
+    (nothing merged) when it is not one."""
     _verify(engine, document)
     try:
         rows = recovery_rows(document, now)
@@ -65,32 +67,40 @@ def _verify(engine: Engine, document: dict[str, Any]) -> None:
 
 
 def recovery_rows(document: dict[str, Any], now: datetime) -> SiteRows:
-    """The rows a recovery document holds, as a merge takes them."""
+    """The rows a recovery document holds, as a merge takes them; KeyError, TypeError or
+    ValueError when a field is missing or of the wrong type, or a line names a session the
+    document does not hold."""
     rows = SiteRows()
-    for item in document["batches"]:
+    for item in _list(document["batches"]):
         batch, ack = item["batch"], item["ack"]
-        lines = parse_answer_lines(ack["lines"], "Accusé de réception repris")
+        lines = parse_answer_lines(ack["lines"], "Accusé de réception repris mal formé")
         rows.batches.append(BatchRow(_batch_row(batch, ack, now), _ack_lines(batch, lines)))
         rows.answers += [answer for _, answer in lines]
-        _add_lines(rows, batch["sessions"], batch["redemptions"], batch["batch_id"], now)
+        _add_lines(rows, batch["sessions"], batch["redemptions"], _str(batch["batch_id"]), now)
     declared = document["declared"]
-    _add_lines(rows, declared["sessions"], declared["redemptions"], None, now)
-    rows.answers += [answer for _, answer in parse_answer_lines(declared["answers"], "Reprise")]
+    cancelled = {_str(item["redemption_id"]): item for item in _list(declared["cancellations"])}
+    if not set(cancelled) <= {line["id"] for line in _list(declared["redemptions"])}:
+        raise ValueError("a cancellation names a redemption the document does not hold")
+    _add_lines(rows, declared["sessions"], declared["redemptions"], None, now, cancelled)
+    answers = parse_answer_lines(declared["answers"], "Document de reprise mal formé")
+    rows.answers += [answer for _, answer in answers]
     return rows
 
 
 def _batch_row(batch: dict[str, Any], ack: dict[str, Any], now: datetime) -> Batch:
+    totals = batch["totals"]
+    previous = batch["previous_hash"]
     return Batch(
-        batch_id=batch["batch_id"],
-        period=batch["period"],
-        sequence=batch["sequence"],
+        batch_id=_str(batch["batch_id"]),
+        period=_str(batch["period"]),
+        sequence=_int(batch["sequence"]),
         sealed_at=parse_instant(batch["sealed_at"]),
-        previous_hash=batch["previous_hash"],
+        previous_hash=None if previous is None else _str(previous),
         document_hash=document_hash(batch),
         document=dump_json(batch).decode("utf-8"),
-        redemption_count=batch["totals"]["redemptions"],
-        value_cents=batch["totals"]["value_cents"],
-        refused_count=batch["totals"]["refused_scans"],
+        redemption_count=_int(totals["redemptions"]),
+        value_cents=_int(totals["value_cents"]),
+        refused_count=_int(totals["refused_scans"]),
         sent_at=now,
         acknowledged_at=now,
         ack_document=json.dumps(ack, ensure_ascii=False),
@@ -118,43 +128,88 @@ def _add_lines(
     redemptions: list[dict[str, Any]],
     batch_id: str | None,
     now: datetime,
+    cancelled: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """A document's sessions and redemption lines; a session is said once (the operator of
-    its first line stands for the session's: the protocol does not name it)."""
+    """A document's sessions and redemption lines (with the cancellations of those cancelled);
+    a session is said once (the operator of its first line stands for the session's: the
+    protocol does not name it)."""
+    cancelled = cancelled or {}
     known = {row.key for row in rows.sessions}
     operators: dict[int, str] = {}
-    for line in redemptions:
-        operators.setdefault(line["session_id"], str(line["operator"]))
+    for line in _list(redemptions):
+        operators.setdefault(_int(line["session_id"]), _str(line["operator"]))
+    given = {_int(session["id"]) for session in _list(sessions)}
+    if not set(operators) <= given | known:
+        raise ValueError("a redemption names a session the document does not hold")
     for session in sessions:
-        if session["id"] in known or session["id"] not in operators:
+        number = _int(session["id"])
+        if number in known or number not in operators:
             continue
-        known.add(session["id"])
+        known.add(number)
         ended = session["ended_at"]
         rows.sessions.append(
             SessionRow(
-                key=int(session["id"]),
-                title=str(session["title"]),
-                kind=str(session["kind"]),
-                themes=str(session["themes"]),
-                duration_minutes=int(session["duration_minutes"]),
-                operator_name=operators[session["id"]],
+                key=number,
+                title=_str(session["title"]),
+                kind=_str(session["kind"]),
+                themes=_str(session["themes"]),
+                duration_minutes=_int(session["duration_minutes"]),
+                operator_name=operators[number],
                 started_at=parse_instant(session["started_at"]),
                 ended_at=parse_instant(ended) if ended is not None else None,
             )
         )
-    rows.redemptions += [
-        RedemptionRow(
-            id=str(line["id"]),
-            code=str(line["code"]),
-            session_key=int(line["session_id"]),
-            operator_name=str(line["operator"]),
-            redeemed_at=parse_instant(line["redeemed_at"]),
-            value_cents=int(line["value_cents"]),
-            input_method=str(line["input_method"]),
-            raw_input=str(line["code"]),  # what was typed or scanned stayed on the lost laptop
-            provisional=bool(line["provisional"]),
-            batch_id=batch_id,
-            declared_at=now,
+    for line in redemptions:
+        redemption_id = _str(line["id"])
+        cancellation = cancelled.get(redemption_id)
+        cancelled_at = None if cancellation is None else parse_instant(cancellation["cancelled_at"])
+        rows.redemptions.append(
+            RedemptionRow(
+                id=redemption_id,
+                code=_str(line["code"]),
+                session_key=_int(line["session_id"]),
+                operator_name=_str(line["operator"]),
+                redeemed_at=parse_instant(line["redeemed_at"]),
+                value_cents=_int(line["value_cents"]),
+                input_method=_str(line["input_method"]),
+                raw_input=_str(line["code"]),  # what was typed or scanned stayed on the laptop
+                provisional=_bool(line["provisional"]),
+                batch_id=batch_id,
+                declared_at=now,
+                cancelled_at=cancelled_at,
+            )
         )
-        for line in redemptions
-    ]
+        if cancellation is not None and cancelled_at is not None:
+            rows.cancellations.append(
+                CancellationRow(
+                    redemption_id=redemption_id,
+                    reason=_str(cancellation["reason"]),
+                    operator_name=_str(line["operator"]),
+                    cancelled_at=cancelled_at,
+                    declared_at=now,
+                )
+            )
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError("a list expected")
+    return value
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("an integer expected")
+    return value
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("a string expected")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("a boolean expected")
+    return value

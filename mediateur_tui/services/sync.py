@@ -17,6 +17,7 @@ Whatever was done before a failure stays done: the next run resumes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -93,6 +94,7 @@ class SiteSync:
         self.clock = clock
         self.transport = transport
         self.sleep = sleep
+        self._running = threading.Lock()
 
     def status(self) -> SyncStatus:
         with Session(self._engine) as session:
@@ -150,8 +152,12 @@ class SiteSync:
         return enrolment.apply_enrolment(self._engine, self.data_dir, answer, self.clock())
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
-        """Sends the attributions, pulls the replica and pushes the batches; errors are in
-        the report (resumable)."""
+        """Sends the attributions, pulls the replica, declares and pushes the batches; errors
+        are in the report (resumable). One sync at a time: another waits for it."""
+        with self._running:
+            return self._sync(progress)
+
+    def _sync(self, progress: Progress | None) -> SyncReport:
         return synchronise(
             self._engine,
             self.clock,
@@ -163,12 +169,18 @@ class SiteSync:
 
     def sync_if_online(self) -> SyncReport | None:
         """The running app's sync every few minutes: declarations out, the replica in. None
-        when this site does not sync online (not enrolled, or enrolled by file)."""
+        when this site does not sync online (not enrolled, or enrolled by file), or when a
+        sync is already running."""
         with Session(self._engine) as session:
             state = read_sync_state(session)
         if state.enrolled_at is None or not state.hub_url or not state.api_key:
             return None
-        return self.sync()
+        if not self._running.acquire(blocking=False):
+            return None  # a sync is running (the user's): it does the same
+        try:
+            return self._sync(None)
+        finally:
+            self._running.release()
 
     def export_attributions(self, directory: Path) -> list[Path]:
         """The attributions the region has not answered yet, as files for a USB key."""
@@ -382,10 +394,13 @@ def synchronise(
                     _pull(engine, client, report, progress, page_limit)
             except UserError as error:
                 report.errors.append(f"Attributions : {error}")
+        if data_dir is not None and first_sync:
+            try:
+                report.recovered = merge_recovery(engine, client.get_recovery(), clock())
+            except UserError as error:  # asked again at the next sync: it is still the first
+                report.errors.append(f"Reprise auprès de la région : {error}")
         if data_dir is not None:
             try:
-                if first_sync:
-                    report.recovered = merge_recovery(engine, client.get_recovery(), clock())
                 declarations.declare_pending(
                     engine, data_dir, client.post_declaration, clock, report.declared
                 )

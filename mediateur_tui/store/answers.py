@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from mediateur_tui.protocol.verdicts import LineVerdict
-from mediateur_tui.store.models import RegionAnswer, Site
+from mediateur_tui.store.models import Redemption, RegionAnswer, Site
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,13 @@ def refusal_of(session: Session, redemption_id: str) -> RegionAnswer | None:
 
 
 def unreported_refusals(session: Session) -> list[RegionAnswer]:
-    """The refusals no sync report has said yet, oldest first."""
+    """The refusals no sync report has said yet, oldest first (not of redemptions this site
+    has cancelled since: they are no one's money any more)."""
     return list(
         session.exec(
             select(RegionAnswer)
+            .join(Redemption, col(Redemption.id) == col(RegionAnswer.redemption_id))
+            .where(col(Redemption.cancelled_at).is_(None))
             .where(RegionAnswer.verdict == LineVerdict.REFUSED)
             .where(col(RegionAnswer.reported_at).is_(None))
             .order_by(col(RegionAnswer.answered_at), col(RegionAnswer.redemption_id))

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
 from mediateur_tui.domain.beneficiaries import BENEFICIARY_KEY_BYTES
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.protocol.errors import ProtocolError
-from mediateur_tui.protocol.files import keep_private
+from mediateur_tui.protocol.files import keep_private, write_file
 from mediateur_tui.protocol.signing import decode_key
 
 SITE_KEY_FILENAME = "site_ed25519.key"
@@ -51,6 +51,14 @@ def load_or_create_site_key(data_dir: Path) -> Ed25519PrivateKey:
     _write_new_private_file(path, pem)
     log.info("site key created in %s", path)
     return key
+
+
+def replace_site_key(data_dir: Path, key: Ed25519PrivateKey) -> None:
+    """Writes `key` in place of the site key, whole (a new laptop enrolled again: the key of
+    the lost one must stop signing for the site)."""
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    write_file(site_key_path(data_dir), pem)
+    log.info("site key replaced in %s", site_key_path(data_dir))
 
 
 def load_site_key(data_dir: Path) -> Ed25519PrivateKey:

@@ -103,7 +103,7 @@ def test_same_pass_same_day_online(any_region, make_site) -> None:
     assert site_b.redeem(CAMILLE, CAMILLE_PIN, [shared, codes[1]], at_b)[0].redeemable
 
     out_a = site_a.ok("sync")
-    assert "Déclaré à la région : 1 encaissement(s) (1 accepté(s), 0 refusé(s))" in out_a
+    assert "Déclaré à la région : 1 encaissement (1 accepté, 0 refusé), 0 annulation." in out_a
     assert "Refusé par la région" not in out_a
     report = json.loads(site_b.ok("sync", "--json"))
     assert report["declarations"] == {
@@ -141,7 +141,7 @@ def test_declare_cancel_close_pays_exactly_the_active_lines(region, make_site, t
     kept, cancelled = codes[:2], codes[2]
     taken = site_a.redeem(CAMILLE, CAMILLE_PIN, [*kept, cancelled], in_period(5, 10))
     assert all(result.redeemable for result in taken)
-    assert "3 encaissement(s) (3 accepté(s)" in site_a.ok("sync")
+    assert "Déclaré à la région : 3 encaissements (3 acceptés, 0 refusé)" in site_a.ok("sync")
     site_b.ok("sync")
     assert set(site_b.remote_redemptions()) == {*kept, cancelled}
 
@@ -150,7 +150,9 @@ def test_declare_cancel_close_pays_exactly_the_active_lines(region, make_site, t
     login = log_in(site_a.engine, CAMILLE, CAMILLE_PIN)
     assert login.operator is not None
     Desk(site_a.engine).cancel(redemption.id, login.operator.id, "Pass rendu au bénéficiaire")
-    assert "0 encaissement(s) (0 accepté(s), 0 refusé(s)), 1 annulation(s)." in site_a.ok("sync")
+    assert "Déclaré à la région : 0 encaissement (0 accepté, 0 refusé), 1 annulation." in site_a.ok(
+        "sync"
+    )
     assert used_changes(region, cancelled) == ["used", "released"]
     site_b.ok("sync")
     assert set(site_b.remote_redemptions()) == set(kept)  # B may take it now
@@ -185,11 +187,12 @@ def test_declarations_cut_at_random_leave_no_duplicate(region, make_site) -> Non
             assert all(r.redeemable for r in site.redeem(CAMILLE, CAMILLE_PIN, batch, moment))
             taken += batch
             direction = chance.choice(["request", "response"])
-            proxy.arm(Cut(b"POST /v1/declarations", direction, body_bytes=chance.randint(1, 400)))
+            proxy.arm(Cut(b"POST /v1/declarations", direction, body_bytes=chance.randint(1, 200)))
             report = site.sync_service().sync()
             assert any(error.startswith("Déclarations : ") for error in report.errors)
             proxy.heal()
             assert site.sync_service().sync().ok
+        assert len(proxy.cuts) >= 12 and all(sent < length for sent, length in proxy.cuts)
         ids = declared_ids(region)
         assert len(ids) == len(taken) and len(set(ids)) == len(ids)
         for code in taken:
@@ -206,7 +209,7 @@ def test_a_laptop_lost_on_the_28th_loses_nothing(any_region, make_site, tmp_path
     url, (old,) = enrolled(region, make_site, SITE_A)
     old.redeem(CAMILLE, CAMILLE_PIN, [codes[0]], in_period(10, 10))
     old.redeem(CAMILLE, CAMILLE_PIN, [codes[1]], in_period(20, 15))
-    assert "2 encaissement(s) (2 accepté(s)" in old.ok("sync")
+    assert "Déclaré à la région : 2 encaissements (2 acceptés, 0 refusé)" in old.ok("sync")
     document = next_declaration(old.engine, old.data_dir, in_period(20, 16))
     assert document is None  # both declared
     old.redeem(CAMILLE, CAMILLE_PIN, [codes[2]], in_period(26, 9))  # offline: not declared
@@ -235,7 +238,7 @@ def test_a_laptop_lost_on_the_28th_loses_nothing(any_region, make_site, tmp_path
     merged = new.cli("restore", str(archive), "--merge", "--operator", CAMILLE, pin=CAMILLE_PIN)
     assert merged.code == 0, merged.err
     assert "Sauvegarde fusionnée : 1 encaissement ajouté, 2 déjà présent(s)" in merged.out
-    assert "1 encaissement(s) (1 accepté(s)" in new.ok("sync")
+    assert "Déclaré à la région : 1 encaissement (1 accepté, 0 refusé)" in new.ok("sync")
 
     out = new.ok("close-month", "--month", PERIOD)
     assert "remise n° 1, 3 pass, 30,00 €" in out
@@ -257,3 +260,51 @@ def _declaration_of_old_laptop(old: SiteDir) -> dict[str, Any]:
     assert document is not None
     validate(document, "pn-declaration/1")
     return document
+
+
+def test_a_laptop_restored_from_its_backup_is_enrolled_again_and_takes_back_the_rest(
+    region, make_site, tmp_path
+) -> None:
+    """The backup of the 12th holds two passes; after it, a third is declared and the first
+    is cancelled (declared too). The laptop is lost; a new one restores the backup, the region
+    enrols the site again, the new laptop enrols with a new key: its first sync takes back the
+    third pass and the cancellation, and the month pays exactly the two passes still taken."""
+    codes = issued(region, 1)
+    url, (old,) = enrolled(region, make_site, SITE_A)
+    old.redeem(CAMILLE, CAMILLE_PIN, codes[:2], in_period(10, 10))
+    old.ok("sync")
+    usb = tmp_path / "usb"
+    old.ok("backup", str(usb))
+    (archive,) = sorted(usb.glob("sauvegarde-*.zip"))
+    old.redeem(CAMILLE, CAMILLE_PIN, [codes[2]], in_period(20, 15))
+    with Session(old.engine) as session:
+        first = session.exec(select(Redemption).where(Redemption.code == codes[0])).one()
+    login = log_in(old.engine, CAMILLE, CAMILLE_PIN)
+    assert login.operator is not None
+    Desk(old.engine).cancel(first.id, login.operator.id, "Pass rendu au bénéficiaire")
+    assert "1 annulation." in old.ok("sync")
+    old_key = (old.data_dir / "site_ed25519.key").read_bytes()
+
+    new = make_site("nouveau")
+    restored = new.cli("restore", str(archive))
+    assert restored.code == 0, restored.err
+    new.responsable = (CAMILLE, CAMILLE_PIN)  # the accounts came back with the backup
+    token = region.enrol_site(SITE_A, SITE_A_NAME)
+    new.ok("enrol", "--hub", url, "--token", token)
+    assert (new.data_dir / "site_ed25519.key").read_bytes() != old_key
+    out = new.ok("sync")
+    assert "Reprise auprès de la région : 1 encaissement et 0 remise de ce lieu" in out
+    assert "Refusé par la région" not in out
+    with Session(new.engine) as session:
+        rows = {row.code: row for row in session.exec(select(Redemption))}
+    assert rows[codes[0]].cancelled_at is not None  # the cancellation came back too
+    assert rows[codes[2]].cancelled_at is None
+
+    out = new.ok("close-month", "--month", PERIOD)
+    assert "remise n° 1, 2 pass, 20,00 €" in out
+    out = new.ok("sync")
+    assert f"Remise n° 1 ({period_label(PERIOD)}) : 2 accepté(s) (20,00 €), 0 refusé(s)." in out
+    summary, verdicts = statement_rows(region, SITE_A, tmp_path / "releves")
+    assert "2 lignes reçues, 2 pass acceptés pour 20,00 €, 0 ligne refusée" in summary
+    assert verdicts == dict.fromkeys([codes[1], codes[2]], "accepté")
+    assert used_changes(region, codes[0]) == ["used", "released"]

@@ -216,17 +216,39 @@ def test_a_snapshot_shows_a_released_pass_unused(world: World) -> None:
     assert used == [(world.fresh[0], SITE_A), (retaken, SITE_B)]
 
 
-def test_a_declared_and_cancelled_line_in_a_batch_is_decided_afresh(world: World) -> None:
+def test_a_declared_and_cancelled_line_never_pays(world: World) -> None:
+    """A backup restored from before the cancellation brings the line back, in a batch or a
+    declaration: the region refuses it as cancelled, and the pass stays released."""
     site = world.sites[SITE_A]
     taken = line(world.fresh[0], AT)
     declare(world, make_declaration(site, [taken], [cancellation(taken["id"])]))
+    again = declare(world, make_declaration(site, [taken]))
+    assert verdicts(again) == [("refused", "cancelled")]
     ack = receive_batch(world.hub, make_batch(site, [taken]), SITE_A).ack
-    assert verdicts(ack) == [("accepted", None)]
+    assert verdicts(ack) == [("refused", "cancelled")]
+    assert ack["totals"]["accepted_cents"] == 0
     assert [c["t"] for c in change_bodies(world.hub) if c.get("code") == world.fresh[0]] == [
         "used",
         "released",
-        "used",
     ]
+    assert used_row(world, world.fresh[0]) is None
+    assert build_statement(world.hub, SITE_A, "2026-11").accepted == []
+
+
+def test_a_conflict_declared_is_decided_again_once_the_winner_released_the_pass(
+    world: World,
+) -> None:
+    code = world.fresh[0]
+    first, second = line(code, AT), line(code, LATER)
+    declare(world, make_declaration(world.sites[SITE_A], [first]))
+    refused = declare(world, make_declaration(world.sites[SITE_B], [second]))
+    assert verdicts(refused) == [("refused", "conflict")]
+    declare(world, make_declaration(world.sites[SITE_A], [], [cancellation(first["id"])]))
+    ack = receive_batch(world.hub, make_batch(world.sites[SITE_B], [second]), SITE_B).ack
+    assert verdicts(ack) == [("accepted", None)]
+    claim = used_row(world, code)
+    assert claim is not None and claim.site_id == SITE_B and claim.batch_id == ack["batch_id"]
+    assert declared_row(world, second["id"]).batch_id == ack["batch_id"]
 
 
 def test_cancellations_in_a_batch_or_unknown(world: World) -> None:
@@ -294,16 +316,18 @@ def test_the_recovery_holds_the_batches_in_order_and_the_outstanding_declared_li
     assert [item["batch"] for item in document["batches"]] == [first, second]
     assert [item["ack"] for item in document["batches"]] == acks
     declared = document["declared"]
-    assert declared["redemptions"] == sorted([outstanding, lost], key=lambda x: x["id"])
+    assert declared["redemptions"] == sorted([outstanding, cancelled, lost], key=lambda x: x["id"])
     assert [session["id"] for session in declared["sessions"]] == [1]
     assert [(a["redemption_id"], a["verdict"], a["reason"]) for a in declared["answers"]] == [
         (
             x["id"],
-            "accepted" if x == outstanding else "refused",
-            None if x == outstanding else "revoked",
+            "refused" if x == lost else "accepted",
+            "revoked" if x == lost else None,
         )
         for x in declared["redemptions"]
     ]
+    assert [item["redemption_id"] for item in declared["cancellations"]] == [cancelled["id"]]
+    assert declared["cancellations"][0]["reason"] == "Erreur de saisie"
     assert site_recovery(world.hub, SITE_B)["batches"] == []
 
 

@@ -140,8 +140,10 @@ def test_the_recovery_of_a_re_enrolled_site(server: Server) -> None:
     server.signed_by_region(document)
     assert document["site_id"] == SITE_A
     assert document["batches"] == [{"batch": batch, "ack": ack}]
-    assert document["declared"]["redemptions"] == [outstanding]
-    assert [a["verdict"] for a in document["declared"]["answers"]] == ["accepted"]
+    declared = document["declared"]
+    assert declared["redemptions"] == sorted([outstanding, cancelled], key=lambda x: x["id"])
+    assert [a["verdict"] for a in declared["answers"]] == ["accepted", "accepted"]
+    assert [c["redemption_id"] for c in declared["cancellations"]] == [cancelled["id"]]
     assert old_signed.status_code == 400
     assert old_signed.json()["detail"].startswith("Signature invalide")
     with server.client(SITE_A, site.api_key) as client:

@@ -406,6 +406,7 @@ def site_recovery() -> Document:
             "sessions": declared["sessions"],
             "redemptions": declared["redemptions"][:1],
             "answers": ack()["lines"][:1],
+            "cancellations": [],
         },
     }
     return sign_document(document, REGION_KEY, region_signer(REGION_ID))

@@ -55,7 +55,7 @@ class Site:
         session_id = session_id or self.session(moment)
         return self.desk(moment).redeem(session_id, self.operator_id, text)
 
-    def set_enrolment(self, hub_url: str, api_key: str = "cle-api") -> None:
+    def set_enrolment(self, hub_url: str | None, api_key: str = "cle-api") -> None:
         """Records an enrolment with `hub_url` as `enrol` would (without the network)."""
         with Session(self.engine) as session:
             state = sync_state(session)

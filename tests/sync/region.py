@@ -197,6 +197,7 @@ class Region:
                 "sessions": list(sessions.values()),
                 "redemptions": redemptions,
                 "answers": [_answer_line(line, None, None) for line in redemptions],
+                "cancellations": [c for d in declared for c in d["cancellations"]],
             },
         }
         return sign_document(document, self.key, region_signer(self.region_id))

@@ -169,10 +169,23 @@ def test_enrolment_with_the_hub_out_of_reach_changes_no_data(tmp_path, closed_po
         engine.dispose()
 
 
-def test_an_enrolled_site_cannot_enrol_again(site, closed_port_url):
-    site.set_enrolment(closed_port_url)
+def test_a_site_enrolled_by_file_cannot_enrol_online(site, closed_port_url):
+    site.set_enrolment(None)
     with pytest.raises(SyncError, match="déjà inscrit"):
         SiteSync(site.engine, site.data_dir).enrol(closed_port_url, "JETON")
+
+
+def test_enrolling_again_online_keeps_the_key_until_the_region_answers(site, closed_port_url):
+    """A site enrolled online may be enrolled again (a new laptop restored from a backup):
+    the new key is written only once the region's answer is verified."""
+    site.set_enrolment(closed_port_url)
+    key_file = site_key_path(site.data_dir)
+    before = key_file.read_bytes()
+    sync = SiteSync(site.engine, site.data_dir, fixed_clock(NOW), sleep=lambda _: None)
+    with pytest.raises(HubUnreachable):
+        sync.enrol(closed_port_url, "JETON")
+    assert key_file.read_bytes() == before
+    assert sync.status().enrolled
 
 
 # --- a hostile or broken hub --------------------------------------------------------------

@@ -16,6 +16,7 @@ from mediateur_tui.domain.formatting import format_datetime
 from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.signing import (
+    document_hash,
     region_signer,
     sign_document,
     site_signer,
@@ -214,3 +215,71 @@ def test_names_given_back_are_not_accounts_until_someone_takes_them(tmp_path, re
         (redemption,) = session.exec(select(Redemption)).all()
     assert redemption.operator_id == login.operator.id  # her history is hers again
     assert has_operators(new.engine)
+
+
+def _resigned(region: Region, document: dict) -> dict:
+    unsigned = {key: value for key, value in document.items() if key != "signature"}
+    return sign_document(unsigned, region.key, region_signer(region.region_id))
+
+
+def _recovery_of_one_batch_and_one_declared(site, region):
+    codes = codes_of(region, 2)
+    site.redeem(codes[0], NOW)
+    batch = MonthEnd(site.engine, site.data_dir, clock=fixed_clock(APRIL_2)).close_month("2026-03")
+    batch_doc = batch_document(site.engine, batch.batch_id)
+    site.redeem(codes[1], APRIL_2)
+    declared = next_declaration(site.engine, site.data_dir, APRIL_2)
+    return region.recovery(SITE_ID, [(batch_doc, region.ack(batch_doc))], [declared])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "sequence as text",
+        "totals as text",
+        "session missing",
+        "session id as text",
+        "provisional as text",
+        "batches not a list",
+        "cancellation of nothing known",
+    ],
+)
+def test_a_broken_recovery_is_refused_in_french_and_nothing_is_merged(
+    site, region, tmp_path, damage
+):
+    recovery = _recovery_of_one_batch_and_one_declared(site, region)
+    batch, declared = recovery["batches"][0]["batch"], recovery["declared"]
+    if damage == "sequence as text":
+        batch["sequence"] = "1"
+    elif damage == "totals as text":
+        batch["totals"]["value_cents"] = "1000"
+    elif damage == "session missing":
+        declared["sessions"] = []
+    elif damage == "session id as text":
+        declared["redemptions"][0]["session_id"] = str(declared["redemptions"][0]["session_id"])
+    elif damage == "provisional as text":
+        declared["redemptions"][0]["provisional"] = "non"
+    elif damage == "batches not a list":
+        recovery["batches"] = {"0": recovery["batches"][0]}
+    else:
+        declared["cancellations"] = [{"redemption_id": "0" * 32}]
+    new = make_site(tmp_path / "nouveau", region)
+    before = new.dump()
+    with pytest.raises(ProtocolError, match="Document de reprise de la région mal formé"):
+        merge_recovery(new.engine, _resigned(region, recovery), APRIL_2)
+    assert new.dump() == before
+
+
+def test_after_a_recovery_the_next_batch_chains_to_the_recovered_one(site, region, tmp_path):
+    recovery = _recovery_of_one_batch_and_one_declared(site, region)
+    recovered = recovery["batches"][0]["batch"]
+    new = make_site(tmp_path / "nouveau", region)
+    merge_recovery(new.engine, recovery, APRIL_2)
+    may_2 = datetime(2026, 5, 2, 9, 0, tzinfo=UTC)
+    sealed = MonthEnd(new.engine, new.data_dir, clock=fixed_clock(may_2)).close_month("2026-04")
+    document = batch_document(new.engine, sealed.batch_id)
+    assert document["sequence"] == 2
+    assert document["previous_hash"] == document_hash(recovered)
+    assert [line["code"] for line in document["redemptions"]] == [
+        line["code"] for line in recovery["declared"]["redemptions"]
+    ]

@@ -276,7 +276,15 @@ class AckLine(_Document):
     code: Code
     verdict: Literal["accepted", "refused"]
     reason: (
-        Literal["conflict", "revoked", "expired", "unknown", "not_attributed", "duplicate_line"]
+        Literal[
+            "conflict",
+            "revoked",
+            "expired",
+            "unknown",
+            "not_attributed",
+            "duplicate_line",
+            "cancelled",
+        ]
         | None
     )
     winner: Winner | None
@@ -402,6 +410,7 @@ class RecoveredDeclarations(_Document):
     sessions: list[BatchSession]
     redemptions: list[BatchRedemption]
     answers: list[AckLine]
+    cancellations: list[Cancellation]
 
 
 class SiteRecovery(_Document):
@@ -411,6 +420,6 @@ class SiteRecovery(_Document):
     generated_at: Instant
     batches: list[RecoveredBatch] = Field(description="Les remises du site, dans l'ordre.")
     declared: RecoveredDeclarations = Field(
-        description="Les encaissements déclarés, ni annulés ni encore remis."
+        description="Les encaissements déclarés pas encore remis, et les annulations déclarées."
     )
     signature: RegionSignature
