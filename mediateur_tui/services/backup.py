@@ -48,8 +48,7 @@ from mediateur_tui.store.engine import DATABASE_FILENAME, open_database, writer
 from mediateur_tui.store.errors import DatabaseDamaged, StoreError
 from mediateur_tui.store.journal import JOURNAL_FILENAME
 from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME, SITE_KEY_FILENAME
-from mediateur_tui.store.models import BackupSetting
-from mediateur_tui.store.sync_state import sync_state
+from mediateur_tui.store.models import BackupSetting, SyncState
 
 log = logging.getLogger(__name__)
 
@@ -333,10 +332,11 @@ def _ask_the_region_again(database: Path) -> None:
     engine = open_database(database)
     try:
         with Session(writer(engine)) as session:
-            state = sync_state(session)
-            state.last_sync_at = None
-            session.add(state)
-            session.commit()
+            state = session.get(SyncState, 1)
+            if state is not None and state.last_sync_at is not None:
+                state.last_sync_at = None
+                session.add(state)
+                session.commit()
     finally:
         engine.dispose()
 

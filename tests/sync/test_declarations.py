@@ -24,6 +24,7 @@ from mediateur_tui.protocol.signing import (
 )
 from mediateur_tui.services import declarations
 from mediateur_tui.services.auth import add_operator, has_operators, log_in
+from mediateur_tui.services.backup import make_backup, restore_backup
 from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.declarations import (
     apply_answer,
@@ -33,8 +34,10 @@ from mediateur_tui.services.declarations import (
 )
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.recovery import merge_recovery
+from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.store.keys import load_site_key, raw_public_key
 from mediateur_tui.store.models import Batch, Redemption
+from mediateur_tui.store.sync_state import read_sync_state, sync_state
 
 from .conftest import NOW, make_site
 from .region import SITE_ID, Region
@@ -283,3 +286,23 @@ def test_after_a_recovery_the_next_batch_chains_to_the_recovered_one(site, regio
     assert [line["code"] for line in document["redemptions"]] == [
         line["code"] for line in recovery["declared"]["redemptions"]
     ]
+
+
+def test_a_restored_site_asks_the_region_again_at_its_next_sync(site, tmp_path):
+    """What was declared after the backup was made comes back with the recovery."""
+    site.set_enrolment("http://127.0.0.1:9")
+    with Session(site.engine) as session:
+        state = sync_state(session)
+        state.last_sync_at = NOW
+        session.add(state)
+        session.commit()
+    archive = make_backup(site.engine, site.data_dir, tmp_path / "usb", keep=1).path
+    laptop = tmp_path / "nouveau-poste"
+    restore_backup(archive, laptop)
+    engine = open_database(laptop / DATABASE_FILENAME)
+    try:
+        with Session(engine) as session:
+            restored = read_sync_state(session)
+        assert restored.enrolled_at is not None and restored.last_sync_at is None
+    finally:
+        engine.dispose()
