@@ -13,8 +13,10 @@ import argparse
 import errno
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.text import inert, is_clean
 
 if TYPE_CHECKING:
@@ -153,3 +155,15 @@ def os_error_text(error: OSError) -> str:
     """A file error in French: what happened, and to which file."""
     what = OS_ERRORS.get(error.errno or 0, error.strerror or "erreur du système")
     return f"{what} ({error.filename})" if error.filename else what
+
+
+def expanded(text: str, what: str) -> Path:
+    """The path `text`, `~` or `~user` at its start replaced by that home directory; a French
+    UserError when there is no such user (or no home directory to be found)."""
+    path = Path(text)
+    try:
+        return path.expanduser()
+    except RuntimeError as error:  # "Could not determine home directory"
+        user = text.split("/", 1)[0][1:]
+        who = f"l'utilisateur « {user} » n'existe pas" if user else "dossier personnel inconnu"
+        raise UserError(f"{what} introuvable : {inert(text)} ({who}).") from error

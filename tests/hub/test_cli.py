@@ -315,3 +315,13 @@ def test_import_enrolment_writes_an_answer_only_its_owner_can_read(
     assert "effacez-le de la clé USB dès que le site l'a importé" in out
     assert ("clé des bénéficiaires de la région" in out) is distributor
     assert sorted(path.name for path in usb.iterdir()) == [request.name, answer_path.name]
+
+
+def test_a_home_of_no_user_is_a_french_error(tmp_path, monkeypatch, capsys) -> None:
+    code, _, err = run(capsys, "--dir", "~nosuchuser-mediateur/x", "lines")
+    assert code == 2
+    assert "Dossier du hub introuvable" in err
+    assert "l'utilisateur « nosuchuser-mediateur » n'existe pas" in err
+    monkeypatch.setenv("MEDIATEUR_HUB_DIR", "~nosuchuser-mediateur/y")
+    code, _, err = run(capsys, "lines")
+    assert code == 2 and "Dossier du hub (MEDIATEUR_HUB_DIR) introuvable" in err

@@ -45,7 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exit_:  # argparse: --help, or a usage error it has printed
         return int(exit_.code or 0)
-    settings = resolve_settings(getattr(args, "dir", None), getattr(args, "db", None))
+    try:
+        settings = resolve_settings(getattr(args, "dir", None), getattr(args, "db", None))
+    except UserError as error:  # a directory that cannot be (~nosuchuser/…)
+        warn(f"Erreur : {error}")
+        return EXIT_ERROR
     handler: Handler = args.handler
     try:
         return handler(args, settings)
