@@ -145,6 +145,7 @@ OS_ERRORS = {
     errno.ENOENT: "fichier ou dossier introuvable",
     errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
     errno.EISDIR: "c'est un dossier",
+    errno.EEXIST: "un fichier de ce nom existe déjà",
     errno.EROFS: "le disque est en lecture seule",
     errno.EIO: "erreur de lecture ou d'écriture du disque",
     errno.ENAMETOOLONG: "nom de fichier trop long",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -143,11 +143,19 @@ def init_region(settings: HubSettings, region_id: str) -> Hub:
     )
 
 
-def issue(hub: Hub, spec: ProgrammeSpec, carnets: int, size: int) -> Issued:
+def issue(
+    hub: Hub,
+    spec: ProgrammeSpec,
+    carnets: int,
+    size: int,
+    before_commit: Callable[[Issued], None] | None = None,
+) -> Issued:
     """Mints `carnets` carnets of `size` passes (random codes) for a programme.
 
     The programme is created, or updated with the values given. Its end of validity cannot
-    change once passes exist, because the printed QR codes carry it.
+    change once passes exist, because the printed QR codes carry it. `before_commit` is given
+    the carnets inside the transaction (the printer's files are written there): when it
+    raises, nothing is issued.
     """
     if size not in CARNET_SIZES:
         raise HubError("Un carnet compte 5 ou 10 pass.")
@@ -179,7 +187,10 @@ def issue(hub: Hub, spec: ProgrammeSpec, carnets: int, size: int) -> Issued:
             for c in issued
         ]
         append_changes(session, changes, now)
-    return Issued(programme=programme, carnets=issued)
+        result = Issued(programme=programme, carnets=issued)
+        if before_commit is not None:
+            before_commit(result)
+    return result
 
 
 def attribute(

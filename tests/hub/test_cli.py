@@ -325,3 +325,31 @@ def test_a_home_of_no_user_is_a_french_error(tmp_path, monkeypatch, capsys) -> N
     monkeypatch.setenv("MEDIATEUR_HUB_DIR", "~nosuchuser-mediateur/y")
     code, _, err = run(capsys, "lines")
     assert code == 2 and "Dossier du hub (MEDIATEUR_HUB_DIR) introuvable" in err
+
+
+def test_issue_into_an_unwritable_folder_issues_nothing(hub_dir, tmp_path, capsys) -> None:
+    """The printer's files are written before the carnets are committed: no carnets without
+    their file (which a second `issue` would double)."""
+    not_a_folder = tmp_path / "impression.txt"
+    not_a_folder.write_text("déjà là\n", encoding="utf-8")
+    hub = open_hub(resolve_settings(str(hub_dir), None))
+    before = table_counts(hub)
+    code, out, err = run(
+        capsys, "--dir", str(hub_dir), "issue", "--programme", "HDFNUM", "--carnets", "2",
+        "--out", str(not_a_folder), "--qr-sheets",
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert "Fichiers d'impression impossibles à écrire" in err
+    assert "aucun carnet n'a été émis" in err and "File exists" not in err
+    assert table_counts(hub) == before
+    assert not_a_folder.read_text(encoding="utf-8") == "déjà là\n"
+    code, _, _ = run(
+        capsys, "--dir", str(hub_dir), "issue", "--programme", "HDFNUM", "--carnets", "1",
+        "--out", str(tmp_path / "imprimeur"), "--qr-sheets",
+    )  # fmt: skip
+    assert code == 0
+    assert sorted(path.name for path in (tmp_path / "imprimeur").iterdir()) == [
+        "carnets-HDFNUM-C0000001-C0000001.csv",
+        "planches-qr",
+    ]
+    hub.engine.dispose()
