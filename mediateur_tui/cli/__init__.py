@@ -28,7 +28,14 @@ from mediateur_tui.cli.common import (
 )
 from mediateur_tui.cli.data_dir import resolve_data_dir, set_up_logging
 from mediateur_tui.domain.errors import NothingToDo, UserError
-from mediateur_tui.domain.french_cli import FrenchParser, os_error_text, say, speak_french, warn
+from mediateur_tui.domain.french_cli import (
+    FrenchParser,
+    os_error_text,
+    say,
+    speak_french,
+    tolerant_output,
+    warn,
+)
 from mediateur_tui.services.doctor import unwritten_journal_lines
 
 log = logging.getLogger(__name__)
@@ -67,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tolerant_output()
     speak_french()
     try:
         args = build_parser().parse_args(argv)

@@ -10,6 +10,7 @@ call `speak_french()` once: argparse looks its messages up through the module's 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import sys
 from collections.abc import Sequence
@@ -65,6 +66,16 @@ def _french(message: str) -> str:
 def _french_plural(singular: str, plural: str, count: int) -> str:
     one, many = PLURALS.get((singular, plural), (singular, plural))
     return one if count == 1 else many
+
+
+def tolerant_output() -> None:
+    """On a terminal that cannot show a character ("€", "✔", "…" in latin-1), it is
+    replaced: never an error after the work is done (a pass recorded, then a traceback)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed or detached stream
+                reconfigure(errors="replace")
 
 
 def speak_french() -> None:
