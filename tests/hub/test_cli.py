@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import socket
 import stat
 import subprocess
 import zlib
@@ -353,3 +354,25 @@ def test_issue_into_an_unwritable_folder_issues_nothing(hub_dir, tmp_path, capsy
         "planches-qr",
     ]
     hub.engine.dispose()
+
+
+def test_serve_on_a_port_in_use_or_out_of_range_is_a_french_error(hub_dir) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run(
+            [*hub_program(), "serve", "--dir", str(hub_dir), "--port", str(port)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert busy.returncode == 2, busy.stderr
+    assert f"Impossible d'écouter sur 127.0.0.1:{port}" in busy.stderr
+    assert "le port est déjà utilisé" in busy.stderr
+    assert "Traceback" not in busy.stderr and "address already in use" not in busy.stderr
+    for wrong in ("99999", "-1", "huit"):
+        out_of_range = subprocess.run(
+            [*hub_program(), "serve", "--dir", str(hub_dir), "--port", wrong],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert out_of_range.returncode == 2
+        assert f"port invalide « {wrong} » (de 1 à 65535, ou 0)" in out_of_range.stderr
