@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import socket
 import stat
@@ -13,12 +14,14 @@ from pathlib import Path
 import pytest
 from contract import validate
 
+from mediateur_tui.domain.french_cli import os_error_text
 from mediateur_tui.domain.signatures import key_fingerprint, new_private_key, public_key_bytes
 from mediateur_tui.hub.cli import main
 from mediateur_tui.hub.database import HubSettings, open_hub, resolve_settings
 from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.replica import last_sequence
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
+from mediateur_tui.protocol.files import write_file
 from mediateur_tui.protocol.formats import (
     ACK,
     ATTRIBUTIONS,
@@ -376,3 +379,27 @@ def test_serve_on_a_port_in_use_or_out_of_range_is_a_french_error(hub_dir) -> No
         )  # fmt: skip
         assert out_of_range.returncode == 2
         assert f"port invalide « {wrong} » (de 1 à 65535, ou 0)" in out_of_range.stderr
+
+
+def test_a_fifo_or_a_folder_given_as_a_document_is_refused_at_once(hub_dir, tmp_path) -> None:
+    """Reading a FIFO would block for ever: it is refused, as a folder is, in French."""
+    fifo = tmp_path / "tube.json.gz"
+    os.mkfifo(fifo)
+    for path, what in ((fifo, "est un tube ou un périphérique"), (tmp_path, "est un dossier")):
+        for command in ("import-batch", "import-attributions", "import-enrolment"):
+            refused = subprocess.run(
+                [*hub_program(), "--dir", str(hub_dir), command, str(path)],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            assert refused.returncode == 2, (command, refused.stderr)
+            assert f"« {path} » {what}, pas un fichier" in refused.stderr, refused.stderr
+            assert "Traceback" not in refused.stderr
+
+
+def test_a_file_that_cannot_be_written_is_named_not_its_temporary(tmp_path) -> None:
+    folder = tmp_path / "lecture-seule"
+    folder.mkdir()
+    with pytest.raises(OSError) as raised:
+        write_file(folder / "absent" / "document.json", b"{}")
+    assert raised.value.filename == str(folder / "absent" / "document.json")
+    assert "fichier ou dossier introuvable" in os_error_text(raised.value)
