@@ -58,6 +58,8 @@ from mediateur_tui.hub.models import (
 
 CARNET_SIZES = (5, 10)
 MAX_CARNETS_PER_ISSUE = 200_000
+# A pass is worth a few tens of euros; the bound keeps every sum far inside 64-bit integers.
+MAX_PASS_VALUE_CENTS = 1_000_000
 # The ids the region gives (region, programme, site): stricter than what the protocol accepts.
 NEW_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
 _CHUNK = 5_000
@@ -363,6 +365,11 @@ def _upsert_programme(session: Session, spec: ProgrammeSpec) -> tuple[HubProgram
 def _check_programme(programme: HubProgramme) -> None:
     if programme.value_cents <= 0:
         raise HubError("La valeur d'un pass doit être positive (en centimes).")
+    if programme.value_cents > MAX_PASS_VALUE_CENTS:
+        raise HubError(
+            f"La valeur d'un pass est au plus {MAX_PASS_VALUE_CENTS} centimes "
+            f"({MAX_PASS_VALUE_CENTS // 100} €)."
+        )
     if not programme.valid_from <= programme.valid_until <= programme.grace_until:
         raise HubError(
             "Dates incohérentes : il faut début ≤ fin de validité ≤ fin de la période de grâce."

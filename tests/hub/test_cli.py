@@ -403,3 +403,16 @@ def test_a_file_that_cannot_be_written_is_named_not_its_temporary(tmp_path) -> N
         write_file(folder / "absent" / "document.json", b"{}")
     assert raised.value.filename == str(folder / "absent" / "document.json")
     assert "fichier ou dossier introuvable" in os_error_text(raised.value)
+
+
+def test_a_huge_pass_value_is_a_french_error(hub_dir, capsys) -> None:
+    hub = open_hub(resolve_settings(str(hub_dir), None))
+    before = table_counts(hub)
+    code, _, err = run(
+        capsys, "--dir", str(hub_dir), "issue", "--programme", "HDFNUM", "--carnets", "1",
+        "--value-cents", "99999999999999999999999", "--out", str(hub_dir / "impression"),
+    )  # fmt: skip
+    assert code == 2
+    assert "La valeur d'un pass est au plus 1000000 centimes (10000 €)" in err
+    assert table_counts(hub) == before
+    hub.engine.dispose()
