@@ -28,7 +28,15 @@ from mediateur_tui.cli.common import (
 )
 from mediateur_tui.cli.data_dir import resolve_data_dir, set_up_logging
 from mediateur_tui.domain.errors import NothingToDo, UserError
-from mediateur_tui.domain.french_cli import FrenchParser, os_error_text, say, speak_french, warn
+from mediateur_tui.domain.french_cli import (
+    FrenchParser,
+    os_error_text,
+    say,
+    speak_french,
+    tolerant_output,
+    warn,
+)
+from mediateur_tui.services.doctor import unwritten_journal_lines
 
 log = logging.getLogger(__name__)
 UNEXPECTED_ERROR = (
@@ -66,11 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tolerant_output()
     speak_french()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse: --help, or a usage error it has printed
         return int(exit_.code or 0)
+    try:
+        return _run_saying_errors(args)
+    finally:
+        _warn_unwritten_journal()
+
+
+def _warn_unwritten_journal() -> None:
+    """What was done is in the database, but a journal line of it could not be written."""
+    errors = unwritten_journal_lines()
+    if errors:
+        warn(
+            f"Attention : journal non écrit ({os_error_text(errors[0])}). Ce qui a été fait est "
+            "bien enregistré dans la base ; une fois de la place faite, lancez « mediateur-tui "
+            "doctor --repair » pour compléter le journal."
+        )
+
+
+def _run_saying_errors(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except NothingToDo as error:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 ENV_PIN = "MEDIATEUR_PIN"  # the PIN of the operator who runs the command
 ENV_NEW_PIN = "MEDIATEUR_NEW_PIN"  # the PIN of an account being created
+MAX_REPLICA_AGE_DAYS = 3660  # ten years: beyond, timedelta overflows and no warning means much
 
 Handler = Callable[[argparse.Namespace, Path], int]
 
@@ -82,8 +83,10 @@ def replica_max_age(args: argparse.Namespace) -> timedelta:
     days = getattr(args, "replica_max_age", None)
     if days is None:
         return DEFAULT_MAX_REPLICA_AGE
-    if days < 1:
-        raise CliError("--replica-max-age doit être un nombre de jours positif.")
+    if not 1 <= days <= MAX_REPLICA_AGE_DAYS:
+        raise CliError(
+            f"--replica-max-age doit être un nombre de jours entre 1 et {MAX_REPLICA_AGE_DAYS}."
+        )
     return timedelta(days=days)
 
 

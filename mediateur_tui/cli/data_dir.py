@@ -10,6 +10,7 @@ from pathlib import Path
 from platformdirs import user_data_dir
 
 from mediateur_tui.domain.errors import UserError
+from mediateur_tui.domain.french_cli import expanded
 from mediateur_tui.domain.text import inert
 
 ENV_DATA_DIR = "MEDIATEUR_DATA_DIR"
@@ -20,9 +21,9 @@ def resolve_data_dir(option: str | None, demo: bool = False) -> Path:
     """The data directory. Demo data goes to a `demo` sub-folder of the default directory,
     so that trying the demo never touches a site's real data."""
     if option:
-        return Path(option).expanduser()
+        return expanded(option, "Dossier des données")
     if os.environ.get(ENV_DATA_DIR):
-        base = Path(os.environ[ENV_DATA_DIR]).expanduser()
+        base = expanded(os.environ[ENV_DATA_DIR], f"Dossier des données ({ENV_DATA_DIR})")
     else:
         base = Path(user_data_dir("mediateur-tui", appauthor=False))
     return base / "demo" if demo else base

@@ -10,11 +10,14 @@ call `speak_french()` once: argparse looks its messages up through the module's 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.text import inert, is_clean
 
 if TYPE_CHECKING:
@@ -63,6 +66,16 @@ def _french(message: str) -> str:
 def _french_plural(singular: str, plural: str, count: int) -> str:
     one, many = PLURALS.get((singular, plural), (singular, plural))
     return one if count == 1 else many
+
+
+def tolerant_output() -> None:
+    """On a terminal that cannot show a character ("€", "✔", "…" in latin-1), it is
+    replaced: never an error after the work is done (a pass recorded, then a traceback)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed or detached stream
+                reconfigure(errors="replace")
 
 
 def speak_french() -> None:
@@ -143,6 +156,7 @@ OS_ERRORS = {
     errno.ENOENT: "fichier ou dossier introuvable",
     errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
     errno.EISDIR: "c'est un dossier",
+    errno.EEXIST: "un fichier de ce nom existe déjà",
     errno.EROFS: "le disque est en lecture seule",
     errno.EIO: "erreur de lecture ou d'écriture du disque",
     errno.ENAMETOOLONG: "nom de fichier trop long",
@@ -153,3 +167,15 @@ def os_error_text(error: OSError) -> str:
     """A file error in French: what happened, and to which file."""
     what = OS_ERRORS.get(error.errno or 0, error.strerror or "erreur du système")
     return f"{what} ({error.filename})" if error.filename else what
+
+
+def expanded(text: str, what: str) -> Path:
+    """The path `text`, `~` or `~user` at its start replaced by that home directory; a French
+    UserError when there is no such user (or no home directory to be found)."""
+    path = Path(text)
+    try:
+        return path.expanduser()
+    except RuntimeError as error:  # "Could not determine home directory"
+        user = text.split("/", 1)[0][1:]
+        who = f"l'utilisateur « {user} » n'existe pas" if user else "dossier personnel inconnu"
+        raise UserError(f"{what} introuvable : {inert(text)} ({who}).") from error

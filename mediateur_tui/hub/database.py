@@ -43,6 +43,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import class_mapper
 from sqlmodel import Session, SQLModel, select
 
+from mediateur_tui.domain.french_cli import expanded
 from mediateur_tui.domain.signatures import public_key_bytes
 from mediateur_tui.hub.errors import HubError, NotInitialised
 from mediateur_tui.hub.models import HubChange, HubRegion
@@ -104,9 +105,9 @@ class Hub:
 def resolve_settings(directory: str | None = None, database_url: str | None = None) -> HubSettings:
     """Settings from the options, else the environment, else the defaults."""
     if directory:
-        folder = Path(directory).expanduser()
+        folder = expanded(directory, "Dossier du hub")
     elif os.environ.get(ENV_DIR):
-        folder = Path(os.environ[ENV_DIR]).expanduser()
+        folder = expanded(os.environ[ENV_DIR], f"Dossier du hub ({ENV_DIR})")
     else:
         folder = Path(user_data_dir("mediateur-hub", appauthor=False))
     url = database_url or os.environ.get(ENV_DB) or f"sqlite:///{folder / DATABASE_FILENAME}"

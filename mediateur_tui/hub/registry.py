@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -58,6 +58,8 @@ from mediateur_tui.hub.models import (
 
 CARNET_SIZES = (5, 10)
 MAX_CARNETS_PER_ISSUE = 200_000
+# A pass is worth a few tens of euros; the bound keeps every sum far inside 64-bit integers.
+MAX_PASS_VALUE_CENTS = 1_000_000
 # The ids the region gives (region, programme, site): stricter than what the protocol accepts.
 NEW_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
 _CHUNK = 5_000
@@ -143,11 +145,19 @@ def init_region(settings: HubSettings, region_id: str) -> Hub:
     )
 
 
-def issue(hub: Hub, spec: ProgrammeSpec, carnets: int, size: int) -> Issued:
+def issue(
+    hub: Hub,
+    spec: ProgrammeSpec,
+    carnets: int,
+    size: int,
+    before_commit: Callable[[Issued], None] | None = None,
+) -> Issued:
     """Mints `carnets` carnets of `size` passes (random codes) for a programme.
 
     The programme is created, or updated with the values given. Its end of validity cannot
-    change once passes exist, because the printed QR codes carry it.
+    change once passes exist, because the printed QR codes carry it. `before_commit` is given
+    the carnets inside the transaction (the printer's files are written there): when it
+    raises, nothing is issued.
     """
     if size not in CARNET_SIZES:
         raise HubError("Un carnet compte 5 ou 10 pass.")
@@ -179,7 +189,10 @@ def issue(hub: Hub, spec: ProgrammeSpec, carnets: int, size: int) -> Issued:
             for c in issued
         ]
         append_changes(session, changes, now)
-    return Issued(programme=programme, carnets=issued)
+        result = Issued(programme=programme, carnets=issued)
+        if before_commit is not None:
+            before_commit(result)
+    return result
 
 
 def attribute(
@@ -352,6 +365,11 @@ def _upsert_programme(session: Session, spec: ProgrammeSpec) -> tuple[HubProgram
 def _check_programme(programme: HubProgramme) -> None:
     if programme.value_cents <= 0:
         raise HubError("La valeur d'un pass doit être positive (en centimes).")
+    if programme.value_cents > MAX_PASS_VALUE_CENTS:
+        raise HubError(
+            f"La valeur d'un pass est au plus {MAX_PASS_VALUE_CENTS} centimes "
+            f"({MAX_PASS_VALUE_CENTS // 100} €)."
+        )
     if not programme.valid_from <= programme.valid_until <= programme.grace_until:
         raise HubError(
             "Dates incohérentes : il faut début ≤ fin de validité ≤ fin de la période de grâce."

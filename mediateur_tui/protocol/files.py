@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from mediateur_tui.domain.errors import UserError
+from mediateur_tui.domain.french_cli import os_error_text
 from mediateur_tui.protocol.documents import DocumentTooLarge, load_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import MAX_DOCUMENT_BYTES
@@ -26,12 +28,21 @@ def read_document_file(path: Path, expected_format: str) -> dict[str, Any]:
     No more of the file is read than its format's cap: a larger file is refused."""
     limit = MAX_DOCUMENT_BYTES[expected_format]
     try:
-        with path.open("rb") as stream:
+        # O_NONBLOCK: a FIFO (or a device) opens at once, and is then refused below.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        kind = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(kind):
+            os.close(descriptor)
+            what = "un dossier" if stat.S_ISDIR(kind) else "un tube ou un périphérique"
+            raise ProtocolError(
+                f"« {path} » est {what}, pas un fichier : donnez le fichier du document."
+            )
+        with os.fdopen(descriptor, "rb") as stream:
             data = stream.read(limit + 1)
     except FileNotFoundError as error:
         raise ProtocolError(f"Fichier introuvable : {path}") from error
     except OSError as error:
-        raise ProtocolError(f"Fichier illisible : {path} ({error.strerror}).") from error
+        raise ProtocolError(f"Fichier illisible : {path} ({os_error_text(error)}).") from error
     if len(data) > limit:
         raise DocumentTooLarge(expected_format)
     return load_json(data, expected_format)
@@ -90,12 +101,18 @@ def _whole_and_private(path: Path, mode: str, **options: Any) -> Iterator[IO[Any
     if not path.name or path.is_dir():
         raise UserError(f"« {path} » est un dossier : donnez le nom du fichier à écrire.")
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:  # said of the file asked for, not of the hidden temporary one
+        raise OSError(error.errno, error.strerror, str(path)) from error
     try:
         with os.fdopen(descriptor, mode, **options) as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, str(path)) from error
     finally:
         temporary.unlink(missing_ok=True)

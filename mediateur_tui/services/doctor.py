@@ -36,6 +36,7 @@ class Diagnosis:
     lost_entries: list[Entry]  # journal lines whose transactions the database lacks
     unjournaled: list[AuditEvent]  # audit events of the database the journal lacks
     damaged: bool  # the file itself, or a chain: not repairable here
+    cut_lines: int = 0  # journal lines cut by a crash or a full disk
 
     @property
     def healthy(self) -> bool:
@@ -43,7 +44,7 @@ class Diagnosis:
 
     @property
     def repairable(self) -> bool:
-        return not self.damaged and bool(self.lost_entries or self.unjournaled)
+        return not self.damaged and bool(self.lost_entries or self.unjournaled or self.cut_lines)
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,22 @@ def examine(engine: Engine, database: Path) -> Diagnosis:
     with Session(engine) as session:
         stored = list(session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all())
     try:
-        entries = list(journal.read(journal_path(database)))
+        contents = journal.contents(journal_path(database))
     except JournalDamaged as error:
         findings.append(str(error))
         return Diagnosis(findings, facts, [], [], damaged=True)
+    entries = sorted(contents.entries, key=lambda entry: min(_ids(entry), default=0))
     journaled = [event for entry in entries for event in entry.audit_events()]
+    # The lines that were cut, or never written (a full disk): their transactions are in the
+    # database, which fills the journal's gaps.
+    missing = _gaps(stored, journaled)
+    journaled = sorted([*journaled, *missing], key=lambda event: event.id or 0)
+    if contents.cut_lines:
+        findings.append(
+            f"{contents.cut_lines} ligne(s) coupée(s) dans le fichier journal (écriture "
+            "interrompue : arrêt brutal ou disque plein). « doctor --repair » réécrit le journal "
+            "sans elle(s) et y remet ce que la base a gardé."
+        )
     damaged = False
     if intact_length(stored) < len(stored):
         number = stored[intact_length(stored)].id
@@ -83,14 +95,15 @@ def examine(engine: Engine, database: Path) -> Diagnosis:
     facts.append(f"Journal d'audit de la base intact : {len(stored)} événements.")
     facts.append(f"Fichier journal intact : {len(journaled)} événements.")
     common = _common_length([e.hash for e in stored], [e.hash for e in journaled])
-    lost, unjournaled = journaled[common:], stored[common:]
+    lost, unjournaled = journaled[common:], [*missing, *stored[common:]]
     if lost and unjournaled:
         findings.append(
             f"La base et le journal divergent après l'événement n° {common} : ni l'un ni "
             "l'autre ne peut compléter l'autre. Restaurez la dernière sauvegarde."
         )
         return Diagnosis(findings, facts, [], [], damaged=True)
-    lost_entries = _entries_after(entries, common)
+    lost_hashes = {event.hash for event in lost}
+    lost_entries = [entry for entry in entries if lost_hashes & set(entry.event_hashes)]
     if lost:
         findings.append(
             f"{len(lost)} événement(s) du journal manquent dans la base (dont "
@@ -102,7 +115,7 @@ def examine(engine: Engine, database: Path) -> Diagnosis:
             f"{len(unjournaled)} événement(s) de la base manquent dans le fichier journal. "
             "« doctor --repair » les y ajoute."
         )
-    return Diagnosis(findings, facts, lost_entries, unjournaled, damaged=False)
+    return Diagnosis(findings, facts, lost_entries, unjournaled, False, contents.cut_lines)
 
 
 def unopenable(error: DatabaseDamaged) -> Diagnosis:
@@ -130,12 +143,20 @@ def repair(engine: Engine, database: Path) -> Repair:
             for entry in diagnosis.lost_entries:
                 journal.replay(connection, entry)
         log.warning("doctor: %s lost audit events written back from the journal", restored)
-    if diagnosis.unjournaled:
-        journal.append(journal_path(database), Entry.of_events(diagnosis.unjournaled))
+    if diagnosis.cut_lines:
+        journal.rewrite_without_cuts(journal_path(database))
+    for event in diagnosis.unjournaled:  # a line each: the journal sorts its lines by event
+        journal.append(journal_path(database), Entry.of_events([event]))
     after = examine(engine, database)
     if not after.healthy:  # pragma: no cover - the repair wrote exactly what was missing
         raise UserError("La réparation n'a pas tout rétabli : " + " ".join(after.findings))
     return Repair(restored, len(diagnosis.unjournaled))
+
+
+def unwritten_journal_lines() -> list[OSError]:
+    """The errors of the journal lines this process could not write since the last call
+    (the database has their transactions; `repair` writes them)."""
+    return journal.take_unwritten()
 
 
 def _common_length(first: list[str], second: list[str]) -> int:
@@ -147,15 +168,17 @@ def _common_length(first: list[str], second: list[str]) -> int:
     return length
 
 
-def _entries_after(entries: list[Entry], events: int) -> list[Entry]:
-    """The lines holding the journal's events after its first `events` ones (a transaction is
-    atomic: the database has all the events of a line, or none)."""
-    seen, after = 0, []
-    for entry in entries:
-        if seen >= events and entry.event_hashes:
-            after.append(entry)
-        seen += len(entry.event_hashes)
-    return after
+def _ids(entry: Entry) -> list[int]:
+    return [event.id or 0 for event in entry.audit_events()]
+
+
+def _gaps(stored: list[AuditEvent], journaled: list[AuditEvent]) -> list[AuditEvent]:
+    """The events of the database the journal lacks before its own last event."""
+    if not journaled:
+        return []
+    have = {event.id for event in journaled}
+    last = max(event.id or 0 for event in journaled)
+    return [event for event in stored if event.id not in have and (event.id or 0) < last]
 
 
 def _count(events: list[AuditEvent], kind: str) -> int:

@@ -5,7 +5,9 @@ followed by the loss of that file (an antivirus, a "backup" that copies only the
 silently drops them, and the audit chain cannot see a missing tail. So every transaction that
 appends an audit event also appends one line to `mediateur.journal`, after its commit, synced to
 disk before the caller is told it is done: the rows the transaction wrote (the audit events
-among them, with their hashes) and the bulk updates it made. `doctor` compares the journal with
+among them, with their hashes) and the bulk updates it made (a line that cannot be written, a
+full disk, is logged and the command warns: the database has the transaction, and
+`doctor --repair` writes the line). `doctor` compares the journal with
 the database, and `doctor --repair` writes back what the database lost, rows and audit events
 alike, so that the audit chain is whole again.
 
@@ -40,6 +42,8 @@ JOURNAL_FILENAME = "mediateur.journal"
 JOURNAL_OPTION = "mediateur_journal"  # an engine's execution option: the journal of its database
 _ROWS, _UPDATES, _AUDITED = "journal_rows", "journal_updates", "journal_audited"
 _TAIL_BYTES = 256 * 1024  # enough for the last line of any transaction but a huge batch
+_unwritten: list[OSError] = []  # journal lines not written (take_unwritten)
+_AFTER_CUT = b'{"after_cut": true, '  # how a line that follows a cut line starts
 
 
 def journal_path(database: Path) -> Path:
@@ -121,9 +125,18 @@ def _append_entry(session: Session) -> None:
         return
     try:
         append(target, Entry(rows, updates))
-    except OSError:
+    except OSError as error:
         # The database has the transaction; `doctor --repair` writes the journal line again.
+        # The command says so when it ends (take_unwritten).
         log.exception("the journal %s could not be written", target)
+        _unwritten.append(error)
+
+
+def take_unwritten() -> list[OSError]:
+    """The errors of the journal lines this process could not write since the last call."""
+    errors = list(_unwritten)
+    _unwritten.clear()
+    return errors
 
 
 @event.listens_for(Session, "after_rollback")
@@ -177,30 +190,94 @@ def _typed(value: Any) -> Any:
 
 
 def append(target: Path, entry: Entry) -> None:
-    """Appends one line and syncs it to disk (the file is readable by its owner only)."""
+    """Appends one line and syncs it to disk (the file is readable by its owner only).
+
+    The line is written whole, however many writes it takes. When the file does not end with
+    a newline (a line cut by a crash or a full disk), the entry starts on a line of its own and
+    says so (`after_cut`): the cut line before it is then known for what it is, not damage."""
     line = json.dumps({"rows": entry.rows, "updates": entry.updates}, ensure_ascii=False)
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    descriptor = os.open(target, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        os.write(descriptor, line.encode("utf-8") + b"\n")
+        size = os.fstat(descriptor).st_size
+        if size and os.pread(descriptor, 1, size - 1) != b"\n":
+            line = "\n" + _AFTER_CUT.decode("ascii") + line[1:]  # {"after_cut": true, "rows"…
+        _write_all(descriptor, line.encode("utf-8") + b"\n")
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
 
 
+def _write_all(descriptor: int, data: bytes) -> None:
+    """os.write until every byte is written (a write may take only part of them)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What the journal holds: its readable entries, in file order, and its cut lines."""
+
+    entries: list[Entry]
+    cut_lines: int  # lines cut by a crash or a full disk, left out of `entries`
+
+
+def contents(target: Path) -> Contents:
+    """Every readable line, and how many were cut. A cut line is the last line of the file
+    when it has no newline, or an unreadable line an `after_cut` entry follows (even one cut
+    itself); any other unreadable line is damage (JournalDamaged)."""
+    try:
+        data = target.read_bytes()
+    except FileNotFoundError:
+        return Contents([], 0)
+    pieces = data.split(b"\n")  # the last piece is empty, or a line without its newline
+    entries, cut = [], 0
+    for index, raw in enumerate(pieces):
+        found = _parsed(raw)
+        if found is not None:
+            entries.append(found)
+        elif not raw.strip():
+            continue  # an empty line (a newline written alone before a full disk)
+        elif _is_cut(pieces, index):
+            cut += 1
+        else:
+            raise JournalDamaged(target)
+    return Contents(entries, cut)
+
+
+def _is_cut(pieces: list[bytes], index: int) -> bool:
+    """Whether the unreadable line `index` was cut: the last, or one an `after_cut` follows."""
+    return index == len(pieces) - 1 or pieces[index + 1].startswith(_AFTER_CUT)
+
+
 def read(target: Path) -> Iterator[Entry]:
-    """Every complete line, in the order of their audit events (a last line cut by a crash is
-    left out: its transaction's caller was never told it was done, and the database has it).
+    """Every readable line, in the order of their audit events (cut lines are left out: their
+    transactions' callers were never told they were done, and the database has them).
 
     Processes append their lines after their commits, so two of them may append in the other
     order than they committed; the ids of the events (given inside the write lock) say the
     order of the commits."""
+    yield from sorted(contents(target).entries, key=_first_event_id)
+
+
+def rewrite_without_cuts(target: Path) -> None:
+    """Writes the journal again without its cut lines (the readable ones as they were),
+    through a temporary file renamed over it, so that a crash leaves one or the other."""
+    pieces = target.read_bytes().split(b"\n")
+    kept = b"".join(raw + b"\n" for raw in pieces if _parsed(raw) is not None)
+    temporary = target.with_name(f".{target.name}.reecriture")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        stream = target.open("rb")
-    except FileNotFoundError:
-        return
-    with stream:
-        entries = [_entry(raw, target) for raw in stream if raw.endswith(b"\n")]
-    yield from sorted(entries, key=_first_event_id)
+        _write_all(descriptor, kept)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(temporary, target)
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _first_event_id(entry: Entry) -> int:
@@ -217,12 +294,15 @@ def last_event_id(target: Path) -> int | None:
             tail = stream.read()
     except FileNotFoundError:
         return None
-    pieces = tail.split(b"\n")
-    complete = pieces[:-1]  # the last piece is empty, or a line cut by a crash
-    if size > _TAIL_BYTES:
-        complete = complete[1:]  # the first piece may start in the middle of a line
-    for raw in reversed(complete):
-        ids = _event_ids(_entry(raw, target))
+    pieces = tail.split(b"\n")  # the last piece is empty, or a line cut by a crash
+    first = 1 if size > _TAIL_BYTES else 0  # the first piece may start in the middle of a line
+    for index in range(len(pieces) - 2, first - 1, -1):
+        found = _parsed(pieces[index])
+        if found is None:
+            if pieces[index].strip() and not _is_cut(pieces, index):
+                raise JournalDamaged(target)
+            continue
+        ids = _event_ids(found)
         if ids:
             return ids[-1]
     if size <= _TAIL_BYTES:
@@ -235,12 +315,13 @@ def _event_ids(entry: Entry) -> list[int]:
     return [row["values"]["id"] for row in entry.rows if row["table"] == "audit_event"]
 
 
-def _entry(raw: bytes, target: Path) -> Entry:
+def _parsed(raw: bytes) -> Entry | None:
+    """The entry of a line; None when it is unreadable."""
     try:
         document = json.loads(raw.decode("utf-8"))
         return Entry(rows=document["rows"], updates=document.get("updates", []))
-    except (ValueError, KeyError, TypeError, RecursionError) as error:
-        raise JournalDamaged(target) from error
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
 
 
 # --- writing back what the database lost ------------------------------------------------------

@@ -170,3 +170,11 @@ def test_replica_max_age_sets_when_the_stale_warning_appears(demo_dir, capsys):
     assert "3 jours" in result["warnings"][0]
     code, _, err = check(capsys, demo_dir.path, entry, "--replica-max-age", "0")
     assert code == 2 and "--replica-max-age" in err
+
+
+def test_a_huge_replica_max_age_is_a_french_error(demo_dir, capsys):
+    entry = demo_dir.codes["valid"][1]
+    code, _, err = check(capsys, demo_dir.path, entry, "--replica-max-age", "999999999999")
+    assert code == 2
+    assert "--replica-max-age doit être un nombre de jours entre 1 et 3660" in err
+    assert "inattendue" not in err

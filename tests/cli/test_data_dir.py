@@ -71,3 +71,15 @@ def test_platform_default_is_used_without_option_or_environment(tmp_path, capsys
     default = Path(tmp_path / "xdg-data" / "mediateur-tui")
     assert (default / "demo" / DATABASE_FILENAME).is_file()
     assert not (default / DATABASE_FILENAME).exists()
+
+
+def test_a_home_of_no_user_is_a_french_error(tmp_path, monkeypatch, capsys):
+    code = main(["--data-dir", "~nosuchuser-mediateur/x", "doctor"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Dossier des données introuvable" in err
+    assert "l'utilisateur « nosuchuser-mediateur » n'existe pas" in err
+    assert "inattendue" not in err
+    monkeypatch.setenv("MEDIATEUR_DATA_DIR", "~nosuchuser-mediateur/y")
+    assert main(["check", "ABC"]) == 2
+    assert "Dossier des données (MEDIATEUR_DATA_DIR) introuvable" in capsys.readouterr().err

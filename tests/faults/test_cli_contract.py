@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -17,7 +20,7 @@ from mediateur_tui.cli import main as site_main
 from mediateur_tui.hub.cli import _parser as hub_parser
 from mediateur_tui.hub.cli import main as hub_main
 
-from .conftest import Run
+from .conftest import MEDIATEUR, Run, no_traceback, run
 
 GARBAGE = (
     "",  # an empty argument
@@ -138,3 +141,22 @@ def test_every_command_answers_garbage_in_french_without_a_traceback(command, ho
         for typed_valid, where in passes:
             argv = [*words, *garbage_arguments(parser, garbage, typed_valid, where)]
             assert_contract(run_in_process(main, capsys, argv), argv)
+
+
+def test_a_terminal_that_cannot_show_every_character_gets_the_verdict(site):
+    """latin-1 has no "…" nor "✔": the pass is taken and its verdict said all the same."""
+    [code] = site.valid(1)
+    name, pin = MEDIATEUR
+    taken = run(
+        "redeem", code, "--operator", name, "--data-dir", str(site.path),
+        env={"MEDIATEUR_PIN": pin, "PYTHONIOENCODING": "latin-1"},
+    )  # fmt: skip
+    no_traceback(taken)
+    assert taken.code == 0, taken.err
+    assert "Pass valide" in taken.out
+    assert "inattendue" not in taken.err
+    hub = subprocess.run(
+        [sys.executable, "-m", "mediateur_tui.hub.cli", "--help"],
+        capture_output=True, env={**os.environ, "PYTHONIOENCODING": "ascii"}, check=False,
+    )  # fmt: skip
+    assert hub.returncode == 0 and b"mediateur-hub" in hub.stdout

@@ -64,7 +64,12 @@ def test_a_full_disk_stops_cleanly_and_keeps_what_was_taken(site, small_disk):
     assert full.code == 2
     assert "Le disque est plein" in full.err
     assert "ce qui l'était avant est intact" in full.err
-    taken = {line.split(" : ")[0].replace("-", "") for line in full.out.splitlines()}
+    # Only the lines that say a pass was taken count as taken (not a warning, nor a refusal).
+    taken = {
+        line.split(" : ")[0].replace("-", "")
+        for line in full.out.splitlines()
+        if " : Pass valide" in line
+    }
     filler.unlink()
     # What was taken and said so is there; nothing else.
     assert set(codes[:2]) <= active_codes(target)
@@ -255,3 +260,71 @@ def test_a_garbled_journal_line_is_said_damaged(site):
         assert result.code == 2
         assert "Le journal du lieu" in result.out + result.err
         assert "est endommagé (une ligne illisible)" in result.out + result.err
+
+
+def test_a_journal_line_cut_by_a_full_disk_blocks_nothing_and_is_repaired(site):
+    """A crash or a full disk leaves the last journal line cut (no newline): the next entry
+    starts on a line of its own, every command goes on, and `doctor --repair` mends it."""
+    taken, checked, later = site.valid(3)
+    assert redeem(site, taken).code == 0
+    path = site.path / JOURNAL_FILENAME
+    last = path.read_bytes().splitlines()[-1]
+    with path.open("ab") as stream:
+        stream.write(last[:40])
+    name, _pin = MEDIATEUR
+    wrong = run(
+        "redeem", later, "--operator", name, "--data-dir", str(site.path),
+        env={"MEDIATEUR_PIN": "0000"},
+    )  # fmt: skip
+    no_traceback(wrong)
+    assert wrong.code == 2 and "Code PIN incorrect" in wrong.err  # refused, audited
+    assert path.read_bytes().count(b"\n") == len(path.read_bytes().splitlines())
+    check = run("check", checked, "--data-dir", str(site.path))
+    no_traceback(check)
+    assert check.code == 0, check.err
+    assert redeem(site, checked).code == 0
+    found = run("doctor", "--data-dir", str(site.path))
+    assert found.code == 2
+    assert "1 ligne(s) coupée(s) dans le fichier journal" in found.out, found.out
+    repaired = run("doctor", "--repair", "--data-dir", str(site.path))
+    no_traceback(repaired)
+    assert repaired.code == 0, repaired.out + repaired.err
+    assert last[:40] + b"\n" not in path.read_bytes()
+    assert run("doctor", "--data-dir", str(site.path)).code == 0
+    assert run("audit", "verify", "--data-dir", str(site.path)).code == 0
+    assert {taken, checked} <= active_codes(site)
+
+
+def test_an_unreadable_journal_line_before_the_last_is_damage(site):
+    first, second = site.valid(2)
+    assert redeem(site, first).code == 0
+    assert redeem(site, second).code == 0
+    path = site.path / JOURNAL_FILENAME
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([*lines[:-2], lines[-2][:40] + b"\n", lines[-1]]))
+    found = run("doctor", "--data-dir", str(site.path))
+    no_traceback(found)
+    assert found.code == 2
+    assert "est endommagé (une ligne illisible)" in found.out
+
+
+def test_a_journal_line_that_cannot_be_written_is_said(site, small_disk):
+    """The redemption is in the database, so it stands; the command says the journal lacks
+    it and how to complete it."""
+    [code] = site.valid(1)
+    path = site.path / JOURNAL_FILENAME
+    (small_disk / JOURNAL_FILENAME).write_bytes(path.read_bytes() if path.exists() else b"")
+    fill(small_disk / "remplissage")
+    path.unlink(missing_ok=True)
+    path.symlink_to(small_disk / JOURNAL_FILENAME)  # the journal alone on a full disk
+    result = redeem(site, code)
+    no_traceback(result)
+    assert result.code == 0, result.err
+    assert "Pass valide" in result.out, result.out
+    assert "journal non écrit" in result.err
+    assert "doctor --repair" in result.err
+    assert code in active_codes(site)
+    (small_disk / "remplissage").unlink()
+    repaired = run("doctor", "--repair", "--data-dir", str(site.path))
+    assert repaired.code == 0, repaired.out + repaired.err
+    assert run("doctor", "--data-dir", str(site.path)).code == 0

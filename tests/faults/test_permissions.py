@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from mediateur_tui.services.site import open_site
+
 from .conftest import MEDIATEUR, RESPONSABLE, Site, no_traceback, rows, run
 
 RESPONSABLE_COMMANDS = {
@@ -17,6 +19,9 @@ RESPONSABLE_COMMANDS = {
     "import-ack": ["import-ack", "accuse.json.gz"],
     "import-replica": ["import-replica", "replique.json.gz"],
     "enrol": ["enrol", "--token", "JETON", "--request-file", "demande.json"],
+    "attribution export": ["attribution", "export", "cle-usb"],
+    "attribution import-answer": ["attribution", "import-answer", "reponse.json.gz"],
+    "attribution import-key": ["attribution", "import-key", "cle.json"],
 }
 
 
@@ -86,11 +91,25 @@ def test_a_new_account_cannot_get_round_the_lock_out(site):
 
 
 def test_the_first_account_of_a_new_site_needs_no_login_and_is_a_responsable(tmp_path):
-    new_site = ("--data-dir", str(tmp_path / "nouveau"))
-    created = run("operator", "add", "Inès", "--role", "mediateur", *new_site,
+    folder = tmp_path / "nouveau"
+    open_site(folder, create=True).close()  # a new site: its database, no account yet
+    new_site = ("--data-dir", str(folder))
+    not_responsable = run("operator", "add", "Inès", "--role", "mediateur", *new_site,
+                          env={"MEDIATEUR_NEW_PIN": "2468"})  # fmt: skip
+    no_traceback(not_responsable)
+    assert not_responsable.code == 2
+    assert "Le premier compte du lieu est celui d'un ou d'une responsable" in not_responsable.err
+    created = run("operator", "add", "Inès", "--role", "responsable", *new_site,
                   env={"MEDIATEUR_NEW_PIN": "2468"})  # fmt: skip
-    # No database yet: the first account comes with the enrolment or the replica.
-    assert created.code == 2 and "Traceback" not in created.err
+    assert created.code == 0, created.err  # no --operator, no PIN asked of anyone
+    assert "Compte créé : Inès (responsable)" in created.out
+    assert rows(Site(folder, {}), "SELECT name, role FROM operator") == [("Inès", "responsable")]
+    second = run("operator", "add", "Hugo", "--role", "mediateur", *new_site,
+                 env={"MEDIATEUR_NEW_PIN": "1357"})  # fmt: skip
+    no_traceback(second)
+    assert second.code == 2
+    assert "réservé aux responsables du lieu. Ajoutez --operator NOM" in second.err
+    assert rows(Site(folder, {}), "SELECT name FROM operator") == [("Inès",)]
 
 
 def test_sync_needs_no_pin(site):

@@ -52,15 +52,18 @@ def redeem_rounds(data_dir: Path, codes: list[str], pin: str, name: str, barrier
 
 
 def hold_write_lock(database: Path, seconds: float, ready, done) -> None:
-    """Holds the database's write lock (BEGIN IMMEDIATE) for `seconds`."""
+    """Holds the database's write lock (BEGIN IMMEDIATE) until `done` is set (`seconds` at
+    most: a safety net, should the test never set it)."""
     import sqlite3
 
     connection = sqlite3.connect(database, isolation_level=None)
     connection.execute("BEGIN IMMEDIATE")
     ready.set()
-    done.wait(seconds)
+    told = done.wait(seconds)
     connection.execute("ROLLBACK")
     connection.close()
+    if not told:
+        raise SystemExit(1)  # the safety net: the exit code says so
 
 
 def redeem_one_by_one(data_dir: Path, codes: list[str], conn) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
+import socket
 import stat
 import subprocess
 import zlib
@@ -12,12 +14,14 @@ from pathlib import Path
 import pytest
 from contract import validate
 
+from mediateur_tui.domain.french_cli import os_error_text
 from mediateur_tui.domain.signatures import key_fingerprint, new_private_key, public_key_bytes
 from mediateur_tui.hub.cli import main
 from mediateur_tui.hub.database import HubSettings, open_hub, resolve_settings
 from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.replica import last_sequence
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
+from mediateur_tui.protocol.files import write_file
 from mediateur_tui.protocol.formats import (
     ACK,
     ATTRIBUTIONS,
@@ -315,3 +319,100 @@ def test_import_enrolment_writes_an_answer_only_its_owner_can_read(
     assert "effacez-le de la clé USB dès que le site l'a importé" in out
     assert ("clé des bénéficiaires de la région" in out) is distributor
     assert sorted(path.name for path in usb.iterdir()) == [request.name, answer_path.name]
+
+
+def test_a_home_of_no_user_is_a_french_error(tmp_path, monkeypatch, capsys) -> None:
+    code, _, err = run(capsys, "--dir", "~nosuchuser-mediateur/x", "lines")
+    assert code == 2
+    assert "Dossier du hub introuvable" in err
+    assert "l'utilisateur « nosuchuser-mediateur » n'existe pas" in err
+    monkeypatch.setenv("MEDIATEUR_HUB_DIR", "~nosuchuser-mediateur/y")
+    code, _, err = run(capsys, "lines")
+    assert code == 2 and "Dossier du hub (MEDIATEUR_HUB_DIR) introuvable" in err
+
+
+def test_issue_into_an_unwritable_folder_issues_nothing(hub_dir, tmp_path, capsys) -> None:
+    """The printer's files are written before the carnets are committed: no carnets without
+    their file (which a second `issue` would double)."""
+    not_a_folder = tmp_path / "impression.txt"
+    not_a_folder.write_text("déjà là\n", encoding="utf-8")
+    hub = open_hub(resolve_settings(str(hub_dir), None))
+    before = table_counts(hub)
+    code, out, err = run(
+        capsys, "--dir", str(hub_dir), "issue", "--programme", "HDFNUM", "--carnets", "2",
+        "--out", str(not_a_folder), "--qr-sheets",
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert "Fichiers d'impression impossibles à écrire" in err
+    assert "aucun carnet n'a été émis" in err and "File exists" not in err
+    assert table_counts(hub) == before
+    assert not_a_folder.read_text(encoding="utf-8") == "déjà là\n"
+    code, _, _ = run(
+        capsys, "--dir", str(hub_dir), "issue", "--programme", "HDFNUM", "--carnets", "1",
+        "--out", str(tmp_path / "imprimeur"), "--qr-sheets",
+    )  # fmt: skip
+    assert code == 0
+    assert sorted(path.name for path in (tmp_path / "imprimeur").iterdir()) == [
+        "carnets-HDFNUM-C0000001-C0000001.csv",
+        "planches-qr",
+    ]
+    hub.engine.dispose()
+
+
+def test_serve_on_a_port_in_use_or_out_of_range_is_a_french_error(hub_dir) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run(
+            [*hub_program(), "serve", "--dir", str(hub_dir), "--port", str(port)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert busy.returncode == 2, busy.stderr
+    assert f"Impossible d'écouter sur 127.0.0.1:{port}" in busy.stderr
+    assert "le port est déjà utilisé" in busy.stderr
+    assert "Traceback" not in busy.stderr and "address already in use" not in busy.stderr
+    for wrong in ("99999", "-1", "huit"):
+        out_of_range = subprocess.run(
+            [*hub_program(), "serve", "--dir", str(hub_dir), "--port", wrong],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert out_of_range.returncode == 2
+        assert f"port invalide « {wrong} » (de 1 à 65535, ou 0)" in out_of_range.stderr
+
+
+def test_a_fifo_or_a_folder_given_as_a_document_is_refused_at_once(hub_dir, tmp_path) -> None:
+    """Reading a FIFO would block for ever: it is refused, as a folder is, in French."""
+    fifo = tmp_path / "tube.json.gz"
+    os.mkfifo(fifo)
+    for path, what in ((fifo, "est un tube ou un périphérique"), (tmp_path, "est un dossier")):
+        for command in ("import-batch", "import-attributions", "import-enrolment"):
+            refused = subprocess.run(
+                [*hub_program(), "--dir", str(hub_dir), command, str(path)],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            assert refused.returncode == 2, (command, refused.stderr)
+            assert f"« {path} » {what}, pas un fichier" in refused.stderr, refused.stderr
+            assert "Traceback" not in refused.stderr
+
+
+def test_a_file_that_cannot_be_written_is_named_not_its_temporary(tmp_path) -> None:
+    folder = tmp_path / "lecture-seule"
+    folder.mkdir()
+    with pytest.raises(OSError) as raised:
+        write_file(folder / "absent" / "document.json", b"{}")
+    assert raised.value.filename == str(folder / "absent" / "document.json")
+    assert "fichier ou dossier introuvable" in os_error_text(raised.value)
+
+
+def test_a_huge_pass_value_is_a_french_error(hub_dir, capsys) -> None:
+    hub = open_hub(resolve_settings(str(hub_dir), None))
+    before = table_counts(hub)
+    code, _, err = run(
+        capsys, "--dir", str(hub_dir), "issue", "--programme", "HDFNUM", "--carnets", "1",
+        "--value-cents", "99999999999999999999999", "--out", str(hub_dir / "impression"),
+    )  # fmt: skip
+    assert code == 2
+    assert "La valeur d'un pass est au plus 1000000 centimes (10000 €)" in err
+    assert table_counts(hub) == before
+    hub.engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -30,10 +31,13 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+@pytest.fixture
+def closed_port_url() -> Iterator[str]:
+    """A port no server can take while the test runs: bound here, never listening, so that a
+    connection to it is refused (another worker's hub cannot be given it meanwhile)."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{bound.getsockname()[1]}"
 
 
 def test_import_replica_on_a_new_data_dir(capsys, tmp_path, region):
@@ -91,11 +95,13 @@ def test_close_export_and_import_ack(capsys, monkeypatch, tmp_path, site, region
     assert code == 1 and "rien à exporter" in out
 
 
-def test_sync_and_enrol_report_errors_for_cron(capsys, monkeypatch, tmp_path, site):
+def test_sync_and_enrol_report_errors_for_cron(
+    capsys, monkeypatch, tmp_path, site, closed_port_url
+):
     data = ("--data-dir", str(site.data_dir))
     code, out, err = run(capsys, "sync", *data)
     assert code == 2 and out == "" and "n'est pas inscrit" in err
-    url = closed_port_url()
+    url = closed_port_url
     site.set_enrolment(url)
     code, out, err = run(capsys, "sync", "--json", *data)
     assert code == 2

@@ -9,6 +9,7 @@ import socket
 import threading
 import tracemalloc
 import zlib
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -116,11 +117,12 @@ def test_hub_addresses_are_checked():
 
 
 @pytest.fixture
-def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+def closed_port_url() -> Iterator[str]:
+    """A port no server can take while the test runs: bound here, never listening, so that a
+    connection to it is refused (another worker's hub cannot be given it meanwhile)."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{bound.getsockname()[1]}"
 
 
 def test_sync_needs_an_enrolment(site):

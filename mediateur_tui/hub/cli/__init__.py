@@ -22,7 +22,13 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.french_cli import FrenchParser, os_error_text, speak_french, warn
+from mediateur_tui.domain.french_cli import (
+    FrenchParser,
+    os_error_text,
+    speak_french,
+    tolerant_output,
+    warn,
+)
 from mediateur_tui.hub.cli import exchange, region, sites
 from mediateur_tui.hub.cli.common import EXIT_ERROR, Commands, Handler
 from mediateur_tui.hub.database import HubSettings, resolve_settings
@@ -40,12 +46,17 @@ UNEXPECTED_ERROR = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tolerant_output()
     speak_french()
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exit_:  # argparse: --help, or a usage error it has printed
         return int(exit_.code or 0)
-    settings = resolve_settings(getattr(args, "dir", None), getattr(args, "db", None))
+    try:
+        settings = resolve_settings(getattr(args, "dir", None), getattr(args, "db", None))
+    except UserError as error:  # a directory that cannot be (~nosuchuser/…)
+        warn(f"Erreur : {error}")
+        return EXIT_ERROR
     handler: Handler = args.handler
     try:
         return handler(args, settings)

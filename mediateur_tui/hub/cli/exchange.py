@@ -6,7 +6,10 @@ declarations)."""
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import logging
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,10 +20,11 @@ from mediateur_tui.domain.formatting import (
     plural,
     thousands,
 )
-from mediateur_tui.domain.french_cli import say
+from mediateur_tui.domain.french_cli import os_error_text, say
 from mediateur_tui.domain.periods import read_period
 from mediateur_tui.hub.cli.common import EXIT_OK, Commands
 from mediateur_tui.hub.database import HubSettings, open_hub
+from mediateur_tui.hub.errors import HubError
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
 from mediateur_tui.protocol.files import read_document_file, write_file
 from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH
@@ -33,7 +37,9 @@ if TYPE_CHECKING:
 def add_commands(commands: Commands) -> None:
     serve = commands.add("serve", "lancer le serveur HTTP du hub", _serve)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="de 1 à 65535, ou 0 : un port libre (8000)"
+    )
 
     export = commands.add("export-replica", "exporter la réplique complète (clé USB)", _export)
     export.add_argument("file", type=Path)
@@ -63,6 +69,16 @@ def add_commands(commands: Commands) -> None:
     received.add_argument("--json", action="store_true", help="en JSON (clés en anglais)")
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port invalide « {text} » (de 1 à 65535, ou 0)")
+    return port
+
+
 def _serve(args: argparse.Namespace, settings: HubSettings) -> int:
     import uvicorn
 
@@ -71,9 +87,42 @@ def _serve(args: argparse.Namespace, settings: HubSettings) -> int:
     hub = open_hub(settings)  # fail now, with a clear message, rather than at the first request
     region_id = hub.region_id
     hub.engine.dispose()
-    say(f"Hub de la région {region_id} sur http://{args.host}:{args.port} (Ctrl+C pour arrêter)")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    listening = _bound(args.host, args.port)  # a port in use is said now, in French
+    port = listening.getsockname()[1]  # the one the system chose, for --port 0
+    config = uvicorn.Config(create_app(settings), host=args.host, port=port, log_level="info")
+    say(f"Hub de la région {region_id} sur http://{args.host}:{port} (Ctrl+C pour arrêter)")
+    # uvicorn does not say where it listens when given its socket: said here, as it would.
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", args.host, port
+    )
+    with listening:
+        uvicorn.Server(config).run(sockets=[listening])
     return EXIT_OK
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (as uvicorn binds it), or a French HubError."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise HubError(f"Adresse inconnue : {host} (--host).") from error
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        reason = (
+            "le port est déjà utilisé par un autre programme"
+            if error.errno == errno.EADDRINUSE
+            else os_error_text(error)
+        )
+        raise HubError(
+            f"Impossible d'écouter sur {host}:{port} : {reason}. Choisissez un autre port "
+            "(--port) ou arrêtez l'autre programme."
+        ) from error
+    listening.listen(2048)  # uvicorn's backlog: a client may connect before uvicorn accepts
+    return listening
 
 
 def _export(args: argparse.Namespace, settings: HubSettings) -> int:

@@ -4,19 +4,26 @@ attribute (a carnet to a beneficiary, or take it back), revoke (a pass)."""
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, format_reference
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import plural
-from mediateur_tui.domain.french_cli import say
+from mediateur_tui.domain.french_cli import os_error_text, say
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.domain.verdicts import REVOCATION_REASONS
 from mediateur_tui.hub.cli.common import EXIT_OK, Commands
 from mediateur_tui.hub.database import HubSettings, open_hub
+from mediateur_tui.hub.errors import HubError
 from mediateur_tui.hub.registry import (
     CARNET_SIZES,
+    Issued,
     ProgrammeSpec,
     attribute,
     init_region,
@@ -79,8 +86,6 @@ def _init(args: argparse.Namespace, settings: HubSettings) -> int:
 
 
 def _issue(args: argparse.Namespace, settings: HubSettings) -> int:
-    from mediateur_tui.hub.printing import write_printer_csv, write_qr_sheets
-
     hub = open_hub(settings)
     sites = args.sites.split(",") if args.sites is not None else None
     spec = ProgrammeSpec(
@@ -92,20 +97,79 @@ def _issue(args: argparse.Namespace, settings: HubSettings) -> int:
         grace_until=args.grace_until,
         sites=sites,
     )
-    issued = issue(hub, spec, args.carnets, args.size)
     out_dir = args.out or settings.directory / "impression"
-    csv_path = write_printer_csv(issued, hub.region_key, out_dir)
+    printed = _PrinterFiles(out_dir, hub.region_key, args.qr_sheets)
+    try:
+        issued = issue(hub, spec, args.carnets, args.size, before_commit=printed.stage)
+        printed.move_into_place()
+    finally:
+        printed.discard()
     first, last = issued.carnets[0].id, issued.carnets[-1].id
     say(
         f"{plural(len(issued.carnets), 'carnet')} de {args.size} pass émis pour le programme "
         f"{issued.programme.id} ({first} à {last}), {plural(issued.pass_count, 'pass', 'pass')}."
     )
-    say(f"Fichier pour l'imprimeur : {csv_path}")
-    if args.qr_sheets:
-        sheets = write_qr_sheets(issued, hub.region_key, out_dir)
+    say(f"Fichier pour l'imprimeur : {printed.csv_path}")
+    if printed.sheets:
+        sheets = printed.sheets
         say(f"Planches QR : {plural(len(sheets), 'fichier')} dans {sheets[0].parent}")
     hub.engine.dispose()
     return EXIT_OK
+
+
+class _PrinterFiles:
+    """The printer's CSV (and QR sheets), written before the carnets are committed, into a
+    hidden staging folder of `out_dir`: a folder that cannot be written, or a full disk, then
+    issues nothing. Once the carnets are committed, the files are moved into place."""
+
+    def __init__(self, out_dir: Path, key: Ed25519PrivateKey, qr_sheets: bool) -> None:
+        self.out_dir, self.key, self.qr_sheets = out_dir, key, qr_sheets
+        self.staging: Path | None = None
+        self.csv_path: Path | None = None
+        self.sheets: list[Path] = []
+
+    def stage(self, issued: Issued) -> None:
+        """Inside the transaction: writes every file into the staging folder."""
+        from mediateur_tui.hub.printing import write_printer_csv, write_qr_sheets
+
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.staging = Path(tempfile.mkdtemp(prefix=".emission-", dir=self.out_dir))
+            self.csv_path = write_printer_csv(issued, self.key, self.staging)
+            if self.qr_sheets:
+                self.sheets = write_qr_sheets(issued, self.key, self.staging)
+        except OSError as error:
+            raise HubError(
+                f"Fichiers d'impression impossibles à écrire dans {self.out_dir} "
+                f"({os_error_text(error)}) : aucun carnet n'a été émis."
+            ) from error
+
+    def move_into_place(self) -> None:
+        """After the commit: the staged files, renamed into `out_dir` (same disk)."""
+        assert self.staging is not None and self.csv_path is not None
+        try:
+            placed = self.out_dir / self.csv_path.name
+            os.replace(self.csv_path, placed)
+            self.csv_path = placed
+            moved = []
+            for sheet in self.sheets:
+                folder = self.out_dir / sheet.parent.name
+                folder.mkdir(exist_ok=True)
+                os.replace(sheet, folder / sheet.name)
+                moved.append(folder / sheet.name)
+            self.sheets = moved
+        except OSError as error:
+            staging, self.staging = self.staging, None  # kept: the carnets exist
+            raise HubError(
+                f"Carnets émis, mais leurs fichiers d'impression n'ont pu être rangés "
+                f"({os_error_text(error)}) : ils sont dans {staging}. N'émettez pas à nouveau."
+            ) from error
+
+    def discard(self) -> None:
+        """Removes the staging folder (and what is left in it: all of it if nothing was
+        issued)."""
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def _attribute(args: argparse.Namespace, settings: HubSettings) -> int:
