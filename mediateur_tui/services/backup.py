@@ -23,10 +23,11 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,7 +49,7 @@ from mediateur_tui.store.engine import DATABASE_FILENAME, open_database, writer
 from mediateur_tui.store.errors import DatabaseDamaged, StoreError
 from mediateur_tui.store.journal import JOURNAL_FILENAME
 from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME, SITE_KEY_FILENAME
-from mediateur_tui.store.models import BackupSetting, SyncState
+from mediateur_tui.store.models import BackupSetting
 
 log = logging.getLogger(__name__)
 
@@ -318,27 +319,24 @@ def restore_backup(path: Path, data_dir: Path, replace: bool = False) -> Restore
             for name in (JOURNAL_FILENAME, *KEY_FILES):
                 if (staging / name).exists() and not (data_dir / name).exists():
                     _move_private(staging / name, data_dir / name)
+            _ask_the_region_again(staging / DATABASE_FILENAME)
             _move_private(staging / DATABASE_FILENAME, database)  # last: a cut leaves no site
         except OSError as error:
             raise BackupError(f"Restauration impossible : {os_error_text(error)}.") from error
-    replayed = _replay_journal(data_dir)
-    _ask_the_region_again(database)
-    return RestoreReport(manifest, replayed)
+    return RestoreReport(manifest, _replay_journal(data_dir))
 
 
-def _ask_the_region_again(database: Path) -> None:
+def _ask_the_region_again(copy: Path) -> None:
     """The next sync takes back from the region what it has of the site (services/recovery.py):
-    the redemptions declared since the backup was made."""
-    engine = open_database(database)
+    the redemptions declared since the backup was made. Written in the checked copy before it
+    takes its place, so that no cut leaves a restored site that would not ask."""
     try:
-        with Session(writer(engine)) as session:
-            state = session.get(SyncState, 1)
-            if state is not None and state.last_sync_at is not None:
-                state.last_sync_at = None
-                session.add(state)
-                session.commit()
-    finally:
-        engine.dispose()
+        with closing(sqlite3.connect(copy)) as database, database:
+            tables = database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if ("sync_state",) in tables.fetchall():  # a copy from before sync: nothing to do
+                database.execute("UPDATE sync_state SET last_sync_at = NULL")
+    except sqlite3.Error as error:
+        raise BackupError(f"Restauration impossible : {error}.") from error
 
 
 def _refuse_a_sound_site(data_dir: Path) -> None:

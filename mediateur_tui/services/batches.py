@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import ColumnElement, Engine, literal_column, update
 from sqlmodel import Session, col, func, select
 
@@ -256,6 +257,29 @@ def _refused_line(row: RefusedScan) -> dict[str, Any]:
         "code": row.code,
         "verdict": row.verdict,
     }
+
+
+def sign_again(session: Session, key: Ed25519PrivateKey, site_id: str) -> int:
+    """Signs again with `key` every batch the region has not acknowledged (a site enrolled
+    again with a new key: the region checks a batch it has not received against that key), in
+    sequence order, each chained to the one before as stored. Their lines do not change. In the
+    caller's transaction; returns how many."""
+    rows = session.exec(select(Batch).order_by(col(Batch.sequence))).all()
+    previous: Batch | None = None
+    count = 0
+    for row in rows:
+        if row.acknowledged_at is None:
+            document = json.loads(row.document)
+            del document["signature"]
+            document["previous_hash"] = previous.document_hash if previous else None
+            signed = sign_document(document, key, site_signer(site_id))
+            row.document = dump_json(signed).decode("utf-8")
+            row.document_hash = document_hash(signed)
+            row.previous_hash = signed["previous_hash"]
+            session.add(row)
+            count += 1
+        previous = row
+    return count
 
 
 # --- reading batches ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mediateur_tui.protocol.documents import dump_json
@@ -48,7 +49,12 @@ def merge_recovery(engine: Engine, document: dict[str, Any], now: datetime) -> M
         raise ProtocolError(
             "Document de reprise de la région mal formé : rien n'a été repris."
         ) from error
-    return merge_rows(engine, rows, "reprise auprès de la région", now)
+    try:
+        return merge_rows(engine, rows, "reprise auprès de la région", now)
+    except IntegrityError as error:  # e.g. one redemption twice in a recovered batch
+        raise ProtocolError(
+            "Document de reprise de la région incohérent : rien n'a été repris."
+        ) from error
 
 
 def _verify(engine: Engine, document: dict[str, Any]) -> None:

@@ -410,6 +410,9 @@ def synchronise(
             _push(engine, client, report, clock)
         except UserError as error:
             report.errors.append(f"Remises : {error}")
+    except BaseException:  # a crash or Ctrl-C: this sync did not happen (the recovery is due)
+        report.errors.append("Synchronisation interrompue : relancez-la.")
+        raise
     finally:
         client.close()
         report.refusals = take_refusals(engine, clock())

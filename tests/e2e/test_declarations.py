@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from contract import validate
 from sqlalchemy import text
 from sqlmodel import Session, select
@@ -308,3 +309,47 @@ def test_a_laptop_restored_from_its_backup_is_enrolled_again_and_takes_back_the_
     assert "2 lignes reçues, 2 pass acceptés pour 20,00 €, 0 ligne refusée" in summary
     assert verdicts == dict.fromkeys([codes[1], codes[2]], "accepté")
     assert used_changes(region, codes[0]) == ["used", "released"]
+
+
+def test_a_batch_sealed_before_the_loss_is_signed_again_and_paid(region, make_site, tmp_path):
+    """The month was closed but not sent when the backup was made, then the laptop was lost:
+    the restored laptop, enrolled again with a new key, signs the batch again and it is paid."""
+    codes = issued(region, 1)
+    url, (old,) = enrolled(region, make_site, SITE_A)
+    old.redeem(CAMILLE, CAMILLE_PIN, codes[:2], in_period(10, 10))
+    old.ok("close-month", "--month", PERIOD)
+    usb = tmp_path / "usb"
+    old.ok("backup", str(usb))
+    (archive,) = sorted(usb.glob("sauvegarde-*.zip"))
+
+    new = make_site("nouveau")
+    assert new.cli("restore", str(archive)).code == 0
+    new.responsable = (CAMILLE, CAMILLE_PIN)
+    new.ok("enrol", "--hub", url, "--token", region.enrol_site(SITE_A, SITE_A_NAME))
+    out = new.ok("sync")
+    assert f"Remise n° 1 ({period_label(PERIOD)}) : 2 accepté(s) (20,00 €), 0 refusé(s)." in out
+    (batch,) = region.batches()
+    validate(json.loads(batch.document), "pn-batch/1")
+    summary, _ = statement_rows(region, SITE_A, tmp_path / "releves")
+    assert "2 lignes reçues, 2 pass acceptés pour 20,00 €" in summary
+
+
+def test_a_first_sync_cut_by_a_crash_asks_for_the_recovery_again(
+    region, make_site, monkeypatch
+) -> None:
+    codes = issued(region, 1)
+    url, (old,) = enrolled(region, make_site, SITE_A)
+    old.redeem(CAMILLE, CAMILLE_PIN, [codes[0]], in_period(10, 10))
+    old.ok("sync")
+    new = make_site("nouveau")
+    new.ok("enrol", "--hub", url, "--token", region.enrol_site(SITE_A, SITE_A_NAME))
+
+    def crash(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("mediateur_tui.services.sync.merge_recovery", crash)
+        with pytest.raises(KeyboardInterrupt):
+            new.sync_service().sync()
+    assert new.sync_service().status().last_sync_at is None
+    assert "Reprise auprès de la région : 1 encaissement" in new.ok("sync")

@@ -34,6 +34,7 @@ from mediateur_tui.services.declarations import (
 )
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.recovery import merge_recovery
+from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
 from mediateur_tui.store.keys import load_site_key, raw_public_key
 from mediateur_tui.store.models import Batch, Redemption
@@ -245,6 +246,7 @@ def _recovery_of_one_batch_and_one_declared(site, region):
         "provisional as text",
         "batches not a list",
         "cancellation of nothing known",
+        "cancellation without its time",
     ],
 )
 def test_a_broken_recovery_is_refused_in_french_and_nothing_is_merged(
@@ -264,8 +266,13 @@ def test_a_broken_recovery_is_refused_in_french_and_nothing_is_merged(
         declared["redemptions"][0]["provisional"] = "non"
     elif damage == "batches not a list":
         recovery["batches"] = {"0": recovery["batches"][0]}
+    elif damage == "cancellation of nothing known":
+        declared["cancellations"] = [
+            {"redemption_id": "0" * 32, "cancelled_at": "2026-04-02T10:00:00Z", "reason": "x"}
+        ]
     else:
-        declared["cancellations"] = [{"redemption_id": "0" * 32}]
+        taken = declared["redemptions"][0]["id"]
+        declared["cancellations"] = [{"redemption_id": taken, "reason": "Erreur"}]
     new = make_site(tmp_path / "nouveau", region)
     before = new.dump()
     with pytest.raises(ProtocolError, match="Document de reprise de la région mal formé"):
@@ -306,3 +313,10 @@ def test_a_restored_site_asks_the_region_again_at_its_next_sync(site, tmp_path):
         assert restored.enrolled_at is not None and restored.last_sync_at is None
     finally:
         engine.dispose()
+
+
+def test_the_apps_sync_skips_while_another_runs(site):
+    site.set_enrolment("http://127.0.0.1:9")
+    sync = SiteSync(site.engine, site.data_dir, fixed_clock(NOW), sleep=lambda _: None)
+    with sync._running:  # the user's sync, from the sync screen or the command line
+        assert sync.sync_if_online() is None
