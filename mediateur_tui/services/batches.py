@@ -259,11 +259,13 @@ def _refused_line(row: RefusedScan) -> dict[str, Any]:
     }
 
 
-def sign_again(session: Session, key: Ed25519PrivateKey, site_id: str) -> int:
+def sign_again(session: Session, key: Ed25519PrivateKey, site_id: str, now: datetime) -> int:
     """Signs again with `key` every batch the region has not acknowledged (a site enrolled
     again with a new key: the region checks a batch it has not received against that key), in
-    sequence order, each chained to the one before as stored. Their lines do not change. In the
-    caller's transaction; returns how many."""
+    sequence order, each chained to the one before as stored. Their lines do not change. Each
+    is marked as possibly sent (the lost laptop may have sent it after the backup): the next
+    sync asks the region for its acknowledgement before posting it. In the caller's
+    transaction; returns how many."""
     rows = session.exec(select(Batch).order_by(col(Batch.sequence))).all()
     previous: Batch | None = None
     count = 0
@@ -276,6 +278,7 @@ def sign_again(session: Session, key: Ed25519PrivateKey, site_id: str) -> int:
             row.document = dump_json(signed).decode("utf-8")
             row.document_hash = document_hash(signed)
             row.previous_hash = signed["previous_hash"]
+            row.sent_at = row.sent_at or now
             session.add(row)
             count += 1
         previous = row

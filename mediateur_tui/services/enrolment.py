@@ -184,7 +184,7 @@ def apply_enrolment(
         session.add(meta)
         resigned = 0
         if new_key is not None:
-            resigned = sign_again(session, new_key, site_id)
+            resigned = sign_again(session, new_key, site_id, now)
             replace_site_key(data_dir, new_key)
         state = sync_state(session)
         state.hub_url, state.api_key, state.enrolled_at = hub_url, api_key, now

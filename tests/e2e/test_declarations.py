@@ -311,9 +311,13 @@ def test_a_laptop_restored_from_its_backup_is_enrolled_again_and_takes_back_the_
     assert used_changes(region, codes[0]) == ["used", "released"]
 
 
-def test_a_batch_sealed_before_the_loss_is_signed_again_and_paid(region, make_site, tmp_path):
-    """The month was closed but not sent when the backup was made, then the laptop was lost:
-    the restored laptop, enrolled again with a new key, signs the batch again and it is paid."""
+@pytest.mark.parametrize("sent_after_the_backup", [False, True])
+def test_a_batch_sealed_before_the_loss_is_signed_again_and_paid_once(
+    region, make_site, tmp_path, sent_after_the_backup
+):
+    """The month was closed but not sent when the backup was made, then the laptop was lost
+    (after sending it, or not): the restored laptop, enrolled again with a new key, signs the
+    batch again; the region pays it once."""
     codes = issued(region, 1)
     url, (old,) = enrolled(region, make_site, SITE_A)
     old.redeem(CAMILLE, CAMILLE_PIN, codes[:2], in_period(10, 10))
@@ -321,6 +325,8 @@ def test_a_batch_sealed_before_the_loss_is_signed_again_and_paid(region, make_si
     usb = tmp_path / "usb"
     old.ok("backup", str(usb))
     (archive,) = sorted(usb.glob("sauvegarde-*.zip"))
+    if sent_after_the_backup:
+        assert "2 accepté(s)" in old.ok("sync")
 
     new = make_site("nouveau")
     assert new.cli("restore", str(archive)).code == 0
