@@ -18,17 +18,19 @@ import sqlite3
 import statistics
 import sys
 import time
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
 from mediateur_tui.domain.clock import fixed_clock, system_clock
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
-from mediateur_tui.domain.scan_input import build_payload, signed_message
+from mediateur_tui.domain.scan_input import build_payload, parse_scan, signed_message
 from mediateur_tui.domain.signatures import sign
 from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.demo import DEMO_OPERATORS, build_demo, demo_region_key
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.scan_lookup import SCAN_STATEMENT
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 CATEGORY_PASSES = 80  # the demo's first 16 carnets hold the special categories (revoked…)
@@ -86,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     for kind, values in timings.items():
         print(_line(f"  {kind}", values) + "   " + _verdict_counts(verdicts[kind]))
     print(_line("  all", [v for values in timings.values() for v in values]))
+    _print_floors(
+        path,
+        [parse_scan(text).code or "" for kind, text in inputs if kind == "known"],
+        timings["known"],
+    )
 
     operator = next(o for o in list_operators(engine) if o.name == DEMO_OPERATORS[0][0])
     session_id = desk.start_session(operator.id, "Banc d'essai", "collectif", "", 120).id
@@ -116,6 +123,29 @@ def _build(path: Path, passes: int) -> float:
     build_demo(engine, path.parent, system_clock(), passes=passes)
     engine.dispose()
     return time.perf_counter() - started
+
+
+def _print_floors(path: Path, codes: list[str], known_ms: list[float]) -> None:
+    """The floors of a known code's check, measured now on a raw sqlite3 connection: the
+    scan path's one statement alone, and one primary-key SELECT."""
+    with closing(_connect(path)) as raw:
+        statement: list[float] = []
+        primary_key: list[float] = []
+        for code in codes:
+            started = time.perf_counter()
+            raw.execute(SCAN_STATEMENT, {"code": code, "refused": "refused"}).fetchone()
+            statement.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            raw.execute("SELECT carnet_id FROM pass WHERE code = ?", (code,)).fetchone()
+            primary_key.append((time.perf_counter() - started) * 1000)
+    ours = statistics.median(known_ms)
+    print("  floors for a known code, raw sqlite3 in this process (p50):")
+    for name, values in (
+        ("the same statement", statement),
+        ("one primary-key SELECT", primary_key),
+    ):
+        floor = statistics.median(values)
+        print(f"    {name:<24} {floor:.3f} ms   Desk.check ratio {ours / floor:.1f}×")
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -16,7 +16,7 @@ from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.roles import REFUSALS, may
 from mediateur_tui.domain.scan_input import parse_scan
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult, decide
-from mediateur_tui.store import journal, queries
+from mediateur_tui.store import journal
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.models import (
@@ -27,6 +27,7 @@ from mediateur_tui.store.models import (
     RefusedScan,
     stored_id,
 )
+from mediateur_tui.store.scan_lookup import scan_lookup
 
 log = logging.getLogger(__name__)
 SESSION_KINDS = {"individuel": "Accompagnement individuel", "collectif": "Atelier collectif"}
@@ -135,22 +136,12 @@ class Desk:
 
     def _verdict(self, session: Session, text: str) -> CheckResult:
         scan = parse_scan(text)
-        site_id = self._site_id(session)
-        facts = queries.pass_facts(session, scan.code, site_id) if scan.code else None
-        # A code the replica does not list may still have been taken here provisionally.
-        taken = (
-            queries.active_local_redemption(session, scan.code)
-            if scan.code and facts is None
-            else None
-        )
-        replica = queries.replica_state(session, self.max_replica_age)
-        return decide(scan, facts, replica, self.clock(), redeemed_here=taken)
-
-    def _site_id(self, session: Session) -> str:
-        meta = queries.replica_meta(session)
-        if meta is None:
+        found = scan_lookup(session.connection(), scan.code, self.max_replica_age)
+        if found is None:
             raise DeskError("Aucune réplique du registre : importez-la avant d'encaisser.")
-        return meta.site_id
+        # A code the replica does not list may still have been taken here provisionally.
+        taken = found.redeemed_here if found.facts is None else None
+        return decide(scan, found.facts, found.replica, self.clock(), redeemed_here=taken)
 
     def _record_redemption(
         self,
