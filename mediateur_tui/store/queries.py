@@ -1,4 +1,8 @@
-"""Read queries on the replica and the local log. Each is a single indexed lookup."""
+"""Read queries on the replica and the local log. Each is a single indexed lookup.
+
+`pass_facts`, `active_local_redemption` and `replica_state` say in ORM terms what the desk's
+one-statement scan path (store/scan_lookup.py) reads: they are its reference, and
+tests/services/test_scan_lookup.py holds the two to the same facts."""
 
 from __future__ import annotations
 
