@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import ColumnElement, Engine, literal_column, update
 from sqlmodel import Session, col, func, select
 
@@ -32,13 +31,19 @@ from mediateur_tui.domain.periods import (
     period_label,
 )
 from mediateur_tui.protocol.documents import dump_json
+from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import BATCH
 from mediateur_tui.protocol.instants import iso_instant
-from mediateur_tui.protocol.signing import document_hash, sign_document, site_signer
+from mediateur_tui.protocol.signing import (
+    document_hash,
+    sign_document,
+    site_signer,
+    verify_document,
+)
 from mediateur_tui.store import journal, queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
-from mediateur_tui.store.keys import load_site_key, site_key_path
+from mediateur_tui.store.keys import load_site_key, raw_public_key, site_key_path
 from mediateur_tui.store.models import Batch, DeskSession, Operator, Redemption, RefusedScan
 from mediateur_tui.sync.errors import SyncError
 
@@ -259,30 +264,45 @@ def _refused_line(row: RefusedScan) -> dict[str, Any]:
     }
 
 
-def sign_again(session: Session, key: Ed25519PrivateKey, site_id: str, now: datetime) -> int:
-    """Signs again with `key` every batch the region has not acknowledged (a site enrolled
-    again with a new key: the region checks a batch it has not received against that key), in
-    sequence order, each chained to the one before as stored. Their lines do not change. Each
-    is marked as possibly sent (the lost laptop may have sent it after the backup): the next
-    sync asks the region for its acknowledgement before posting it. In the caller's
-    transaction; returns how many."""
-    rows = session.exec(select(Batch).order_by(col(Batch.sequence))).all()
-    previous: Batch | None = None
-    count = 0
-    for row in rows:
-        if row.acknowledged_at is None:
-            document = json.loads(row.document)
-            del document["signature"]
-            document["previous_hash"] = previous.document_hash if previous else None
-            signed = sign_document(document, key, site_signer(site_id))
-            row.document = dump_json(signed).decode("utf-8")
-            row.document_hash = document_hash(signed)
-            row.previous_hash = signed["previous_hash"]
-            row.sent_at = row.sent_at or now
-            session.add(row)
-            count += 1
-        previous = row
-    return count
+def signed_by_this_key(document: dict[str, Any], data_dir: Path) -> bool:
+    """Whether a sealed batch is signed with the site's current key (it is not after the site
+    was enrolled again, with a new key, by a laptop restored from a backup)."""
+    key = raw_public_key(load_site_key(data_dir))
+    try:
+        verify_document(document, key, site_signer(document["site_id"]))
+    except ProtocolError:
+        return False
+    return True
+
+
+def sign_again(engine: Engine, data_dir: Path, batch_id: str, now: datetime) -> dict[str, Any]:
+    """Signs a sealed batch the region never received with the site's current key (the region
+    checks a batch it has not received against the key the site last enrolled with), chained
+    to the previous batch as stored here. Its lines do not change; the audit log records the
+    old and the new hash. Returns the new document."""
+    with Session(writer(engine)) as session:
+        row = session.get(Batch, batch_id)
+        if row is None:
+            raise SyncError(f"Remise inconnue sur ce poste : {batch_id}.")
+        previous = session.exec(select(Batch).where(Batch.sequence == row.sequence - 1)).first()
+        document = json.loads(row.document)
+        del document["signature"]
+        document["previous_hash"] = previous.document_hash if previous else None
+        signed = sign_document(document, load_site_key(data_dir), site_signer(document["site_id"]))
+        old_hash = row.document_hash
+        row.document = dump_json(signed).decode("utf-8")
+        row.document_hash = document_hash(signed)
+        row.previous_hash = signed["previous_hash"]
+        session.add(row)
+        append_event(
+            session,
+            now,
+            "batch_signed_again",
+            None,
+            {"batch_id": batch_id, "old_hash": old_hash, "document_hash": row.document_hash},
+        )
+        session.commit()
+    return signed
 
 
 # --- reading batches ------------------------------------------------------------------------

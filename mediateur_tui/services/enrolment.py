@@ -24,7 +24,6 @@ from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
 from mediateur_tui.protocol.signing import decode_key, encode_key, region_signer, verify_document
-from mediateur_tui.services.batches import sign_again
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
@@ -182,9 +181,7 @@ def apply_enrolment(
             )
             meta.region_public_key = region_key
         session.add(meta)
-        resigned = 0
         if new_key is not None:
-            resigned = sign_again(session, new_key, site_id, now)
             replace_site_key(data_dir, new_key)
         state = sync_state(session)
         state.hub_url, state.api_key, state.enrolled_at = hub_url, api_key, now
@@ -201,7 +198,6 @@ def apply_enrolment(
                 "site_id": site_id,
                 "distributor": beneficiary_key is not None,
                 "again": new_key is not None,
-                "batches_signed_again": resigned,
             },
         )
         session.commit()

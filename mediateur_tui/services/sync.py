@@ -407,7 +407,7 @@ def synchronise(
             except UserError as error:
                 report.errors.append(f"Déclarations : {error}")
         try:
-            _push(engine, client, report, clock)
+            _push(engine, client, report, clock, data_dir)
         except UserError as error:
             report.errors.append(f"Remises : {error}")
     except BaseException:  # a crash or Ctrl-C: this sync did not happen (the recovery is due)
@@ -502,12 +502,21 @@ def _push_attributions(
 
 
 def _push(
-    engine: Engine, client: HubClient, report: SyncReport, clock: Callable[[], datetime]
+    engine: Engine,
+    client: HubClient,
+    report: SyncReport,
+    clock: Callable[[], datetime],
+    data_dir: Path | None,
 ) -> None:
     for info in batches.list_batches(engine, pending_only=True):
         document = batches.batch_document(engine, info.batch_id)
-        ack = client.get_ack(info.batch_id) if info.sent_at is not None else None
+        # Signed with an earlier key (the site was enrolled again): the region may have it
+        # from the lost laptop, as signed then; else it is signed again with today's key.
+        stale = data_dir is not None and not batches.signed_by_this_key(document, data_dir)
+        ack = client.get_ack(info.batch_id) if info.sent_at is not None or stale else None
         if ack is None:
+            if stale and data_dir is not None:
+                document = batches.sign_again(engine, data_dir, info.batch_id, clock())
             batches.mark_sent(engine, info.batch_id, clock())
             ack = client.post_batch(document)
         summary = acks.import_ack(engine, ack, clock(), expected_batch_id=info.batch_id)

@@ -5,18 +5,17 @@ metadata (its one row drives the statement, so an unknown code still gets it), t
 its carnet and programme, whether the programme is accepted at this site, its revocation, the
 active redemption of the code here (with its session, operator and the region's refusal), and
 its redemption at another site. Every join is on a primary key or a unique index. It gives
-the same facts as the ORM queries of store/queries.py (tests/store/test_scan_lookup.py
+the same facts as the ORM queries of store/queries.py (tests/services/test_scan_lookup.py
 compares them on every kind of pass); it exists because the ORM's statement building cost
 twenty times SQLite's own work on the scan path.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, RowMapping
 
 from mediateur_tui.domain.verdicts import (
     DEFAULT_MAX_REPLICA_AGE,
@@ -72,15 +71,14 @@ def scan_lookup(
 ) -> ScanLookup | None:
     """The facts about `code` (None: an unreadable scan, the replica's state only); None when
     the site has no replica yet. Runs in the connection's current transaction."""
-    raw = connection.connection.driver_connection
-    assert isinstance(raw, sqlite3.Connection)  # the site's store is SQLite
-    cursor = raw.cursor()
-    cursor.row_factory = sqlite3.Row
-    row = cursor.execute(
+    # exec_driver_sql: the statement as written, and SQLite's errors said in French by the
+    # engine's error hook (store/engine.py), as for every other statement.
+    found = connection.exec_driver_sql(
         SCAN_STATEMENT, {"code": code or "", "refused": LineVerdict.REFUSED.value}
-    ).fetchone()
-    if row is None:
+    ).first()
+    if found is None:
         return None
+    row = found._mapping
     replica = ReplicaState(
         updated_at=_instant(row["updated_at"]),
         region_public_key=row["region_public_key"],
@@ -91,7 +89,7 @@ def scan_lookup(
     return ScanLookup(row["site_id"], replica, facts, here)
 
 
-def _facts(row: sqlite3.Row, here: LocalRedemption | None) -> PassFacts:
+def _facts(row: RowMapping, here: LocalRedemption | None) -> PassFacts:
     return PassFacts(
         code=row["code"],
         programme_id=row["programme_id"],
@@ -115,7 +113,7 @@ def _facts(row: sqlite3.Row, here: LocalRedemption | None) -> PassFacts:
     )
 
 
-def _local_redemption(row: sqlite3.Row) -> LocalRedemption | None:
+def _local_redemption(row: RowMapping) -> LocalRedemption | None:
     if row["redemption_id"] is None:
         return None
     refusal = None

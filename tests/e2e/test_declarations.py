@@ -25,7 +25,7 @@ from mediateur_tui.services.auth import log_in
 from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.declarations import next_declaration
 from mediateur_tui.services.desk import Desk
-from mediateur_tui.store.models import Redemption
+from mediateur_tui.store.models import AuditEvent, Redemption
 
 from .conftest import (
     PERIOD,
@@ -336,6 +336,15 @@ def test_a_batch_sealed_before_the_loss_is_signed_again_and_paid_once(
     assert f"Remise n° 1 ({period_label(PERIOD)}) : 2 accepté(s) (20,00 €), 0 refusé(s)." in out
     (batch,) = region.batches()
     validate(json.loads(batch.document), "pn-batch/1")
+    # The site keeps the very batch the region holds: as the lost laptop sent it, or as
+    # signed again (and said in the audit log) when the region never had it.
+    assert new.batch(batch.batch_id).document_hash == batch.document_hash
+    with Session(new.engine) as session:
+        signed_again = session.exec(
+            select(AuditEvent).where(AuditEvent.kind == "batch_signed_again")
+        ).all()
+    assert len(signed_again) == (0 if sent_after_the_backup else 1)
+    assert new.ok("audit", "verify")
     summary, _ = statement_rows(region, SITE_A, tmp_path / "releves")
     assert "2 lignes reçues, 2 pass acceptés pour 20,00 €" in summary
 
