@@ -7,17 +7,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
-from mediateur_tui.domain.scan_input import parse_scan
-from mediateur_tui.services.demo import CATEGORIES
+from mediateur_tui.domain.scan_input import build_payload, parse_scan, signed_message
+from mediateur_tui.domain.signatures import sign
+from mediateur_tui.services.demo import CATEGORIES, demo_region_key
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store import queries
 from mediateur_tui.store.answers import Answer, record_answers
 from mediateur_tui.store.engine import open_database
-from mediateur_tui.store.models import Redemption
+from mediateur_tui.store.models import Programme, Redemption
 from mediateur_tui.store.scan_lookup import scan_lookup
 
 from .conftest import NOW
@@ -68,7 +69,53 @@ def codes(demo_db) -> list[str]:
         )
         session.commit()
     unknown = [make_code(ALPHABET[0] * DATA_LENGTH), make_code(ALPHABET[5] * DATA_LENGTH)]
-    return chosen + taken + unknown
+    return chosen + taken + unknown + _odd_cases(demo_db, desk, session_id)
+
+
+def _odd_cases(demo_db, desk: Desk, session_id: int) -> list[str]:
+    """Codes in the states the demo does not make: taken then cancelled, accepted by the
+    region, refused with a winner the replica does not know, taken elsewhere at a site the
+    replica does not know, taken here provisionally (a signed QR of a code the replica
+    lacks), and a programme accepted at every site ('*')."""
+    valid = [normalised(code) for code in demo_db.demo.codes["valid"][5:9]]
+    cancelled, accepted, stranger_won, elsewhere = valid
+    operator = demo_db.operator.id
+    for code in (cancelled, accepted, stranger_won):
+        assert desk.redeem(session_id, operator, code).redeemable
+    provisional = make_code(ALPHABET[9] * DATA_LENGTH)
+    with Session(demo_db.engine) as session:
+        programme = session.get(Programme, demo_db.demo.programme)
+        assert programme is not None
+    signature = sign(
+        demo_region_key(), signed_message(programme.id, provisional, programme.valid_until)
+    )
+    payload = build_payload(programme.id, provisional, programme.valid_until, signature)
+    assert desk.redeem(session_id, operator, payload).provisional
+    with Session(demo_db.engine) as session:
+        ids = {
+            row.code: row.id
+            for row in session.exec(select(Redemption).where(col(Redemption.code).in_(valid)))
+        }
+        record_answers(
+            session,
+            [
+                Answer(ids[accepted], "accepted", None, None, None),
+                Answer(ids[stranger_won], "refused", "conflict", "SITE-INCONNU", WINNER_AT),
+            ],
+            NOW,
+        )
+        session.commit()
+    desk.cancel(ids[cancelled], operator, "Erreur de lecture")
+    with demo_db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO remote_redemption (code, site_id, redeemed_on) "
+            "VALUES (?, 'AUTRE-INCONNU', '2026-03-08')",
+            (elsewhere,),
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO programme_site (programme_id, site_id) VALUES ('LYCEE', '*')"
+        )
+    return [*valid, provisional]
 
 
 def test_one_statement_gives_the_facts_of_the_orm_queries(demo_db, codes):
@@ -77,13 +124,27 @@ def test_one_statement_gives_the_facts_of_the_orm_queries(demo_db, codes):
             assert looked_up(session, code) == orm_facts(session, code), code
 
 
-def test_the_statement_sees_what_the_orm_sees_of_a_region_refusal(demo_db, codes):
-    refused = codes[-3]
+def test_the_odd_cases_are_really_there(demo_db, codes):
+    """The fixture makes what it says (else the comparison above would prove little)."""
+    cancelled, accepted, stranger_won, elsewhere, provisional = codes[-5:]
     with Session(demo_db.engine) as session:
-        facts, here, _ = looked_up(session, refused)
-    assert facts is not None and facts.redeemed_here is here
-    assert here is not None and here.region_refusal is not None
-    assert here.region_refusal.winner_at == WINNER_AT
+        facts = {code: looked_up(session, code) for code in codes[-5:]}
+    assert facts[cancelled][1] is None  # cancelled: no active redemption
+    assert facts[accepted][1] is not None and facts[accepted][1].region_refusal is None
+    refusal = facts[stranger_won][1].region_refusal
+    assert refusal is not None and refusal.winner_site_name == "SITE-INCONNU"
+    assert refusal.winner_at == WINNER_AT
+    assert facts[elsewhere][0].redeemed_elsewhere.site_name == "AUTRE-INCONNU"
+    assert facts[provisional][0] is None and facts[provisional][1] is not None
+    lycee = next(code for code in codes if looked_up_programme(demo_db, code) == "LYCEE")
+    with Session(demo_db.engine) as session:
+        assert looked_up(session, lycee)[0].accepted_here  # by the '*' row
+
+
+def looked_up_programme(demo_db, code: str) -> str | None:
+    with Session(demo_db.engine) as session:
+        facts = looked_up(session, code)[0]
+    return facts.programme_id if facts else None
 
 
 def test_without_a_replica_there_is_nothing_to_look_up(tmp_path):
