@@ -44,7 +44,14 @@ from mediateur_tui.store import journal, queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
 from mediateur_tui.store.keys import load_site_key, raw_public_key, site_key_path
-from mediateur_tui.store.models import Batch, DeskSession, Operator, Redemption, RefusedScan
+from mediateur_tui.store.models import (
+    AuditEvent,
+    Batch,
+    DeskSession,
+    Operator,
+    Redemption,
+    RefusedScan,
+)
 from mediateur_tui.sync.errors import SyncError
 
 log = logging.getLogger(__name__)
@@ -264,15 +271,33 @@ def _refused_line(row: RefusedScan) -> dict[str, Any]:
     }
 
 
-def signed_by_this_key(document: dict[str, Any], data_dir: Path) -> bool:
-    """Whether a sealed batch is signed with the site's current key (it is not after the site
-    was enrolled again, with a new key, by a laptop restored from a backup)."""
+def signed_with_an_earlier_key(engine: Engine, data_dir: Path, batch_id: str) -> bool:
+    """Whether a sealed batch, exactly as the audit log says it was sealed (or signed again),
+    is signed with a key the site no longer has (it was enrolled again, with a new key, by a
+    laptop restored from a backup). A batch altered since is never one: it goes as it is, and
+    the region refuses its signature."""
+    with Session(engine) as session:
+        row = session.get(Batch, batch_id)
+        events = session.exec(
+            select(AuditEvent.details)
+            .where(col(AuditEvent.kind).in_(("batch_sealed", "batch_signed_again")))
+            .order_by(col(AuditEvent.id).desc())
+        ).all()
+    if row is None:
+        return False
+    recorded = next(
+        (d["document_hash"] for d in map(json.loads, events) if d.get("batch_id") == batch_id),
+        None,
+    )
+    document = json.loads(row.document)
+    if not document_hash(document) == row.document_hash == recorded:
+        return False
     key = raw_public_key(load_site_key(data_dir))
     try:
         verify_document(document, key, site_signer(document["site_id"]))
     except ProtocolError:
-        return False
-    return True
+        return True
+    return False
 
 
 def sign_again(engine: Engine, data_dir: Path, batch_id: str, now: datetime) -> dict[str, Any]:

@@ -512,7 +512,9 @@ def _push(
         document = batches.batch_document(engine, info.batch_id)
         # Signed with an earlier key (the site was enrolled again): the region may have it
         # from the lost laptop, as signed then; else it is signed again with today's key.
-        stale = data_dir is not None and not batches.signed_by_this_key(document, data_dir)
+        stale = data_dir is not None and batches.signed_with_an_earlier_key(
+            engine, data_dir, info.batch_id
+        )
         ack = client.get_ack(info.batch_id) if info.sent_at is not None or stale else None
         if ack is None:
             if stale and data_dir is not None:
