@@ -47,7 +47,7 @@ from mediateur_tui.services import doctor
 from mediateur_tui.store.backup import copy_database, examine_copy
 from mediateur_tui.store.engine import DATABASE_FILENAME, open_database, writer
 from mediateur_tui.store.errors import DatabaseDamaged, StoreError
-from mediateur_tui.store.journal import JOURNAL_FILENAME
+from mediateur_tui.store.journal_file import JOURNAL_FILENAME
 from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME, SITE_KEY_FILENAME
 from mediateur_tui.store.models import BackupSetting
 

@@ -19,11 +19,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.store import journal
+from mediateur_tui.store import journal, journal_file
 from mediateur_tui.store.audit import intact_length
 from mediateur_tui.store.engine import integrity_problems, writer
 from mediateur_tui.store.errors import DatabaseDamaged, JournalDamaged
-from mediateur_tui.store.journal import Entry, journal_path
+from mediateur_tui.store.journal_file import Entry, journal_path
 from mediateur_tui.store.models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -64,12 +64,12 @@ def examine(engine: Engine, database: Path) -> Diagnosis:
     with Session(engine) as session:
         stored = list(session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all())
     try:
-        contents = journal.contents(journal_path(database))
+        contents = journal_file.contents(journal_path(database))
     except JournalDamaged as error:
         findings.append(str(error))
         return Diagnosis(findings, facts, [], [], damaged=True)
     entries = sorted(contents.entries, key=lambda entry: min(_ids(entry), default=0))
-    journaled = [event for entry in entries for event in entry.audit_events()]
+    journaled = [event for entry in entries for event in journal.audit_events(entry)]
     # The lines that were cut, or never written (a full disk): their transactions are in the
     # database, which fills the journal's gaps.
     missing = _gaps(stored, journaled)
@@ -144,9 +144,9 @@ def repair(engine: Engine, database: Path) -> Repair:
                 journal.replay(connection, entry)
         log.warning("doctor: %s lost audit events written back from the journal", restored)
     if diagnosis.cut_lines:
-        journal.rewrite_without_cuts(journal_path(database))
+        journal_file.rewrite_without_cuts(journal_path(database))
     for event in diagnosis.unjournaled:  # a line each: the journal sorts its lines by event
-        journal.append(journal_path(database), Entry.of_events([event]))
+        journal_file.append(journal_path(database), journal.entry_of_events([event]))
     after = examine(engine, database)
     if not after.healthy:  # pragma: no cover - the repair wrote exactly what was missing
         raise UserError("La réparation n'a pas tout rétabli : " + " ".join(after.findings))
@@ -156,7 +156,7 @@ def repair(engine: Engine, database: Path) -> Repair:
 def unwritten_journal_lines() -> list[OSError]:
     """The errors of the journal lines this process could not write since the last call
     (the database has their transactions; `repair` writes them)."""
-    return journal.take_unwritten()
+    return journal_file.take_unwritten()
 
 
 def _common_length(first: list[str], second: list[str]) -> int:
@@ -169,7 +169,7 @@ def _common_length(first: list[str], second: list[str]) -> int:
 
 
 def _ids(entry: Entry) -> list[int]:
-    return [event.id or 0 for event in entry.audit_events()]
+    return [event.id or 0 for event in journal.audit_events(entry)]
 
 
 def _gaps(stored: list[AuditEvent], journaled: list[AuditEvent]) -> list[AuditEvent]:

@@ -19,7 +19,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.exc import OperationalError
 
 from mediateur_tui.protocol.files import create_private, keep_private
-from mediateur_tui.store import journal
+from mediateur_tui.store import journal_file
 from mediateur_tui.store.errors import (
     DatabaseBusy,
     DatabaseDamaged,
@@ -29,7 +29,8 @@ from mediateur_tui.store.errors import (
     TailLost,
     short_problem,
 )
-from mediateur_tui.store.journal import JOURNAL_OPTION, journal_path
+from mediateur_tui.store.journal import JOURNAL_OPTION
+from mediateur_tui.store.journal_file import journal_path
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -101,7 +102,7 @@ def behind_its_journal(engine: Engine) -> bool:
     lost). The journal is read first: a line is appended after its commit, so whatever the
     journal holds when it is read, a sound database holds too, whoever writes meanwhile."""
     target = journal_path(Path(str(engine.url.database)))
-    event_id = journal.last_event_id(target)
+    event_id = journal_file.last_event_id(target)
     if event_id is None:
         return False
     with engine.connect() as connection:
