@@ -165,7 +165,8 @@ class Floors:
             "SELECT sql FROM sqlite_master WHERE tbl_name IN ('redemption', 'audit_event') "
             "AND sql IS NOT NULL ORDER BY type DESC"
         ).fetchall()
-        self.writer = sqlite3.connect(self.target, isolation_level=None)
+        # check_same_thread off: bench_desk_screen's anchor writes from its worker thread.
+        self.writer = sqlite3.connect(self.target, isolation_level=None, check_same_thread=False)
         self.writer.execute("PRAGMA journal_mode=WAL")
         self.writer.execute("PRAGMA synchronous=FULL")
         for (statement,) in schema:
