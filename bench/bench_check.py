@@ -34,7 +34,7 @@ from mediateur_tui.store.scan_lookup import SCAN_STATEMENT
 from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
-CATEGORY_PASSES = 80  # the demo's first 16 carnets hold the special categories (revoked…)
+CATEGORY_CARNETS = 16  # the demo's first 16 carnets hold the special categories (revoked…)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,7 +271,10 @@ def _check_inputs(path: Path, rng: random.Random, count: int) -> list[tuple[str,
     """Known bare codes, unknown (well-formed) codes and signed QR payloads, a third each."""
     connection = _connect(path)
     try:
-        max_rowid = connection.execute("SELECT max(rowid) FROM pass").fetchone()[0]
+        # The pass table has no rowid (WITHOUT ROWID): the rows are drawn from a list of all.
+        every_pass = connection.execute(
+            "SELECT p.code, c.programme_id FROM pass p JOIN carnet c ON c.ref = p.carnet_ref"
+        ).fetchall()
         until = {
             programme: date.fromisoformat(valid_until)
             for programme, valid_until in connection.execute(
@@ -280,13 +283,7 @@ def _check_inputs(path: Path, rng: random.Random, count: int) -> list[tuple[str,
         }
 
         def known() -> tuple[str, str]:
-            while True:
-                row = connection.execute(
-                    "SELECT code, programme_id FROM pass WHERE rowid = ?",
-                    (rng.randint(1, max_rowid),),
-                ).fetchone()
-                if row:
-                    return row
+            return every_pass[rng.randrange(len(every_pass))]
 
         key = demo_region_key()
         inputs = []
@@ -319,16 +316,15 @@ def _fresh_codes(path: Path, rng: random.Random, count: int) -> list[str]:
     """Random ordinary passes (valid) that no earlier run has redeemed."""
     connection = _connect(path)
     try:
-        max_rowid = connection.execute("SELECT max(rowid) FROM pass").fetchone()[0]
+        ordinary = connection.execute(
+            "SELECT p.code FROM pass p JOIN carnet c ON c.ref = p.carnet_ref "
+            "WHERE c.ref > ? AND c.attributed_on IS NOT NULL AND p.code NOT IN "
+            "(SELECT code FROM redemption WHERE cancelled_at IS NULL)",
+            (CATEGORY_CARNETS,),
+        ).fetchall()
         codes: set[str] = set()
         while len(codes) < count:
-            row = connection.execute(
-                "SELECT code FROM pass WHERE rowid = ? AND code NOT IN "
-                "(SELECT code FROM redemption WHERE cancelled_at IS NULL)",
-                (rng.randint(CATEGORY_PASSES + 1, max_rowid),),
-            ).fetchone()
-            if row:
-                codes.add(row[0])
+            codes.add(ordinary[rng.randrange(len(ordinary))][0])
     finally:
         connection.close()
     ordered = sorted(codes)

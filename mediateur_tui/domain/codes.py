@@ -46,6 +46,36 @@ def make_code(data: str) -> str:
     return data + check_symbol(data)
 
 
+# The Damm state is linear over GF(2) (each step multiplies by x and adds a symbol), so the
+# check of 12 symbols is the sum of each pair of symbols' own contribution: two tables of
+# 1,024 entries per pair position make `code_of_number` several times faster than
+# `make_code`, for the demo's million codes.
+_PAIRS = [a + b for a in ALPHABET for b in ALPHABET]
+
+
+def _pair_contributions(position: int) -> list[int]:
+    """The Damm state of each pair of symbols at `position` (0: the first pair), others 0."""
+    before, after = [0] * (2 * position), [0] * (DATA_LENGTH - 2 * position - 2)
+    return [_damm_state([*before, pair >> 5, pair & 0x1F, *after]) for pair in range(1024)]
+
+
+_CONTRIBUTIONS = [_pair_contributions(position) for position in range(DATA_LENGTH // 2)]
+_CHECKS = [ALPHABET[_mul2(state)] for state in range(32)]
+
+
+def code_of_number(number: int) -> str:
+    """The code whose 12 data symbols are the 60-bit `number` written in base 32, with its
+    check symbol: the same as make_code on those symbols."""
+    if not 0 <= number < 1 << (5 * DATA_LENGTH):
+        raise ValueError(f"need a number of {5 * DATA_LENGTH} bits, got {number}")
+    a, b, c = number >> 50, (number >> 40) & 0x3FF, (number >> 30) & 0x3FF
+    d, e, f = (number >> 20) & 0x3FF, (number >> 10) & 0x3FF, number & 0x3FF
+    t = _CONTRIBUTIONS
+    state = t[0][a] ^ t[1][b] ^ t[2][c] ^ t[3][d] ^ t[4][e] ^ t[5][f]
+    p = _PAIRS
+    return p[a] + p[b] + p[c] + p[d] + p[e] + p[f] + _CHECKS[state]
+
+
 def normalise(text: str) -> str:
     """Upper-cases, drops spaces, dashes and dots, maps O to 0 and I/L to 1."""
     return text.upper().translate(_IGNORED).translate(_LOOKALIKES)

@@ -46,7 +46,6 @@ from mediateur_tui.store.models import (
     AttributionCarnet,
     Carnet,
     Operator,
-    PassRecord,
     Programme,
     RemoteRedemption,
     Revocation,
@@ -392,13 +391,13 @@ def _carnet_of_scan(session: Session, text: str) -> tuple[str | None, str]:
         return None, scan.error or (
             "Saisie illisible : scannez un pass du carnet ou tapez son numéro (C0000123)."
         )
-    record = session.get(PassRecord, scan.code)
-    if record is None:
+    carnet_id = queries.carnet_of_pass(session, scan.code)
+    if carnet_id is None:
         return None, (
             "Ce pass est inconnu de la réplique : synchronisez avec la région, puis scannez-le "
             "de nouveau."
         )
-    return record.carnet_id, ""
+    return carnet_id, ""
 
 
 def _carnet_problem(
@@ -425,12 +424,15 @@ def _carnet_problem(
             f"Carnet {carnet.id} : ses pass ne sont plus valables depuis le "
             f"{format_date(programme.valid_until)}."
         )
-    codes = select(PassRecord.code).where(PassRecord.carnet_id == carnet.id)
-    revoked = session.exec(select(Revocation.code).where(col(Revocation.code).in_(codes))).first()
+    revoked = session.exec(
+        select(Revocation.code).where(queries.carnet_ref_of(Revocation.code) == carnet.ref)
+    ).first()
     if revoked is not None:
         return f"Carnet {carnet.id} : un de ses pass est en opposition ; ne le remettez pas."
     used = session.exec(
-        select(RemoteRedemption.code).where(col(RemoteRedemption.code).in_(codes))
+        select(RemoteRedemption.code).where(
+            queries.carnet_ref_of(RemoteRedemption.code) == carnet.ref
+        )
     ).first()
     if used is not None or queries.carnet_has_redemption(session, carnet.id):
         return f"Carnet {carnet.id} : un de ses pass a déjà été encaissé ; ne le remettez pas."

@@ -46,7 +46,13 @@ class ProgrammeSite(SQLModel, table=True):
 
 
 class Carnet(SQLModel, table=True):
-    id: str = Field(primary_key=True)
+    """A carnet of the registry. `ref` is its row number in this replica (SQLite's rowid), what
+    a pass refers to: 1 to 4 bytes per pass instead of the carnet's number. The ORM knows a
+    carnet by its number `id` (session.get(Carnet, "C0000123")); `ref` is never shown."""
+
+    __mapper_args__ = {"primary_key": ["id"]}
+    ref: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
     programme_id: str = Field(foreign_key="programme.id")
     size: int
     attributed_on: date | None = None
@@ -54,10 +60,14 @@ class Carnet(SQLModel, table=True):
 
 
 class PassRecord(SQLModel, table=True):
+    """A pass: its code and its carnet, nothing else (the programme is the carnet's). Stored
+    WITHOUT ROWID, keyed by the code, and with no index on `carnet_ref`: the few questions
+    about a carnet's passes start from the small tables (redemptions, revocations)."""
+
     __tablename__ = "pass"
+    __table_args__ = {"sqlite_with_rowid": False}
     code: str = Field(primary_key=True)
-    carnet_id: str = Field(foreign_key="carnet.id", index=True)
-    programme_id: str = Field(foreign_key="programme.id")
+    carnet_ref: int = Field(foreign_key="carnet.ref")
 
 
 class Revocation(SQLModel, table=True):

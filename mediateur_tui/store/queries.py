@@ -7,7 +7,9 @@ tests/services/test_scan_lookup.py holds the two to the same facts."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from sqlalchemy import ScalarSelect
 from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.verdicts import (
@@ -54,8 +56,8 @@ def pass_facts(session: Session, code: str, site_id: str) -> PassFacts | None:
     """What the replica and the local log know about `code`, or None if the registry lacks it."""
     row = session.exec(
         select(Carnet, Programme)
-        .join(PassRecord, col(PassRecord.carnet_id) == col(Carnet.id))
-        .join(Programme, col(Programme.id) == col(PassRecord.programme_id))
+        .join(PassRecord, col(PassRecord.carnet_ref) == col(Carnet.ref))
+        .join(Programme, col(Programme.id) == col(Carnet.programme_id))
         .where(PassRecord.code == code)
     ).first()
     if row is None:
@@ -112,11 +114,27 @@ def active_local_redemption(session: Session, code: str) -> LocalRedemption | No
 
 def carnet_has_redemption(session: Session, carnet_id: str) -> bool:
     """Whether a pass of this carnet was taken here (and not cancelled)."""
-    codes = select(PassRecord.code).where(PassRecord.carnet_id == carnet_id)
+    ref = select(Carnet.ref).where(Carnet.id == carnet_id).scalar_subquery()
     taken = select(Redemption.id).where(
-        col(Redemption.code).in_(codes), col(Redemption.cancelled_at).is_(None)
+        carnet_ref_of(Redemption.code) == ref, col(Redemption.cancelled_at).is_(None)
     )
     return session.exec(taken.limit(1)).first() is not None
+
+
+def carnet_ref_of(code: Any) -> ScalarSelect[int]:
+    """The `ref` of the carnet of the pass `code` (a column of another table), as a
+    subquery: the pass table has no index on its carnet, so a question about a carnet's
+    passes reads the other table (redemptions, revocations) and looks each code up by key."""
+    return select(PassRecord.carnet_ref).where(PassRecord.code == code).scalar_subquery()
+
+
+def carnet_of_pass(session: Session, code: str) -> str | None:
+    """The number of the carnet holding the pass `code`, None when the replica lacks it."""
+    return session.exec(
+        select(Carnet.id)
+        .join(PassRecord, col(PassRecord.carnet_ref) == col(Carnet.ref))
+        .where(PassRecord.code == code)
+    ).first()
 
 
 def _remote_redemption(session: Session, code: str) -> RemoteRedemption | None:

@@ -3,12 +3,19 @@
 Large replicas (1,000,000 passes) are written with `executemany` in chunks of plain tuples;
 consecutive changes of the same kind are grouped, in order, so a later change always wins.
 Every change is an upsert, so applying a page again changes nothing.
+
+A chunk's passes are written sorted by code (a stable sort: of two changes to one code, the
+later still wins), so the pass table, keyed by code, grows page after page instead of splitting
+pages at random places; a pass refers to its carnet by the carnet's `ref`, read back once per
+chunk after the carnets are written.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -25,7 +32,7 @@ from mediateur_tui.protocol.formats import (
     CHANGE_USED,
 )
 
-CHUNK_ROWS = 10_000  # rows per executemany
+CHUNK_ROWS = 100_000  # rows per executemany
 
 _SITE_UPSERT = (
     "INSERT INTO site (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name"
@@ -47,10 +54,10 @@ _CARNET_UPSERT = (
     "size = excluded.size, attributed_on = excluded.attributed_on, "
     "beneficiary_ref = excluded.beneficiary_ref"
 )
+_CARNET_REFS = "SELECT id, ref FROM carnet WHERE id IN (SELECT value FROM json_each(?))"
 _PASS_UPSERT = (
-    "INSERT INTO pass (code, carnet_id, programme_id) VALUES (?, ?, ?) "
-    "ON CONFLICT (code) DO UPDATE SET carnet_id = excluded.carnet_id, "
-    "programme_id = excluded.programme_id"
+    "INSERT INTO pass (code, carnet_ref) VALUES (?, ?) "
+    "ON CONFLICT (code) DO UPDATE SET carnet_ref = excluded.carnet_ref"
 )
 _ATTRIBUTION_UPDATE = "UPDATE carnet SET attributed_on = ?, beneficiary_ref = ? WHERE id = ?"
 _REVOCATION_UPSERT = (
@@ -111,6 +118,7 @@ class _Applier:
         self.position = 0
         self.group: str | None = None
         self.buffers: dict[str, list[tuple[Any, ...]]] = {}
+        self.passes: list[tuple[str, str]] = []  # (code, carnet id), written after the carnets
         self.size = 0
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             CHANGE_SITE: self._site,
@@ -134,11 +142,23 @@ class _Applier:
         self.flush()
 
     def flush(self) -> None:
-        for statement, rows in self.buffers.items():  # insertion order: carnets before passes
+        for statement, rows in self.buffers.items():
             if rows:
                 self.connection.exec_driver_sql(statement, rows)
+        if self.passes:
+            self._write_passes()
         self.buffers = {}
+        self.passes = []
         self.size = 0
+
+    def _write_passes(self) -> None:
+        carnet_ids = sorted({carnet_id for _code, carnet_id in self.passes})
+        found = self.connection.exec_driver_sql(_CARNET_REFS, (json.dumps(carnet_ids),))
+        refs: dict[str, int] = {carnet_id: ref for carnet_id, ref in found}
+        self.passes.sort(key=itemgetter(0))
+        self.connection.exec_driver_sql(
+            _PASS_UPSERT, [(code, refs[carnet_id]) for code, carnet_id in self.passes]
+        )
 
     def _add(self, statement: str, row: tuple[Any, ...]) -> None:
         self.buffers.setdefault(statement, []).append(row)
@@ -185,11 +205,10 @@ class _Applier:
                 _reference(change),
             ),
         )
-        passes = self.buffers.setdefault(_PASS_UPSERT, [])
         for code in codes:
             if not isinstance(code, str):
                 raise TypeError("a pass code must be a string")
-            passes.append((code, carnet_id, programme_id))
+            self.passes.append((code, carnet_id))
         self.size += len(codes)
 
     def _attribution(self, change: dict[str, Any]) -> None:

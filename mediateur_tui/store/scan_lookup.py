@@ -43,8 +43,8 @@ SELECT m.site_id, m.updated_at, m.region_public_key,
        COALESCE(rs.name, rr.site_id) AS elsewhere, rr.redeemed_on AS elsewhere_on
 FROM replica_meta m
 LEFT JOIN pass p ON p.code = :code
-LEFT JOIN carnet c ON c.id = p.carnet_id
-LEFT JOIN programme pr ON pr.id = p.programme_id
+LEFT JOIN carnet c ON c.ref = p.carnet_ref
+LEFT JOIN programme pr ON pr.id = c.programme_id
 LEFT JOIN revocation rv ON rv.code = p.code
 LEFT JOIN redemption r ON r.code = :code AND r.cancelled_at IS NULL
 LEFT JOIN desk_session ds ON ds.id = r.session_id

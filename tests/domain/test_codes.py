@@ -10,6 +10,7 @@ from mediateur_tui.domain.codes import (
     ALPHABET,
     MalformedCode,
     check_symbol,
+    code_of_number,
     format_code,
     is_well_formed,
     make_code,
@@ -226,3 +227,16 @@ def test_parse_code_fuzz_arbitrary_text(text):
 )
 def test_parse_code_fuzz_code_like_text(text):
     _check_parse_outcome(text)
+
+
+@settings(max_examples=500)
+@given(st.integers(min_value=0, max_value=(1 << 60) - 1))
+def test_code_of_number_is_make_code_of_its_base32_digits(number):
+    data = "".join(ALPHABET[(number >> (55 - 5 * index)) & 0x1F] for index in range(12))
+    assert code_of_number(number) == make_code(data)
+
+
+@pytest.mark.parametrize("number", [-1, 1 << 60])
+def test_code_of_number_refuses_a_number_outside_60_bits(number):
+    with pytest.raises(ValueError):
+        code_of_number(number)

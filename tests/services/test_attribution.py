@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from mediateur_tui.domain.beneficiaries import Identity, IdentityError
 from mediateur_tui.domain.clock import fixed_clock
@@ -175,15 +176,20 @@ def test_an_accepted_attribution_is_counted_once_with_the_replica(demo_db, desk,
     assert desk.assess(senior()).passes_already_received == TEN
 
 
+def codes_of(carnet_id: str) -> SelectOfScalar[str]:
+    return (
+        select(PassRecord.code)
+        .join(Carnet, col(Carnet.ref) == col(PassRecord.carnet_ref))
+        .where(Carnet.id == carnet_id)
+    )
+
+
 def test_carnet_scans_say_why_a_carnet_cannot_be_handed_out(demo_db, desk):
     ten, five = stock(demo_db, TEN), stock(demo_db, FIVE)
     with Session(demo_db.engine) as session:
-        first_pass = session.exec(select(PassRecord.code).where(PassRecord.carnet_id == ten[0]))
+        first_pass = session.exec(codes_of(ten[0]))
         code_in_ten = first_pass.first()
-        codes = [
-            session.exec(select(PassRecord.code).where(PassRecord.carnet_id == carnet)).first()
-            for carnet in five[:3]
-        ]
+        codes = [session.exec(codes_of(carnet)).first() for carnet in five[:3]]
         session.add(Revocation(code=codes[0], reason="stolen", revoked_on=TODAY))
         session.add(RemoteRedemption(code=codes[1], site_id="FOURMIES-MEDIA", redeemed_on=TODAY))
         attributed = session.exec(
@@ -220,7 +226,7 @@ def set_attributed(demo_db, carnet: str, on: date | None) -> None:
 def test_a_carnet_whose_pass_was_taken_here_is_not_handed_out(demo_db, desk):
     carnet = stock(demo_db, FIVE)[0]
     with Session(demo_db.engine) as session:
-        code = session.exec(select(PassRecord.code).where(PassRecord.carnet_id == carnet)).first()
+        code = session.exec(codes_of(carnet)).first()
     # The replica once said the carnet was attributed (a pass was taken), then took it back.
     set_attributed(demo_db, carnet, TODAY)
     till = Desk(demo_db.engine, clock=fixed_clock(NOW))

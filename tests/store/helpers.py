@@ -25,8 +25,8 @@ def plain_valid_codes(engine: Engine, count: int | None = None) -> list[str]:
     outside the demo's category carnets: each one is `valid` until it is redeemed."""
     sql = text(
         """
-        SELECT p.code FROM pass p JOIN carnet c ON c.id = p.carnet_id
-        WHERE p.programme_id = :programme AND c.attributed_on IS NOT NULL
+        SELECT p.code FROM pass p JOIN carnet c ON c.ref = p.carnet_ref
+        WHERE c.programme_id = :programme AND c.attributed_on IS NOT NULL
           AND c.id > 'C0000016'
           AND p.code NOT IN (SELECT code FROM revocation)
           AND p.code NOT IN (SELECT code FROM remote_redemption)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from alembic import command
 from alembic.script import ScriptDirectory
 from migration_checks import revision_of, schema_diff
 from sqlalchemy import Column, MetaData, String, inspect, text
@@ -29,7 +30,7 @@ ALL_REVISIONS = [script.revision for script in SCRIPTS.walk_revisions()]
 def test_there_is_one_linear_history():
     assert len(SCRIPTS.get_heads()) == 1
     assert ALL_REVISIONS[-1] == "0001"  # walk_revisions goes from head down to base
-    assert ALL_REVISIONS[0] == "0006"
+    assert ALL_REVISIONS[0] == "0007"
 
 
 def test_schema_revision_constant_is_alembics_head():
@@ -265,3 +266,80 @@ def test_the_answers_of_imported_acknowledgements_are_kept_as_already_reported(t
         ("r1", "accepted", None, None, acknowledged, acknowledged),
         ("r2", "refused", "conflict", "FOURMIES", acknowledged, acknowledged),
     ]
+
+
+def _replica_rows(engine) -> list[tuple]:
+    """Every pass with its carnet's facts, in the schema of 0007."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT p.code, c.id, c.programme_id, c.size, c.attributed_on, c.beneficiary_ref "
+                "FROM pass p JOIN carnet c ON c.ref = p.carnet_ref ORDER BY p.code"
+            )
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_0007_converts_a_revision_0006_replica_in_place(db_path):
+    """Every pass keeps its carnet and programme, every carnet its facts, the site's own data
+    stays as it was (redemptions name codes, not rowids), and the check still sees them."""
+    engine = make_engine(db_path)
+    upgrade(engine, "0006")
+    with engine.begin() as connection:
+        for sql, params in _ROWS_0001:
+            connection.execute(text(sql), {**_CODES, **params})
+        connection.execute(
+            text(
+                "INSERT INTO carnet (id, programme_id, size, attributed_on, beneficiary_ref) "
+                "VALUES ('C0', 'HDFNUM', 5, NULL, NULL)"
+            )
+        )
+        connection.execute(
+            text("INSERT INTO pass (code, carnet_id, programme_id) VALUES (:code, 'C0', 'HDFNUM')"),
+            {"code": "2ZZZ0000AAAAQ"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO remote_redemption (code, site_id, redeemed_on) "
+                "VALUES ('2ZZZ0000AAAAQ', 'S1', '2026-11-20')"
+            )
+        )
+        old_passes = connection.execute(
+            text(
+                "SELECT p.code, c.id, p.programme_id, c.size, c.attributed_on, c.beneficiary_ref "
+                "FROM pass p JOIN carnet c ON c.id = p.carnet_id ORDER BY p.code"
+            )
+        ).all()
+    before = _counts(engine)
+
+    upgrade(engine, "0007")
+    try:
+        assert revision_of(engine) == "0007"
+        assert _replica_rows(engine) == [tuple(row) for row in old_passes]
+        assert len(old_passes) == 4
+        assert _counts(engine) == before
+        with engine.connect() as connection:
+            table_sql = connection.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'pass'")
+            ).scalar_one()
+            assert "WITHOUT ROWID" in table_sql.upper()
+            assert 'REFERENCES "carnet"' in table_sql or "REFERENCES carnet" in table_sql
+            assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+        desk = Desk(engine, clock=fixed_clock(NOW))
+        assert desk.check(_CODES["taken"]).verdict is Verdict.REDEEMED_HERE
+        assert desk.check(_CODES["revoked"]).verdict is Verdict.REVOKED
+        assert desk.check(_CODES["free"]).verdict is Verdict.VALID
+
+        command.downgrade(alembic_config(engine), "0006")  # and back, nothing lost
+        with engine.connect() as connection:
+            again = connection.execute(
+                text(
+                    "SELECT p.code, c.id, p.programme_id, c.size, c.attributed_on, "
+                    "c.beneficiary_ref FROM pass p JOIN carnet c ON c.id = p.carnet_id "
+                    "ORDER BY p.code"
+                )
+            ).all()
+        assert again == old_passes
+        assert _counts(engine) == before
+    finally:
+        engine.dispose()

@@ -23,7 +23,7 @@ from mediateur_tui.store.sync_state import read_sync_state
 from mediateur_tui.sync.errors import SyncError
 
 from .conftest import NOW, make_site
-from .region import GENERATED_AT, OTHER_SITE_ID, SITE_ID, Region, programme
+from .region import GENERATED_AT, OTHER_SITE_ID, PROGRAMME, SITE_ID, Region, programme
 
 
 def cursor(site) -> int:
@@ -196,6 +196,32 @@ def test_later_changes_of_one_carnet_win_within_a_page(site, region):
     region.add(programme(sites=["*"]))
     pull(site, region)
     assert verdict(site, codes[0]) is Verdict.UNATTRIBUTED
+
+
+def test_a_pass_listed_again_by_a_later_carnet_of_the_page_is_that_carnet_s(site, region):
+    """A page's passes are written sorted by code: of two changes to one code, the later
+    still wins."""
+    pull(site, region)
+    before = meta(site).pass_count
+    first_id, codes = region.carnet(attributed="2026-02-01")
+    others = [region.new_code() for _ in range(4)]
+    region.add(
+        {
+            "t": "carnet",
+            "id": "A0000001",
+            "p": PROGRAMME,
+            "n": 5,
+            "a": None,
+            "codes": [*others, codes[3]],
+        },
+    )
+    pull(site, region)
+    with Session(site.engine) as session:
+        assert queries.carnet_of_pass(session, codes[3]) == "A0000001"
+        assert queries.carnet_of_pass(session, codes[2]) == first_id
+    assert verdict(site, codes[3]) is Verdict.UNATTRIBUTED
+    assert verdict(site, codes[2]) is Verdict.VALID
+    assert meta(site).pass_count == before + 14  # 10 + 5, one of them twice
 
 
 def test_a_page_out_of_sequence_is_refused(site, region):

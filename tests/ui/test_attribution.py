@@ -10,6 +10,7 @@ import re
 import zlib
 from dataclasses import replace
 
+from sqlmodel import Session, col, select
 from textual.widgets import Checkbox, DataTable, Input, Select
 
 from mediateur_tui.domain.beneficiaries import beneficiary_reference, format_reference
@@ -19,7 +20,7 @@ from mediateur_tui.domain.rulebooks import Grant, load_rulebooks
 from mediateur_tui.services.attribution import NOT_A_DISTRIBUTOR, AttributionDesk
 from mediateur_tui.services.demo import DEMO_BENEFICIARY
 from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME, load_beneficiary_key
-from mediateur_tui.store.models import PassRecord
+from mediateur_tui.store.models import Carnet, PassRecord
 from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 from mediateur_tui.ui.screens.attribution_cancel import AttributionCancelScreen
 from mediateur_tui.ui.screens.attribution_carnets import AttributionCarnetsScreen
@@ -60,7 +61,13 @@ def desk(demo) -> AttributionDesk:
 
 
 def pass_codes(demo, carnet_id: str) -> list[str]:
-    return [row.code for row in demo.rows(PassRecord) if row.carnet_id == carnet_id]
+    with Session(demo.engine) as session:
+        codes = session.exec(
+            select(PassRecord.code)
+            .join(Carnet, col(Carnet.ref) == col(PassRecord.carnet_ref))
+            .where(Carnet.id == carnet_id)
+        )
+        return list(codes.all())
 
 
 async def open_request(pilot, who: tuple[str, str] = DISTRIBUTOR) -> AttributionRequestScreen:
