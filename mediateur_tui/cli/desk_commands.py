@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mediateur_tui.cli.common import (
     ENV_NEW_PIN,
@@ -25,10 +26,11 @@ from mediateur_tui.cli.common import (
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.french_cli import say, scanned, warn
 from mediateur_tui.domain.roles import ROLE_LABELS
-from mediateur_tui.domain.verdicts import CheckResult
-from mediateur_tui.services.auth import OperatorInfo
-from mediateur_tui.services.images import decode_image
-from mediateur_tui.services.site import Site, examine_site, has_database, open_site
+
+if TYPE_CHECKING:
+    from mediateur_tui.domain.verdicts import CheckResult
+    from mediateur_tui.services.auth import OperatorInfo
+    from mediateur_tui.services.site import Site
 
 
 def add_commands(commands: Commands) -> None:
@@ -92,6 +94,7 @@ def add_commands(commands: Commands) -> None:
 
 def run_app(args: argparse.Namespace, data_dir: Path) -> int:
     from mediateur_tui.services.demo import DEMO_OPERATORS
+    from mediateur_tui.services.site import open_site
     from mediateur_tui.ui.app import MediateurApp
 
     if args.demo:
@@ -129,6 +132,8 @@ def check(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def scan_image(args: argparse.Namespace, data_dir: Path) -> int:
+    from mediateur_tui.services.images import decode_image
+
     desk = open_existing(data_dir, args).desk
     results: list[CheckResult] = []
     for path in args.files:
@@ -203,6 +208,8 @@ def operator_unlock(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _site_with_accounts(data_dir: Path) -> Site:
+    from mediateur_tui.services.site import has_database, open_site
+
     if not has_database(data_dir):
         raise CliError(f"Aucune base de données dans {data_dir} : inscrivez d'abord le lieu.")
     return open_site(data_dir)
@@ -233,6 +240,8 @@ def audit_verify(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def doctor(args: argparse.Namespace, data_dir: Path) -> int:
+    from mediateur_tui.services.site import examine_site, has_database
+
     if not has_database(data_dir):
         raise CliError(f"Aucune base de données dans {data_dir}.")
     site, diagnosis = examine_site(data_dir)
