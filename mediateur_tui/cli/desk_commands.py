@@ -93,15 +93,17 @@ def add_commands(commands: Commands) -> None:
 
 
 def run_app(args: argparse.Namespace, data_dir: Path) -> int:
-    from mediateur_tui.services.demo import DEMO_OPERATORS
     from mediateur_tui.services.site import open_site
     from mediateur_tui.ui.app import MediateurApp
 
+    demo_pins: list[tuple[str, str]] = []
     if args.demo:
+        from mediateur_tui.services.demo import DEMO_OPERATORS
+
         ensure_demo(data_dir)
+        demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS]
     # A new site (no database, or no replica yet) opens on the first-run screen.
     site = open_site(data_dir, create=True, max_replica_age=replica_max_age(args))
-    demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS] if args.demo else []
     MediateurApp(site, demo_pins=demo_pins).run()
     return EXIT_OK
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -32,6 +32,9 @@ from mediateur_tui.store.audit import verify_chain
 from mediateur_tui.store.engine import database_path, integrity_problems, open_database
 from mediateur_tui.store.errors import DatabaseDamaged
 from mediateur_tui.store.queries import replica_meta
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
