@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from mediateur_tui.services.auth import OperatorInfo
     from mediateur_tui.services.site import Site
 
+STDIN_INPUT = "-"  # `check -`: the codes are read from standard input, one per line
+
 
 def add_commands(commands: Commands) -> None:
     demo = commands.group("demo", "données de démonstration")
@@ -40,9 +44,17 @@ def add_commands(commands: Commands) -> None:
     init.add_argument("--json", action="store_true")
     init.add_argument("--force", action="store_true", help="remplacer des données existantes")
 
-    check_command = commands.add("check", "vérifier un pass sans l'encaisser", check)
-    check_command.add_argument("code", metavar="CODE_OU_QR", type=scanned)
-    check_command.add_argument("--json", action="store_true")
+    check_command = commands.add("check", "vérifier des pass sans les encaisser", check)
+    check_command.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="CODE_OU_QR",
+        type=scanned,
+        help=f"« {STDIN_INPUT} » : lire les codes sur l'entrée standard, un par ligne",
+    )
+    check_command.add_argument(
+        "--json", action="store_true", help="un objet JSON par code et par ligne (JSON Lines)"
+    )
 
     scan = commands.add("scan-image", "lire les QR codes d'images et les vérifier", scan_image)
     scan.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
@@ -128,9 +140,36 @@ def demo_init(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def check(args: argparse.Namespace, data_dir: Path) -> int:
-    result = open_existing(data_dir, args).desk.check(args.code)
-    _print_results([result], as_json=args.json)
-    return EXIT_OK if result.redeemable else EXIT_REFUSED
+    """Each verdict is printed as soon as it is decided, in the order of the inputs: a later
+    error (exit 2) never hides the verdicts already printed."""
+    desk = open_existing(data_dir, args).desk
+    checked = refused = 0
+    for text in _check_inputs(args.inputs):
+        result = desk.check(text)
+        _print_results([result], as_json=args.json)
+        checked += 1
+        refused += not result.redeemable
+    if not checked:
+        raise CliError("Aucun code à vérifier : l'entrée standard était vide.")
+    return EXIT_REFUSED if refused else EXIT_OK
+
+
+def _check_inputs(arguments: Iterable[str]) -> Iterator[str]:
+    """The arguments, where `-` stands for the lines of standard input, read as they come."""
+    for argument in arguments:
+        if argument == STDIN_INPUT:
+            yield from _stdin_lines()
+        else:
+            yield argument
+
+
+def _stdin_lines() -> Iterator[str]:
+    """The non-blank lines of standard input, decoded as the arguments are (an undecodable
+    byte or a control character is kept, and the check says the input is unreadable)."""
+    for raw in iter(sys.stdin.buffer.readline, b""):
+        line = raw.rstrip(b"\r\n").decode("utf-8", errors="surrogateescape")
+        if line.strip():
+            yield line
 
 
 def scan_image(args: argparse.Namespace, data_dir: Path) -> int:
