@@ -50,7 +50,8 @@ def add_commands(commands: Commands) -> None:
         nargs="+",
         metavar="CODE_OU_QR",
         type=scanned,
-        help=f"« {STDIN_INPUT} » : lire les codes sur l'entrée standard, un par ligne",
+        help=f"codes ou textes de QR codes ; « {STDIN_INPUT} » les lit sur l'entrée standard, "
+        "un par ligne",
     )
     check_command.add_argument(
         "--json", action="store_true", help="un objet JSON par code et par ligne (JSON Lines)"
