@@ -27,9 +27,10 @@ from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.attribution import AttributionDesk, RequestForm
 from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.demo import DEMO_BENEFICIARY, STOCK_CARNETS
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME
 from mediateur_tui.store.models import Carnet
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 
 def main(argv: list[str] | None = None) -> int:

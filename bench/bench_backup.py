@@ -28,7 +28,8 @@ from pathlib import Path
 from bench_check import DEFAULT_OUT, _build, _pass_count
 
 from mediateur_tui.services.backup import make_backup, restore_backup
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 
 def main(argv: list[str] | None = None) -> int:

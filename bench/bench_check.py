@@ -29,8 +29,9 @@ from mediateur_tui.domain.signatures import sign
 from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.demo import DEMO_OPERATORS, build_demo, demo_region_key
 from mediateur_tui.services.desk import Desk
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.scan_lookup import SCAN_STATEMENT
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 CATEGORY_PASSES = 80  # the demo's first 16 carnets hold the special categories (revoked…)

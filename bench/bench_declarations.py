@@ -40,7 +40,8 @@ from mediateur_tui.services.auth import add_operator
 from mediateur_tui.services.declarations import declare_pending
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.sync import SiteSync
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 from mediateur_tui.store.sync_state import read_sync_state
 from mediateur_tui.sync.client import HubClient
 

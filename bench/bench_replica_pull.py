@@ -298,7 +298,8 @@ class CountingTransport(httpx.HTTPTransport):
 def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[str, Any]:
     from mediateur_tui.services import replica, sync
     from mediateur_tui.services.sync import SiteSync
-    from mediateur_tui.store.engine import database_path, open_database
+    from mediateur_tui.store.engine import open_database
+    from mediateur_tui.store.sqlite_file import database_path
     from mediateur_tui.sync import client
 
     rss_before = _own_peak_rss_kib()

@@ -45,11 +45,12 @@ from mediateur_tui.protocol.files import private_binary_file
 from mediateur_tui.protocol.instants import iso_instant, parse_instant
 from mediateur_tui.services import doctor
 from mediateur_tui.store.backup import copy_database, examine_copy
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database, writer
+from mediateur_tui.store.engine import open_database, writer
 from mediateur_tui.store.errors import DatabaseDamaged, StoreError
 from mediateur_tui.store.journal_file import JOURNAL_FILENAME
 from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME, SITE_KEY_FILENAME
 from mediateur_tui.store.models import BackupSetting
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 log = logging.getLogger(__name__)
 

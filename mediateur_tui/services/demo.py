@@ -23,7 +23,7 @@ from mediateur_tui.domain.pins import hash_pin
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import private_key_from_seed, public_key_bytes, sign
 from mediateur_tui.services.auth import create_operator
-from mediateur_tui.store.engine import database_path, open_database, writer
+from mediateur_tui.store.engine import open_database, writer
 from mediateur_tui.store.journal_file import journal_path
 from mediateur_tui.store.keys import load_or_create_site_key, write_beneficiary_key
 from mediateur_tui.store.models import (
@@ -36,6 +36,7 @@ from mediateur_tui.store.models import (
     Revocation,
     Site,
 )
+from mediateur_tui.store.sqlite_file import database_path
 
 REGION_ID = "HDF"
 SITE_ID = "AVESNES-EPN"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, literal_column
 from sqlalchemy.exc import IntegrityError
@@ -14,8 +16,8 @@ from sqlmodel import Session, col, func, select
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.roles import REFUSALS, may
-from mediateur_tui.domain.scan_input import parse_scan
-from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult, decide
+from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult
+from mediateur_tui.services.checking import ScanChecker, verdict
 from mediateur_tui.store import journal
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
@@ -27,7 +29,6 @@ from mediateur_tui.store.models import (
     RefusedScan,
     stored_id,
 )
-from mediateur_tui.store.scan_lookup import scan_lookup
 
 log = logging.getLogger(__name__)
 SESSION_KINDS = {"individuel": "Accompagnement individuel", "collectif": "Atelier collectif"}
@@ -47,6 +48,14 @@ class RedemptionLine:
     redeemed_at: datetime
     value_cents: int
     input_method: str
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """A scan's verdict, and the line recorded when the pass was redeemed."""
+
+    result: CheckResult
+    line: RedemptionLine | None
 
 
 @dataclass(frozen=True)
@@ -90,23 +99,32 @@ class Desk:
         max_replica_age: timedelta = DEFAULT_MAX_REPLICA_AGE,
     ) -> None:
         self._engine = engine
+        self._path = Path(str(engine.url.database))
         self.clock = clock
         self.max_replica_age = max_replica_age
+        self._checker = ScanChecker(self._path, clock, max_replica_age)
 
     # --- checking and redeeming -----------------------------------------------------------
 
     def check(self, text: str) -> CheckResult:
-        """The verdict on a scan, without recording anything."""
-        with Session(self._engine) as session:
-            return self._verdict(session, text)
+        """The verdict on a scan, without recording anything (on a raw connection of its own:
+        services/checking.py)."""
+        return self._checker.check(text)
 
     def redeem(
         self, session_id: int, operator_id: int, text: str, input_method: str = "scan"
     ) -> CheckResult:
+        """The verdict of `record_scan`, for callers that do not show the line."""
+        return self.record_scan(session_id, operator_id, text, input_method).result
+
+    def record_scan(
+        self, session_id: int, operator_id: int, text: str, input_method: str = "scan"
+    ) -> Scanned:
         """Checks the scan and, when redeemable, records it in one transaction.
 
         A refused scan is logged too. The write lock is taken before the check (BEGIN
-        IMMEDIATE); the unique index on active redemptions is the last line of defence.
+        IMMEDIATE), so the check's reads are the transaction's own; the unique index on active
+        redemptions is the last line of defence.
         """
         try:
             with Session(writer(self._engine)) as session:
@@ -114,15 +132,18 @@ class Desk:
                 if desk_session is not None and desk_session.ended_at is not None:
                     raise DeskError("Cette séance est terminée : ouvrez-en une nouvelle.")
                 result = self._verdict(session, text)
+                line = None
                 if result.redeemable:
                     if desk_session is not None:  # the journal restores it with the redemption
                         journal.note_row(session, desk_session)
-                    self._record_redemption(session, session_id, operator_id, result, input_method)
+                    line = self._record_redemption(
+                        session, session_id, operator_id, result, input_method
+                    )
                 else:
                     self._record_refusal(session, session_id, operator_id, result)
                 session.commit()
             log.info("scan %s: %s (session %s)", result.code, result.verdict.value, session_id)
-            return result
+            return Scanned(result, line)
         except IntegrityError as error:
             # The pass was taken between our read and our write (then the verdict is now
             # redeemed_here), or the session/operator does not exist: never report a pass as
@@ -132,16 +153,13 @@ class Desk:
                 raise DeskError(
                     "Encaissement non enregistré : séance ou opérateur introuvable."
                 ) from error
-            return result
+            return Scanned(result, None)
 
     def _verdict(self, session: Session, text: str) -> CheckResult:
-        scan = parse_scan(text)
-        found = scan_lookup(session.connection(), scan.code, self.max_replica_age)
-        if found is None:
-            raise DeskError("Aucune réplique du registre : importez-la avant d'encaisser.")
-        # A code the replica does not list may still have been taken here provisionally.
-        taken = found.redeemed_here if found.facts is None else None
-        return decide(scan, found.facts, found.replica, self.clock(), redeemed_here=taken)
+        """The verdict read inside the session's (write) transaction."""
+        raw = session.connection().connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)  # the pysqlite driver's
+        return verdict(raw, self._path, text, self.clock(), self.max_replica_age)
 
     def _record_redemption(
         self,
@@ -150,7 +168,7 @@ class Desk:
         operator_id: int,
         result: CheckResult,
         input_method: str,
-    ) -> None:
+    ) -> RedemptionLine:
         now = self.clock()
         assert result.code is not None  # a redeemable scan has a code
         redemption = Redemption(
@@ -178,6 +196,7 @@ class Desk:
                 **({"provisional": True} if redemption.provisional else {}),
             },
         )
+        return RedemptionLine(redemption.id, redemption.code, now, result.value_cents, input_method)
 
     def _record_refusal(
         self,
@@ -295,6 +314,10 @@ class Desk:
                 total_cents=sum(line.value_cents for line in lines),
                 refused_count=refused,
             )
+
+    def close(self) -> None:
+        """Closes the checker's connection (the engine is the site's to dispose)."""
+        self._checker.close()
 
     def session_redemptions(self, session_id: int) -> list[RedemptionLine]:
         """The session's active redemptions, oldest first."""

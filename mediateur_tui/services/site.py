@@ -16,12 +16,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.clock import Clock, system_clock
-from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
 from mediateur_tui.services import doctor, merge
 from mediateur_tui.services.attribution import AttributionDesk, unsent_count
 from mediateur_tui.services.auth import Accounts
 from mediateur_tui.services.backup import Backups
+from mediateur_tui.services.checking import no_database, no_replica
 from mediateur_tui.services.dashboard import HomeView, home_stats
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.history import History
@@ -29,9 +29,10 @@ from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.setup import SetupState, setup_state
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.audit import verify_chain
-from mediateur_tui.store.engine import database_path, integrity_problems, open_database
+from mediateur_tui.store.engine import integrity_problems, open_database
 from mediateur_tui.store.errors import DatabaseDamaged
 from mediateur_tui.store.queries import replica_meta
+from mediateur_tui.store.sqlite_file import database_path
 
 if TYPE_CHECKING:
     import httpx
@@ -77,7 +78,7 @@ class Site:
     def require_replica(self) -> Site:
         """This site, once it holds a replica of the registry (else a UserError)."""
         if not self.has_replica():
-            raise UserError(f"La base de {self.data_dir} ne contient pas de réplique du registre.")
+            raise no_replica(self.data_dir)
         return self
 
     def home(self, operator_id: int) -> HomeView:
@@ -116,6 +117,7 @@ class Site:
         return merge.merge_backup(self._engine, self.data_dir, path, self.clock())
 
     def close(self) -> None:
+        self.desk.close()
         self._engine.dispose()
 
 
@@ -131,10 +133,7 @@ def open_site(
     opens only for `repairing` (doctor)."""
     path = database_path(data_dir)
     if not create and not path.exists():
-        raise UserError(
-            f"Aucune base de données dans {data_dir}. "
-            "Créez la démo (mediateur-tui demo init) ou importez une réplique du registre."
-        )
+        raise no_database(data_dir)
     return Site(open_database(path, repairing), data_dir, max_replica_age=max_replica_age)
 
 

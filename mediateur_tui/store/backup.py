@@ -14,8 +14,9 @@ from sqlalchemy import Engine, create_engine
 from sqlmodel import Session
 
 from mediateur_tui.store.audit import verify_chain
-from mediateur_tui.store.engine import database_url, store_error
+from mediateur_tui.store.engine import database_url
 from mediateur_tui.store.errors import short_problem
+from mediateur_tui.store.sqlite_file import store_error
 
 _COUNTS = {
     "redemptions": "SELECT COUNT(*) FROM redemption",

@@ -1,21 +1,22 @@
 """The scan path as one statement: everything a verdict needs about one code, in one row.
 
-`scan_lookup` runs a single hand-written SELECT on the DB-API connection: the replica's
+`scan_lookup` runs a single hand-written SELECT on the raw `sqlite3` connection: the replica's
 metadata (its one row drives the statement, so an unknown code still gets it), the pass with
 its carnet and programme, whether the programme is accepted at this site, its revocation, the
 active redemption of the code here (with its session, operator and the region's refusal), and
 its redemption at another site. Every join is on a primary key or a unique index. It gives
 the same facts as the ORM queries of store/queries.py (tests/services/test_scan_lookup.py
 compares them on every kind of pass); it exists because the ORM's statement building cost
-twenty times SQLite's own work on the scan path.
+twenty times SQLite's own work on the scan path. It imports no SQLAlchemy, so that the quick
+`check` (services/checking.py) does not load it.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-
-from sqlalchemy import Connection, RowMapping
+from pathlib import Path
 
 from mediateur_tui.domain.verdicts import (
     DEFAULT_MAX_REPLICA_AGE,
@@ -26,6 +27,7 @@ from mediateur_tui.domain.verdicts import (
     ReplicaState,
 )
 from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
+from mediateur_tui.store.sqlite_file import store_error
 
 SCAN_STATEMENT = """
 SELECT m.site_id, m.updated_at, m.region_public_key,
@@ -67,18 +69,29 @@ class ScanLookup:
 
 
 def scan_lookup(
-    connection: Connection, code: str | None, max_age: timedelta = DEFAULT_MAX_REPLICA_AGE
+    connection: sqlite3.Connection,
+    path: Path,
+    code: str | None,
+    max_age: timedelta = DEFAULT_MAX_REPLICA_AGE,
 ) -> ScanLookup | None:
     """The facts about `code` (None: an unreadable scan, the replica's state only); None when
-    the site has no replica yet. Runs in the connection's current transaction."""
-    # exec_driver_sql: the statement as written, and SQLite's errors said in French by the
-    # engine's error hook (store/engine.py), as for every other statement.
-    found = connection.exec_driver_sql(
-        SCAN_STATEMENT, {"code": code or "", "refused": LineVerdict.REFUSED.value}
-    ).first()
-    if found is None:
+    the site has no replica yet. Runs in the connection's current transaction, if any; a
+    SQLite error on the database `path` is said in French (store/sqlite_file.py)."""
+    cursor = connection.cursor()
+    cursor.row_factory = sqlite3.Row
+    try:
+        row = cursor.execute(
+            SCAN_STATEMENT, {"code": code or "", "refused": LineVerdict.REFUSED.value}
+        ).fetchone()
+    except sqlite3.Error as error:
+        french = store_error(path, error)
+        if french is None:
+            raise
+        raise french from error
+    finally:
+        cursor.close()
+    if row is None:
         return None
-    row = found._mapping
     replica = ReplicaState(
         updated_at=_instant(row["updated_at"]),
         region_public_key=row["region_public_key"],
@@ -89,7 +102,7 @@ def scan_lookup(
     return ScanLookup(row["site_id"], replica, facts, here)
 
 
-def _facts(row: RowMapping, here: LocalRedemption | None) -> PassFacts:
+def _facts(row: sqlite3.Row, here: LocalRedemption | None) -> PassFacts:
     return PassFacts(
         code=row["code"],
         programme_id=row["programme_id"],
@@ -113,7 +126,7 @@ def _facts(row: RowMapping, here: LocalRedemption | None) -> PassFacts:
     )
 
 
-def _local_redemption(row: RowMapping) -> LocalRedemption | None:
+def _local_redemption(row: sqlite3.Row) -> LocalRedemption | None:
     if row["redemption_id"] is None:
         return None
     refusal = None

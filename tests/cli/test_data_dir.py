@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mediateur_tui.cli import main
 from mediateur_tui.cli.data_dir import resolve_data_dir
-from mediateur_tui.store.engine import DATABASE_FILENAME
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 
 def test_option_beats_environment_beats_platform_default(tmp_path, monkeypatch):

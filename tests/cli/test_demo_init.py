@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from mediateur_tui.cli import main
-from mediateur_tui.store.engine import DATABASE_FILENAME
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 from .conftest import DEMO_PASSES, bare, run_cli
 

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from mediateur_tui.cli import main
-from mediateur_tui.store.engine import DATABASE_FILENAME
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 from .conftest import DEMO_OPERATOR, bare, run_cli
 

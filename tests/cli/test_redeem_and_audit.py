@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 from mediateur_tui.cli import main
-from mediateur_tui.store.engine import DATABASE_FILENAME
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 from .conftest import DEMO_OPERATOR, DEMO_PIN, bare, run_cli
 

@@ -18,7 +18,8 @@ from store.helpers import plain_valid_codes
 from mediateur_tui.cli import main as site_main
 from mediateur_tui.cli.common import ensure_demo
 from mediateur_tui.services.demo import DemoResult
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 DEMO_PASSES = 300
 MEDIATEUR = ("Camille Martin", "1234")

@@ -13,8 +13,9 @@ from pathlib import Path
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.site import open_site
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.journal_file import JOURNAL_FILENAME
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 from . import workers
 from .conftest import (

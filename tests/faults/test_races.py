@@ -13,7 +13,7 @@ import pytest
 
 from mediateur_tui.services import auth
 from mediateur_tui.services.site import open_site
-from mediateur_tui.store.engine import DATABASE_FILENAME
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 from . import workers
 from .conftest import MEDIATEUR, Site, no_traceback, rows, run

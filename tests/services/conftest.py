@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 
 from mediateur_tui.services.auth import OperatorInfo, list_operators
 from mediateur_tui.services.demo import DemoResult, build_demo
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 # A fixed instant, away from DST changes and year ends (the demo's dates are relative to it).
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)

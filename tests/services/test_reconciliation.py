@@ -25,8 +25,9 @@ from mediateur_tui.services.reconciliation import (
     reconciliation,
 )
 from mediateur_tui.services.setup import SetupState, setup_state
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.keys import load_or_create_site_key
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 from .conftest import NOW
 

@@ -5,6 +5,7 @@ here and refused by the region, taken here provisionally, and unknown."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, select
@@ -44,7 +45,8 @@ def orm_facts(session: Session, code: str):
 
 
 def looked_up(session: Session, code: str):
-    found = scan_lookup(session.connection(), code)
+    raw = session.connection().connection.driver_connection
+    found = scan_lookup(raw, Path(str(session.get_bind().url.database)), code)
     assert found is not None
     return found.facts, found.redeemed_here, found.replica
 
@@ -151,6 +153,7 @@ def test_without_a_replica_there_is_nothing_to_look_up(tmp_path):
     engine = open_database(tmp_path / "vide.sqlite3")
     try:
         with Session(engine) as session:
-            assert scan_lookup(session.connection(), "X") is None
+            raw = session.connection().connection.driver_connection
+            assert scan_lookup(raw, tmp_path / "vide.sqlite3", "X") is None
     finally:
         engine.dispose()

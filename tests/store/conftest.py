@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mediateur_tui.store.engine import DATABASE_FILENAME
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 from .helpers import make_demo_database
 

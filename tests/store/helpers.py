@@ -13,7 +13,8 @@ from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.demo import MAIN_PROGRAMME, build_demo
 from mediateur_tui.services.desk import Desk
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 # A fixed moment: every demo category (valid, grace, expired…) is relative to it.
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

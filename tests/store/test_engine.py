@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from mediateur_tui.store.engine import BUSY_TIMEOUT_MS, make_engine, open_database, writer
+from mediateur_tui.store.engine import make_engine, open_database, writer
 from mediateur_tui.store.models import Operator
+from mediateur_tui.store.sqlite_file import BUSY_TIMEOUT_MS
 
 EXPECTED = {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
 

@@ -16,13 +16,8 @@ from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store import models  # noqa: F401  registers the tables
 from mediateur_tui.store.audit import append_event, verify_chain
-from mediateur_tui.store.engine import (
-    SCHEMA_REVISION,
-    alembic_config,
-    make_engine,
-    open_database,
-    upgrade,
-)
+from mediateur_tui.store.engine import alembic_config, make_engine, open_database, upgrade
+from mediateur_tui.store.sqlite_file import SCHEMA_REVISION
 
 from .helpers import NOW
 

@@ -17,7 +17,8 @@ from sqlmodel import Session
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.scan_input import parse_scan
 from mediateur_tui.store.audit import verify_chain
-from mediateur_tui.store.engine import SCHEMA_REVISION, open_database
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.sqlite_file import SCHEMA_REVISION
 
 from . import workers
 from .helpers import make_demo_database, plain_valid_codes, raw_rows

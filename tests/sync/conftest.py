@@ -15,8 +15,9 @@ from mediateur_tui.domain.pins import hash_pin
 from mediateur_tui.services.auth import create_operator
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.replica import apply_snapshot
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.keys import load_or_create_site_key
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 from mediateur_tui.store.sync_state import sync_state
 
 from .region import SITE_ID, Region

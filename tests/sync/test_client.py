@@ -20,8 +20,9 @@ from mediateur_tui.protocol.documents import DocumentTooLarge
 from mediateur_tui.protocol.files import read_document_file
 from mediateur_tui.protocol.formats import BENEFICIARY_KEY
 from mediateur_tui.services.sync import SiteSync
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.keys import site_key_path
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 from mediateur_tui.store.sync_state import read_sync_state
 from mediateur_tui.sync.client import HubClient, normalise_hub_url
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError

@@ -35,9 +35,10 @@ from mediateur_tui.services.declarations import (
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.recovery import merge_recovery
 from mediateur_tui.services.sync import SiteSync
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.keys import load_site_key, raw_public_key
 from mediateur_tui.store.models import Batch, Redemption
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 from mediateur_tui.store.sync_state import read_sync_state, sync_state
 
 from .conftest import NOW, make_site

@@ -16,8 +16,9 @@ from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.services.replica import apply_page, apply_snapshot, read_replica_file
 from mediateur_tui.store import queries
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.models import ReplicaMeta
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 from mediateur_tui.store.sync_state import read_sync_state
 from mediateur_tui.sync.errors import SyncError
 

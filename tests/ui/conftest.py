@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from mediateur_tui.services.demo import DemoResult, build_demo
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 from .helpers import DEMO_PASSES, IN_OCTOBER, NOW, PREVIOUS_MONTH, DemoData, bare, make_app
 from .region import OTHER_SITE_ID, HubSite, RegionHub

@@ -29,7 +29,8 @@ from mediateur_tui.services.demo import demo_region_key
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 HUB_SITE_ID = "LILLE-TIERS-LIEU"
 HUB_SITE_NAME = "Tiers-lieu de Lille"

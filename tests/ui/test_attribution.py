@@ -18,9 +18,9 @@ from mediateur_tui.domain.roles import REFUSALS
 from mediateur_tui.domain.rulebooks import Grant, load_rulebooks
 from mediateur_tui.services.attribution import NOT_A_DISTRIBUTOR, AttributionDesk
 from mediateur_tui.services.demo import DEMO_BENEFICIARY
-from mediateur_tui.store.engine import DATABASE_FILENAME
 from mediateur_tui.store.keys import BENEFICIARY_KEY_FILENAME, load_beneficiary_key
 from mediateur_tui.store.models import PassRecord
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 from mediateur_tui.ui.screens.attribution_cancel import AttributionCancelScreen
 from mediateur_tui.ui.screens.attribution_carnets import AttributionCarnetsScreen
 from mediateur_tui.ui.screens.attribution_request import AttributionRequestScreen

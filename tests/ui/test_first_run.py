@@ -17,7 +17,8 @@ from mediateur_tui.hub.cli import main as hub_main
 from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.setup import SetupState, setup_state
 from mediateur_tui.services.sync import SiteSync
-from mediateur_tui.store.engine import DATABASE_FILENAME, open_database
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 from mediateur_tui.ui.app import MediateurApp
 from mediateur_tui.ui.screens.first_operator import FirstOperatorScreen
 from mediateur_tui.ui.screens.first_run import FirstRunScreen

@@ -205,7 +205,11 @@ async def test_a_scanner_burst_records_every_pass_in_order(demo, monkeypatch):
         burst(app, "".join(payload + "\n" for payload in payloads))
         await settle(pilot)
         assert screen.pending == 0
-        assert len(table_rows(app, "#lines")) == 3
+        # One row added per pass, newest first: the table is the session as stored.
+        rows = [row[1].replace("-", "") for row in table_rows(app, "#lines")]
+        assert rows == [bare(p) for p in reversed(payloads)]
+        stored = app.context.site.desk.session_redemptions(screen.desk_session.id)
+        assert [line.id for line in screen.lines] == [line.id for line in stored]
         assert text_of(screen.query_one("#totals")) == "3 pass encaissés · 30,00 €"
         assert screen.query_one("#scan", Input).value == ""
         assert bells == []
@@ -495,15 +499,15 @@ async def test_an_unexpected_error_is_shown_in_french_and_scanning_goes_on(demo,
     app = demo.app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await start_session(pilot)
-        real_redeem = app.context.site.desk.redeem
+        real_record_scan = app.context.site.desk.record_scan
         failures = ["disk I/O error"]
 
-        def redeem_failing_once(*args, **kwargs):
+        def record_scan_failing_once(*args, **kwargs):
             if failures:
                 raise RuntimeError(failures.pop())
-            return real_redeem(*args, **kwargs)
+            return real_record_scan(*args, **kwargs)
 
-        monkeypatch.setattr(app.context.site.desk, "redeem", redeem_failing_once)
+        monkeypatch.setattr(app.context.site.desk, "record_scan", record_scan_failing_once)
         await scan(pilot, demo.codes["valid"][1])
         assert verdict(app).startswith("Erreur inattendue : rien n'a été enregistré")
         assert screen.pending == 0

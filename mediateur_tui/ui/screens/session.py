@@ -42,6 +42,7 @@ UNEXPECTED_ERROR = (
 )
 METHOD_LABELS = {"scan": "lecteur/clavier", "image": "image", "cli": "ligne de commande"}
 _POLL_SECONDS = 0.2
+CODE_COLUMN = "code"
 
 
 class SessionScreen(SiteScreen[None]):
@@ -57,7 +58,7 @@ class SessionScreen(SiteScreen[None]):
     @dataclass
     class ScanAnswered(Message, bubble=False):
         result: CheckResult
-        lines: list[RedemptionLine]  # the session's active redemptions afterwards
+        line: RedemptionLine | None  # the redemption recorded, if the pass was taken
 
     @dataclass
     class ScanFailed(Message, bubble=False):
@@ -102,7 +103,9 @@ class SessionScreen(SiteScreen[None]):
     def on_mount(self) -> None:
         self.sub_title = f"{self.context.operator_name} — séance en cours"
         table = self.query_one("#lines", DataTable)
-        table.add_columns("Heure", "Code", "Montant", "Saisie")
+        table.add_column("Heure")
+        table.add_column("Code", key=CODE_COLUMN)
+        table.add_columns("Montant", "Saisie")
         self.query_one(VerdictPanel).show_waiting(SCAN_PROMPT)
         self.reload_lines()
         self.process_scans()
@@ -137,8 +140,7 @@ class SessionScreen(SiteScreen[None]):
             except queue.Empty:
                 continue
             try:
-                result = desk.redeem(self.desk_session.id, operator_id, text, method)
-                lines = desk.session_redemptions(self.desk_session.id)
+                scanned = desk.record_scan(self.desk_session.id, operator_id, text, method)
             except UserError as error:
                 self.post_message(self.ScanFailed(str(error)))
                 continue
@@ -146,7 +148,7 @@ class SessionScreen(SiteScreen[None]):
                 log.exception("scan failed")
                 self.post_message(self.ScanFailed(UNEXPECTED_ERROR))
                 continue
-            self.post_message(self.ScanAnswered(result, lines))
+            self.post_message(self.ScanAnswered(scanned.result, scanned.line))
 
     @on(ScanAnswered)
     def show_result(self, message: ScanAnswered) -> None:
@@ -160,7 +162,8 @@ class SessionScreen(SiteScreen[None]):
             self.query_one(VerdictPanel).show_result(result)
             if not result.redeemable:
                 self.app.bell()
-        self._show_lines(message.lines)
+        if message.line is not None:
+            self._add_line(message.line)
 
     @on(ScanFailed)
     def show_failure(self, message: ScanFailed) -> None:
@@ -178,17 +181,37 @@ class SessionScreen(SiteScreen[None]):
         self._show_lines(message.lines)
 
     def _show_lines(self, lines: list[RedemptionLine]) -> None:
-        self.lines = lines
+        self.lines = list(lines)
         table = self.query_one("#lines", DataTable)
         table.clear()
         for line in reversed(lines):  # newest first
-            table.add_row(
-                f"{line.redeemed_at.astimezone(LOCAL_TZ):%H:%M:%S}",
-                format_code(line.code),
-                format_euros(line.value_cents),
-                METHOD_LABELS.get(line.input_method, line.input_method),
-                key=line.id,
-            )
+            self._add_row(table, line)
+        self._show_totals()
+
+    def _add_line(self, line: RedemptionLine) -> None:
+        """One more redemption: one row added, so the 200th scan of an atelier costs what the
+        first did (rebuilding the table would cost the whole session at every scan)."""
+        self.lines.append(line)
+        table = self.query_one("#lines", DataTable)
+        self._add_row(table, line)
+        # DataTable adds at the bottom; sorting moves only its row keys: newest first again.
+        # A code is active once at a site, so it names its line.
+        position = {format_code(line.code): index for index, line in enumerate(self.lines)}
+        table.sort(CODE_COLUMN, key=lambda code: -position[code])
+        self._show_totals()
+
+    @staticmethod
+    def _add_row(table: DataTable[str], line: RedemptionLine) -> None:
+        table.add_row(
+            f"{line.redeemed_at.astimezone(LOCAL_TZ):%H:%M:%S}",
+            format_code(line.code),
+            format_euros(line.value_cents),
+            METHOD_LABELS.get(line.input_method, line.input_method),
+            key=line.id,
+        )
+
+    def _show_totals(self) -> None:
+        lines = self.lines
         total = sum(line.value_cents for line in lines)
         self.query_one("#totals", Static).update(
             f"[b]{plural(len(lines), 'pass', 'pass')} encaissé{'s' if len(lines) > 1 else ''}"

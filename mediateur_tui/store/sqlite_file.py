@@ -1,0 +1,163 @@
+"""The site's SQLite file as SQLite sees it, without SQLAlchemy: its name, its pragmas, its
+errors said in French, the checks made before opening it, and a raw connection.
+
+store/engine.py builds the SQLAlchemy engine on these; the quick `check` (services/checking.py)
+uses `connect` alone, so that checking a pass does not load the ORM.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from mediateur_tui.store import journal_file
+from mediateur_tui.store.errors import (
+    DatabaseBusy,
+    DatabaseDamaged,
+    DiskError,
+    DiskFull,
+    StoreError,
+)
+from mediateur_tui.store.journal_file import journal_path
+
+DATABASE_FILENAME = "mediateur.sqlite3"
+# The newest migration. A test checks it is Alembic's head; a database already there opens
+# without loading Alembic, which saves a third of the start-up time.
+SCHEMA_REVISION = "0006"
+BUSY_TIMEOUT_MS = 10_000
+SQLITE_HEADER = b"SQLite format 3\x00"
+NO_ROOM_BYTES = 256 * 1024  # less than this free, and an I/O error is a full disk
+_opened: set[str] = set()  # databases SQLite has opened in this process
+
+
+def database_path(data_dir: Path) -> Path:
+    return data_dir / DATABASE_FILENAME
+
+
+def opened(path: Path) -> None:
+    """Notes that SQLite opens `path` in this process (see check_file)."""
+    _opened.add(str(path.absolute()))
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A raw connection to the existing database `path`, with the site's pragmas. It may be
+    used from any thread, one at a time (the caller serialises)."""
+    opened(path)
+    try:
+        connection = sqlite3.connect(
+            f"file:{path}?mode=rw",
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,
+        )
+        set_pragmas(connection)
+    except sqlite3.Error as error:
+        raise store_error(path, error) or DiskError(path, str(error)) from error
+    return connection
+
+
+def schema_revision(connection: sqlite3.Connection) -> str | None:
+    """The database's schema revision, or None for a new (or pre-Alembic) file."""
+    try:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return None if row is None else str(row[0])
+
+
+def lost_its_tail(connection: sqlite3.Connection, path: Path) -> bool:
+    """Whether the database lacks the last audit event of its journal (its last transactions were
+    lost). The journal is read first: a line is appended after its commit, so whatever the
+    journal holds when it is read, a sound database holds too, whoever writes meanwhile."""
+    event_id = journal_file.last_event_id(journal_path(path))
+    if event_id is None:
+        return False
+    stored = connection.execute("SELECT hash FROM audit_event WHERE id = ?", (event_id,)).fetchone()
+    return stored is None  # a different event there: `audit verify` and `doctor` say so
+
+
+def store_error(path: Path, error: sqlite3.Error) -> StoreError | None:
+    """The French StoreError of a SQLite error on the file `path`, if it is one of them."""
+    name = getattr(error, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return DatabaseBusy(path, BUSY_TIMEOUT_MS / 1000)
+    if name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _no_room_left(path)):
+        return DiskFull(path)
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return DatabaseDamaged(path, str(error))
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")):
+        return DiskError(path, str(error))
+    return None
+
+
+def _no_room_left(path: Path) -> bool:
+    """Whether the disk of `path` is full: some file systems (tmpfs, some USB keys) make
+    SQLite say "disk I/O error" rather than "database or disk is full"."""
+    try:
+        usage = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return usage.f_bavail * usage.f_frsize < NO_ROOM_BYTES
+
+
+def check_file(path: Path) -> None:
+    """Refuses a database file that cannot be the site's: not SQLite, or empty (with no
+    write-ahead log) when its journal shows the site recorded things.
+
+    Only before SQLite opens the file in this process: closing any other descriptor of the
+    file would drop the POSIX locks SQLite holds on it, and another process could then
+    checkpoint and cut the write-ahead log under this one's feet."""
+    if str(path.absolute()) in _opened:
+        return
+    try:
+        with path.open("rb") as stream:
+            header = stream.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise DiskError(path, error.strerror or str(error)) from error
+    if not header and not _has_content(Path(f"{path}-wal")):
+        if _has_content(journal_path(path)):
+            raise DatabaseDamaged(path, "fichier vide, alors que le journal du lieu n'est pas vide")
+        return
+    if header and header != SQLITE_HEADER:
+        raise DatabaseDamaged(path, "ce n'est pas une base SQLite")
+
+
+def _has_content(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
+def set_pragmas(dbapi_connection: sqlite3.Connection) -> None:
+    """The pragmas of every connection to the site's database; pysqlite's own transaction
+    handling off (BEGIN is issued explicitly)."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cursor)
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """`PRAGMA journal_mode=WAL`, tried again while another process holds the new file: the
+    switch of a new database does not wait for a lock as other statements do."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.01
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorname", "") != "SQLITE_BUSY":
+                raise
+            if time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
