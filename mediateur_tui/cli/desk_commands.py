@@ -142,14 +142,20 @@ def demo_init(args: argparse.Namespace, data_dir: Path) -> int:
 
 def check(args: argparse.Namespace, data_dir: Path) -> int:
     """Each verdict is printed as soon as it is decided, in the order of the inputs: a later
-    error (exit 2) never hides the verdicts already printed."""
-    desk = open_existing(data_dir, args).desk
+    error (exit 2) never hides the verdicts already printed. On a raw SQLite connection: the
+    ORM is not even imported (services/checking.py)."""
+    from mediateur_tui.services.checking import open_checker
+
+    checker = open_checker(data_dir, replica_max_age(args))
     checked = refused = 0
-    for text in _check_inputs(args.inputs):
-        result = desk.check(text)
-        _print_results([result], as_json=args.json)
-        checked += 1
-        refused += not result.redeemable
+    try:
+        for text in _check_inputs(args.inputs):
+            result = checker.check(text)
+            _print_results([result], as_json=args.json)
+            checked += 1
+            refused += not result.redeemable
+    finally:
+        checker.close()
     if not checked:
         raise CliError("Aucun code à vérifier : l'entrée standard était vide.")
     return EXIT_REFUSED if refused else EXIT_OK

@@ -24,15 +24,9 @@ HEAVY = (
     "pyzbar",
     "alembic",
 )
-# A command-line check needs no UI, and the parser no database layer at all.
-CHECK_FORBIDDEN = (*HEAVY, "textual")
-PARSER_FORBIDDEN = (
-    *CHECK_FORBIDDEN,
-    "sqlalchemy",
-    "sqlmodel",
-    "mediateur_tui.services",
-    "mediateur_tui.store",
-)
+# A command-line check needs no ORM nor UI, and the parser no database layer at all.
+CHECK_FORBIDDEN = (*HEAVY, "sqlalchemy", "sqlmodel", "textual")
+PARSER_FORBIDDEN = (*CHECK_FORBIDDEN, "mediateur_tui.services", "mediateur_tui.store")
 
 
 def modules_after(code: str, *arguments: str) -> list[str]:
