@@ -11,8 +11,8 @@ Imports are lazy, so that a command loads only what it uses (`check` neither SQL
 httpx, the app neither the hub's nor the printing and image libraries). The command modules
 import, at their top, only the domain, the standard library and `cli.common`: that is enough
 to build the whole parser. Each handler imports the services it calls in its own body, and
-names used only in annotations are imported under TYPE_CHECKING. tests/test_imports.py holds
-that line in fresh processes.
+names used only in annotations are imported under TYPE_CHECKING. tests/cli/test_imports.py
+holds that line in fresh processes.
 """
 
 from __future__ import annotations
