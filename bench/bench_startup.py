@@ -1,5 +1,5 @@
 """Start-up: the app to its log-in screen, and `mediateur-tui check CODE` as a process, each
-beside its floor measured in the same run (issue 10's goals).
+beside its floor measured in the same run, with the goal of each.
 
 Each figure is timed over --runs fresh processes, figure and floor taken in turn so that the
 machine's load weighs on both alike. For each process: the CPU time it used (user + system,
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATABASE_FILENAME = "mediateur.sqlite3"  # = mediateur_tui.store.engine.DATABASE_FILENAME
-LOGIN_GOAL, CHECK_GOAL = 2.0, 5.0  # issue 10: at most 2x and 5x their floors (CPU time)
+LOGIN_GOAL, CHECK_GOAL = 2.0, 5.0  # at most 2x and 5x their floors (CPU time)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What a start loads: each test runs a fresh `python` that does what the program does (build
 the parser, run `check`, open the app on its log-in screen) and lists `sys.modules`. Neither
 the hub's libraries, the network client, the printing and image libraries nor Alembic may
-be among them: they cost start-up time to every run that does not use them (issue 10)."""
+be among them: they cost start-up time to every run that does not use them."""
 
 from __future__ import annotations
 
