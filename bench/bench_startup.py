@@ -6,7 +6,8 @@ machine's load weighs on both alike. For each process: the CPU time it used (use
 `resource.getrusage(RUSAGE_CHILDREN)` around its run) and its wall time (start to exit).
 
   1. start -> log-in screen: a child imports the app, opens the site (open_site: pragmas,
-     schema check) and runs MediateurApp headless (App.run_test()) until the LoginScreen and
+     schema check), freezes the collector's generations (gc.freeze(), as the app's command
+     does) and runs MediateurApp headless (App.run_test()) until the LoginScreen and
      its PIN field are mounted, then leaves with os._exit(0) (no teardown).
      Floor: a bare Textual "hello" app (one Static) started the same way: the same script,
      the same run_test() harness, until its widget is mounted, then os._exit(0).
@@ -23,6 +24,7 @@ everything else (imports, database, compose and mount of the screen) is the same
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -180,6 +182,7 @@ def _child(data_dir: Path) -> int:
 
     imported = time.perf_counter()
     site = open_site(data_dir)
+    gc.freeze()  # as run_app does before the app starts (cli/desk_commands.py)
     opened = time.perf_counter()
     app = MediateurApp(site, demo_pins=[(name, pin) for name, pin, _ in DEMO_OPERATORS])
 
