@@ -6,12 +6,20 @@ This module builds the parser, runs the chosen command and keeps the error contr
 UserError is printed in French and exits 2, "refused" or "nothing to do" exits 1, and nothing
 else ever shows a traceback: an unexpected error is logged in `mediateur.log` and said in
 French (exit 2).
+
+Imports are lazy, so that a command loads only what it uses (`check` neither SQLAlchemy nor
+httpx, the app neither the hub's nor the printing and image libraries). The command modules
+import, at their top, only the domain, the standard library and `cli.common`: that is enough
+to build the whole parser. Each handler imports the services it calls in its own body, and
+names used only in annotations are imported under TYPE_CHECKING. tests/cli/test_imports.py
+holds that line in fresh processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 
 from mediateur_tui.cli import (
@@ -36,7 +44,6 @@ from mediateur_tui.domain.french_cli import (
     tolerant_output,
     warn,
 )
-from mediateur_tui.services.doctor import unwritten_journal_lines
 
 log = logging.getLogger(__name__)
 UNEXPECTED_ERROR = (
@@ -45,6 +52,8 @@ UNEXPECTED_ERROR = (
 )
 # Commands that may create the data directory (and the database) on a site's first day.
 CREATING_COMMANDS = {None, "demo", "enrol", "import-replica", "restore"}
+# The only writer of journal lines: a command that never loaded it has written none.
+JOURNAL_WRITER = "mediateur_tui.store.journal"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _warn_unwritten_journal() -> None:
     """What was done is in the database, but a journal line of it could not be written."""
+    if JOURNAL_WRITER not in sys.modules:  # and services.doctor would load SQLAlchemy for nothing
+        return
+    from mediateur_tui.services.doctor import unwritten_journal_lines
+
     errors = unwritten_journal_lines()
     if errors:
         warn(

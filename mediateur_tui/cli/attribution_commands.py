@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mediateur_tui.cli.common import (
     EXIT_OK,
@@ -25,14 +26,14 @@ from mediateur_tui.cli.common import (
     responsable,
     responsable_option,
 )
-from mediateur_tui.domain.attribution import Decision, decide_in_force, guess_kind, read_requests
-from mediateur_tui.domain.beneficiaries import format_reference
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.errors import NothingToDo, UserError
 from mediateur_tui.domain.formatting import format_datetime, local_date
 from mediateur_tui.domain.french_cli import say
-from mediateur_tui.domain.rulebooks import load_rulebooks
-from mediateur_tui.services.attribution import AttributionInfo
+
+if TYPE_CHECKING:
+    from mediateur_tui.domain.attribution import Decision
+    from mediateur_tui.services.attribution import AttributionInfo
 
 
 def add_commands(commands: Commands) -> None:
@@ -70,6 +71,8 @@ def add_commands(commands: Commands) -> None:
 
 
 def list_attributions(args: argparse.Namespace, data_dir: Path) -> int:
+    from mediateur_tui.domain.beneficiaries import format_reference
+
     desk = open_existing(data_dir).attribution_desk()
     handed = desk.recent(limit=10_000)
     if args.json:
@@ -137,6 +140,9 @@ def _info_json(info: AttributionInfo) -> dict[str, object]:
 
 
 def check(args: argparse.Namespace, data_dir: Path) -> int:
+    from mediateur_tui.domain.attribution import decide_in_force, guess_kind, read_requests
+    from mediateur_tui.domain.rulebooks import load_rulebooks
+
     path: Path = args.file
     try:
         text = path.read_bytes().decode("utf-8-sig")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mediateur_tui.cli.common import (
     EXIT_OK,
@@ -16,7 +17,9 @@ from mediateur_tui.cli.common import (
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_datetime, format_size, plural, thousands
 from mediateur_tui.domain.french_cli import say
-from mediateur_tui.services.backup import CopyFacts, restore_backup
+
+if TYPE_CHECKING:
+    from mediateur_tui.services.backup import CopyFacts
 
 
 def add_commands(commands: Commands) -> None:
@@ -74,6 +77,8 @@ def backup(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def restore(args: argparse.Namespace, data_dir: Path) -> int:
+    from mediateur_tui.services.backup import restore_backup
+
     if args.merge:
         return _merge(args, data_dir)
     report = restore_backup(args.file, data_dir, replace=args.replace)

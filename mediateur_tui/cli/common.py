@@ -16,14 +16,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
-from mediateur_tui.services.auth import OperatorInfo
-from mediateur_tui.services.site import Site, open_site
 
 if TYPE_CHECKING:
+    from mediateur_tui.services.auth import OperatorInfo
     from mediateur_tui.services.demo import DemoResult
+    from mediateur_tui.services.site import Site
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 ENV_PIN = "MEDIATEUR_PIN"  # the PIN of the operator who runs the command
@@ -80,6 +78,8 @@ def responsable_option() -> argparse.ArgumentParser:
 
 
 def replica_max_age(args: argparse.Namespace) -> timedelta:
+    from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
+
     days = getattr(args, "replica_max_age", None)
     if days is None:
         return DEFAULT_MAX_REPLICA_AGE
@@ -92,12 +92,17 @@ def replica_max_age(args: argparse.Namespace) -> timedelta:
 
 def open_existing(data_dir: Path, args: argparse.Namespace | None = None) -> Site:
     """The site of `data_dir`, which must already hold a replica of the registry."""
-    max_age = replica_max_age(args) if args is not None else DEFAULT_MAX_REPLICA_AGE
-    return open_site(data_dir, max_replica_age=max_age).require_replica()
+    from mediateur_tui.services.site import open_site
+
+    if args is None:
+        return open_site(data_dir).require_replica()
+    return open_site(data_dir, max_replica_age=replica_max_age(args)).require_replica()
 
 
 def open_or_create(data_dir: Path) -> Site:
     """The site of `data_dir`, its database created (empty, migrated) when there is none yet."""
+    from mediateur_tui.services.site import open_site
+
     return open_site(data_dir, create=True)
 
 
@@ -105,7 +110,8 @@ def ensure_demo(
     data_dir: Path, passes: int | None = None, force: bool = False
 ) -> DemoResult | None:
     """Creates the demo in `data_dir` unless it is already there (None then)."""
-    from mediateur_tui.services.demo import DEFAULT_PASSES, create_demo  # qrcode, PIL: only here
+    from mediateur_tui.domain.clock import system_clock
+    from mediateur_tui.services.demo import DEFAULT_PASSES, create_demo
 
     return create_demo(data_dir, system_clock(), passes or DEFAULT_PASSES, force)
 

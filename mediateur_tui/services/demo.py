@@ -12,9 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import qrcode
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from PIL import Image
 from sqlalchemy import Engine, insert
 from sqlmodel import Session, SQLModel
 
@@ -281,6 +279,9 @@ def _insert_chunked(session: Session, table: type[SQLModel], rows: list[dict[str
 
 def _write_qr_images(data_dir: Path, by_carnet: dict[str, list[str]]) -> list[Path]:
     """One PNG per pass of the first carnet; one sheet with every pass of the second."""
+    import qrcode  # with PIL, only here: `--demo` on an existing demo must not load them
+    from PIL import Image
+
     folder = data_dir / "demo-qr"
     folder.mkdir(parents=True, exist_ok=True)
     (first, first_payloads), (second, second_payloads) = by_carnet.items()

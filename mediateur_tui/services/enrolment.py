@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -38,8 +37,10 @@ from mediateur_tui.store.keys import (
 )
 from mediateur_tui.store.models import ReplicaMeta
 from mediateur_tui.store.sync_state import read_sync_state, sync_state
-from mediateur_tui.sync.client import HubClient, normalise_hub_url
 from mediateur_tui.sync.errors import HubRefused, SyncError
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ def enrol(
     A site already enrolled online is enrolled again with the new token the region gave (a
     new laptop restored from a backup after the old one was lost): with a new site key, so
     that the lost laptop's key no longer signs for the site."""
+    from mediateur_tui.sync.client import HubClient, normalise_hub_url  # httpx: only here
+
     hub_url = normalise_hub_url(hub_url)
     new_key = Ed25519PrivateKey.generate() if _enrolled_online(engine) else None
     if new_key is None:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -33,6 +33,9 @@ from mediateur_tui.store.engine import integrity_problems, open_database
 from mediateur_tui.store.errors import DatabaseDamaged
 from mediateur_tui.store.queries import replica_meta
 from mediateur_tui.store.sqlite_file import database_path
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -52,8 +51,12 @@ from mediateur_tui.store.engine import writer
 from mediateur_tui.store.keys import load_beneficiary_key
 from mediateur_tui.store.models import Redemption, RegionAnswer
 from mediateur_tui.store.sync_state import read_sync_state, sync_state
-from mediateur_tui.sync.client import DEFAULT_ATTEMPTS, PAGE_LIMIT, HubClient, normalise_hub_url
 from mediateur_tui.sync.errors import HubUnreachable, SyncError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from mediateur_tui.sync.client import HubClient
 
 Progress = Callable[[int, int], None]  # (changes received so far, cursor)
 REQUEST_FILE = Path("inscription") / "demande.json"
@@ -122,6 +125,8 @@ class SiteSync:
     @staticmethod
     def hub_address(text: str) -> str:
         """The hub's address as typed, checked: http:// or https:// and a host (SyncError)."""
+        from mediateur_tui.sync.client import normalise_hub_url  # httpx: only when used
+
         return normalise_hub_url(text)
 
     def enrol(self, hub_url: str, token: str) -> Enrolment:
@@ -353,13 +358,17 @@ def synchronise(
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] | None = None,
-    attempts: int = DEFAULT_ATTEMPTS,
-    page_limit: int = PAGE_LIMIT,
+    attempts: int | None = None,
+    page_limit: int | None = None,
     data_dir: Path | None = None,
 ) -> SyncReport:
     """Pulls the replica, sends the attributions, pushes the batches (see the module's
     docstring). Attributions are signed with the site key: they are sent when `data_dir`,
-    where that key lives, is given."""
+    where that key lives, is given. `attempts` and `page_limit` default to the client's."""
+    from mediateur_tui.sync.client import DEFAULT_ATTEMPTS, PAGE_LIMIT, HubClient  # httpx
+
+    attempts = DEFAULT_ATTEMPTS if attempts is None else attempts
+    page_limit = PAGE_LIMIT if page_limit is None else page_limit
     with Session(engine) as session:
         state = read_sync_state(session)
         if state.enrolled_at is not None and not state.hub_url:

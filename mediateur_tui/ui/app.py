@@ -5,6 +5,9 @@ The screens get one typed context (ui/context.py) and talk to the services only.
 workers send their results back as typed messages; a worker that fails comes here
 (`WorkFailed`): a UserError's French message is shown, anything else is logged and the user is
 told that nothing was recorded.
+
+The screens after the log-in (home, sessions…) and those of a new site are imported when
+first shown: a start loads the log-in screen only.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -37,13 +41,11 @@ from mediateur_tui.ui.messages import (
     WorkFailed,
 )
 from mediateur_tui.ui.screens.base import failure_text
-from mediateur_tui.ui.screens.first_operator import FirstOperatorScreen
-from mediateur_tui.ui.screens.first_run import FirstRunScreen
 from mediateur_tui.ui.screens.help import HelpScreen, binding_title, is_listed, key_label
-from mediateur_tui.ui.screens.home import HomeScreen
 from mediateur_tui.ui.screens.login import LoginScreen
-from mediateur_tui.ui.screens.new_session import NewSessionScreen, SessionForm
-from mediateur_tui.ui.screens.session import SessionScreen
+
+if TYPE_CHECKING:
+    from mediateur_tui.ui.screens.new_session import SessionForm
 
 log = logging.getLogger(__name__)
 BACKUP_CHECK_SECONDS = 10 * 60  # how often the app looks whether the daily backup is due
@@ -117,6 +119,8 @@ class MediateurApp(App[None]):
 
     @on(_Synced)
     def synced(self, message: _Synced) -> None:
+        from mediateur_tui.ui.screens.home import HomeScreen
+
         if isinstance(self.screen, HomeScreen):
             self.screen.refresh_stats()  # what is left to declare, the time of the sync
         refusals = message.report.refusals
@@ -140,8 +144,12 @@ class MediateurApp(App[None]):
         afterwards the app opens on the log-in."""
         screen: Screen[None]
         if not message.state.has_replica:
+            from mediateur_tui.ui.screens.first_run import FirstRunScreen
+
             screen = FirstRunScreen(self.context)
         elif not message.state.has_operators:
+            from mediateur_tui.ui.screens.first_operator import FirstOperatorScreen
+
             screen = FirstOperatorScreen(self.context)
         else:
             screen = LoginScreen(self.context)
@@ -156,6 +164,8 @@ class MediateurApp(App[None]):
 
     @on(LoggedIn)
     def logged_in(self, message: LoggedIn) -> None:
+        from mediateur_tui.ui.screens.home import HomeScreen
+
         self.context.operator = message.operator
         self.switch_screen(HomeScreen(self.context))
 
@@ -175,6 +185,9 @@ class MediateurApp(App[None]):
 
     @on(_OpenSessionRead)
     def open_session(self, message: _OpenSessionRead) -> None:
+        from mediateur_tui.ui.screens.new_session import NewSessionScreen
+        from mediateur_tui.ui.screens.session import SessionScreen
+
         if message.session is not None:
             self.push_screen(SessionScreen(self.context, message.session))
         else:

@@ -68,13 +68,19 @@ def shared_demo_dir(demo_template, tmp_path_factory) -> DemoDir:
     return copy_demo(demo_template, tmp_path_factory.mktemp("shared") / "demo")
 
 
-def run_cli(*args: str, pin: str | None = None, cwd: Path | None = None):
-    """Runs `python -m mediateur_tui ARGS` with no terminal on stdin and no ambient data dir."""
+def cli_environment(pin: str | None = None) -> dict[str, str]:
+    """The environment of the program under test: no ambient data dir nor PIN, UTF-8 output."""
     ambient = ("MEDIATEUR_DATA_DIR", "MEDIATEUR_PIN", "MEDIATEUR_NEW_PIN")
     env = {k: v for k, v in os.environ.items() if k not in ambient}
     env["PYTHONIOENCODING"] = "utf-8"
     if pin is not None:
         env["MEDIATEUR_PIN"] = pin
+    return env
+
+
+def run_cli(*args: str, pin: str | None = None, cwd: Path | None = None):
+    """Runs `python -m mediateur_tui ARGS` with no terminal on stdin and no ambient data dir."""
+    env = cli_environment(pin)
     return subprocess.run(
         [sys.executable, "-m", "mediateur_tui", *args],
         stdin=subprocess.DEVNULL,

@@ -1,10 +1,14 @@
-"""`mediateur-tui check`: one verdict per pass, exit 0 when redeemable, 1 refused, 2 error."""
+"""`mediateur-tui check`: one verdict per input, exit 0 when every input is redeemable, 1 when
+any is refused, 2 on an error; `-` reads the inputs from standard input."""
 
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import string
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -13,7 +17,7 @@ from hypothesis import strategies as st
 from mediateur_tui.cli import main
 from mediateur_tui.store.engine import open_database
 
-from .conftest import bare, run_cli
+from .conftest import bare, cli_environment, run_cli
 
 JSON_KEYS = {"input", "code", "verdict", "redeemable", "message", "details", "warnings"}
 CATEGORY_VERDICTS = {
@@ -112,6 +116,135 @@ def test_check_with_a_database_but_no_replica_exits_2(tmp_path, capsys):
     assert code == 2
     assert out == ""
     assert "ne contient pas de réplique" in err
+
+
+# --- several inputs, and standard input -------------------------------------------------------
+
+
+def check_process(data_dir, *args: str, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
+    """`mediateur-tui check ARGS` as a process, `stdin` written to its standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "mediateur_tui", "check", "--data-dir", str(data_dir), *args],
+        input=stdin,
+        capture_output=True,
+        env=cli_environment(),
+        timeout=60,
+        check=False,
+    )
+
+
+def json_lines(output: bytes) -> list[dict]:
+    return [json.loads(line) for line in output.decode("utf-8").splitlines()]
+
+
+def check_many(capsys, data_dir, inputs: list[str], *options: str) -> tuple[int, str, str]:
+    code = main(["check", "--data-dir", str(data_dir), *options, "--", *inputs])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_several_inputs_give_a_line_each_in_their_order(shared_demo_dir, capsys):
+    codes = shared_demo_dir.codes
+    inputs = [codes["valid"][1], codes["revoked"][1], codes["grace"][0]]
+    code, out, err = check_many(capsys, shared_demo_dir.path, inputs)
+    assert code == 1, err
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(f"{inputs[0][:4]}-{inputs[0][4:8]}-{inputs[0][8:]} : Pass valide")
+    assert "Pass en opposition" in lines[1]
+    assert lines[2].startswith(f"{bare(inputs[2])[:4]}-")
+    code, out, _ = check_many(capsys, shared_demo_dir.path, [inputs[0], inputs[2]])
+    assert code == 0 and len(out.splitlines()) == 2  # every input redeemable
+
+
+def test_json_gives_one_object_per_input_per_line(shared_demo_dir, capsys):
+    codes = shared_demo_dir.codes
+    inputs = [codes["expired"][1], codes["valid"][0], "pas un code", codes["valid"][1]]
+    code, out, _ = check_many(capsys, shared_demo_dir.path, inputs, "--json")
+    assert code == 1
+    results = [json.loads(line) for line in out.splitlines()]
+    assert [result["input"] for result in results] == inputs
+    assert [result["verdict"] for result in results] == ["expired", "valid", "malformed", "valid"]
+    assert all(set(result) == JSON_KEYS for result in results)
+
+
+def test_dash_reads_stdin_one_input_per_line_blank_lines_skipped(shared_demo_dir):
+    codes = shared_demo_dir.codes
+    stdin = f"{codes['valid'][1]}\n\n   \n{codes['grace'][1]}\r\n{codes['valid'][0]}".encode()
+    done = check_process(shared_demo_dir.path, "--json", codes["grace"][0], "-", stdin=stdin)
+    assert done.returncode == 0, done.stderr.decode()
+    results = json_lines(done.stdout)
+    assert [result["input"] for result in results] == [
+        codes["grace"][0],
+        codes["valid"][1],
+        codes["grace"][1],  # the CRLF of a Windows file is no part of the input
+        codes["valid"][0],  # a last line without a newline
+    ]
+    assert [result["verdict"] for result in results] == ["grace", "valid", "grace", "valid"]
+    assert done.stderr == b""
+
+
+def test_a_refused_line_of_stdin_exits_1_and_the_plain_output_is_french(shared_demo_dir):
+    codes = shared_demo_dir.codes
+    stdin = f"{codes['valid'][1]}\n{codes['redeemed_elsewhere'][1]}\n".encode()
+    done = check_process(shared_demo_dir.path, "-", stdin=stdin)
+    assert done.returncode == 1
+    lines = done.stdout.decode("utf-8").splitlines()
+    assert lines[0].endswith("Pass valide, 10,00 € — carnet C0000001.")
+    assert lines[1].startswith(f"{codes['redeemed_elsewhere'][1][:4]}-")
+    assert "Pass valide" not in lines[1]
+
+
+def test_unreadable_lines_of_stdin_are_refused_as_unreadable_arguments_are(shared_demo_dir):
+    valid = shared_demo_dir.codes["valid"][1]
+    stdin = b"\xff\xfe\n" + b"6W\x00Z\n" + valid.encode() + b"\n"
+    done = check_process(shared_demo_dir.path, "--json", "-", stdin=stdin)
+    assert done.returncode == 1, done.stderr.decode()
+    results = json_lines(done.stdout)
+    assert [result["verdict"] for result in results] == ["malformed", "malformed", "valid"]
+    assert "illisible" in results[0]["message"]
+    assert done.stderr == b""
+    by_argument = run_cli("check", "--data-dir", str(shared_demo_dir.path), "--json", "6W\x01Z")
+    assert (
+        json.loads(by_argument.stdout)["message"]
+        == json_lines(
+            check_process(shared_demo_dir.path, "--json", "-", stdin=b"6W\x01Z\n").stdout
+        )[0]["message"]
+    )
+
+
+def test_empty_stdin_is_a_french_error(shared_demo_dir):
+    done = check_process(shared_demo_dir.path, "-", stdin=b"\n  \n")
+    assert done.returncode == 2
+    assert done.stdout == b""
+    assert "Aucun code à vérifier" in done.stderr.decode("utf-8")
+
+
+def test_verdicts_come_as_the_lines_do_and_an_interruption_keeps_them(shared_demo_dir):
+    """A script may feed `check -` line by line: each verdict is out before the next line is
+    written; stopped in the middle (Ctrl-C), what was printed stays and the exit code is 2."""
+    codes = shared_demo_dir.codes
+    data_dir = str(shared_demo_dir.path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mediateur_tui", "check", "--json", "-", "--data-dir", data_dir],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_environment(),
+    )
+    assert process.stdin and process.stdout and process.stderr
+    verdicts = []
+    for entry in (codes["valid"][1], codes["revoked"][1]):
+        process.stdin.write(entry.encode() + b"\n")
+        process.stdin.flush()
+        verdicts.append(json.loads(process.stdout.readline())["verdict"])
+    assert verdicts == ["valid", "revoked"]
+    process.send_signal(signal.SIGINT)  # it waits for the next line
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert out == b""
+    assert "Interrompu" in err.decode("utf-8")
+    assert "Traceback" not in err.decode("utf-8")
 
 
 # --- arbitrary input never crashes -------------------------------------------------------------
