@@ -3,6 +3,7 @@
     with HubProcess.start(folder) as hub:              # SQLite in `folder`
         httpx.get(f"{hub.url}/v1/health")
     HubProcess.start(folder, database_url=pg_url)      # PostgreSQL
+    HubProcess.start(folder, workers=2)                # two uvicorn worker processes
 
 The hub must already be initialised (`mediateur-hub init`) in `folder` (and in the database).
 The port is read from uvicorn's log line, within STARTUP_SECONDS.
@@ -40,11 +41,11 @@ class HubProcess:
     log: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, folder: Path, database_url: str | None = None) -> HubProcess:
+    def start(cls, folder: Path, database_url: str | None = None, workers: int = 1) -> HubProcess:
         """Starts the server on a free port; fails the test (with its log) if it does not start."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIATEUR_HUB_")}
         command = [*hub_program(), "serve", "--dir", str(folder), "--host", "127.0.0.1"]
-        command += ["--port", "0"]
+        command += ["--port", "0", "--workers", str(workers)]
         if database_url is not None:
             command += ["--db", database_url]
         process = subprocess.Popen(
