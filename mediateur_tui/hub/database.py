@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,8 +51,6 @@ from mediateur_tui.hub.models import HubChange, HubRegion
 from mediateur_tui.protocol.files import create_private, keep_private
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from alembic.config import Config
     from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -242,27 +241,22 @@ def _sqlite_executemany(session: Session, core: Table, rows: list[dict[str, Any]
     dialect = session.get_bind().dialect
     columns = list(rows[0])
     processors = [
-        core.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+        (name, core.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns
     ]
     names = ", ".join(f'"{name}"' for name in columns)
     marks = ", ".join("?" for _ in columns)
     statement = f'INSERT INTO "{core.name}" ({names}) VALUES ({marks})'
     raw = session.connection().connection.dbapi_connection
-    assert raw is not None
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(
-            statement,
-            (
-                tuple(
-                    value if process is None else process(value)
-                    for process, value in zip(processors, (row[name] for name in columns))
-                )
-                for row in rows
-            ),
-        )
-    finally:
-        cursor.close()
+    assert isinstance(raw, sqlite3.Connection)  # the SQLite driver of make_engine's URLs
+    raw.executemany(
+        statement,
+        (
+            tuple(
+                row[name] if process is None else process(row[name]) for name, process in processors
+            )
+            for row in rows
+        ),
+    )
 
 
 def read_session(engine: Engine) -> Session:
