@@ -6,7 +6,8 @@ then measures:
 
 - issue: `issue()` of every carnet (MAX_CARNETS_PER_ISSUE carnets per call);
 - export: `mediateur-hub export-replica` as a process (its time and its peak RSS);
-- full pull: one site pages GET /v1/replica/changes from 0 (pages of MAX_PAGE_LIMIT) from a real
+- full pull: one site pages GET /v1/replica/changes from 0 (pages of DEFAULT_PAGE_LIMIT
+  changes, as `mediateur-tui sync` asks) from a real
   `mediateur-hub serve`, the hub's RSS sampled every 20 ms while it streams;
 - intake: --sites sites × --lines lines, one signed pn-batch/1 each (`receive_batch` in process
   on SQLite; POST /v1/batches gzip'd by 4 clients to `serve --workers 4` on PostgreSQL), beside
@@ -46,7 +47,7 @@ from mediateur_tui.hub.database import Hub, HubSettings, write_session
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.models import HubCarnet, hub_registry
 from mediateur_tui.hub.registry import MAX_CARNETS_PER_ISSUE, ProgrammeSpec, init_region, issue
-from mediateur_tui.hub.replica import MAX_PAGE_LIMIT
+from mediateur_tui.hub.replica import DEFAULT_PAGE_LIMIT
 from mediateur_tui.protocol.documents import dump_gzip_json, load_json
 from mediateur_tui.protocol.formats import ACK, REPLICA_PAGE
 
@@ -209,7 +210,7 @@ def _pull(server: _Server, site: Site) -> None:
         try:
             while True:
                 response = client.get(
-                    "/v1/replica/changes", params={"since": since, "limit": MAX_PAGE_LIMIT}
+                    "/v1/replica/changes", params={"since": since, "limit": DEFAULT_PAGE_LIMIT}
                 )
                 response.raise_for_status()
                 wire += int(response.headers.get("content-length", len(response.content)))
