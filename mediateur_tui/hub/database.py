@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,8 +51,6 @@ from mediateur_tui.hub.models import HubChange, HubRegion
 from mediateur_tui.protocol.files import create_private, keep_private
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from alembic.config import Config
     from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -62,7 +61,6 @@ KEY_FILENAME = "region_ed25519.key"
 BENEFICIARY_KEY_FILENAME = "beneficiary_hmac.key"
 BENEFICIARY_KEY_BYTES = 32
 BUSY_TIMEOUT_MS = 30_000
-_SQLITE_ROWS = 5_000
 # The newest hub migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic.
 HUB_SCHEMA_REVISION = "0004"
@@ -215,15 +213,15 @@ def write_session(engine: Engine) -> Iterator[Session]:
 
 
 def bulk_insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
-    """Inserts many rows fast, in the session's transaction: executemany on SQLite, COPY on
-    PostgreSQL (where psycopg's executemany costs one pipelined statement a row)."""
+    """Inserts many rows fast, in the session's transaction: the DB-API's executemany on
+    SQLite, COPY on PostgreSQL (where psycopg's executemany costs one pipelined statement a
+    row). Every row has the same keys, and no column left out has a default."""
     if not rows:
         return
     core = class_mapper(table).local_table
     assert isinstance(core, Table)  # each hub model maps one table
     if session.get_bind().dialect.name != "postgresql":
-        for start in range(0, len(rows), _SQLITE_ROWS):
-            session.execute(core.insert(), rows[start : start + _SQLITE_ROWS])
+        _sqlite_executemany(session, core, rows)
         return
     columns = list(rows[0])
     names = ", ".join(f'"{name}"' for name in columns)
@@ -234,6 +232,31 @@ def bulk_insert(session: Session, table: type[SQLModel], rows: list[dict[str, An
     with raw.cursor() as cursor, cursor.copy(f"COPY {core.name} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([row[name] for name in columns])
+
+
+def _sqlite_executemany(session: Session, core: Table, rows: list[dict[str, Any]]) -> None:
+    """SQLAlchemy Core's executemany, without its per-row work: each value goes through its
+    column's own bind processor (so a datetime is stored exactly as Core stores it), then
+    one sqlite3 executemany."""
+    dialect = session.get_bind().dialect
+    columns = list(rows[0])
+    processors = [
+        (name, core.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns
+    ]
+    names = ", ".join(f'"{name}"' for name in columns)
+    marks = ", ".join("?" for _ in columns)
+    statement = f'INSERT INTO "{core.name}" ({names}) VALUES ({marks})'
+    raw = session.connection().connection.dbapi_connection
+    assert isinstance(raw, sqlite3.Connection)  # the SQLite driver of make_engine's URLs
+    raw.executemany(
+        statement,
+        (
+            tuple(
+                row[name] if process is None else process(row[name]) for name, process in processors
+            )
+            for row in rows
+        ),
+    )
 
 
 def read_session(engine: Engine) -> Session:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
@@ -184,7 +185,7 @@ def reconcile(
         # A new line, or one whose declaration was refused: that claimed nothing (a winner
         # may have released the pass since), so the batch line is decided afresh.
         decision = _decide(line, site_id, passes.get(line.code), programmes, revoked, winners)
-        decisions.append(replace(decision, was_declared=ours))
+        decisions.append(replace(decision, was_declared=True) if ours else decision)
     return decisions
 
 
@@ -262,7 +263,12 @@ def rows_in(
     column: Mapped[Any],
     values: Sequence[str],
 ) -> Iterator[Any]:
-    """Runs `query` restricted to `column IN values`, in chunks (bound-parameter limits)."""
+    """Runs `query` restricted to `column IN values`, in chunks (bound-parameter limits).
+
+    The list is one expanding parameter: the statement is compiled once and cached, rather
+    than built again with one bound parameter per value."""
     unique = sorted(set(values))
+    statement = query.where(column.in_(bindparam("values", expanding=True)))
     for start in range(0, len(unique), CHUNK):
-        yield from session.exec(query.where(column.in_(unique[start : start + CHUNK]))).all()
+        chunk = unique[start : start + CHUNK]
+        yield from session.exec(statement, params={"values": chunk}).all()

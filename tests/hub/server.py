@@ -3,6 +3,7 @@
     with HubProcess.start(folder) as hub:              # SQLite in `folder`
         httpx.get(f"{hub.url}/v1/health")
     HubProcess.start(folder, database_url=pg_url)      # PostgreSQL
+    HubProcess.start(folder, workers=2)                # two uvicorn worker processes
 
 The hub must already be initialised (`mediateur-hub init`) in `folder` (and in the database).
 The port is read from uvicorn's log line, within STARTUP_SECONDS.
@@ -38,13 +39,14 @@ class HubProcess:
     url: str
     process: subprocess.Popen
     log: list[str] = field(default_factory=list)
+    lines: queue.Queue[str | None] = field(default_factory=queue.Queue)  # not read yet
 
     @classmethod
-    def start(cls, folder: Path, database_url: str | None = None) -> HubProcess:
+    def start(cls, folder: Path, database_url: str | None = None, workers: int = 1) -> HubProcess:
         """Starts the server on a free port; fails the test (with its log) if it does not start."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIATEUR_HUB_")}
         command = [*hub_program(), "serve", "--dir", str(folder), "--host", "127.0.0.1"]
-        command += ["--port", "0"]
+        command += ["--port", "0", "--workers", str(workers)]
         if database_url is not None:
             command += ["--db", database_url]
         process = subprocess.Popen(
@@ -61,7 +63,7 @@ class HubProcess:
             lines.put(None)
 
         threading.Thread(target=drain, daemon=True).start()
-        hub = cls(url="", process=process, log=log)
+        hub = cls(url="", process=process, log=log, lines=lines)
         try:
             port = _wait_for_port(lines, log)
             hub.url = f"http://127.0.0.1:{port}"
@@ -70,6 +72,25 @@ class HubProcess:
             hub.stop()
             raise
         return hub
+
+    def wait_for_lines(self, pattern: re.Pattern[str], count: int) -> list[str]:
+        """The first group of the next `count` log lines matching `pattern`, waiting for them
+        (bounded by STARTUP_SECONDS); fails the test with the log if they do not come."""
+        found: list[str] = []
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while len(found) < count and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                text = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if text is None:
+                break
+            match = pattern.search(text)
+            if match:
+                found.append(match.group(1))
+        if len(found) < count:
+            pytest.fail(f"{count} lines like {pattern.pattern} expected:\n" + "".join(self.log))
+        return found
 
     @property
     def port(self) -> int:

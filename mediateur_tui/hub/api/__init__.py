@@ -5,7 +5,8 @@ attributions of carnets by distributor sites and the region's beneficiary key fo
 One router per resource in `routes/`, what they depend on (the hub, the authenticated site)
 in `deps.py`, the error answers in `errors.py`, the OpenAPI document's additions in
 `openapi.py`. `create_app(settings)` opens the database at the first request, so
-`create_app(...).openapi()` works without a hub (schema/openapi.json).
+`create_app(...).openapi()` works without a hub (schema/openapi.json). `app_from_environment`
+is the factory the workers of `serve --workers N` import.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from mediateur_tui.hub.api.routes import (
     health,
     replica,
 )
-from mediateur_tui.hub.database import HubSettings
+from mediateur_tui.hub.database import HubSettings, resolve_settings
 from mediateur_tui.protocol.formats import PROTOCOL_VERSION
 
 API_PREFIX = "/v1"
@@ -54,6 +55,12 @@ def create_app(settings: HubSettings) -> FastAPI:
     # FastAPI's documented way to replace the document; mypy sees a method overwritten.
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of the hub named by MEDIATEUR_HUB_DIR and MEDIATEUR_HUB_DB: the factory each
+    worker of `mediateur-hub serve --workers N` calls."""
+    return create_app(resolve_settings())
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ import argparse
 import errno
 import json
 import logging
+import os
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from mediateur_tui.domain.formatting import (
 from mediateur_tui.domain.french_cli import os_error_text, say
 from mediateur_tui.domain.periods import read_period
 from mediateur_tui.hub.cli.common import EXIT_OK, Commands
-from mediateur_tui.hub.database import HubSettings, open_hub
+from mediateur_tui.hub.database import ENV_DB, ENV_DIR, HubSettings, open_hub
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
 from mediateur_tui.protocol.files import read_document_file, write_file
@@ -31,7 +32,12 @@ from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH
 from mediateur_tui.protocol.verdicts import refusal_label
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from mediateur_tui.hub.received import ReceivedLine
+
+MAX_WORKERS = 64
+APP_FACTORY = "mediateur_tui.hub.api:app_from_environment"
 
 
 def add_commands(commands: Commands) -> None:
@@ -39,6 +45,12 @@ def add_commands(commands: Commands) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument(
         "--port", type=_port, default=8000, help="de 1 à 65535, ou 0 : un port libre (8000)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help=f"processus qui répondent, de 1 à {MAX_WORKERS} (1)",
     )
 
     export = commands.add("export-replica", "exporter la réplique complète (clé USB)", _export)
@@ -79,25 +91,57 @@ def _port(text: str) -> int:
     return port
 
 
+def _workers(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"nombre de processus invalide « {text} » (de 1 à {MAX_WORKERS})"
+        )
+    return workers
+
+
 def _serve(args: argparse.Namespace, settings: HubSettings) -> int:
     import uvicorn
-
-    from mediateur_tui.hub.api import create_app
 
     hub = open_hub(settings)  # fail now, with a clear message, rather than at the first request
     region_id = hub.region_id
     hub.engine.dispose()
     listening = _bound(args.host, args.port)  # a port in use is said now, in French
     port = listening.getsockname()[1]  # the one the system chose, for --port 0
-    config = uvicorn.Config(create_app(settings), host=args.host, port=port, log_level="info")
+    config = _server_config(settings, args.host, port, args.workers)
     say(f"Hub de la région {region_id} sur http://{args.host}:{port} (Ctrl+C pour arrêter)")
     # uvicorn does not say where it listens when given its socket: said here, as it would.
     logging.getLogger("uvicorn.error").info(
         "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", args.host, port
     )
     with listening:
-        uvicorn.Server(config).run(sockets=[listening])
+        if args.workers == 1:
+            uvicorn.Server(config).run(sockets=[listening])
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[listening]).run()
     return EXIT_OK
+
+
+def _server_config(settings: HubSettings, host: str, port: int, workers: int) -> uvicorn.Config:
+    """One process builds its app here; several workers each build theirs from the app
+    factory, which reads the hub's directory and database from the environment set here
+    (the workers are spawned: they inherit the environment, not this process's objects)."""
+    import uvicorn
+
+    if workers == 1:
+        from mediateur_tui.hub.api import create_app
+
+        return uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
+    os.environ[ENV_DIR] = str(settings.directory)
+    os.environ[ENV_DB] = settings.database_url
+    return uvicorn.Config(
+        APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
 
 
 def _bound(host: str, port: int) -> socket.socket:
