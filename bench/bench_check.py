@@ -30,6 +30,7 @@ from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.demo import DEMO_OPERATORS, build_demo, demo_region_key
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.journal_file import JOURNAL_FILENAME
 from mediateur_tui.store.scan_lookup import SCAN_STATEMENT
 from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 def _build(path: Path, passes: int) -> float:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.with_name(JOURNAL_FILENAME).unlink(missing_ok=True)  # the journal of the old file
     print(f"replica       building {passes:,} passes in {path.parent} …", flush=True)
     started = time.perf_counter()
     engine = open_database(path)
