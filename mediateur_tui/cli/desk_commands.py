@@ -174,10 +174,21 @@ def _check_inputs(arguments: Iterable[str]) -> Iterator[str]:
             yield argument
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def _stdin_lines() -> Iterator[str]:
     """The non-blank lines of standard input, decoded as the arguments are (an undecodable
-    byte or a control character is kept, and the check says the input is unreadable)."""
-    for raw in iter(sys.stdin.buffer.readline, b""):
+    byte or a control character is kept, and the check says the input is unreadable). The
+    byte-order mark a Windows editor puts before the first line is no part of it."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise CliError(
+            "Entrée standard fermée : rien à vérifier (« - » lit les codes sur l'entrée)."
+        )
+    for number, raw in enumerate(iter(stream.readline, b"")):
+        if number == 0:
+            raw = raw.removeprefix(UTF8_BOM)
         line = raw.rstrip(b"\r\n").decode("utf-8", errors="surrogateescape")
         if line.strip():
             yield line

@@ -75,16 +75,20 @@ class ScanChecker:
         self.clock = clock
         self.max_replica_age = max_replica_age
         self._connection = connection  # opened at the first check when not given
+        self._closed = False
         self._lock = threading.Lock()
 
     def check(self, text: str) -> CheckResult:
         with self._lock:
+            if self._closed:
+                raise UserError("Le poste se ferme : la lecture n'a pas été vérifiée.")
             if self._connection is None:
                 self._connection = connect(self._path)
             return verdict(self._connection, self._path, text, self.clock(), self.max_replica_age)
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from mediateur_tui.store.audit import verify_chain
 from mediateur_tui.store.engine import database_url
 from mediateur_tui.store.errors import short_problem
-from mediateur_tui.store.sqlite_file import store_error
+from mediateur_tui.store.sqlite_file import file_uri, store_error
 
 _COUNTS = {
     "redemptions": "SELECT COUNT(*) FROM redemption",
@@ -51,7 +51,7 @@ def examine_copy(path: Path) -> tuple[list[str], dict[str, Any] | None]:
     The facts: its schema revision, site id, row counts (_COUNTS) and last audit hash; none
     when the copy is damaged."""
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        with closing(sqlite3.connect(file_uri(path, "ro"), uri=True)) as db:
             rows = db.execute("PRAGMA integrity_check").fetchall()
             if [row[0] for row in rows] != ["ok"]:
                 return [short_problem(str(row[0])) for row in rows[:3]], None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import OperationalError
 
@@ -41,8 +41,10 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _checked: set[str] = set()  # databases that passed quick_check in this process
 
 
-def database_url(path: Path) -> str:
-    return f"sqlite:///{path}"
+def database_url(path: Path) -> URL:
+    """The SQLAlchemy URL of the file `path`, built rather than parsed: a folder's name may
+    hold « ? » or « # »."""
+    return URL.create("sqlite", database=str(path))
 
 
 def make_engine(path: Path) -> Engine:

@@ -41,13 +41,19 @@ def opened(path: Path) -> None:
     _opened.add(str(path.absolute()))
 
 
+def file_uri(path: Path, mode: str) -> str:
+    """The SQLite URI of `path` opened in `mode` ("ro", "rw"): a folder's name may hold
+    « # », « % » or « ? », which a URI must escape."""
+    return f"{path.absolute().as_uri()}?mode={mode}"
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A raw connection to the existing database `path`, with the site's pragmas. It may be
     used from any thread, one at a time (the caller serialises)."""
     opened(path)
     try:
         connection = sqlite3.connect(
-            f"file:{path}?mode=rw",
+            file_uri(path, "rw"),
             uri=True,
             timeout=BUSY_TIMEOUT_MS / 1000,
             check_same_thread=False,
@@ -62,8 +68,10 @@ def schema_revision(connection: sqlite3.Connection) -> str | None:
     """The database's schema revision, or None for a new (or pre-Alembic) file."""
     try:
         row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.OperationalError:
-        return None
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):
+            return None
+        raise
     return None if row is None else str(row[0])
 
 

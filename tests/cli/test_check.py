@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from mediateur_tui.cli import main
 from mediateur_tui.store.engine import open_database
 
-from .conftest import bare, cli_environment, run_cli
+from .conftest import bare, cli_environment, copy_demo, run_cli
 
 JSON_KEYS = {"input", "code", "verdict", "redeemable", "message", "details", "warnings"}
 CATEGORY_VERDICTS = {
@@ -182,6 +182,46 @@ def test_dash_reads_stdin_one_input_per_line_blank_lines_skipped(shared_demo_dir
     ]
     assert [result["verdict"] for result in results] == ["grace", "valid", "grace", "valid"]
     assert done.stderr == b""
+
+
+def test_a_byte_order_mark_before_the_first_line_is_no_part_of_it(shared_demo_dir):
+    valid = shared_demo_dir.codes["valid"][1]
+    stdin = b"\xef\xbb\xbf" + valid.encode() + b"\r\n" + valid.encode() + b"\r\n"
+    done = check_process(shared_demo_dir.path, "--json", "-", stdin=stdin)
+    assert done.returncode == 0, done.stdout
+    assert [result["input"] for result in json_lines(done.stdout)] == [valid, valid]
+
+
+def test_a_closed_standard_input_is_said_in_french(shared_demo_dir):
+    command = [sys.executable, "-m", "mediateur_tui", "check"]
+    done = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'exec "$@" <&-',
+            "-",
+            *command,
+            "--data-dir",
+            str(shared_demo_dir.path),
+            "-",
+        ],
+        capture_output=True,
+        env=cli_environment(),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Entrée standard fermée" in done.stderr.decode("utf-8")
+    assert b"Traceback" not in done.stderr
+
+
+def test_a_folder_name_with_uri_characters_is_checked(demo_template, tmp_path, capsys):
+    """« # », « % » and « ? » in the data folder's name: the URI of the file escapes them."""
+    site = copy_demo(demo_template, tmp_path / "Lieu #3 à 100% ?")
+    code, out, _ = check(capsys, site.path, site.codes["valid"][1], "--json")
+    assert code == 0
+    assert json.loads(out)["verdict"] == "valid"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["Lieu #3 à 100% ?"]
 
 
 def test_a_refused_line_of_stdin_exits_1_and_the_plain_output_is_french(shared_demo_dir):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
 import pytest
@@ -18,6 +20,7 @@ from mediateur_tui.services.desk import Desk
 from mediateur_tui.store import models  # noqa: F401  registers the tables
 from mediateur_tui.store.audit import append_event, verify_chain
 from mediateur_tui.store.engine import alembic_config, make_engine, open_database, upgrade
+from mediateur_tui.store.errors import DatabaseDamaged
 from mediateur_tui.store.sqlite_file import SCHEMA_REVISION
 
 from .helpers import NOW
@@ -329,6 +332,7 @@ def test_0007_converts_a_revision_0006_replica_in_place(db_path):
         assert desk.check(_CODES["taken"]).verdict is Verdict.REDEEMED_HERE
         assert desk.check(_CODES["revoked"]).verdict is Verdict.REVOKED
         assert desk.check(_CODES["free"]).verdict is Verdict.VALID
+        desk.close()
 
         command.downgrade(alembic_config(engine), "0006")  # and back, nothing lost
         with engine.connect() as connection:
@@ -341,5 +345,27 @@ def test_0007_converts_a_revision_0006_replica_in_place(db_path):
             ).all()
         assert again == old_passes
         assert _counts(engine) == before
+    finally:
+        engine.dispose()
+
+
+def test_0007_refuses_a_replica_whose_pass_names_a_missing_carnet(db_path):
+    """A file written with foreign keys off: converting it would lose the pass; it is said."""
+    engine = make_engine(db_path)
+    upgrade(engine, "0006")
+    with engine.begin() as connection:
+        for sql, params in _ROWS_0001:
+            connection.execute(text(sql), {**_CODES, **params})
+    with closing(sqlite3.connect(db_path)) as raw, raw:  # foreign keys are off by default
+        raw.execute(
+            "INSERT INTO pass (code, carnet_id, programme_id) "
+            "VALUES ('2ZZZ0000AAAAQ', 'C?', 'HDFNUM')"
+        )
+    try:
+        with pytest.raises(DatabaseDamaged, match="1 pass de la réplique renvoient"):
+            upgrade(engine, "0007")
+        assert revision_of(engine) == "0006"
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM pass")).scalar_one() == 4
     finally:
         engine.dispose()

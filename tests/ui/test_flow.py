@@ -218,6 +218,48 @@ async def test_a_scanner_burst_records_every_pass_in_order(demo, monkeypatch):
     assert demo.rows(RefusedScan) == []  # nothing garbled
 
 
+def shown_codes(app) -> list[str]:
+    return [row[1].replace("-", "") for row in table_rows(app, "#lines")]
+
+
+async def test_the_lines_read_again_never_show_a_redemption_twice(demo):
+    """A full reading of the lines that already holds a redemption, then that redemption's
+    own answer: one row (the table refuses a second row of the same key)."""
+    code = demo.codes["valid"][1]
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_session(pilot)
+        scanned = app.context.site.desk.record_scan(
+            screen.desk_session.id, app.context.operator_id, code
+        )
+        assert scanned.line is not None
+        screen.post_message(SessionScreen.LinesLoaded([scanned.line]))
+        screen.pending += 1
+        screen.post_message(SessionScreen.ScanAnswered(scanned.result, scanned.line))
+        await settle(pilot)
+        assert shown_codes(app) == [code]
+        assert [line.id for line in screen.lines] == [scanned.line.id]
+        assert text_of(screen.query_one("#totals")) == "1 pass encaissé · 10,00 €"
+
+
+async def test_a_pass_cancelled_elsewhere_and_scanned_again_is_one_line(demo):
+    first, again = demo.codes["valid"][1], demo.codes["valid"][3]
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_session(pilot)
+        await scan(pilot, first)
+        await scan(pilot, again)
+        desk = app.context.site.desk
+        taken = desk.session_redemptions(screen.desk_session.id)[-1]
+        desk.cancel(taken.id, app.context.operator_id, "autre fenêtre")  # another window
+        await scan(pilot, again)
+        await settle(pilot)
+        assert shown_codes(app) == [again, first]
+        stored = desk.session_redemptions(screen.desk_session.id)
+        assert [line.id for line in screen.lines] == [line.id for line in stored]
+        assert text_of(screen.query_one("#totals")) == "2 pass encaissés · 20,00 €"
+
+
 async def test_a_burst_typed_through_the_pilot_is_recorded_too(demo):
     """The same burst with pilot.press: slower (the pilot idles after each key), so short."""
     codes = [demo.codes["valid"][1], demo.codes["valid"][3], demo.codes["grace"][1]]

@@ -2,6 +2,8 @@
 
 The scan field always has the focus. Submitted scans go into a queue that one thread worker
 processes in order, so a burst from a fast scanner never blocks the screen or gets reordered.
+The same worker reads the session's lines (at mount, and whenever the screen must read them
+again), so the lines it sends and the one line each redemption adds arrive in order.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ UNEXPECTED_ERROR = (
 )
 METHOD_LABELS = {"scan": "lecteur/clavier", "image": "image", "cli": "ligne de commande"}
 _POLL_SECONDS = 0.2
+RELOAD = None  # in the scan queue: read the session's lines again
 CODE_COLUMN = "code"
 
 
@@ -71,7 +74,7 @@ class SessionScreen(SiteScreen[None]):
     @dataclass
     class Cancelled(Message, bubble=False):
         note: str
-        lines: list[RedemptionLine]
+        redemption_id: str
 
     @dataclass
     class ImageRead(Message, bubble=False):
@@ -87,7 +90,8 @@ class SessionScreen(SiteScreen[None]):
         self.desk_session = desk_session
         self.lines: list[RedemptionLine] = []
         self.pending = 0  # scans submitted and not yet answered
-        self._scans: queue.Queue[tuple[str, str]] = queue.Queue()
+        # Scans (text, input method), or RELOAD: read the session's lines again, in turn.
+        self._scans: queue.Queue[tuple[str, str] | None] = queue.Queue()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -107,7 +111,7 @@ class SessionScreen(SiteScreen[None]):
         table.add_column("Code", key=CODE_COLUMN)
         table.add_columns("Montant", "Saisie")
         self.query_one(VerdictPanel).show_waiting(SCAN_PROMPT)
-        self.reload_lines()
+        self._scans.put(RELOAD)
         self.process_scans()
 
     def _title_text(self) -> str:
@@ -136,9 +140,13 @@ class SessionScreen(SiteScreen[None]):
         worker = get_current_worker()
         while not worker.is_cancelled:
             try:
-                text, method = self._scans.get(timeout=_POLL_SECONDS)
+                item = self._scans.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 continue
+            if item is RELOAD:
+                self.post_message(self.LinesLoaded(desk.session_redemptions(self.desk_session.id)))
+                continue
+            text, method = item
             try:
                 scanned = desk.record_scan(self.desk_session.id, operator_id, text, method)
             except UserError as error:
@@ -171,11 +179,6 @@ class SessionScreen(SiteScreen[None]):
         self.query_one(VerdictPanel).show_waiting(message.reason)
         self.app.bell()
 
-    @work(thread=True, exclusive=True, group="lines", exit_on_error=False)
-    def reload_lines(self) -> None:
-        lines = self.context.site.desk.session_redemptions(self.desk_session.id)
-        self.post_message(self.LinesLoaded(lines))
-
     @on(LinesLoaded)
     def lines_loaded(self, message: LinesLoaded) -> None:
         self._show_lines(message.lines)
@@ -191,11 +194,15 @@ class SessionScreen(SiteScreen[None]):
     def _add_line(self, line: RedemptionLine) -> None:
         """One more redemption: one row added, so the 200th scan of an atelier costs what the
         first did (rebuilding the table would cost the whole session at every scan)."""
+        if any(shown.code == line.code for shown in self.lines):
+            # Its earlier line was cancelled meanwhile (by another window): read them again.
+            self._scans.put(RELOAD)
+            return
         self.lines.append(line)
         table = self.query_one("#lines", DataTable)
         self._add_row(table, line)
         # DataTable adds at the bottom; sorting moves only its row keys: newest first again.
-        # A code is active once at a site, so it names its line.
+        # A code has one active redemption at a site (and here one line), so it names its line.
         position = {format_code(line.code): index for index, line in enumerate(self.lines)}
         table.sort(CODE_COLUMN, key=lambda code: -position[code])
         self._show_totals()
@@ -240,12 +247,14 @@ class SessionScreen(SiteScreen[None]):
         desk = self.context.site.desk
         desk.cancel(line.id, self.context.operator_id, reason)
         note = f"Encaissement du pass {format_code(line.code)} annulé ({reason})."
-        self.post_message(self.Cancelled(note, desk.session_redemptions(self.desk_session.id)))
+        self.post_message(self.Cancelled(note, line.id))
 
     @on(Cancelled)
     def cancelled(self, message: Cancelled) -> None:
         self.query_one(VerdictPanel).show_waiting(message.note)
-        self._show_lines(message.lines)
+        self.lines = [line for line in self.lines if line.id != message.redemption_id]
+        self.query_one("#lines", DataTable).remove_row(message.redemption_id)
+        self._show_totals()
 
     # --- images ---------------------------------------------------------------------------
 

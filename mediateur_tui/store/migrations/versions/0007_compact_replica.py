@@ -13,9 +13,13 @@ answers and the attributions name a pass by its code and a carnet by its number,
 rowid. The rows are copied in key order, so the new tables are written page after page.
 """
 
+from pathlib import Path
+
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+from mediateur_tui.store.errors import DatabaseDamaged
 
 revision = "0007"
 down_revision = "0006"
@@ -52,6 +56,16 @@ def upgrade() -> None:
         "INSERT INTO pass_new (code, carnet_ref) SELECT p.code, c.ref "
         "FROM pass p JOIN carnet_new c ON c.id = p.carnet_id ORDER BY p.code"
     )
+    # A pass whose carnet is missing (a file written with foreign keys off) would be left out
+    # and read as unknown: refuse to convert such a file rather than lose it silently.
+    connection = op.get_bind()
+    kept = connection.exec_driver_sql("SELECT count(*) FROM pass_new").scalar_one()
+    held = connection.exec_driver_sql("SELECT count(*) FROM pass").scalar_one()
+    if kept != held:
+        raise DatabaseDamaged(
+            Path(str(connection.engine.url.database)),
+            f"{held - kept} pass de la réplique renvoient à un carnet absent",
+        )
     # The children first: with foreign keys on, a parent still referenced cannot be dropped.
     op.drop_table("pass")
     op.drop_table("carnet")
