@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mediateur_tui.cli import main
+from mediateur_tui.services.site import open_site
 from mediateur_tui.store.engine import open_database
 
 from .conftest import bare, cli_environment, copy_demo, run_cli
@@ -221,6 +222,11 @@ def test_a_folder_name_with_uri_characters_is_checked(demo_template, tmp_path, c
     code, out, _ = check(capsys, site.path, site.codes["valid"][1], "--json")
     assert code == 0
     assert json.loads(out)["verdict"] == "valid"
+    site_of_the_folder = open_site(site.path)  # the ORM's engine, through its URL
+    try:
+        assert site_of_the_folder.setup_state().has_operators
+    finally:
+        site_of_the_folder.close()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["Lieu #3 à 100% ?"]
 
 
