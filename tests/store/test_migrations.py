@@ -362,7 +362,7 @@ def test_0007_refuses_a_replica_whose_pass_names_a_missing_carnet(db_path):
             "VALUES ('2ZZZ0000AAAAQ', 'C?', 'HDFNUM')"
         )
     try:
-        with pytest.raises(DatabaseDamaged, match="1 pass de la réplique renvoient"):
+        with pytest.raises(DatabaseDamaged, match="1 pass de la réplique renvoie à"):
             upgrade(engine, "0007")
         assert revision_of(engine) == "0006"
         with engine.connect() as connection:

@@ -9,6 +9,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input, Select
 
 from mediateur_tui.domain.codes import make_code
+from mediateur_tui.store.errors import DatabaseBusy
 from mediateur_tui.store.models import Cancellation, DeskSession, RefusedScan
 from mediateur_tui.ui.screens.cancel_redemption import CancelRedemptionScreen
 from mediateur_tui.ui.screens.help import HelpScreen
@@ -258,6 +259,25 @@ async def test_a_pass_cancelled_elsewhere_and_scanned_again_is_one_line(demo):
         stored = desk.session_redemptions(screen.desk_session.id)
         assert [line.id for line in screen.lines] == [line.id for line in stored]
         assert text_of(screen.query_one("#totals")) == "2 pass encaissés · 20,00 €"
+
+
+async def test_lines_that_cannot_be_read_are_said_and_scans_go_on(demo, monkeypatch):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        desk = app.context.site.desk
+        real_lines = desk.session_redemptions
+
+        def busy(session_id):
+            monkeypatch.setattr(desk, "session_redemptions", real_lines)
+            raise DatabaseBusy(demo.data_dir, 10)
+
+        monkeypatch.setattr(desk, "session_redemptions", busy)
+        screen = await start_session(pilot)
+        assert verdict(app).startswith("La base de données est occupée")
+        await scan(pilot, demo.codes["valid"][1])  # the scan worker is alive
+        assert verdict(app).startswith("✔  PASS VALIDE")
+        assert shown_codes(app) == [demo.codes["valid"][1]]
+        assert screen.pending == 0
 
 
 async def test_a_burst_typed_through_the_pilot_is_recorded_too(demo):

@@ -2,8 +2,8 @@
 
 The scan field always has the focus. Submitted scans go into a queue that one thread worker
 processes in order, so a burst from a fast scanner never blocks the screen or gets reordered.
-The same worker reads the session's lines (at mount, and whenever the screen must read them
-again), so the lines it sends and the one line each redemption adds arrive in order.
+The same worker reads the session's lines first, so they arrive before the one line each
+redemption adds.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ UNEXPECTED_ERROR = (
 )
 METHOD_LABELS = {"scan": "lecteur/clavier", "image": "image", "cli": "ligne de commande"}
 _POLL_SECONDS = 0.2
-RELOAD = None  # in the scan queue: read the session's lines again
 CODE_COLUMN = "code"
 
 
@@ -72,6 +71,10 @@ class SessionScreen(SiteScreen[None]):
         lines: list[RedemptionLine]
 
     @dataclass
+    class LinesUnread(Message, bubble=False):
+        reason: str  # the session's earlier lines could not be read
+
+    @dataclass
     class Cancelled(Message, bubble=False):
         note: str
         redemption_id: str
@@ -90,8 +93,7 @@ class SessionScreen(SiteScreen[None]):
         self.desk_session = desk_session
         self.lines: list[RedemptionLine] = []
         self.pending = 0  # scans submitted and not yet answered
-        # Scans (text, input method), or RELOAD: read the session's lines again, in turn.
-        self._scans: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._scans: queue.Queue[tuple[str, str]] = queue.Queue()  # (text, input method)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -111,7 +113,6 @@ class SessionScreen(SiteScreen[None]):
         table.add_column("Code", key=CODE_COLUMN)
         table.add_columns("Montant", "Saisie")
         self.query_one(VerdictPanel).show_waiting(SCAN_PROMPT)
-        self._scans.put(RELOAD)
         self.process_scans()
 
     def _title_text(self) -> str:
@@ -137,16 +138,18 @@ class SessionScreen(SiteScreen[None]):
     @work(thread=True, exit_on_error=False)
     def process_scans(self) -> None:
         desk, operator_id = self.context.site.desk, self.context.operator_id
+        try:
+            self.post_message(self.LinesLoaded(desk.session_redemptions(self.desk_session.id)))
+        except Exception as error:  # the scans must still be taken, shown one by one
+            log.exception("session lines not read")
+            reason = str(error) if isinstance(error, UserError) else UNEXPECTED_ERROR
+            self.post_message(self.LinesUnread(reason))
         worker = get_current_worker()
         while not worker.is_cancelled:
             try:
-                item = self._scans.get(timeout=_POLL_SECONDS)
+                text, method = self._scans.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 continue
-            if item is RELOAD:
-                self.post_message(self.LinesLoaded(desk.session_redemptions(self.desk_session.id)))
-                continue
-            text, method = item
             try:
                 scanned = desk.record_scan(self.desk_session.id, operator_id, text, method)
             except UserError as error:
@@ -183,6 +186,10 @@ class SessionScreen(SiteScreen[None]):
     def lines_loaded(self, message: LinesLoaded) -> None:
         self._show_lines(message.lines)
 
+    @on(LinesUnread)
+    def lines_unread(self, message: LinesUnread) -> None:
+        self.query_one(VerdictPanel).show_waiting(message.reason)
+
     def _show_lines(self, lines: list[RedemptionLine]) -> None:
         self.lines = list(lines)
         table = self.query_one("#lines", DataTable)
@@ -194,12 +201,12 @@ class SessionScreen(SiteScreen[None]):
     def _add_line(self, line: RedemptionLine) -> None:
         """One more redemption: one row added, so the 200th scan of an atelier costs what the
         first did (rebuilding the table would cost the whole session at every scan)."""
-        if any(shown.code == line.code for shown in self.lines):
-            # Its earlier line was cancelled meanwhile (by another window): read them again.
-            self._scans.put(RELOAD)
-            return
-        self.lines.append(line)
         table = self.query_one("#lines", DataTable)
+        for stale in [shown for shown in self.lines if shown.code == line.code]:
+            # Taken again, so its earlier line was cancelled meanwhile (in another window).
+            self.lines.remove(stale)
+            table.remove_row(stale.id)
+        self.lines.append(line)
         self._add_row(table, line)
         # DataTable adds at the bottom; sorting moves only its row keys: newest first again.
         # A code has one active redemption at a site (and here one line), so it names its line.
@@ -252,9 +259,10 @@ class SessionScreen(SiteScreen[None]):
     @on(Cancelled)
     def cancelled(self, message: Cancelled) -> None:
         self.query_one(VerdictPanel).show_waiting(message.note)
-        self.lines = [line for line in self.lines if line.id != message.redemption_id]
-        self.query_one("#lines", DataTable).remove_row(message.redemption_id)
-        self._show_totals()
+        if any(line.id == message.redemption_id for line in self.lines):
+            self.lines = [line for line in self.lines if line.id != message.redemption_id]
+            self.query_one("#lines", DataTable).remove_row(message.redemption_id)
+            self._show_totals()
 
     # --- images ---------------------------------------------------------------------------
 

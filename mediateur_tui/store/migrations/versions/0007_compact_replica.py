@@ -62,9 +62,10 @@ def upgrade() -> None:
     kept = connection.exec_driver_sql("SELECT count(*) FROM pass_new").scalar_one()
     held = connection.exec_driver_sql("SELECT count(*) FROM pass").scalar_one()
     if kept != held:
+        verb = "renvoie" if held - kept == 1 else "renvoient"
         raise DatabaseDamaged(
             Path(str(connection.engine.url.database)),
-            f"{held - kept} pass de la réplique renvoient à un carnet absent",
+            f"{held - kept} pass de la réplique {verb} à un carnet absent",
         )
     # The children first: with foreign keys on, a parent still referenced cannot be dropped.
     op.drop_table("pass")
