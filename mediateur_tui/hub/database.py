@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from platformdirs import user_data_dir
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import class_mapper
 from sqlmodel import Session, SQLModel, select
@@ -100,6 +100,11 @@ class Hub:
         return public_key_bytes(self.region_key)
 
 
+def sqlite_url(path: Path) -> str:
+    """The URL of the SQLite file `path`, escaped: a folder's name may hold « ? » or « # »."""
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
 def resolve_settings(directory: str | None = None, database_url: str | None = None) -> HubSettings:
     """Settings from the options, else the environment, else the defaults."""
     if directory:
@@ -108,7 +113,7 @@ def resolve_settings(directory: str | None = None, database_url: str | None = No
         folder = expanded(os.environ[ENV_DIR], f"Dossier du hub ({ENV_DIR})")
     else:
         folder = Path(user_data_dir("mediateur-hub", appauthor=False))
-    url = database_url or os.environ.get(ENV_DB) or f"sqlite:///{folder / DATABASE_FILENAME}"
+    url = database_url or os.environ.get(ENV_DB) or sqlite_url(folder / DATABASE_FILENAME)
     return HubSettings(directory=folder, database_url=url)
 
 

@@ -271,6 +271,13 @@ def test_the_hub_directory_comes_from_the_environment(tmp_path, monkeypatch, cap
     assert (tmp_path / "ailleurs.db").exists()
 
 
+def test_a_hub_folder_named_with_uri_characters_holds_its_database(tmp_path, capsys) -> None:
+    folder = tmp_path / "Région ? #1 100%"
+    assert run(capsys, "--dir", str(folder), "init", "--region-id", "HDF")[0] == 0
+    assert (folder / "hub.sqlite3").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == [folder.name]
+
+
 def test_init_and_enrol_site_print_the_region_key_fingerprint(tmp_path: Path, capsys) -> None:
     hub_dir = str(tmp_path / "hub")
     code, out, _ = run(capsys, "init", "--region-id", "HDF", "--dir", hub_dir)
