@@ -16,7 +16,7 @@ from sqlmodel import Session
 from mediateur_tui.store.audit import verify_chain
 from mediateur_tui.store.engine import database_url
 from mediateur_tui.store.errors import short_problem
-from mediateur_tui.store.sqlite_file import file_uri, store_error
+from mediateur_tui.store.sqlite_file import file_uri, said_in_french
 
 _COUNTS = {
     "redemptions": "SELECT COUNT(*) FROM redemption",
@@ -34,14 +34,9 @@ def copy_database(engine: Engine, target: Path) -> None:
     try:
         source = raw.driver_connection
         assert isinstance(source, sqlite3.Connection)
-        with closing(sqlite3.connect(target)) as destination:
+        with said_in_french(target), closing(sqlite3.connect(target)) as destination:
             source.backup(destination)
             destination.execute("PRAGMA journal_mode=DELETE")
-    except sqlite3.Error as error:
-        french = store_error(target, error)
-        if french is None:
-            raise
-        raise french from error
     finally:
         raw.close()
 

@@ -27,7 +27,7 @@ from mediateur_tui.domain.verdicts import (
     ReplicaState,
 )
 from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
-from mediateur_tui.store.sqlite_file import store_error
+from mediateur_tui.store.sqlite_file import said_in_french
 
 SCAN_STATEMENT = """
 SELECT m.site_id, m.updated_at, m.region_public_key,
@@ -80,14 +80,10 @@ def scan_lookup(
     cursor = connection.cursor()
     cursor.row_factory = sqlite3.Row
     try:
-        row = cursor.execute(
-            SCAN_STATEMENT, {"code": code or "", "refused": LineVerdict.REFUSED.value}
-        ).fetchone()
-    except sqlite3.Error as error:
-        french = store_error(path, error)
-        if french is None:
-            raise
-        raise french from error
+        with said_in_french(path):
+            row = cursor.execute(
+                SCAN_STATEMENT, {"code": code or "", "refused": LineVerdict.REFUSED.value}
+            ).fetchone()
     finally:
         cursor.close()
     if row is None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mediateur_tui.store import journal_file
@@ -84,6 +86,19 @@ def lost_its_tail(connection: sqlite3.Connection, path: Path) -> bool:
         return False
     stored = connection.execute("SELECT hash FROM audit_event WHERE id = ?", (event_id,)).fetchone()
     return stored is None  # a different event there: `audit verify` and `doctor` say so
+
+
+@contextmanager
+def said_in_french(path: Path) -> Iterator[None]:
+    """SQLite's errors on the file `path` raised as their French StoreError (the others as
+    they are), for the statements run on a raw connection."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        french = store_error(path, error)
+        if french is None:
+            raise
+        raise french from error
 
 
 def store_error(path: Path, error: sqlite3.Error) -> StoreError | None:

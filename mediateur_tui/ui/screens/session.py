@@ -201,11 +201,10 @@ class SessionScreen(SiteScreen[None]):
     def _add_line(self, line: RedemptionLine) -> None:
         """One more redemption: one row added, so the 200th scan of an atelier costs what the
         first did (rebuilding the table would cost the whole session at every scan)."""
-        table = self.query_one("#lines", DataTable)
         for stale in [shown for shown in self.lines if shown.code == line.code]:
             # Taken again, so its earlier line was cancelled meanwhile (in another window).
-            self.lines.remove(stale)
-            table.remove_row(stale.id)
+            self._remove_line(stale.id)
+        table = self.query_one("#lines", DataTable)
         self.lines.append(line)
         self._add_row(table, line)
         # DataTable adds at the bottom; sorting moves only its row keys: newest first again.
@@ -213,6 +212,10 @@ class SessionScreen(SiteScreen[None]):
         position = {format_code(line.code): index for index, line in enumerate(self.lines)}
         table.sort(CODE_COLUMN, key=lambda code: -position[code])
         self._show_totals()
+
+    def _remove_line(self, redemption_id: str) -> None:
+        self.lines = [line for line in self.lines if line.id != redemption_id]
+        self.query_one("#lines", DataTable).remove_row(redemption_id)
 
     @staticmethod
     def _add_row(table: DataTable[str], line: RedemptionLine) -> None:
@@ -260,8 +263,7 @@ class SessionScreen(SiteScreen[None]):
     def cancelled(self, message: Cancelled) -> None:
         self.query_one(VerdictPanel).show_waiting(message.note)
         if any(line.id == message.redemption_id for line in self.lines):
-            self.lines = [line for line in self.lines if line.id != message.redemption_id]
-            self.query_one("#lines", DataTable).remove_row(message.redemption_id)
+            self._remove_line(message.redemption_id)
             self._show_totals()
 
     # --- images ---------------------------------------------------------------------------
