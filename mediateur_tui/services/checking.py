@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
@@ -22,14 +24,17 @@ from mediateur_tui.store.errors import DatabaseDamaged, TailLost
 from mediateur_tui.store.scan_lookup import scan_lookup
 from mediateur_tui.store.sqlite_file import (
     SCHEMA_REVISION,
+    check_before_first_write,
     check_file,
     connect,
     database_path,
     lost_its_tail,
+    said_in_french,
     schema_revision,
     store_error,
 )
 
+T = TypeVar("T")
 NO_REPLICA_TO_REDEEM = "Aucune réplique du registre : importez-la avant d'encaisser."
 
 
@@ -80,11 +85,33 @@ class ScanChecker:
 
     def check(self, text: str) -> CheckResult:
         with self._lock:
-            if self._closed:
-                raise UserError("Le poste se ferme : la lecture n'a pas été vérifiée.")
-            if self._connection is None:
-                self._connection = connect(self._path)
-            return verdict(self._connection, self._path, text, self.clock(), self.max_replica_age)
+            connection = self._open()
+            return verdict(connection, self._path, text, self.clock(), self.max_replica_age)
+
+    def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` in one write transaction on the checker's connection (BEGIN IMMEDIATE, so
+        the verdict it reads is still true when it writes), committed when it returns, rolled
+        back when it raises."""
+        with self._lock:
+            connection = self._open()
+            with said_in_french(self._path):
+                check_before_first_write(connection, self._path)
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    value = work(connection)
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+            return value
+
+    def _open(self) -> sqlite3.Connection:
+        if self._closed:
+            raise UserError("Le poste se ferme : la lecture n'a pas été vérifiée.")
+        if self._connection is None:
+            self._connection = connect(self._path)
+        return self._connection
 
     def close(self) -> None:
         with self._lock:

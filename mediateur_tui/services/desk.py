@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, literal_column
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from mediateur_tui.domain.clock import Clock, system_clock
@@ -18,10 +17,12 @@ from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.roles import REFUSALS, may
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult
 from mediateur_tui.services.checking import ScanChecker, verdict
-from mediateur_tui.store import journal
-from mediateur_tui.store.audit import append_event
+from mediateur_tui.store import raw_rows
+from mediateur_tui.store.audit import GENESIS_HASH, append_event, next_event
 from mediateur_tui.store.engine import writer
+from mediateur_tui.store.journal_file import Entry, append_or_note, journal_path
 from mediateur_tui.store.models import (
+    AuditEvent,
     Cancellation,
     DeskSession,
     Operator,
@@ -124,27 +125,16 @@ class Desk:
 
         A refused scan is logged too. The write lock is taken before the check (BEGIN
         IMMEDIATE), so the check's reads are the transaction's own; the unique index on active
-        redemptions is the last line of defence.
+        redemptions is the last line of defence. The rows are written on the checker's raw
+        connection (store/raw_rows.py) and their journal line appended after the commit.
         """
         try:
-            with Session(writer(self._engine)) as session:
-                desk_session = session.get(DeskSession, session_id)
-                if desk_session is not None and desk_session.ended_at is not None:
-                    raise DeskError("Cette séance est terminée : ouvrez-en une nouvelle.")
-                result = self._verdict(session, text)
-                line = None
-                if result.redeemable:
-                    if desk_session is not None:  # the journal restores it with the redemption
-                        journal.note_row(session, desk_session)
-                    line = self._record_redemption(
-                        session, session_id, operator_id, result, input_method
-                    )
-                else:
-                    self._record_refusal(session, session_id, operator_id, result)
-                session.commit()
-            log.info("scan %s: %s (session %s)", result.code, result.verdict.value, session_id)
-            return Scanned(result, line)
-        except IntegrityError as error:
+            scanned, entry = self._checker.write(
+                lambda connection: self._scan_in(
+                    connection, session_id, operator_id, text, input_method
+                )
+            )
+        except sqlite3.IntegrityError as error:
             # The pass was taken between our read and our write (then the verdict is now
             # redeemed_here), or the session/operator does not exist: never report a pass as
             # redeemable when nothing was recorded.
@@ -154,21 +144,29 @@ class Desk:
                     "Encaissement non enregistré : séance ou opérateur introuvable."
                 ) from error
             return Scanned(result, None)
+        if entry is not None:
+            append_or_note(journal_path(self._path), entry)
+        result = scanned.result
+        log.info("scan %s: %s (session %s)", result.code, result.verdict.value, session_id)
+        return scanned
 
-    def _verdict(self, session: Session, text: str) -> CheckResult:
-        """The verdict read inside the session's (write) transaction."""
-        raw = session.connection().connection.driver_connection
-        assert isinstance(raw, sqlite3.Connection)  # the pysqlite driver's
-        return verdict(raw, self._path, text, self.clock(), self.max_replica_age)
-
-    def _record_redemption(
+    def _scan_in(
         self,
-        session: Session,
+        connection: sqlite3.Connection,
         session_id: int,
         operator_id: int,
-        result: CheckResult,
+        text: str,
         input_method: str,
-    ) -> RedemptionLine:
+    ) -> tuple[Scanned, Entry | None]:
+        """The scan's verdict and writes, inside the checker's write transaction; the journal
+        line of a redemption."""
+        desk_session = raw_rows.read(connection, DeskSession, session_id)
+        if desk_session is not None and desk_session["ended_at"] is not None:
+            raise DeskError("Cette séance est terminée : ouvrez-en une nouvelle.")
+        result = verdict(connection, self._path, text, self.clock(), self.max_replica_age)
+        if not result.redeemable:
+            raw_rows.insert(connection, self._refusal(session_id, operator_id, result))
+            return Scanned(result, None), None
         now = self.clock()
         assert result.code is not None  # a redeemable scan has a code
         redemption = Redemption(
@@ -182,39 +180,35 @@ class Desk:
             raw_input=result.input,
             provisional=result.provisional,
         )
-        session.add(redemption)
-        session.flush()
-        append_event(
-            session,
-            now,
-            "redemption",
-            operator_id,
-            {
-                "id": redemption.id,
-                "code": redemption.code,
-                "value_cents": redemption.value_cents,
-                **({"provisional": True} if redemption.provisional else {}),
-            },
+        details = {
+            "id": redemption.id,
+            "code": redemption.code,
+            "value_cents": redemption.value_cents,
+            **({"provisional": True} if redemption.provisional else {}),
+        }
+        last = connection.execute("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")
+        previous = last.fetchone()
+        event = next_event(
+            previous[0] if previous else GENESIS_HASH, now, "redemption", operator_id, details
         )
-        return RedemptionLine(redemption.id, redemption.code, now, result.value_cents, input_method)
+        # The session first: the journal restores it with the redemption if both are lost.
+        rows = [] if desk_session is None else [raw_rows.journal_row(DeskSession, desk_session)]
+        rows.append(raw_rows.journal_row(Redemption, raw_rows.insert(connection, redemption)))
+        rows.append(raw_rows.journal_row(AuditEvent, raw_rows.insert(connection, event)))
+        line = RedemptionLine(redemption.id, result.code, now, result.value_cents, input_method)
+        return Scanned(result, line), Entry(rows=rows, updates=[])
 
-    def _record_refusal(
-        self,
-        session: Session,
-        session_id: int | None,
-        operator_id: int | None,
-        result: CheckResult,
-    ) -> None:
-        session.add(
-            RefusedScan(
-                at=self.clock(),
-                session_id=session_id,
-                operator_id=operator_id,
-                raw_input=result.input,
-                code=result.code,
-                verdict=result.verdict.value,
-                message=result.message,
-            )
+    def _refusal(
+        self, session_id: int | None, operator_id: int | None, result: CheckResult
+    ) -> RefusedScan:
+        return RefusedScan(
+            at=self.clock(),
+            session_id=session_id,
+            operator_id=operator_id,
+            raw_input=result.input,
+            code=result.code,
+            verdict=result.verdict.value,
+            message=result.message,
         )
 
     # --- cancelling -----------------------------------------------------------------------

@@ -35,9 +35,18 @@ def append_event(
 ) -> AuditEvent:
     """Adds an event to the chain. Call inside a write (BEGIN IMMEDIATE) transaction."""
     last = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
-    previous_hash = last.hash if last else GENESIS_HASH
+    event = next_event(last.hash if last else GENESIS_HASH, at, kind, operator_id, details)
+    session.add(event)
+    journal.note_audited(session)
+    return event
+
+
+def next_event(
+    previous_hash: str, at: datetime, kind: str, operator_id: int | None, details: dict[str, Any]
+) -> AuditEvent:
+    """The event that follows the one whose hash is `previous_hash` (not stored yet)."""
     details_json = json.dumps(details, ensure_ascii=False, sort_keys=True)
-    event = AuditEvent(
+    return AuditEvent(
         at=at,
         kind=kind,
         operator_id=operator_id,
@@ -45,9 +54,6 @@ def append_event(
         previous_hash=previous_hash,
         hash=_event_hash(previous_hash, at, kind, operator_id, details_json),
     )
-    session.add(event)
-    journal.note_audited(session)
-    return event
 
 
 def verify_chain(session: Session) -> tuple[int, int | None]:

@@ -18,7 +18,6 @@ from sqlalchemy.exc import OperationalError
 
 from mediateur_tui.protocol.files import create_private, keep_private
 from mediateur_tui.store.errors import (
-    DatabaseDamaged,
     TailLost,
     short_problem,
 )
@@ -27,6 +26,7 @@ from mediateur_tui.store.journal_file import journal_path
 from mediateur_tui.store.sqlite_file import (
     BUSY_TIMEOUT_MS,
     SCHEMA_REVISION,
+    check_before_first_write,
     check_file,
     lost_its_tail,
     opened,
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_checked: set[str] = set()  # databases that passed quick_check in this process
 
 
 def database_url(path: Path) -> URL:
@@ -80,13 +79,9 @@ def _begin(connection: Connection) -> None:
 
 def _check_once(connection: Connection) -> None:
     """Before this process writes to a database for the first time: is the file sound?"""
-    path = str(connection.engine.url.database)
-    if path in _checked:
-        return
-    problems = [row[0] for row in connection.exec_driver_sql("PRAGMA quick_check").fetchall()]
-    if problems != ["ok"]:
-        raise DatabaseDamaged(Path(path), problems[0])
-    _checked.add(path)
+    raw = connection.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)  # the pysqlite driver's
+    check_before_first_write(raw, Path(str(connection.engine.url.database)))
 
 
 def _said_in_french(context: ExceptionContext) -> None:

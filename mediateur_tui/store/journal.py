@@ -18,7 +18,6 @@ site's engines only (an execution option set by store/engine.py); a bulk UPDATE 
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +26,8 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlmodel import SQLModel
 
-from mediateur_tui.store.journal_file import Entry, append, note_unwritten, plain, typed
+from mediateur_tui.store.journal_file import Entry, append_or_note, plain, typed
 from mediateur_tui.store.models import AuditEvent
-
-log = logging.getLogger(__name__)
 
 JOURNAL_OPTION = "mediateur_journal"  # an engine's execution option: the journal of its database
 _ROWS, _UPDATES, _AUDITED = "journal_rows", "journal_updates", "journal_audited"
@@ -102,13 +99,7 @@ def _append_entry(session: Session) -> None:
     target = _journal_of(session)
     if target is None:
         return
-    try:
-        append(target, Entry(rows, updates))
-    except OSError as error:
-        # The database has the transaction; `doctor --repair` writes the journal line again.
-        # The command says so when it ends (take_unwritten).
-        log.exception("the journal %s could not be written", target)
-        note_unwritten(error)
+    append_or_note(target, Entry(rows, updates))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from mediateur_tui.store.errors import JournalDamaged
+
+log = logging.getLogger(__name__)
 
 JOURNAL_FILENAME = "mediateur.journal"
 _TAIL_BYTES = 256 * 1024  # enough for the last line of any transaction but a huge batch
@@ -93,6 +96,17 @@ def append(target: Path, entry: Entry) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def append_or_note(target: Path, entry: Entry) -> None:
+    """`append`, after the transaction's commit: a line that cannot be written (a full disk)
+    is logged and noted (take_unwritten), since the database has the transaction and
+    `doctor --repair` writes the line again."""
+    try:
+        append(target, entry)
+    except OSError as error:
+        log.exception("the journal %s could not be written", target)
+        note_unwritten(error)
 
 
 def _write_all(descriptor: int, data: bytes) -> None:

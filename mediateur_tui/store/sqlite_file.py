@@ -32,6 +32,7 @@ BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 NO_ROOM_BYTES = 256 * 1024  # less than this free, and an I/O error is a full disk
 _opened: set[str] = set()  # databases SQLite has opened in this process
+_checked: set[str] = set()  # databases that passed quick_check in this process
 
 
 def database_path(data_dir: Path) -> Path:
@@ -86,6 +87,20 @@ def lost_its_tail(connection: sqlite3.Connection, path: Path) -> bool:
         return False
     stored = connection.execute("SELECT hash FROM audit_event WHERE id = ?", (event_id,)).fetchone()
     return stored is None  # a different event there: `audit verify` and `doctor` say so
+
+
+def check_before_first_write(connection: sqlite3.Connection, path: Path) -> None:
+    """Before this process writes to the database `path` for the first time: is the file
+    sound? Raises DatabaseDamaged with the first problem `PRAGMA quick_check` finds."""
+    if str(path) in _checked:
+        return
+    try:
+        problems = [row[0] for row in connection.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as error:  # a page so damaged quick_check cannot read it
+        raise DatabaseDamaged(path, str(error)) from error
+    if problems != ["ok"]:
+        raise DatabaseDamaged(path, problems[0])
+    _checked.add(str(path))
 
 
 @contextmanager
