@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs lint, the layer contracts (import-linter), the types (mypy) and the whole test suite.
+# Runs lint, the layer contracts (import-linter), the types (mypy) and the whole test suite,
+# the wheel's smoke test included (tests/test_wheel.py).
 # Extra arguments go to pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

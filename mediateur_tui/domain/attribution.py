@@ -1,5 +1,5 @@
 """Deciding a request for pass numériques by the règlement in force (docs/protocol.md,
-« Attributions »; the rules themselves are the files of schema/rules/).
+« Attributions »; the rules themselves are the files of domain/rules/).
 
 `decide(request, rulebook, today)` is pure: it applies one rulebook version (rulebooks.py) to
 one request and says who gets which carnets, which proofs are missing and why, in French.

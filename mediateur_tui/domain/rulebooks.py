@@ -1,14 +1,14 @@
 """The region's attribution rules (règlement) as data: one JSON file per version in
-`schema/rules/`, validated by `schema/rules/rulebook.schema.json` (the tests check every
-shipped file against it).
+`mediateur_tui/domain/rules/` (package data: a wheel carries them), validated by
+`schema/rules/rulebook.schema.json` (the tests check every shipped file against it).
 
 A request is judged by the version in force on the day it was received: the latest whose
 `effective_from` is on or before `received_on` (`rulebook_for`). A version is never edited once
 published; the region adds a new file with a later `effective_from`.
 
-The rule files live in the repository (`schema/rules/`, one copy), outside the package: the
-application runs from the repository checkout, as the README's commands do. `RULES_DIR` finds
-them from this file; every loader takes the directory as a parameter too.
+The rule files shipped by default live beside this module (one copy); `RULES_DIR` finds them
+from this file, in a checkout as in an installed package. Every loader takes the directory as a
+parameter too.
 
 Pure: standard library only. The loader checks what the code relies on and raises
 `RulebookError` (French) on a file that does not fit.
@@ -27,7 +27,7 @@ from typing import Any
 
 from mediateur_tui.domain.errors import UserError
 
-RULES_DIR = Path(__file__).resolve().parents[2] / "schema" / "rules"
+RULES_DIR = Path(__file__).resolve().parent / "rules"
 RULEBOOK_FORMAT = "pn-rulebook/1"
 RULEBOOK_GLOB = "rulebook-*.json"
 
@@ -143,7 +143,7 @@ def load_rulebook(path: Path) -> Rulebook:
 
 @cache
 def default_rulebooks() -> tuple[Rulebook, ...]:
-    """The versions shipped in `schema/rules/`, loaded once."""
+    """The versions shipped in the package (`RULES_DIR`), loaded once."""
     return tuple(load_rulebooks())
 
 

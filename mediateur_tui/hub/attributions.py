@@ -135,9 +135,9 @@ def receive_attributions(
     """Decides a pn-attributions/1 and returns the signed pn-attribution-answer/1.
 
     `authenticated_site` is the site of the API key (None for a document read from a file);
-    `rulebooks` defaults to the versions shipped in schema/rules/. Raises ProtocolError (bad
-    document or signature) or Forbidden (another site's document, or a site that is not a
-    distributor), with French messages; nothing is stored then.
+    `rulebooks` defaults to the versions shipped in the package (domain/rules/). Raises
+    ProtocolError (bad document or signature) or Forbidden (another site's document, or a site
+    that is not a distributor), with French messages; nothing is stored then.
     """
     attributions = check_attributions_structure(document, hub.region_id)
     site_id = document["site_id"]

@@ -1,5 +1,5 @@
-"""The rule files of schema/rules/: valid against their schema, loaded by the domain, and the
-version in force on a given day."""
+"""The rule files shipped in the package: valid against schema/rules/rulebook.schema.json,
+loaded by the domain, and the version in force on a given day."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from contract import FORMAT_CHECKER, SCHEMA_DIR
 from jsonschema import Draft202012Validator
 
+from mediateur_tui.domain import rulebooks as rulebooks_module
 from mediateur_tui.domain.rulebooks import (
     PROOF_TOKENS,
     RULES_DIR,
@@ -22,12 +23,15 @@ from mediateur_tui.domain.rulebooks import (
 )
 
 RULE_FILES = sorted(RULES_DIR.glob("rulebook-*.json"))
-SCHEMA = json.loads((RULES_DIR / "rulebook.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((SCHEMA_DIR / "rules" / "rulebook.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=FORMAT_CHECKER)
 
 
-def test_the_rules_dir_is_schema_rules() -> None:
-    assert RULES_DIR == SCHEMA_DIR / "rules"
+def test_the_rule_files_are_package_data() -> None:
+    shipped = Path(rulebooks_module.__file__).parent / "rules"
+    assert shipped == RULES_DIR
+    pyproject = (SCHEMA_DIR.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"domain/rules/*.json"' in pyproject
     assert [path.name for path in RULE_FILES] == ["rulebook-2020.json", "rulebook-2022.json"]
 
 
