@@ -33,6 +33,12 @@ def public_key_bytes(private_key: Ed25519PrivateKey) -> bytes:
     return private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
+def key_id(public_key: bytes) -> str:
+    """The key's id (KID) that a region signature names: the first 40 bits of the key's
+    SHA-256 in base32, 8 characters of A–Z and 2–7 (a QR code's alphanumeric mode holds them)."""
+    return b32encode(hashlib.sha256(public_key).digest()[:5])
+
+
 def key_fingerprint(public_key: bytes) -> str:
     """What a person compares by eye: the first 16 bytes of the key's SHA-256, in groups of 4
     hex digits, e.g. `3F2A-9C1B-…` (8 groups)."""

@@ -2,7 +2,10 @@
 
 A signed document carries a `signature` object `{"signer": "region:<id>" | "site:<id>",
 "value": <base64 Ed25519 signature>}` over the canonical bytes of the document without its
-`signature` field.
+`signature` field. A region signature also names its key, `"kid": <key id>` (domain.signatures
+.key_id): a region's keys change over the years, a site's key is the one its enrolment
+registered. A region document without `kid` was signed before key ids, by the region's first
+key.
 """
 
 from __future__ import annotations
@@ -11,12 +14,17 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mediateur_tui.domain.signatures import key_id, public_key_bytes
 from mediateur_tui.protocol.errors import ProtocolError
+
+REGION_SIGNER_PREFIX = "region:"
+KID_PATTERN = re.compile(r"[A-Z2-7]{8}")
 
 
 def canonical_bytes(document: dict[str, Any]) -> bytes:
@@ -50,9 +58,12 @@ def decode_key(text: str) -> bytes:
 def sign_document(
     document: dict[str, Any], private_key: Ed25519PrivateKey, signer: str
 ) -> dict[str, Any]:
-    """A copy of `document` with its signature."""
+    """A copy of `document` with its signature (naming its key when the region signs)."""
     value = private_key.sign(canonical_bytes(document))
-    return {**document, "signature": {"signer": signer, "value": encode_key(value)}}
+    signature = {"signer": signer, "value": encode_key(value)}
+    if signer.startswith(REGION_SIGNER_PREFIX):
+        signature["kid"] = key_id(public_key_bytes(private_key))
+    return {**document, "signature": signature}
 
 
 def verify_document(document: dict[str, Any], public_key: bytes, signer: str) -> None:
@@ -60,6 +71,12 @@ def verify_document(document: dict[str, Any], public_key: bytes, signer: str) ->
     signature = document.get("signature")
     if not isinstance(signature, dict) or signature.get("signer") != signer:
         raise ProtocolError(f"Document non signé par {signer} : refusé.")
+    named = signature.get("kid")
+    if named is not None and named != key_id(public_key):
+        raise ProtocolError(
+            f"Document signé par la clé {_shown_kid(named)}, qui n'est pas la clé connue de "
+            f"{signer} ({key_id(public_key)}) : refusé."
+        )
     try:
         raw = base64.b64decode(str(signature.get("value", "")), validate=True)
         Ed25519PublicKey.from_public_bytes(public_key).verify(raw, canonical_bytes(document))
@@ -70,8 +87,14 @@ def verify_document(document: dict[str, Any], public_key: bytes, signer: str) ->
         ) from error
 
 
+def _shown_kid(named: object) -> str:
+    """A `kid` read from a document, as a message can show it."""
+    text = str(named)
+    return text if KID_PATTERN.fullmatch(text) else "illisible"
+
+
 def region_signer(region_id: str) -> str:
-    return f"region:{region_id}"
+    return f"{REGION_SIGNER_PREFIX}{region_id}"
 
 
 def site_signer(site_id: str) -> str:

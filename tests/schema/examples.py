@@ -29,6 +29,7 @@ OTHER_BENEFICIARY = "BZZ00NN11PP22QQ33RR44"
 OPTIONAL_FIELDS = {
     "b",  # a carnet or attribution change made by a hub older than the field
     "beneficiary_key",  # the enrolment answer of a site that is not a distributor
+    "kid",  # a region document signed before key ids (by the region's first key)
 }
 
 Document = dict[str, Any]

@@ -258,8 +258,12 @@ def test_a_page_signed_by_another_key_is_refused(site, region):
     add_activity(region)
     impostor = Region(key=Ed25519PrivateKey.generate(), changes=region.changes)
     before = site.dump()
+    forged = impostor.page(cursor(site))
+    with pytest.raises(ProtocolError, match="n'est pas la clé connue de region:"):
+        apply_page(site.engine, forged)
+    forged["signature"]["kid"] = region.page(cursor(site))["signature"]["kid"]  # a lie
     with pytest.raises(ProtocolError, match="Signature invalide"):
-        apply_page(site.engine, impostor.page(cursor(site)))
+        apply_page(site.engine, forged)
     with pytest.raises(ProtocolError, match="région"):
         apply_page(site.engine, Region(region_id="BRE", key=region.key).page(cursor(site)))
     assert site.dump() == before

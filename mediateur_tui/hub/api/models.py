@@ -85,6 +85,13 @@ class RegionSignature(_Document):
     signer: str = Field(
         pattern=r"^region:[A-Z0-9-]+$", description='"region:<REGION_ID>"', examples=["region:HDF"]
     )
+    # Absent or a string, never null (SkipJsonSchema, as beneficiary_key below).
+    kid: str | SkipJsonSchema[None] = Field(
+        default=None,
+        pattern=r"^[A-Z2-7]{8}$",
+        description="Identifiant de la clé de la région qui a signé (absent : sa première clé).",
+        examples=["3JK55MCS"],
+    )
     value: str = Field(
         pattern=SIGNATURE_BASE64, description="Signature Ed25519 en base64 des octets canoniques."
     )
