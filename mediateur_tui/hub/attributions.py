@@ -70,6 +70,7 @@ from mediateur_tui.hub.models import (
     HubSite,
     HubUsedPass,
 )
+from mediateur_tui.hub.struck_off import refuse_if_signed_struck_off
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import (
     ATTRIBUTION_ANSWER,
@@ -77,7 +78,7 @@ from mediateur_tui.protocol.formats import (
     MAX_ATTRIBUTIONS_PER_DOCUMENT,
 )
 from mediateur_tui.protocol.ids import DAY, IDENTIFIER, RANDOM_ID, matches
-from mediateur_tui.protocol.instants import instant_or_none, iso_instant
+from mediateur_tui.protocol.instants import instant_or_none, iso_instant, parse_instant
 from mediateur_tui.protocol.signing import (
     region_signer,
     sign_document,
@@ -136,8 +137,9 @@ def receive_attributions(
 
     `authenticated_site` is the site of the API key (None for a document read from a file);
     `rulebooks` defaults to the versions shipped in the package (domain/rules/). Raises
-    ProtocolError (bad document or signature) or Forbidden (another site's document, or a site
-    that is not a distributor), with French messages; nothing is stored then.
+    ProtocolError (bad document or signature) or Forbidden (another site's document, a site
+    that is not a distributor, or a document sent since its site was struck off), with French
+    messages; nothing is stored then.
     """
     attributions = check_attributions_structure(document, hub.region_id)
     site_id = document["site_id"]
@@ -156,6 +158,7 @@ def receive_attributions(
             "attribuer de carnets."
         )
     verify_document(document, bytes(site.public_key), site_signer(site_id))
+    refuse_if_signed_struck_off(site, parse_instant(document["sent_at"]), "attributions envoyées")
     received_at = system_clock()
     with write_session(hub.engine) as session:
         results = _decide_all(session, site_id, attributions, rulebooks, received_at)

@@ -31,6 +31,7 @@ from mediateur_tui.hub.declaration_checks import CancellationIn, DeclarationIn, 
 from mediateur_tui.hub.errors import Forbidden
 from mediateur_tui.hub.models import HubBatch, HubDeclaredLine, HubLine, HubSite, HubUsedPass
 from mediateur_tui.hub.reconcile import Decision, answer_line, reconcile, rows_in
+from mediateur_tui.hub.struck_off import refuse_if_signed_struck_off
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import DECLARATION_ANSWER, SITE_RECOVERY
@@ -53,8 +54,9 @@ def receive_declaration(
 ) -> dict[str, Any]:
     """Receives one declaration; returns the signed pn-declaration-answer/1.
 
-    Raises ProtocolError (bad document or signature) or Forbidden (another site's document),
-    with French messages; a refused document changes nothing.
+    Raises ProtocolError (bad document or signature) or Forbidden (another site's document, or
+    one declared since its site was struck off), with French messages; a refused document
+    changes nothing.
     """
     declaration = check_declaration(document, hub.region_id)
     site_id = document["site_id"]
@@ -68,6 +70,7 @@ def receive_declaration(
     if site is None or site.public_key is None:
         raise ProtocolError(f"Site inconnu du hub ou pas encore inscrit : {site_id}.")
     verify_document(document, bytes(site.public_key), site_signer(site_id))
+    refuse_if_signed_struck_off(site, declaration.declared_at, "déclaration faite")
     received_at = system_clock()
     with write_session(hub.engine) as session:
         decisions = reconcile(session, site_id, declaration.lines, declaring=True)

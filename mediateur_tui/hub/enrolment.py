@@ -26,6 +26,7 @@ from mediateur_tui.hub.database import Hub, read_session, write_session
 from mediateur_tui.hub.errors import Conflict, Forbidden, HubError, Unauthorised
 from mediateur_tui.hub.models import HubEnrolmentToken, HubSite
 from mediateur_tui.hub.registry import NEW_ID
+from mediateur_tui.hub.struck_off import struck_off_refusal
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import BENEFICIARY_KEY, ENROLMENT, ENROLMENT_REQUEST
 from mediateur_tui.protocol.instants import iso_instant
@@ -40,7 +41,7 @@ def enrol_site(hub: Hub, site_id: str, name: str, distributor: bool | None = Non
     `distributor`: True makes the site a distributor, False makes it a plain site, None keeps
     what the hub has (a new site is not a distributor). Earlier unused tokens of the site stop
     working. Enrolling a site again (a new computer) replaces its key and its API key when the
-    new token is used.
+    new token is used; a site struck off (hub.struck_off) is accepted again from then on.
     """
     site_id = site_id.strip().upper()
     name = name.strip()
@@ -111,6 +112,7 @@ def complete_enrolment(hub: Hub, request: dict[str, Any]) -> dict[str, Any]:
         site.public_key = site_key
         site.api_key_hash = secret_hash(api_key)
         site.enrolled_at = now
+        site.revoked_at = None  # its keys are replaced: a stolen computer's no longer work
         session.add_all([stored, site])
         answer = {
             "format": ENROLMENT,
@@ -155,7 +157,8 @@ def site_record(hub: Hub, site_id: str) -> HubSite | None:
 
 
 def authenticate(hub: Hub, api_key: str | None) -> HubSite:
-    """The site holding this API key; Unauthorised otherwise."""
+    """The site holding this API key; Unauthorised otherwise, Forbidden when the region has
+    struck the site off (hub.struck_off)."""
     if not api_key:
         raise Unauthorised("Clé d'accès manquante : le site doit d'abord s'inscrire.")
     with read_session(hub.engine) as session:
@@ -163,6 +166,8 @@ def authenticate(hub: Hub, api_key: str | None) -> HubSite:
         found = site.first()
     if found is None:
         raise Unauthorised("Clé d'accès inconnue ou révoquée : inscrivez de nouveau le site.")
+    if found.revoked_at is not None:
+        raise struck_off_refusal(found)
     return found
 
 

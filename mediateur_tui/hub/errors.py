@@ -26,7 +26,8 @@ class Conflict(HubError):
 
 
 class Forbidden(HubError):
-    """HTTP 403: an authenticated site asks for something that is not its own."""
+    """HTTP 403: an authenticated site asks for something that is not its own, or a site the
+    region has struck off (hub.struck_off) sends anything."""
 
 
 class Unauthorised(HubError):

@@ -2,13 +2,13 @@
 
 Order of the checks (docs/protocol.md): the document's structure; the authenticated site is
 the batch's site; a batch already received with the same content gets its stored
-acknowledgement back, unchanged; the site's signature; a known batch id with other content is
-a conflict. Then every line is reconciled (`reconcile`) and the batch, its lines, the passes
-now used and their replica changes are written in one transaction. A line the site declared
-first (hub.declarations) takes its declared verdict and becomes the line that pays: the
-declared line and its claimed pass are moved to this batch, and no second `used` change goes
-out. A refused document
-leaves the database untouched.
+acknowledgement back, unchanged; the site's signature; a batch sealed since the site was
+struck off is refused (hub.struck_off); a known batch id with other content is a conflict.
+Then every line is reconciled (`reconcile`) and the batch, its lines, the passes now used and
+their replica changes are written in one transaction. A line the site declared first
+(hub.declarations) takes its declared verdict and becomes the line that pays: the declared
+line and its claimed pass are moved to this batch, and no second `used` change goes out. A
+refused document leaves the database untouched.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from mediateur_tui.hub.database import Hub, bulk_insert, read_session, write_ses
 from mediateur_tui.hub.errors import Conflict, Forbidden
 from mediateur_tui.hub.models import HubBatch, HubDeclaredLine, HubLine, HubSite, HubUsedPass
 from mediateur_tui.hub.reconcile import CHUNK, Decision, LineIn, reconcile
+from mediateur_tui.hub.struck_off import refuse_if_signed_struck_off
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import ACK
-from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.instants import iso_instant, parse_instant
 from mediateur_tui.protocol.signing import (
     document_hash,
     region_signer,
@@ -54,8 +55,9 @@ def receive_batch(
 ) -> IntakeResult:
     """Receives one batch. `authenticated_site` is the site of the API key (None for a file).
 
-    Raises ProtocolError (bad document or signature), Forbidden (another site's batch) or
-    Conflict (same batch id, other content), with French messages.
+    Raises ProtocolError (bad document or signature), Forbidden (another site's batch, or one
+    sealed since its site was struck off) or Conflict (same batch id, other content), with
+    French messages.
     """
     lines = check_structure(document, hub.region_id)
     site_id = document["site_id"]
@@ -74,6 +76,7 @@ def receive_batch(
     if site is None or site.public_key is None:
         raise ProtocolError(f"Site inconnu du hub ou pas encore inscrit : {site_id}.")
     verify_document(document, bytes(site.public_key), site_signer(site_id))
+    refuse_if_signed_struck_off(site, parse_instant(document["sealed_at"]), "remise scellée")
     if stored is not None:
         raise _other_content(batch_id)
     try:

@@ -57,6 +57,10 @@ class HubSite(HubTable, table=True):
 
     `distributor`: the region lets this site hand out carnets (POST /v1/attributions); its
     enrolment answer then carries the region's beneficiary key.
+
+    `revoked_at`: when the region struck the site off (`mediateur-hub revoke-site`): from
+    then on its API key is refused and its documents signed at or after it too; what it sent
+    before stands. A new enrolment of the site clears it (its keys are replaced).
     """
 
     __tablename__ = "hub_site"
@@ -67,6 +71,7 @@ class HubSite(HubTable, table=True):
     created_at: datetime
     enrolled_at: datetime | None = None
     distributor: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    revoked_at: datetime | None = None
 
 
 class HubEnrolmentToken(HubTable, table=True):

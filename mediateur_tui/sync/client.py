@@ -45,6 +45,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 PAGE_LIMIT = 10_000
 USER_AGENT = "mediateur-tui/1"
 REFUSAL_BYTES = 64 * 1024  # an error answer's reason: read no further
+SITE_REFUSED = (401, 403)  # the hub refuses the key or the site: its detail says why
+UNKNOWN_SITE = (
+    "La région ne reconnaît pas ce poste (clé d'accès refusée) : il doit être inscrit à nouveau."
+)
 
 
 @dataclass(frozen=True)
@@ -255,24 +259,29 @@ def _reason_text(content: bytes) -> bytes:
 
 
 def _refusal(answer: Answer) -> HubRefused:
-    detail = ""
-    try:
-        body = json.loads(_reason_text(answer.content))
-        if isinstance(body, dict):
-            value = body.get("detail")
-            if isinstance(value, str):
-                detail = value
-            elif value is not None:
-                detail = "requête invalide"
-    except (ValueError, RecursionError, zlib.error):  # not JSON, cut short, too deep
-        detail = ""
+    """The hub's refusal in French: for a refused key (401) or a refused site (403, e.g. one
+    the region struck off), the hub's own `detail` as it is; a fixed sentence for a 401
+    without one; otherwise the status, with the detail when there is one."""
     status = answer.status_code
-    if status == 401:
-        message = (
-            "La région ne reconnaît pas ce poste (clé d'accès refusée) : "
-            "il doit être inscrit à nouveau."
-        )
+    detail = _detail(answer.content)
+    if status in SITE_REFUSED and isinstance(detail, str) and detail:
+        message = f"La région a refusé la demande : {detail}"
+    elif status == 401:
+        message = UNKNOWN_SITE
     else:
         message = f"La région a refusé la demande (erreur {status})"
-        message += f" : {detail}" if detail else "."
+        if isinstance(detail, str):
+            message += f" : {detail}" if detail else "."
+        else:
+            message += "." if detail is None else " : requête invalide"
     return HubRefused(message, status)
+
+
+def _detail(content: bytes) -> object:
+    """The `detail` of an error answer's JSON body; None when there is none or it is
+    unreadable (not JSON, cut short, too deep)."""
+    try:
+        body = json.loads(_reason_text(content))
+    except (ValueError, RecursionError, zlib.error):
+        return None
+    return body.get("detail") if isinstance(body, dict) else None

@@ -1,5 +1,6 @@
-"""What the hub refuses: a batch altered after its site signed it, and a batch posted by another
-site. A clear French message each time, and the hub's database untouched."""
+"""What the hub refuses: a batch altered after its site signed it, a batch posted by another
+site, and every call of a site the region has struck off. A clear French message each time,
+and the hub's database untouched."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from mediateur_tui.domain.periods import period_label
+from mediateur_tui.hub.database import read_session
+from mediateur_tui.hub.models import HubSite
+from mediateur_tui.hub.struck_off import french_instant
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
 from mediateur_tui.services.batches import batch_document
 from mediateur_tui.store.models import Batch
@@ -93,6 +97,40 @@ def test_altered_and_foreign_batches_are_refused(region, make_site) -> None:
     assert f"Remise n° 1 ({period_label(PERIOD)}) : 2 accepté(s) (20,00 €), 0 refusé(s)." in out
     after = region.table_counts()
     assert (after["hub_batch"], after["hub_line"]) == (1, 2)
+
+
+def test_a_struck_off_site_shows_the_regions_own_words(any_region, make_site) -> None:
+    region = any_region
+    region.init()
+    tokens = {
+        SITE_A: region.enrol_site(SITE_A, SITE_A_NAME),
+        SITE_B: region.enrol_site(SITE_B, SITE_B_NAME),
+    }
+    server = region.serve()
+    site_a, site_b = make_site("a"), make_site("b")
+    site_a.ok("enrol", "--hub", server.url, "--token", tokens[SITE_A])
+    site_b.ok("enrol", "--hub", server.url, "--token", tokens[SITE_B])
+    assert site_a.sync_service().sync().ok
+
+    out = region.ok("revoke-site", SITE_A)
+    assert "Sa clé d'accès est refusée dès maintenant" in out
+    with read_session(region.engine) as session:
+        record = session.get(HubSite, SITE_A)
+    assert record is not None and record.revoked_at is not None
+    detail = (
+        f"Ce poste ({SITE_A}) a été radié par la région le {french_instant(record.revoked_at)} "
+        ": ses envois ne sont plus acceptés. Contactez la région."
+    )
+
+    report = site_a.sync_service().sync()
+    assert f"Réplique : La région a refusé la demande : {detail}" in report.errors
+    assert site_a.sync_service().status().last_error is not None
+    refused = site_a.cli("sync")
+    assert refused.code == 2
+    assert detail in refused.err
+    assert "inscrit à nouveau" not in refused.err  # not the sentence of an unknown key
+
+    assert site_b.sync_service().sync().ok  # the other sites go on
 
 
 def _bearer(api_key: str) -> dict[str, str]:

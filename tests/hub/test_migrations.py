@@ -34,7 +34,7 @@ def _tables(engine) -> set[str]:
 
 def test_there_is_one_linear_history():
     assert len(SCRIPTS.get_heads()) == 1
-    assert ALL_REVISIONS[::-1] == ["0001", "0002", "0003", "0004"]
+    assert ALL_REVISIONS[::-1] == ["0001", "0002", "0003", "0004", "0005"]
 
 
 def test_hub_schema_revision_constant_is_alembics_head():
@@ -130,7 +130,7 @@ def _database_at_0001(settings: HubSettings, *, stamped: bool):
 
 
 def _check_upgraded_from_0001(engine) -> None:
-    assert revision_of(engine) == HEAD == "0004"
+    assert revision_of(engine) == HEAD == "0005"
     assert schema_diff(engine, hub_registry.metadata) == []
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id FROM hub_region")).scalars().all() == ["HDF"]
@@ -281,6 +281,40 @@ def test_a_database_at_0003_gets_declared_lines_and_keeps_its_used_passes(
             )
             count = text("SELECT count(*) FROM hub_used_pass WHERE batch_id IS NULL")
             assert connection.execute(count).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_database_at_0004_keeps_its_sites_none_struck_off(settings: HubSettings):
+    """0005: hub_site.revoked_at appears, NULL for the sites already there; a site keeps its
+    enrolment and can be struck off afterwards."""
+    if settings.database_url.startswith("sqlite"):
+        settings.directory.mkdir(parents=True, exist_ok=True)
+    old = make_engine(settings.database_url)
+    upgrade(old, "0004")
+    with old.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO hub_site (id, name, public_key, api_key_hash, created_at, "
+                "enrolled_at) VALUES ('A', 'EPN', :key, 'h', :at, :at)"
+            ),
+            {"key": b"k" * 32, "at": "2026-11-12 09:30:00"},
+        )
+    old.dispose()
+
+    engine = open_engine(settings)
+    try:
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, hub_registry.metadata) == []
+        with engine.begin() as connection:
+            site = text("SELECT id, api_key_hash, revoked_at FROM hub_site")
+            assert [tuple(row) for row in connection.execute(site)] == [("A", "h", None)]
+            connection.execute(
+                text("UPDATE hub_site SET revoked_at = :at WHERE id = 'A'"),
+                {"at": "2026-12-01 09:00:00"},
+            )
+            revoked = connection.execute(text("SELECT revoked_at FROM hub_site")).scalar()
+        assert revoked is not None
     finally:
         engine.dispose()
 

@@ -50,9 +50,9 @@ PROSE_ERRORS = {
     ("post", "/v1/enrolment"): {409, 401},  # token used twice; unknown token
     ("post", "/v1/batches"): {400, 401, 403, 409},  # bad signature; another site; other content
     ("get", "/v1/batches/{batch_id}/ack"): {401, 404},  # not received
-    ("get", "/v1/replica/changes"): {401},
+    ("get", "/v1/replica/changes"): {401, 403},  # 403: a site struck off, on every call
     ("post", "/v1/declarations"): {400, 401, 403},  # bad signature; another site's document
-    ("get", "/v1/recovery"): {401},  # an old key after a re-enrolment
+    ("get", "/v1/recovery"): {401, 403},  # an old key after a re-enrolment
     # bad signature or document; another site's document, or a site that is not a distributor
     ("post", "/v1/attributions"): {400, 401, 403},
     ("get", "/v1/beneficiary-key"): {401, 403},  # a site that is not a distributor
@@ -276,6 +276,7 @@ def test_the_errors_the_protocol_promises_are_described(committed: dict[str, Any
         assert statuses <= table[key][1], (key, statuses - table[key][1])
     for key in AUTHENTICATED:
         assert 401 in described[key], key
+        assert 403 in described[key], key  # a site the region has struck off
     for key in OPERATIONS:
         assert 503 in described[key], key  # hub not initialised
     for key in (("post", "/v1/enrolment"), ("post", "/v1/batches"), ("post", "/v1/attributions")):

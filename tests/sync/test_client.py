@@ -97,9 +97,29 @@ def test_refusals_are_not_retried_and_carry_the_hubs_reason():
     # The batch went gzip-compressed, as the protocol says.
     assert calls[0].headers["Content-Encoding"] == "gzip"
     assert calls[0].content[:2] == b"\x1f\x8b"
-    transport, _ = scripted(httpx.Response(401, json={"detail": "inconnu"}))
-    with pytest.raises(HubRefused, match="inscrit à nouveau"):
-        HubClient(HUB, transport=transport, sleep=sleeps.append).changes(0)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_key_or_site_shows_the_hubs_own_detail(status):
+    detail = "Ce poste (AVESNES-EPN) a été radié par la région le 03/12/2026 à 09:15."
+    transport, _ = scripted(httpx.Response(status, json={"detail": detail}))
+    with pytest.raises(HubRefused) as error:
+        HubClient(HUB, transport=transport).changes(0)
+    assert (error.value.status, str(error.value)) == (
+        status,
+        f"La région a refusé la demande : {detail}",
+    )
+
+
+@pytest.mark.parametrize("body", [b"", b"<html>401</html>", b'{"detail": ""}', b'{"x": 1}'])
+def test_a_401_without_a_detail_says_the_site_must_enrol_again(body):
+    transport, _ = scripted(httpx.Response(401, content=body))
+    with pytest.raises(HubRefused) as error:
+        HubClient(HUB, transport=transport).changes(0)
+    assert str(error.value) == (
+        "La région ne reconnaît pas ce poste (clé d'accès refusée) : il doit être inscrit à "
+        "nouveau."
+    )
 
 
 def test_a_404_ack_means_the_hub_never_got_the_batch():

@@ -1,10 +1,10 @@
 """How the API answers an error: JSON `{"detail": "<message en français>"}`.
 
-400 bad document or signature (and bad parameters), 401 missing or unknown API key, 403
-another site's batch or attributions, or attributions from (or the beneficiary key for) a site
-that is not a distributor, 404, 405 (with the `Allow` header of the address), 409 conflict,
-413 body too large, 503 hub not initialised. FastAPI's own 422 for invalid parameters becomes
-a 400 here too.
+400 bad document or signature (and bad parameters), 401 missing or unknown API key, 403 a
+site the region struck off (hub.struck_off), another site's batch or attributions, or
+attributions from (or the beneficiary key for) a site that is not a distributor, 404, 405
+(with the `Allow` header of the address), 409 conflict, 413 body too large, 503 hub not
+initialised. FastAPI's own 422 for invalid parameters becomes a 400 here too.
 """
 
 from __future__ import annotations

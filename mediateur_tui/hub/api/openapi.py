@@ -26,7 +26,7 @@ from mediateur_tui.hub.api.models import (
 _ERROR_DESCRIPTIONS = {
     400: "Document, signature ou paramètre invalide.",
     401: "Clé d'accès manquante ou inconnue.",
-    403: "Ressource d'un autre site, ou site non distributeur.",
+    403: "Site radié par la région, ressource d'un autre site, ou site non distributeur.",
     404: "Introuvable.",
     409: "Conflit avec ce que le hub a déjà reçu.",
     413: "Document trop volumineux.",

@@ -3,8 +3,8 @@
     mediateur-hub [--dir DIR] [--db URL] COMMAND ...
 
 The commands, by module: `region` (init, issue, attribute, revoke), `sites` (enrol-site,
-import-enrolment, export-beneficiary-key), `exchange` (serve, export-replica, import-batch,
-import-attributions, statement, lines).
+import-enrolment, export-beneficiary-key, revoke-site), `exchange` (serve, export-replica,
+import-batch, import-attributions, statement, lines).
 
 The error contract is the site's: exit 0 when done, 2 on a usage or data error with a French
 sentence on stderr, and never a traceback. An unexpected error is said in French and its

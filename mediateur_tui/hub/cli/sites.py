@@ -1,12 +1,18 @@
 """The commands about sites: enrol-site (a one-time token), import-enrolment (enrolment by
-file, without network), export-beneficiary-key (for a distributor site enrolled by file)."""
+file, without network), export-beneficiary-key (for a distributor site enrolled by file),
+revoke-site (strike a site off, e.g. after its computer was stolen).
+
+revoke-site exits 0 when the site is struck off, and also when it already was (nothing
+changes, it says since when); 2 for an unknown site, as every data error."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
+from mediateur_tui.domain.formatting import LOCAL_TZ
 from mediateur_tui.domain.french_cli import say
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.hub.cli.common import EXIT_OK, Commands
@@ -15,6 +21,7 @@ from mediateur_tui.hub.errors import HubError
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.files import read_document_file, write_file
 from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
+from mediateur_tui.protocol.instants import instant_or_none
 
 
 def add_commands(commands: Commands) -> None:
@@ -44,11 +51,40 @@ def add_commands(commands: Commands) -> None:
     key.add_argument("--site-id", required=True)
     key.add_argument("--out", type=Path, default=Path("."), help="dossier du fichier")
 
+    strike = commands.add(
+        "revoke-site",
+        "radier un site (poste volé ou perdu) : sa clé d'accès et ce qu'il signe depuis sont "
+        "refusés",
+        _revoke_site,
+    )
+    strike.add_argument("site_id", metavar="ID", help="identifiant du site")
+    strike.add_argument(
+        "--at",
+        type=_instant,
+        metavar="INSTANT",
+        help="radié depuis AAAA-MM-JJTHH:MM (heure de Paris, ou avec fuseau) ; maintenant par "
+        "défaut",
+    )
+
+
+def _instant(text: str) -> datetime:
+    """An instant given on the command line: ISO 8601, with its offset or in Paris time."""
+    moment = instant_or_none(text)
+    if moment is not None:
+        return moment
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=LOCAL_TZ)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"date et heure invalides « {text} » (AAAA-MM-JJTHH:MM attendu)"
+        ) from None
+
 
 def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
     import qrcode
 
     from mediateur_tui.hub.enrolment import enrol_site, site_record
+    from mediateur_tui.hub.struck_off import french_instant
 
     hub = open_hub(settings)
     token = enrol_site(hub, args.site_id, args.name, distributor=args.distributeur)
@@ -66,6 +102,11 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
         )
     else:
         say("Site distributeur : non.")
+    if site is not None and site.revoked_at is not None:
+        say(
+            f"Ce site est radié depuis le {french_instant(site.revoked_at)} : il le reste "
+            "jusqu'à ce que ce jeton serve ; les clés de l'ancien poste ne serviront plus."
+        )
     say(f"Sur le poste du site : mediateur-tui enrol --hub URL_DU_HUB --token {token}")
     say(
         "Le site doit voir la même empreinte de clé de la région : "
@@ -120,5 +161,35 @@ def _export_beneficiary_key(args: argparse.Namespace, settings: HubSettings) -> 
     say(
         "À importer sur le poste du site (mediateur-tui attribution import-key), puis à "
         "effacer de la clé USB : le fichier contient un secret de la région."
+    )
+    return EXIT_OK
+
+
+def _revoke_site(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.struck_off import french_instant, revoke_site
+
+    hub = open_hub(settings)
+    try:
+        outcome = revoke_site(hub, args.site_id, args.at)
+    finally:
+        hub.engine.dispose()
+    since = french_instant(outcome.revoked_at)
+    if outcome.already:
+        say(f"Le site {outcome.site_id} est déjà radié depuis le {since} : rien n'a changé.")
+        return EXIT_OK
+    say(f"Site {outcome.site_id} radié depuis le {since}.")
+    say(
+        "Sa clé d'accès est refusée dès maintenant : le poste ne peut plus ni se synchroniser "
+        "ni rien envoyer, et ce qu'il a signé depuis la radiation (remise, attributions) est "
+        "refusé, même apporté sur clé USB."
+    )
+    say(
+        "Ce qu'il a envoyé ou signé avant la radiation reste acquis : rien de ce que la région "
+        "a déjà reçu de lui ne change."
+    )
+    say(
+        "Pour un nouveau poste du même site : mediateur-hub enrol-site --site-id "
+        f"{outcome.site_id} --name NOM ; dès que son jeton a servi, le site n'est plus radié "
+        "et les clés de l'ancien poste ne servent plus."
     )
     return EXIT_OK

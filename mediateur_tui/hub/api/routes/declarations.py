@@ -45,7 +45,7 @@ async def post_declaration(
     response_model=SiteRecovery,
     responses={
         200: {"description": "pn-site-recovery/1"},
-        **error_responses(401, 503),
+        **error_responses(401, 403, 503),
     },
 )
 async def get_recovery(

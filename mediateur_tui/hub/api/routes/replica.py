@@ -29,7 +29,7 @@ router = APIRouter(tags=["réplique"])
             "description": "pn-replica-page/1, compressé (Content-Encoding: gzip).",
             "headers": {"Content-Encoding": {"description": "gzip", "schema": {"type": "string"}}},
         },
-        **error_responses(400, 401, 503),
+        **error_responses(400, 401, 403, 503),
     },
 )
 def replica_changes(
