@@ -1,7 +1,9 @@
 """Turn whatever a scanner or a keyboard typed into a pass code (and QR fields, if any).
 
 Accepted: a bare code (typed or Code 128), or a QR payload
-`PN1:<PROGRAMME>:<CODE13>:<VALID_UNTIL YYYYMMDD>:<SIG>`, as typed by a correctly set scanner or
+`PN2:<KID>:<PROGRAMME>:<CODE13>:<VALID_UNTIL YYYYMMDD>:<SIG>` (KID: the region key that signed
+it) or `PN1:<PROGRAMME>:<CODE13>:<VALID_UNTIL YYYYMMDD>:<SIG>` (signed by the region's first
+key, before key ids), as typed by a correctly set scanner or
 by a US-layout scanner on an AZERTY system. Parsing never raises: a bad input becomes a
 ScanInput with an `error` in French.
 """
@@ -15,9 +17,11 @@ from enum import StrEnum
 
 from mediateur_tui.domain.codes import CODE_LENGTH, MalformedCode, normalise, parse_code
 from mediateur_tui.domain.keyboard import looks_garbled, undo_us_layout_on_azerty
+from mediateur_tui.domain.signatures import KID_PATTERN
 from mediateur_tui.domain.text import REPLACEMENT, inert
 
-PAYLOAD_PREFIX = "PN1"
+PAYLOAD_PREFIX = "PN1"  # signed by the region's first key, naming no key
+KEYED_PAYLOAD_PREFIX = "PN2"  # names the key that signed it
 MAX_INPUT_LENGTH = 512
 UNREADABLE = (
     "Saisie illisible (des octets qui ne sont pas du texte) : relisez le pass ou tapez le code "
@@ -44,6 +48,7 @@ class ScanInput:
     programme: str | None = None
     valid_until: date | None = None
     signature: str | None = None
+    kid: str | None = None  # the key a PN2 payload names
     layout_fixed: bool = False
     error: str | None = None
 
@@ -52,15 +57,19 @@ class ScanInput:
         """The text the region signed, for a QR payload."""
         if self.kind is not InputKind.QR or self.code is None or self.valid_until is None:
             return None
-        return signed_message(self.programme or "", self.code, self.valid_until)
+        return signed_message(self.programme or "", self.code, self.valid_until, self.kid)
 
 
-def signed_message(programme: str, code: str, valid_until: date) -> str:
-    return f"{PAYLOAD_PREFIX}:{programme}:{code}:{valid_until:%Y%m%d}"
+def signed_message(programme: str, code: str, valid_until: date, kid: str | None = None) -> str:
+    """What the region signs: `PN2:<KID>:…` when it names its key, else `PN1:…`."""
+    fields = f"{programme}:{code}:{valid_until:%Y%m%d}"
+    return f"{KEYED_PAYLOAD_PREFIX}:{kid}:{fields}" if kid else f"{PAYLOAD_PREFIX}:{fields}"
 
 
-def build_payload(programme: str, code: str, valid_until: date, signature: str) -> str:
-    return f"{signed_message(programme, code, valid_until)}:{signature}"
+def build_payload(
+    programme: str, code: str, valid_until: date, signature: str, kid: str | None = None
+) -> str:
+    return f"{signed_message(programme, code, valid_until, kid)}:{signature}"
 
 
 def parse_scan(text: str) -> ScanInput:
@@ -99,7 +108,7 @@ def _worth_correcting(failed: ScanInput) -> bool:
 
 
 def _parse(text: str, *, layout_fixed: bool) -> ScanInput:
-    if text.upper().startswith(PAYLOAD_PREFIX + ":"):
+    if text.upper().startswith((PAYLOAD_PREFIX + ":", KEYED_PAYLOAD_PREFIX + ":")):
         return _parse_payload(text, layout_fixed=layout_fixed)
     try:
         code = parse_code(text)
@@ -113,6 +122,11 @@ def _parse_payload(text: str, *, layout_fixed: bool) -> ScanInput:
         return ScanInput(raw=text, kind=InputKind.QR, layout_fixed=layout_fixed, error=message)
 
     parts = text.upper().split(":")
+    kid = None
+    if parts[0] == KEYED_PAYLOAD_PREFIX and len(parts) == 6:
+        kid = parts.pop(1)
+        if not KID_PATTERN.fullmatch(kid):
+            return failed("Clé de signature illisible dans le QR code.")
     if len(parts) != 5:
         return failed("QR code incomplet : relisez-le ou tapez le code imprimé.")
     _, programme, code_text, until_text, signature = parts
@@ -134,6 +148,7 @@ def _parse_payload(text: str, *, layout_fixed: bool) -> ScanInput:
         programme=programme,
         valid_until=valid_until,
         signature=signature,
+        kid=kid,
         layout_fixed=layout_fixed,
     )
 

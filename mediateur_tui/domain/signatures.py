@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+KID_PATTERN = re.compile(r"[A-Z2-7]{8}")  # what key_id makes
 
 
 def b32encode(data: bytes) -> str:

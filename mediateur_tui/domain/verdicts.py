@@ -3,6 +3,11 @@
 `decide` is pure: the store gathers what the replica and the local log know about the pass
 (PassFacts), and this module applies the rules of docs/passes.md (« Verdicts »).
 
+Keys (domain/region_keys.py): a QR payload is verified with the region key it names (`PN1`: the
+region's first key). A key the site does not know, a key revoked before the pass can be shown
+to have been signed, or a signature outside the key's signing window refuses the scan
+(`unknown_key`, `key_revoked`, `key_out_of_period`) before the replica's facts are read.
+
 Provisional acceptance: once the replica carries the region's key, a QR payload whose signature
 verifies is genuine even when the replica does not list its code yet (carnets issued since the
 last sync). It is accepted *provisionally* at the standard value and the region settles it when
@@ -26,6 +31,7 @@ from mediateur_tui.domain.formatting import (
     format_euros,
     local_date,
 )
+from mediateur_tui.domain.region_keys import PassKeyProblem, RegionKeys, pass_key_problem
 from mediateur_tui.domain.scan_input import InputKind, ScanInput
 from mediateur_tui.domain.signatures import verify
 
@@ -44,6 +50,9 @@ class Verdict(StrEnum):
     NOT_YET_VALID = "not_yet_valid"
     UNATTRIBUTED = "unattributed"
     PROGRAMME_NOT_ACCEPTED = "programme_not_accepted"
+    UNKNOWN_KEY = "unknown_key"
+    KEY_REVOKED = "key_revoked"
+    KEY_OUT_OF_PERIOD = "key_out_of_period"
 
     @property
     def redeemable(self) -> bool:
@@ -66,6 +75,9 @@ VERDICT_LABELS = {
     Verdict.NOT_YET_VALID: "Pas encore valable",
     Verdict.UNATTRIBUTED: "Carnet non attribué",
     Verdict.PROGRAMME_NOT_ACCEPTED: "Programme non accepté ici",
+    Verdict.UNKNOWN_KEY: "Clé de signature inconnue",
+    Verdict.KEY_REVOKED: "Clé de signature révoquée",
+    Verdict.KEY_OUT_OF_PERIOD: "Signature hors période",
 }
 
 REVOCATION_REASONS = {
@@ -130,6 +142,7 @@ class PassFacts:
     valid_until: date
     grace_until: date
     accepted_here: bool
+    issued_on: date | None = None  # None: issued before the replica carried issue dates
     revoked_reason: str | None = None
     revoked_on: date | None = None
     redeemed_here: LocalRedemption | None = None
@@ -141,7 +154,7 @@ class ReplicaState:
     """What the verdict needs to know about the replica as a whole."""
 
     updated_at: datetime | None
-    region_public_key: bytes | None = None
+    region_keys: RegionKeys | None = None  # None: the site knows no region key yet
     max_age: timedelta = DEFAULT_MAX_REPLICA_AGE
 
 
@@ -235,12 +248,16 @@ def decide(
     if scan.error is not None or scan.code is None:
         return result(Verdict.MALFORMED, scan.error or "Code illisible : vérifiez la saisie.")
     shown = format_code(scan.code)
+    untrusted = _key_refusal(scan, facts, replica, local_date(now))
+    if untrusted:
+        verdict, message = untrusted
+        return result(verdict, message, {"code": shown})
     forged = _payload_problem(scan, facts, replica)
     if forged:
         return result(Verdict.MALFORMED, forged, {"code": shown})
     if facts is None and redeemed_here is not None:
         return _redeemed_here(redeemed_here, {"code": shown}, result)
-    if facts is None and scan.kind is InputKind.QR and replica.region_public_key is not None:
+    if facts is None and scan.kind is InputKind.QR and replica.region_keys is not None:
         # The signature verified above: a genuine pass the replica does not list yet.
         return _decide_provisional(scan, local_date(now), result, warnings)
     if facts is None:
@@ -258,8 +275,9 @@ def _payload_problem(scan: ScanInput, facts: PassFacts | None, replica: ReplicaS
     if scan.kind is not InputKind.QR:
         return None
     message = scan.signed_message
-    if replica.region_public_key is not None and message is not None:
-        if not verify(replica.region_public_key, message, scan.signature or ""):
+    if replica.region_keys is not None and message is not None:
+        key = replica.region_keys.named(scan.kid)
+        if key is None or not verify(key.public_key, message, scan.signature or ""):
             return "Signature du QR code invalide : ce pass n'a pas été émis par la région."
         return None
     if facts is not None and (
@@ -267,6 +285,39 @@ def _payload_problem(scan: ScanInput, facts: PassFacts | None, replica: ReplicaS
     ):
         return "Le QR code ne correspond pas au registre (programme ou date) : pass suspect."
     return None
+
+
+def _key_refusal(
+    scan: ScanInput, facts: PassFacts | None, replica: ReplicaState, today: date
+) -> tuple[Verdict, str] | None:
+    """The refusal of a QR payload whose signing key is not to be trusted, or None."""
+    keys = replica.region_keys
+    if scan.kind is not InputKind.QR or keys is None:
+        return None
+    key = keys.named(scan.kid)
+    made_on = local_date(replica.updated_at) if replica.updated_at else None
+    issued_on = facts.issued_on if facts else None
+    problem = pass_key_problem(key, issued_on, facts is not None, made_on, today)
+    if problem is PassKeyProblem.UNKNOWN:
+        return Verdict.UNKNOWN_KEY, (
+            f"QR code signé par une clé que la région n'a pas annoncée ({scan.kid}) : pass "
+            "suspect, ne l'acceptez pas. Si la région vient de changer de clé, synchronisez la "
+            "réplique puis relisez-le."
+        )
+    if key is None or problem is None:
+        return None
+    if problem is PassKeyProblem.REVOKED:
+        since = format_date(key.revoked_from) if key.revoked_from else "?"
+        return Verdict.KEY_REVOKED, (
+            f"QR code signé par la clé {key.kid}, que la région a révoquée à partir du {since} : "
+            "ne l'acceptez pas. Le bénéficiaire peut s'adresser à la région."
+        )
+    start = format_date(key.valid_from)
+    window = f"du {start} au {format_date(key.sign_until)}" if key.sign_until else f"dès le {start}"
+    return Verdict.KEY_OUT_OF_PERIOD, (
+        f"QR code signé par la clé {key.kid} hors de sa période de signature ({window}) : "
+        "pass suspect, ne l'acceptez pas."
+    )
 
 
 def _decide_known(facts: PassFacts, today: date, result: _Result) -> CheckResult:

@@ -15,6 +15,7 @@ BENEFICIARY_KEY = "pn-beneficiary-key/1"
 DECLARATION = "pn-declaration/1"
 DECLARATION_ANSWER = "pn-declaration-answer/1"
 SITE_RECOVERY = "pn-site-recovery/1"
+KEY_SET = "pn-key-set/1"  # travels in enrolment answers, replica pages and snapshots
 
 # Change kinds in replica pages and snapshots (field "t").
 CHANGE_PROGRAMME = "programme"

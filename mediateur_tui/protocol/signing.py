@@ -14,17 +14,15 @@ import base64
 import binascii
 import hashlib
 import json
-import re
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from mediateur_tui.domain.signatures import key_id, public_key_bytes
+from mediateur_tui.domain.signatures import KID_PATTERN, key_id, public_key_bytes
 from mediateur_tui.protocol.errors import ProtocolError
 
 REGION_SIGNER_PREFIX = "region:"
-KID_PATTERN = re.compile(r"[A-Z2-7]{8}")
 
 
 def canonical_bytes(document: dict[str, Any]) -> bytes:
@@ -74,7 +72,7 @@ def verify_document(document: dict[str, Any], public_key: bytes, signer: str) ->
     named = signature.get("kid")
     if named is not None and named != key_id(public_key):
         raise ProtocolError(
-            f"Document signé par la clé {_shown_kid(named)}, qui n'est pas la clé connue de "
+            f"Document signé par la clé {shown_kid(named)}, qui n'est pas la clé connue de "
             f"{signer} ({key_id(public_key)}) : refusé."
         )
     try:
@@ -87,7 +85,7 @@ def verify_document(document: dict[str, Any], public_key: bytes, signer: str) ->
         ) from error
 
 
-def _shown_kid(named: object) -> str:
+def shown_kid(named: object) -> str:
     """A `kid` read from a document, as a message can show it."""
     text = str(named)
     return text if KID_PATTERN.fullmatch(text) else "illisible"

@@ -57,6 +57,7 @@ class Carnet(SQLModel, table=True):
     size: int
     attributed_on: date | None = None
     beneficiary_ref: str | None = Field(default=None, index=True)  # pseudonymous (docs/passes.md)
+    issued_on: date | None = None  # None: issued before the replica carried issue dates
 
 
 class PassRecord(SQLModel, table=True):
@@ -91,7 +92,8 @@ class ReplicaMeta(SQLModel, table=True):
     __tablename__ = "replica_meta"
     id: int = Field(default=1, primary_key=True)
     region_id: str
-    region_public_key: bytes | None = None
+    region_public_key: bytes | None = None  # the region's first key, given at enrolment
+    region_key_set: str | None = None  # the latest pn-key-set/1 followed (JSON), if any
     site_id: str
     updated_at: datetime | None = None
     pass_count: int = 0

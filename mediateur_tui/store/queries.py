@@ -20,6 +20,7 @@ from mediateur_tui.domain.verdicts import (
     RemoteRedemption,
     ReplicaState,
 )
+from mediateur_tui.protocol.key_sets import trusted_keys
 from mediateur_tui.protocol.verdicts import refusal_label
 from mediateur_tui.store.answers import refusal_of, site_name
 from mediateur_tui.store.models import (
@@ -47,9 +48,8 @@ def replica_state(session: Session, max_age: timedelta = DEFAULT_MAX_REPLICA_AGE
     meta = replica_meta(session)
     if meta is None:
         return ReplicaState(updated_at=None, max_age=max_age)
-    return ReplicaState(
-        updated_at=meta.updated_at, region_public_key=meta.region_public_key, max_age=max_age
-    )
+    keys = trusted_keys(meta.region_public_key, meta.region_key_set, meta.region_id)
+    return ReplicaState(updated_at=meta.updated_at, region_keys=keys, max_age=max_age)
 
 
 def pass_facts(session: Session, code: str, site_id: str) -> PassFacts | None:

@@ -48,11 +48,11 @@ _PROGRAMME_SITE_INSERT = (
     "INSERT INTO programme_site (programme_id, site_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
 )
 _CARNET_UPSERT = (
-    "INSERT INTO carnet (id, programme_id, size, attributed_on, beneficiary_ref) "
-    "VALUES (?, ?, ?, ?, ?) "
+    "INSERT INTO carnet (id, programme_id, size, attributed_on, beneficiary_ref, issued_on) "
+    "VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO UPDATE SET programme_id = excluded.programme_id, "
     "size = excluded.size, attributed_on = excluded.attributed_on, "
-    "beneficiary_ref = excluded.beneficiary_ref"
+    "beneficiary_ref = excluded.beneficiary_ref, issued_on = excluded.issued_on"
 )
 _CARNET_REFS = "SELECT id, ref FROM carnet WHERE id IN (SELECT value FROM json_each(?))"
 _PASS_UPSERT = (
@@ -203,6 +203,7 @@ class _Applier:
                 int(change["n"]),
                 _day_or_none(change["a"]),
                 _reference(change),
+                _day_or_none(change.get("i")),
             ),
         )
         for code in codes:

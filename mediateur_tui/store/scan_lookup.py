@@ -26,13 +26,14 @@ from mediateur_tui.domain.verdicts import (
     RemoteRedemption,
     ReplicaState,
 )
+from mediateur_tui.protocol.key_sets import trusted_keys
 from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
 from mediateur_tui.store.sqlite_file import said_in_french
 
 SCAN_STATEMENT = """
-SELECT m.site_id, m.updated_at, m.region_public_key,
+SELECT m.site_id, m.updated_at, m.region_public_key, m.region_key_set, m.region_id,
        p.code, pr.id AS programme_id, pr.label, pr.value_cents,
-       c.id AS carnet_id, c.size, c.attributed_on,
+       c.id AS carnet_id, c.size, c.attributed_on, c.issued_on,
        pr.valid_from, pr.valid_until, pr.grace_until,
        EXISTS (SELECT 1 FROM programme_site ps
                WHERE ps.programme_id = pr.id AND ps.site_id IN (m.site_id, '*')) AS accepted,
@@ -90,7 +91,7 @@ def scan_lookup(
         return None
     replica = ReplicaState(
         updated_at=_instant(row["updated_at"]),
-        region_public_key=row["region_public_key"],
+        region_keys=trusted_keys(row["region_public_key"], row["region_key_set"], row["region_id"]),
         max_age=max_age,
     )
     here = _local_redemption(row)
@@ -111,6 +112,7 @@ def _facts(row: sqlite3.Row, here: LocalRedemption | None) -> PassFacts:
         valid_until=date.fromisoformat(row["valid_until"]),
         grace_until=date.fromisoformat(row["grace_until"]),
         accepted_here=bool(row["accepted"]),
+        issued_on=_day(row["issued_on"]),
         revoked_reason=row["revoked_reason"],
         revoked_on=_day(row["revoked_on"]),
         redeemed_here=here,

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mediateur_tui.domain.codes import make_code
+from mediateur_tui.domain.region_keys import RegionKeys
 from mediateur_tui.domain.scan_input import InputKind, ScanInput, parse_scan
 from mediateur_tui.domain.signatures import private_key_from_seed, public_key_bytes, sign
 from mediateur_tui.domain.verdicts import (
@@ -233,7 +234,7 @@ def test_programme_not_accepted():
 
 def test_only_valid_and_grace_are_redeemable():
     assert {v for v in Verdict if v.redeemable} == {Verdict.VALID, Verdict.GRACE}
-    assert len(Verdict) == 11
+    assert len(Verdict) == 14
     assert all(v.label for v in Verdict)
 
 
@@ -337,12 +338,12 @@ def test_layout_fixed_from_a_real_garbled_scan():
 
 
 def test_payload_with_good_signature_is_valid():
-    replica = replace(FRESH, region_public_key=PUBLIC)
+    replica = replace(FRESH, region_keys=RegionKeys.first_key_only(PUBLIC))
     assert decide(payload(), FACTS, replica, NOW).verdict is Verdict.VALID
 
 
 def test_payload_with_wrong_signature_is_malformed():
-    replica = replace(FRESH, region_public_key=PUBLIC)
+    replica = replace(FRESH, region_keys=RegionKeys.first_key_only(PUBLIC))
     other_key = private_key_from_seed(bytes(range(1, 33)))
     result = decide(payload(key=other_key), FACTS, replica, NOW)
     assert result.verdict is Verdict.MALFORMED
@@ -353,20 +354,20 @@ def test_payload_with_wrong_signature_is_malformed():
 
 
 def test_payload_with_a_tampered_date_is_malformed():
-    replica = replace(FRESH, region_public_key=PUBLIC)
+    replica = replace(FRESH, region_keys=RegionKeys.first_key_only(PUBLIC))
     genuine = payload()
     tampered = replace(genuine, valid_until=date(2030, 12, 31))
     assert decide(tampered, FACTS, replica, NOW).verdict is Verdict.MALFORMED
 
 
 def test_payload_with_a_garbage_signature_is_malformed():
-    replica = replace(FRESH, region_public_key=PUBLIC)
+    replica = replace(FRESH, region_keys=RegionKeys.first_key_only(PUBLIC))
     scan = replace(payload(), signature="AAAA")
     assert decide(scan, FACTS, replica, NOW).verdict is Verdict.MALFORMED
 
 
 def test_bare_code_is_not_signature_checked():
-    replica = replace(FRESH, region_public_key=PUBLIC)
+    replica = replace(FRESH, region_keys=RegionKeys.first_key_only(PUBLIC))
     assert decide(bare(), FACTS, replica, NOW).verdict is Verdict.VALID
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.codes import make_code
+from mediateur_tui.domain.region_keys import RegionKeys
 from mediateur_tui.domain.scan_input import parse_scan
 from mediateur_tui.domain.verdicts import (
     PROVISIONAL_WARNING,
@@ -33,7 +34,8 @@ UNTIL = date(2026, 12, 31)
 REGION = Region()
 PAYLOAD = REGION.qr(CODE, UNTIL)
 KNOWN_KEY = ReplicaState(
-    updated_at=datetime(2026, 6, 1, tzinfo=UTC), region_public_key=REGION.public_key
+    updated_at=datetime(2026, 6, 1, tzinfo=UTC),
+    region_keys=RegionKeys.first_key_only(REGION.public_key),
 )
 
 
