@@ -21,9 +21,9 @@ from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.files import read_document_file
 from mediateur_tui.protocol.formats import ACK
 from mediateur_tui.protocol.instants import parse_instant
-from mediateur_tui.protocol.signing import region_signer, verify_document
 from mediateur_tui.protocol.verdicts import LineVerdict, RefusalReason, refusal_label
 from mediateur_tui.services.batches import BatchInfo, batch_document
+from mediateur_tui.services.region_keys import verify_from_region
 from mediateur_tui.store import queries
 from mediateur_tui.store.answers import Answer, record_answers
 from mediateur_tui.store.audit import append_event
@@ -125,13 +125,14 @@ def import_ack(
         raise ProtocolError(f"Document inattendu : {ACK} attendu.")
     with Session(engine) as session:
         meta = queries.replica_meta(session)
-        if meta is None or meta.region_public_key is None:
-            raise ProtocolError(
-                "La clé de la région est inconnue sur ce poste : impossible de vérifier "
-                "l'accusé de réception."
-            )
-        region_id, region_key, site_id = meta.region_id, meta.region_public_key, meta.site_id
-    verify_document(ack, region_key, region_signer(region_id))
+    verify_from_region(
+        ack,
+        meta,
+        "La clé de la région est inconnue sur ce poste : impossible de vérifier l'accusé de "
+        "réception.",
+    )
+    assert meta is not None
+    region_id, site_id = meta.region_id, meta.site_id
     if ack.get("region_id") != region_id or ack.get("site_id") != site_id:
         raise ProtocolError(
             f"Cet accusé de réception est destiné au lieu « {ack.get('site_id')} » "

@@ -29,12 +29,11 @@ from mediateur_tui.protocol.formats import (
 )
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.signing import (
-    region_signer,
     sign_document,
     site_signer,
-    verify_document,
 )
 from mediateur_tui.protocol.verdicts import AttributionRefusal, AttributionVerdict
+from mediateur_tui.services.region_keys import verify_from_region
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
@@ -123,9 +122,8 @@ def apply_answer(
     attribution of it) and stores one verdict per attribution."""
     with Session(engine) as session:
         meta = queries.replica_meta(session)
-    if meta is None or meta.region_public_key is None:
-        raise ProtocolError("Clé de la région inconnue : réponse impossible à vérifier.")
-    verify_document(answer, meta.region_public_key, region_signer(meta.region_id))
+    verify_from_region(answer, meta, "Clé de la région inconnue : réponse impossible à vérifier.")
+    assert meta is not None
     if answer.get("format") != ATTRIBUTION_ANSWER or answer.get("site_id") != meta.site_id:
         raise ProtocolError("Réponse de la région aux attributions mal adressée : ignorée.")
     if document is not None:
@@ -165,9 +163,10 @@ def store_beneficiary_key(engine: Engine, data_dir: Path, document: dict[str, An
     """Verifies the region's pn-beneficiary-key/1 (online, or a file) and keeps its key."""
     with Session(engine) as session:
         meta = queries.replica_meta(session)
-    if meta is None or meta.region_public_key is None:
-        raise ProtocolError("Clé de la région inconnue : clé bénéficiaires impossible à vérifier.")
-    verify_document(document, meta.region_public_key, region_signer(meta.region_id))
+    verify_from_region(
+        document, meta, "Clé de la région inconnue : clé bénéficiaires impossible à vérifier."
+    )
+    assert meta is not None
     if document.get("region_id") != meta.region_id or document.get("site_id") != meta.site_id:
         raise ProtocolError(
             f"Clé bénéficiaires adressée à un autre lieu ({document.get('site_id')}) : ignorée."

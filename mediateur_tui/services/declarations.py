@@ -30,14 +30,13 @@ from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import DECLARATION, DECLARATION_ANSWER, MAX_DECLARATION_LINES
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.signing import (
-    region_signer,
     sign_document,
     site_signer,
-    verify_document,
 )
 from mediateur_tui.protocol.verdicts import LineVerdict
 from mediateur_tui.services.acks import parse_answer_lines
 from mediateur_tui.services.batches import redemption_line, session_line
+from mediateur_tui.services.region_keys import verify_from_region
 from mediateur_tui.store import queries
 from mediateur_tui.store.answers import record_answers
 from mediateur_tui.store.engine import writer
@@ -175,9 +174,7 @@ def apply_answer(
         raise ProtocolError(f"Réponse inattendue de la région : {DECLARATION_ANSWER} attendu.")
     with Session(engine) as session:
         meta = queries.replica_meta(session)
-        assert meta is not None and meta.region_public_key is not None  # it signed `document`
-        region_id, region_key = meta.region_id, meta.region_public_key
-    verify_document(answer, region_key, region_signer(region_id))
+    verify_from_region(answer, meta, "La clé de la région est inconnue sur ce poste.")
     if (answer.get("declaration_id"), answer.get("site_id"), answer.get("region_id")) != (
         document["declaration_id"],
         document["site_id"],

@@ -19,10 +19,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from mediateur_tui.domain.region_keys import RegionKeys
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
-from mediateur_tui.protocol.signing import decode_key, encode_key, region_signer, verify_document
+from mediateur_tui.protocol.key_sets import verify_region_document
+from mediateur_tui.protocol.signing import decode_key, encode_key
+from mediateur_tui.services.region_keys import (
+    follow_document_key_sets,
+    keep_followed,
+    trusted_region_keys,
+)
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
@@ -155,7 +162,11 @@ def apply_enrolment(
     key = new_key or load_site_key(data_dir)
     region_id, site_id = _identifier(answer, "region_id"), _identifier(answer, "site_id")
     region_key = decode_key(str(answer.get("region_public_key", "")))
-    verify_document(answer, region_key, region_signer(region_id))
+    known_keys = trusted_region_keys(meta) if known and known[1] == region_key else None
+    followed = follow_document_key_sets(
+        known_keys or RegionKeys.first_key_only(region_key), answer, region_id
+    )
+    verify_region_document(answer, followed.keys, region_id)
     site_name, api_key = answer.get("site_name"), answer.get("api_key")
     if not isinstance(site_name, str) or not isinstance(api_key, str) or not api_key:
         raise ProtocolError("Réponse d'inscription mal formée : refusée.")
@@ -183,6 +194,7 @@ def apply_enrolment(
                 site_id,
             )
             meta.region_public_key = region_key
+        keep_followed(meta, followed)
         session.add(meta)
         if new_key is not None:
             replace_site_key(data_dir, new_key)

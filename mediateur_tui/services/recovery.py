@@ -23,7 +23,7 @@ from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import SITE_RECOVERY
 from mediateur_tui.protocol.instants import parse_instant
-from mediateur_tui.protocol.signing import document_hash, region_signer, verify_document
+from mediateur_tui.protocol.signing import document_hash
 from mediateur_tui.services.acks import parse_answer_lines
 from mediateur_tui.services.merge import (
     BatchRow,
@@ -34,6 +34,7 @@ from mediateur_tui.services.merge import (
     SiteRows,
     merge_rows,
 )
+from mediateur_tui.services.region_keys import verify_from_region
 from mediateur_tui.store import queries
 from mediateur_tui.store.answers import Answer
 from mediateur_tui.store.models import AckLine, Batch
@@ -62,9 +63,10 @@ def _verify(engine: Engine, document: dict[str, Any]) -> None:
         raise ProtocolError(f"Réponse inattendue de la région : {SITE_RECOVERY} attendu.")
     with Session(engine) as session:
         meta = queries.replica_meta(session)
-    if meta is None or meta.region_public_key is None:
-        raise ProtocolError("La clé de la région est inconnue sur ce poste : reprise impossible.")
-    verify_document(document, meta.region_public_key, region_signer(meta.region_id))
+    verify_from_region(
+        document, meta, "La clé de la région est inconnue sur ce poste : reprise impossible."
+    )
+    assert meta is not None
     if (document.get("region_id"), document.get("site_id")) != (meta.region_id, meta.site_id):
         raise ProtocolError(
             f"Ce document de reprise est celui du lieu « {document.get('site_id')} », pas de ce "

@@ -1,15 +1,19 @@
 """Applying the region's replica pages and snapshots to the site's replica tables.
 
-A page (pn-replica-page/1) is verified with the region key stored at enrolment, then its
+Both carry the region's key sets (`key_sets`): the site follows them from the keys it trusts
+(services/region_keys.py) before it verifies the document with the key it names, and keeps the
+newest set in the same transaction as the changes.
+
+A page (pn-replica-page/1) is verified with the region's keys, then its
 changes, its `until` cursor and its `generated_at` (the replica's `updated_at`) are written in
 ONE transaction: a cut between two pages loses nothing, and the next run resumes from the
 stored cursor. Every change is an upsert, and a page whose `until` is not beyond the stored
 cursor is not applied again, so re-applying a page changes nothing.
 
 A snapshot (pn-replica-snapshot/1, a file on a USB key) carries every change from the start and
-the region's public key. A site that has no region key yet trusts that key on first use (the
-caller shows its fingerprint, to compare with the region's); a snapshot signed by another key
-than the stored one is refused.
+the region's first public key. A site that has no region key yet trusts that key on first use
+(the caller shows its fingerprint, to compare with the region's); a snapshot of a region whose
+first key is not the stored one is refused.
 
 The rows themselves are written by store/replica.py.
 """
@@ -25,12 +29,19 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from mediateur_tui.domain.region_keys import RegionKeys
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.files import read_document_file
 from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_SNAPSHOT
 from mediateur_tui.protocol.instants import parse_instant
-from mediateur_tui.protocol.signing import decode_key, region_signer, verify_document
+from mediateur_tui.protocol.key_sets import verify_region_document
+from mediateur_tui.protocol.signing import decode_key
+from mediateur_tui.services.region_keys import (
+    follow_document_key_sets,
+    keep_followed,
+    trusted_region_keys,
+)
 from mediateur_tui.store import queries
 from mediateur_tui.store import replica as replica_tables
 from mediateur_tui.store.engine import writer
@@ -66,18 +77,20 @@ def apply_page(engine: Engine, page: dict[str, Any]) -> ReplicaApplied:
     _check_format(page, REPLICA_PAGE)
     with Session(engine) as session:
         meta = queries.replica_meta(session)
-        if meta is None or meta.region_public_key is None:
-            raise ProtocolError(
-                "La clé de la région est inconnue sur ce poste : inscrivez-le (enrol) ou importez "
-                "d'abord une réplique complète (import-replica)."
-            )
-        region_id, region_key = meta.region_id, meta.region_public_key
+    trusted = trusted_region_keys(meta)
+    if meta is None or meta.region_public_key is None or trusted is None:
+        raise ProtocolError(
+            "La clé de la région est inconnue sur ce poste : inscrivez-le (enrol) ou importez "
+            "d'abord une réplique complète (import-replica)."
+        )
+    region_id, region_key = meta.region_id, meta.region_public_key
     if page.get("region_id") != region_id:
         raise ProtocolError(
             f"Cette page de réplique vient de la région « {page.get('region_id')} », "
             f"or ce poste dépend de la région « {region_id} » : refusée."
         )
-    verify_document(page, region_key, region_signer(region_id))
+    followed = follow_document_key_sets(trusted, page, region_id)
+    verify_region_document(page, followed.keys, region_id)
     since, until = _count(page, "since"), _count(page, "until")
     more = page.get("more")
     if not isinstance(more, bool):
@@ -99,6 +112,7 @@ def apply_page(engine: Engine, page: dict[str, Any]) -> ReplicaApplied:
         applied = until > cursor
         if applied:
             replica_tables.apply_changes(session.connection(), changes, meta.site_id)
+        keep_followed(meta, followed)
         state.replica_cursor = max(cursor, until)
         _refresh_meta(session, meta, generated_at)
         session.add(state)
@@ -140,7 +154,9 @@ def apply_snapshot(
             "Premier import d'une réplique sur ce poste : indiquez l'identifiant de ce lieu "
             "(--site IDENTIFIANT, tel que la région l'a enregistré)."
         )
-    verify_document(snapshot, region_key, region_signer(region_id))
+    known_keys = trusted_region_keys(meta) or RegionKeys.first_key_only(region_key)
+    followed = follow_document_key_sets(known_keys, snapshot, region_id)
+    verify_region_document(snapshot, followed.keys, region_id)
     until = _count(snapshot, "until")
     generated_at = parse_instant(snapshot.get("generated_at"), "generated_at")
     changes = _changes(snapshot)
@@ -164,6 +180,7 @@ def apply_snapshot(
             _require_site(session, here)
         elif meta.region_public_key is None:
             meta.region_public_key = region_key
+        keep_followed(meta, followed)
         state.replica_cursor = max(cursor, until)
         _refresh_meta(session, meta, generated_at)
         session.add(state)

@@ -191,7 +191,7 @@ def test_an_ack_must_answer_this_sites_batch_line_by_line(site, region, sealed):
     for message, ack in cases.items():
         with pytest.raises(ProtocolError, match=message):
             import_ack(site.engine, ack, APRIL_2)
-    with pytest.raises(ProtocolError, match="n'est pas la clé connue de region:"):
+    with pytest.raises(ProtocolError, match="ne connaît pas comme clé de la région"):
         import_ack(site.engine, Region().ack(document), APRIL_2)  # another region key
     with pytest.raises(ProtocolError, match="au lieu de"):
         import_ack(site.engine, region.ack(document), APRIL_2, expected_batch_id="e" * 32)
