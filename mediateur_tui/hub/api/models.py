@@ -56,6 +56,9 @@ DeskVerdict = Literal[
     "not_yet_valid",
     "unattributed",
     "programme_not_accepted",
+    "unknown_key",
+    "key_revoked",
+    "key_out_of_period",
 ]
 # ["*"] for every site, or the ids of the sites: a union Pydantic cannot spell from types.
 _PROGRAMME_SITES: dict[str, Any] = {
