@@ -5,15 +5,16 @@ here; the tests against a real hub process live elsewhere."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
+from mediateur_tui.domain.region_keys import KeyStatus, RegionKey
 from mediateur_tui.domain.scan_input import build_payload, signed_message
-from mediateur_tui.domain.signatures import public_key_bytes, sign
+from mediateur_tui.domain.signatures import key_id, public_key_bytes, sign
 from mediateur_tui.protocol.formats import (
     ACK,
     DECLARATION_ANSWER,
@@ -22,6 +23,7 @@ from mediateur_tui.protocol.formats import (
     SITE_RECOVERY,
 )
 from mediateur_tui.protocol.instants import iso_instant
+from mediateur_tui.protocol.key_sets import key_set_document
 from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document
 from mediateur_tui.protocol.verdicts import LineVerdict
 
@@ -46,10 +48,41 @@ class Region:
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.carnet_count = 0
+        first = public_key_bytes(self.key)
+        self.first_key = self.key
+        self.first_public_key = first  # the region's identity: what a snapshot carries
+        self.keys = [RegionKey(key_id(first), first, date(2025, 1, 1))]
+        self.key_sets: list[Document] = []
 
     @property
     def public_key(self) -> bytes:
         return public_key_bytes(self.key)
+
+    @property
+    def kid(self) -> str | None:
+        """The active key's id as a PN2 payload names it; None while it is the first key."""
+        return None if self.public_key == self.first_public_key else key_id(self.public_key)
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def rotate(self, on: date) -> None:
+        """A new key signs from `on`; the set announcing it is signed by the outgoing key."""
+        outgoing, self.key = self.key, Ed25519PrivateKey.generate()
+        self.keys = [
+            replace(key, sign_until=on) if key.status is KeyStatus.ACTIVE else key
+            for key in self.keys
+        ]
+        self.keys.append(RegionKey(key_id(self.public_key), self.public_key, on))
+        self._publish_keys(outgoing)
+
+    def revoke(self, kid: str, from_day: date) -> None:
+        self.keys = [replace(k, revoked_from=from_day) if k.kid == kid else k for k in self.keys]
+        self._publish_keys(self.key)
+
+    def _publish_keys(self, signer: Ed25519PrivateKey) -> None:
+        sequence = len(self.key_sets) + 1
+        document = key_set_document(self.region_id, sequence, self.generated_at, self.keys)
+        self.key_sets.append(sign_document(document, signer, region_signer(self.region_id)))
 
     # --- building the registry ----------------------------------------------------------------
 
@@ -69,22 +102,27 @@ class Region:
         )
 
     def carnet(
-        self, size: int = 10, attributed: str | None = "2026-02-01", programme_id: str = PROGRAMME
+        self,
+        size: int = 10,
+        attributed: str | None = "2026-02-01",
+        programme_id: str = PROGRAMME,
+        issued_on: date | None = None,
     ) -> tuple[str, list[str]]:
-        """Adds a carnet change; returns its id and codes."""
+        """Adds a carnet change (with its issue day `i` when given); returns its id and codes."""
         self.carnet_count += 1
         carnet_id = f"C{self.carnet_count:07d}"
         codes = [self.new_code() for _ in range(size)]
-        self.add(
-            {
-                "t": "carnet",
-                "id": carnet_id,
-                "p": programme_id,
-                "n": size,
-                "a": attributed,
-                "codes": codes,
-            }
-        )
+        change = {
+            "t": "carnet",
+            "id": carnet_id,
+            "p": programme_id,
+            "n": size,
+            "a": attributed,
+            "codes": codes,
+        }
+        if issued_on is not None:
+            change["i"] = issued_on.isoformat()
+        self.add(change)
         return carnet_id, codes
 
     # --- documents ------------------------------------------------------------------------------
@@ -101,6 +139,7 @@ class Region:
             "more": until < len(self.changes),
             "generated_at": iso_instant(generated_at or self.generated_at),
             "changes": selected,
+            "key_sets": list(self.key_sets),
         }
         return sign_document(document, self.key, region_signer(self.region_id))
 
@@ -108,10 +147,11 @@ class Region:
         document = {
             "format": REPLICA_SNAPSHOT,
             "region_id": self.region_id,
-            "region_public_key": encode_key(self.public_key),
+            "region_public_key": encode_key(self.first_public_key),
             "until": len(self.changes),
             "generated_at": iso_instant(generated_at or self.generated_at),
             "changes": list(self.changes),
+            "key_sets": list(self.key_sets),
         }
         return sign_document(document, self.key, region_signer(self.region_id))
 
@@ -202,9 +242,15 @@ class Region:
         }
         return sign_document(document, self.key, region_signer(self.region_id))
 
+    def first_key_payload(self, code: str, valid_until: date) -> str:
+        """A PN1 payload signed by the region's first key, whatever key is active."""
+        signature = sign(self.first_key, signed_message(PROGRAMME, code, valid_until))
+        return build_payload(PROGRAMME, code, valid_until, signature)
+
     def qr(self, code: str, valid_until: date, programme_id: str = PROGRAMME) -> str:
-        signature = sign(self.key, signed_message(programme_id, code, valid_until))
-        return build_payload(programme_id, code, valid_until, signature)
+        """The payload the hub prints: PN1 under the first key, PN2 naming a later one."""
+        signature = sign(self.key, signed_message(programme_id, code, valid_until, self.kid))
+        return build_payload(programme_id, code, valid_until, signature, self.kid)
 
 
 def _answer_line(line: Document, reason: str | None, winner: dict | None) -> Document:
