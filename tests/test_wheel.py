@@ -1,9 +1,10 @@
 """The wheel built from this checkout, installed in a fresh virtual environment outside it,
 runs the programs: everything they read at run time (styles, migrations, rule files) is in it.
 
-The fresh environment borrows the test environment's installed libraries (a path file), so the
-test needs no network; the checkout's own editable install is not visible from there, and the
-test checks that `mediateur_tui` is imported from the wheel's copy.
+Building the wheel fetches its build backend (setuptools>=69) from the package registry, as
+`pip wheel` does; the fresh environment then borrows the test environment's installed libraries
+(a path file) rather than installing them again. The checkout's own editable install is not
+visible from there, and the test checks that `mediateur_tui` is imported from the wheel's copy.
 """
 
 from __future__ import annotations
@@ -44,18 +45,26 @@ def installed(tmp_path_factory) -> Path:
     shutil.copytree(ROOT, source, ignore=NOT_IN_THE_SOURCE)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     wheels = work / "dist"
-    build = [*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)]  # setuptools>=69 fetched
-    subprocess.run(build, check=True, capture_output=True, timeout=300)
+    build = [*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)]
+    _succeeds(build)
     [wheel] = wheels.glob("mediateur_tui-*.whl")
     environment = work / "venv"
     venv.create(environment, with_pip=False)
     python = environment / "bin" / "python"
     install = [*pip, "--python", str(python), "install", "--no-deps", str(wheel)]
-    subprocess.run(install, check=True, capture_output=True, timeout=300)
-    libraries = sysconfig.get_paths()["purelib"]
+    _succeeds(install)
+    paths = sysconfig.get_paths()
+    libraries = dict.fromkeys([paths["purelib"], paths["platlib"]])  # lib64 systems: two
     [site_packages] = (environment / "lib").glob("python3.*/site-packages")
-    (site_packages / "borrowed-libraries.pth").write_text(libraries + "\n", encoding="utf-8")
+    (site_packages / "borrowed-libraries.pth").write_text(
+        "".join(f"{folder}\n" for folder in libraries), encoding="utf-8"
+    )
     return environment / "bin"
+
+
+def _succeeds(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout}\n{done.stderr}"
 
 
 def run(bin_dir: Path, program: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -83,6 +92,14 @@ def test_the_programs_run_from_the_installed_wheel(installed: Path, tmp_path: Pa
         check=True,
     )
     assert Path(where.stdout.strip()).is_relative_to(installed.parent)
+    styles = subprocess.run(
+        [str(installed / "python"), "-c",
+         "import pathlib, mediateur_tui.ui.app as app; "
+         "print(pathlib.Path(app.__file__).with_name(app.MediateurApp.CSS_PATH).read_text())"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert styles.returncode == 0, styles.stderr
+    assert "Screen" in styles.stdout  # the desk's stylesheet, read from the wheel
 
     data = tmp_path / "donnees"
     demo = run(installed, "mediateur-tui", "demo", "init", "--data-dir", str(data),

@@ -17,7 +17,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlmodel import col, delete, select
+from sqlmodel import select
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import ALPHABET
@@ -26,7 +26,7 @@ from mediateur_tui.hub.database import Hub, read_session, write_session
 from mediateur_tui.hub.errors import Conflict, Forbidden, HubError, Unauthorised
 from mediateur_tui.hub.models import HubEnrolmentToken, HubSite
 from mediateur_tui.hub.registry import NEW_ID
-from mediateur_tui.hub.struck_off import struck_off_refusal
+from mediateur_tui.hub.struck_off import delete_unused_tokens, struck_off_refusal
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import BENEFICIARY_KEY, ENROLMENT, ENROLMENT_REQUEST
 from mediateur_tui.protocol.instants import iso_instant
@@ -69,11 +69,7 @@ def enrol_site(hub: Hub, site_id: str, name: str, distributor: bool | None = Non
             if distributor is not None:
                 site.distributor = distributor
             session.add(site)
-        session.execute(
-            delete(HubEnrolmentToken).where(
-                col(HubEnrolmentToken.site_id) == site_id, col(HubEnrolmentToken.used_at).is_(None)
-            )
-        )
+        delete_unused_tokens(session, site_id)  # a new token replaces one not used yet
         session.add(
             HubEnrolmentToken(
                 token_hash=secret_hash(normalise_token(token)),

@@ -4,8 +4,8 @@ From `HubSite.revoked_at` on, the site's API key is refused (403, hub.enrolment.
 and so is every document it signed at or after that instant and brings by file (a batch
 sealed, a declaration declared, attributions sent then). What it signed before stands, and
 nothing the hub has already accepted from it changes. A new enrolment of the site, with the
-token of a new `enrol-site`, replaces its keys and clears `revoked_at`
-(hub.enrolment.complete_enrolment).
+token of an `enrol-site` made after the strike-off (the strike-off deletes the tokens not
+used yet), replaces its keys and clears `revoked_at` (hub.enrolment.complete_enrolment).
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlmodel import Session, col, delete
+
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.formatting import LOCAL_TZ
 from mediateur_tui.hub.database import Hub, write_session
 from mediateur_tui.hub.errors import Forbidden, HubError, NotFound
-from mediateur_tui.hub.models import HubSite
+from mediateur_tui.hub.models import HubEnrolmentToken, HubSite
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,19 @@ def revoke_site(hub: Hub, site_id: str, at: datetime | None = None) -> StrikeOff
             return StrikeOff(site.id, site.revoked_at, already=True)
         site.revoked_at = revoked_at
         session.add(site)
+        # A token given out but not used yet would let whoever holds it enrol a computer and
+        # lift the strike-off: only an enrol-site made after it may do that.
+        delete_unused_tokens(session, site_id)
     return StrikeOff(site_id, revoked_at, already=False)
+
+
+def delete_unused_tokens(session: Session, site_id: str) -> None:
+    """Forgets the enrolment tokens of `site_id` that were given out and never used."""
+    session.execute(
+        delete(HubEnrolmentToken).where(
+            col(HubEnrolmentToken.site_id) == site_id, col(HubEnrolmentToken.used_at).is_(None)
+        )
+    )
 
 
 def struck_off_refusal(site: HubSite) -> Forbidden:

@@ -70,7 +70,7 @@ def verify_document(document: dict[str, Any], public_key: bytes, signer: str) ->
     if not isinstance(signature, dict) or signature.get("signer") != signer:
         raise ProtocolError(f"Document non signé par {signer} : refusé.")
     named = signature.get("kid")
-    if named is not None and named != key_id(public_key):
+    if "kid" in signature and named != key_id(public_key):
         raise ProtocolError(
             f"Document signé par la clé {shown_kid(named)}, qui n'est pas la clé connue de "
             f"{signer} ({key_id(public_key)}) : refusé."

@@ -101,10 +101,19 @@ class ScanChecker:
                     value = work(connection)
                     connection.execute("COMMIT")
                 except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
+                    self._roll_back(connection)
                     raise
             return value
+
+    def _roll_back(self, connection: sqlite3.Connection) -> None:
+        """Ends the failed transaction; a connection that cannot is closed (the next call
+        opens a new one) rather than left inside it for every later check."""
+        try:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            connection.close()
+            self._connection = None
 
     def _open(self) -> sqlite3.Connection:
         if self._closed:

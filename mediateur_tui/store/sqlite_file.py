@@ -96,8 +96,10 @@ def check_before_first_write(connection: sqlite3.Connection, path: Path) -> None
         return
     try:
         problems = [row[0] for row in connection.execute("PRAGMA quick_check").fetchall()]
-    except sqlite3.DatabaseError as error:  # a page so damaged quick_check cannot read it
-        raise DatabaseDamaged(path, str(error)) from error
+    except sqlite3.DatabaseError as error:
+        # busy, or the disk failing, is said as such; otherwise a page so damaged that
+        # quick_check cannot read it
+        raise store_error(path, error) or DatabaseDamaged(path, str(error)) from error
     if problems != ["ok"]:
         raise DatabaseDamaged(path, problems[0])
     _checked.add(str(path))

@@ -13,13 +13,20 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import select
 
+from mediateur_tui.domain.signatures import public_key_bytes
 from mediateur_tui.hub.attributions import receive_attributions
 from mediateur_tui.hub.cli import main
 from mediateur_tui.hub.database import HubSettings, read_session
 from mediateur_tui.hub.declarations import receive_declaration
-from mediateur_tui.hub.enrolment import authenticate, site_record
+from mediateur_tui.hub.enrolment import (
+    authenticate,
+    complete_enrolment,
+    enrol_site,
+    site_record,
+)
 from mediateur_tui.hub.errors import Forbidden, Unauthorised
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.models import HubAttribution, HubBatch, HubLine
@@ -27,7 +34,8 @@ from mediateur_tui.hub.registry import ProgrammeSpec, issue
 from mediateur_tui.hub.struck_off import french_instant, revoke_site
 from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.protocol.files import write_file
-from mediateur_tui.protocol.signing import sign_document, site_signer
+from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
+from mediateur_tui.protocol.signing import encode_key, sign_document, site_signer
 
 from .helpers import (
     PROGRAMME,
@@ -276,6 +284,17 @@ def test_a_bad_instant_exits_2_and_strikes_nothing_off(
 
 
 # --- a new computer ---------------------------------------------------------------------------
+
+
+def test_a_token_given_out_before_the_strike_off_cannot_lift_it(world: World) -> None:
+    pending = enrol_site(world.hub, SITE_A, "EPN")  # e.g. in a mail the thief can read
+    revoke_site(world.hub, SITE_A, STRUCK_OFF_AT)
+    thief_key = encode_key(public_key_bytes(Ed25519PrivateKey.generate()))
+    request = {"format": ENROLMENT_REQUEST, "token": pending, "site_public_key": thief_key}
+    with pytest.raises(Unauthorised, match="Jeton d'inscription inconnu"):
+        complete_enrolment(world.hub, request)
+    record = site_record(world.hub, SITE_A)
+    assert record is not None and record.revoked_at == STRUCK_OFF_AT
 
 
 def test_a_new_enrolment_clears_the_strike_off_and_the_old_key_stays_refused(

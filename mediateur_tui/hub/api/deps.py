@@ -61,7 +61,8 @@ def get_site(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     hub: CurrentHub,
 ) -> HubSite:
-    """The site whose API key the request carries; Unauthorised (401) otherwise."""
+    """The site whose API key the request carries; Unauthorised (401) otherwise, Forbidden
+    (403) for a site the region struck off."""
     return authenticate(hub, credentials.credentials if credentials else None)
 
 

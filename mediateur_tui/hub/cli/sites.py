@@ -180,8 +180,11 @@ def _revoke_site(args: argparse.Namespace, settings: HubSettings) -> int:
     say(f"Site {outcome.site_id} radié depuis le {since}.")
     say(
         "Sa clé d'accès est refusée dès maintenant : le poste ne peut plus ni se synchroniser "
-        "ni rien envoyer, et ce qu'il a signé depuis la radiation (remise, attributions) est "
-        "refusé, même apporté sur clé USB."
+        "ni rien envoyer ; ses jetons d'inscription pas encore utilisés ne servent plus. Ce "
+        "qu'il date d'après la radiation (remise, attributions) est refusé, même apporté sur "
+        "clé USB. Attention : c'est le poste qui date ce qu'il signe, et qui détient la clé "
+        "du poste volé peut antidater un fichier ; d'un site radié, ne recevez sur clé USB "
+        "que ce dont vous connaissez la provenance."
     )
     say(
         "Ce qu'il a envoyé ou signé avant la radiation reste acquis : rien de ce que la région "
