@@ -135,3 +135,15 @@ def test_a_struck_off_site_shows_the_regions_own_words(any_region, make_site) ->
 
 def _bearer(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
+
+
+def test_a_mistyped_enrolment_token_says_so_and_the_real_one_still_works(region, make_site) -> None:
+    region.init()
+    token = region.enrol_site(SITE_A, SITE_A_NAME)
+    site = make_site("a")
+    with region.serve() as server:
+        wrong = site.cli("enrol", "--hub", server.url, "--token", "AAAA-BBBB-CCCC-DDDD")
+        assert wrong.code == 2
+        assert "Jeton d'inscription inconnu : vérifiez-le auprès de la région." in wrong.err
+        assert "inscrit à nouveau" not in wrong.err  # not the sentence of a refused API key
+        assert f"({SITE_A})" in site.ok("enrol", "--hub", server.url, "--token", token)
