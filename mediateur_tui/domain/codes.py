@@ -104,6 +104,15 @@ def parse_code(text: str) -> str:
     return code
 
 
+def first_unknown_symbol(text: str) -> int | None:
+    """Where in `text`, as typed, the first character that no code holds is (spaces, dashes,
+    dots and look-alikes are fine); None when there is none."""
+    for index, character in enumerate(text):
+        if normalise(character) and normalise(character) not in _VALUES:
+            return index
+    return None
+
+
 def format_code(code: str) -> str:
     """Shows a 13-symbol code as XXXX-XXXX-XXXXX."""
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"

@@ -240,3 +240,12 @@ def test_code_of_number_is_make_code_of_its_base32_digits(number):
 def test_code_of_number_refuses_a_number_outside_60_bits(number):
     with pytest.raises(ValueError):
         code_of_number(number)
+
+
+def test_the_first_character_no_code_holds_is_found_where_it_was_typed():
+    from mediateur_tui.domain.codes import first_unknown_symbol
+
+    assert first_unknown_symbol("7K3M-9QXR-4TB0Q") is None
+    assert first_unknown_symbol("7k3m 9qxr.4tbo") is None  # case, separators, look-alikes
+    assert first_unknown_symbol("7K3M-9Q!R-4TB0Q") == 7
+    assert first_unknown_symbol("7K3M-U") == 5  # U is not in Crockford's alphabet

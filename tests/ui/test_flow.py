@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input, Select
+from textual.widgets.input import Selection
 
 from mediateur_tui.domain.codes import make_code
 from mediateur_tui.store.errors import DatabaseBusy
@@ -186,7 +187,8 @@ async def test_double_read_records_once_and_does_not_ring(demo, monkeypatch):
         screen = await start_session(pilot)
         await scan(pilot, payload)
         await scan(pilot, payload)
-        assert verdict(app).startswith("✘  DÉJÀ ENCAISSÉ ICI")
+        assert verdict(app).startswith("ℹ  DÉJÀ ENCAISSÉ ICI")  # a notice, not a refusal
+        assert screen.query_one("#verdict").has_class("warn")
         assert "Lecture en double" in verdict(app)
         await scan(pilot, bare(payload))
         assert "Lecture en double" in verdict(app)
@@ -194,6 +196,27 @@ async def test_double_read_records_once_and_does_not_ring(demo, monkeypatch):
         assert text_of(screen.query_one("#totals")) == "1 pass encaissé · 10,00 €"
         assert bells == []
     assert [r.code for r in demo.redemptions()] == [bare(payload)]
+
+
+async def test_a_mistyped_code_is_given_back_with_its_faulty_symbol_selected(demo):
+    valid = bare(demo.codes["valid"][1])
+    shown = f"{valid[:4]}-{valid[4:8]}-{valid[8:]}"
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_session(pilot)
+        field = screen.query_one("#scan", Input)
+        await scan(pilot, shown[:6] + "!" + shown[7:])  # « ! » where a symbol was
+        assert verdict(app).startswith("✘  CODE MAL SAISI")
+        assert field.value == shown[:6] + "!" + shown[7:]
+        assert field.selection == Selection(6, 7)
+        await type_text(pilot, shown[6])  # the faulty symbol fixed, nothing retyped
+        await scan(pilot, "")
+        assert verdict(app).startswith("✔  PASS VALIDE")
+        assert field.value == ""
+        typo = valid[:4] + ("X" if valid[4] != "X" else "Y") + valid[5:]
+        await scan(pilot, typo)  # a check symbol that fails: no place to point at
+        assert field.value == typo and field.selection == Selection(0, len(typo))
+    assert [r.code for r in demo.redemptions()] == [valid]
 
 
 async def test_a_scanner_burst_records_every_pass_in_order(demo, monkeypatch):

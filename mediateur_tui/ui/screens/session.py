@@ -18,9 +18,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
+from textual.widgets.input import Selection
 from textual.worker import get_current_worker
 
-from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.codes import first_unknown_symbol, format_code
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros, plural
 from mediateur_tui.domain.verdicts import CheckResult, Verdict
@@ -44,6 +45,7 @@ UNEXPECTED_ERROR = (
 )
 METHOD_LABELS = {"scan": "lecteur/clavier", "image": "image", "cli": "ligne de commande"}
 _POLL_SECONDS = 0.2
+MAX_TYPED_CODE = 32  # longer is no typed code: it is not given back to be corrected
 CODE_COLUMN = "code"
 
 
@@ -168,13 +170,26 @@ class SessionScreen(SiteScreen[None]):
         already_in_session = any(line.code == result.code for line in self.lines)
         if result.verdict is Verdict.REDEEMED_HERE and already_in_session:
             note = "Lecture en double : ce pass est déjà enregistré dans cette séance."
-            self.query_one(VerdictPanel).show_result(result, note)
+            self.query_one(VerdictPanel).show_result(result, note, notice=True)
         else:
             self.query_one(VerdictPanel).show_result(result)
             if not result.redeemable:
                 self.app.bell()
+            if result.verdict is Verdict.MALFORMED:
+                self._give_back(result.input)
         if message.line is not None:
             self._add_line(message.line)
+
+    def _give_back(self, typed: str) -> None:
+        """Puts a mistyped code back in the empty field, to be corrected rather than retyped:
+        the first character no code holds is selected (typing replaces it), else the whole
+        text (a new scan replaces it). Not while other scans wait, nor for a QR payload."""
+        field = self.query_one("#scan", ScanField)
+        if self.pending or field.value or ":" in typed or len(typed) > MAX_TYPED_CODE:
+            return
+        field.value = typed
+        where = first_unknown_symbol(typed)
+        field.selection = Selection(0, len(typed)) if where is None else Selection(where, where + 1)
 
     @on(ScanFailed)
     def show_failure(self, message: ScanFailed) -> None:

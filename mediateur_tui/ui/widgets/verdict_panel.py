@@ -10,7 +10,8 @@ from mediateur_tui.domain.verdicts import CheckResult
 
 
 class VerdictPanel(Static):
-    """Shows one CheckResult; its CSS class says good (green), warn (amber) or bad (red)."""
+    """Shows one CheckResult; its CSS class says good (green), warn (amber) or bad (red).
+    A double read of a pass taken in this session is a notice (amber, `ℹ`), not a refusal."""
 
     DEFAULT_CLASSES = "idle"
 
@@ -18,20 +19,22 @@ class VerdictPanel(Static):
         self.set_classes("idle")
         self.update(Text(prompt, justify="center"))
 
-    def show_result(self, result: CheckResult, note: str = "") -> None:
-        if not result.redeemable:
+    def show_result(self, result: CheckResult, note: str = "", notice: bool = False) -> None:
+        if notice:
+            tone = "warn"
+        elif not result.redeemable:
             tone = "bad"
         elif result.warnings or result.verdict.value == "grace":
             tone = "warn"
         else:
             tone = "good"
         self.set_classes(tone)
-        self.update(render_result(result, note))
+        self.update(render_result(result, note, notice))
 
 
-def render_result(result: CheckResult, note: str = "") -> Text:
+def render_result(result: CheckResult, note: str = "", notice: bool = False) -> Text:
     """Verdict in capitals, the code, the sentence, then the pass's carnet and programme."""
-    mark = "✔" if result.redeemable else "✘"
+    mark = "ℹ" if notice else "✔" if result.redeemable else "✘"
     text = Text()
     text.append(f"{mark}  {result.verdict.label.upper()}", style="bold")
     if result.code:
