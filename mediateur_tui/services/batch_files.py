@@ -13,7 +13,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.codes import format_code
-from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.domain.formatting import (
+    format_date,
+    format_datetime,
+    format_euros,
+    format_time,
+    local_date,
+    spreadsheet_euros,
+)
 from mediateur_tui.domain.periods import period_label
 from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.protocol.files import private_text_file, write_file
@@ -82,37 +89,42 @@ def export_batches(
 CSV_COLUMNS = (
     "Identifiant",
     "Date",
+    "Heure",
     "Code",
     "Séance",
     "Opérateur",
     "Saisie",
-    "Montant",
+    "Montant (€)",
     "Provisoire",
 )
 
 
 def write_batch_csv(document: dict[str, Any], path: Path) -> Path:
-    """The batch's lines for a French spreadsheet, and a total line."""
+    """The batch's lines for a French spreadsheet (dates JJ/MM/AAAA, amounts as numbers with
+    a decimal comma), and a total line."""
     titles = {desk_session["id"]: desk_session["title"] for desk_session in document["sessions"]}
     with private_text_file(path, encoding="utf-8-sig") as stream:
         writer_ = csv.writer(stream, delimiter=";")
         writer_.writerow(CSV_COLUMNS)
         for line in document["redemptions"]:
+            redeemed_at = parse_instant(line["redeemed_at"])
             writer_.writerow(
                 [
                     line["id"],
-                    format_datetime(parse_instant(line["redeemed_at"])),
+                    format_date(local_date(redeemed_at)),
+                    format_time(redeemed_at),
                     format_code(line["code"]),
                     titles.get(line["session_id"], str(line["session_id"])),
                     line["operator"],
                     INPUT_METHODS.get(line["input_method"], line["input_method"]),
-                    format_euros(line["value_cents"]),
+                    spreadsheet_euros(line["value_cents"]),
                     "oui" if line["provisional"] else "non",
                 ]
             )
         totals = document["totals"]
-        amount = format_euros(totals["value_cents"])
-        writer_.writerow(["Total", "", f"{totals['redemptions']} pass", "", "", "", amount, ""])
+        amount = spreadsheet_euros(totals["value_cents"])
+        count = f"{totals['redemptions']} pass"
+        writer_.writerow(["Total", "", "", count, "", "", "", amount, ""])
     return path
 
 

@@ -59,21 +59,24 @@ def test_statement_csv_lists_every_line_with_its_reason(remitted: World, tmp_pat
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
     assert rows[0] == [
-        "remise",
-        "ligne",
-        "identifiant",
-        "code",
-        "encaisse_le",
-        "valeur_eur",
-        "verdict",
-        "motif",
+        "Remise",
+        "Ligne",
+        "Identifiant",
+        "Code",
+        "Date",
+        "Heure",
+        "Montant accepté (€)",
+        "Verdict",
+        "Motif",
     ]
     assert len(rows) == 6  # header, 4 lines, total
     assert rows[1][3] == format_code(remitted.fresh[0])
-    assert rows[1][4:7] == ["12/11/2026 10:30", "10,00", "accepté"]
-    assert rows[3][6:] == ["refusé", "Pass en opposition"]
-    assert rows[4][7] == (f"Déjà encaissé ailleurs (premier reçu : {SITE_B}, le 12/11/2026 10:30)")
-    assert rows[5][4:6] == ["Total accepté (2 pass)", "20,00"]
+    assert rows[1][4:8] == ["12/11/2026", "10:30", "10,00", "accepté"]
+    # A refused line is listed at 0: the column sums to what the region pays.
+    assert rows[3][6:] == ["0,00", "refusé", "Pass en opposition"]
+    assert rows[4][8] == (f"Déjà encaissé ailleurs (premier reçu : {SITE_B}, le 12/11/2026 10:30)")
+    assert sum(float(row[6].replace(",", ".")) for row in rows[1:5]) == 20.0
+    assert rows[5][5:7] == ["Total accepté (2 pass)", "20,00"]
 
 
 def test_statement_pdf_slip_shows_totals_and_refusals(remitted: World, tmp_path) -> None:

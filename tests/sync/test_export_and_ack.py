@@ -70,12 +70,16 @@ def test_export_writes_the_signed_document_a_csv_and_a_pdf(site, sealed, tmp_pat
     raw = exported.csv.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
-    assert rows[0][:3] == ["Identifiant", "Date", "Code"]
+    assert rows[0][:4] == ["Identifiant", "Date", "Heure", "Code"]
     assert [row[0] for row in rows[1:4]] == [line["id"] for line in document["redemptions"]]
-    assert rows[1][1] == "12/03/2026 10:00"  # French time
-    assert rows[1][3] == "Atelier ; « sécurité » & co"
-    assert rows[1][6] == "10,00 €" and rows[1][7] == "non"
-    assert rows[-1][0] == "Total" and rows[-1][6] == "30,00 €"
+    assert rows[1][1:3] == ["12/03/2026", "10:00"]  # French time
+    assert rows[1][4] == "Atelier ; « sécurité » & co"
+    amount = rows[0].index("Montant (€)")
+    assert rows[1][amount] == "10,00" and rows[1][8] == "non"
+    # Numbers a spreadsheet sums: the lines add up to the total line, what the batch claims.
+    lines_sum = sum(float(row[amount].replace(",", ".")) for row in rows[1:-1])
+    assert lines_sum == document["totals"]["value_cents"] / 100 == 30.0
+    assert rows[-1][0] == "Total" and rows[-1][amount] == "30,00"
 
     pdf = exported.pdf.read_bytes()
     assert pdf.startswith(b"%PDF")
