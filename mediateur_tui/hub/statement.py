@@ -15,7 +15,6 @@ from pathlib import Path
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlmodel import col, select
@@ -36,6 +35,7 @@ from mediateur_tui.domain.periods import period_label, read_period
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.errors import NotFound
 from mediateur_tui.hub.models import HubBatch, HubLine, HubSite
+from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
 from mediateur_tui.protocol.files import private_text_file, write_file
 from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
 
@@ -184,7 +184,7 @@ def write_csv(statement: Statement, path: Path) -> None:
 
 
 def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = None) -> None:
-    styles = getSampleStyleSheet()
+    styles = sample_styles()
     story = [
         Paragraph(f"Relevé des pass numériques — région {statement.region_id}", styles["Title"]),
         Paragraph(f"Site : {statement.site_name} ({statement.site_id})", styles["Normal"]),
@@ -213,6 +213,7 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
     document = SimpleDocTemplate(
         content,
         pagesize=A4,
+        initialFontName=REGULAR,
         title=f"Relevé {statement.site_id} {statement.month}",
         author=f"Région {statement.region_id}",
         leftMargin=15 * mm,
@@ -234,7 +235,8 @@ def _summary_table(statement: Statement) -> Table:
         TableStyle(
             [
                 ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-                ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+                ("FONTNAME", (0, 0), (-1, -1), REGULAR),
+                ("FONTNAME", (0, -1), (-1, -1), BOLD),
                 ("ALIGN", (1, 0), (1, -1), "RIGHT"),
             ]
         )
@@ -243,7 +245,7 @@ def _summary_table(statement: Statement) -> Table:
 
 
 def _lines_table(lines: list[StatementLine], with_reason: bool) -> Table:
-    styles = getSampleStyleSheet()
+    styles = sample_styles()
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     header: list[object] = ["Ligne", "Code", "Encaissé le", "Valeur", "Verdict"]
     widths = [14 * mm, 38 * mm, 30 * mm, 20 * mm, 20 * mm]
@@ -268,7 +270,8 @@ def _lines_table(lines: list[StatementLine], with_reason: bool) -> Table:
         TableStyle(
             [
                 ("FONTSIZE", (0, 0), (-1, -1), 8),
-                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTNAME", (0, 0), (-1, -1), REGULAR),
+                ("FONTNAME", (0, 0), (-1, 0), BOLD),
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("ALIGN", (3, 1), (3, -1), "RIGHT"),

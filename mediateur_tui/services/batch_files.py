@@ -22,6 +22,7 @@ from mediateur_tui.domain.formatting import (
     spreadsheet_euros,
 )
 from mediateur_tui.domain.periods import period_label
+from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
 from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.protocol.files import private_text_file, write_file
 from mediateur_tui.protocol.instants import parse_instant
@@ -131,11 +132,10 @@ def write_batch_csv(document: dict[str, Any], path: Path) -> Path:
 def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Path:
     """The slip (bordereau) a site manager prints, signs and keeps."""
     from reportlab.lib import colors
-    from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-    styles = getSampleStyleSheet()
+    styles = sample_styles()
     normal, small = styles["Normal"], styles["BodyText"]
     totals = document["totals"]
     provisional = sum(1 for line in document["redemptions"] if line["provisional"])
@@ -173,9 +173,9 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 8),
-                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
-                ("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 8),
+                ("FONT", (0, 0), (-1, -1), REGULAR, 8),
+                ("FONT", (0, 0), (-1, 0), BOLD, 8),
+                ("FONT", (0, -1), (-1, -1), BOLD, 8),
                 ("ALIGN", (5, 0), (5, -1), "RIGHT"),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
                 ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
@@ -206,7 +206,7 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
 
     def footer(canvas: Any, doc: Any) -> None:  # reportlab canvas and document
         canvas.saveState()
-        canvas.setFont("Helvetica", 7)
+        canvas.setFont(REGULAR, 7)
         canvas.drawString(
             15 * mm,
             10 * mm,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import shutil
 import subprocess
+from dataclasses import replace
 
 import pytest
+from pypdf import PdfReader
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.errors import UserError
@@ -109,3 +111,17 @@ def test_statement_errors(remitted: World) -> None:
     assert build_statement(remitted.hub, SITE_A, "2026-12").lines == []
     # As written in France, too.
     assert build_statement(remitted.hub, SITE_A, "11/2026").month == "2026-11"
+
+
+def test_statement_pdf_prints_every_name_in_an_embedded_font(remitted: World, tmp_path) -> None:
+    person = "Nguyễn Thị Łucja"  # outside Western European: Helvetica printed it ■
+    statement = replace(build_statement(remitted.hub, SITE_A, "2026-11"), site_name=person)
+    _, pdf_path = write_files(statement, tmp_path)
+    page = PdfReader(pdf_path).pages[0]
+    assert f"Site : {person} ({SITE_A})" in page.extract_text()
+    fonts = [font.get_object() for font in page["/Resources"]["/Font"].values()]
+    assert {font["/BaseFont"].split("+")[-1] for font in fonts} == {
+        "NotoSans-Regular",
+        "NotoSans-Bold",
+    }
+    assert all("/FontFile2" in font["/FontDescriptor"] for font in fonts)  # embedded
