@@ -26,6 +26,7 @@ from mediateur_tui.cli import (
     attribution_commands,
     backup_commands,
     desk_commands,
+    history_commands,
     region_commands,
 )
 from mediateur_tui.cli.common import (
@@ -77,7 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="ouvrir sur les données de démo")
     parser.set_defaults(handler=None)
     commands = Commands(parser.add_subparsers(dest="command", metavar="COMMANDE"), common)
-    for module in (desk_commands, region_commands, attribution_commands, backup_commands):
+    modules = (
+        desk_commands,
+        history_commands,
+        region_commands,
+        attribution_commands,
+        backup_commands,
+    )
+    for module in modules:
         module.add_commands(commands)
     return parser
 

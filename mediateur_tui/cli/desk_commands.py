@@ -60,7 +60,12 @@ def add_commands(commands: Commands) -> None:
 
     scan = commands.add("scan-image", "lire les QR codes d'images et les vérifier", scan_image)
     scan.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
-    scan.add_argument("--json", action="store_true")
+    scan.add_argument(
+        "--json",
+        action="store_true",
+        help="plusieurs fichiers : un objet JSON par fichier et par ligne, "
+        '{"file": …, "results": […]}',
+    )
 
     redeem_command = commands.add("redeem", "encaisser des pass dans une nouvelle séance", redeem)
     redeem_command.add_argument("codes", nargs="+", metavar="CODE", type=scanned)
@@ -195,18 +200,27 @@ def _stdin_lines() -> Iterator[str]:
 
 
 def scan_image(args: argparse.Namespace, data_dir: Path) -> int:
+    """Several files with --json: one JSON object per file and per line (JSON Lines),
+    `{"file": NAME, "results": [verdicts]}`, printed as each file is read. One file: its
+    verdict, or the list of its verdicts, as `check --json` prints them."""
     from mediateur_tui.services.images import decode_image
 
     desk = open_existing(data_dir, args).desk
+    per_file = args.json and len(args.files) > 1
     results: list[CheckResult] = []
     for path in args.files:
         texts = decode_image(path)
         if not texts:
             warn(f"{path} : aucun QR code ni code-barres trouvé.")
-        results.extend(desk.check(text) for text in texts)
+        found = [desk.check(text) for text in texts]
+        if per_file:
+            file_results = [result.to_json() for result in found]
+            say(json.dumps({"file": str(path), "results": file_results}, ensure_ascii=False))
+        results.extend(found)
     if not results:
         return EXIT_ERROR
-    _print_results(results, as_json=args.json)
+    if not per_file:
+        _print_results(results, as_json=args.json)
     return EXIT_OK if all(result.redeemable for result in results) else EXIT_REFUSED
 
 

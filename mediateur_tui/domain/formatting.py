@@ -37,6 +37,14 @@ def format_euros(cents: int) -> str:
     return f"{sign}{thousands(euros)},{rest:02d} €"
 
 
+def spreadsheet_euros(cents: int) -> str:
+    """1234567 -> '12345,67': a number a French spreadsheet sums (decimal comma, no group
+    separator, no unit: the column's header carries it)."""
+    sign = "-" if cents < 0 else ""
+    euros, rest = divmod(abs(cents), 100)
+    return f"{sign}{euros},{rest:02d}"
+
+
 MONTH_NAMES = [
     "janvier",
     "février",
@@ -70,8 +78,24 @@ def parse_french_date(text: str) -> date | None:
     return datetime.strptime(text, "%d/%m/%Y").date()
 
 
+def parse_day(text: str) -> date:
+    """'28/11/2026' or '2026-11-28' -> date; raises ValueError on anything else."""
+    text = text.strip()
+    for shape in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, shape).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
 def format_datetime(moment: datetime) -> str:
     return f"{moment.astimezone(LOCAL_TZ):%d/%m/%Y %H:%M}"
+
+
+def format_time(moment: datetime) -> str:
+    """The French local time of an aware instant, `14:05`."""
+    return f"{moment.astimezone(LOCAL_TZ):%H:%M}"
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlmodel import col, select
@@ -24,26 +23,32 @@ from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import (
     capitalised,
+    format_date,
     format_datetime,
     format_euros,
+    format_time,
+    local_date,
     plural,
+    spreadsheet_euros,
 )
 from mediateur_tui.domain.periods import period_label, read_period
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.errors import NotFound
 from mediateur_tui.hub.models import HubBatch, HubLine, HubSite
+from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
 from mediateur_tui.protocol.files import private_text_file, write_file
 from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
 
 CSV_HEADER = (
-    "remise",
-    "ligne",
-    "identifiant",
-    "code",
-    "encaisse_le",
-    "valeur_eur",
-    "verdict",
-    "motif",
+    "Remise",
+    "Ligne",
+    "Identifiant",
+    "Code",
+    "Date",
+    "Heure",
+    "Montant accepté (€)",
+    "Verdict",
+    "Motif",
 )
 
 
@@ -57,6 +62,11 @@ class StatementLine:
     def counted(self) -> bool:
         """Accepted, and the first time this redemption id reached the hub."""
         return self.line.verdict == LineVerdict.ACCEPTED and self.line.replay_of_batch_id is None
+
+    @property
+    def counted_cents(self) -> int:
+        """What the region pays for this line: nothing for a refused or replayed one."""
+        return self.line.value_cents if self.counted else 0
 
     @property
     def verdict_text(self) -> str:
@@ -138,6 +148,8 @@ def write_files(statement: Statement, out_dir: Path) -> tuple[Path, Path]:
 
 
 def write_csv(statement: Statement, path: Path) -> None:
+    """Dates JJ/MM/AAAA and amounts as numbers with a decimal comma, for a spreadsheet: the
+    amount column sums to the accepted total (0 on a refused or replayed line)."""
     with private_text_file(path, encoding="utf-8-sig") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(CSV_HEADER)
@@ -149,8 +161,9 @@ def write_csv(statement: Statement, path: Path) -> None:
                     line.line_index + 1,
                     line.redemption_id,
                     format_code(line.code) if len(line.code) == 13 else line.code,
-                    format_datetime(line.redeemed_at),
-                    _euros_number(line.value_cents),
+                    format_date(local_date(line.redeemed_at)),
+                    format_time(line.redeemed_at),
+                    spreadsheet_euros(item.counted_cents),
                     item.verdict_text,
                     item.reason_text,
                 )
@@ -161,8 +174,9 @@ def write_csv(statement: Statement, path: Path) -> None:
                 "",
                 "",
                 "",
+                "",
                 f"Total accepté ({plural(len(statement.accepted), 'pass', 'pass')})",
-                _euros_number(statement.accepted_cents),
+                spreadsheet_euros(statement.accepted_cents),
                 "",
                 "",
             )
@@ -170,7 +184,7 @@ def write_csv(statement: Statement, path: Path) -> None:
 
 
 def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = None) -> None:
-    styles = getSampleStyleSheet()
+    styles = sample_styles()
     story = [
         Paragraph(f"Relevé des pass numériques — région {statement.region_id}", styles["Title"]),
         Paragraph(f"Site : {statement.site_name} ({statement.site_id})", styles["Normal"]),
@@ -199,6 +213,7 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
     document = SimpleDocTemplate(
         content,
         pagesize=A4,
+        initialFontName=REGULAR,
         title=f"Relevé {statement.site_id} {statement.month}",
         author=f"Région {statement.region_id}",
         leftMargin=15 * mm,
@@ -220,7 +235,8 @@ def _summary_table(statement: Statement) -> Table:
         TableStyle(
             [
                 ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-                ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+                ("FONTNAME", (0, 0), (-1, -1), REGULAR),
+                ("FONTNAME", (0, -1), (-1, -1), BOLD),
                 ("ALIGN", (1, 0), (1, -1), "RIGHT"),
             ]
         )
@@ -229,7 +245,7 @@ def _summary_table(statement: Statement) -> Table:
 
 
 def _lines_table(lines: list[StatementLine], with_reason: bool) -> Table:
-    styles = getSampleStyleSheet()
+    styles = sample_styles()
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     header: list[object] = ["Ligne", "Code", "Encaissé le", "Valeur", "Verdict"]
     widths = [14 * mm, 38 * mm, 30 * mm, 20 * mm, 20 * mm]
@@ -254,7 +270,8 @@ def _lines_table(lines: list[StatementLine], with_reason: bool) -> Table:
         TableStyle(
             [
                 ("FONTSIZE", (0, 0), (-1, -1), 8),
-                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTNAME", (0, 0), (-1, -1), REGULAR),
+                ("FONTNAME", (0, 0), (-1, 0), BOLD),
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("ALIGN", (3, 1), (3, -1), "RIGHT"),
@@ -262,8 +279,3 @@ def _lines_table(lines: list[StatementLine], with_reason: bool) -> Table:
         )
     )
     return table
-
-
-def _euros_number(cents: int) -> str:
-    """12,30 — a number a French spreadsheet reads, without the € sign."""
-    return format_euros(cents).removesuffix(" €")

@@ -13,8 +13,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mediateur_tui.domain.codes import format_code
-from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.domain.formatting import (
+    format_date,
+    format_datetime,
+    format_euros,
+    format_time,
+    local_date,
+    spreadsheet_euros,
+)
 from mediateur_tui.domain.periods import period_label
+from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
 from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.protocol.files import private_text_file, write_file
 from mediateur_tui.protocol.instants import parse_instant
@@ -82,48 +90,52 @@ def export_batches(
 CSV_COLUMNS = (
     "Identifiant",
     "Date",
+    "Heure",
     "Code",
     "Séance",
     "Opérateur",
     "Saisie",
-    "Montant",
+    "Montant (€)",
     "Provisoire",
 )
 
 
 def write_batch_csv(document: dict[str, Any], path: Path) -> Path:
-    """The batch's lines for a French spreadsheet, and a total line."""
+    """The batch's lines for a French spreadsheet (dates JJ/MM/AAAA, amounts as numbers with
+    a decimal comma), and a total line."""
     titles = {desk_session["id"]: desk_session["title"] for desk_session in document["sessions"]}
     with private_text_file(path, encoding="utf-8-sig") as stream:
         writer_ = csv.writer(stream, delimiter=";")
         writer_.writerow(CSV_COLUMNS)
         for line in document["redemptions"]:
+            redeemed_at = parse_instant(line["redeemed_at"])
             writer_.writerow(
                 [
                     line["id"],
-                    format_datetime(parse_instant(line["redeemed_at"])),
+                    format_date(local_date(redeemed_at)),
+                    format_time(redeemed_at),
                     format_code(line["code"]),
                     titles.get(line["session_id"], str(line["session_id"])),
                     line["operator"],
                     INPUT_METHODS.get(line["input_method"], line["input_method"]),
-                    format_euros(line["value_cents"]),
+                    spreadsheet_euros(line["value_cents"]),
                     "oui" if line["provisional"] else "non",
                 ]
             )
         totals = document["totals"]
-        amount = format_euros(totals["value_cents"])
-        writer_.writerow(["Total", "", f"{totals['redemptions']} pass", "", "", "", amount, ""])
+        amount = spreadsheet_euros(totals["value_cents"])
+        count = f"{totals['redemptions']} pass"
+        writer_.writerow(["Total", "", "", count, "", "", "", amount, ""])
     return path
 
 
 def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Path:
     """The slip (bordereau) a site manager prints, signs and keeps."""
     from reportlab.lib import colors
-    from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-    styles = getSampleStyleSheet()
+    styles = sample_styles()
     normal, small = styles["Normal"], styles["BodyText"]
     totals = document["totals"]
     provisional = sum(1 for line in document["redemptions"] if line["provisional"])
@@ -161,9 +173,9 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 8),
-                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
-                ("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 8),
+                ("FONT", (0, 0), (-1, -1), REGULAR, 8),
+                ("FONT", (0, 0), (-1, 0), BOLD, 8),
+                ("FONT", (0, -1), (-1, -1), BOLD, 8),
                 ("ALIGN", (5, 0), (5, -1), "RIGHT"),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
                 ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
@@ -194,7 +206,7 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
 
     def footer(canvas: Any, doc: Any) -> None:  # reportlab canvas and document
         canvas.saveState()
-        canvas.setFont("Helvetica", 7)
+        canvas.setFont(REGULAR, 7)
         canvas.drawString(
             15 * mm,
             10 * mm,

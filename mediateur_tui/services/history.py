@@ -14,7 +14,14 @@ from sqlmodel import Session, col, select
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.codes import format_code, normalise
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.formatting import LOCAL_TZ, format_datetime, format_euros
+from mediateur_tui.domain.formatting import (
+    LOCAL_TZ,
+    format_date,
+    format_datetime,
+    format_time,
+    local_date,
+    spreadsheet_euros,
+)
 from mediateur_tui.protocol.files import private_text_file
 from mediateur_tui.services.dashboard import local_midnight
 from mediateur_tui.store.models import (
@@ -58,9 +65,16 @@ class HistoryRow:
     operator_name: str
     detail: str  # cancellation reason or refusal message
 
+    @property
+    def due_cents(self) -> int:
+        """What the region owes for this line: nothing for a cancelled or refused one."""
+        return self.value_cents if self.status is Status.REDEEMED else 0
 
-def search(engine: Engine, wanted: HistoryFilter, limit: int = HISTORY_LIMIT) -> list[HistoryRow]:
-    """Newest first, at most `limit` rows."""
+
+def search(
+    engine: Engine, wanted: HistoryFilter, limit: int | None = HISTORY_LIMIT
+) -> list[HistoryRow]:
+    """Newest first, at most `limit` rows (all of them when `limit` is None)."""
     rows: list[HistoryRow] = []
     with Session(engine) as session:
         if wanted.status in (None, Status.REDEEMED, Status.CANCELLED):
@@ -81,7 +95,7 @@ def _time_window(column: datetime, wanted: HistoryFilter) -> list[ColumnElement[
     return conditions
 
 
-def _redemptions(session: Session, wanted: HistoryFilter, limit: int) -> list[HistoryRow]:
+def _redemptions(session: Session, wanted: HistoryFilter, limit: int | None) -> list[HistoryRow]:
     query = (
         select(Redemption, DeskSession.title, Operator.name, Cancellation.reason)
         .join(DeskSession, col(DeskSession.id) == col(Redemption.session_id))
@@ -112,7 +126,7 @@ def _redemptions(session: Session, wanted: HistoryFilter, limit: int) -> list[Hi
     ]
 
 
-def _refusals(session: Session, wanted: HistoryFilter, limit: int) -> list[HistoryRow]:
+def _refusals(session: Session, wanted: HistoryFilter, limit: int | None) -> list[HistoryRow]:
     query = (
         select(RefusedScan, DeskSession.title, Operator.name)
         .outerjoin(DeskSession, col(DeskSession.id) == col(RefusedScan.session_id))
@@ -151,11 +165,21 @@ def sessions(engine: Engine) -> list[tuple[int, str]]:
         ]
 
 
-CSV_COLUMNS = ("Date", "Statut", "Code", "Montant", "Séance", "Opérateur", "Détail")
+CSV_COLUMNS = (
+    "Date",
+    "Heure",
+    "Statut",
+    "Code",
+    "Montant (€)",
+    "Séance",
+    "Opérateur",
+    "Détail",
+)
 
 
 def export_csv(rows: list[HistoryRow], path: Path) -> Path:
-    """Writes rows for French spreadsheets: `;` separated, UTF-8 with BOM."""
+    """Writes rows for French spreadsheets: `;` separated, UTF-8 with BOM, dates JJ/MM/AAAA,
+    amounts as numbers with a decimal comma (0 on a cancelled or refused line)."""
     try:
         _write_csv(rows, path)
     except OSError as error:
@@ -171,10 +195,11 @@ def _write_csv(rows: list[HistoryRow], path: Path) -> None:
         for row in rows:
             writer.writerow(
                 [
-                    format_datetime(row.at),
+                    format_date(local_date(row.at)),
+                    format_time(row.at),
                     row.status.label,
                     row.code,
-                    format_euros(row.value_cents),
+                    spreadsheet_euros(row.due_cents),
                     row.session_title,
                     row.operator_name,
                     row.detail,
@@ -198,6 +223,17 @@ class History:
         stamp = self.clock().astimezone(LOCAL_TZ)
         name = f"historique-{stamp:%Y%m%d-%H%M%S}.csv"
         return export_csv(rows, self.data_dir / EXPORTS_FOLDER / name)
+
+    def export_period(self, path: Path, since: date | None, until: date | None) -> int:
+        """Writes every line from `since` to `until` (inclusive; None: no bound) to `path`,
+        the CSV of `export`; the number of lines written."""
+        if since and until and since > until:
+            raise UserError(
+                f"Période vide : le {format_date(since)} est après le {format_date(until)}."
+            )
+        rows = search(self._engine, HistoryFilter(since=since, until=until), limit=None)
+        export_csv(rows, path)
+        return len(rows)
 
     def search(self, wanted: HistoryFilter, limit: int = HISTORY_LIMIT) -> list[HistoryRow]:
         return search(self._engine, wanted, limit)

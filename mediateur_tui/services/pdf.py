@@ -1,5 +1,6 @@
 """Writing an A4 PDF (reportlab) the way every printed document of the site is written: the
-same margins, and the file replaced whole (a cut never leaves half a slip or receipt)."""
+same margins and fonts (pdf_fonts.py), and the file replaced whole (a cut never leaves half
+a slip or receipt)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mediateur_tui.pdf_fonts import REGULAR, register_fonts
 from mediateur_tui.protocol.files import write_file
 
 
@@ -23,10 +25,12 @@ def write_a4_pdf(
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
 
+    register_fonts()
     content = io.BytesIO()
     document = SimpleDocTemplate(
         content,
         pagesize=A4,
+        initialFontName=REGULAR,
         leftMargin=15 * mm,
         rightMargin=15 * mm,
         topMargin=15 * mm,

@@ -25,8 +25,10 @@ def test_scan_all_demo_images(shared_demo_dir, capsys):
     assert images[-1].name == "carnet-C0000002-planche.png"
     code, out, err = scan(capsys, shared_demo_dir.path, *images)
     assert code == 0, err
-    results = json.loads(out)
-    assert isinstance(results, list)
+    per_file = [json.loads(line) for line in out.splitlines()]
+    assert [entry["file"] for entry in per_file] == [str(path) for path in images]
+    assert [len(entry["results"]) for entry in per_file] == [1, 1, 1, 1, 1, 5]
+    results = [result for entry in per_file for result in entry["results"]]
     assert [result["verdict"] for result in results] == ["valid"] * 10
     # One image per pass of the first "valid" carnet, then a sheet of the second, read in
     # reading order (left to right, top to bottom).
@@ -50,7 +52,33 @@ def test_scan_image_of_a_refused_pass_exits_1(shared_demo_dir, capsys, tmp_path)
     qrcode.make(revoked).save(path)
     code, out, _ = scan(capsys, shared_demo_dir.path, shared_demo_dir.images[0], path)
     assert code == 1
-    assert [result["verdict"] for result in json.loads(out)] == ["valid", "revoked"]
+    verdicts = [[r["verdict"] for r in json.loads(line)["results"]] for line in out.splitlines()]
+    assert verdicts == [["valid"], ["revoked"]]
+
+
+def test_scan_two_images_names_each_file_with_its_verdicts(shared_demo_dir, capsys, tmp_path):
+    """One JSON object per file: which image held which pass, even an image without any."""
+    valid = [e for e in shared_demo_dir.codes["valid"] if e.startswith("PN1:")][:2]
+    expired = next(e for e in shared_demo_dir.codes["expired"] if e.startswith("PN1:"))
+    first, second, blank = tmp_path / "accueil.png", tmp_path / "atelier.png", tmp_path / "vide.png"
+    qrcode.make(valid[0]).save(first)
+    sheet = Image.new("L", (900, 450), 255)  # two QR codes side by side
+    for index, payload in enumerate((valid[1], expired)):
+        sheet.paste(
+            qrcode.make(payload).get_image().convert("L").resize((400, 400)), (index * 450, 25)
+        )
+    sheet.save(second)
+    Image.new("L", (200, 200), 255).save(blank)
+    code, out, err = scan(capsys, shared_demo_dir.path, first, second, blank)
+    assert code == 1  # the expired pass
+    per_file = [json.loads(line) for line in out.splitlines()]
+    assert [entry["file"] for entry in per_file] == [str(first), str(second), str(blank)]
+    assert [[(r["code"], r["verdict"]) for r in entry["results"]] for entry in per_file] == [
+        [(bare(valid[0]), "valid")],
+        [(bare(valid[1]), "valid"), (bare(expired), "expired")],
+        [],
+    ]
+    assert f"{blank} : aucun QR code" in err
 
 
 def test_scan_image_without_code_exits_2(shared_demo_dir, capsys, tmp_path):

@@ -65,9 +65,9 @@ def statement_rows(region: Region, site_id: str, folder: Path) -> tuple[str, dic
     """The region's statement of `site_id` for PERIOD: its summary, and its verdict by code."""
     out = region.ok("statement", "--site", site_id, "--month", PERIOD, "--out", str(folder))
     with (folder / f"releve-{site_id}-{PERIOD}.csv").open(encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.DictReader(handle, delimiter=";") if row["code"]]
-    assert len(rows) == len({row["code"] for row in rows})  # every line once
-    return out, {row["code"].replace("-", ""): row["verdict"] for row in rows}
+        rows = [row for row in csv.DictReader(handle, delimiter=";") if row["Code"]]
+    assert len(rows) == len({row["Code"] for row in rows})  # every line once
+    return out, {row["Code"].replace("-", ""): row["Verdict"] for row in rows}
 
 
 def enrolled(region: Region, make_site, *site_ids: str) -> tuple[str, list[SiteDir]]:

@@ -173,16 +173,16 @@ def test_same_pass_at_two_sites_first_received_wins(any_region, make_site, tmp_p
     assert "2 lignes reçues, 1 pass accepté pour 10,00 €, 1 ligne refusée" in out
     rows_a = _statement_rows(out_dir / f"releve-{SITE_A}-{PERIOD}.csv")
     rows_b = _statement_rows(out_dir / f"releve-{SITE_B}-{PERIOD}.csv")
-    assert (rows_a[shared]["verdict"], rows_a[shared]["motif"]) == ("accepté", "")
-    assert rows_b[shared]["verdict"] == "refusé"
-    assert rows_b[shared]["motif"] == (
+    assert (rows_a[shared]["Verdict"], rows_a[shared]["Motif"]) == ("accepté", "")
+    assert rows_b[shared]["Verdict"] == "refusé"
+    assert rows_b[shared]["Motif"] == (
         f"Déjà encaissé ailleurs (premier reçu : {SITE_A}, le {format_datetime(at_a)})"
     )
-    assert rows_b[only_b]["verdict"] == "accepté"
+    assert rows_b[only_b]["Verdict"] == "accepté"
 
 
 def _statement_rows(path) -> dict[str, dict[str, str]]:
     """The statement's lines by pass code (the total line has no code)."""
     with path.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
-    return {row["code"].replace("-", ""): row for row in rows if row["code"]}
+    return {row["Code"].replace("-", ""): row for row in rows if row["Code"]}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import shutil
 import subprocess
+from dataclasses import replace
 
 import pytest
+from pypdf import PdfReader
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.errors import UserError
@@ -59,21 +61,24 @@ def test_statement_csv_lists_every_line_with_its_reason(remitted: World, tmp_pat
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
     assert rows[0] == [
-        "remise",
-        "ligne",
-        "identifiant",
-        "code",
-        "encaisse_le",
-        "valeur_eur",
-        "verdict",
-        "motif",
+        "Remise",
+        "Ligne",
+        "Identifiant",
+        "Code",
+        "Date",
+        "Heure",
+        "Montant accepté (€)",
+        "Verdict",
+        "Motif",
     ]
     assert len(rows) == 6  # header, 4 lines, total
     assert rows[1][3] == format_code(remitted.fresh[0])
-    assert rows[1][4:7] == ["12/11/2026 10:30", "10,00", "accepté"]
-    assert rows[3][6:] == ["refusé", "Pass en opposition"]
-    assert rows[4][7] == (f"Déjà encaissé ailleurs (premier reçu : {SITE_B}, le 12/11/2026 10:30)")
-    assert rows[5][4:6] == ["Total accepté (2 pass)", "20,00"]
+    assert rows[1][4:8] == ["12/11/2026", "10:30", "10,00", "accepté"]
+    # A refused line is listed at 0: the column sums to what the region pays.
+    assert rows[3][6:] == ["0,00", "refusé", "Pass en opposition"]
+    assert rows[4][8] == (f"Déjà encaissé ailleurs (premier reçu : {SITE_B}, le 12/11/2026 10:30)")
+    assert sum(float(row[6].replace(",", ".")) for row in rows[1:5]) == 20.0
+    assert rows[5][5:7] == ["Total accepté (2 pass)", "20,00"]
 
 
 def test_statement_pdf_slip_shows_totals_and_refusals(remitted: World, tmp_path) -> None:
@@ -106,3 +111,17 @@ def test_statement_errors(remitted: World) -> None:
     assert build_statement(remitted.hub, SITE_A, "2026-12").lines == []
     # As written in France, too.
     assert build_statement(remitted.hub, SITE_A, "11/2026").month == "2026-11"
+
+
+def test_statement_pdf_prints_every_name_in_an_embedded_font(remitted: World, tmp_path) -> None:
+    person = "Nguyễn Thị Łucja"  # outside Western European: Helvetica printed it ■
+    statement = replace(build_statement(remitted.hub, SITE_A, "2026-11"), site_name=person)
+    _, pdf_path = write_files(statement, tmp_path)
+    page = PdfReader(pdf_path).pages[0]
+    assert f"Site : {person} ({SITE_A})" in page.extract_text()
+    fonts = [font.get_object() for font in page["/Resources"]["/Font"].values()]
+    assert {font["/BaseFont"].split("+")[-1] for font in fonts} == {
+        "NotoSans-Regular",
+        "NotoSans-Bold",
+    }
+    assert all("/FontFile2" in font["/FontDescriptor"] for font in fonts)  # embedded

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from contract import validate
+from pypdf import PdfReader
 from sqlmodel import Session, select
 
 from mediateur_tui.domain.clock import fixed_clock
@@ -18,6 +19,7 @@ from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import BATCH
 from mediateur_tui.protocol.signing import site_signer, verify_document
 from mediateur_tui.services.acks import import_ack
+from mediateur_tui.services.batch_files import write_batch_pdf
 from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.store.keys import load_site_key, raw_public_key
@@ -70,12 +72,16 @@ def test_export_writes_the_signed_document_a_csv_and_a_pdf(site, sealed, tmp_pat
     raw = exported.csv.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
-    assert rows[0][:3] == ["Identifiant", "Date", "Code"]
+    assert rows[0][:4] == ["Identifiant", "Date", "Heure", "Code"]
     assert [row[0] for row in rows[1:4]] == [line["id"] for line in document["redemptions"]]
-    assert rows[1][1] == "12/03/2026 10:00"  # French time
-    assert rows[1][3] == "Atelier ; « sécurité » & co"
-    assert rows[1][6] == "10,00 €" and rows[1][7] == "non"
-    assert rows[-1][0] == "Total" and rows[-1][6] == "30,00 €"
+    assert rows[1][1:3] == ["12/03/2026", "10:00"]  # French time
+    assert rows[1][4] == "Atelier ; « sécurité » & co"
+    amount = rows[0].index("Montant (€)")
+    assert rows[1][amount] == "10,00" and rows[1][8] == "non"
+    # Numbers a spreadsheet sums: the lines add up to the total line, what the batch claims.
+    lines_sum = sum(float(row[amount].replace(",", ".")) for row in rows[1:-1])
+    assert lines_sum == document["totals"]["value_cents"] / 100 == 30.0
+    assert rows[-1][0] == "Total" and rows[-1][amount] == "30,00"
 
     pdf = exported.pdf.read_bytes()
     assert pdf.startswith(b"%PDF")
@@ -89,6 +95,26 @@ def test_export_writes_the_signed_document_a_csv_and_a_pdf(site, sealed, tmp_pat
         assert "Total : 3 pass — 30,00 €" in text
         assert "mars 2026" in text and batch.batch_id in text
         assert "Atelier ; « sécurité » & co" in text
+
+
+PERSON = "Nguyễn Thị Łucja"  # outside Western European: Helvetica printed it ■
+
+
+def test_the_slip_prints_every_name_in_an_embedded_font(sealed, tmp_path):
+    _, _, document = sealed
+    for line in document["redemptions"]:
+        line["operator"] = PERSON
+    path = write_batch_pdf(document, f"Espace {PERSON}", tmp_path / "bordereau.pdf")
+    reader = PdfReader(path)
+    text = reader.pages[0].extract_text()
+    assert f"Espace {PERSON}" in text
+    assert text.count(PERSON) == 4  # the site, then each line's operator
+    fonts = {
+        font.get_object()["/BaseFont"] for font in reader.pages[0]["/Resources"]["/Font"].values()
+    }
+    assert {name.split("+")[-1] for name in fonts} == {"NotoSans-Regular", "NotoSans-Bold"}
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        assert "/FontFile2" in font.get_object()["/FontDescriptor"]  # embedded, not named
 
 
 def test_export_defaults_to_the_batches_not_yet_acknowledged(site, region, sealed, tmp_path):

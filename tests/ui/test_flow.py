@@ -492,10 +492,10 @@ async def test_history_exports_csv_for_french_spreadsheets(history_data):
     raw = exports[0].read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = raw.decode("utf-8-sig").splitlines()
-    assert lines[0] == "Date;Statut;Code;Montant;Séance;Opérateur;Détail"
+    assert lines[0] == "Date;Heure;Statut;Code;Montant (€);Séance;Opérateur;Détail"
     assert len(lines) == 7
-    assert all(line.count(";") >= 6 for line in lines[1:])
-    assert any(";Annulé;" in line and "pass abîmé" in line for line in lines)
+    assert all(line.count(";") >= 7 for line in lines[1:])
+    assert any(";Annulé;" in line and ";0,00;" in line and "pass abîmé" in line for line in lines)
 
 
 # --- help and command palette ---------------------------------------------------------------
