@@ -20,6 +20,7 @@ from mediateur_tui.domain.formatting import (
     plural,
 )
 from mediateur_tui.domain.rulebooks import Rulebook
+from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
 from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
 from mediateur_tui.services.pdf import write_a4_pdf
 
@@ -51,11 +52,10 @@ def _build_pdf(
     info: AttributionInfo, book: Rulebook | None, site_label: str, region: str, path: Path
 ) -> None:
     from reportlab.lib import colors
-    from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-    styles = getSampleStyleSheet()
+    styles = sample_styles()
     normal = styles["Normal"]
     category = (
         book.categories[info.category].label if book and info.category in book.categories else None
@@ -106,9 +106,9 @@ def _build_pdf(
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
-                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
-                ("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 9),
+                ("FONT", (0, 0), (-1, -1), REGULAR, 9),
+                ("FONT", (0, 0), (-1, 0), BOLD, 9),
+                ("FONT", (0, -1), (-1, -1), BOLD, 9),
                 ("ALIGN", (1, 0), (1, -1), "RIGHT"),
                 ("ALIGN", (4, 0), (4, -1), "RIGHT"),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),

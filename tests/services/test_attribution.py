@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -293,3 +294,7 @@ def test_the_receipt_is_a_pdf_with_the_reference_and_without_the_name(demo_db, d
     data = path.read_bytes()
     assert data.startswith(b"%PDF")
     assert b"Leroy" not in data and b"LEROY" not in data
+    page = PdfReader(path).pages[0]
+    fonts = {font.get_object()["/BaseFont"] for font in page["/Resources"]["/Font"].values()}
+    # every name prints (Nguyễn Thị Łucja too): the embedded Unicode font, not Helvetica
+    assert {name.split("+")[-1] for name in fonts} == {"NotoSans-Regular", "NotoSans-Bold"}
