@@ -40,9 +40,9 @@ def add_commands(commands: Commands) -> None:
     emit.add_argument("--size", type=int, choices=CARNET_SIZES, default=10)
     emit.add_argument("--label", help="libellé du programme")
     emit.add_argument("--value-cents", type=int, help="valeur d'un pass en centimes (1000)")
-    emit.add_argument("--valid-from", type=_day, help="AAAA-MM-JJ (aujourd'hui)")
-    emit.add_argument("--valid-until", type=_day, help="AAAA-MM-JJ (31 décembre)")
-    emit.add_argument("--grace-until", type=_day, help="AAAA-MM-JJ (fin + 31 jours)")
+    emit.add_argument("--valid-from", type=day_argument, help="AAAA-MM-JJ (aujourd'hui)")
+    emit.add_argument("--valid-until", type=day_argument, help="AAAA-MM-JJ (31 décembre)")
+    emit.add_argument("--grace-until", type=day_argument, help="AAAA-MM-JJ (fin + 31 jours)")
     emit.add_argument("--sites", help="sites acceptant le programme : * ou SITE1,SITE2")
     emit.add_argument("--out", type=Path, help="dossier des fichiers d'impression")
     emit.add_argument("--qr-sheets", action="store_true", help="planches QR en PNG par carnet")
@@ -52,15 +52,16 @@ def add_commands(commands: Commands) -> None:
     who = give.add_mutually_exclusive_group(required=True)
     who.add_argument("--beneficiary", help="référence pseudonyme du bénéficiaire")
     who.add_argument("--take-back", action="store_true", help="retirer l'attribution")
-    give.add_argument("--on", type=_day, help="date d'attribution AAAA-MM-JJ (aujourd'hui)")
+    give.add_argument("--on", type=day_argument, help="date d'attribution AAAA-MM-JJ (aujourd'hui)")
 
     oppose = commands.add("revoke", "mettre un pass en opposition", _revoke)
     oppose.add_argument("code")
     oppose.add_argument("--reason", required=True, choices=sorted(REVOCATION_REASONS))
-    oppose.add_argument("--on", type=_day, help="date d'effet AAAA-MM-JJ (aujourd'hui)")
+    oppose.add_argument("--on", type=day_argument, help="date d'effet AAAA-MM-JJ (aujourd'hui)")
 
 
-def _day(text: str) -> date:
+def day_argument(text: str) -> date:
+    """A day given on the command line: AAAA-MM-JJ (or JJ/MM/AAAA)."""
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
             return datetime.strptime(text, pattern).date()
