@@ -41,6 +41,7 @@ FORMATS = {
     "pn-declaration/1": "declaration",
     "pn-declaration-answer/1": "declaration-answer",
     "pn-site-recovery/1": "site-recovery",
+    "pn-key-set/1": "key-set",
 }
 
 # The formats jsonschema checks, plus `date-time` (its own checker needs an extra package): the

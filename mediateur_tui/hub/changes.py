@@ -5,7 +5,8 @@ snapshots, field `t` included), so that pages are cut without rebuilding anythin
 
 Carnet and attribution changes carry `b`, the pseudonymous reference of the beneficiary the
 carnet was handed to (null when it is not handed out). Changes written before `b` existed
-lack it; readers take a missing `b` as unknown.
+lack it; readers take a missing `b` as unknown. Carnet changes carry `i`, the day the carnet
+was issued (in France), except for carnets issued before the hub recorded it.
 
 A `released` change undoes the `used` change of a pass whose declared redemption the site
 cancelled before any batch (hub.declarations).
@@ -97,7 +98,8 @@ def site_change(site_id: str, name: str) -> dict[str, Any]:
 
 
 def carnet_change(carnet: HubCarnet, codes: list[str]) -> dict[str, Any]:
-    return {
+    """A carnet and its codes; `i`, the day it was issued, only when the hub knows it."""
+    change = {
         "t": CHANGE_CARNET,
         "id": carnet.id,
         "p": carnet.programme_id,
@@ -106,6 +108,9 @@ def carnet_change(carnet: HubCarnet, codes: list[str]) -> dict[str, Any]:
         "b": carnet.beneficiary_ref,
         "codes": codes,
     }
+    if carnet.issued_on is not None:
+        change["i"] = carnet.issued_on.isoformat()
+    return change
 
 
 def attribution_change(

@@ -10,8 +10,10 @@ upgrades it to the latest revision, unless it is already at HUB_SCHEMA_REVISION 
 is not even loaded). A database made by `create_all` before the hub had migrations is stamped
 at 0001 by the first upgrade.
 
-The directory holds two secrets, both readable by their owner only (mode 0600) and both to be
-backed up: the region's Ed25519 signing key (`region_ed25519.key`, PEM) and the region's
+The directory holds the region's secrets, each readable by its owner only (mode 0600) and
+each to be backed up: the region's Ed25519 signing keys (`region_ed25519.key`, PEM, its first
+key; `region_ed25519-<KID>.key` for each key `mediateur-hub keys rotate` made: the hub signs
+with the one its database says is in service, hub.region_keys) and the region's
 beneficiary key (`beneficiary_hmac.key`: 32 random raw bytes). Distributor sites receive the
 beneficiary key at enrolment and derive pseudonymous beneficiary references from it
 (domain/beneficiaries.py); replacing it would give every person a new reference (and the cap
@@ -42,12 +44,12 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import class_mapper
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from mediateur_tui.domain.french_cli import expanded
-from mediateur_tui.domain.signatures import public_key_bytes
+from mediateur_tui.domain.signatures import key_id, public_key_bytes
 from mediateur_tui.hub.errors import HubError, NotInitialised
-from mediateur_tui.hub.models import HubChange, HubRegion
+from mediateur_tui.hub.models import HubChange, HubRegion, HubRegionKey
 from mediateur_tui.protocol.files import create_private, keep_private
 
 if TYPE_CHECKING:
@@ -57,13 +59,14 @@ if TYPE_CHECKING:
 ENV_DIR = "MEDIATEUR_HUB_DIR"
 ENV_DB = "MEDIATEUR_HUB_DB"
 DATABASE_FILENAME = "hub.sqlite3"
-KEY_FILENAME = "region_ed25519.key"
+KEY_FILENAME = "region_ed25519.key"  # the region's first key
+ROTATED_KEY_FILENAME = "region_ed25519-{kid}.key"  # each key made by a rotation
 BENEFICIARY_KEY_FILENAME = "beneficiary_hmac.key"
 BENEFICIARY_KEY_BYTES = 32
 BUSY_TIMEOUT_MS = 30_000
 # The newest hub migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic.
-HUB_SCHEMA_REVISION = "0005"
+HUB_SCHEMA_REVISION = "0006"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -74,7 +77,12 @@ class HubSettings:
 
     @property
     def key_path(self) -> Path:
+        """The file of the region's first key."""
         return self.directory / KEY_FILENAME
+
+    def rotated_key_path(self, kid: str) -> Path:
+        """The file of a key made by a rotation."""
+        return self.directory / ROTATED_KEY_FILENAME.format(kid=kid)
 
     @property
     def beneficiary_key_path(self) -> Path:
@@ -85,6 +93,9 @@ class HubSettings:
 class Hub:
     """An opened hub: its database, the region's identity and keys.
 
+    `region_key`: the key in service, which signs every region document and every pass the
+    hub issues. `region_public_key`: the region's first key, the identity a site anchors on
+    (enrolment answers and snapshots carry it; later keys reach sites in key sets).
     `beneficiary_key`: the region's 32-byte secret for pseudonymous beneficiary references,
     given to distributor sites in their enrolment answer.
     """
@@ -93,11 +104,20 @@ class Hub:
     engine: Engine
     region_id: str
     region_key: Ed25519PrivateKey
+    region_public_key: bytes
     beneficiary_key: bytes = field(repr=False)
 
     @property
-    def region_public_key(self) -> bytes:
-        return public_key_bytes(self.region_key)
+    def region_kid(self) -> str:
+        """The kid of the key in service."""
+        return key_id(public_key_bytes(self.region_key))
+
+    @property
+    def payload_kid(self) -> str | None:
+        """The kid a pass's QR payload names (PN2), or None (PN1) while the key in service is
+        the region's first key."""
+        active = public_key_bytes(self.region_key)
+        return None if active == self.region_public_key else key_id(active)
 
 
 def sqlite_url(path: Path) -> str:
@@ -416,27 +436,61 @@ def _recorded_beneficiary_key(path: Path, region_id: str, recorded: str) -> byte
 
 def open_hub(settings: HubSettings) -> Hub:
     """Opens an initialised hub; French errors when it is not, or when keys and base disagree."""
-    key = read_private_key(settings.key_path)
+    if not settings.key_path.exists() and not _rotated_key_files(settings):
+        raise NotInitialised(
+            f"Clé de la région introuvable ({settings.key_path}) : lancez « mediateur-hub init »."
+        )
     engine = open_engine(settings)
     try:
-        with read_session(engine) as session:
-            regions = session.exec(select(HubRegion)).all()
-        if not regions:
-            raise NotInitialised("Aucune région dans la base : lancez « mediateur-hub init ».")
-        region = regions[0]
-        if bytes(region.public_key) != public_key_bytes(key):
-            raise HubError(
-                f"La clé {settings.key_path} n'est pas celle de la région {region.id} "
-                "enregistrée dans la base."
-            )
-        beneficiary_key = region_beneficiary_key(settings, engine, region.id)
+        return opened_hub(settings, engine)
     except BaseException:
         engine.dispose()
         raise
+
+
+def _rotated_key_files(settings: HubSettings) -> list[Path]:
+    return list(settings.directory.glob(ROTATED_KEY_FILENAME.format(kid="*")))
+
+
+def opened_hub(settings: HubSettings, engine: Engine) -> Hub:
+    """The hub of an engine on an initialised database: its region, the private key of the
+    key in service (its file must hold the key the database records) and its beneficiary key.
+    """
+    with read_session(engine) as session:
+        region = session.exec(select(HubRegion)).first()
+        if region is None:
+            raise NotInitialised("Aucune région dans la base : lancez « mediateur-hub init ».")
+        active = session.exec(
+            select(HubRegionKey).where(
+                col(HubRegionKey.sign_until).is_(None), col(HubRegionKey.revoked_from).is_(None)
+            )
+        ).first()
+    if active is None:
+        raise HubError(f"Aucune clé de la région {region.id} n'est en service dans la base.")
     return Hub(
         settings=settings,
         engine=engine,
         region_id=region.id,
-        region_key=key,
-        beneficiary_key=beneficiary_key,
+        region_key=_active_private_key(settings, region, active),
+        region_public_key=bytes(region.public_key),
+        beneficiary_key=region_beneficiary_key(settings, engine, region.id),
     )
+
+
+def _active_private_key(
+    settings: HubSettings, region: HubRegion, active: HubRegionKey
+) -> Ed25519PrivateKey:
+    first = bytes(active.public_key) == bytes(region.public_key)
+    path = settings.key_path if first else settings.rotated_key_path(active.kid)
+    if not first and not path.exists():
+        raise NotInitialised(
+            f"Clé de la région en service ({active.kid}) introuvable : {path}. Restaurez ce "
+            "fichier depuis la sauvegarde du hub."
+        )
+    key = read_private_key(path)
+    if public_key_bytes(key) != bytes(active.public_key):
+        raise HubError(
+            f"La clé {path} n'est pas celle de la région {region.id} enregistrée dans la base "
+            f"(clé en service {active.kid})."
+        )
+    return key

@@ -2,7 +2,9 @@
 
 `enrol_site` records the site (and its replica change) and returns a token; the site sends it
 with its public key (pn-enrolment-request/1) and receives an API key (pn-enrolment/1, signed
-by the region). The hub stores only SHA-256 hashes of tokens and API keys.
+by the region's key in service, with the region's first key and every key set it published,
+from which the site follows the region's keys). The hub stores only SHA-256 hashes of tokens
+and API keys.
 
 A distributor site (`enrol_site(..., distributor=True)`) also receives the region's
 beneficiary key (`beneficiary_key`, base64 of 32 bytes) in its answer: the secret from which
@@ -25,6 +27,7 @@ from mediateur_tui.hub.changes import append_changes, site_change
 from mediateur_tui.hub.database import Hub, read_session, write_session
 from mediateur_tui.hub.errors import Conflict, Forbidden, HubError, Unauthorised
 from mediateur_tui.hub.models import HubEnrolmentToken, HubSite
+from mediateur_tui.hub.region_keys import key_set_documents
 from mediateur_tui.hub.registry import NEW_ID
 from mediateur_tui.hub.struck_off import delete_unused_tokens, struck_off_refusal
 from mediateur_tui.protocol.errors import ProtocolError
@@ -118,6 +121,7 @@ def complete_enrolment(hub: Hub, request: dict[str, Any]) -> dict[str, Any]:
             "site_name": site.name,
             "api_key": api_key,
             "issued_at": iso_instant(now),
+            "key_sets": key_set_documents(session),
         }
         if site.distributor:
             answer["beneficiary_key"] = encode_key(hub.beneficiary_key)

@@ -85,13 +85,44 @@ class HubEnrolmentToken(HubTable, table=True):
     used_at: datetime | None = None
 
 
+class HubRegionKey(HubTable, table=True):
+    """One of the region's signing keys (hub.region_keys): its public half, its signing window
+    and, once revoked, the day from which what it signed is not trusted. The first key's
+    private half is the file `region_ed25519.key`, each later one's `region_ed25519-<KID>.key`
+    (hub.database). Keys are listed in key sets in `created_at` order."""
+
+    __tablename__ = "hub_region_key"
+    kid: str = Field(primary_key=True)
+    region_id: str = Field(foreign_key="hub_region.id")
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    valid_from: date
+    sign_until: date | None = None
+    revoked_from: date | None = None
+    created_at: datetime
+
+
+class HubKeySet(HubTable, table=True):
+    """A key set the region published (pn-key-set/1, signed), as JSON: every replica page,
+    snapshot and enrolment answer carries them all, in `sequence` order."""
+
+    __tablename__ = "hub_key_set"
+    sequence: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+
+
 class HubCarnet(HubTable, table=True):
+    """A carnet; `issued_on` (the day, in France) and `kid` (the key that signed its passes)
+    are NULL for carnets issued before revision 0006."""
+
     __tablename__ = "hub_carnet"
     id: str = Field(primary_key=True)
     programme_id: str = Field(foreign_key="hub_programme.id", index=True)
     size: int
     attributed_on: date | None = None
     beneficiary_ref: str | None = Field(default=None, index=True)
+    issued_on: date | None = None
+    kid: str | None = None
 
 
 class HubPass(HubTable, table=True):

@@ -1,7 +1,8 @@
 """Files for the printer: one CSV line per pass, and optional QR sheets (one PNG per carnet).
 
-Each pass carries its signed QR payload `PN1:<PROGRAMME>:<CODE13>:<YYYYMMDD>:<SIG>`
-(docs/protocol.md, "Conventions").
+Each pass carries its QR payload, signed by the region's key in service:
+`PN1:<PROGRAMME>:<CODE13>:<YYYYMMDD>:<SIG>` while it is the region's first key, else
+`PN2:<KID>:<PROGRAMME>:<CODE13>:<YYYYMMDD>:<SIG>` (docs/protocol.md, "Conventions").
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from datetime import date
 from pathlib import Path
 
 import qrcode
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageDraw
 
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_date
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import sign
+from mediateur_tui.hub.database import Hub
 from mediateur_tui.hub.registry import Issued
 from mediateur_tui.protocol.files import private_text_file, write_file
 
@@ -27,13 +28,15 @@ SHEET_COLUMNS = 5
 _CAPTION_HEIGHT = 40
 
 
-def pass_payload(key: Ed25519PrivateKey, programme_id: str, code: str, valid_until: date) -> str:
-    """The signed QR payload of one pass."""
-    signature = sign(key, signed_message(programme_id, code, valid_until))
-    return build_payload(programme_id, code, valid_until, signature)
+def pass_payload(hub: Hub, programme_id: str, code: str, valid_until: date) -> str:
+    """The QR payload of one pass, signed by the key in service (PN2 naming it, after a
+    rotation)."""
+    kid = hub.payload_kid
+    signature = sign(hub.region_key, signed_message(programme_id, code, valid_until, kid))
+    return build_payload(programme_id, code, valid_until, signature, kid)
 
 
-def write_printer_csv(issued: Issued, key: Ed25519PrivateKey, out_dir: Path) -> Path:
+def write_printer_csv(issued: Issued, hub: Hub, out_dir: Path) -> Path:
     """carnet;position;code;qr_payload;valid_until — one line per pass, UTF-8."""
     programme = issued.programme
     first, last = issued.carnets[0].id, issued.carnets[-1].id
@@ -44,7 +47,7 @@ def write_printer_csv(issued: Issued, key: Ed25519PrivateKey, out_dir: Path) -> 
         writer.writerow(CSV_HEADER)
         for carnet in issued.carnets:
             for position, code in enumerate(carnet.codes, start=1):
-                payload = pass_payload(key, programme.id, code, programme.valid_until)
+                payload = pass_payload(hub, programme.id, code, programme.valid_until)
                 writer.writerow(
                     (
                         carnet.id,
@@ -57,7 +60,7 @@ def write_printer_csv(issued: Issued, key: Ed25519PrivateKey, out_dir: Path) -> 
     return path
 
 
-def write_qr_sheets(issued: Issued, key: Ed25519PrivateKey, out_dir: Path) -> list[Path]:
+def write_qr_sheets(issued: Issued, hub: Hub, out_dir: Path) -> list[Path]:
     """One PNG per carnet: its QR codes in a grid, each with its printed code underneath."""
     programme = issued.programme
     folder = out_dir / "planches-qr"
@@ -65,7 +68,7 @@ def write_qr_sheets(issued: Issued, key: Ed25519PrivateKey, out_dir: Path) -> li
     paths = []
     for carnet in issued.carnets:
         images = [
-            _captioned(pass_payload(key, programme.id, code, programme.valid_until), code)
+            _captioned(pass_payload(hub, programme.id, code, programme.valid_until), code)
             for code in carnet.codes
         ]
         width, height = images[0].size

@@ -20,7 +20,7 @@ from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, MalformedCode, make_code, parse_code
 from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, format_date, local_date
 from mediateur_tui.domain.rulebooks import Rulebook, rulebook_for
-from mediateur_tui.domain.signatures import new_private_key, public_key_bytes
+from mediateur_tui.domain.signatures import key_id, new_private_key, public_key_bytes
 from mediateur_tui.domain.verdicts import REVOCATION_REASONS
 from mediateur_tui.hub.beneficiaries import (
     MAX_REFERENCE,
@@ -40,8 +40,8 @@ from mediateur_tui.hub.database import (
     HubSettings,
     bulk_insert,
     open_engine,
+    opened_hub,
     read_private_key,
-    region_beneficiary_key,
     write_private_key,
     write_session,
 )
@@ -52,6 +52,7 @@ from mediateur_tui.hub.models import (
     HubPass,
     HubProgramme,
     HubRegion,
+    HubRegionKey,
     HubRevocation,
     HubUsedPass,
 )
@@ -100,7 +101,8 @@ def today() -> date:
 
 
 def init_region(settings: HubSettings, region_id: str) -> Hub:
-    """Creates the region (its key files, mode 0600, and its row). Re-running it is harmless.
+    """Creates the region (its key files, mode 0600, its row and its first key's row).
+    Re-running it is harmless.
 
     The beneficiary key is made (or the file there loaded) and its fingerprint recorded with the
     region; once recorded, a missing or other key file is refused, never replaced
@@ -121,27 +123,33 @@ def init_region(settings: HubSettings, region_id: str) -> Hub:
         with write_session(engine) as session:
             existing = session.exec(select(HubRegion)).first()
             if existing is None:
-                session.add(
-                    HubRegion(
-                        id=region_id, public_key=public_key_bytes(key), created_at=system_clock()
-                    )
-                )
+                _add_region(session, region_id, public_key_bytes(key))
             elif existing.id != region_id:
                 raise HubError(f"Ce hub est déjà celui de la région {existing.id}.")
             elif bytes(existing.public_key) != public_key_bytes(key):
                 raise HubError(
                     f"La clé {settings.key_path} n'est pas celle de la région {existing.id}."
                 )
-        beneficiary_key = region_beneficiary_key(settings, engine, region_id)
+        return opened_hub(settings, engine)
     except BaseException:
         engine.dispose()
         raise
-    return Hub(
-        settings=settings,
-        engine=engine,
-        region_id=region_id,
-        region_key=key,
-        beneficiary_key=beneficiary_key,
+
+
+def _add_region(session: Session, region_id: str, public_key: bytes) -> None:
+    """The region's row and its first key's, in service from today (as migration 0006 makes
+    it for a region created before it: valid from the region's creation day)."""
+    now = system_clock()
+    session.add(HubRegion(id=region_id, public_key=public_key, created_at=now))
+    session.flush()
+    session.add(
+        HubRegionKey(
+            kid=key_id(public_key),
+            region_id=region_id,
+            public_key=public_key,
+            valid_from=local_date(now),
+            created_at=now,
+        )
     )
 
 
@@ -152,18 +160,20 @@ def issue(
     size: int,
     before_commit: Callable[[Issued], None] | None = None,
 ) -> Issued:
-    """Mints `carnets` carnets of `size` passes (random codes) for a programme.
+    """Mints `carnets` carnets of `size` passes (random codes) for a programme, issued today
+    (in France) under the key in service (recorded on each carnet).
 
-    The programme is created, or updated with the values given. Its end of validity cannot
-    change once passes exist, because the printed QR codes carry it. `before_commit` is given
-    the carnets inside the transaction (the printer's files are written there): when it
-    raises, nothing is issued.
+        The programme is created, or updated with the values given. Its end of validity cannot
+        change once passes exist, because the printed QR codes carry it. `before_commit` is given
+        the carnets inside the transaction (the printer's files are written there): when it
+        raises, nothing is issued.
     """
     if size not in CARNET_SIZES:
         raise HubError("Un carnet compte 5 ou 10 pass.")
     if not 1 <= carnets <= MAX_CARNETS_PER_ISSUE:
         raise HubError(f"Nombre de carnets entre 1 et {MAX_CARNETS_PER_ISSUE}.")
     now = system_clock()
+    day = local_date(now)
     with write_session(hub.engine) as session:
         programme, changed = _upsert_programme(session, spec)
         first = _next_carnet_number(session)
@@ -173,7 +183,14 @@ def issue(
             for index in range(carnets)
         ]
         carnet_rows = [
-            {"id": c.id, "programme_id": programme.id, "size": size, "attributed_on": None}
+            {
+                "id": c.id,
+                "programme_id": programme.id,
+                "size": size,
+                "attributed_on": None,
+                "issued_on": day,
+                "kid": hub.region_kid,
+            }
             for c in issued
         ]
         pass_rows = [
@@ -185,7 +202,9 @@ def issue(
         bulk_insert(session, HubPass, pass_rows)
         changes = [programme_change(programme)] if changed else []
         changes += [
-            carnet_change(HubCarnet(id=c.id, programme_id=programme.id, size=size), c.codes)
+            carnet_change(
+                HubCarnet(id=c.id, programme_id=programme.id, size=size, issued_on=day), c.codes
+            )
             for c in issued
         ]
         append_changes(session, changes, now)

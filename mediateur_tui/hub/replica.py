@@ -2,7 +2,8 @@
 
 A page's `until` is the sequence number of its last change (the cursor to send next); a
 snapshot holds every change from the start (but passes released after their `used` change:
-`without_released`) and the region's public key, for a USB key.
+`without_released`) and the region's first public key, for a USB key. Both carry every key set
+the region published (hub.region_keys) and are signed by the key in service.
 Carnets carry their codes as a list, so a pass costs about 10 bytes on the wire, gzip'd.
 """
 
@@ -16,6 +17,7 @@ from sqlmodel import col, func, select
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.models import HubChange
+from mediateur_tui.hub.region_keys import key_set_documents
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import (
     CHANGE_RELEASED,
@@ -44,6 +46,7 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
             .order_by(col(HubChange.seq))
             .limit(limit + 1)
         ).all()
+        key_sets = key_set_documents(session)
     more = len(rows) > limit
     rows = rows[:limit]
     page = {
@@ -54,16 +57,18 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
         "more": more,
         "generated_at": iso_instant(system_clock()),
         "changes": [json.loads(body) for _seq, body in rows],
+        "key_sets": key_sets,
     }
     return sign_document(page, hub.region_key, region_signer(hub.region_id))
 
 
 def snapshot(hub: Hub) -> dict[str, Any]:
-    """The signed pn-replica-snapshot/1: every change, with the region's public key."""
+    """The signed pn-replica-snapshot/1: every change, with the region's first public key."""
     with read_session(hub.engine) as session, session.begin():
         rows = session.exec(
             select(HubChange.seq, HubChange.body).order_by(col(HubChange.seq))
         ).all()
+        key_sets = key_set_documents(session)
     document = {
         "format": REPLICA_SNAPSHOT,
         "region_id": hub.region_id,
@@ -71,6 +76,7 @@ def snapshot(hub: Hub) -> dict[str, Any]:
         "until": rows[-1][0] if rows else 0,
         "generated_at": iso_instant(system_clock()),
         "changes": without_released([json.loads(body) for _seq, body in rows]),
+        "key_sets": key_sets,
     }
     return sign_document(document, hub.region_key, region_signer(hub.region_id))
 

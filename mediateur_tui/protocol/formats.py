@@ -41,7 +41,8 @@ MIB = 1024 * KIB
 # document, and small where a stranger may send one (the enrolment request is unauthenticated).
 MAX_DOCUMENT_BYTES: dict[str, int] = {
     ENROLMENT_REQUEST: 4 * KIB,  # a token and a public key: about 150 bytes
-    ENROLMENT: 64 * KIB,  # keys, the site's name and a signature: under 1 KiB
+    ENROLMENT: 1 * MIB,  # keys, names, a signature, and the key sets: 2 KiB + 300 B a key a set
+    KEY_SET: 64 * KIB,  # about 300 bytes a key: 200 keys fit
     BENEFICIARY_KEY: 16 * KIB,  # under 1 KiB
     BATCH: 64 * MIB,  # the hub takes 200,000 redemption lines at most: about 45 MB
     ACK: 64 * MIB,  # one line per redemption line of the batch: about 40 MB for 200,000

@@ -20,7 +20,14 @@ from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.errors import Conflict, HubError, NotFound, Unauthorised
 from mediateur_tui.hub.models import hub_registry
 from mediateur_tui.hub.printing import write_printer_csv, write_qr_sheets
-from mediateur_tui.hub.registry import ProgrammeSpec, attribute, init_region, issue, revoke
+from mediateur_tui.hub.registry import (
+    ProgrammeSpec,
+    attribute,
+    init_region,
+    issue,
+    revoke,
+    today,
+)
 from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
 from mediateur_tui.protocol.signing import region_signer, verify_document
 
@@ -91,6 +98,7 @@ def test_issue_mints_unique_codes_and_logs_programme_then_carnets(sqlite_setting
         "n": 5,
         "a": None,
         "b": None,
+        "i": today().isoformat(),
         "codes": second.carnets[0].codes,
     }
     hub.engine.dispose()
@@ -122,7 +130,7 @@ def test_programme_defaults_and_updates(sqlite_settings) -> None:
 def test_printer_csv_and_qr_sheets_carry_signed_payloads(sqlite_settings, tmp_path) -> None:
     hub = init_region(sqlite_settings, "HDF")
     issued = issue(hub, SPEC, carnets=2, size=5)
-    path = write_printer_csv(issued, hub.region_key, tmp_path / "impression")
+    path = write_printer_csv(issued, hub, tmp_path / "impression")
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle, delimiter=";"))
     assert rows[0] == ["carnet", "position", "code", "qr_payload", "valid_until"]
@@ -133,7 +141,7 @@ def test_printer_csv_and_qr_sheets_carry_signed_payloads(sqlite_settings, tmp_pa
     scan = parse_scan(payload)
     assert scan.kind is InputKind.QR and scan.code == code and scan.programme == PROGRAMME
     assert verify(hub.region_public_key, scan.signed_message, scan.signature)
-    sheets = write_qr_sheets(issued, hub.region_key, tmp_path / "impression")
+    sheets = write_qr_sheets(issued, hub, tmp_path / "impression")
     assert [sheet.name for sheet in sheets] == ["carnet-C0000001.png", "carnet-C0000002.png"]
     # QR codes only: zbar's other decoders sometimes see a spurious EAN in a sheet of QR codes.
     found = decode(Image.open(sheets[1]), symbols=[ZBarSymbol.QRCODE])

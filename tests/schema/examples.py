@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mediateur_tui.domain.codes import make_code
+from mediateur_tui.domain.signatures import key_id
 from mediateur_tui.protocol import formats, signing
 from mediateur_tui.protocol.signing import region_signer, sign_document, site_signer
 from mediateur_tui.protocol.verdicts import AttributionRefusal
@@ -21,6 +22,8 @@ REGION_ID = "HDF"
 SITE_ID = "AVESNES-EPN"
 OTHER_SITE_ID = "FOURMIES-MEDIA"
 REGION_KEY = Ed25519PrivateKey.generate()
+# Keys the region made by rotations: the second was revoked, the third signs.
+LATER_REGION_KEYS = (Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate())
 SITE_KEY = Ed25519PrivateKey.generate()
 # Pseudonymous beneficiary references: "B" and 20 Crockford base32 symbols.
 BENEFICIARY = "B7K3M9QXR4TBEZ0AB12CD"
@@ -30,6 +33,7 @@ OPTIONAL_FIELDS = {
     "b",  # a carnet or attribution change made by a hub older than the field
     "beneficiary_key",  # the enrolment answer of a site that is not a distributor
     "kid",  # a region document signed before key ids (by the region's first key)
+    "i",  # a carnet change of a carnet issued before the region recorded its issue day
 }
 
 Document = dict[str, Any]
@@ -85,6 +89,7 @@ def changes() -> list[Document]:
             "n": 5,
             "a": "2026-03-02",
             "b": BENEFICIARY,
+            "i": "2026-02-20",
             "codes": [code(number) for number in range(1, 6)],
         },
         {
@@ -114,6 +119,7 @@ def replica_page() -> Document:
         "more": True,
         "generated_at": "2026-03-31T22:00:00.123456+00:00",
         "changes": changes(),
+        "key_sets": [key_set()],
     }
     return sign_document(page, REGION_KEY, region_signer(REGION_ID))
 
@@ -126,8 +132,45 @@ def replica_snapshot() -> Document:
         "until": 12,
         "generated_at": "2026-03-31T22:00:00Z",
         "changes": changes(),
+        "key_sets": [key_set()],
     }
     return sign_document(snapshot, REGION_KEY, region_signer(REGION_ID))
+
+
+def key_set() -> Document:
+    """The region's third key set: its first key retired, its second revoked, its third in
+    service (every status)."""
+    second, third = (public_bytes(key) for key in LATER_REGION_KEYS)
+    first = public_bytes(REGION_KEY)
+    document = {
+        "format": formats.KEY_SET,
+        "region_id": REGION_ID,
+        "sequence": 3,
+        "issued_at": "2026-09-14T08:00:00Z",
+        "keys": [
+            region_key(first, "2026-01-05", "2026-06-30", "retired", None),
+            region_key(second, "2026-06-30", "2026-09-14", "revoked", "2026-09-01"),
+            region_key(third, "2026-09-14", None, "active", None),
+        ],
+    }
+    return sign_document(document, REGION_KEY, region_signer(REGION_ID))
+
+
+def region_key(
+    public_key: bytes,
+    valid_from: str,
+    sign_until: str | None,
+    status: str,
+    revoked_from: str | None,
+) -> Document:
+    return {
+        "kid": key_id(public_key),
+        "public_key": signing.encode_key(public_key),
+        "valid_from": valid_from,
+        "sign_until": sign_until,
+        "status": status,
+        "revoked_from": revoked_from,
+    }
 
 
 def enrolment_request() -> Document:
@@ -148,6 +191,7 @@ def enrolment() -> Document:
         "api_key": "pn_4f9c2d1e8b7a6f5e4d3c2b1a0f9e8d7c",
         "issued_at": "2026-02-15T09:30:00+00:00",
         "beneficiary_key": signing.encode_key(bytes(range(32))),  # a distributor site
+        "key_sets": [key_set()],
     }
     return sign_document(answer, REGION_KEY, region_signer(REGION_ID))
 
@@ -426,4 +470,5 @@ EXAMPLES = {
     "declaration": declaration,
     "declaration-answer": declaration_answer,
     "site-recovery": site_recovery,
+    "key-set": key_set,
 }

@@ -55,6 +55,7 @@ def test_there_is_one_schema_per_protocol_format_plus_common() -> None:
         formats.DECLARATION,
         formats.DECLARATION_ANSWER,
         formats.SITE_RECOVERY,
+        formats.KEY_SET,
     ):
         assert schemas()[FORMATS[constant]]["properties"]["format"] == {"const": constant}
 

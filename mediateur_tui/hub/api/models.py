@@ -32,6 +32,7 @@ SHA256_HEX = r"^[0-9a-f]{64}$"
 KEY_BASE64 = r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"  # 32 bytes
 SIGNATURE_BASE64 = r"^[A-Za-z0-9+/]{85}[AQgw]==$"  # 64 bytes
 RULEBOOK_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+KID = r"^[A-Z2-7]{8}$"
 
 Code = Annotated[str, Field(pattern=CODE)]
 RandomId = Annotated[str, Field(pattern=RANDOM_ID)]
@@ -91,7 +92,7 @@ class RegionSignature(_Document):
     # Absent or a string, never null (SkipJsonSchema, as beneficiary_key below).
     kid: str | SkipJsonSchema[None] = Field(
         default=None,
-        pattern=r"^[A-Z2-7]{8}$",
+        pattern=KID,
         description="Identifiant de la clé de la région qui a signé (absent : sa première clé).",
         examples=["3JK55MCS"],
     )
@@ -107,6 +108,39 @@ class SiteSignature(_Document):
     value: str = Field(
         pattern=SIGNATURE_BASE64, description="Signature Ed25519 en base64 des octets canoniques."
     )
+
+
+class KeySetKey(_Document):
+    kid: str = Field(pattern=KID, description="Identifiant de la clé.")
+    public_key: Key
+    valid_from: Day = Field(description="Premier jour où la région signe avec elle.")
+    sign_until: Day | None = Field(
+        description="Dernier jour où la région a signé avec elle, ou null : elle signe encore."
+    )
+    status: Literal["active", "retired", "revoked"]
+    revoked_from: Day | None = Field(
+        description="Jour à partir duquel ses signatures ne valent plus, ou null."
+    )
+
+
+class KeySet(_Document):
+    """pn-key-set/1: every key of the region, in the order it made them."""
+
+    format: Literal["pn-key-set/1"]
+    region_id: Identifier
+    sequence: int = Field(ge=1, description="Numéro du jeu : 1, 2, … sans trou.")
+    issued_at: Instant
+    keys: list[KeySetKey] = Field(min_length=1)
+    signature: RegionSignature
+
+
+KeySets = Annotated[
+    list[KeySet],
+    Field(
+        description="Tous les jeux de clés publiés par la région, dans l'ordre (vide avant sa "
+        "première rotation de clé)."
+    ),
+]
 
 
 class EnrolmentRequest(_Document):
@@ -129,6 +163,7 @@ class Enrolment(_Document):
         description="Site distributeur seulement (absent sinon) : la clé des bénéficiaires "
         "de la région, 32 octets en base64, d'où le site tire les références pseudonymes.",
     )
+    key_sets: KeySets
     signature: RegionSignature
 
 
@@ -170,6 +205,11 @@ class CarnetChange(_Document):
     b: CarnetBeneficiary | None = Field(
         default=None,
         description="Référence pseudonyme du bénéficiaire, ou null (absent : hub plus ancien).",
+    )
+    # Absent or a date, never null (SkipJsonSchema, as beneficiary_key).
+    i: Day | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Jour d'émission du carnet (absent : émis avant que la région l'enregistre).",
     )
     codes: list[Code] = Field(description="Codes des pass, dans l'ordre du carnet.")
 
@@ -223,6 +263,7 @@ class ReplicaPage(_Document):
     more: bool = Field(description="Une autre page suit.")
     generated_at: Instant
     changes: list[Change]
+    key_sets: KeySets
     signature: RegionSignature
 
 

@@ -2,7 +2,8 @@
 
     mediateur-hub [--dir DIR] [--db URL] COMMAND ...
 
-The commands, by module: `region` (init, issue, attribute, revoke), `sites` (enrol-site,
+The commands, by module: `region` (init, issue, attribute, revoke), `keys` (keys list, keys
+rotate, keys revoke: the region's signing keys), `sites` (enrol-site,
 import-enrolment, export-beneficiary-key, revoke-site), `exchange` (serve, export-replica,
 import-batch, import-attributions, statement, lines).
 
@@ -29,7 +30,7 @@ from mediateur_tui.domain.french_cli import (
     tolerant_output,
     warn,
 )
-from mediateur_tui.hub.cli import exchange, region, sites
+from mediateur_tui.hub.cli import exchange, keys, region, sites
 from mediateur_tui.hub.cli.common import EXIT_ERROR, Commands, Handler
 from mediateur_tui.hub.database import HubSettings, resolve_settings
 
@@ -98,6 +99,6 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     commands = Commands(parser, common)
-    for module in (region, sites, exchange):
+    for module in (region, keys, sites, exchange):
         module.add_commands(commands)
     return parser

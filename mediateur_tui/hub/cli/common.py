@@ -27,3 +27,10 @@ class Commands:
         )
         sub.set_defaults(handler=handler)
         return sub
+
+    def group(self, name: str, help_text: str) -> Commands:
+        """A sub-command with sub-commands of its own (`mediateur-hub keys list`)."""
+        sub = self._subparsers.add_parser(
+            name, help=help_text, description=help_text, parents=[self._common]
+        )
+        return Commands(sub, self._common)

@@ -10,8 +10,6 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, format_reference
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import plural
@@ -19,7 +17,7 @@ from mediateur_tui.domain.french_cli import os_error_text, say
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.domain.verdicts import REVOCATION_REASONS
 from mediateur_tui.hub.cli.common import EXIT_OK, Commands
-from mediateur_tui.hub.database import HubSettings, open_hub
+from mediateur_tui.hub.database import Hub, HubSettings, open_hub
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.hub.registry import (
     CARNET_SIZES,
@@ -42,9 +40,9 @@ def add_commands(commands: Commands) -> None:
     emit.add_argument("--size", type=int, choices=CARNET_SIZES, default=10)
     emit.add_argument("--label", help="libellé du programme")
     emit.add_argument("--value-cents", type=int, help="valeur d'un pass en centimes (1000)")
-    emit.add_argument("--valid-from", type=_day, help="AAAA-MM-JJ (aujourd'hui)")
-    emit.add_argument("--valid-until", type=_day, help="AAAA-MM-JJ (31 décembre)")
-    emit.add_argument("--grace-until", type=_day, help="AAAA-MM-JJ (fin + 31 jours)")
+    emit.add_argument("--valid-from", type=day_argument, help="AAAA-MM-JJ (aujourd'hui)")
+    emit.add_argument("--valid-until", type=day_argument, help="AAAA-MM-JJ (31 décembre)")
+    emit.add_argument("--grace-until", type=day_argument, help="AAAA-MM-JJ (fin + 31 jours)")
     emit.add_argument("--sites", help="sites acceptant le programme : * ou SITE1,SITE2")
     emit.add_argument("--out", type=Path, help="dossier des fichiers d'impression")
     emit.add_argument("--qr-sheets", action="store_true", help="planches QR en PNG par carnet")
@@ -54,15 +52,16 @@ def add_commands(commands: Commands) -> None:
     who = give.add_mutually_exclusive_group(required=True)
     who.add_argument("--beneficiary", help="référence pseudonyme du bénéficiaire")
     who.add_argument("--take-back", action="store_true", help="retirer l'attribution")
-    give.add_argument("--on", type=_day, help="date d'attribution AAAA-MM-JJ (aujourd'hui)")
+    give.add_argument("--on", type=day_argument, help="date d'attribution AAAA-MM-JJ (aujourd'hui)")
 
     oppose = commands.add("revoke", "mettre un pass en opposition", _revoke)
     oppose.add_argument("code")
     oppose.add_argument("--reason", required=True, choices=sorted(REVOCATION_REASONS))
-    oppose.add_argument("--on", type=_day, help="date d'effet AAAA-MM-JJ (aujourd'hui)")
+    oppose.add_argument("--on", type=day_argument, help="date d'effet AAAA-MM-JJ (aujourd'hui)")
 
 
-def _day(text: str) -> date:
+def day_argument(text: str) -> date:
+    """A day given on the command line: AAAA-MM-JJ (or JJ/MM/AAAA)."""
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
             return datetime.strptime(text, pattern).date()
@@ -98,7 +97,7 @@ def _issue(args: argparse.Namespace, settings: HubSettings) -> int:
         sites=sites,
     )
     out_dir = args.out or settings.directory / "impression"
-    printed = _PrinterFiles(out_dir, hub.region_key, args.qr_sheets)
+    printed = _PrinterFiles(out_dir, hub, args.qr_sheets)
     try:
         issued = issue(hub, spec, args.carnets, args.size, before_commit=printed.stage)
         printed.move_into_place()
@@ -122,8 +121,8 @@ class _PrinterFiles:
     hidden staging folder of `out_dir`: a folder that cannot be written, or a full disk, then
     issues nothing. Once the carnets are committed, the files are moved into place."""
 
-    def __init__(self, out_dir: Path, key: Ed25519PrivateKey, qr_sheets: bool) -> None:
-        self.out_dir, self.key, self.qr_sheets = out_dir, key, qr_sheets
+    def __init__(self, out_dir: Path, hub: Hub, qr_sheets: bool) -> None:
+        self.out_dir, self.hub, self.qr_sheets = out_dir, hub, qr_sheets
         self.staging: Path | None = None
         self.csv_path: Path | None = None
         self.sheets: list[Path] = []
@@ -135,9 +134,9 @@ class _PrinterFiles:
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self.staging = Path(tempfile.mkdtemp(prefix=".emission-", dir=self.out_dir))
-            self.csv_path = write_printer_csv(issued, self.key, self.staging)
+            self.csv_path = write_printer_csv(issued, self.hub, self.staging)
             if self.qr_sheets:
-                self.sheets = write_qr_sheets(issued, self.key, self.staging)
+                self.sheets = write_qr_sheets(issued, self.hub, self.staging)
         except OSError as error:
             raise HubError(
                 f"Fichiers d'impression impossibles à écrire dans {self.out_dir} "
