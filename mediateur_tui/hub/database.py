@@ -460,11 +460,7 @@ def opened_hub(settings: HubSettings, engine: Engine) -> Hub:
         region = session.exec(select(HubRegion)).first()
         if region is None:
             raise NotInitialised("Aucune région dans la base : lancez « mediateur-hub init ».")
-        active = session.exec(
-            select(HubRegionKey).where(
-                col(HubRegionKey.sign_until).is_(None), col(HubRegionKey.revoked_from).is_(None)
-            )
-        ).first()
+        active = key_in_service(session)
     if active is None:
         raise HubError(f"Aucune clé de la région {region.id} n'est en service dans la base.")
     return Hub(
@@ -475,6 +471,15 @@ def opened_hub(settings: HubSettings, engine: Engine) -> Hub:
         region_public_key=bytes(region.public_key),
         beneficiary_key=region_beneficiary_key(settings, engine, region.id),
     )
+
+
+def key_in_service(session: Session) -> HubRegionKey | None:
+    """The row of the key the region signs with: neither retired nor revoked."""
+    return session.exec(
+        select(HubRegionKey).where(
+            col(HubRegionKey.sign_until).is_(None), col(HubRegionKey.revoked_from).is_(None)
+        )
+    ).first()
 
 
 def _active_private_key(

@@ -28,7 +28,13 @@ from sqlmodel import Session, col, func, select
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.region_keys import RegionKey
 from mediateur_tui.domain.signatures import key_id, new_private_key, public_key_bytes
-from mediateur_tui.hub.database import Hub, read_session, write_private_key, write_session
+from mediateur_tui.hub.database import (
+    Hub,
+    key_in_service,
+    read_session,
+    write_private_key,
+    write_session,
+)
 from mediateur_tui.hub.errors import HubError, NotFound
 from mediateur_tui.hub.models import HubKeySet, HubRegionKey
 from mediateur_tui.hub.registry import today
@@ -123,11 +129,7 @@ def revoke_key(hub: Hub, kid: str, from_day: date | None = None) -> Revoked:
 def _in_service(session: Session, hub: Hub) -> HubRegionKey:
     """The key in service, in the caller's write transaction: the one `hub` signs with, or
     HubError when another process has rotated since `hub` was opened."""
-    active = session.exec(
-        select(HubRegionKey).where(
-            col(HubRegionKey.sign_until).is_(None), col(HubRegionKey.revoked_from).is_(None)
-        )
-    ).first()
+    active = key_in_service(session)
     if active is None or active.kid != hub.region_kid:
         raise HubError(
             "La clé en service a changé depuis l'ouverture du hub (une autre rotation ?) : "

@@ -35,6 +35,7 @@ from mediateur_tui.hub.database import (
     upgrade,
     write_private_key,
 )
+from mediateur_tui.hub.errors import HubError, NotInitialised
 from mediateur_tui.hub.models import HubCarnet, HubKeySet
 from mediateur_tui.hub.printing import pass_payload
 from mediateur_tui.hub.region_keys import key_set_documents, region_keys, rotate_key
@@ -193,6 +194,20 @@ def test_after_a_rotation_and_a_revoke_documents_are_signed_by_the_new_key(
     assert key_id(hub.region_public_key) == first_kid
     # The revocation's set is signed by the key in service.
     assert page["key_sets"][1]["signature"]["kid"] == new_kid
+
+
+def test_the_hub_does_not_open_without_the_file_of_its_key_in_service(
+    world: World, settings: HubSettings
+) -> None:
+    new_kid = rotated(world, settings)
+    path = settings.rotated_key_path(new_kid)
+    first_key = settings.key_path.read_bytes()
+    path.unlink()
+    with pytest.raises(NotInitialised, match=f"Clé de la région en service \\({new_kid}\\)"):
+        open_hub(settings)
+    path.write_bytes(first_key)  # another key than the one the database records
+    with pytest.raises(HubError, match=f"n'est pas celle de la région HDF .*{new_kid}"):
+        open_hub(settings)
 
 
 def test_passes_issued_after_a_rotation_are_pn2_under_the_new_key(
