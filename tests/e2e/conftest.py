@@ -163,6 +163,14 @@ class Region:
 
     def issue(self, carnets: int, size: int = 5) -> dict[str, list[str]]:
         """Mints carnets of the programme; returns their codes (from the printer's CSV)."""
+        return {
+            carnet: [row["code"].replace("-", "") for row in rows]
+            for carnet, rows in self.issue_printed(carnets, size).items()
+        }
+
+    def issue_printed(self, carnets: int, size: int = 5) -> dict[str, list[dict[str, str]]]:
+        """Mints carnets of the programme; returns the printer's CSV rows (code, qr_payload…)
+        of each carnet."""
         out = self.ok(
             "issue",
             "--programme",
@@ -178,11 +186,11 @@ class Region:
         )
         found = re.search(r"Fichier pour l'imprimeur : (.+)$", out, re.MULTILINE)
         assert found, out
-        codes: dict[str, list[str]] = {}
+        printed: dict[str, list[dict[str, str]]] = {}
         with Path(found.group(1)).open(encoding="utf-8") as handle:
             for row in csv.DictReader(handle, delimiter=";"):
-                codes.setdefault(row["carnet"], []).append(row["code"].replace("-", ""))
-        return codes
+                printed.setdefault(row["carnet"], []).append(row)
+        return printed
 
     def attribute(self, carnet: str, beneficiary: str) -> None:
         self.ok("attribute", carnet, "--beneficiary", beneficiary, "--on", PERIOD_START.isoformat())

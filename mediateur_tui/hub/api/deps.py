@@ -14,7 +14,14 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mediateur_tui.hub.database import Hub, HubSettings, open_hub
+from mediateur_tui.hub.database import (
+    Hub,
+    HubSettings,
+    key_in_service,
+    open_hub,
+    opened_hub,
+    read_session,
+)
 from mediateur_tui.hub.enrolment import authenticate
 from mediateur_tui.hub.errors import NotFound
 from mediateur_tui.hub.models import HubSite
@@ -25,7 +32,9 @@ class HubHolder:
     """Opens the hub at the first request (thread-safe), closes it at shutdown.
 
     Opening it lazily lets `create_app(...)` build the app, and its OpenAPI document, without
-    an initialised hub.
+    an initialised hub. Each request also asks the database which key is in service: after a
+    `keys rotate` (another process), a running server signs with the new key from its next
+    request on, without a restart.
     """
 
     def __init__(self, settings: HubSettings) -> None:
@@ -37,7 +46,15 @@ class HubHolder:
         with self._lock:
             if self._hub is None:
                 self._hub = open_hub(self.settings)
+            elif self._rotated_since_opened(self._hub):
+                self._hub = opened_hub(self.settings, self._hub.engine)
             return self._hub
+
+    @staticmethod
+    def _rotated_since_opened(hub: Hub) -> bool:
+        with read_session(hub.engine) as session:
+            in_service = key_in_service(session)
+        return in_service is not None and in_service.kid != hub.region_kid
 
     def close(self) -> None:
         with self._lock:

@@ -90,8 +90,8 @@ def _rotate(_args: argparse.Namespace, settings: HubSettings) -> int:
     )
     say(
         f"Jeu de clés n° {rotated.sequence} publié : les sites le reçoivent à leur prochaine "
-        "synchronisation (ou avec la prochaine réplique exportée). Redémarrez « mediateur-hub "
-        "serve » pour qu'il signe avec la nouvelle clé."
+        "synchronisation (ou avec la prochaine réplique exportée). Un « mediateur-hub serve » "
+        "en marche signe avec la nouvelle clé dès sa requête suivante."
     )
     return EXIT_OK
 
