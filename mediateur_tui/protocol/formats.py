@@ -25,6 +25,7 @@ CHANGE_ATTRIBUTION = "attribution"
 CHANGE_REVOCATION = "revocation"
 CHANGE_USED = "used"
 CHANGE_RELEASED = "released"  # a declared pass the region no longer counts (cancelled)
+CHANGE_RULEBOOK = "rulebook"  # a rulebook version the region published, signed by the region
 
 MAX_ATTRIBUTIONS_PER_DOCUMENT = 1_000  # a site with more sends several pn-attributions/1
 MAX_DECLARATION_LINES = 10_000  # redemptions, and cancellations, per pn-declaration/1
