@@ -141,7 +141,7 @@ def _info_json(info: AttributionInfo) -> dict[str, object]:
 
 def check(args: argparse.Namespace, data_dir: Path) -> int:
     from mediateur_tui.domain.attribution import decide_in_force, guess_kind, read_requests
-    from mediateur_tui.domain.rulebooks import load_rulebooks
+    from mediateur_tui.services.published_rulebooks import rulebooks_in_force
 
     path: Path = args.file
     try:
@@ -156,7 +156,7 @@ def check(args: argparse.Namespace, data_dir: Path) -> int:
         raise CliError(f"{path} n'est pas un texte UTF-8.") from error
     try:
         rows = read_requests(text, guess_kind(path.name, text))
-        rulebooks = load_rulebooks()
+        rulebooks = rulebooks_in_force(data_dir)
     except UserError as error:
         raise CliError(f"{path} : {error}") from error
     today = local_date(system_clock())

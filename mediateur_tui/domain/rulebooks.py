@@ -117,17 +117,21 @@ def load_rulebooks(directory: Path | None = None) -> list[Rulebook]:
     paths = sorted(folder.glob(RULEBOOK_GLOB))
     if not paths:
         raise RulebookError(f"Aucun règlement d'attribution ({RULEBOOK_GLOB}) dans {folder}.")
-    books = [load_rulebook(path) for path in paths]
-    books.sort(key=lambda book: book.effective_from)
-    for earlier, later in itertools.pairwise(books):
+    return in_effect_order([load_rulebook(path) for path in paths])
+
+
+def in_effect_order(books: Sequence[Rulebook]) -> list[Rulebook]:
+    """The versions oldest first; RulebookError when two share a day or an id."""
+    ordered = sorted(books, key=lambda book: book.effective_from)
+    for earlier, later in itertools.pairwise(ordered):
         if earlier.effective_from == later.effective_from:
             raise RulebookError(
                 f"Deux règlements entrent en vigueur le même jour ({later.effective_from}) : "
                 f"{earlier.id} et {later.id}."
             )
-    if len({book.id for book in books}) != len(books):
+    if len({book.id for book in ordered}) != len(ordered):
         raise RulebookError("Deux fichiers de règlement portent le même identifiant.")
-    return books
+    return ordered
 
 
 def load_rulebook(path: Path) -> Rulebook:

@@ -70,6 +70,7 @@ from mediateur_tui.hub.models import (
     HubSite,
     HubUsedPass,
 )
+from mediateur_tui.hub.rulebooks import region_rulebooks
 from mediateur_tui.hub.struck_off import refuse_if_signed_struck_off
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import (
@@ -136,7 +137,8 @@ def receive_attributions(
     """Decides a pn-attributions/1 and returns the signed pn-attribution-answer/1.
 
     `authenticated_site` is the site of the API key (None for a document read from a file);
-    `rulebooks` defaults to the versions shipped in the package (domain/rules/). Raises
+    `rulebooks` defaults to the versions shipped in the package (domain/rules/) and those
+    the region published (hub.rulebooks). Raises
     ProtocolError (bad document or signature) or Forbidden (another site's document, a site
     that is not a distributor, or a document sent since its site was struck off), with French
     messages; nothing is stored then.
@@ -161,7 +163,8 @@ def receive_attributions(
     refuse_if_signed_struck_off(site, parse_instant(document["sent_at"]), "attributions envoyées")
     received_at = system_clock()
     with write_session(hub.engine) as session:
-        results = _decide_all(session, site_id, attributions, rulebooks, received_at)
+        books = rulebooks if rulebooks is not None else region_rulebooks(session)
+        results = _decide_all(session, site_id, attributions, books, received_at)
     answer = {
         "format": ATTRIBUTION_ANSWER,
         "region_id": hub.region_id,

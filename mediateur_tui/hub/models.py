@@ -275,3 +275,16 @@ class HubAttribution(HubTable, table=True):
     message: str = Field(sa_column=Column(Text, nullable=False))
     beneficiary_passes: int
     received_at: datetime
+
+
+class HubRulebook(HubTable, table=True):
+    """A rulebook version the region published (`mediateur-hub rulebook publish`), beside the
+    ones shipped in the package. `document` is the pn-rulebook/1 as published (JSON, without
+    signature); a version is never edited once published."""
+
+    __tablename__ = "hub_rulebook"
+    id: str = Field(primary_key=True)
+    effective_from: date
+    title: str
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    published_at: datetime

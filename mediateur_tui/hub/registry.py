@@ -56,6 +56,7 @@ from mediateur_tui.hub.models import (
     HubRevocation,
     HubUsedPass,
 )
+from mediateur_tui.hub.rulebooks import region_rulebooks
 
 CARNET_SIZES = (5, 10)
 MAX_CARNETS_PER_ISSUE = 200_000
@@ -226,9 +227,10 @@ def attribute(
 
     The reference is stored normalised (hub.beneficiaries.normalise_reference: "b-7k3m-…" is
     "B7K3M…"), 1 to 64 characters. The attribution is refused when the beneficiary would pass
-    the cap of the rulebook in force on that day (`rulebooks` defaults to the shipped
-    versions), counted as for the distributor sites' attributions. A carnet one of whose
-    passes the region has already accepted cannot be taken back: its passes stay counted.
+    the cap of the rulebook in force on that day (`rulebooks` defaults to the shipped and
+    the published versions), counted as for the distributor sites' attributions. A carnet one
+    of whose passes the region has already accepted cannot be taken back: its passes stay
+    counted.
     """
     reference = None
     if beneficiary_ref is not None:
@@ -253,7 +255,8 @@ def attribute(
                     f"Le carnet {carnet.id} est déjà attribué depuis le "
                     f"{format_date(carnet.attributed_on)} (référence {carnet.beneficiary_ref})."
                 )
-            _check_cap(session, carnet, reference, day, rulebooks)
+            books = rulebooks if rulebooks is not None else region_rulebooks(session)
+            _check_cap(session, carnet, reference, day, books)
             carnet.attributed_on = day
             carnet.beneficiary_ref = reference
         session.add(carnet)

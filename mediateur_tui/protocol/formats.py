@@ -25,11 +25,12 @@ CHANGE_ATTRIBUTION = "attribution"
 CHANGE_REVOCATION = "revocation"
 CHANGE_USED = "used"
 CHANGE_RELEASED = "released"  # a declared pass the region no longer counts (cancelled)
+CHANGE_RULEBOOK = "rulebook"  # a rulebook version the region published, signed by the region
 
 MAX_ATTRIBUTIONS_PER_DOCUMENT = 1_000  # a site with more sends several pn-attributions/1
 MAX_DECLARATION_LINES = 10_000  # redemptions, and cancellations, per pn-declaration/1
 
-# How deep arrays and objects may nest in any document (ours nest at most 4 deep): a reader
+# How deep arrays and objects may nest in any document (ours nest at most 9 deep): a reader
 # refuses a deeper one before parsing it, as json.loads would recurse into every level.
 MAX_DOCUMENT_DEPTH = 32
 

@@ -34,9 +34,10 @@ from mediateur_tui.domain.beneficiaries import Identity, beneficiary_reference
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_date, local_date
-from mediateur_tui.domain.rulebooks import ProofGroup, Rulebook, load_rulebooks, rulebook_for
+from mediateur_tui.domain.rulebooks import ProofGroup, Rulebook, rulebook_for
 from mediateur_tui.domain.scan_input import parse_scan
 from mediateur_tui.protocol.verdicts import AttributionVerdict
+from mediateur_tui.services.published_rulebooks import site_rulebooks
 from mediateur_tui.store import queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
@@ -150,7 +151,7 @@ class AttributionDesk:
         self._engine = engine
         self.data_dir = data_dir
         self.clock = clock
-        self.rulebooks = list(rulebooks) if rulebooks is not None else load_rulebooks()
+        self.rulebooks = list(rulebooks) if rulebooks is not None else site_rulebooks(engine)
 
     def today(self) -> date:
         return local_date(self.clock())

@@ -15,6 +15,9 @@ the region's first public key. A site that has no region key yet trusts that key
 (the caller shows its fingerprint, to compare with the region's); a snapshot of a region whose
 first key is not the stored one is refused.
 
+Rulebooks the region published (`rulebook` changes) are verified first, signature and content
+(services/published_rulebooks.py): one that does not verify refuses the whole document.
+
 The rows themselves are written by store/replica.py.
 """
 
@@ -37,6 +40,7 @@ from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_SNAPSHOT
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.key_sets import verify_region_document
 from mediateur_tui.protocol.signing import decode_key
+from mediateur_tui.services.published_rulebooks import check_rulebook_changes
 from mediateur_tui.services.region_keys import (
     follow_document_key_sets,
     keep_followed,
@@ -99,6 +103,7 @@ def apply_page(engine: Engine, page: dict[str, Any]) -> ReplicaApplied:
         raise ProtocolError("Page de réplique mal formée : « until » précède « since ».")
     generated_at = parse_instant(page.get("generated_at"), "generated_at")
     changes = _changes(page)
+    check_rulebook_changes(engine, changes, followed.keys, region_id)
 
     with Session(writer(engine)) as session:
         meta = _same_region_meta(session, region_id, region_key)
@@ -160,6 +165,7 @@ def apply_snapshot(
     until = _count(snapshot, "until")
     generated_at = parse_instant(snapshot.get("generated_at"), "generated_at")
     changes = _changes(snapshot)
+    check_rulebook_changes(engine, changes, followed.keys, region_id)
     trusted = known is None or known[1] is None
 
     with Session(writer(engine)) as session:

@@ -86,6 +86,16 @@ class RemoteRedemption(SQLModel, table=True):
     redeemed_on: date
 
 
+class PublishedRulebook(SQLModel, table=True):
+    """A rulebook version the region published after this release (a `rulebook` change):
+    `document` is the pn-rulebook/1 as the region signed it (JSON, signature included)."""
+
+    __tablename__ = "published_rulebook"
+    id: str = Field(primary_key=True)
+    effective_from: date
+    document: str
+
+
 class ReplicaMeta(SQLModel, table=True):
     """One row describing the replica and this site's identity."""
 

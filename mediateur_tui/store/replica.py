@@ -28,6 +28,7 @@ from mediateur_tui.protocol.formats import (
     CHANGE_PROGRAMME,
     CHANGE_RELEASED,
     CHANGE_REVOCATION,
+    CHANGE_RULEBOOK,
     CHANGE_SITE,
     CHANGE_USED,
 )
@@ -70,6 +71,11 @@ _USED_UPSERT = (
     "redeemed_on = excluded.redeemed_on"
 )
 _RELEASED_DELETE = "DELETE FROM remote_redemption WHERE code = ?"
+_RULEBOOK_UPSERT = (
+    "INSERT INTO published_rulebook (id, effective_from, document) VALUES (?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET effective_from = excluded.effective_from, "
+    "document = excluded.document"
+)
 
 
 def apply_changes(connection: Connection, changes: list[dict[str, Any]], site_id: str) -> None:
@@ -128,6 +134,7 @@ class _Applier:
             CHANGE_REVOCATION: self._revocation,
             CHANGE_USED: self._used,
             CHANGE_RELEASED: self._released,
+            CHANGE_RULEBOOK: self._rulebook,
         }
 
     def run(self, changes: list[dict[str, Any]]) -> None:
@@ -233,9 +240,28 @@ class _Applier:
         """A declared redemption cancelled: the pass is no longer taken at that site."""
         self._add(_RELEASED_DELETE, (str(change["code"]),))
 
+    def _rulebook(self, change: dict[str, Any]) -> None:
+        """A rulebook the region published; the caller has verified it (services
+        .published_rulebooks) before any change is written."""
+        document = change["document"]
+        self._add(
+            _RULEBOOK_UPSERT,
+            (
+                str(document["id"]),
+                _day(document["effective_from"]),
+                json.dumps(document, ensure_ascii=False),
+            ),
+        )
+
 
 def pass_count(connection: Connection) -> int:
     return int(connection.exec_driver_sql("SELECT count(*) FROM pass").scalar_one())
+
+
+def published_rulebook_documents(connection: Connection) -> list[str]:
+    """The rulebooks the region published, as stored (signed JSON documents)."""
+    rows = connection.exec_driver_sql("SELECT document FROM published_rulebook ORDER BY id")
+    return [document for (document,) in rows]
 
 
 def site_exists(connection: Connection, site_id: str) -> bool:

@@ -7,12 +7,14 @@ signatures are real Ed25519 signatures made with keys generated for the test run
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mediateur_tui.domain.codes import make_code
+from mediateur_tui.domain.rulebooks import RULES_DIR
 from mediateur_tui.domain.signatures import key_id
 from mediateur_tui.protocol import formats, signing
 from mediateur_tui.protocol.signing import region_signer, sign_document, site_signer
@@ -107,7 +109,15 @@ def changes() -> list[Document]:
         {"t": "used", "code": code(1), "site": OTHER_SITE_ID, "on": "2026-03-12"},
         {"t": "used", "code": code(3), "site": SITE_ID, "on": "2026-03-12"},
         {"t": "released", "code": code(3)},
+        {"t": "rulebook", "id": "hdf-2026-12", "document": published_rulebook()},
     ]
+
+
+def published_rulebook() -> Document:
+    """The latest shipped rulebook as the region would publish it again, later, signed."""
+    shipped = (RULES_DIR / "rulebook-2022.json").read_text(encoding="utf-8")
+    document = {**json.loads(shipped), "id": "hdf-2026-12", "effective_from": "2026-12-01"}
+    return sign_document(document, REGION_KEY, region_signer(REGION_ID))
 
 
 def replica_page() -> Document:

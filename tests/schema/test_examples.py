@@ -80,6 +80,7 @@ def test_every_change_kind_is_exercised() -> None:
         "revocation",
         "used",
         "released",
+        "rulebook",
     }
     assert {change["n"] for change in changes() if change["t"] == "carnet"} == {5, 10}
 

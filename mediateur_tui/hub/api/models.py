@@ -243,6 +243,25 @@ class ReleasedChange(_Document):
     code: Code
 
 
+RulebookId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+
+class PublishedRulebook(BaseModel):
+    """A pn-rulebook/1 (schema/rules/rulebook.schema.json) signed by the region."""
+
+    model_config = ConfigDict(extra="allow")
+    format: Literal["pn-rulebook/1"]
+    id: RulebookId
+    effective_from: Day
+    signature: RegionSignature
+
+
+class RulebookChange(_Document):
+    t: Literal["rulebook"]
+    id: RulebookId = Field(description="Identifiant de la version du règlement.")
+    document: PublishedRulebook
+
+
 Change = Annotated[
     ProgrammeChange
     | SiteChange
@@ -250,7 +269,8 @@ Change = Annotated[
     | AttributionChange
     | RevocationChange
     | UsedChange
-    | ReleasedChange,
+    | ReleasedChange
+    | RulebookChange,
     Field(discriminator="t"),
 ]
 

@@ -5,7 +5,8 @@
 The commands, by module: `region` (init, issue, attribute, revoke), `keys` (keys list, keys
 rotate, keys revoke: the region's signing keys), `sites` (enrol-site,
 import-enrolment, export-beneficiary-key, revoke-site), `exchange` (serve, export-replica,
-import-batch, import-attributions, statement, lines).
+import-batch, import-attributions, statement, lines), `rulebooks` (rulebook publish,
+rulebook list).
 
 The error contract is the site's: exit 0 when done, 2 on a usage or data error with a French
 sentence on stderr, and never a traceback. An unexpected error is said in French and its
@@ -30,7 +31,7 @@ from mediateur_tui.domain.french_cli import (
     tolerant_output,
     warn,
 )
-from mediateur_tui.hub.cli import exchange, keys, region, sites
+from mediateur_tui.hub.cli import exchange, keys, region, rulebooks, sites
 from mediateur_tui.hub.cli.common import EXIT_ERROR, Commands, Handler
 from mediateur_tui.hub.database import HubSettings, resolve_settings
 
@@ -99,6 +100,6 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     commands = Commands(parser, common)
-    for module in (region, keys, sites, exchange):
+    for module in (region, keys, sites, exchange, rulebooks):
         module.add_commands(commands)
     return parser

@@ -20,6 +20,11 @@ class Commands:
         self._subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
         self._common = common
 
+    @property
+    def common(self) -> argparse.ArgumentParser:
+        """The options every command takes (--dir, --db), for a command's own sub-commands."""
+        return self._common
+
     def add(self, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
         """A new sub-command, run by `handler(args, settings)`, whose options the caller adds."""
         sub = self._subparsers.add_parser(
