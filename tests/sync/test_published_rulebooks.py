@@ -135,3 +135,20 @@ def test_a_snapshot_with_a_bad_rulebook_is_refused_whole(tmp_path, region: Regio
     assert stored(site) == []
     assert cursor(site) == before
     site.engine.dispose()
+
+
+def test_a_rulebook_signed_by_the_key_of_a_rotation_is_kept_once_the_site_follows_it(
+    site, region: Region
+) -> None:
+    region.rotate(date(2026, 2, 15))
+    since = cursor(site)
+    region.add(rulebook_change(later_version(), region.key))  # signed by key 2
+    assert apply_page(site.engine, region.page(since)).applied  # the page brings key set 1
+    assert stored(site) == ["hdf-2026-12"]
+    region.revoke(region.keys[0].kid, date(2026, 2, 10))
+    leaked = rulebook_change(later_version(id="hdf-2026-13", effective_from="2026-12-02"),
+                             region.first_key)  # fmt: skip
+    region.add(leaked)  # signed by the revoked key 1
+    with pytest.raises(ProtocolError, match="révoquée"):
+        apply_page(site.engine, region.page(cursor(site)))
+    assert stored(site) == ["hdf-2026-12"]
