@@ -123,7 +123,9 @@ def _parse_payload(text: str, *, layout_fixed: bool) -> ScanInput:
 
     parts = text.upper().split(":")
     kid = None
-    if parts[0] == KEYED_PAYLOAD_PREFIX and len(parts) == 6:
+    if parts[0] == KEYED_PAYLOAD_PREFIX:
+        if len(parts) != 6:
+            return failed("QR code incomplet : relisez-le ou tapez le code imprimé.")
         kid = parts.pop(1)
         if not KID_PATTERN.fullmatch(kid):
             return failed("Clé de signature illisible dans le QR code.")

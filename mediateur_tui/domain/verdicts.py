@@ -248,13 +248,13 @@ def decide(
     if scan.error is not None or scan.code is None:
         return result(Verdict.MALFORMED, scan.error or "Code illisible : vérifiez la saisie.")
     shown = format_code(scan.code)
+    forged = _payload_problem(scan, facts, replica)
+    if forged:
+        return result(Verdict.MALFORMED, forged, {"code": shown})
     untrusted = _key_refusal(scan, facts, replica, local_date(now))
     if untrusted:
         verdict, message = untrusted
         return result(verdict, message, {"code": shown})
-    forged = _payload_problem(scan, facts, replica)
-    if forged:
-        return result(Verdict.MALFORMED, forged, {"code": shown})
     if facts is None and redeemed_here is not None:
         return _redeemed_here(redeemed_here, {"code": shown}, result)
     if facts is None and scan.kind is InputKind.QR and replica.region_keys is not None:
@@ -277,7 +277,9 @@ def _payload_problem(scan: ScanInput, facts: PassFacts | None, replica: ReplicaS
     message = scan.signed_message
     if replica.region_keys is not None and message is not None:
         key = replica.region_keys.named(scan.kid)
-        if key is None or not verify(key.public_key, message, scan.signature or ""):
+        if key is None:
+            return None  # a key the site does not know: _key_refusal says so
+        if not verify(key.public_key, message, scan.signature or ""):
             return "Signature du QR code invalide : ce pass n'a pas été émis par la région."
         return None
     if facts is not None and (
@@ -307,7 +309,8 @@ def _key_refusal(
     if key is None or problem is None:
         return None
     if problem is PassKeyProblem.REVOKED:
-        since = format_date(key.revoked_from) if key.revoked_from else "?"
+        assert key.revoked_from is not None
+        since = format_date(key.revoked_from)
         return Verdict.KEY_REVOKED, (
             f"QR code signé par la clé {key.kid}, que la région a révoquée à partir du {since} : "
             "ne l'acceptez pas. Le bénéficiaire peut s'adresser à la région."

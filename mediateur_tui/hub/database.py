@@ -289,7 +289,9 @@ def read_session(engine: Engine) -> Session:
 
 
 def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
-    """Writes a new PEM key file readable by its owner only; never overwrites one."""
+    """Writes a new PEM key file readable by its owner only; never overwrites one. The file
+    and its folder's entry are on the disk when this returns: a database that records the key
+    must never outlive a power cut that loses its file."""
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -299,6 +301,13 @@ def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
+        handle.flush()
+        os.fsync(handle.fileno())
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def read_private_key(path: Path) -> Ed25519PrivateKey:
@@ -480,6 +489,18 @@ def key_in_service(session: Session) -> HubRegionKey | None:
             col(HubRegionKey.sign_until).is_(None), col(HubRegionKey.revoked_from).is_(None)
         )
     ).first()
+
+
+def still_in_service(session: Session, hub: Hub) -> HubRegionKey:
+    """The key in service, in the caller's write transaction: the one `hub` signs with, or
+    HubError when another process has rotated since `hub` was opened."""
+    active = key_in_service(session)
+    if active is None or active.kid != hub.region_kid:
+        raise HubError(
+            "La clé en service a changé depuis l'ouverture du hub (une autre rotation ?) : "
+            "rien n'a été modifié, relancez la commande."
+        )
+    return active
 
 
 def _active_private_key(

@@ -12,7 +12,7 @@ that a site trusting the previous set can check it. Replica pages, snapshots and
 answers carry every key set (`key_set_documents`). Each change and its key set are written
 in one transaction.
 
-A running `serve` keeps the key it opened with: restart it after a rotation.
+A running `serve` signs with the new key from its next request (hub.api.deps.HubHolder).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from mediateur_tui.domain.region_keys import RegionKey
 from mediateur_tui.domain.signatures import key_id, new_private_key, public_key_bytes
 from mediateur_tui.hub.database import (
     Hub,
-    key_in_service,
     read_session,
+    still_in_service,
     write_private_key,
     write_session,
 )
@@ -83,7 +83,7 @@ def rotate_key(hub: Hub) -> Rotated:
     write_private_key(path, private_key)
     try:
         with write_session(hub.engine) as session:
-            outgoing = _in_service(session, hub)
+            outgoing = still_in_service(session, hub)
             day, now = today(), system_clock()
             outgoing.sign_until = day
             latest = max(row.created_at for row in _rows(session))
@@ -97,7 +97,8 @@ def rotate_key(hub: Hub) -> Rotated:
             session.add_all([outgoing, added])
             sequence = _publish(session, hub, now)
     except BaseException:
-        path.unlink(missing_ok=True)
+        if not _recorded(hub, kid):  # a commit cut after the database took it: keep the file
+            path.unlink(missing_ok=True)
         raise
     return Rotated(key=_region_key(added), path=path, sequence=sequence)
 
@@ -119,23 +120,19 @@ def revoke_key(hub: Hub, kid: str, from_day: date | None = None) -> Revoked:
                 f"La clé {row.kid} est la clé en service : faites d'abord keys rotate (une "
                 "nouvelle clé prend sa place), puis révoquez celle-ci."
             )
-        _in_service(session, hub)
+        still_in_service(session, hub)
         row.revoked_from = from_day or today()
         session.add(row)
         sequence = _publish(session, hub, system_clock())
     return Revoked(key=_region_key(row), already=False, sequence=sequence)
 
 
-def _in_service(session: Session, hub: Hub) -> HubRegionKey:
-    """The key in service, in the caller's write transaction: the one `hub` signs with, or
-    HubError when another process has rotated since `hub` was opened."""
-    active = key_in_service(session)
-    if active is None or active.kid != hub.region_kid:
-        raise HubError(
-            "La clé en service a changé depuis l'ouverture du hub (une autre rotation ?) : "
-            "rien n'a été modifié, relancez la commande."
-        )
-    return active
+def _recorded(hub: Hub, kid: str) -> bool:
+    try:
+        with read_session(hub.engine) as session:
+            return session.get(HubRegionKey, kid) is not None
+    except Exception:  # the database out of reach: it may hold the key, so keep the file
+        return True
 
 
 def _publish(session: Session, hub: Hub, now: datetime) -> int:

@@ -42,6 +42,7 @@ from mediateur_tui.hub.database import (
     open_engine,
     opened_hub,
     read_private_key,
+    still_in_service,
     write_private_key,
     write_session,
 )
@@ -176,6 +177,7 @@ def issue(
     now = system_clock()
     day = local_date(now)
     with write_session(hub.engine) as session:
+        still_in_service(session, hub)  # a rotation since `hub` opened: not the old key
         programme, changed = _upsert_programme(session, spec)
         first = _next_carnet_number(session)
         codes = _fresh_codes(session, carnets * size)

@@ -46,6 +46,7 @@ def revoke_site(hub: Hub, site_id: str, at: datetime | None = None) -> StrikeOff
         if site is None:
             raise NotFound(f"Site inconnu du hub : {site_id}. Rien n'a été radié.")
         if site.revoked_at is not None:
+            delete_unused_tokens(session, site_id)  # struck off again: no token stays
             return StrikeOff(site.id, site.revoked_at, already=True)
         site.revoked_at = revoked_at
         session.add(site)

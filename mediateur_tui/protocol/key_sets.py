@@ -1,10 +1,13 @@
 """The region's key sets (pn-key-set/1) and how a site follows them from the key it trusts.
 
 A key set lists every key the region has made, in order, with its signing window and, for a
-revoked key, the day from which its signatures are not trusted. Set n + 1 is signed by a key of
-set n that set n does not revoke, so a site that trusts set n (or, before any set, the region's
-first key, given at enrolment) can check set n + 1 itself, and so on: it follows a rotation
-without being enrolled again. A set never drops a key, and the region's first key stays first.
+revoked key, the day from which its signatures are not trusted. Set n + 1 is signed by the key
+in service in set n, so a site that trusts set n (or, before any set, the region's first key,
+given at enrolment) can check set n + 1 itself, and so on: it follows a rotation without being
+enrolled again. A set never drops a key, and the region's first key stays first; a key already
+listed keeps its public key and first day, its `sign_until` and `revoked_from` may only be set
+(never changed or cleared), and at most one key is in service. A set bearing the number of the
+one the site trusts must be that very set: a thief holding a retired key cannot fork the chain.
 
 Region documents are verified with the key their `kid` names (`verify_region_document`); a
 document without `kid` was signed by the region's first key.
@@ -108,6 +111,11 @@ def follow_key_sets(
     accepted: list[dict[str, Any]] = []
     for document in documents:
         keys = read_key_set(document, region_id)
+        if keys.sequence == trusted.sequence and keys != trusted:
+            raise ProtocolError(
+                f"Jeu de clés de la région n° {keys.sequence} différent de celui que ce poste a "
+                "déjà reçu : refusé (copie falsifiée ?)."
+            )
         if keys.sequence <= trusted.sequence:
             continue
         if keys.sequence != trusted.sequence + 1:
@@ -126,7 +134,7 @@ def _check_signed_by_trusted(document: dict[str, Any], trusted: RegionKeys, regi
     signature = document.get("signature")
     kid = signature.get("kid") if isinstance(signature, dict) else None
     signer = trusted.named(kid) if isinstance(kid, str) or kid is None else None
-    if signer is None or signer.status is KeyStatus.REVOKED:
+    if signer is None or signer.status is not KeyStatus.ACTIVE:
         raise ProtocolError(
             f"Jeu de clés de la région n° {document.get('sequence')} signé par la clé "
             f"{shown_kid(kid)}, que ce poste ne peut pas relier à la clé de la région qu'il "
@@ -136,12 +144,32 @@ def _check_signed_by_trusted(document: dict[str, Any], trusted: RegionKeys, regi
 
 
 def _check_keeps_keys(keys: RegionKeys, trusted: RegionKeys) -> None:
-    kept = [key.kid for key in keys.keys[: len(trusted.keys)]]
-    if kept != [key.kid for key in trusted.keys]:
+    """A new set lists the known keys first, each one the same key with the same first day,
+    its end of signing and revocation only added; and at most one key in service."""
+    kept = keys.keys[: len(trusted.keys)]
+    in_service = [key for key in keys.keys if key.status is KeyStatus.ACTIVE]
+    if (
+        len(kept) < len(trusted.keys)
+        or len(in_service) > 1
+        or not all(
+            _follows(before, after) for before, after in zip(trusted.keys, kept, strict=True)
+        )
+    ):
         raise ProtocolError(
             f"Jeu de clés de la région n° {keys.sequence} incohérent (il ne reprend pas les clés "
-            "déjà connues) : refusé."
+            "déjà connues telles qu'elles étaient) : refusé."
         )
+
+
+def _follows(before: RegionKey, after: RegionKey) -> bool:
+    """Whether `after` is `before`, at most with an end of signing or a revocation added
+    (the enrolment key alone has no first day yet: any one will do)."""
+    return (
+        (before.kid, before.public_key) == (after.kid, after.public_key)
+        and before.valid_from in (date.min, after.valid_from)
+        and before.sign_until in (None, after.sign_until)
+        and before.revoked_from in (None, after.revoked_from)
+    )
 
 
 @lru_cache(maxsize=8)

@@ -119,7 +119,7 @@ def apply_page(engine: Engine, page: dict[str, Any]) -> ReplicaApplied:
             replica_tables.apply_changes(session.connection(), changes, meta.site_id)
         keep_followed(meta, followed)
         state.replica_cursor = max(cursor, until)
-        _refresh_meta(session, meta, generated_at)
+        _refresh_meta(session, meta, generated_at, complete=not more)
         session.add(state)
         result = ReplicaApplied(
             format=REPLICA_PAGE,
@@ -266,8 +266,13 @@ def _changes(document: dict[str, Any]) -> list[dict[str, Any]]:
     return changes
 
 
-def _refresh_meta(session: Session, meta: ReplicaMeta, generated_at: datetime) -> None:
-    if meta.updated_at is None or generated_at > meta.updated_at:
+def _refresh_meta(
+    session: Session, meta: ReplicaMeta, generated_at: datetime, complete: bool = True
+) -> None:
+    """The replica's date moves only with a document after which nothing more was waiting
+    (the last page of a pull, or a snapshot): a pass of a page not yet pulled must not look
+    issued after the replica was made (domain/region_keys.py)."""
+    if complete and (meta.updated_at is None or generated_at > meta.updated_at):
         meta.updated_at = generated_at
     meta.pass_count = replica_tables.pass_count(session.connection())
     session.add(meta)

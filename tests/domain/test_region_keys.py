@@ -233,3 +233,27 @@ def test_after_a_revocation_only_passes_listed_as_issued_before_it_are_taken():
     assert result.verdict is Verdict.KEY_REVOKED and not result.redeemable
     assert "révoquée à partir du 01/09/2026" in result.message
     assert Verdict.KEY_REVOKED.label == "Clé de signature révoquée"
+
+
+def test_a_thief_holding_a_retired_key_cannot_fork_the_chain():
+    after_rotation, _ = follow_key_sets(ENROLLED, REGION, [ROTATION])
+    attacker = key(THIRD, ROTATED_ON)
+    # set 2 signed by the retired key 1: not the key in service in set 1
+    forked = signed_set(2, [FIRST_RETIRED, SECOND_ACTIVE, attacker], by=FIRST)
+    with pytest.raises(ProtocolError, match="ne peut pas relier"):
+        follow_key_sets(after_rotation, REGION, [forked])
+    # another set 1, signed by key 1 while it was in service: not the set this site has
+    other_first = signed_set(1, [FIRST_RETIRED, attacker], by=FIRST)
+    with pytest.raises(ProtocolError, match="différent de celui que ce poste a déjà reçu"):
+        follow_key_sets(after_rotation, REGION, [other_first, REVOCATION])
+    # a set that brings key 1 back into service, or moves its first day
+    revived = signed_set(2, [key(FIRST, date(2025, 1, 1)), SECOND_ACTIVE], by=SECOND)
+    moved = signed_set(2, [key(FIRST, date(2020, 1, 1), ROTATED_ON), SECOND_ACTIVE], by=SECOND)
+    for bad in (revived, moved):
+        with pytest.raises(ProtocolError, match="incohérent"):
+            follow_key_sets(after_rotation, REGION, [bad])
+
+
+def test_a_pn2_payload_without_its_key_is_incomplete():
+    code = make_code("0123456789AB")
+    assert "QR code incomplet" in str(parse_scan(f"PN2:HDFNUM:{code}:20270630:AAAA").error)

@@ -233,6 +233,39 @@ def test_passes_issued_after_a_rotation_are_pn2_under_the_new_key(
     assert (change["id"], change["i"]) == (carnet.id, today().isoformat())
 
 
+def test_a_hub_opened_before_a_rotation_issues_nothing_under_the_old_key(
+    world: World, settings: HubSettings
+) -> None:
+    opened_before = world.hub  # e.g. an `issue` started while another process rotates
+    with read_session(opened_before.engine) as session:
+        carnets = len(session.exec(select(HubCarnet)).all())
+    rotated(world, settings)
+    with pytest.raises(HubError, match="La clé en service a changé"):
+        issue(opened_before, ProgrammeSpec(id=PROGRAMME), carnets=1, size=5)
+    with read_session(world.hub.engine) as session:
+        assert len(session.exec(select(HubCarnet)).all()) == carnets
+
+
+def test_a_rotation_whose_commit_answer_is_lost_keeps_the_key_file(
+    world: World, settings: HubSettings, monkeypatch
+) -> None:
+    """The database took the new key but the connection broke before it said so: its file
+    must stay, or the hub could never open again."""
+    publish = region_keys_module._publish
+
+    def committed_then_cut(session, hub, now):
+        publish(session, hub, now)
+        session.commit()
+        raise ConnectionError("connexion perdue pendant le commit")
+
+    monkeypatch.setattr(region_keys_module, "_publish", committed_then_cut)
+    with pytest.raises(ConnectionError):
+        rotate_key(world.hub)
+    [kept] = settings.directory.glob("region_ed25519-*.key")
+    assert kept.name == f"region_ed25519-{region_keys(world.hub)[-1].kid}.key"
+    assert open_hub(settings).region_kid == region_keys(world.hub)[-1].kid
+
+
 def test_passes_issued_before_any_rotation_are_pn1(world: World) -> None:
     issued = issue(world.hub, ProgrammeSpec(id=PROGRAMME), carnets=1, size=5)
     payload = pass_payload(world.hub, PROGRAMME, issued.carnets[0].codes[0], VALID_UNTIL)

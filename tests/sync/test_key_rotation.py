@@ -5,6 +5,7 @@ de la région »; docs/passes.md, « QR payloads »)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -140,3 +141,21 @@ def test_a_page_signed_by_a_revoked_key_is_refused(rotated, region):
     with pytest.raises(ProtocolError, match="révoquée"):
         apply_page(site.engine, leaked)
     assert site.dump() == before
+
+
+def test_a_pull_cut_before_its_last_page_does_not_date_the_replica(rotated, region):
+    """The replica's date says when it held everything: a pass in a page not yet pulled must
+    not look issued after it (and be refused as signed out of its key's window)."""
+    site, _, _ = rotated
+    with Session(site.engine) as session:
+        before = queries.replica_meta(session).updated_at
+        since = read_sync_state(session).replica_cursor
+    later = before + timedelta(days=5)
+    first = region.page(since, limit=1, generated_at=later)
+    assert first["more"]
+    apply_page(site.engine, first)
+    with Session(site.engine) as session:
+        assert queries.replica_meta(session).updated_at == before
+    apply_page(site.engine, region.page(since + 1, limit=1000, generated_at=later))
+    with Session(site.engine) as session:
+        assert queries.replica_meta(session).updated_at == later

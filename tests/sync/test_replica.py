@@ -107,12 +107,15 @@ def test_a_released_pass_can_be_taken_again(site, region):
     assert verdict(site, codes[1]) is Verdict.REDEEMED_ELSEWHERE
 
 
-def test_a_page_stores_its_cursor_and_time(site, region):
+def test_a_page_stores_its_cursor_and_the_last_page_the_replicas_time(site, region):
     add_activity(region)
     moment = GENERATED_AT + timedelta(days=5)
     result = apply_page(site.engine, region.page(cursor(site), 4, generated_at=moment))
     assert result.applied and result.more and result.changes == 4
     assert cursor(site) == result.cursor == len(region.changes) - 4
+    assert meta(site).updated_at == GENERATED_AT  # more to come: not up to date yet
+    result = apply_page(site.engine, region.page(cursor(site), 50, generated_at=moment))
+    assert not result.more
     assert meta(site).updated_at == moment
 
 

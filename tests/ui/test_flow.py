@@ -198,7 +198,7 @@ async def test_double_read_records_once_and_does_not_ring(demo, monkeypatch):
     assert [r.code for r in demo.redemptions()] == [bare(payload)]
 
 
-async def test_a_mistyped_code_is_given_back_with_its_faulty_symbol_selected(demo):
+async def test_a_mistyped_code_is_given_back_whole_with_the_cursor_at_its_fault(demo):
     valid = bare(demo.codes["valid"][1])
     shown = f"{valid[:4]}-{valid[4:8]}-{valid[8:]}"
     app = demo.app()
@@ -208,7 +208,9 @@ async def test_a_mistyped_code_is_given_back_with_its_faulty_symbol_selected(dem
         await scan(pilot, shown[:6] + "!" + shown[7:])  # « ! » where a symbol was
         assert verdict(app).startswith("✘  CODE MAL SAISI")
         assert field.value == shown[:6] + "!" + shown[7:]
-        assert field.selection == Selection(6, 7)
+        assert field.selection == Selection(0, len(shown))  # all of it: a scan replaces it
+        await pilot.press("right")  # to edit instead: the cursor goes to « ! » …
+        await pilot.press("delete")  # … which goes
         await type_text(pilot, shown[6])  # the faulty symbol fixed, nothing retyped
         await scan(pilot, "")
         assert verdict(app).startswith("✔  PASS VALIDE")
@@ -216,7 +218,9 @@ async def test_a_mistyped_code_is_given_back_with_its_faulty_symbol_selected(dem
         typo = valid[:4] + ("X" if valid[4] != "X" else "Y") + valid[5:]
         await scan(pilot, typo)  # a check symbol that fails: no place to point at
         assert field.value == typo and field.selection == Selection(0, len(typo))
-    assert [r.code for r in demo.redemptions()] == [valid]
+        await scan(pilot, bare(demo.codes["valid"][3]))  # a scan replaces it, never glued
+        assert verdict(app).startswith("✔  PASS VALIDE")
+    assert [r.code for r in demo.redemptions()] == [valid, bare(demo.codes["valid"][3])]
 
 
 async def test_a_scanner_burst_records_every_pass_in_order(demo, monkeypatch):

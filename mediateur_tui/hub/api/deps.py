@@ -46,8 +46,13 @@ class HubHolder:
         with self._lock:
             if self._hub is None:
                 self._hub = open_hub(self.settings)
-            elif self._rotated_since_opened(self._hub):
-                self._hub = opened_hub(self.settings, self._hub.engine)
+                return self._hub
+            hub = self._hub
+        if not self._rotated_since_opened(hub):  # read outside the lock: requests run on
+            return hub
+        with self._lock:
+            if self._hub is hub:  # one thread reloads it; the others take its hub
+                self._hub = opened_hub(self.settings, hub.engine)
             return self._hub
 
     @staticmethod

@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
-from textual.widgets.input import Selection
 from textual.worker import get_current_worker
 
 from mediateur_tui.domain.codes import first_unknown_symbol, format_code
@@ -181,15 +180,14 @@ class SessionScreen(SiteScreen[None]):
             self._add_line(message.line)
 
     def _give_back(self, typed: str) -> None:
-        """Puts a mistyped code back in the empty field, to be corrected rather than retyped:
-        the first character no code holds is selected (typing replaces it), else the whole
-        text (a new scan replaces it). Not while other scans wait, nor for a QR payload."""
+        """Puts a mistyped code back in the empty field, to be corrected rather than retyped.
+        The whole text is selected, so that a scan (or typing) replaces it rather than being
+        glued to it; ← or → then puts the cursor on the first character no code holds (the
+        verdict names it). Not while other scans wait, nor for a QR payload."""
         field = self.query_one("#scan", ScanField)
         if self.pending or field.value or ":" in typed or len(typed) > MAX_TYPED_CODE:
             return
-        field.value = typed
-        where = first_unknown_symbol(typed)
-        field.selection = Selection(0, len(typed)) if where is None else Selection(where, where + 1)
+        field.give_back(typed, first_unknown_symbol(typed))
 
     @on(ScanFailed)
     def show_failure(self, message: ScanFailed) -> None:

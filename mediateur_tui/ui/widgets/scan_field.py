@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import events
 from textual.widgets import Input
+from textual.widgets.input import Selection
 
 
 class ScanField(Input):
@@ -14,9 +15,25 @@ class ScanField(Input):
     the next scan of a burst, which get glued to this scan (or wiped when the screen clears
     the field). Here the value is taken and cleared in the Input's own, ordered, key handling.
     Handlers of Submitted must not clear the field themselves.
+
+    A refused text given back (`give_back`) is selected whole, so that the next scan replaces
+    it instead of being glued to it; the first ← or → puts the cursor on its faulty character.
     """
 
+    fault_at: int | None = None
+
+    def give_back(self, text: str, fault_at: int | None) -> None:
+        self.value = text
+        self.selection = Selection(0, len(text))
+        self.fault_at = fault_at
+
     async def _on_key(self, event: events.Key) -> None:
+        fault_at, self.fault_at = self.fault_at, None
+        if fault_at is not None and event.key in ("left", "right"):
+            event.stop()
+            event.prevent_default()
+            self.cursor_position = fault_at
+            return
         if event.key != "enter":
             return  # Input._on_key (next in the MRO) inserts printable characters
         event.stop()
