@@ -75,7 +75,9 @@ def key_set_documents(session: Session) -> list[dict[str, Any]]:
 
 def rotate_key(hub: Hub) -> Rotated:
     """Makes a new key and puts it in service from today; the key set announcing it is signed
-    by the outgoing key. When the transaction fails, the new key file is removed."""
+    by the outgoing key. When the transaction fails, the new key file is removed; when its
+    commit was cut after the database may have recorded it, the file is kept and HubError
+    says to look at `keys list`."""
     private_key = new_private_key()
     public_key = public_key_bytes(private_key)
     kid = key_id(public_key)
@@ -96,9 +98,13 @@ def rotate_key(hub: Hub) -> Rotated:
             )
             session.add_all([outgoing, added])
             sequence = _publish(session, hub, now)
-    except BaseException:
-        if not _recorded(hub, kid):  # a commit cut after the database took it: keep the file
-            path.unlink(missing_ok=True)
+    except BaseException as error:
+        if _recorded(hub, kid):  # a commit cut after the database took it: keep the file
+            raise HubError(
+                f"Le changement de clé a peut-être abouti : la nouvelle clé {kid} est gardée "
+                f"dans {path} (à sauvegarder). Vérifiez avec « mediateur-hub keys list »."
+            ) from error
+        path.unlink(missing_ok=True)
         raise
     return Rotated(key=_region_key(added), path=path, sequence=sequence)
 

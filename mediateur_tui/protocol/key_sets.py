@@ -105,9 +105,9 @@ def follow_key_sets(
 ) -> tuple[RegionKeys, list[dict[str, Any]]]:
     """The keys trusted after the sets of `documents` newer than `trusted`, and those sets.
 
-    Each newer set must be the next number and be signed by a key of the set before it that
-    this set does not revoke; ProtocolError, with nothing trusted, when one is not. Sets the
-    site already has are skipped."""
+    Each newer set must be the next number, be signed by the key in service in the set before
+    it and keep that set's keys (see the module's docstring); a set numbered like `trusted`
+    must be it. ProtocolError, with nothing trusted, when one is not. Older sets are skipped."""
     accepted: list[dict[str, Any]] = []
     for document in documents:
         keys = read_key_set(document, region_id)

@@ -4,11 +4,11 @@ Both carry the region's key sets (`key_sets`): the site follows them from the ke
 (services/region_keys.py) before it verifies the document with the key it names, and keeps the
 newest set in the same transaction as the changes.
 
-A page (pn-replica-page/1) is verified with the region's keys, then its
-changes, its `until` cursor and its `generated_at` (the replica's `updated_at`) are written in
-ONE transaction: a cut between two pages loses nothing, and the next run resumes from the
-stored cursor. Every change is an upsert, and a page whose `until` is not beyond the stored
-cursor is not applied again, so re-applying a page changes nothing.
+A page (pn-replica-page/1) is verified with the region's keys, then its changes, its `until`
+cursor and, for the last page of a pull (`more` false), its `generated_at` (the replica's
+`updated_at`) are written in ONE transaction: a cut between two pages loses nothing, and the
+next run resumes from the stored cursor. Every change is an upsert, and a page whose `until`
+is not beyond the stored cursor is not applied again, so re-applying a page changes nothing.
 
 A snapshot (pn-replica-snapshot/1, a file on a USB key) carries every change from the start and
 the region's first public key. A site that has no region key yet trusts that key on first use

@@ -259,7 +259,7 @@ def test_a_rotation_whose_commit_answer_is_lost_keeps_the_key_file(
         raise ConnectionError("connexion perdue pendant le commit")
 
     monkeypatch.setattr(region_keys_module, "_publish", committed_then_cut)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(HubError, match="a peut-être abouti"):
         rotate_key(world.hub)
     [kept] = settings.directory.glob("region_ed25519-*.key")
     assert kept.name == f"region_ed25519-{region_keys(world.hub)[-1].kid}.key"

@@ -53,7 +53,7 @@ class HubHolder:
         with self._lock:
             if self._hub is hub:  # one thread reloads it; the others take its hub
                 self._hub = opened_hub(self.settings, hub.engine)
-            return self._hub
+            return self._hub or hub  # None only once closed, at shutdown
 
     @staticmethod
     def _rotated_since_opened(hub: Hub) -> bool:

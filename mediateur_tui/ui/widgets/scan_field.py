@@ -29,7 +29,8 @@ class ScanField(Input):
 
     async def _on_key(self, event: events.Key) -> None:
         fault_at, self.fault_at = self.fault_at, None
-        if fault_at is not None and event.key in ("left", "right"):
+        given_back_still = self.selection == Selection(0, len(self.value))
+        if fault_at is not None and given_back_still and event.key in ("left", "right"):
             event.stop()
             event.prevent_default()
             self.cursor_position = fault_at
