@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from mediateur_tui.hub.database import HubSettings
+from mediateur_tui.hub.database import Hub, HubSettings, open_hub
 
 EXIT_OK = 0
 EXIT_ERROR = 2
 
 Handler = Callable[[argparse.Namespace, HubSettings], int]
+
+
+@contextmanager
+def opened_hub_of(settings: HubSettings) -> Iterator[Hub]:
+    """The hub, open for the command's work, closed when it ends (however it ends)."""
+    hub = open_hub(settings)
+    try:
+        yield hub
+    finally:
+        hub.engine.dispose()
 
 
 class Commands:

@@ -12,9 +12,9 @@ from mediateur_tui.domain.formatting import format_date
 from mediateur_tui.domain.french_cli import say
 from mediateur_tui.domain.region_keys import KEY_STATUS_LABELS, RegionKey
 from mediateur_tui.domain.signatures import key_fingerprint
-from mediateur_tui.hub.cli.common import EXIT_OK, Commands
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands, opened_hub_of
 from mediateur_tui.hub.cli.region import day_argument
-from mediateur_tui.hub.database import HubSettings, open_hub
+from mediateur_tui.hub.database import HubSettings
 
 HEADERS = ("clé", "empreinte", "valide du", "signe jusqu'au", "statut", "révoquée à partir du")
 
@@ -45,11 +45,8 @@ def add_commands(commands: Commands) -> None:
 def _list(_args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.region_keys import region_keys
 
-    hub = open_hub(settings)
-    try:
+    with opened_hub_of(settings) as hub:
         keys = region_keys(hub)
-    finally:
-        hub.engine.dispose()
     rows = [HEADERS, *(_row(key) for key in keys)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(HEADERS))]
     for row in rows:
@@ -71,12 +68,9 @@ def _row(key: RegionKey) -> tuple[str, ...]:
 def _rotate(_args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.region_keys import rotate_key
 
-    hub = open_hub(settings)
-    outgoing = hub.region_kid
-    try:
+    with opened_hub_of(settings) as hub:
+        outgoing = hub.region_kid
         rotated = rotate_key(hub)
-    finally:
-        hub.engine.dispose()
     say(f"Nouvelle clé de la région en service : {rotated.key.kid}.")
     say(f"Empreinte de la nouvelle clé : {key_fingerprint(rotated.key.public_key)}")
     say(
@@ -99,11 +93,8 @@ def _rotate(_args: argparse.Namespace, settings: HubSettings) -> int:
 def _revoke(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.region_keys import revoke_key
 
-    hub = open_hub(settings)
-    try:
+    with opened_hub_of(settings) as hub:
         revoked = revoke_key(hub, args.kid, args.from_day)
-    finally:
-        hub.engine.dispose()
     key = revoked.key
     since = format_date(key.revoked_from) if key.revoked_from else "?"
     if revoked.already:

@@ -13,8 +13,8 @@ from pathlib import Path
 from mediateur_tui.domain.formatting import format_date
 from mediateur_tui.domain.french_cli import say
 from mediateur_tui.domain.rulebooks import RulebookError
-from mediateur_tui.hub.cli.common import EXIT_OK, Commands
-from mediateur_tui.hub.database import HubSettings, open_hub
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands, opened_hub_of
+from mediateur_tui.hub.database import HubSettings
 
 
 def add_commands(commands: Commands) -> None:
@@ -47,13 +47,11 @@ def _missing_action(_args: argparse.Namespace, _settings: HubSettings) -> int:
 def _publish(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.rulebooks import publish_rulebook, read_rulebook_file
 
-    hub = open_hub(settings)
-    try:
-        publication = publish_rulebook(hub, read_rulebook_file(args.file))
-    except RulebookError as error:
-        raise RulebookError(f"{args.file.name} : {error} Rien n'a été publié.") from error
-    finally:
-        hub.engine.dispose()
+    with opened_hub_of(settings) as hub:
+        try:
+            publication = publish_rulebook(hub, read_rulebook_file(args.file))
+        except RulebookError as error:
+            raise RulebookError(f"{args.file.name} : {error} Rien n'a été publié.") from error
     book = publication.rulebook
     if not publication.new:
         say(f"Le règlement {book.id} est déjà publié, à l'identique : rien n'a changé.")
@@ -73,11 +71,8 @@ def _list(_args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.rulebooks import list_rulebooks
     from mediateur_tui.hub.struck_off import french_instant
 
-    hub = open_hub(settings)
-    try:
+    with opened_hub_of(settings) as hub:
         rows = list_rulebooks(hub)
-    finally:
-        hub.engine.dispose()
     if not rows:
         say("Aucun règlement publié par la région (seuls ceux livrés avec le logiciel).")
         return EXIT_OK

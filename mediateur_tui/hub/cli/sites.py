@@ -15,7 +15,7 @@ from pathlib import Path
 from mediateur_tui.domain.formatting import LOCAL_TZ
 from mediateur_tui.domain.french_cli import say
 from mediateur_tui.domain.signatures import key_fingerprint
-from mediateur_tui.hub.cli.common import EXIT_OK, Commands
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands, opened_hub_of
 from mediateur_tui.hub.database import HubSettings, open_hub
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.protocol.documents import dump_json
@@ -168,11 +168,8 @@ def _export_beneficiary_key(args: argparse.Namespace, settings: HubSettings) -> 
 def _revoke_site(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.struck_off import french_instant, revoke_site
 
-    hub = open_hub(settings)
-    try:
+    with opened_hub_of(settings) as hub:
         outcome = revoke_site(hub, args.site_id, args.at)
-    finally:
-        hub.engine.dispose()
     since = french_instant(outcome.revoked_at)
     if outcome.already:
         say(f"Le site {outcome.site_id} est déjà radié depuis le {since} : rien n'a changé.")
