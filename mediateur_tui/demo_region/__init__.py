@@ -17,6 +17,7 @@ benchmarks.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ from mediateur_tui.services.demo import (
 from mediateur_tui.services.site import has_database
 
 REGION_DIR = "region"
+COMPLETE_MARK = "demo-complete"  # in REGION_DIR, once every step of the making is done
+QR_DIR = "demo-qr"
 OTHER_SITE_DIR = "autre-lieu"
 SITE_NAME = "Espace public numérique d'Avesnes-sur-Helpe"
 OTHER_SITE_NAME = "Médiathèque de Fourmies"
@@ -73,8 +76,26 @@ def region_settings(data_dir: Path) -> HubSettings:
 
 
 def has_region(data_dir: Path) -> bool:
-    """Whether the demo of `data_dir` was made with its region (not by `demo init`)."""
-    return (data_dir / REGION_DIR / DATABASE_FILENAME).exists() and has_database(data_dir)
+    """Whether the demo of `data_dir` was made, whole, with its region."""
+    return (data_dir / REGION_DIR / COMPLETE_MARK).exists() and has_database(data_dir)
+
+
+def needs_making(data_dir: Path) -> bool:
+    """Whether `data_dir` holds no demo yet: neither one with its region nor one made by
+    `demo init` (a site without a region folder)."""
+    made_by_demo_init = has_database(data_dir) and not (data_dir / REGION_DIR).exists()
+    return not has_region(data_dir) and not made_by_demo_init
+
+
+def ensure(data_dir: Path, now: datetime) -> DemoResult | None:
+    """Makes the demo with its region in `data_dir` when it needs making (None otherwise).
+    What an interrupted making left (killed, disk full) is removed first."""
+    if not needs_making(data_dir):
+        return None
+    for folder in (REGION_DIR, OTHER_SITE_DIR, QR_DIR):
+        shutil.rmtree(data_dir / folder, ignore_errors=True)
+    demo_loop.remove_site(data_dir)
+    return create(data_dir, now)
 
 
 @contextmanager
@@ -116,7 +137,9 @@ def create(data_dir: Path, now: datetime) -> DemoResult:
         hub.engine.dispose()
     with serving(settings) as url:
         _make_sites(data_dir, url, tokens, plan, now)
-    return _result(data_dir, plan)
+    result = _result(data_dir, plan)
+    (settings.directory / COMPLETE_MARK).touch()  # last: the demo is whole
+    return result
 
 
 def _issue_region(hub: Hub, settings: HubSettings, today: date) -> _Plan:

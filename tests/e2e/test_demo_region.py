@@ -20,8 +20,9 @@ import pytest
 from mediateur_tui import demo_region
 from mediateur_tui.domain.beneficiaries import Identity
 from mediateur_tui.domain.clock import system_clock
+from mediateur_tui.services import demo_loop
 from mediateur_tui.services.attribution import RequestForm
-from mediateur_tui.services.demo import OTHER_SITE_ID, STOCK_CARNETS
+from mediateur_tui.services.demo import OTHER_SITE_ID, STOCK_CARNETS, create_demo
 from mediateur_tui.services.site import Site, open_site
 
 SCREEN_SECONDS = 30  # the longest a tmux screen may take to show what is awaited
@@ -111,6 +112,36 @@ def test_a_carnet_handed_out_at_the_demo_site_is_accepted_by_the_region(demo, de
     report = demo_site.sync.sync()
     assert report.ok, report.errors
     assert (report.attributions_accepted, report.attributions_refused) == (1, 0)
+
+
+def test_a_making_cut_short_is_made_again_whole(tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "demo"
+
+    def cut(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(demo_loop, "close_month", cut)  # the last steps never happen
+        with pytest.raises(OSError):
+            demo_region.ensure(folder, system_clock())
+    assert demo_region.needs_making(folder)
+    assert demo_region.ensure(folder, system_clock()) is not None
+    assert demo_region.has_region(folder) and not demo_region.needs_making(folder)
+    site = open_site(folder)
+    try:
+        assert len(site.accounts.list()) == 3  # made once, not twice
+    finally:
+        site.close()
+
+
+def test_a_demo_made_by_demo_init_is_left_as_it_is(tmp_path) -> None:
+    folder = tmp_path / "demo"
+    assert create_demo(folder, system_clock(), passes=100) is not None
+    assert not demo_region.needs_making(folder)
+    assert demo_region.ensure(folder, system_clock()) is None
+    assert not (folder / demo_region.REGION_DIR).exists()
+    with demo_region.running(folder) as url:
+        assert url is None  # opens offline, without a hub
 
 
 # --- the real app, in tmux ----------------------------------------------------------------------
