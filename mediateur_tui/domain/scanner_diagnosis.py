@@ -3,8 +3,8 @@
 The screen feeds the characters received with the moment each arrived, and whether Enter
 ended the burst; the diagnosis says what the layout and Caps Lock were (domain/keyboard.py),
 whether the Enter suffix or characters are missing, what the desk reads when scanning for real,
-and how to set the scanner right. The advice texts are here, in one place (the guide's §7
-points to this screen)."""
+and how to set the scanner right. The advice texts are here, in one place (the user guide's
+part 7 points to this screen)."""
 
 from __future__ import annotations
 
