@@ -61,6 +61,7 @@ class ScanInput:
     # A code the text would be under a mis-set keyboard that it shows no sign of: read as is,
     # the verdict names the other reading (the two are the same keys pressed).
     other_reading: str | None = None
+    ambiguous: bool = False  # refused: two keyboards read it as two different codes
     error: str | None = None
 
     @property
@@ -115,7 +116,8 @@ def parse_scan(text: str) -> ScanInput:
             unmarked.append(reading)
     distinct = {_meaning(reading): reading for reading in readings}
     if len(distinct) > 1:
-        return ScanInput(raw=raw, kind=direct.kind, error=_ambiguous(list(distinct.values())))
+        error = _ambiguous(list(distinct.values()))
+        return ScanInput(raw=raw, kind=direct.kind, ambiguous=True, error=error)
     if readings:
         return replace(readings[0], other_reading=_other_code(readings[0], unmarked))
     # Lower case alone says nothing here: a code typed in lower case fails like any other.

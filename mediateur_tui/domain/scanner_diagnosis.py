@@ -53,6 +53,10 @@ class Finding(Enum):
         "lecteur, réglez sa vitesse au plus rapide (« Keyboard speed », « Inter-character "
         "delay ») ; tapé à la main, c'est normal.",
     )
+    AMBIGUOUS = (
+        "Lecture ambiguë : selon le réglage, elle se lit comme deux codes différents",
+        "Scannez plutôt le QR code d'un pass (il n'est jamais ambigu) pour finir le diagnostic.",
+    )
     UNREADABLE = (
         "Lecture incomplète ou brouillée : ce n'est ni un pass ni un code de pass",
         "Rescannez un pass, à plat et bien éclairé. Si cela se répète, activez la lecture des "
@@ -115,6 +119,8 @@ def diagnose(keys: Sequence[tuple[str, float]], ended_by_enter: bool) -> Diagnos
 
 
 def _layout_findings(text: str, scan: ScanInput) -> list[Finding]:
+    if scan.ambiguous:
+        return [Finding.AMBIGUOUS]
     situation = scan.layout if scan.code is not None else _likely_situation(text)
     if situation is not None:
         return _situation_findings(situation)

@@ -26,6 +26,7 @@ from typing import Protocol
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import (
     PASS_VALUE_CENTS,
+    capitalised,
     format_date,
     format_datetime,
     format_euros,
@@ -217,9 +218,8 @@ def layout_warning(situation: Situation) -> str:
         advice.append("pensez à régler le lecteur en AZERTY")
     if situation.azerty_scanner_on_us:
         advice.append("pensez à régler le lecteur en clavier américain (QWERTY), comme le poste")
-    label = situation.label[0].upper() + situation.label[1:]
     steps = " et ".join(advice)
-    return f"{label} : la saisie a été corrigée. {steps[0].upper()}{steps[1:]}."
+    return f"{capitalised(situation.label)} : la saisie a été corrigée. {capitalised(steps)}."
 
 
 def decide(

@@ -116,11 +116,13 @@ def test_caps_lock_text_that_reads_as_two_codes_is_refused(meant, shown):
     # `shown`, a well-formed code too.
     assert Situation.US_ON_AZERTY_CAPS.type_as(meant) == shown.lower()
     scan = parse_scan(shown.lower())
-    assert scan.code is None
+    assert scan.code is None and scan.ambiguous
     assert scan.kind is InputKind.BARE
     assert "ambiguë" in scan.error
     assert format_code(meant) in scan.error and format_code(shown) in scan.error
     assert scan.error.endswith("vérifiez la saisie.")
+    result = decide(scan, None, ReplicaState(updated_at=NOW - timedelta(hours=1)), NOW)
+    assert result.verdict is Verdict.MALFORMED and result.message == scan.error
 
 
 @pytest.mark.parametrize(("meant", "shown"), SWAPPED_PAIRS)

@@ -94,6 +94,7 @@ def test_a_garbled_burst_still_names_the_layout_it_shows():
 
 def test_an_ambiguous_scan_is_refused_in_the_reading():
     diagnosis = diagnose(burst("qndfzfbhsrtbh"), ended_by_enter=True)
+    assert diagnosis.findings == (Finding.AMBIGUOUS,)
     assert "ambiguë" in diagnosis.reading and "refusée" in diagnosis.reading
 
 
