@@ -101,6 +101,19 @@ def parse_scan(text: str) -> ScanInput:
             raw=raw[:MAX_INPUT_LENGTH], kind=InputKind.BARE, error="Saisie trop longue."
         )
     direct = _parse(raw, layout=None)
+    readings, unmarked = _readings(raw, direct)
+    distinct = {_meaning(reading): reading for reading in readings}
+    if len(distinct) > 1:
+        error = _ambiguous(list(distinct.values()))
+        return ScanInput(raw=raw, kind=direct.kind, ambiguous=True, error=error)
+    if readings:
+        return replace(readings[0], other_reading=_other_code(readings[0], unmarked))
+    return _refused(raw, direct)
+
+
+def _readings(raw: str, direct: ScanInput) -> tuple[list[ScanInput], list[ScanInput]]:
+    """The readings that count (as is, and under each mis-set keyboard the text shows signs
+    of), and those of mis-set keyboards it shows no sign of."""
     readings = [direct] if direct.error is None else []
     unmarked: list[ScanInput] = []
     for situation in SITUATIONS:
@@ -114,12 +127,12 @@ def parse_scan(text: str) -> ScanInput:
             readings.append(replace(reading, raw=raw))
         else:
             unmarked.append(reading)
-    distinct = {_meaning(reading): reading for reading in readings}
-    if len(distinct) > 1:
-        error = _ambiguous(list(distinct.values()))
-        return ScanInput(raw=raw, kind=direct.kind, ambiguous=True, error=error)
-    if readings:
-        return replace(readings[0], other_reading=_other_code(readings[0], unmarked))
+    return readings, unmarked
+
+
+def _refused(raw: str, direct: ScanInput) -> ScanInput:
+    """No reading: what is wrong as is, or, when the text shows a mis-set keyboard's marks,
+    what is wrong once undone, with the hint."""
     # Lower case alone says nothing here: a code typed in lower case fails like any other.
     no_letters = "".join(char for char in raw if not "a" <= char <= "z")
     marked = [situation for situation in SITUATIONS if situation.shows_markers(no_letters)]
@@ -149,7 +162,8 @@ def _other_code(reading: ScanInput, unmarked: list[ScanInput]) -> str | None:
 
 
 def _ambiguous(readings: list[ScanInput]) -> str:
-    shown = " ou ".join(f"« {format_code(reading.code or '')} »" for reading in readings[:3])
+    codes = dict.fromkeys(format_code(reading.code or "") for reading in readings)
+    shown = " ou ".join(f"« {code} »" for code in list(codes)[:3])
     return (
         f"Saisie ambiguë : selon le réglage du clavier ou du lecteur, elle se lit {shown}. "
         "Tapez le code imprimé, en majuscules, et vérifiez la saisie."
