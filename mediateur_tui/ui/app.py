@@ -209,6 +209,12 @@ class MediateurApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def action_scanner_test(self) -> None:
+        from mediateur_tui.ui.screens.scanner_test import ScannerTestScreen
+
+        if not isinstance(self.screen, ScannerTestScreen):
+            self.push_screen(ScannerTestScreen(self.context))
+
     # --- failures -------------------------------------------------------------------------
 
     @on(WorkFailed)

@@ -13,12 +13,14 @@ from pathlib import Path
 from textual.widgets import Input
 
 from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.domain.keyboard import Situation
+from mediateur_tui.domain.scanner_diagnosis import diagnose
 from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.ui.screens.first_run import FirstRunScreen
 
-from .helpers import DEMO_PINS, DISTRIBUTOR, NOW, SIZE, log_in, make_app, scan, settle
+from .helpers import DEMO_PINS, DISTRIBUTOR, NOW, SIZE, bare, log_in, make_app, scan, settle
 from .region import demo_ack, write_ack
 from .test_attribution import JEANNE, TEN, fill, open_request
 
@@ -125,6 +127,20 @@ def test_help_screen(demo, snap_compare):
     async def run_before(pilot) -> None:
         await open_session(pilot)
         await pilot.press("f1")
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_scanner_test_screen_after_a_us_scanner_with_caps_lock(demo, snap_compare):
+    typed = Situation.US_ON_AZERTY_CAPS.type_as(bare(demo.codes["valid"][0]))
+    keys = [(char, 10.0 + 0.004 * index) for index, char in enumerate(typed + "\r")]
+
+    async def run_before(pilot) -> None:
+        await log_in(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        pilot.app.screen.show(diagnose(keys, ended_by_enter=True))  # timings of its own
         await still(pilot)
 
     assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)

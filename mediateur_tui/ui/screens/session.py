@@ -30,6 +30,7 @@ from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.screens.base import SiteScreen
 from mediateur_tui.ui.screens.cancel_redemption import CancelRedemptionScreen
 from mediateur_tui.ui.screens.image_file import ImageFileScreen
+from mediateur_tui.ui.screens.scanner_test import scanner_test_binding
 from mediateur_tui.ui.screens.session_summary import SessionSummaryScreen
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 from mediateur_tui.ui.widgets.scan_field import ScanField
@@ -54,6 +55,7 @@ class SessionScreen(SiteScreen[None]):
             "ctrl+z", "cancel_last", "Annuler dernier", id="session.cancel_last", priority=True
         ),
         Binding("f2", "read_image", "Lire image", id="session.read_image"),
+        scanner_test_binding("session"),
         Binding("escape", "end_session", "Fin de séance", id="session.end"),
     ]
     AUTO_FOCUS = "#scan"
