@@ -126,7 +126,7 @@ def run_app(args: argparse.Namespace, data_dir: Path) -> int:
     # What the imports made lives as long as the app: out of the collector's sight, no full
     # collection over it (about 45 ms) falls in the start or in the middle of a scan.
     gc.freeze()
-    MediateurApp(site, demo_pins=demo_pins).run()
+    MediateurApp(site, demo_pins=demo_pins, accessible=args.accessible).run()
     return EXIT_OK
 
 
