@@ -23,7 +23,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Input, TextArea
+from textual.widget import Widget
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from mediateur_tui.domain.errors import UserError
@@ -236,14 +237,23 @@ class MediateurApp(App[None]):
                 field.cursor_blink = not accessible
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        """In accessible mode, the terminal's cursor follows the focus (an input places it
-        itself, at its own cursor) and no input blinks."""
+        """In accessible mode, the terminal's cursor follows the focus and no input blinks."""
         if not self.accessible:
             return
         if isinstance(event.widget, Input):
             event.widget.cursor_blink = False
-        elif not isinstance(event.widget, TextArea):
-            self.cursor_position = event.widget.content_region.offset
+        self.call_after_refresh(self._place_cursor, event.widget)
+
+    def _place_cursor(self, widget: Widget) -> None:
+        """Once the focused widget is laid out: an input places the cursor when its own cursor
+        moves, but on a new screen it gets the focus before it has a place."""
+        if not widget.has_focus:
+            return
+        if isinstance(widget, Input):
+            self.cursor_position = widget.cursor_screen_offset
+        else:
+            self.cursor_position = widget.content_region.offset
+        widget.refresh()  # the terminal's cursor moves with the next update of the screen
 
     def action_toggle_accessible(self) -> None:
         self.set_accessible(not self.accessible)
