@@ -15,6 +15,7 @@ from mediateur_tui.ui.app import ACCESSIBLE_COMMAND
 from mediateur_tui.ui.screens.help import HelpScreen
 from mediateur_tui.ui.screens.image_file import ImageFileScreen
 from mediateur_tui.ui.screens.session import SessionScreen
+from mediateur_tui.ui.screens.verify import VerifyScreen
 from mediateur_tui.ui.widgets.verdict_panel import VerdictLine
 
 from .helpers import (
@@ -22,6 +23,7 @@ from .helpers import (
     SIZE,
     bare,
     count_bells,
+    log_in,
     notifications,
     scan,
     settle,
@@ -226,3 +228,18 @@ async def test_an_image_read_twice_gives_a_summary_of_notices_and_no_bell(
         assert len(table_rows(app, "#lines")) == 2
         await wait_for_bells(pilot, bells, 0)
     assert len(demo.redemptions()) == 2
+
+
+async def test_the_verification_screen_says_its_verdict_in_one_line_too(demo, monkeypatch):
+    app = demo.app(accessible=True)
+    async with app.run_test(size=SIZE) as pilot:
+        bells = count_bells(monkeypatch, app)
+        await log_in(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, VerifyScreen)
+        assert line_shown(app)
+        await scan(pilot, demo.codes["revoked"][1])
+        assert plain_line(app).startswith("✘ REFUSÉ : Pass en opposition, code ")
+        await wait_for_bells(pilot, bells, 2)
+    assert demo.redemptions() == []
