@@ -81,6 +81,11 @@ class MediateurApp(App[None]):
         Binding("f1", "help", "Aide", id="app.help"),
         # Not in the footers (80 columns are short): F1 and the palette list it.
         Binding("ctrl+q", "quit", "Quitter", show=False, id="app.quit", priority=True),
+        # Priority: the focus moves while the app dispatches Tab, so that the keys typed right
+        # after it go to the next field (the screen's own Tab binding only runs once the key
+        # has been through the focused field, after the next keys were forwarded to it).
+        Binding("tab", "focus_next", "Champ suivant", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", "Champ précédent", show=False, priority=True),
     ]
 
     def __init__(self, site: Site, demo_pins: DemoPins | None = None) -> None:
@@ -231,6 +236,12 @@ class MediateurApp(App[None]):
         self.bell()
 
     # --- command palette: every key binding of the screen is also a command --------------
+
+    def action_command_palette(self) -> None:
+        from mediateur_tui.ui.screens.palette import FrenchCommandPalette
+
+        if self.use_command_palette and not isinstance(self.screen, FrenchCommandPalette):
+            self.push_screen(FrenchCommandPalette())
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         seen: set[str] = set()
