@@ -30,6 +30,7 @@ from .helpers import (
     bare,
     burst,
     count_bells,
+    keys_back_to_back,
     log_in,
     scan,
     settle,
@@ -482,6 +483,20 @@ async def test_history_lists_filters_and_searches(history_data):
         rows = table_rows(app, "#history")
         assert len(rows) == 3  # today's session only
         assert {row[5] for row in rows} == {"Démarches CAF"}
+
+
+async def test_quick_typing_with_a_correction_searches_what_was_typed(history_data):
+    """Backspace typed quickly takes effect in its place, not after the next characters."""
+    app = history_data.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        keys_back_to_back(app, *"hm1dx", "backspace", "backspace", *"d-x", "left", "h")
+        await settle(pilot)
+        assert screen.query_one("#search", Input).value == "hm1d-hx"
+        keys_back_to_back(app, "backspace", "end", "backspace", "x")
+        await settle(pilot)
+        assert screen.query_one("#search", Input).value == "hm1d-x"
+        assert [row[2] for row in table_rows(app, "#history")] == ["HM1D-XHQ5-C069N"]
 
 
 async def test_enter_on_a_history_line_shows_every_field_in_full(history_data):

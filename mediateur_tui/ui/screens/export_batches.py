@@ -14,6 +14,7 @@ from textual.widgets import Input, Label, RadioSet, Static
 
 from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.ui.screens.path_prompt import clean_path
+from mediateur_tui.ui.widgets.form_field import OrderedInput
 from mediateur_tui.ui.widgets.toggles import ChoiceButton
 
 
@@ -37,7 +38,7 @@ class ExportBatchesScreen(ModalScreen[ExportRequest | None]):
         with Vertical(classes="dialog", id="export"):
             yield Static("Exporter des remises (clé USB)", classes="card-title")
             yield Label("Dossier (la clé USB, par exemple) :")
-            yield Input(value=str(self.directory), id="directory")
+            yield OrderedInput(value=str(self.directory), id="directory")
             with RadioSet(id="which"):
                 yield ChoiceButton(
                     f"Les remises sans accusé de réception ({self.pending})",

@@ -16,7 +16,7 @@ from mediateur_tui.domain.roles import ROLE_LABELS
 from mediateur_tui.services.auth import OperatorInfo
 from mediateur_tui.ui.messages import FirstScreenWanted
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
-from mediateur_tui.ui.widgets.form_field import FormField
+from mediateur_tui.ui.widgets.form_field import FormField, OrderedInput
 from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 
@@ -59,7 +59,7 @@ class FirstOperatorScreen(SiteScreen[None]):
                 yield FormField(password=True, max_length=12, id="pin")
             with Horizontal(classes="form-row"):
                 yield Label("Le même, à nouveau")
-                yield Input(password=True, max_length=12, id="pin-again")
+                yield OrderedInput(password=True, max_length=12, id="pin-again")
             yield Static("", id="operator-message", classes="message error")
             yield Static(
                 "Entrée : champ suivant, puis créer le compte · Tab : le rôle", classes="hint"

@@ -31,7 +31,7 @@ from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.messages import FirstScreenWanted
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.screens.path_prompt import clean_path
-from mediateur_tui.ui.widgets.form_field import FormField
+from mediateur_tui.ui.widgets.form_field import FormField, OrderedInput
 from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 COMPARE = "Comparez-la avec celle que la région vous a communiquée."
@@ -189,7 +189,7 @@ class FirstRunScreen(SiteScreen[None]):
                     yield Label("Adresse du serveur de la région")
                     yield FormField(placeholder="https://pass.region.fr", id="hub-url")
                     yield Label("Jeton d'inscription (à usage unique, donné par la région)")
-                    yield Input(id="token")
+                    yield OrderedInput(id="token")
                     yield Static("", id="enrol-message", classes="message error")
                     yield Static("Entrée : inscrire ce lieu · Échap : retour", classes="hint")
                 with Vertical(id="import"):
@@ -198,7 +198,7 @@ class FirstRunScreen(SiteScreen[None]):
                         placeholder="/media/cle-usb/replique.json.gz", id="replica-path"
                     )
                     yield Label("Identifiant de ce lieu (donné par la région)")
-                    yield Input(placeholder="AVESNES-EPN", id="site-id")
+                    yield OrderedInput(placeholder="AVESNES-EPN", id="site-id")
                     yield Static("", id="import-message", classes="message error")
                     yield Static("Entrée : importer · Échap : retour", classes="hint")
                 with Vertical(id="usb-request"):
@@ -208,13 +208,15 @@ class FirstRunScreen(SiteScreen[None]):
                     yield Label("Jeton d'inscription (à usage unique, donné par la région)")
                     yield FormField(id="usb-token")
                     yield Label("Fichier de demande à écrire (sur la clé USB)")
-                    yield Input(id="request-path")
+                    yield OrderedInput(id="request-path")
                     yield Static("", id="usb-request-message", classes="message error")
                     yield Static("Entrée : écrire la demande · Échap : retour", classes="hint")
                 with Vertical(id="usb-answer"):
                     yield Static("", id="usb-answer-intro")
                     yield Label("Fichier de réponse de la région (inscription-….json)")
-                    yield Input(placeholder="/media/cle-usb/inscription-….json", id="answer-path")
+                    yield OrderedInput(
+                        placeholder="/media/cle-usb/inscription-….json", id="answer-path"
+                    )
                     yield Static("", id="usb-answer-message", classes="message error")
                     yield Static(
                         "Entrée : importer la réponse · Échap : retour (nouvelle demande)",

@@ -23,6 +23,7 @@ from mediateur_tui.services.history import (
 from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.screens.base import SiteScreen
 from mediateur_tui.ui.screens.history_row import HistoryRowScreen
+from mediateur_tui.ui.widgets.form_field import OrderedInput
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
 
@@ -56,13 +57,13 @@ class HistoryScreen(SiteScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="filters"):
-            yield Input(placeholder="Code ou partie du code", id="search")
+            yield OrderedInput(placeholder="Code ou partie du code", id="search")
             yield Select(
                 [(status.label, status.value) for status in Status], prompt="Statut", id="status"
             )
         with Horizontal(classes="filters"):
-            yield Input(placeholder="Du JJ/MM/AAAA", id="since", max_length=10)
-            yield Input(placeholder="Au JJ/MM/AAAA", id="until", max_length=10)
+            yield OrderedInput(placeholder="Du JJ/MM/AAAA", id="since", max_length=10)
+            yield OrderedInput(placeholder="Au JJ/MM/AAAA", id="until", max_length=10)
             yield Select([], prompt="Séance", id="session")
         yield Static("", id="history-count")
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)

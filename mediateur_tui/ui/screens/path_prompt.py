@@ -12,6 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from mediateur_tui.ui.widgets.form_field import OrderedInput
+
 
 def clean_path(text: str) -> Path | None:
     """What was typed or pasted (quotes from a file manager removed), or None when empty."""
@@ -42,7 +44,7 @@ class PathPromptScreen(ModalScreen[Path | None]):
         with Vertical(classes="dialog", id="path-dialog"):
             yield Static(self.title_text, classes="card-title")
             yield Static(self.prompt)
-            yield Input(value=self.value, placeholder=self.placeholder, id="path")
+            yield OrderedInput(value=self.value, placeholder=self.placeholder, id="path")
             yield Static(Text(self.error), id="path-message", classes="message error")
             yield Static("Entrée : valider · Échap : annuler", classes="hint")
 
