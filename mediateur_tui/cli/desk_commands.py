@@ -27,6 +27,7 @@ from mediateur_tui.cli.common import (
     responsable_option,
 )
 from mediateur_tui.domain.codes import format_code
+from mediateur_tui.domain.formatting import redeemed_passes
 from mediateur_tui.domain.french_cli import say, scanned, warn
 from mediateur_tui.domain.roles import ROLE_LABELS
 
@@ -261,7 +262,7 @@ def redeem(args: argparse.Namespace, data_dir: Path) -> int:
             _print_results(results, as_json=True)
         summary = desk.end_session(desk_session.id)
     if not args.json:
-        say(f"Séance « {summary.title} » : {summary.redeemed_count} pass encaissé(s).")
+        say(f"Séance « {summary.title} » : {redeemed_passes(summary.redeemed_count)}.")
     return EXIT_OK if all(result.redeemable for result in results) else EXIT_REFUSED
 
 

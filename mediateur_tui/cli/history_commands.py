@@ -16,7 +16,7 @@ DAY_SHAPES = "JJ/MM/AAAA ou AAAA-MM-JJ"
 
 
 def add_commands(commands: Commands) -> None:
-    history = commands.group("history", "historique des encaissements et des scans refusés")
+    history = commands.group("history", "historique des encaissements et des lectures refusées")
     export = history.add(
         "export", "écrire l'historique dans un fichier CSV pour un tableur", history_export
     )

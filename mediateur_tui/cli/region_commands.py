@@ -21,7 +21,7 @@ from mediateur_tui.cli.common import (
     responsable_option,
 )
 from mediateur_tui.domain.errors import NothingToDo
-from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.domain.formatting import format_datetime, format_euros, refused_reads
 from mediateur_tui.domain.french_cli import say, warn
 from mediateur_tui.domain.periods import month_of, period_label
 
@@ -173,7 +173,7 @@ def close_month(args: argparse.Namespace, data_dir: Path) -> int:
     say(
         f"Mois {month_of(period_label(batch.period))} clos : remise n° {batch.sequence}, "
         f"{batch.redemption_count} pass, {format_euros(batch.value_cents)}, "
-        f"{batch.refused_count} scan(s) refusé(s)."
+        f"{refused_reads(batch.refused_count)}."
     )
     say(f"Identifiant de la remise : {batch.batch_id}")
     say("Envoyez-la (mediateur-tui sync) ou exportez-la (mediateur-tui export-batch DOSSIER).")

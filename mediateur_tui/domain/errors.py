@@ -10,7 +10,14 @@ from __future__ import annotations
 
 
 class UserError(Exception):
-    """Something that cannot be done, with a French message for the person who asked."""
+    """Something that cannot be done, with a French message for the person who asked.
+
+    `field` names what was typed wrong when it is one thing (a PIN, a site id): a form puts
+    the focus there, to correct it."""
+
+    def __init__(self, message: str = "", field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NothingToDo(UserError):

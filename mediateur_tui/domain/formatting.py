@@ -104,6 +104,21 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count} {word}"
 
 
+def format_until(moment: datetime) -> str:
+    """'jusqu'au 01/12/2026 à 22:53' (French local time)."""
+    return f"jusqu'au {format_date(local_date(moment))} à {format_time(moment)}"
+
+
+def redeemed_passes(count: int) -> str:
+    """'1 pass encaissé', '2 pass encaissés' (pass is invariable, the participle is not)."""
+    return plural(count, "pass encaissé", "pass encaissés")
+
+
+def refused_reads(count: int) -> str:
+    """What the desk refused (a scan, a typed code, an image): one word everywhere."""
+    return plural(count, "lecture refusée", "lectures refusées")
+
+
 def capitalised(text: str) -> str:
     """'pass expiré' -> 'Pass expiré' (only the first letter changes)."""
     return text[:1].upper() + text[1:]

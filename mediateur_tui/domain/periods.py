@@ -4,6 +4,7 @@ names, and the one rule that says whether a month can be closed."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -63,6 +64,21 @@ def previous_period(now: datetime) -> str:
     today = local_date(now)
     year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
     return f"{year:04d}-{month:02d}"
+
+
+def period_to_close(now: datetime, closed: Collection[str]) -> str | None:
+    """The month a month end proposes to close: the previous one, or None once it is closed
+    (the current month can only be closed once it is over)."""
+    period = previous_period(now)
+    return None if period in closed else period
+
+
+def nothing_to_close(now: datetime) -> str:
+    """What the month end says once the previous month is closed."""
+    today = local_date(now)
+    current = f"{today.year:04d}-{today.month:02d}"
+    _, end = period_bounds(current)
+    return f"aucun — {period_label(current)} pourra l'être dès le {format_date(local_date(end))}"
 
 
 def period_label(period: str) -> str:

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.formatting import format_datetime
+from mediateur_tui.domain.formatting import format_until
 from mediateur_tui.domain.pins import (
     LOCKOUT,
     MAX_FAILED_ATTEMPTS,
@@ -110,16 +110,16 @@ def add_operator(
     AccountError for a bad name, role, PIN or a duplicate."""
     name = " ".join(name.split())
     if not name:
-        raise AccountError("Le nom ne peut pas être vide.")
+        raise AccountError("Le nom ne peut pas être vide.", field="name")
     if role not in ROLE_LABELS:
-        raise AccountError(f"Rôle inconnu : {role}.")
+        raise AccountError(f"Rôle inconnu : {role}.", field="role")
     if not PIN_PATTERN.fullmatch(pin):
-        raise AccountError("Le code PIN doit compter de 4 à 12 chiffres.")
+        raise AccountError("Le code PIN doit compter de 4 à 12 chiffres.", field="pin")
     pin_hash = hash_pin(pin)  # slow: before the write lock
     with Session(writer(engine)) as session:
         existing = session.exec(select(Operator).where(Operator.name == name)).first()
         if existing is not None and not existing.pin_hash.startswith(NAME_ONLY_PIN):
-            raise AccountError(f"Un compte « {name} » existe déjà.")
+            raise AccountError(f"Un compte « {name} » existe déjà.", field="name")
         if existing is not None:  # a name from another copy of the site: it becomes an account
             existing.role, existing.pin_hash, existing.removed_at = role, pin_hash, None
             session.add(existing)
@@ -208,7 +208,7 @@ def _locked_message(lock: Lockout) -> str:
     if lock.until is None:
         return f"Compte bloqué après {lock.failures} erreurs : {UNLOCK_HINT}."
     return (
-        f"Compte bloqué après {lock.failures} erreurs, jusqu'à {format_datetime(lock.until)}. "
+        f"Compte bloqué après {lock.failures} erreurs, {format_until(lock.until)}. "
         "Réessayez après cette heure."
     )
 

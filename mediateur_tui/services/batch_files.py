@@ -195,7 +195,7 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
             normal,
         ),
         Paragraph(
-            f"Séances : {len(document['sessions'])} — scans refusés au guichet : "
+            f"Séances : {len(document['sessions'])} — lectures refusées au guichet : "
             f"{totals['refused_scans']}.",
             normal,
         ),

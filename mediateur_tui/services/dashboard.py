@@ -38,6 +38,7 @@ class HomeView:
     open_session: SessionInfo | None
     unsent_attributions: int  # carnets handed out here, not yet sent to the region
     backup: BackupStatus
+    distributor: bool  # this site may hand out carnets (it has the beneficiary key)
 
 
 def local_midnight(day: date) -> datetime:

@@ -29,8 +29,8 @@ def decode_image(path: Path) -> list[str]:
 
     zbar_decode, symbologies = _zbar()
     try:
-        with warnings.catch_warnings():  # PIL's own (English) warning for large images
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with warnings.catch_warnings():  # PIL's own warnings (English): large image, bad EXIF…
+            warnings.simplefilter("ignore")
             with Image.open(path) as opened:
                 _refuse_too_large(opened, path)
                 opened.draft("L", (MAX_SIDE, MAX_SIDE))  # a JPEG decodes at a fraction of its size

@@ -248,7 +248,8 @@ def _require_site(session: Session, site_id: str) -> None:
     if not replica_tables.site_exists(session.connection(), site_id):
         raise SyncError(
             f"Le lieu « {site_id} » n'est pas dans le registre de cette région : vérifiez "
-            "l'identifiant (réplique non importée)."
+            "l'identifiant (réplique non importée).",
+            field="site_id",
         )
 
 

@@ -91,6 +91,7 @@ class Site:
             open_session=self.desk.open_session(operator_id),
             unsent_attributions=unsent_count(self._engine),
             backup=self.backups.status(),
+            distributor=self.attribution_desk().unavailable_reason() is None,
         )
 
     def attribution_desk(self) -> AttributionDesk:

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ from mediateur_tui.store.engine import writer
 from mediateur_tui.store.keys import load_beneficiary_key
 from mediateur_tui.store.models import Redemption, RegionAnswer
 from mediateur_tui.store.sync_state import read_sync_state, sync_state
-from mediateur_tui.sync.errors import HubUnreachable, SyncError
+from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
 
 if TYPE_CHECKING:
     import httpx
@@ -130,15 +131,21 @@ class SiteSync:
         return normalise_hub_url(text)
 
     def enrol(self, hub_url: str, token: str) -> Enrolment:
-        return enrolment.enrol(
-            self._engine,
-            self.data_dir,
-            hub_url,
-            token,
-            self.clock(),
-            transport=self.transport,
-            sleep=self.sleep,
-        )
+        try:
+            return enrolment.enrol(
+                self._engine,
+                self.data_dir,
+                hub_url,
+                token,
+                self.clock(),
+                transport=self.transport,
+                sleep=self.sleep,
+            )
+        except HubRefused as error:
+            if error.status == HTTPStatus.NOT_FOUND:
+                raise  # no region's server at this address
+            error.field = "token"  # the region answered: the token is what it refused
+            raise
 
     def default_request_path(self) -> Path:
         """Where the app writes the enrolment request by default (and looks for it again)."""

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BACKUP_CHECK_SECONDS = 10 * 60  # how often the app looks whether the daily backup is due
 SYNC_SECONDS = 5 * 60  # how often the app declares to the region and pulls the replica
+CURSOR_FOLLOW_SECONDS = 0.25  # how often, in accessible mode, the cursor follows its field
 ACCESSIBLE_COMMAND = "Mode accessible (activer/désactiver)"
 
 
@@ -86,6 +87,11 @@ class MediateurApp(App[None]):
         Binding("f1", "help", "Aide", id="app.help"),
         # Not in the footers (80 columns are short): F1 and the palette list it.
         Binding("ctrl+q", "quit", "Quitter", show=False, id="app.quit", priority=True),
+        # Priority: the focus moves while the app dispatches Tab, so that the keys typed right
+        # after it go to the next field (the screen's own Tab binding only runs once the key
+        # has been through the focused field, after the next keys were forwarded to it).
+        Binding("tab", "focus_next", "Champ suivant", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", "Champ précédent", show=False, priority=True),
     ]
 
     def __init__(
@@ -99,6 +105,7 @@ class MediateurApp(App[None]):
         self._usual_look = (self.theme, self.animation_level)
 
     def on_mount(self) -> None:
+        self._cursor_follower = self.set_interval(CURSOR_FOLLOW_SECONDS, self._follow_focus)
         self.set_accessible(self.accessible)
         self.open_first_screen()
         self.set_interval(BACKUP_CHECK_SECONDS, self.daily_backup)
@@ -241,6 +248,16 @@ class MediateurApp(App[None]):
         for screen in self.screen_stack:
             for field in screen.query(Input):
                 field.cursor_blink = not accessible
+        if accessible:
+            self._cursor_follower.resume()
+        else:
+            self._cursor_follower.pause()
+
+    def _follow_focus(self) -> None:
+        """A field moved by what a screen mounted after it got the focus (the log-in's account
+        list, loaded in a worker) takes the terminal's cursor with it."""
+        if self.focused is not None:
+            self._place_cursor(self.focused)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """In accessible mode, the terminal's cursor follows the focus and no input blinks."""
@@ -255,11 +272,14 @@ class MediateurApp(App[None]):
         moves, but on a new screen it gets the focus before it has a place."""
         if not widget.has_focus:
             return
-        if isinstance(widget, Input):
-            self.cursor_position = widget.cursor_screen_offset
-        else:
-            self.cursor_position = widget.content_region.offset
-        widget.refresh()  # the terminal's cursor moves with the next update of the screen
+        place = (
+            widget.cursor_screen_offset
+            if isinstance(widget, Input)
+            else widget.content_region.offset
+        )
+        if place != self.cursor_position:
+            self.cursor_position = place
+            widget.refresh()  # the terminal's cursor moves with the next update of the screen
 
     def action_toggle_accessible(self) -> None:
         self.set_accessible(not self.accessible)
@@ -292,6 +312,12 @@ class MediateurApp(App[None]):
         self.bell()
 
     # --- command palette: every key binding of the screen is also a command --------------
+
+    def action_command_palette(self) -> None:
+        from mediateur_tui.ui.screens.palette import FrenchCommandPalette
+
+        if self.use_command_palette and not isinstance(self.screen, FrenchCommandPalette):
+            self.push_screen(FrenchCommandPalette())
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield SystemCommand(

@@ -85,7 +85,7 @@ def test_redeem_text_output_summarises_the_session(demo_dir, capsys, monkeypatch
     assert main([*args, "--session-title", "Atelier du mardi"]) == 0
     out = capsys.readouterr().out
     assert out.count(" : Pass valide, 10,00 €") == 3
-    assert "Séance « Atelier du mardi » : 3 pass encaissé(s)." in out
+    assert "Séance « Atelier du mardi » : 3 pass encaissés." in out
 
 
 def test_redeem_with_a_wrong_pin_exits_2_and_records_nothing(demo_dir, capsys, monkeypatch):

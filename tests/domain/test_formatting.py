@@ -95,6 +95,16 @@ def test_plural():
     assert plural(2, "pass", "pass") == "2 pass"
 
 
+def test_the_desk_counts_and_a_time_limit_read_as_french():
+    assert formatting.redeemed_passes(1) == "1 pass encaissé"
+    assert formatting.redeemed_passes(2) == "2 pass encaissés"
+    assert formatting.refused_reads(0) == "0 lecture refusée"
+    assert formatting.refused_reads(3) == "3 lectures refusées"
+    # 21:53 UTC is 22:53 in Paris in winter.
+    moment = datetime(2026, 12, 1, 21, 53, tzinfo=UTC)
+    assert formatting.format_until(moment) == "jusqu'au 01/12/2026 à 22:53"
+
+
 @pytest.mark.parametrize(
     ("year", "month", "shown"),
     [(2026, 1, "janvier 2026"), (2026, 8, "août 2026"), (2027, 12, "décembre 2027")],

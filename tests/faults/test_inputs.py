@@ -57,7 +57,7 @@ def test_invalid_utf8_after_a_good_code_is_unreadable_and_the_good_code_is_said(
     assert lines[0].startswith(f"{first[:4]}-") and "Pass valide" in lines[0]
     assert "\ufffd\ufffd" in lines[1] and "illisible" in lines[1].lower()
     assert "Pass valide" in lines[2]
-    assert "2 pass encaissé(s)" in lines[3]
+    assert "2 pass encaissés" in lines[3]
     assert {first, third} <= active_codes(site)
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from mediateur_tui.domain.clock import fixed_clock
-from mediateur_tui.domain.formatting import format_datetime
+from mediateur_tui.domain.formatting import format_until
 from mediateur_tui.services.auth import LoginResult, list_operators, log_in, unlock_operator
 from mediateur_tui.store.audit import verify_chain
 from mediateur_tui.store.models import AuditEvent, Operator
@@ -148,7 +148,7 @@ def test_a_clock_put_back_never_locks_longer_than_fifteen_minutes(demo_db):
     fail(demo_db, 5, NOW + timedelta(days=365))
     locked = right(demo_db, NOW)
     assert not locked.ok
-    assert format_datetime(NOW + timedelta(minutes=15)) in locked.message  # not in a year
+    assert format_until(NOW + timedelta(minutes=15)) in locked.message  # not in a year
     assert right(demo_db, NOW + timedelta(minutes=15)).ok
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import random
+import warnings
 
 import pytest
 import qrcode
@@ -124,6 +126,25 @@ def test_a_truncated_image_is_refused(tmp_path):
     path.write_bytes(whole.read_bytes()[:200])
     with pytest.raises(ImageReadError, match="n'est pas une image lisible"):
         decode_image(path)
+
+
+@pytest.mark.parametrize("kept", [20, 0.5])
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP"])
+def test_a_truncated_file_of_any_format_says_it_in_french_and_pil_says_nothing(
+    tmp_path, image_format, kept
+):
+    """PIL warns in English on some damaged files (a TIFF's "Corrupt EXIF data"): printed
+    over the terminal the app draws on, or by scan-image."""
+    whole = io.BytesIO()
+    Image.new("RGB", (300, 300), "white").save(whole, image_format)
+    path = tmp_path / f"tronque.{image_format.lower()}"
+    data = whole.getvalue()
+    path.write_bytes(data[: kept if isinstance(kept, int) else int(len(data) * kept)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ImageReadError, match="n'est pas une image lisible"):
+            decode_image(path)
+    assert [str(warning.message) for warning in caught] == []
 
 
 def test_a_huge_image_is_refused_with_a_french_message(tmp_path):

@@ -192,6 +192,20 @@ def burst(app, text: str) -> None:
         app.post_message(event)
 
 
+def keys_back_to_back(app, *keys: str) -> None:
+    """Sends keys (characters, or names such as "tab", "backspace") the way quick typing does:
+    back to back, each one queued before the app has handled the previous one (`pilot.press`
+    waits for the app to go idle after every key, which hides any race between keys)."""
+    controls = {"tab": "\t", "enter": "\r"}
+    for key in keys:
+        if len(key) == 1:
+            event = events.Key(key if key.isalnum() else _character_to_key(key), key)
+        else:
+            event = events.Key(key, controls.get(key))
+        event.set_sender(app)
+        app.post_message(event)
+
+
 async def scan(pilot: Pilot, text: str) -> None:
     """Sends a scan and Enter to the focused input and waits for the verdict."""
     burst(pilot.app, text + "\n")

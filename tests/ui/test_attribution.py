@@ -35,6 +35,7 @@ from .helpers import (
     SIZE,
     count_bells,
     footer_keys,
+    keys_back_to_back,
     log_in,
     notifications,
     scan,
@@ -172,10 +173,18 @@ async def test_a_responsable_has_the_key_in_f1_and_the_palette(demo):
     app = demo.app()
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, *KARIM)
-        # The footer is full (80 columns): the key is not in it.
+        # 80 columns: the responsable's own keys are there, Vérifier and Synchro left to F1.
         assert footer_keys(app) == (
-            "n Séance v Vérifier h Historique s Synchro m Fin de mois d Déconnexion f1 Aide"
+            "n Séance h Historique a Carnets m Fin de mois r Rapprocher d Déconnexion f1 Aide"
         )
+        await pilot.resize_terminal(120, 24)
+        await settle(pilot)
+        assert footer_keys(app) == (
+            "n Séance v Vérifier h Historique s Synchro a Carnets m Fin de mois r Rapprocher "
+            "d Déconnexion f1 Aide"
+        )
+        await pilot.resize_terminal(*SIZE)
+        await settle(pilot)
         commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
         assert commands["Attribuer des carnets"] == "Touche A"
         await pilot.press("f1")
@@ -206,6 +215,23 @@ async def test_a_site_without_the_beneficiary_key_says_why_and_nothing_else(demo
 
 
 # --- the request ----------------------------------------------------------------------------
+
+
+async def test_quick_typing_with_tab_and_enter_fills_each_field(demo):
+    """Keys queued back to back: the focus moves while Tab (or Enter) is dispatched, so the
+    keys typed right after it go to the next field, not to the one left."""
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_request(pilot)
+        keys_back_to_back(app, *"Duranf", "backspace", "d", "tab", *"Paul", "enter")
+        keys_back_to_back(app, *"02/05/1950", "shift+tab", "end", "e")
+        await settle(pilot)
+        values = [
+            screen.query_one(selector, Input).value
+            for selector in ("#last-name", "#first-name", "#birth-date")
+        ]
+        assert values == ["Durand", "Paule", "02/05/1950"]
+        assert app.focused is screen.query_one("#first-name")
 
 
 async def test_the_form_says_what_is_missing_or_wrong_instead_of_a_decision(demo):

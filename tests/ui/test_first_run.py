@@ -119,6 +119,16 @@ async def test_replica_file_then_first_account_then_log_in(new_site, region_hub,
         await pilot.press("enter")
         await settle(pilot)
         assert shown(app, "#operator-message") == "Le code PIN doit compter de 4 à 12 chiffres."
+        screen = app.screen  # the PIN is what to correct: emptied, and the focus there
+        assert app.focused is screen.query_one("#pin")
+        assert [screen.query_one(f, Input).value for f in ("#pin", "#pin-again")] == ["", ""]
+        await fill(pilot, "#name", " ")
+        await fill(pilot, "#pin", "2468")
+        await fill(pilot, "#pin-again", "2468")
+        await submit(pilot, "#pin-again")
+        assert shown(app, "#operator-message") == "Le nom ne peut pas être vide."
+        assert app.focused is screen.query_one("#name")
+        await fill(pilot, "#name", "Léa Dupont")
         await fill(pilot, "#pin", "2468")
         await fill(pilot, "#pin-again", "2468")
         await submit(pilot, "#pin-again")
@@ -155,6 +165,7 @@ async def test_a_tampered_or_wrong_replica_file_is_refused_and_nothing_is_import
         message = shown(app, "#import-message")
         assert message.startswith("Import refusé : Signature invalide : le document a été modifié")
         assert message.endswith("Rien n'a été importé.")
+        assert app.focused is app.screen.query_one("#replica-path")  # the file is wrong
 
         await fill(pilot, "#replica-path", str(tmp_path / "absent.json.gz"))
         await submit(pilot, "#site-id")
@@ -168,12 +179,14 @@ async def test_a_tampered_or_wrong_replica_file_is_refused_and_nothing_is_import
         await fill(pilot, "#site-id", "AUTRE-LIEU")
         await submit(pilot, "#site-id")
         assert "« AUTRE-LIEU » n'est pas dans le registre" in shown(app, "#import-message")
+        assert app.focused is app.screen.query_one("#site-id")  # the file is right: the id
 
         await fill(pilot, "#site-id", "")
         await submit(pilot, "#site-id")
         assert shown(app, "#import-message") == (
             "Indiquez l'identifiant de ce lieu, tel que la région l'a enregistré."
         )
+        assert app.focused is app.screen.query_one("#site-id")
         assert isinstance(app.screen, FirstRunScreen)
     assert not setup_state(engine).has_replica
     assert SiteSync(engine, data_dir).status().replica_cursor == 0
@@ -244,16 +257,19 @@ async def test_enrolment_errors_say_why_and_change_nothing(new_site, hub_server,
         assert message.startswith(f"Inscription refusée : La région ({CLOSED_PORT_URL}) ne répond")
         assert message.endswith("Rien n'a été enregistré.")
         assert app.screen.step == "enrol"
+        assert app.focused is app.screen.query_one("#hub-url")  # nobody there: the address
 
         await fill(pilot, "#hub-url", url)
         await submit(pilot, "#token")
         assert "Ce jeton d'inscription a déjà servi" in shown(app, "#enrol-message")
+        assert app.focused is app.screen.query_one("#token")  # the region refused the token
 
         await fill(pilot, "#token", "")
         await submit(pilot, "#token")
         assert shown(app, "#enrol-message") == (
             "Indiquez le jeton d'inscription donné par la région."
         )
+        assert app.focused is app.screen.query_one("#token")
     assert not setup_state(engine).has_replica
     assert not SiteSync(engine, data_dir).status().enrolled
 

@@ -15,6 +15,7 @@ from mediateur_tui.store.models import Cancellation, DeskSession, RefusedScan
 from mediateur_tui.ui.screens.cancel_redemption import CancelRedemptionScreen
 from mediateur_tui.ui.screens.help import HelpScreen
 from mediateur_tui.ui.screens.history import HistoryScreen
+from mediateur_tui.ui.screens.history_row import HistoryRowScreen
 from mediateur_tui.ui.screens.home import HomeScreen
 from mediateur_tui.ui.screens.image_file import ImageFileScreen
 from mediateur_tui.ui.screens.login import LoginScreen
@@ -29,6 +30,7 @@ from .helpers import (
     bare,
     burst,
     count_bells,
+    keys_back_to_back,
     log_in,
     scan,
     settle,
@@ -98,7 +100,7 @@ async def test_five_failures_lock_the_operator_even_with_the_right_pin(demo):
         assert isinstance(app.screen, LoginScreen)
         # NOW is 10:30 in Paris: locked for 15 minutes.
         message = text_of(app.screen.query_one("#login-message"))
-        assert message.startswith("Compte bloqué après 5 erreurs, jusqu'à 28/11/2026 10:45.")
+        assert message.startswith("Compte bloqué après 5 erreurs, jusqu'au 28/11/2026 à 10:45.")
         assert app.context.operator is None
 
 
@@ -381,8 +383,8 @@ async def test_escape_ends_the_session_with_a_summary(demo):
         assert isinstance(app.screen, SessionSummaryScreen)
         summary = "\n".join(text_of(static) for static in app.screen.query("#summary Static"))
         assert "« Séance du 28/11/2026 »" in summary
-        assert "2 pass encaissé(s) : 20,00 €" in summary
-        assert "1 lecture(s) refusée(s)" in summary
+        assert "2 pass encaissés : 20,00 €" in summary
+        assert "1 lecture refusée" in summary
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
@@ -453,7 +455,7 @@ async def test_history_lists_filters_and_searches(history_data):
         assert len(rows) == 6
         statuses = sorted(row[1] for row in rows)
         assert statuses == ["Annulé", "Encaissé", "Encaissé", "Encaissé", "Refusé", "Refusé"]
-        assert text_of(screen.query_one("#history-count")).startswith("6 ligne(s)")
+        assert text_of(screen.query_one("#history-count")).startswith("6 lignes")
         cancelled = next(row for row in rows if row[1] == "Annulé")
         assert cancelled[4] == "Annulé : pass abîmé"
 
@@ -482,6 +484,45 @@ async def test_history_lists_filters_and_searches(history_data):
         rows = table_rows(app, "#history")
         assert len(rows) == 3  # today's session only
         assert {row[5] for row in rows} == {"Démarches CAF"}
+
+
+async def test_quick_typing_with_a_correction_searches_what_was_typed(history_data):
+    """Backspace typed quickly takes effect in its place, not after the next characters."""
+    app = history_data.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        keys_back_to_back(app, *"hm1dx", "backspace", "backspace", *"d-x", "left", "h")
+        await settle(pilot)
+        assert screen.query_one("#search", Input).value == "hm1d-hx"
+        keys_back_to_back(app, "backspace", "end", "backspace", "x")
+        await settle(pilot)
+        assert screen.query_one("#search", Input).value == "hm1d-x"
+        assert [row[2] for row in table_rows(app, "#history")] == ["HM1D-XHQ5-C069N"]
+
+
+async def test_enter_on_a_history_line_shows_every_field_in_full(history_data):
+    """The Détail column is cut at any width: a refusal's whole sentence is in the detail."""
+    demo = history_data
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        table = screen.query_one("#history", DataTable)
+        index = next(i for i, row in enumerate(screen.rows) if row.detail.startswith("Pass en"))
+        row = screen.rows[index]
+        assert table.virtual_size.width > table.size.width  # the table goes out of sight
+        table.focus()
+        table.move_cursor(row=index)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HistoryRowScreen)
+        fields = text_of(app.screen.query_one("#history-row-fields"))
+        assert f"Détail : {row.detail}" in fields
+        assert f"Code : {row.code}" in fields
+        assert "Séance : Démarches CAF" in fields or "Séance : Atelier smartphone" in fields
+        assert "Statut : Refusé" in fields
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
 
 
 async def test_history_exports_csv_for_french_spreadsheets(history_data):

@@ -108,10 +108,13 @@ async def test_the_responsable_sees_month_end_in_the_footer_and_the_palette(octo
     app = october.app()
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, *KARIM)
+        # 80 columns: v and s are left to F1 and the palette.
         assert footer_keys(app) == (
-            "n Séance v Vérifier h Historique s Synchro m Fin de mois d Déconnexion f1 Aide"
+            "n Séance h Historique a Carnets m Fin de mois r Rapprocher d Déconnexion f1 Aide"
         )
         commands = {command.title: command.help for command in app.get_system_commands(app.screen)}
+        assert commands["Vérifier un pass sans l'encaisser"] == "Touche V"
+        assert commands["Synchroniser avec la région"] == "Touche S"
         assert commands["Fin de mois : clore le mois, remises, accusés de réception"] == "Touche M"
         assert commands["Rapprochement de la dernière remise accusée par la région"] == "Touche R"
         screen = await open_month_end(pilot, logged_in=True)
@@ -164,7 +167,7 @@ async def test_closing_last_month_seals_its_passes_after_a_confirmation(october)
         dialog = "\n".join(text_of(static) for static in app.screen.query("#close-month Static"))
         assert "Clore le mois d'octobre 2026 ?" in dialog
         assert "3 pass encaissés, 30,00 €" in dialog
-        assert "de 2 séances, avec 1 scan refusé." in dialog
+        assert "de 2 séances, avec 1 lecture refusée." in dialog
         await pilot.press("escape")  # not yet
         await settle(pilot)
         assert app.screen is screen
@@ -179,7 +182,10 @@ async def test_closing_last_month_seals_its_passes_after_a_confirmation(october)
         assert shown(app, "#month-message").startswith(
             "Mois d'octobre 2026 clos : remise n° 1, 3 pass, 30,00 €."
         )
-        assert "1 remise, dont 1 sans accusé de réception" in shown(app, "#month-info")
+        assert shown(app, "#month-info") == (  # October is closed: no month to close now
+            "Mois à clore : aucun — novembre 2026 pourra l'être dès le 01/12/2026\n"
+            "1 remise, dont 1 sans accusé de réception · Entrée : rapprochement"
+        )
 
         await pilot.press("c", "enter")  # twice: refused, in French, nothing more sealed
         await settle(pilot)
@@ -436,18 +442,24 @@ async def test_a_tampered_ack_is_refused_and_changes_nothing(october, tmp_path):
         await type_text(pilot, str(path))
         await pilot.press("enter")
         await settle(pilot)
-        message = shown(app, "#month-message")
+        # Asked again, with the path typed, the reason, and the focus there to correct it.
+        prompt = app.screen
+        assert isinstance(prompt, PathPromptScreen)
+        assert prompt.query_one("#path", Input).value == str(path)
+        assert app.focused is prompt.query_one("#path")
+        message = shown(app, "#path-message")
         assert message.startswith("Accusé de réception refusé : Signature invalide")
         assert message.endswith("Rien n'a été importé.")
-        assert app.screen.query_one("#month-message").has_class("error")
-        assert table_rows(app, "#batches")[0][4] == "scellée"
-
-        await pilot.press("i")
-        await settle(pilot)
-        await type_text(pilot, str(tmp_path / "absent.json.gz"))
+        await type_text(pilot, str(tmp_path / "absent.json.gz"))  # replaces the selected path
         await pilot.press("enter")
         await settle(pilot)
+        assert isinstance(app.screen, PathPromptScreen)
+        assert "Fichier introuvable" in shown(app, "#path-message")
+        await pilot.press("escape")
+        await settle(pilot)
         assert "Fichier introuvable" in shown(app, "#month-message")
+        assert app.screen.query_one("#month-message").has_class("error")
+        assert table_rows(app, "#batches")[0][4] == "scellée"
     [batch] = october.rows(Batch)
     assert batch.acknowledged_at is None
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from image_files import qr_sheet
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.keyboard import Situation
@@ -130,6 +130,20 @@ def test_history_screen(history_data, snap_compare):
     async def run_before(pilot) -> None:
         await log_in(pilot)
         await pilot.press("h")
+        await still(pilot)
+
+    assert snap_compare(history_data.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_history_row_detail(history_data, snap_compare):
+    async def run_before(pilot) -> None:
+        await log_in(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#history", DataTable)
+        table.focus()
+        table.move_cursor(row=3)  # the refusal of a pass in opposition: a long detail
+        await pilot.press("enter")
         await still(pilot)
 
     assert snap_compare(history_data.app(), terminal_size=SIZE, run_before=run_before)

@@ -37,7 +37,9 @@ from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.screens.attribution_carnets import AttributionCarnetsScreen
 from mediateur_tui.ui.screens.attributions import AttributionsScreen
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
+from mediateur_tui.ui.widgets.form_field import FormField
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
+from mediateur_tui.ui.widgets.toggles import TickBox
 
 DATE_FORMAT = "JJ/MM/AAAA"
 UNEXPECTED_ERROR = (
@@ -115,26 +117,28 @@ class AttributionRequestScreen(SiteScreen[None]):
         with VerticalScroll(id="request-form"):
             with Horizontal(classes="request-row"):
                 yield Label("Nom")
-                yield Input(id="last-name", compact=True)
+                yield FormField(id="last-name", compact=True)
                 yield Label("Prénom", classes="second")
-                yield Input(id="first-name", compact=True)
+                yield FormField(id="first-name", compact=True)
             with Horizontal(classes="request-row"):
                 yield Label("Date de naissance")
-                yield Input(placeholder=DATE_FORMAT, id="birth-date", max_length=10, compact=True)
+                yield FormField(
+                    placeholder=DATE_FORMAT, id="birth-date", max_length=10, compact=True
+                )
                 yield Label("Demande reçue le", classes="second")
-                yield Input(id="received-on", max_length=10, compact=True)
+                yield FormField(id="received-on", max_length=10, compact=True)
             with Horizontal(classes="request-row"):
                 yield Label("Catégorie")
                 yield Select([], prompt="Choisir la catégorie", id="category", compact=True)
             with Horizontal(classes="request-row"):
                 yield Label("Code postal")
-                yield Input(id="postcode", max_length=5, restrict=r"[0-9]*", compact=True)
-                yield Checkbox("Accompagnée par un prescripteur", id="accompanied", compact=True)
+                yield FormField(id="postcode", max_length=5, restrict=r"[0-9]*", compact=True)
+                yield TickBox("Accompagnée par un prescripteur", id="accompanied", compact=True)
             yield Static("Justificatifs présentés", id="proofs-title")
             yield Vertical(id="proofs")
             with Horizontal(classes="request-row", id="establishment-row"):
                 yield Label("Établissement")
-                yield Input(id="establishment", compact=True)
+                yield FormField(id="establishment", compact=True)
         yield Static("", id="decision", classes="tone-panel idle")
         yield KeysFooter()
 
@@ -233,10 +237,6 @@ class AttributionRequestScreen(SiteScreen[None]):
                 self.ticked.discard(str(event.checkbox.id))
         self.reassess()
 
-    @on(Input.Submitted)
-    def next_field(self) -> None:
-        self.focus_next()
-
     def received_on(self) -> date | None:
         try:
             return parse_french_date(self.query_one("#received-on", Input).value)
@@ -284,7 +284,7 @@ class AttributionRequestScreen(SiteScreen[None]):
                 rows.append(
                     Horizontal(
                         Label("ou" if index else "", classes="proof-or"),
-                        Checkbox(
+                        TickBox(
                             proof_label(token),
                             value=box_id in self.ticked,
                             id=box_id,
@@ -299,7 +299,7 @@ class AttributionRequestScreen(SiteScreen[None]):
                     rows.append(
                         Horizontal(
                             Label("daté du", classes="proof-dated"),
-                            Input(
+                            FormField(
                                 self.dates.get(date_id, ""),
                                 placeholder=DATE_FORMAT,
                                 id=date_id,

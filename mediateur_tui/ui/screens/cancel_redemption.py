@@ -12,6 +12,7 @@ from textual.widgets import Input, Static
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import format_datetime, format_euros
 from mediateur_tui.services.desk import RedemptionLine
+from mediateur_tui.ui.widgets.form_field import OrderedInput
 
 
 class CancelRedemptionScreen(ModalScreen[str | None]):
@@ -31,7 +32,7 @@ class CancelRedemptionScreen(ModalScreen[str | None]):
                 f"Pass {format_code(self.line.code)} — {format_euros(self.line.value_cents)}, "
                 f"encaissé le {format_datetime(self.line.redeemed_at)}."
             )
-            yield Input(
+            yield OrderedInput(
                 placeholder="Motif (obligatoire), par ex. « erreur de saisie »", id="reason"
             )
             yield Static("Entrée : annuler l'encaissement · Échap : ne rien faire", classes="hint")

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from mediateur_tui.domain.formatting import format_euros, plural
+from mediateur_tui.domain.formatting import format_euros, plural, redeemed_passes, refused_reads
 from mediateur_tui.domain.periods import month_of
 from mediateur_tui.services.reconciliation import ClosePreview
 
@@ -31,11 +31,10 @@ class CloseMonthScreen(ModalScreen[bool]):
             yield Static(f"Clore le mois {month_of(preview.label)} ?", classes="card-title")
             yield Static(
                 "Seront scellés dans une remise signée :\n"
-                f"  [b]{plural(preview.redemptions, 'pass', 'pass')} encaissé"
-                f"{'s' if preview.redemptions > 1 else ''}, "
+                f"  [b]{redeemed_passes(preview.redemptions)}, "
                 f"{format_euros(preview.value_cents)}[/b]\n"
                 f"  de {plural(preview.sessions, 'séance')}, "
-                f"avec {plural(preview.refused_scans, 'scan refusé', 'scans refusés')}.\n\n"
+                f"avec {refused_reads(preview.refused_scans)}.\n\n"
                 "Une remise scellée ne change plus : ses encaissements ne pourront plus être "
                 "annulés. Ceux d'après la fin du mois iront dans la remise suivante."
             )

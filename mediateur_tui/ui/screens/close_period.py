@@ -12,6 +12,7 @@ from textual.widgets import Input, Static
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.periods import read_period
+from mediateur_tui.ui.widgets.form_field import OrderedInput
 
 
 class ClosePeriodScreen(ModalScreen[str | None]):
@@ -31,7 +32,7 @@ class ClosePeriodScreen(ModalScreen[str | None]):
                 "Mois à clore (AAAA-MM ou MM/AAAA) ; par défaut le mois précédent. "
                 "Tous les encaissements non remis jusqu'à la fin de ce mois seront scellés."
             )
-            yield Input(value=self.default, placeholder="AAAA-MM", id="period")
+            yield OrderedInput(value=self.default, placeholder="AAAA-MM", id="period")
             yield Static("", id="period-message", classes="message error")
             yield Static(
                 "Entrée : voir ce que la clôture scellera · Échap : ne rien faire", classes="hint"

@@ -10,10 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Input, Label, RadioSet, Static
 
 from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.ui.screens.path_prompt import clean_path
+from mediateur_tui.ui.widgets.form_field import OrderedInput
+from mediateur_tui.ui.widgets.toggles import ChoiceButton
 
 
 @dataclass(frozen=True)
@@ -36,16 +38,16 @@ class ExportBatchesScreen(ModalScreen[ExportRequest | None]):
         with Vertical(classes="dialog", id="export"):
             yield Static("Exporter des remises (clé USB)", classes="card-title")
             yield Label("Dossier (la clé USB, par exemple) :")
-            yield Input(value=str(self.directory), id="directory")
+            yield OrderedInput(value=str(self.directory), id="directory")
             with RadioSet(id="which"):
-                yield RadioButton(
+                yield ChoiceButton(
                     f"Les remises sans accusé de réception ({self.pending})",
                     value=self.pending > 0 or self.selected is None,
                     disabled=self.pending == 0,
                     id="which-pending",
                 )
                 if self.selected is not None:
-                    yield RadioButton(
+                    yield ChoiceButton(
                         f"La remise sélectionnée : {self.selected.label}",
                         value=self.pending == 0,
                         id="which-selected",

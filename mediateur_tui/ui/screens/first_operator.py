@@ -16,6 +16,7 @@ from mediateur_tui.domain.roles import ROLE_LABELS
 from mediateur_tui.services.auth import OperatorInfo
 from mediateur_tui.ui.messages import FirstScreenWanted
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
+from mediateur_tui.ui.widgets.form_field import FormField, OrderedInput
 from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 
@@ -32,6 +33,7 @@ class FirstOperatorScreen(SiteScreen[None]):
     @dataclass
     class Refused(Message, bubble=False):
         reason: str
+        field: str | None  # what to correct: name, role or pin
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -43,7 +45,7 @@ class FirstOperatorScreen(SiteScreen[None]):
             )
             with Horizontal(classes="form-row"):
                 yield Label("Nom")
-                yield Input(placeholder="Prénom Nom", id="name")
+                yield FormField(placeholder="Prénom Nom", id="name", enter_to="#pin")
             with Horizontal(classes="form-row"):
                 yield Label("Rôle")
                 yield Select(
@@ -54,10 +56,10 @@ class FirstOperatorScreen(SiteScreen[None]):
                 )
             with Horizontal(classes="form-row"):
                 yield Label("Code PIN (4 à 12 chiffres)")
-                yield Input(password=True, max_length=12, id="pin")
+                yield FormField(password=True, max_length=12, id="pin")
             with Horizontal(classes="form-row"):
                 yield Label("Le même, à nouveau")
-                yield Input(password=True, max_length=12, id="pin-again")
+                yield OrderedInput(password=True, max_length=12, id="pin-again")
             yield Static("", id="operator-message", classes="message error")
             yield Static(
                 "Entrée : champ suivant, puis créer le compte · Tab : le rôle", classes="hint"
@@ -72,22 +74,13 @@ class FirstOperatorScreen(SiteScreen[None]):
         self.app.bell()
         return True
 
-    @on(Input.Submitted, "#name")
-    def name_entered(self) -> None:
-        self.query_one("#pin", Input).focus()
-
-    @on(Input.Submitted, "#pin")
-    def pin_entered(self) -> None:
-        self.query_one("#pin-again", Input).focus()
-
     @on(Input.Submitted, "#pin-again")
     def create(self) -> None:
         name = self.query_one("#name", Input).value
         pin = self.query_one("#pin", Input).value
         again = self.query_one("#pin-again", Input).value
         if pin != again:
-            self.query_one("#pin", Input).value = ""
-            self.query_one("#pin-again", Input).value = ""
+            self._clear_pins()
             self.query_one("#pin", Input).focus()
             self._say("Les deux codes PIN diffèrent : tapez-les à nouveau.")
             return
@@ -100,13 +93,18 @@ class FirstOperatorScreen(SiteScreen[None]):
         try:
             operator = self.context.site.accounts.add(name, role, pin)
         except UserError as error:
-            self.post_message(self.Refused(str(error)))
+            self.post_message(self.Refused(str(error), error.field))
             return
         self.post_message(self.Created(operator))
 
     @on(Refused)
     def refused(self, message: Refused) -> None:
         self._say(message.reason)
+        if message.field == "pin":
+            self._clear_pins()
+        field = {"name": "#name", "role": "#role", "pin": "#pin"}.get(message.field or "")
+        if field is not None:
+            self.query_one(field).focus()
         self.app.bell()
 
     @on(Created)
@@ -116,6 +114,10 @@ class FirstOperatorScreen(SiteScreen[None]):
             f"Compte créé : {operator.name} ({ROLE_LABELS[operator.role]}). Connectez-vous."
         )
         self.post_message(FirstScreenWanted())
+
+    def _clear_pins(self) -> None:
+        self.query_one("#pin", Input).value = ""
+        self.query_one("#pin-again", Input).value = ""
 
     def _say(self, message: str) -> None:
         self.query_one("#operator-message", Static).update(message)

@@ -31,6 +31,7 @@ from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.messages import FirstScreenWanted
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.screens.path_prompt import clean_path
+from mediateur_tui.ui.widgets.form_field import FormField, OrderedInput
 from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 COMPARE = "Comparez-la avec celle que la région vous a communiquée."
@@ -113,6 +114,7 @@ class FirstRunScreen(SiteScreen[None]):
     @dataclass
     class EnrolRefused(Message, bubble=False):
         reason: str
+        field: str  # the field to correct
 
     @dataclass
     class Enrolled(Message, bubble=False):
@@ -129,6 +131,7 @@ class FirstRunScreen(SiteScreen[None]):
     @dataclass
     class RequestRefused(Message, bubble=False):
         reason: str
+        field: str  # the field to correct
 
     @dataclass
     class RequestWritten(Message, bubble=False):
@@ -145,6 +148,7 @@ class FirstRunScreen(SiteScreen[None]):
     @dataclass
     class ImportRefused(Message, bubble=False):
         reason: str
+        field: str  # the field to correct
 
     @dataclass
     class Imported(Message, bubble=False):
@@ -183,16 +187,18 @@ class FirstRunScreen(SiteScreen[None]):
                     )
                 with Vertical(id="enrol"):
                     yield Label("Adresse du serveur de la région")
-                    yield Input(placeholder="https://pass.region.fr", id="hub-url")
+                    yield FormField(placeholder="https://pass.region.fr", id="hub-url")
                     yield Label("Jeton d'inscription (à usage unique, donné par la région)")
-                    yield Input(id="token")
+                    yield OrderedInput(id="token")
                     yield Static("", id="enrol-message", classes="message error")
                     yield Static("Entrée : inscrire ce lieu · Échap : retour", classes="hint")
                 with Vertical(id="import"):
                     yield Label("Fichier de réplique (.json.gz, sur la clé USB)")
-                    yield Input(placeholder="/media/cle-usb/replique.json.gz", id="replica-path")
+                    yield FormField(
+                        placeholder="/media/cle-usb/replique.json.gz", id="replica-path"
+                    )
                     yield Label("Identifiant de ce lieu (donné par la région)")
-                    yield Input(placeholder="AVESNES-EPN", id="site-id")
+                    yield OrderedInput(placeholder="AVESNES-EPN", id="site-id")
                     yield Static("", id="import-message", classes="message error")
                     yield Static("Entrée : importer · Échap : retour", classes="hint")
                 with Vertical(id="usb-request"):
@@ -200,15 +206,17 @@ class FirstRunScreen(SiteScreen[None]):
                         "[b]Inscription par clé USB[/b], étape 1 sur 2 : la demande", id="usb-title"
                     )
                     yield Label("Jeton d'inscription (à usage unique, donné par la région)")
-                    yield Input(id="usb-token")
+                    yield FormField(id="usb-token")
                     yield Label("Fichier de demande à écrire (sur la clé USB)")
-                    yield Input(id="request-path")
+                    yield OrderedInput(id="request-path")
                     yield Static("", id="usb-request-message", classes="message error")
                     yield Static("Entrée : écrire la demande · Échap : retour", classes="hint")
                 with Vertical(id="usb-answer"):
                     yield Static("", id="usb-answer-intro")
                     yield Label("Fichier de réponse de la région (inscription-….json)")
-                    yield Input(placeholder="/media/cle-usb/inscription-….json", id="answer-path")
+                    yield OrderedInput(
+                        placeholder="/media/cle-usb/inscription-….json", id="answer-path"
+                    )
                     yield Static("", id="usb-answer-message", classes="message error")
                     yield Static(
                         "Entrée : importer la réponse · Échap : retour (nouvelle demande)",
@@ -231,10 +239,11 @@ class FirstRunScreen(SiteScreen[None]):
 
     # --- steps ----------------------------------------------------------------------------
 
-    def go(self, step: str) -> None:
+    def go(self, step: str, focus: str | None = None) -> None:
+        """Shows the step, with the focus on `focus` (a field to correct) or its first field."""
         self.step = step
         self.query_one(ContentSwitcher).current = PANELS.get(step, "work")
-        focus = {
+        focus = focus or {
             CHOICE: "#choice-list",
             ENROL: "#hub-url",
             IMPORT: "#replica-path",
@@ -314,10 +323,6 @@ class FirstRunScreen(SiteScreen[None]):
 
     # --- enrolment, then the first sync ---------------------------------------------------
 
-    @on(Input.Submitted, "#hub-url")
-    def url_entered(self) -> None:
-        self.query_one("#token", Input).focus()
-
     @on(Input.Submitted, "#token")
     def enrol_submitted(self) -> None:
         message = self.query_one("#enrol-message", Static)
@@ -335,6 +340,7 @@ class FirstRunScreen(SiteScreen[None]):
             return
         if not token:
             message.update("Indiquez le jeton d'inscription donné par la région.")
+            self.query_one("#token", Input).focus()
             return
         message.update("")
         self._working(f"Inscription auprès de {url}…", title="[b]Inscription du lieu[/b]")
@@ -346,7 +352,8 @@ class FirstRunScreen(SiteScreen[None]):
             enrolment = self.context.site.sync.enrol(url, token)
         except UserError as error:
             reason = str(error).replace(RETRY_LATER, "").strip()
-            self.post_message(self.EnrolRefused(reason))
+            field = "#token" if error.field == "token" else "#hub-url"
+            self.post_message(self.EnrolRefused(reason, field))
             return
         self.post_message(self.Enrolled(enrolment))
         self._sync()
@@ -354,7 +361,7 @@ class FirstRunScreen(SiteScreen[None]):
     @on(EnrolRefused)
     def enrol_refused(self, message: EnrolRefused) -> None:
         reason = message.reason
-        self.go(ENROL)
+        self.go(ENROL, message.field)
         self.query_one("#enrol-message", Static).update(
             Text(f"Inscription refusée : {reason}\nRien n'a été enregistré.")
         )
@@ -435,10 +442,6 @@ class FirstRunScreen(SiteScreen[None]):
 
     # --- enrolment by USB key --------------------------------------------------------------
 
-    @on(Input.Submitted, "#usb-token")
-    def usb_token_entered(self) -> None:
-        self.query_one("#request-path", Input).focus()
-
     @on(Input.Submitted, "#request-path")
     def request_submitted(self) -> None:
         message = self.query_one("#usb-request-message", Static)
@@ -450,6 +453,7 @@ class FirstRunScreen(SiteScreen[None]):
             return
         if path is None:
             message.update("Indiquez où écrire le fichier de demande.")
+            self.query_one("#request-path", Input).focus()
             return
         message.update("")
         self.write_request(token, path)
@@ -459,18 +463,18 @@ class FirstRunScreen(SiteScreen[None]):
         try:
             written = self.context.site.sync.write_enrolment_request(token, path)
         except UserError as error:
-            self.post_message(self.RequestRefused(str(error)))
+            self.post_message(self.RequestRefused(str(error), "#usb-token"))
             return
         except OSError as error:
             reason = f"Impossible d'écrire {path} ({error.strerror or error})."
-            self.post_message(self.RequestRefused(reason))
+            self.post_message(self.RequestRefused(reason, "#request-path"))
             return
         self.post_message(self.RequestWritten(written))
 
     @on(RequestRefused)
     def request_refused(self, message: RequestRefused) -> None:
         reason = message.reason
-        self.go(USB_REQUEST)
+        self.go(USB_REQUEST, message.field)
         self.query_one("#usb-request-message", Static).update(
             Text(f"Demande refusée : {reason}\n{NOTHING_SAVED}")
         )
@@ -546,10 +550,6 @@ class FirstRunScreen(SiteScreen[None]):
 
     # --- import of a replica file ---------------------------------------------------------
 
-    @on(Input.Submitted, "#replica-path")
-    def path_entered(self) -> None:
-        self.query_one("#site-id", Input).focus()
-
     @on(Input.Submitted, "#site-id")
     def import_submitted(self) -> None:
         message = self.query_one("#import-message", Static)
@@ -561,6 +561,7 @@ class FirstRunScreen(SiteScreen[None]):
             return
         if not site_id:
             message.update("Indiquez l'identifiant de ce lieu, tel que la région l'a enregistré.")
+            self.query_one("#site-id", Input).focus()
             return
         message.update("")
         self._working(f"Import de {path}…", title="[b]Import d'une réplique[/b]")
@@ -571,14 +572,15 @@ class FirstRunScreen(SiteScreen[None]):
         try:
             result = self.context.site.sync.import_replica(path, site_id)
         except UserError as error:
-            self.post_message(self.ImportRefused(str(error)))
+            field = "#site-id" if error.field == "site_id" else "#replica-path"
+            self.post_message(self.ImportRefused(str(error), field))
             return
         self.post_message(self.Imported(result, site_id))
 
     @on(ImportRefused)
     def import_refused(self, message: ImportRefused) -> None:
         reason = message.reason
-        self.go(IMPORT)
+        self.go(IMPORT, message.field)
         self.query_one("#import-message", Static).update(
             Text(f"Import refusé : {reason}\nRien n'a été importé.")
         )

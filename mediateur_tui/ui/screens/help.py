@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from mediateur_tui.domain.verdicts import VERDICT_LABELS
 from mediateur_tui.ui.accessibility import ACCESSIBLE_CLASS
+from mediateur_tui.ui.widgets.keys_footer import french_description
 
 KEY_NAMES = {"escape": "Échap", "enter": "Entrée", "ctrl": "Ctrl", "f1": "F1", "f2": "F2"}
 
@@ -43,7 +44,7 @@ def is_listed(binding: Binding) -> bool:
 
 def binding_title(binding: Binding) -> str:
     """The words for F1 and the palette: the tooltip when the footer's description is short."""
-    return binding.tooltip or binding.description
+    return french_description(binding.tooltip or binding.description)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Select, Static
 from textual.widgets.select import NoSelection
 
-from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros, parse_french_date
+from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros, parse_french_date, plural
 from mediateur_tui.services.history import (
     HISTORY_LIMIT,
     HistoryFilter,
@@ -22,6 +22,8 @@ from mediateur_tui.services.history import (
 )
 from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.screens.base import SiteScreen
+from mediateur_tui.ui.screens.history_row import HistoryRowScreen
+from mediateur_tui.ui.widgets.form_field import OrderedInput
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 
 
@@ -55,13 +57,13 @@ class HistoryScreen(SiteScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="filters"):
-            yield Input(placeholder="Code ou partie du code", id="search")
+            yield OrderedInput(placeholder="Code ou partie du code", id="search")
             yield Select(
                 [(status.label, status.value) for status in Status], prompt="Statut", id="status"
             )
         with Horizontal(classes="filters"):
-            yield Input(placeholder="Du JJ/MM/AAAA", id="since", max_length=10)
-            yield Input(placeholder="Au JJ/MM/AAAA", id="until", max_length=10)
+            yield OrderedInput(placeholder="Du JJ/MM/AAAA", id="since", max_length=10)
+            yield OrderedInput(placeholder="Au JJ/MM/AAAA", id="until", max_length=10)
             yield Select([], prompt="Séance", id="session")
         yield Static("", id="history-count")
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
@@ -137,8 +139,14 @@ class HistoryScreen(SiteScreen[None]):
             )
         limit = f" (les {HISTORY_LIMIT} plus récentes)" if len(rows) >= HISTORY_LIMIT else ""
         self.query_one("#history-count", Static).update(
-            f"{len(rows)} ligne(s){limit} · Ctrl+E : exporter en CSV"
+            f"{plural(len(rows), 'ligne')}{limit} · Entrée : détail de la ligne · "
+            "Ctrl+E : exporter en CSV"
         )
+
+    @on(DataTable.RowSelected, "#history")
+    def open_row(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self.rows):
+            self.app.push_screen(HistoryRowScreen(self.rows[event.cursor_row]))
 
     def action_export(self) -> None:
         self.export(list(self.rows))
@@ -150,4 +158,5 @@ class HistoryScreen(SiteScreen[None]):
 
     @on(Exported)
     def exported(self, message: Exported) -> None:
-        self.notify(f"{message.count} ligne(s) exportée(s) dans {message.path}")
+        exported = plural(message.count, "ligne exportée", "lignes exportées")
+        self.notify(f"{exported} dans {message.path}")

@@ -43,6 +43,9 @@ class HomeScreen(SiteScreen[None]):
     # The footer has 80 columns: short descriptions there, the long ones (tooltips) in F1 and
     # the palette. An operator does not see the keys of other roles (ALLOWED_ROLES); pressed
     # anyway, they say why.
+    # A responsable's keys do not all fit in 80 columns: these go first (F1 lists them).
+    FOOTER_DROPS_FIRST = ("sync", "verify", "history")
+    distributor = False  # this site hands out carnets: known once the home's view is read
     BINDINGS = [
         Binding(
             "n",
@@ -57,8 +60,8 @@ class HomeScreen(SiteScreen[None]):
         ),
         Binding("h", "history", "Historique", id="home.history"),
         Binding("s", "sync", "Synchro", tooltip="Synchroniser avec la région", id="home.sync"),
-        # In the footer of a distributeur; a responsable's footer is full: F1 and the palette
-        # list the key.
+        # In the footer at a distributor site; elsewhere the key opens the screen that says why
+        # carnets cannot be handed out here.
         Binding(
             "a",
             "attribution(True)",
@@ -86,8 +89,7 @@ class HomeScreen(SiteScreen[None]):
         Binding(
             "r",
             "reconciliation",
-            "Rapprochement",
-            show=False,
+            "Rapprocher",
             tooltip="Rapprochement de la dernière remise accusée par la région",
             id="home.reconciliation",
         ),
@@ -130,7 +132,8 @@ class HomeScreen(SiteScreen[None]):
         if action == "attribution":
             in_footer = bool(parameters[0]) if parameters else True
             allowed = self.context.has_role(*ALLOWED_ROLES[action])
-            return allowed and in_footer == self.context.has_role("distributeur")
+            shown = self.distributor or self.context.has_role("distributeur")
+            return allowed and in_footer == shown
         if action in ALLOWED_ROLES:
             return self.context.has_role(*ALLOWED_ROLES[action])
         if action == "refuse":
@@ -146,6 +149,9 @@ class HomeScreen(SiteScreen[None]):
         view = message.view
         stats, sync_status = view.stats, view.sync
         open_session, unsent_attributions = view.open_session, view.unsent_attributions
+        if view.distributor != self.distributor:
+            self.distributor = view.distributor
+            self.refresh_bindings()
         now = self.context.site.clock()
         self.query_one("#replica", Static).update(
             f"{thousands(stats.replica_pass_count)} pass"

@@ -15,6 +15,7 @@ from mediateur_tui.domain.roles import ROLE_LABELS
 from mediateur_tui.services.auth import LoginResult, OperatorInfo
 from mediateur_tui.ui.messages import LoggedIn
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
+from mediateur_tui.ui.widgets.form_field import OrderedInput
 from mediateur_tui.ui.widgets.keys_footer import SHOWN_QUIT, KeysFooter
 
 
@@ -39,7 +40,7 @@ class LoginScreen(SiteScreen[None]):
             yield Label("Opérateur·rice", id="operator-label")
             yield Static("Chargement des comptes…", id="operator-loading")
             yield Label("Code PIN")
-            yield Input(password=True, placeholder="••••", id="pin", max_length=12)
+            yield OrderedInput(password=True, placeholder="••••", id="pin", max_length=12)
             yield Static("", id="login-message")
             if self.context.demo_pins:
                 shown = " · ".join(f"{name} {pin}" for name, pin in self.context.demo_pins)

@@ -16,7 +16,12 @@ from textual.worker import Worker
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_euros, plural
-from mediateur_tui.domain.periods import month_of, period_label
+from mediateur_tui.domain.periods import (
+    month_of,
+    nothing_to_close,
+    period_label,
+    period_to_close,
+)
 from mediateur_tui.services.acks import AckSummary
 from mediateur_tui.services.batch_files import ExportedBatch
 from mediateur_tui.services.batches import BatchInfo
@@ -86,6 +91,11 @@ class MonthEndScreen(SiteScreen[None]):
         select: str | None  # the batch to put the cursor on
 
     @dataclass
+    class AckRefused(Message, bubble=False):
+        text: str
+        path: Path  # as typed: asked again, to correct it
+
+    @dataclass
     class Said(Message, bubble=False):
         text: str
         error: bool = False
@@ -110,7 +120,7 @@ class MonthEndScreen(SiteScreen[None]):
     def __init__(self, context: DeskContext) -> None:
         super().__init__(context)
         self.rows: list[BatchOverview] = []
-        self.period = ""
+        self.period = ""  # the month proposed by c: the previous one
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -170,7 +180,12 @@ class MonthEndScreen(SiteScreen[None]):
             index = next((i for i, row in enumerate(rows) if row.batch.batch_id == select), 0)
             table.move_cursor(row=index)
         pending = sum(1 for row in rows if row.batch.acknowledged_at is None)
-        info = f"Mois à clore : [b]{period_label(self.period)}[/b] (touche c)"
+        now = self.context.site.clock()
+        to_close = period_to_close(now, {row.batch.period for row in rows})
+        if to_close is None:
+            info = f"Mois à clore : {nothing_to_close(now)}"
+        else:
+            info = f"Mois à clore : [b]{period_label(to_close)}[/b] (touche c)"
         if not rows:
             info += "\nAucune remise pour l'instant."
         else:
@@ -291,7 +306,9 @@ class MonthEndScreen(SiteScreen[None]):
 
     # --- the region's acknowledgement -----------------------------------------------------
 
-    def action_import_ack(self) -> None:
+    def action_import_ack(self, path: str = "", error: str = "") -> None:
+        """Asks for the file; after a refusal, again with the path typed and the reason."""
+
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self.say(f"Lecture de {path}…")
@@ -302,6 +319,8 @@ class MonthEndScreen(SiteScreen[None]):
                 "Importer un accusé de réception",
                 "Fichier remis par la région (accuse-….json.gz) :",
                 placeholder="/media/cle-usb/accuse-….json.gz",
+                value=path,
+                error=error,
             ),
             chosen,
         )
@@ -312,9 +331,14 @@ class MonthEndScreen(SiteScreen[None]):
             summary = self.context.site.month_end.import_ack_file(path)
         except UserError as error:
             text = f"Accusé de réception refusé : {error} Rien n'a été importé."
-            self.post_message(self.Said(text, error=True))
+            self.post_message(self.AckRefused(text, path))
             return
         self.post_message(self.AckImported(summary))
+
+    @on(AckRefused)
+    def ack_refused(self, message: AckRefused) -> None:
+        self.say(message.text, error=True)
+        self.action_import_ack(str(message.path), message.text)
 
     @on(AckImported)
     def ack_imported(self, message: AckImported) -> None:

@@ -14,6 +14,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from mediateur_tui.domain.formatting import format_date
 from mediateur_tui.services.desk import SESSION_KINDS
+from mediateur_tui.ui.widgets.form_field import OrderedInput
 
 DEFAULT_DURATION = 60
 
@@ -39,7 +40,7 @@ class NewSessionScreen(ModalScreen[SessionForm | None]):
         with Vertical(id="new-session", classes="dialog"):
             yield Static("Nouvelle séance", classes="card-title")
             yield Label("Titre")
-            yield Input(value=f"Séance du {today}", id="title")
+            yield OrderedInput(value=f"Séance du {today}", id="title")
             yield Label("Type")
             yield Select(
                 [(label, kind) for kind, label in SESSION_KINDS.items()],
@@ -48,9 +49,9 @@ class NewSessionScreen(ModalScreen[SessionForm | None]):
                 id="kind",
             )
             yield Label("Thèmes (facultatif)")
-            yield Input(placeholder="démarches en ligne, courriel…", id="themes")
+            yield OrderedInput(placeholder="démarches en ligne, courriel…", id="themes")
             yield Label("Durée (minutes)")
-            yield Input(value=str(DEFAULT_DURATION), type="integer", id="duration")
+            yield OrderedInput(value=str(DEFAULT_DURATION), type="integer", id="duration")
             yield Static("", id="form-message")
             yield Static("Entrée : commencer la séance · Échap : annuler", classes="hint")
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from mediateur_tui.ui.widgets.form_field import OrderedInput
 
 
 def clean_path(text: str) -> Path | None:
@@ -19,24 +22,30 @@ def clean_path(text: str) -> Path | None:
 
 
 class PathPromptScreen(ModalScreen[Path | None]):
-    """Returns the path typed (not checked: the caller reads it in a worker), or None."""
+    """Returns the path typed (not checked: the caller reads it in a worker), or None.
+
+    Asked again after a refusal, with the path typed and why it was refused (`error`): the
+    focus is in the field, to correct it."""
 
     BINDINGS = [Binding("escape", "back", "Annuler", id="path_prompt.back")]
     AUTO_FOCUS = "#path"
 
-    def __init__(self, title: str, prompt: str, placeholder: str = "", value: str = "") -> None:
+    def __init__(
+        self, title: str, prompt: str, placeholder: str = "", value: str = "", error: str = ""
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.prompt = prompt
         self.placeholder = placeholder
         self.value = value
+        self.error = error
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="path-dialog"):
             yield Static(self.title_text, classes="card-title")
             yield Static(self.prompt)
-            yield Input(value=self.value, placeholder=self.placeholder, id="path")
-            yield Static("", id="path-message", classes="message")
+            yield OrderedInput(value=self.value, placeholder=self.placeholder, id="path")
+            yield Static(Text(self.error), id="path-message", classes="message error")
             yield Static("Entrée : valider · Échap : annuler", classes="hint")
 
     @on(Input.Submitted, "#path")

@@ -8,7 +8,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from mediateur_tui.domain.formatting import format_datetime, format_euros
+from mediateur_tui.domain.formatting import (
+    format_datetime,
+    format_euros,
+    redeemed_passes,
+    refused_reads,
+)
 from mediateur_tui.services.desk import SessionSummary
 
 
@@ -29,9 +34,9 @@ class SessionSummaryScreen(ModalScreen[None]):
                 f"« {summary.title} »\n"
                 f"Du {format_datetime(summary.started_at)} "
                 f"au {format_datetime(summary.ended_at)}\n\n"
-                f"[b]{summary.redeemed_count} pass encaissé(s) : "
+                f"[b]{redeemed_passes(summary.redeemed_count)} : "
                 f"{format_euros(summary.total_cents)}[/b]\n"
-                f"{summary.refused_count} lecture(s) refusée(s)"
+                f"{refused_reads(summary.refused_count)}"
             )
             yield Static("Entrée : retour à l'accueil", classes="hint")
 
