@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from terminal import run_in_pty
 
 ROOT = Path(__file__).resolve().parents[1]
 APT_INSTALL = ROOT / "scripts" / "apt-install.sh"
@@ -181,3 +182,11 @@ def test_install_commands_never_replaces_a_file_of_the_user(tmp_path):
     assert done.returncode == 1
     assert "n'est pas un lien : il est laissé tel quel" in done.stderr
     assert own.read_text(encoding="utf-8") == "#!/bin/sh\necho mine\n"
+
+
+def test_demo_says_how_to_put_the_commands_on_the_path(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIATEUR_", "XDG_"))}
+    env.update(HOME=str(tmp_path), PATH="/usr/bin:/bin", TERM="xterm-256color")
+    code, screen = run_in_pty("bash scripts/demo.sh", ROOT, env, (), until="Camille Martin")
+    assert code == 0, screen
+    assert "bash scripts/install-commands.sh" in screen
