@@ -4,7 +4,8 @@ with this checkout's .venv/bin first on the PATH (issue 13).
 Which text is a command: each line of a fenced block tagged `bash`, `sh` or `cron` (a cron line
 without its five schedule fields; a line ending with `\\` joins the next; `  # …` is a comment).
 Untagged blocks are synopses or sample output; `code` in the text names commands, it is not a
-script (the commands a newcomer types first are also in blocks).
+script (the commands a newcomer types first are also in blocks): those named commands and the
+synopsis lines are checked against the programs' parsers (each subcommand and option exists).
 
 STEPS runs them in an order that makes sense (a site is enrolled before its accounts are made),
 each in a named HOME ("site" is the README's enrolled site, with the demo beside it) and checks
@@ -18,6 +19,7 @@ to the README's hub (as `serve` sets it), served on 127.0.0.1 once `enrol-site` 
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -29,6 +31,9 @@ from pathlib import Path
 import pytest
 from hub.server import HubProcess
 from terminal import run_in_pty
+
+from mediateur_tui.cli import build_parser
+from mediateur_tui.hub.cli import _parser as hub_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = {"README": ROOT / "README.md", "guide": ROOT / "docs" / "guide-utilisateur.md"}
@@ -364,3 +369,60 @@ def test_the_readme_begins_with_the_two_commands_then_the_path_command():
         "bash scripts/test.sh",
         "bash scripts/install-commands.sh",
     ]
+
+
+PROGRAMS = ("mediateur-tui", "mediateur-hub")
+INLINE = re.compile(r"`((?:mediateur-tui|mediateur-hub)(?: [^`]*)?)`")
+
+
+def named_commands(path: Path) -> list[str]:
+    """The commands the text names (`code` spans) and the README's synopsis lines: not run,
+    their placeholders (FICHIER, CODE…) stand for anything."""
+    text = path.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```([^\n]*)\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    synopses = [
+        re.split(r"\s{3,}", line)[0]
+        for language, body in blocks
+        if not language.strip()
+        for line in body.splitlines()
+        if line.startswith(PROGRAMS)
+    ]
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+    return synopses + [" ".join(span.split()) for span in INLINE.findall(prose)]
+
+
+def parser_of(program: str) -> argparse.ArgumentParser:
+    if program == "mediateur-tui":
+        return build_parser()
+    return hub_parser()
+
+
+def options_of(parser: argparse.ArgumentParser) -> set[str]:
+    return {option for action in parser._actions for option in action.option_strings}
+
+
+def unknown_words(command: str) -> list[str]:
+    """The subcommand or the options of `command` that its program does not have."""
+    program, *words = command.split()
+    parser = parser_of(program)
+    options = options_of(parser)
+    while words and not words[0].startswith(("-", "[")):
+        groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not groups:
+            break
+        if words[0] not in groups[0].choices:
+            return [words[0]]
+        parser = groups[0].choices[words[0]]
+        options |= options_of(parser)
+        words = words[1:]
+    flags = [word.strip("[]").split("=")[0] for word in words]
+    return [
+        flag for flag in flags if flag.startswith("--") and flag != "--" and flag not in options
+    ]
+
+
+def test_every_command_the_docs_name_exists_with_its_options():
+    named = [command for path in DOCS.values() for command in named_commands(path)]
+    assert len(named) > 50
+    wrong = {command: unknown_words(command) for command in named if unknown_words(command)}
+    assert not wrong
