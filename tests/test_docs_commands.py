@@ -20,6 +20,7 @@ to the README's hub (as `serve` sets it), served on 127.0.0.1 once `enrol-site` 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -33,6 +34,7 @@ from hub.server import HubProcess
 from terminal import run_in_pty
 
 from mediateur_tui.cli import build_parser
+from mediateur_tui.domain.rulebooks import RULES_DIR
 from mediateur_tui.hub.cli import _parser as hub_parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,7 @@ DOCS = {"README": ROOT / "README.md", "guide": ROOT / "docs" / "guide-utilisateu
 SHELL_BLOCKS = {"bash", "sh", "cron"}
 TOKEN = re.compile(r"^ {4}([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})$", re.MULTILINE)
 KARIM, CAMILLE, NADIA = "5678", "1234", "2468"
+LATEST_RULEBOOK = json.loads((RULES_DIR / "rulebook-2022.json").read_text(encoding="utf-8"))
 REQUESTS = (  # demandes.csv: one carnet request (the fields the guide lists)
     "received_on;category;birth_date;postcode;accompanied;proofs;passes_already_received\n"
     "2022-05-15;senior;1950-01-01;62000;false;residence|age_proof;0\n"
@@ -175,6 +178,11 @@ STEPS = (
     # The guide's part 19, on the README's hub (MEDIATEUR_HUB_DIR, as `serve` sets it).
     Step("mediateur-hub keys rotate"),
     Step("mediateur-hub keys revoke 3JK55MCS --from 2026-11-20", replace={"3JK55MCS": "{old_key}"}),
+    Step(
+        f"mediateur-hub --dir {HUB_DIR} rulebook publish reglement-2027.json",
+        replace={HUB_DIR: "{hub_dir}"},
+        output="Règlement hdf-2027 publié",
+    ),
     Step(f"mediateur-hub --dir {HUB_DIR} rulebook list", replace={HUB_DIR: "{hub_dir}"}),
     Step("mediateur-hub revoke-site AVESNES-EPN"),
 )
@@ -186,8 +194,6 @@ SKIPPED = {
     f"mediateur-hub --dir {HUB_DIR} --db postgresql+psycopg://hub:secret@db.region.example/pass "
     "serve": "needs a PostgreSQL server: the test serves the same --dir on SQLite "
     "(tests/hub/server.py); tests/hub runs the hub on PostgreSQL",
-    f"mediateur-hub --dir {HUB_DIR} rulebook publish reglement-2027.json": "needs a new rulebook "
-    "file: tests/hub/test_rulebooks.py::test_a_version_is_published_signed_and_listed",
     "mediateur-hub import-attributions /media/cle-usb/attributions-….json": "needs carnets handed "
     "out in the app (screen `a`): the export above has nothing; "
     "tests/e2e/test_attributions.py::test_attributions_travel_by_usb_key runs this route",
@@ -286,7 +292,11 @@ def world(tmp_path_factory) -> Iterator[World]:
     usb = world.root / "cle-usb"
     usb.mkdir()
     world.context.update(hub_dir=str(hub_dir), usb=str(usb))
-    (world.home("site") / "work" / "demandes.csv").write_text(REQUESTS, encoding="utf-8")
+    work = world.home("site") / "work"
+    (work / "demandes.csv").write_text(REQUESTS, encoding="utf-8")
+    # reglement-2027.json, the guide's new version: the latest shipped one, in force in 2027.
+    rulebook = {**LATEST_RULEBOOK, "id": "hdf-2027", "effective_from": "2027-01-01"}
+    (work / "reglement-2027.json").write_text(json.dumps(rulebook), encoding="utf-8")
     yield world
     if world.hub is not None:
         world.hub.stop()
