@@ -115,18 +115,34 @@ def run_app(args: argparse.Namespace, data_dir: Path) -> int:
     from mediateur_tui.services.site import open_site
     from mediateur_tui.ui.app import MediateurApp
 
-    demo_pins: list[tuple[str, str]] = []
     if args.demo:
-        from mediateur_tui.services.demo import DEMO_OPERATORS
-
-        ensure_demo(data_dir)
-        demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS]
+        return _run_demo_app(args, data_dir)
     # A new site (no database, or no replica yet) opens on the first-run screen.
     site = open_site(data_dir, create=True, max_replica_age=replica_max_age(args))
     # What the imports made lives as long as the app: out of the collector's sight, no full
     # collection over it (about 45 ms) falls in the start or in the middle of a scan.
     gc.freeze()
-    MediateurApp(site, demo_pins=demo_pins).run()
+    MediateurApp(site).run()
+    return EXIT_OK
+
+
+def _run_demo_app(args: argparse.Namespace, data_dir: Path) -> int:
+    """The app on the demo, with its region served in this process (mediateur_tui/demo_region):
+    made on the first run; a demo made by `demo init` opens without a region."""
+    from mediateur_tui import demo_region
+    from mediateur_tui.domain.clock import system_clock
+    from mediateur_tui.services.demo import DEMO_OPERATORS
+    from mediateur_tui.services.site import open_site
+    from mediateur_tui.ui.app import MediateurApp
+
+    if demo_region.needs_making(data_dir):
+        say(f"Création de la démo et de sa région dans {data_dir}…")
+        demo_region.ensure(data_dir, system_clock())
+    demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS]
+    with demo_region.running(data_dir):
+        site = open_site(data_dir, max_replica_age=replica_max_age(args))
+        gc.freeze()
+        MediateurApp(site, demo_pins=demo_pins).run()
     return EXIT_OK
 
 

@@ -39,6 +39,7 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
         raise ProtocolError(f"Curseur de réplique invalide : entre 0 et {MAX_CURSOR} attendu.")
     if not 1 <= limit <= MAX_PAGE_LIMIT:
         raise ProtocolError(f"Taille de page invalide : entre 1 et {MAX_PAGE_LIMIT} changements.")
+    generated_at = system_clock()  # before the read: no change of the page is later
     with read_session(hub.engine) as session, session.begin():
         rows = session.exec(
             select(HubChange.seq, HubChange.body)
@@ -55,7 +56,7 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
         "since": since,
         "until": rows[-1][0] if rows else since,
         "more": more,
-        "generated_at": iso_instant(system_clock()),
+        "generated_at": iso_instant(generated_at),
         "changes": [json.loads(body) for _seq, body in rows],
         "key_sets": key_sets,
     }
@@ -64,6 +65,7 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
 
 def snapshot(hub: Hub) -> dict[str, Any]:
     """The signed pn-replica-snapshot/1: every change, with the region's first public key."""
+    generated_at = system_clock()  # before the read: no change of the snapshot is later
     with read_session(hub.engine) as session, session.begin():
         rows = session.exec(
             select(HubChange.seq, HubChange.body).order_by(col(HubChange.seq))
@@ -74,7 +76,7 @@ def snapshot(hub: Hub) -> dict[str, Any]:
         "region_id": hub.region_id,
         "region_public_key": encode_key(hub.region_public_key),
         "until": rows[-1][0] if rows else 0,
-        "generated_at": iso_instant(system_clock()),
+        "generated_at": iso_instant(generated_at),
         "changes": without_released([json.loads(body) for _seq, body in rows]),
         "key_sets": key_sets,
     }

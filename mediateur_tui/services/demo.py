@@ -221,7 +221,7 @@ def build_demo(
     by_carnet: dict[str, list[str]] = {carnets[0][1]: [], carnets[1][1]: []}
     for code, ref in pass_rows[:10]:
         by_carnet[carnets[ref - 1][1]].append(_payload(key, main, code))
-    result.images = _write_qr_images(data_dir, by_carnet)
+    result.images = write_qr_images(data_dir, by_carnet)
     load_or_create_site_key(data_dir)  # so that month end can seal (sign) batches in the demo
     write_beneficiary_key(data_dir, _BENEFICIARY_KEY)  # the demo site is a distributor too
 
@@ -278,7 +278,7 @@ def _insert_chunked(session: Session, table: type[SQLModel], rows: list[dict[str
         session.execute(insert(table), rows[start : start + _INSERT_CHUNK])
 
 
-def _write_qr_images(data_dir: Path, by_carnet: dict[str, list[str]]) -> list[Path]:
+def write_qr_images(data_dir: Path, by_carnet: dict[str, list[str]]) -> list[Path]:
     """One PNG per pass of the first carnet; one sheet with every pass of the second."""
     import qrcode  # with PIL, only here: `--demo` on an existing demo must not load them
     from PIL import Image

@@ -23,8 +23,8 @@ from mediateur_tui.domain.formatting import (
 )
 from mediateur_tui.domain.french_cli import os_error_text, say
 from mediateur_tui.domain.periods import read_period
-from mediateur_tui.hub.cli.common import EXIT_OK, Commands
-from mediateur_tui.hub.database import ENV_DB, ENV_DIR, HubSettings, open_hub
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands, opened_hub_of
+from mediateur_tui.hub.database import ENV_DB, ENV_DIR, HubSettings
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
 from mediateur_tui.protocol.files import read_document_file, write_file
@@ -106,9 +106,9 @@ def _workers(text: str) -> int:
 def _serve(args: argparse.Namespace, settings: HubSettings) -> int:
     import uvicorn
 
-    hub = open_hub(settings)  # fail now, with a clear message, rather than at the first request
-    region_id = hub.region_id
-    hub.engine.dispose()
+    # Fail now, with a clear message, rather than at the first request.
+    with opened_hub_of(settings) as hub:
+        region_id = hub.region_id
     listening = _bound(args.host, args.port)  # a port in use is said now, in French
     port = listening.getsockname()[1]  # the one the system chose, for --port 0
     config = _server_config(settings, args.host, port, args.workers)
@@ -172,9 +172,8 @@ def _bound(host: str, port: int) -> socket.socket:
 def _export(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.replica import snapshot
 
-    hub = open_hub(settings)
-    document = snapshot(hub)
-    hub.engine.dispose()
+    with opened_hub_of(settings) as hub:
+        document = snapshot(hub)
     data = dump_gzip_json(document)
     args.file.parent.mkdir(parents=True, exist_ok=True)
     write_file(args.file, data)
@@ -190,9 +189,8 @@ def _import_batch(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.intake import receive_batch
 
     document = read_document_file(args.file, BATCH)
-    hub = open_hub(settings)
-    result = receive_batch(hub, document)
-    hub.engine.dispose()
+    with opened_hub_of(settings) as hub:
+        result = receive_batch(hub, document)
     ack = result.ack
     out_dir = args.out or args.file.parent
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -214,9 +212,8 @@ def _import_attributions(args: argparse.Namespace, settings: HubSettings) -> int
     from mediateur_tui.hub.attributions import receive_attributions
 
     document = read_document_file(args.file, ATTRIBUTIONS)
-    hub = open_hub(settings)
-    answer = receive_attributions(hub, document)
-    hub.engine.dispose()
+    with opened_hub_of(settings) as hub:
+        answer = receive_attributions(hub, document)
     out_dir = args.out or args.file.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = answer["answered_at"].replace("-", "").replace(":", "")
@@ -238,9 +235,8 @@ def _import_attributions(args: argparse.Namespace, settings: HubSettings) -> int
 def _statement(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.statement import build_statement, write_files
 
-    hub = open_hub(settings)
-    statement = build_statement(hub, args.site.strip().upper(), args.month)
-    hub.engine.dispose()
+    with opened_hub_of(settings) as hub:
+        statement = build_statement(hub, args.site.strip().upper(), args.month)
     csv_path, pdf_path = write_files(statement, args.out)
     say(
         f"Relevé {statement.site_id}, {statement.period_text} : "
@@ -260,11 +256,8 @@ def _lines(args: argparse.Namespace, settings: HubSettings) -> int:
 
     month = read_period(args.month) if args.month is not None else None
     site_id = args.site.strip().upper() if args.site else None
-    hub = open_hub(settings)
-    try:
+    with opened_hub_of(settings) as hub:
         rows = received_lines(hub, site_id, month)
-    finally:
-        hub.engine.dispose()
     if args.json:
         say(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=2))
         return EXIT_OK

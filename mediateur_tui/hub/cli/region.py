@@ -16,8 +16,8 @@ from mediateur_tui.domain.formatting import plural
 from mediateur_tui.domain.french_cli import os_error_text, say
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.domain.verdicts import REVOCATION_REASONS
-from mediateur_tui.hub.cli.common import EXIT_OK, Commands
-from mediateur_tui.hub.database import Hub, HubSettings, open_hub
+from mediateur_tui.hub.cli.common import EXIT_OK, Commands, opened_hub_of
+from mediateur_tui.hub.database import Hub, HubSettings
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.hub.registry import (
     CARNET_SIZES,
@@ -85,24 +85,24 @@ def _init(args: argparse.Namespace, settings: HubSettings) -> int:
 
 
 def _issue(args: argparse.Namespace, settings: HubSettings) -> int:
-    hub = open_hub(settings)
-    sites = args.sites.split(",") if args.sites is not None else None
-    spec = ProgrammeSpec(
-        id=args.programme,
-        label=args.label,
-        value_cents=args.value_cents,
-        valid_from=args.valid_from,
-        valid_until=args.valid_until,
-        grace_until=args.grace_until,
-        sites=sites,
-    )
-    out_dir = args.out or settings.directory / "impression"
-    printed = _PrinterFiles(out_dir, hub, args.qr_sheets)
-    try:
-        issued = issue(hub, spec, args.carnets, args.size, before_commit=printed.stage)
-        printed.move_into_place()
-    finally:
-        printed.discard()
+    with opened_hub_of(settings) as hub:
+        sites = args.sites.split(",") if args.sites is not None else None
+        spec = ProgrammeSpec(
+            id=args.programme,
+            label=args.label,
+            value_cents=args.value_cents,
+            valid_from=args.valid_from,
+            valid_until=args.valid_until,
+            grace_until=args.grace_until,
+            sites=sites,
+        )
+        out_dir = args.out or settings.directory / "impression"
+        printed = _PrinterFiles(out_dir, hub, args.qr_sheets)
+        try:
+            issued = issue(hub, spec, args.carnets, args.size, before_commit=printed.stage)
+            printed.move_into_place()
+        finally:
+            printed.discard()
     first, last = issued.carnets[0].id, issued.carnets[-1].id
     say(
         f"{plural(len(issued.carnets), 'carnet')} de {args.size} pass émis pour le programme "
@@ -112,7 +112,6 @@ def _issue(args: argparse.Namespace, settings: HubSettings) -> int:
     if printed.sheets:
         sheets = printed.sheets
         say(f"Planches QR : {plural(len(sheets), 'fichier')} dans {sheets[0].parent}")
-    hub.engine.dispose()
     return EXIT_OK
 
 
@@ -172,10 +171,9 @@ class _PrinterFiles:
 
 
 def _attribute(args: argparse.Namespace, settings: HubSettings) -> int:
-    hub = open_hub(settings)
-    beneficiary = None if args.take_back else args.beneficiary
-    carnet = attribute(hub, args.carnet, beneficiary, args.on)
-    hub.engine.dispose()
+    with opened_hub_of(settings) as hub:
+        beneficiary = None if args.take_back else args.beneficiary
+        carnet = attribute(hub, args.carnet, beneficiary, args.on)
     if carnet.attributed_on is None or carnet.beneficiary_ref is None:
         say(f"Attribution du carnet {carnet.id} retirée.")
     else:
@@ -194,9 +192,8 @@ def _shown_reference(reference: str) -> str:
 
 
 def _revoke(args: argparse.Namespace, settings: HubSettings) -> int:
-    hub = open_hub(settings)
-    revocation = revoke(hub, args.code, args.reason, args.on)
-    hub.engine.dispose()
+    with opened_hub_of(settings) as hub:
+        revocation = revoke(hub, args.code, args.reason, args.on)
     say(
         f"Pass {format_code(revocation.code)} en opposition "
         f"({REVOCATION_REASONS[revocation.reason]}) depuis le {revocation.revoked_on:%d/%m/%Y}."

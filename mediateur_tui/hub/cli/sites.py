@@ -16,7 +16,7 @@ from mediateur_tui.domain.formatting import LOCAL_TZ
 from mediateur_tui.domain.french_cli import say
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.hub.cli.common import EXIT_OK, Commands, opened_hub_of
-from mediateur_tui.hub.database import HubSettings, open_hub
+from mediateur_tui.hub.database import HubSettings
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.files import read_document_file, write_file
@@ -86,10 +86,9 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.enrolment import enrol_site, site_record
     from mediateur_tui.hub.struck_off import french_instant
 
-    hub = open_hub(settings)
-    token = enrol_site(hub, args.site_id, args.name, distributor=args.distributeur)
-    site = site_record(hub, args.site_id)
-    hub.engine.dispose()
+    with opened_hub_of(settings) as hub:
+        token = enrol_site(hub, args.site_id, args.name, distributor=args.distributeur)
+        site = site_record(hub, args.site_id)
     say(f"Jeton d'inscription à usage unique pour le site {args.site_id.strip().upper()} :")
     say()
     say(f"    {token}")
@@ -123,9 +122,8 @@ def _import_enrolment(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.enrolment import complete_enrolment
 
     request = read_document_file(args.file, ENROLMENT_REQUEST)
-    hub = open_hub(settings)
-    answer = complete_enrolment(hub, request)
-    hub.engine.dispose()
+    with opened_hub_of(settings) as hub:
+        answer = complete_enrolment(hub, request)
     out_dir = args.out or args.file.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"inscription-{answer['site_id']}.json"
@@ -146,14 +144,11 @@ def _import_enrolment(args: argparse.Namespace, settings: HubSettings) -> int:
 def _export_beneficiary_key(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.enrolment import beneficiary_key_document, site_record
 
-    hub = open_hub(settings)
-    try:
+    with opened_hub_of(settings) as hub:
         site = site_record(hub, args.site_id)
         if site is None or site.public_key is None:
             raise HubError(f"Site inconnu ou pas encore inscrit : {args.site_id}.")
         document = beneficiary_key_document(hub, site)
-    finally:
-        hub.engine.dispose()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"cle-beneficiaires-{site.id}.json"
     write_file(path, dump_json(document))
