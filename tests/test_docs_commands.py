@@ -82,19 +82,20 @@ STEPS = (
     # README, the first lines: the demo, the PATH.
     Step("bash scripts/demo.sh", tui=True, in_checkout=True),
     Step("bash scripts/install-commands.sh", in_checkout=True, output="mediateur-hub :"),
-    Step("mediateur-tui demo init", output="Camille Martin (mediateur) : code PIN 1234"),
-    # The guide's part 8, on the demo.
+    Step("mediateur-tui demo init", output="La démo existe déjà (--force la recrée)"),
+    # The guide's part 8, on a demo of its own (the same codes every time).
+    Step("mediateur-tui --data-dir demo-guide demo init", output="Pass valides à essayer : "),
     Step(
-        "MEDIATEUR_PIN=1234 mediateur-tui --demo redeem 5SZ7-VZSG-TY1EW SKYS-VCJH-029XX "
-        '--operator "Camille Martin"',
+        "MEDIATEUR_PIN=1234 mediateur-tui --data-dir demo-guide redeem 5SZ7-VZSG-TY1EW "
+        'SKYS-VCJH-029XX --operator "Camille Martin"',
         output="2 pass encaissé",
     ),
     Step("printf '%s\\n' 7M6E-TZWF-057JV 6WGW-BVY4-HZQ6A > codes.txt"),
-    Step("mediateur-tui --demo check --json - < codes.txt > verdicts.jsonl"),
-    Step('mediateur-tui --demo check -- "-ZàW?DSGPPR\'Y"', output="6W0Z-MDSG-PPR4Y"),
+    Step("mediateur-tui --data-dir demo-guide check --json - < codes.txt > verdicts.jsonl"),
+    Step('mediateur-tui --data-dir demo-guide check -- "-ZàW?DSGPPR\'Y"', output="6W0Z-MDSG-PPR4Y"),
     Step(
-        'MEDIATEUR_PIN=1234 mediateur-tui --demo redeem --operator "Camille Martin" -- '
-        '"-ZàW?DSGPPR\'Y"',
+        'MEDIATEUR_PIN=1234 mediateur-tui --data-dir demo-guide redeem --operator "Camille Martin" '
+        '-- "-ZàW?DSGPPR\'Y"',
         output="1 pass encaissé",
     ),
     # README: the region's hub, then a site enrolled with it.
@@ -416,7 +417,13 @@ def unknown_words(command: str) -> list[str]:
     program, *words = command.split()
     parser = parser_of(program)
     options = options_of(parser)
-    while words and not words[0].startswith(("-", "[")):
+    while words and not words[0].startswith("["):
+        action = parser._option_string_actions.get(words[0])
+        if action is not None:  # an option before the subcommand (--dir DIR, --demo)
+            words = words[1 if action.nargs == 0 else 2 :]
+            continue
+        if words[0].startswith("-"):
+            break
         groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         if not groups:
             break
