@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--demo", action="store_true", help="ouvrir sur les données de démo")
+    parser.add_argument(
+        "--accessible",
+        action="store_true",
+        help="mode accessible pour cette fois : curseur visible, sans animation, contraste "
+        "élevé, verdicts en une ligne de texte (réglage durable : F1 puis A)",
+    )
     parser.set_defaults(handler=None)
     commands = Commands(parser.add_subparsers(dest="command", metavar="COMMANDE"), common)
     modules = (

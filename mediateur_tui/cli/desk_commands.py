@@ -122,7 +122,7 @@ def run_app(args: argparse.Namespace, data_dir: Path) -> int:
     # What the imports made lives as long as the app: out of the collector's sight, no full
     # collection over it (about 45 ms) falls in the start or in the middle of a scan.
     gc.freeze()
-    MediateurApp(site).run()
+    MediateurApp(site, accessible=args.accessible).run()
     return EXIT_OK
 
 
@@ -144,7 +144,7 @@ def _run_demo_app(args: argparse.Namespace, data_dir: Path) -> int:
     with demo_region.running(data_dir):
         site = open_site(data_dir, max_replica_age=replica_max_age(args))
         gc.freeze()
-        MediateurApp(site, demo_pins=demo_pins).run()
+        MediateurApp(site, demo_pins=demo_pins, accessible=args.accessible).run()
     return EXIT_OK
 
 

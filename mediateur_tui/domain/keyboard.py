@@ -1,31 +1,137 @@
-"""Undo what a US-layout (QWERTY) scanner types on a French AZERTY system.
+"""What a keyboard-wedge scanner types when its layout, the system's or Caps Lock is mis-set.
 
-A keyboard-wedge scanner sends key positions. Set to a US layout but plugged into an AZERTY
-machine, the key it presses for "1" produces "&", its ":" (shift + the key right of L) produces
-"M", its "M" (shift + the key right of N) produces "?", and A/Q and Z/W are swapped.
+A scanner sends key positions, with or without Shift. Set to a US layout but plugged into an
+AZERTY machine, the key it presses for "1" produces "&", its ":" (shift + the key right of L)
+produces "M", its "M" (shift + the key right of N) produces "?", and A/Q and Z/W are swapped.
+Caps Lock inverts Shift for the letter keys of the system's layout and, on Windows' French
+AZERTY, for the digit row too. Each `Situation` is one such combination, modelled key by key:
+`type_as` says what it shows for what the scanner meant, `undo` reads it back.
 """
 
 from __future__ import annotations
 
-# What the US scanner meant -> what the AZERTY system shows, key by key, unshifted then shifted.
-_US_KEYS_UNSHIFTED = "`1234567890-=qwertyuiop[]asdfghjkl;'\\zxcvbnm,./"
-_US_KEYS_SHIFTED = '~!@#$%^&*()_+QWERTYUIOP{}ASDFGHJKL:"|ZXCVBNM<>?'
-_FR_KEYS_UNSHIFTED = "²&é\"'(-è_çà)=azertyuiop^$qsdfghjklmù*wxcvbn,;:!"
-_FR_KEYS_SHIFTED = "~1234567890°+AZERTYUIOP¨£QSDFGHJKLM%µWXCVBN?./§"
+from dataclasses import dataclass
+from enum import Enum
+from functools import cached_property
 
-_AZERTY_TO_US = str.maketrans(
-    _FR_KEYS_UNSHIFTED + _FR_KEYS_SHIFTED, _US_KEYS_UNSHIFTED + _US_KEYS_SHIFTED
+# The 47 keys of the main block, row by row, as each layout labels them: unshifted, shifted.
+_US = (
+    "`1234567890-=qwertyuiop[]asdfghjkl;'\\zxcvbnm,./",
+    '~!@#$%^&*()_+QWERTYUIOP{}ASDFGHJKL:"|ZXCVBNM<>?',
 )
+_AZERTY = (
+    "²&é\"'(-è_çà)=azertyuiop^$qsdfghjklmù*wxcvbn,;:!",
+    "³1234567890°+AZERTYUIOP¨£QSDFGHJKLM%µWXCVBN?./§",
+)
+# What a pass, a QR payload or a typed code may hold as scanned or typed correctly.
+PASS_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ:-"
+CLEAN_CHARACTERS = frozenset(PASS_CHARACTERS + " .")
 
-# Characters that a US scanner on AZERTY produces but a correct scan of a pass never contains.
-GARBLE_MARKERS = frozenset("²&é\"'(è_çà)^$ù*,;!¨£%µ?§°")
+
+class CapsLock(Enum):
+    OFF = "off"
+    LETTERS = "letters"  # Linux, macOS: the letter keys only
+    LETTERS_AND_DIGITS = "letters and digits"  # Windows' French AZERTY: the digit row too
 
 
-def undo_us_layout_on_azerty(text: str) -> str:
-    """Maps text typed by a US-layout scanner on an AZERTY system back to what it meant."""
-    return text.translate(_AZERTY_TO_US)
+@dataclass(frozen=True)
+class Keyboard:
+    scanner: tuple[str, str]  # the layout the scanner is set to
+    system: tuple[str, str]  # the layout the computer is set to
+    caps_lock: CapsLock
+
+    def _inverted(self, key: int) -> bool:
+        """Whether Caps Lock inverts Shift for this key of the system's layout."""
+        unshifted, shifted = self.system[0][key], self.system[1][key]
+        if self.caps_lock is CapsLock.OFF:
+            return False
+        if unshifted.isalpha() and shifted == unshifted.upper():
+            return True
+        return self.caps_lock is CapsLock.LETTERS_AND_DIGITS and shifted.isdigit()
+
+    @cached_property
+    def shows(self) -> dict[str, str]:
+        """What the system shows for each character the scanner means."""
+        table = {" ": " "}
+        for key in range(len(self.scanner[0])):
+            for shift in (0, 1):
+                shown_shift = shift ^ int(self._inverted(key))
+                table[self.scanner[shift][key]] = self.system[shown_shift][key]
+        return table
+
+    @cached_property
+    def meant(self) -> dict[str, str]:
+        """What the scanner meant for each character the system shows."""
+        return {shown: meant for meant, shown in self.shows.items()}
 
 
-def looks_garbled(text: str) -> bool:
-    """True when the text holds characters that only a mis-set scanner would type."""
-    return any(char in GARBLE_MARKERS for char in text)
+class Situation(Enum):
+    """The mis-set keyboards the desk recognises, most common first (the first one that
+    reads a scan names it), each with what the verdict and the self-test call it."""
+
+    US_ON_AZERTY = (
+        "lecteur réglé en clavier américain (QWERTY)",
+        Keyboard(_US, _AZERTY, CapsLock.OFF),
+    )
+    US_ON_AZERTY_CAPS = (
+        "lecteur réglé en clavier américain (QWERTY) et Verr. Maj activé",
+        Keyboard(_US, _AZERTY, CapsLock.LETTERS),
+    )
+    US_ON_AZERTY_CAPS_DIGITS = (
+        "lecteur réglé en clavier américain (QWERTY) et Verr. Maj activé",
+        Keyboard(_US, _AZERTY, CapsLock.LETTERS_AND_DIGITS),
+    )
+    CAPS_DIGITS = ("Verr. Maj activé", Keyboard(_AZERTY, _AZERTY, CapsLock.LETTERS_AND_DIGITS))
+    AZERTY_ON_US = (
+        "lecteur réglé en AZERTY sur un poste en clavier américain (QWERTY)",
+        Keyboard(_AZERTY, _US, CapsLock.OFF),
+    )
+    AZERTY_ON_US_CAPS = (
+        "lecteur réglé en AZERTY sur un poste en clavier américain (QWERTY), Verr. Maj activé",
+        Keyboard(_AZERTY, _US, CapsLock.LETTERS),
+    )
+
+    def __init__(self, label: str, keyboard: Keyboard) -> None:
+        self.label = label
+        self.keyboard = keyboard
+
+    @property
+    def caps_lock(self) -> bool:
+        return self.keyboard.caps_lock is not CapsLock.OFF
+
+    @property
+    def us_scanner_on_azerty(self) -> bool:
+        return self.keyboard.scanner == _US and self.keyboard.system == _AZERTY
+
+    @property
+    def azerty_scanner_on_us(self) -> bool:
+        return self.keyboard.scanner == _AZERTY and self.keyboard.system == _US
+
+    @cached_property
+    def markers(self) -> frozenset[str]:
+        """What this situation shows for a pass's characters and a correct scan never holds
+        (lower case is one of them when Caps Lock is on)."""
+        shown = {self.keyboard.shows[char] for char in PASS_CHARACTERS}
+        return frozenset(shown - CLEAN_CHARACTERS)
+
+    @cached_property
+    def _typing(self) -> dict[int, str]:
+        return str.maketrans(self.keyboard.shows)
+
+    @cached_property
+    def _undoing(self) -> dict[int, str]:
+        return str.maketrans(self.keyboard.meant)
+
+    def type_as(self, text: str) -> str:
+        """What this situation shows when the scanner means `text`."""
+        return text.translate(self._typing)
+
+    def undo(self, text: str) -> str:
+        """What the scanner meant, from what this situation showed."""
+        return text.translate(self._undoing)
+
+    def shows_markers(self, text: str) -> bool:
+        return any(char in self.markers for char in text)
+
+
+SITUATIONS = tuple(Situation)

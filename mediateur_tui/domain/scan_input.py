@@ -3,9 +3,9 @@
 Accepted: a bare code (typed or Code 128), or a QR payload
 `PN2:<KID>:<PROGRAMME>:<CODE13>:<VALID_UNTIL YYYYMMDD>:<SIG>` (KID: the region key that signed
 it) or `PN1:<PROGRAMME>:<CODE13>:<VALID_UNTIL YYYYMMDD>:<SIG>` (signed by the region's first
-key, before key ids), as typed by a correctly set scanner or
-by a US-layout scanner on an AZERTY system. Parsing never raises: a bad input becomes a
-ScanInput with an `error` in French.
+key, before key ids), as typed by a correctly set scanner or by a mis-set one (a US layout on
+AZERTY, Caps Lock, an AZERTY layout on a US system: domain/keyboard.py). Parsing never raises: a
+bad input becomes a ScanInput with an `error` in French.
 """
 
 from __future__ import annotations
@@ -15,8 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
-from mediateur_tui.domain.codes import CODE_LENGTH, MalformedCode, normalise, parse_code
-from mediateur_tui.domain.keyboard import looks_garbled, undo_us_layout_on_azerty
+from mediateur_tui.domain.codes import (
+    ALPHABET,
+    CODE_LENGTH,
+    MalformedCode,
+    format_code,
+    normalise,
+    parse_code,
+)
+from mediateur_tui.domain.keyboard import CLEAN_CHARACTERS, SITUATIONS, Situation
 from mediateur_tui.domain.signatures import KID_PATTERN
 from mediateur_tui.domain.text import REPLACEMENT, inert
 
@@ -28,8 +35,8 @@ UNREADABLE = (
     "imprimé."
 )
 GARBLED_HINT = (
-    "(Saisie corrigée comme venant d'un lecteur réglé en clavier américain, QWERTY, "
-    "ou de chiffres tapés sans Maj : relisez le pass ou tapez le code imprimé.)"
+    "(Saisie corrigée comme venant d'un lecteur mal réglé, clavier américain QWERTY ou "
+    "Verr. Maj, ou de chiffres tapés sans Maj : relisez le pass ou tapez le code imprimé.)"
 )
 _PROGRAMME = re.compile(r"[A-Z0-9-]{1,32}")
 _SIGNATURE = re.compile(r"[A-Z2-7]{1,128}")
@@ -50,6 +57,11 @@ class ScanInput:
     signature: str | None = None
     kid: str | None = None  # the key a PN2 payload names
     layout_fixed: bool = False
+    layout: Situation | None = None  # the mis-set keyboard the text was read back from
+    # A code the text would be under a mis-set keyboard that it shows no sign of: read as is,
+    # the verdict names the other reading (the two are the same keys pressed).
+    other_reading: str | None = None
+    ambiguous: bool = False  # refused: two keyboards read it as two different codes
     error: str | None = None
 
     @property
@@ -73,9 +85,12 @@ def build_payload(
 
 
 def parse_scan(text: str) -> ScanInput:
-    """Reads one scan or typed entry. Tries the text as is, then as a mis-set scanner's output.
+    """Reads one scan or typed entry: as is, and as each mis-set keyboard would have typed it.
 
-    What was read is kept inert (domain/text.py): it is shown, logged and stored as is."""
+    A mis-set keyboard is considered when the text shows its marks (domain/keyboard.py), or
+    when it fails as is for another reason than its check symbol (a typo). When the readings
+    give two different codes, the scan is refused as ambiguous: which one is meant cannot be
+    known. What was read is kept inert (domain/text.py): it is shown, logged and stored as is."""
     raw = inert(text.strip())
     if not raw:
         return ScanInput(raw=raw, kind=InputKind.BARE, error="Rien n'a été saisi.")
@@ -85,41 +100,102 @@ def parse_scan(text: str) -> ScanInput:
         return ScanInput(
             raw=raw[:MAX_INPUT_LENGTH], kind=InputKind.BARE, error="Saisie trop longue."
         )
-    direct = _parse(raw, layout_fixed=False)
-    if direct.error is None or not _worth_correcting(direct):
+    direct = _parse(raw, layout=None)
+    readings, unmarked = _readings(raw, direct)
+    distinct = {_meaning(reading): reading for reading in readings}
+    if len(distinct) > 1:
+        error = _ambiguous(list(distinct.values()))
+        return ScanInput(raw=raw, kind=direct.kind, ambiguous=True, error=error)
+    if readings:
+        return replace(readings[0], other_reading=_other_code(readings[0], unmarked))
+    return _refused(raw, direct)
+
+
+def _readings(raw: str, direct: ScanInput) -> tuple[list[ScanInput], list[ScanInput]]:
+    """The readings that count (as is, and under each mis-set keyboard the text shows signs
+    of), and those of mis-set keyboards it shows no sign of."""
+    readings = [direct] if direct.error is None else []
+    unmarked: list[ScanInput] = []
+    for situation in SITUATIONS:
+        undone = situation.undo(raw)
+        if undone == raw or not CLEAN_CHARACTERS.issuperset(undone):
+            continue  # a scanner means what a pass holds: upper case, digits, ":" and "-"
+        reading = _parse(undone, layout=situation)
+        if reading.error is not None:
+            continue
+        if situation.shows_markers(raw) or (direct.error is not None and not _a_typo(direct)):
+            readings.append(replace(reading, raw=raw))
+        else:
+            unmarked.append(reading)
+    return readings, unmarked
+
+
+def _refused(raw: str, direct: ScanInput) -> ScanInput:
+    """No reading: what is wrong as is, or, when the text shows a mis-set keyboard's marks,
+    what is wrong once undone, with the hint."""
+    # Lower case alone says nothing here: a code typed in lower case fails like any other.
+    no_letters = "".join(char for char in raw if not "a" <= char <= "z")
+    marked = [situation for situation in SITUATIONS if situation.shows_markers(no_letters)]
+    if not marked and (direct.kind is InputKind.QR or len(normalise(raw)) == CODE_LENGTH):
         return direct
-    fixed = _parse(undo_us_layout_on_azerty(raw), layout_fixed=True)
-    if fixed.error is None:
-        return replace(fixed, raw=raw)
+    fixed = _parse((marked or [Situation.US_ON_AZERTY])[0].undo(raw), layout=None)
     return replace(direct, error=f"{fixed.error} {GARBLED_HINT}")
 
 
-def _worth_correcting(failed: ScanInput) -> bool:
-    """Whether a failed parse may be a US-layout scanner's output on AZERTY.
-
-    Yes when the text shows characters only such a scanner (or digits typed on AZERTY without
-    Shift) produce, or when a bare code does not have a code's length ("6" comes out as a
-    dash, which normalisation drops). A code of the right length that fails its check is a
-    typo: it must say "re-type" rather than be turned into another code.
-    """
-    if looks_garbled(failed.raw):
-        return True
-    return failed.kind is InputKind.BARE and len(normalise(failed.raw)) != CODE_LENGTH
+def _a_typo(failed: ScanInput) -> bool:
+    """A bare code of 13 symbols that fails only its check symbol: a typo (or a US scanner
+    swapping A/Q, Z/W on a code of letters only, which nothing in the text shows). It is
+    refused as "re-type" rather than turned into another code."""
+    code = normalise(failed.raw)
+    if failed.kind is not InputKind.BARE or len(code) != CODE_LENGTH:
+        return False
+    return all(symbol in ALPHABET for symbol in code)
 
 
-def _parse(text: str, *, layout_fixed: bool) -> ScanInput:
+def _meaning(reading: ScanInput) -> tuple[object, ...]:
+    return (reading.code, reading.programme, reading.valid_until, reading.signature, reading.kid)
+
+
+def _other_code(reading: ScanInput, unmarked: list[ScanInput]) -> str | None:
+    others = [other.code for other in unmarked if other.code != reading.code]
+    return others[0] if others and reading.layout is None else None
+
+
+def _ambiguous(readings: list[ScanInput]) -> str:
+    codes = dict.fromkeys(format_code(reading.code or "") for reading in readings)
+    shown = " ou ".join(f"« {code} »" for code in list(codes)[:3])
+    return (
+        f"Saisie ambiguë : selon le réglage du clavier ou du lecteur, elle se lit {shown}. "
+        "Tapez le code imprimé, en majuscules, et vérifiez la saisie."
+    )
+
+
+def _parse(text: str, *, layout: Situation | None) -> ScanInput:
+    layout_fixed = layout is not None
     if text.upper().startswith((PAYLOAD_PREFIX + ":", KEYED_PAYLOAD_PREFIX + ":")):
-        return _parse_payload(text, layout_fixed=layout_fixed)
+        return _parse_payload(text, layout=layout)
     try:
         code = parse_code(text)
     except MalformedCode as error:
-        return ScanInput(raw=text, kind=InputKind.BARE, layout_fixed=layout_fixed, error=str(error))
-    return ScanInput(raw=text, kind=InputKind.BARE, code=code, layout_fixed=layout_fixed)
+        return ScanInput(
+            raw=text,
+            kind=InputKind.BARE,
+            layout_fixed=layout_fixed,
+            layout=layout,
+            error=str(error),
+        )
+    return ScanInput(
+        raw=text, kind=InputKind.BARE, code=code, layout_fixed=layout_fixed, layout=layout
+    )
 
 
-def _parse_payload(text: str, *, layout_fixed: bool) -> ScanInput:
+def _parse_payload(text: str, *, layout: Situation | None) -> ScanInput:
+    layout_fixed = layout is not None
+
     def failed(message: str) -> ScanInput:
-        return ScanInput(raw=text, kind=InputKind.QR, layout_fixed=layout_fixed, error=message)
+        return ScanInput(
+            raw=text, kind=InputKind.QR, layout_fixed=layout_fixed, layout=layout, error=message
+        )
 
     parts = text.upper().split(":")
     kid = None
@@ -152,6 +228,7 @@ def _parse_payload(text: str, *, layout_fixed: bool) -> ScanInput:
         signature=signature,
         kid=kid,
         layout_fixed=layout_fixed,
+        layout=layout,
     )
 
 

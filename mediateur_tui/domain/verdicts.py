@@ -26,11 +26,13 @@ from typing import Protocol
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import (
     PASS_VALUE_CENTS,
+    capitalised,
     format_date,
     format_datetime,
     format_euros,
     local_date,
 )
+from mediateur_tui.domain.keyboard import Situation
 from mediateur_tui.domain.region_keys import PassKeyProblem, RegionKeys, pass_key_problem
 from mediateur_tui.domain.scan_input import InputKind, ScanInput
 from mediateur_tui.domain.signatures import verify
@@ -209,6 +211,17 @@ def provisional_grace_until(valid_until: date) -> date:
     return date(valid_until.year + 1, 1, 31)
 
 
+def layout_warning(situation: Situation) -> str:
+    """What the verdict says of a scan read back from a mis-set keyboard."""
+    advice = ["désactivez Verr. Maj"] if situation.caps_lock else []
+    if situation.us_scanner_on_azerty:
+        advice.append("pensez à régler le lecteur en AZERTY")
+    if situation.azerty_scanner_on_us:
+        advice.append("pensez à régler le lecteur en clavier américain (QWERTY), comme le poste")
+    steps = " et ".join(advice)
+    return f"{capitalised(situation.label)} : la saisie a été corrigée. {capitalised(steps)}."
+
+
 def decide(
     scan: ScanInput,
     facts: PassFacts | None,
@@ -222,9 +235,11 @@ def decide(
     taken provisionally); for a listed code it is in `facts`."""
     warnings = replica_warnings(replica, now)
     if scan.layout_fixed:
+        warnings.append(layout_warning(scan.layout or Situation.US_ON_AZERTY))
+    if scan.other_reading is not None:
         warnings.append(
-            "Lecteur réglé en clavier américain : la saisie a été corrigée. "
-            "Pensez à régler le lecteur en AZERTY."
+            f"Avec un lecteur réglé en clavier américain (QWERTY), ce code se lirait "
+            f"{format_code(scan.other_reading)} : vérifiez qu'il est bien celui du pass."
         )
 
     def result(

@@ -26,6 +26,7 @@ from mediateur_tui.services.dashboard import HomeView, home_stats
 from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.history import History
 from mediateur_tui.services.month_end import MonthEnd
+from mediateur_tui.services.preferences import SitePreferences
 from mediateur_tui.services.setup import SetupState, setup_state
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.audit import verify_chain
@@ -66,6 +67,7 @@ class Site:
         self.month_end = MonthEnd(engine, data_dir, clock)
         self.sync = SiteSync(engine, data_dir, clock, transport=transport, sleep=sleep)
         self.backups = Backups(engine, data_dir, clock)
+        self.preferences = SitePreferences(data_dir)
 
     def setup_state(self) -> SetupState:
         """What the data directory still needs before the desk can open."""

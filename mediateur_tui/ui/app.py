@@ -18,20 +18,24 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.services.backup import BackupReport
 from mediateur_tui.services.desk import SessionInfo
+from mediateur_tui.services.preferences import Preferences
 from mediateur_tui.services.setup import SetupState
 from mediateur_tui.services.site import Site
 from mediateur_tui.services.sync import SyncReport
+from mediateur_tui.ui.accessibility import ACCESSIBLE_CLASS, HIDE_CURSOR, HIGH_CONTRAST, SHOW_CURSOR
 from mediateur_tui.ui.context import DemoPins, DeskContext
 from mediateur_tui.ui.messages import (
     FirstScreenWanted,
@@ -50,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BACKUP_CHECK_SECONDS = 10 * 60  # how often the app looks whether the daily backup is due
 SYNC_SECONDS = 5 * 60  # how often the app declares to the region and pulls the replica
+ACCESSIBLE_COMMAND = "Mode accessible (activer/désactiver)"
 
 
 @dataclass
@@ -83,11 +88,18 @@ class MediateurApp(App[None]):
         Binding("ctrl+q", "quit", "Quitter", show=False, id="app.quit", priority=True),
     ]
 
-    def __init__(self, site: Site, demo_pins: DemoPins | None = None) -> None:
+    def __init__(
+        self, site: Site, demo_pins: DemoPins | None = None, accessible: bool = False
+    ) -> None:
         super().__init__()
         self.context = DeskContext(site, demo_pins or [])
+        # The flag is for this run; the setting (a small file, read before the app runs) stays.
+        self.accessible = accessible or site.preferences.read().accessible
+        self.register_theme(HIGH_CONTRAST)
+        self._usual_look = (self.theme, self.animation_level)
 
     def on_mount(self) -> None:
+        self.set_accessible(self.accessible)
         self.open_first_screen()
         self.set_interval(BACKUP_CHECK_SECONDS, self.daily_backup)
         self.daily_backup()
@@ -209,6 +221,55 @@ class MediateurApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def action_scanner_test(self) -> None:
+        from mediateur_tui.ui.screens.scanner_test import ScannerTestScreen
+
+        if not isinstance(self.screen, ScannerTestScreen):
+            self.push_screen(ScannerTestScreen(self.context))
+
+    # --- accessible mode ------------------------------------------------------------------
+
+    def set_accessible(self, accessible: bool) -> None:
+        """Visible terminal cursor, no animation or blinking, high contrast, plain verdict lines."""
+        self.accessible = accessible
+        theme, animation_level = self._usual_look
+        self.theme = HIGH_CONTRAST.name if accessible else theme
+        self.animation_level = "none" if accessible else animation_level
+        self.set_class(accessible, ACCESSIBLE_CLASS)
+        if self._driver is not None:
+            self._driver.write(SHOW_CURSOR if accessible else HIDE_CURSOR)
+        for screen in self.screen_stack:
+            for field in screen.query(Input):
+                field.cursor_blink = not accessible
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """In accessible mode, the terminal's cursor follows the focus and no input blinks."""
+        if not self.accessible:
+            return
+        if isinstance(event.widget, Input):
+            event.widget.cursor_blink = False
+        self.call_after_refresh(self._place_cursor, event.widget)
+
+    def _place_cursor(self, widget: Widget) -> None:
+        """Once the focused widget is laid out: an input places the cursor when its own cursor
+        moves, but on a new screen it gets the focus before it has a place."""
+        if not widget.has_focus:
+            return
+        if isinstance(widget, Input):
+            self.cursor_position = widget.cursor_screen_offset
+        else:
+            self.cursor_position = widget.content_region.offset
+        widget.refresh()  # the terminal's cursor moves with the next update of the screen
+
+    def action_toggle_accessible(self) -> None:
+        self.set_accessible(not self.accessible)
+        self.notify("Mode accessible activé." if self.accessible else "Mode accessible désactivé.")
+        self.save_preferences(Preferences(accessible=self.accessible))
+
+    @work(thread=True, exclusive=True, group="preferences", exit_on_error=False)
+    def save_preferences(self, preferences: Preferences) -> None:
+        self.context.site.preferences.save(preferences)
+
     # --- failures -------------------------------------------------------------------------
 
     @on(WorkFailed)
@@ -233,7 +294,12 @@ class MediateurApp(App[None]):
     # --- command palette: every key binding of the screen is also a command --------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        seen: set[str] = set()
+        yield SystemCommand(
+            ACCESSIBLE_COMMAND,
+            "Curseur visible, sans animation, contraste élevé, verdicts en une ligne de texte",
+            self.action_toggle_accessible,
+        )
+        seen = {"toggle_accessible"}  # the help screen's key for it: the command above
         for active in screen.active_bindings.values():
             binding = active.binding
             if not is_listed(binding) or binding.action in seen:

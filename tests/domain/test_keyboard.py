@@ -8,7 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mediateur_tui.domain.keyboard import looks_garbled, undo_us_layout_on_azerty
+from mediateur_tui.domain.keyboard import Situation
+
+undo_us_layout_on_azerty = Situation.US_ON_AZERTY.undo
+looks_garbled = Situation.US_ON_AZERTY.shows_markers
 
 # Hand-written from the AZERTY layout: the scanner means a US character, presses the key that
 # holds it on a US keyboard (with shift for upper case and symbols), and the AZERTY system shows

@@ -59,8 +59,10 @@ class DemoData:
     def operator(self, name: str = "Camille Martin") -> OperatorInfo:
         return next(op for op in list_operators(self.engine) if op.name == name)
 
-    def app(self, demo_pins: list[tuple[str, str]] | None = None) -> MediateurApp:
-        return make_app(self.engine, self.data_dir, demo_pins=demo_pins)
+    def app(
+        self, demo_pins: list[tuple[str, str]] | None = None, accessible: bool = False
+    ) -> MediateurApp:
+        return make_app(self.engine, self.data_dir, demo_pins=demo_pins, accessible=accessible)
 
     def desk(self, moment: datetime = NOW) -> Desk:
         return Desk(self.engine, fixed_clock(moment))
@@ -89,12 +91,13 @@ def make_app(
     data_dir: Path,
     demo_pins: list[tuple[str, str]] | None = None,
     hub_transport: httpx.BaseTransport | None = None,
+    accessible: bool = False,
 ) -> MediateurApp:
     """The app on any data directory, on the fixed clock (a hub never makes tests wait)."""
     site = Site(
         engine, data_dir, fixed_clock(NOW), transport=hub_transport, sleep=lambda _seconds: None
     )
-    return MediateurApp(site, demo_pins=demo_pins)
+    return MediateurApp(site, demo_pins=demo_pins, accessible=accessible)
 
 
 def footer_keys(app) -> str:
@@ -206,3 +209,15 @@ def count_bells(monkeypatch, app) -> list[None]:
     rings: list[None] = []
     monkeypatch.setattr(app, "bell", lambda: rings.append(None))
     return rings
+
+
+BELLS_TIMEOUT = 5  # seconds: a refusal's second bell comes 0.3 s after the first
+
+
+async def wait_for_bells(pilot: Pilot, bells: list[None], count: int) -> None:
+    """Waits until `bells` (count_bells) has rung `count` times, the timed ones included."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BELLS_TIMEOUT
+    while len(bells) < count and loop.time() < deadline:
+        await pilot.pause(0.05)
+    assert len(bells) == count

@@ -10,15 +10,29 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from image_files import qr_sheet
 from textual.widgets import Input
 
 from mediateur_tui.domain.clock import fixed_clock
+from mediateur_tui.domain.keyboard import Situation
+from mediateur_tui.domain.scanner_diagnosis import diagnose
 from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.ui.screens.first_run import FirstRunScreen
 
-from .helpers import DEMO_PINS, DISTRIBUTOR, NOW, SIZE, log_in, make_app, scan, settle
+from .helpers import (
+    DEMO_PINS,
+    DISTRIBUTOR,
+    NOW,
+    SIZE,
+    bare,
+    log_in,
+    make_app,
+    scan,
+    settle,
+    type_text,
+)
 from .region import demo_ack, write_ack
 from .test_attribution import JEANNE, TEN, fill, open_request
 
@@ -130,6 +144,20 @@ def test_help_screen(demo, snap_compare):
     assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_scanner_test_screen_after_a_us_scanner_with_caps_lock(demo, snap_compare):
+    typed = Situation.US_ON_AZERTY_CAPS.type_as(bare(demo.codes["valid"][0]))
+    keys = [(char, 10.0 + 0.004 * index) for index, char in enumerate(typed + "\r")]
+
+    async def run_before(pilot) -> None:
+        await log_in(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        pilot.app.screen.show(diagnose(keys, ended_by_enter=True))  # timings of its own
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
 def test_session_summary_modal(demo, snap_compare):
     async def run_before(pilot) -> None:
         await open_session(pilot)
@@ -149,6 +177,34 @@ def test_image_file_modal(demo, snap_compare):
         await still(pilot)
 
     assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_session_after_an_image_with_five_codes(demo, snap_compare, tmp_path):
+    valid = demo.codes["valid"]
+    demo.take(NOW - timedelta(hours=2), "Atelier courriel", [valid[6]])
+    image = tmp_path / "planche.png"
+    qr_sheet(image, [valid[0], valid[2], valid[6], demo.codes["expired"][0], valid[4]])
+
+    async def run_before(pilot) -> None:
+        await open_session(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        await type_text(pilot, str(image))
+        await pilot.press("enter")
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_session_in_accessible_mode_after_a_refused_scan(demo, snap_compare):
+    async def run_before(pilot) -> None:
+        await open_session(pilot)
+        await scan(pilot, demo.codes["valid"][1])
+        await scan(pilot, demo.codes["expired"][1])
+        await still(pilot)
+
+    app = demo.app(accessible=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 # --- a new site, the sync with the region, month end and reconciliation --------------------

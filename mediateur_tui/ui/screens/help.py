@@ -10,6 +10,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from mediateur_tui.domain.verdicts import VERDICT_LABELS
+from mediateur_tui.ui.accessibility import ACCESSIBLE_CLASS
 
 KEY_NAMES = {"escape": "Échap", "enter": "Entrée", "ctrl": "Ctrl", "f1": "F1", "f2": "F2"}
 
@@ -18,8 +19,13 @@ GENERAL = (
     "[b]Au guichet[/b]\n"
     "Scannez le pass (ou tapez son code, tirets et espaces facultatifs), puis Entrée. "
     "Cadre vert : pass encaissé. Orange : encaissé, avec un avertissement à lire. "
-    "Rouge : refusé, avec la raison. Une double lecture du même pass n'est comptée qu'une fois.\n"
-    + PALETTE
+    "Rouge : refusé, avec la raison. Un bip : avertissement ; deux bips : refus. "
+    "Une double lecture du même pass n'est comptée qu'une fois.\n" + PALETTE
+)
+ACCESSIBLE = (
+    "[b]Mode accessible[/b] : {state}. Curseur du terminal visible, sans animation, contraste "
+    "élevé, chaque verdict aussi en une ligne de texte. Touche A ici pour {change} ; "
+    "ou Ctrl+P « Mode accessible », ou « mediateur-tui --accessible »."
 )
 
 
@@ -41,7 +47,10 @@ def binding_title(binding: Binding) -> str:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,f1", "close", "Fermer l'aide", id="help.close")]
+    BINDINGS = [
+        Binding("escape,f1", "close", "Fermer l'aide", id="help.close"),
+        Binding("a", "toggle_accessible", "Mode accessible", id="help.accessible"),
+    ]
 
     def __init__(self, screen: Screen[object]) -> None:
         super().__init__()
@@ -65,7 +74,18 @@ class HelpScreen(ModalScreen[None]):
                 yield Static("[b]Les verdicts possibles[/b]\n" + verdicts, classes="help-section")
             else:
                 yield Static(PALETTE, classes="help-section")
+            yield Static(self._accessible_text(), classes="help-section", id="help-accessible")
             yield Static("Échap : fermer", classes="hint")
+
+    def _accessible_text(self) -> str:
+        on = self.app.has_class(ACCESSIBLE_CLASS)
+        return ACCESSIBLE.format(
+            state="activé" if on else "désactivé", change="le désactiver" if on else "l'activer"
+        )
+
+    async def action_toggle_accessible(self) -> None:
+        await self.app.run_action("toggle_accessible")
+        self.query_one("#help-accessible", Static).update(self._accessible_text())
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -32,6 +32,7 @@ from mediateur_tui.ui.screens.base import SiteScreen
 from mediateur_tui.ui.screens.history import HistoryScreen
 from mediateur_tui.ui.screens.month_end import MonthEndScreen
 from mediateur_tui.ui.screens.reconciliation import ReconciliationScreen
+from mediateur_tui.ui.screens.scanner_test import scanner_test_binding
 from mediateur_tui.ui.screens.sync import SyncScreen
 from mediateur_tui.ui.screens.verify import VerifyScreen
 from mediateur_tui.ui.widgets.day_chart import DayChart
@@ -92,6 +93,7 @@ class HomeScreen(SiteScreen[None]):
         ),
         Binding("r", "refuse('reconciliation')", show=False),
         Binding("d", "log_out", "Déconnexion", id="home.log_out"),
+        scanner_test_binding("home"),
     ]
 
     @dataclass

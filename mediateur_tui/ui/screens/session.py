@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import queue
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual import on, work
@@ -30,10 +31,17 @@ from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.screens.base import SiteScreen
 from mediateur_tui.ui.screens.cancel_redemption import CancelRedemptionScreen
 from mediateur_tui.ui.screens.image_file import ImageFileScreen
+from mediateur_tui.ui.screens.scanner_test import scanner_test_binding
 from mediateur_tui.ui.screens.session_summary import SessionSummaryScreen
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 from mediateur_tui.ui.widgets.scan_field import ScanField
-from mediateur_tui.ui.widgets.verdict_panel import VerdictPanel
+from mediateur_tui.ui.widgets.verdict_panel import (
+    Outcome,
+    VerdictKind,
+    VerdictLine,
+    VerdictPanel,
+    ring,
+)
 
 log = logging.getLogger(__name__)
 SCAN_PROMPT = "Scannez ou tapez un pass, puis Entrée."
@@ -43,9 +51,19 @@ UNEXPECTED_ERROR = (
     "mediateur.log)."
 )
 METHOD_LABELS = {"scan": "lecteur/clavier", "image": "image", "cli": "ligne de commande"}
+DOUBLE_READ = "Lecture en double : ce pass est déjà enregistré dans cette séance."
 _POLL_SECONDS = 0.2
 MAX_TYPED_CODE = 32  # longer is no typed code: it is not given back to be corrected
 CODE_COLUMN = "code"
+
+
+@dataclass
+class ImageCodes:
+    """The codes of one image read with F2: shown together once every one has its verdict."""
+
+    name: str  # the image's file name
+    size: int  # how many codes it holds
+    outcomes: list[Outcome] = field(default_factory=list)
 
 
 class SessionScreen(SiteScreen[None]):
@@ -54,6 +72,7 @@ class SessionScreen(SiteScreen[None]):
             "ctrl+z", "cancel_last", "Annuler dernier", id="session.cancel_last", priority=True
         ),
         Binding("f2", "read_image", "Lire image", id="session.read_image"),
+        scanner_test_binding("session"),
         Binding("escape", "end_session", "Fin de séance", id="session.end"),
     ]
     AUTO_FOCUS = "#scan"
@@ -62,10 +81,13 @@ class SessionScreen(SiteScreen[None]):
     class ScanAnswered(Message, bubble=False):
         result: CheckResult
         line: RedemptionLine | None  # the redemption recorded, if the pass was taken
+        method: str = "scan"  # how the text came in: "scan" (scanner, keyboard) or "image"
 
     @dataclass
     class ScanFailed(Message, bubble=False):
         reason: str  # nothing was recorded for this scan
+        text: str
+        method: str
 
     @dataclass
     class LinesLoaded(Message, bubble=False):
@@ -82,6 +104,7 @@ class SessionScreen(SiteScreen[None]):
 
     @dataclass
     class ImageRead(Message, bubble=False):
+        name: str  # the image's file name
         texts: list[str]  # the codes found, in reading order
         note: str  # why there are none
 
@@ -95,6 +118,7 @@ class SessionScreen(SiteScreen[None]):
         self.lines: list[RedemptionLine] = []
         self.pending = 0  # scans submitted and not yet answered
         self._scans: queue.Queue[tuple[str, str]] = queue.Queue()  # (text, input method)
+        self._images: deque[ImageCodes] = deque()  # images whose codes wait for their verdicts
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -105,6 +129,7 @@ class SessionScreen(SiteScreen[None]):
         table.can_focus = False
         yield table
         yield Static("", id="totals")
+        yield VerdictLine(id="verdict-line")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -154,26 +179,25 @@ class SessionScreen(SiteScreen[None]):
             try:
                 scanned = desk.record_scan(self.desk_session.id, operator_id, text, method)
             except UserError as error:
-                self.post_message(self.ScanFailed(str(error)))
+                self.post_message(self.ScanFailed(str(error), text, method))
                 continue
             except Exception:  # the loop must survive, or every later scan would wait forever
                 log.exception("scan failed")
-                self.post_message(self.ScanFailed(UNEXPECTED_ERROR))
+                self.post_message(self.ScanFailed(UNEXPECTED_ERROR, text, method))
                 continue
-            self.post_message(self.ScanAnswered(scanned.result, scanned.line))
+            self.post_message(self.ScanAnswered(scanned.result, scanned.line, method))
 
     @on(ScanAnswered)
     def show_result(self, message: ScanAnswered) -> None:
         result = message.result
         self.pending -= 1
         already_in_session = any(line.code == result.code for line in self.lines)
-        if result.verdict is Verdict.REDEEMED_HERE and already_in_session:
-            note = "Lecture en double : ce pass est déjà enregistré dans cette séance."
-            self.query_one(VerdictPanel).show_result(result, note, notice=True)
-        else:
-            self.query_one(VerdictPanel).show_result(result)
-            if not result.redeemable:
-                self.app.bell()
+        notice = result.verdict is Verdict.REDEEMED_HERE and already_in_session
+        gathered = message.method == "image" and self._gather(Outcome(result.input, result, notice))
+        if notice and not gathered:
+            self.query_one(VerdictPanel).show_result(result, DOUBLE_READ, notice=True)
+        elif not gathered:
+            ring(self.app, self.query_one(VerdictPanel).show_result(result))
             if result.verdict is Verdict.MALFORMED:
                 self._give_back(result.input)
         if message.line is not None:
@@ -192,8 +216,24 @@ class SessionScreen(SiteScreen[None]):
     @on(ScanFailed)
     def show_failure(self, message: ScanFailed) -> None:
         self.pending -= 1
+        outcome = Outcome(message.text, None, failure=message.reason)
+        if message.method == "image" and self._gather(outcome):
+            return
         self.query_one(VerdictPanel).show_waiting(message.reason)
-        self.app.bell()
+        ring(self.app, VerdictKind.REFUSED)
+
+    def _gather(self, outcome: Outcome) -> bool:
+        """Adds the verdict of a code read from an image; whether it waits for the summary of
+        an image with several codes (shown, with its bells, once the last one is in). Image
+        codes come back in the order their images were read."""
+        image = self._images[0]
+        image.outcomes.append(outcome)
+        if len(image.outcomes) == image.size:
+            self._images.popleft()
+            if image.size > 1:
+                panel = self.query_one(VerdictPanel)
+                ring(self.app, panel.show_summary(image.name, image.outcomes))
+        return image.size > 1
 
     @on(LinesLoaded)
     def lines_loaded(self, message: LinesLoaded) -> None:
@@ -293,16 +333,17 @@ class SessionScreen(SiteScreen[None]):
         try:
             texts = decode_image(path)
         except UserError as error:
-            self.post_message(self.ImageRead([], str(error)))
+            self.post_message(self.ImageRead(path.name, [], str(error)))
             return
-        self.post_message(
-            self.ImageRead(texts, f"Aucun QR code ni code-barres trouvé dans {path.name}.")
-        )
+        none_found = f"Aucun QR code ni code-barres trouvé dans {path.name}."
+        self.post_message(self.ImageRead(path.name, texts, none_found))
 
     @on(ImageRead)
     def image_read(self, message: ImageRead) -> None:
         if not message.texts:
             self.query_one(VerdictPanel).show_waiting(message.note)
+            return
+        self._images.append(ImageCodes(message.name, len(message.texts)))
         for text in message.texts:
             self.enqueue(text, "image")
 

@@ -15,7 +15,7 @@ from mediateur_tui.domain.verdicts import CheckResult
 from mediateur_tui.ui.screens.base import SiteScreen
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
 from mediateur_tui.ui.widgets.scan_field import ScanField
-from mediateur_tui.ui.widgets.verdict_panel import VerdictPanel
+from mediateur_tui.ui.widgets.verdict_panel import VerdictLine, VerdictPanel, ring
 
 PROMPT = "Vérification seule : rien n'est encaissé. Scannez ou tapez un pass."
 
@@ -33,6 +33,7 @@ class VerifyScreen(SiteScreen[None]):
         yield Static("[b]Vérifier un pass[/b] (sans l'encaisser)", id="verify-title")
         yield ScanField(placeholder="Code ou QR code, puis Entrée", id="verify-input")
         yield VerdictPanel(id="verdict")
+        yield VerdictLine(id="verdict-line")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -59,6 +60,4 @@ class VerifyScreen(SiteScreen[None]):
         if isinstance(result, str):
             self.query_one(VerdictPanel).show_waiting(result)
             return
-        self.query_one(VerdictPanel).show_result(result)
-        if not result.redeemable:
-            self.app.bell()
+        ring(self.app, self.query_one(VerdictPanel).show_result(result))

@@ -1,0 +1,163 @@
+"""Scans typed through each mis-set keyboard (domain/keyboard.py) are read back, or refused as
+ambiguous, never read silently as another code; a code typed as printed is always read as is."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mediateur_tui.domain.codes import ALPHABET, format_code, make_code
+from mediateur_tui.domain.keyboard import SITUATIONS, Situation
+from mediateur_tui.domain.scan_input import InputKind, build_payload, parse_scan
+from mediateur_tui.domain.signatures import private_key_from_seed, sign
+from mediateur_tui.domain.verdicts import PassFacts, ReplicaState, Verdict, decide
+
+KEY = private_key_from_seed(bytes(range(32)))
+UNTIL = date(2026, 12, 31)
+NOW = datetime(2026, 6, 15, 12, 30, tzinfo=UTC)
+codes = st.text(alphabet=ALPHABET, min_size=12, max_size=12).map(make_code)
+# Codes of letters only (no M): those a US scanner's A/Q, Z/W swap may turn into another code.
+LETTERS = "".join(symbol for symbol in ALPHABET if symbol.isalpha() and symbol != "M")
+letter_codes = (
+    st.text(alphabet=LETTERS, min_size=12, max_size=12)
+    .map(make_code)
+    .filter(lambda code: code[-1] in LETTERS)
+)
+programmes = st.text(alphabet=string.ascii_uppercase + string.digits + "-", min_size=1, max_size=12)
+# Letter-only codes whose A/Q, Z/W swap is another well-formed code (found among random codes):
+# the same keys pressed give either code, depending on the scanner's layout.
+SWAPPED_PAIRS = [
+    ("ANDFWFBHSRTBH", "QNDFZFBHSRTBH"),
+    ("QVTATASCVRBGF", "AVTQTQSCVRBGF"),
+    ("JJAYYCZPQSVHW", "JJQYYCWPASVHZ"),
+]
+
+
+def payload(programme: str, code: str) -> str:
+    message = f"PN1:{programme}:{code}:{UNTIL:%Y%m%d}"
+    return build_payload(programme, code, UNTIL, sign(KEY, message))
+
+
+def test_the_brief_examples_of_caps_lock():
+    # A US scanner on AZERTY with Caps Lock: ":" comes out as "m", letters in lower case.
+    assert Situation.US_ON_AZERTY_CAPS.type_as("PN1:A") == "pn&mq"
+    assert Situation.US_ON_AZERTY_CAPS_DIGITS.type_as("PN1:A7") == "pn1mq7"
+    assert Situation.CAPS_DIGITS.type_as("PN1:A7") == "pn&:aè"
+    assert Situation.AZERTY_ON_US.type_as("PN1:AM7") == "PN!.Q:&"
+
+
+@pytest.mark.parametrize("situation", SITUATIONS, ids=lambda situation: situation.name)
+def test_every_mapping_reads_back_what_the_scanner_meant(situation):
+    text = "PN1:HDFNUM:0123456789ABCDEFGHJKMNPQRSTVWXYZ-"
+    assert situation.undo(situation.type_as(text)) == text
+    assert situation.type_as(text) != text
+
+
+@pytest.mark.parametrize("situation", SITUATIONS, ids=lambda situation: situation.name)
+@settings(max_examples=300, deadline=None)
+@given(code=codes | letter_codes)
+def test_a_bare_code_through_any_mapping_is_never_silently_another_code(situation, code):
+    scan = parse_scan(situation.type_as(code))
+    if scan.code == code:
+        assert scan.layout_fixed or situation.type_as(code) in (code, code.lower())
+        return
+    if scan.code is None:
+        assert scan.error.endswith("vérifiez la saisie.") or "tapez le code" in scan.error
+        return
+    # Letters only, A/Q Z/W swapped, no sign of a mis-set scanner: read as is, the other
+    # reading (the right one) named in the verdict.
+    assert scan.other_reading == code
+
+
+@pytest.mark.parametrize("situation", SITUATIONS, ids=lambda situation: situation.name)
+@settings(max_examples=60, deadline=None)
+@given(programme=programmes, code=codes)
+def test_a_payload_through_any_mapping_is_read_back_with_its_situation(situation, programme, code):
+    text = payload(programme, code)
+    scan = parse_scan(situation.type_as(text))
+    clean = parse_scan(text)
+    assert scan.error is None, scan.error
+    assert (scan.code, scan.programme, scan.valid_until, scan.signature) == (
+        clean.code,
+        clean.programme,
+        clean.valid_until,
+        clean.signature,
+    )
+    assert scan.layout_fixed
+    assert scan.layout is not None and scan.layout.label == situation.label
+
+
+@settings(max_examples=300)
+@given(code=codes)
+def test_a_code_typed_as_printed_on_a_well_set_desk_is_always_read_as_is(code):
+    for text in (code, format_code(code), " ".join([code[:4], code[4:8], code[8:]])):
+        scan = parse_scan(text)
+        assert scan.error is None
+        assert scan.code == code
+        assert not scan.layout_fixed
+
+
+@settings(max_examples=300)
+@given(code=codes)
+def test_a_code_typed_in_lower_case_is_read_as_is_or_refused_never_another(code):
+    scan = parse_scan(code.lower())
+    assert scan.code in (code, None)
+    if scan.code is None:
+        assert "ambiguë" in scan.error
+
+
+@pytest.mark.parametrize(("meant", "shown"), SWAPPED_PAIRS)
+def test_caps_lock_text_that_reads_as_two_codes_is_refused(meant, shown):
+    # A US scanner on AZERTY with Caps Lock types `meant` as lower-case `shown`: as typed it is
+    # `shown`, a well-formed code too.
+    assert Situation.US_ON_AZERTY_CAPS.type_as(meant) == shown.lower()
+    scan = parse_scan(shown.lower())
+    assert scan.code is None and scan.ambiguous
+    assert scan.kind is InputKind.BARE
+    assert "ambiguë" in scan.error
+    assert format_code(meant) in scan.error and format_code(shown) in scan.error
+    assert scan.error.endswith("vérifiez la saisie.")
+    result = decide(scan, None, ReplicaState(updated_at=NOW - timedelta(hours=1)), NOW)
+    assert result.verdict is Verdict.MALFORMED and result.message == scan.error
+
+
+@pytest.mark.parametrize(("meant", "shown"), SWAPPED_PAIRS)
+def test_upper_case_text_that_is_two_codes_is_read_as_is_and_names_the_other(meant, shown):
+    scan = parse_scan(shown)
+    assert scan.code == shown and not scan.layout_fixed
+    assert scan.other_reading == meant
+    result = decide(scan, None, ReplicaState(updated_at=NOW - timedelta(hours=1)), NOW)
+    assert any(format_code(meant) in warning for warning in result.warnings)
+
+
+def test_the_verdict_names_the_situation():
+    facts = PassFacts(
+        code=make_code("7K3M9QXR4TB0"),
+        programme_id="HDF",
+        programme_label="Pass",
+        value_cents=1000,
+        carnet_id="C-1",
+        carnet_size=5,
+        carnet_attributed=True,
+        valid_from=date(2026, 1, 1),
+        valid_until=UNTIL,
+        grace_until=date(2027, 1, 31),
+        accepted_here=True,
+    )
+    replica = ReplicaState(updated_at=NOW - timedelta(hours=1))
+    expected = {
+        Situation.US_ON_AZERTY: "clavier américain",
+        Situation.US_ON_AZERTY_CAPS: "Verr. Maj activé",
+        Situation.CAPS_DIGITS: "Verr. Maj activé",
+        Situation.AZERTY_ON_US: "réglé en AZERTY sur un poste en clavier américain",
+    }
+    for situation, words in expected.items():
+        scan = parse_scan(situation.type_as(facts.code))
+        assert scan.code == facts.code, situation
+        result = decide(scan, facts, replica, NOW)
+        assert result.verdict is Verdict.VALID
+        assert any(words in warning for warning in result.warnings), (situation, result.warnings)
