@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Puts mediateur-tui and mediateur-hub on the PATH: links this checkout's .venv/bin programs into
-# ~/.local/bin (prepares .venv first). Safe to run again: it only replaces its own links.
+# ~/.local/bin (prepares .venv first). Safe to run again: it replaces links, never a file.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin_dir="$HOME/.local/bin"
