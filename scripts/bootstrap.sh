@@ -6,15 +6,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 python="${PYTHON:-python3}"
 
-as_root_apt_install() {
-  # Installs Debian packages when we are root; otherwise says exactly what to install.
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-  else
-    echo "Paquet système manquant : installez-le avec « sudo apt-get install $* », puis relancez." >&2
-    exit 1
-  fi
-}
+# shellcheck source=scripts/apt-install.sh
+source "$root/scripts/apt-install.sh"
 
 # ctypes finds the library the way pyzbar will (ldconfig is not on a normal user's PATH).
 if [ "$("$python" -c 'import ctypes.util; print(ctypes.util.find_library("zbar") or "")')" = "" ]; then

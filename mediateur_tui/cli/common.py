@@ -111,9 +111,12 @@ def ensure_demo(
 ) -> DemoResult | None:
     """Creates the demo in `data_dir` unless it is already there (None then)."""
     from mediateur_tui.domain.clock import system_clock
-    from mediateur_tui.services.demo import DEFAULT_PASSES, create_demo
+    from mediateur_tui.services.demo import DEFAULT_PASSES, create_demo, save_demo_info
 
-    return create_demo(data_dir, system_clock(), passes or DEFAULT_PASSES, force)
+    result = create_demo(data_dir, system_clock(), passes or DEFAULT_PASSES, force)
+    if result is not None:
+        save_demo_info(result)
+    return result
 
 
 def ask_pin(variable: str, prompt: str, twice: bool = False) -> str:

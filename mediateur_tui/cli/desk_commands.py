@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mediateur_tui.cli.common import (
     ENV_NEW_PIN,
@@ -132,13 +132,15 @@ def _run_demo_app(args: argparse.Namespace, data_dir: Path) -> int:
     made on the first run; a demo made by `demo init` opens without a region."""
     from mediateur_tui import demo_region
     from mediateur_tui.domain.clock import system_clock
-    from mediateur_tui.services.demo import DEMO_OPERATORS
+    from mediateur_tui.services.demo import DEMO_OPERATORS, save_demo_info
     from mediateur_tui.services.site import open_site
     from mediateur_tui.ui.app import MediateurApp
 
     if demo_region.needs_making(data_dir):
         say(f"Création de la démo et de sa région dans {data_dir}…")
-        demo_region.ensure(data_dir, system_clock())
+        made = demo_region.ensure(data_dir, system_clock())
+        if made is not None:
+            save_demo_info(made)  # what `demo init` shows of it
     demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS]
     with demo_region.running(data_dir):
         site = open_site(data_dir, max_replica_age=replica_max_age(args))
@@ -148,22 +150,34 @@ def _run_demo_app(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def demo_init(args: argparse.Namespace, data_dir: Path) -> int:
+    from mediateur_tui.services.demo import saved_demo_info
+
     if args.passes is not None and args.passes < 1:
         raise CliError("--passes doit être un nombre positif.")
+    existing = None if args.force else saved_demo_info(data_dir)
+    if existing is not None:
+        _print_demo(existing, args.json, data_dir, "La démo existe déjà (--force la recrée) dans")
+        return EXIT_OK
     result = ensure_demo(data_dir, args.passes, force=args.force)
     if result is None:
         raise CliError(
             f"Des données existent déjà dans {data_dir} ; ajoutez --force pour les remplacer."
         )
-    if args.json:
-        say(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-    else:
-        say(f"Démo créée dans {data_dir}")
-        for operator in result.operators:
-            say(f"  {operator['name']} ({operator['role']}) : code PIN {operator['pin']}")
-        say(f"  {len(result.images)} images de QR codes dans {data_dir / 'demo-qr'}")
-        say(f"  Carnets à remettre (structure distributrice) : {', '.join(result.stock)}")
+    _print_demo(result.to_json(), args.json, data_dir, "Démo créée dans")
     return EXIT_OK
+
+
+def _print_demo(info: dict[str, Any], as_json: bool, data_dir: Path, headline: str) -> None:
+    if as_json:
+        say(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    say(f"{headline} {data_dir}")
+    for operator in info["operators"]:
+        say(f"  {operator['name']} ({operator['role']}) : code PIN {operator['pin']}")
+    valid = [format_code(entry) for entry in info["codes"].get("valid", []) if ":" not in entry]
+    say(f"  Pass valides à essayer : {', '.join(valid)} (chaque sorte de pass : --json)")
+    say(f"  {len(info['images'])} images de QR codes dans {data_dir / 'demo-qr'}")
+    say(f"  Carnets à remettre (structure distributrice) : {', '.join(info['stock'])}")
 
 
 def check(args: argparse.Namespace, data_dir: Path) -> int:

@@ -39,9 +39,21 @@ NO_REPLICA_TO_REDEEM = "Aucune réplique du registre : importez-la avant d'encai
 
 
 def no_database(data_dir: Path) -> UserError:
+    # The demo lives in a `demo` sub-folder (cli/data_dir.py): a newcomer who tried it and
+    # forgot `--demo` is told where it is.
+    demo = data_dir / "demo"
+    if database_path(demo).exists():
+        return UserError(
+            f"Aucune base de données dans {data_dir}, mais la démo est dans {demo} : "
+            "ajoutez --demo juste après mediateur-tui "
+            "(par exemple « mediateur-tui --demo check CODE »)."
+        )
     return UserError(
-        f"Aucune base de données dans {data_dir}. "
-        "Créez la démo (mediateur-tui demo init) ou importez une réplique du registre."
+        f"Aucune base de données dans {data_dir}. Pour essayer : « mediateur-tui demo init », "
+        "puis ajoutez --demo aux commandes (par exemple « mediateur-tui --demo check CODE ») ; "
+        "pour le lieu : "
+        "inscrivez-le (mediateur-tui enrol) ou importez une réplique du registre "
+        "(mediateur-tui import-replica)."
     )
 
 

@@ -6,6 +6,7 @@ The same seed and day always give the same codes and the same region key.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -317,3 +318,24 @@ def create_demo(
         return build_demo(engine, data_dir, now, passes)
     finally:
         engine.dispose()
+
+
+DEMO_INFO_FILENAME = "demo.json"
+
+
+def save_demo_info(result: DemoResult) -> None:
+    """Keeps the new demo's information beside it: `demo init` on it shows it again."""
+    text = json.dumps(result.to_json(), ensure_ascii=False, indent=2)
+    (result.data_dir / DEMO_INFO_FILENAME).write_text(text, encoding="utf-8")
+
+
+def saved_demo_info(data_dir: Path) -> dict[str, Any] | None:
+    """The information of the demo in `data_dir`; None when the folder holds no demo (a site's
+    real data, or a demo made before the information was kept)."""
+    if not database_path(data_dir).exists():
+        return None
+    try:
+        info = json.loads((data_dir / DEMO_INFO_FILENAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None

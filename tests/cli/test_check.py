@@ -108,6 +108,17 @@ def test_check_without_database_exits_2_in_french(tmp_path):
     assert done.stdout == ""
     assert "Aucune base de données" in done.stderr
     assert "demo init" in done.stderr
+    assert "--demo" in done.stderr
+
+
+def test_check_without_database_beside_a_demo_says_to_add_demo(tmp_path):
+    base = tmp_path / "données"
+    created = run_cli("demo", "init", "--data-dir", str(base / "demo"), "--passes", "50")
+    assert created.returncode == 0, created.stderr
+    done = run_cli("check", "7K3M-9QXR-4TBEZ", "--data-dir", str(base))
+    assert done.returncode == 2
+    assert f"la démo est dans {base / 'demo'}" in done.stderr
+    assert "mediateur-tui --demo check" in done.stderr
 
 
 def test_check_with_a_database_but_no_replica_exits_2(tmp_path, capsys):

@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from mediateur_tui.cli import main
+from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
 from .conftest import DEMO_PASSES, bare, run_cli
@@ -62,10 +63,36 @@ def test_demo_init_json_in_a_subprocess(tmp_path):
         assert db.execute("SELECT count(*) FROM pass").fetchone()[0] >= DEMO_PASSES
 
     again = run_cli("demo", "init", "--data-dir", str(data_dir), "--json")
-    assert again.returncode == 2
-    assert again.stdout == ""
-    assert "existent déjà" in again.stderr
-    assert "--force" in again.stderr
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == result  # the existing demo's information, unchanged
+
+    as_text = run_cli("demo", "init", "--data-dir", str(data_dir))
+    assert as_text.returncode == 0, as_text.stderr
+    assert f"La démo existe déjà (--force la recrée) dans {data_dir}" in as_text.stdout
+    assert "Camille Martin (mediateur) : code PIN 1234" in as_text.stdout
+    assert result["stock"][0] in as_text.stdout
+
+
+def test_demo_init_refuses_a_folder_holding_other_data(tmp_path):
+    data_dir = tmp_path / "lieu"
+    open_database(data_dir / DATABASE_FILENAME).dispose()  # a site's data, not a demo
+    done = run_cli("demo", "init", "--data-dir", str(data_dir), "--json")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "existent déjà" in done.stderr
+    assert "--force" in done.stderr
+
+
+def test_demo_init_force_replaces_the_demo_and_its_information(tmp_path):
+    data_dir = tmp_path / "démo"
+    first = run_cli("demo", "init", "--data-dir", str(data_dir), "--json", "--passes", "100")
+    assert first.returncode == 0, first.stderr
+    (data_dir / "demo.json").write_text("{}", encoding="utf-8")  # as if stale
+    forced = run_cli("demo", "init", "--data-dir", str(data_dir), "--json", "--force")
+    assert forced.returncode == 0, forced.stderr
+    shown = run_cli("demo", "init", "--data-dir", str(data_dir), "--json")
+    assert json.loads(shown.stdout) == json.loads(forced.stdout)
+    assert json.loads(shown.stdout)["operators"]
 
 
 def test_installed_console_script_runs(tmp_path):
@@ -112,8 +139,8 @@ def test_force_replaces_existing_data(tmp_path, capsys, monkeypatch):
     assert main(["redeem", valid, "--operator", "Camille Martin", "--data-dir", str(data_dir)]) == 0
     capsys.readouterr()
 
-    assert main(["demo", "init", "--data-dir", str(data_dir), "--passes", "1"]) == 2
-    assert "existent déjà" in capsys.readouterr().err
+    assert main(["demo", "init", "--data-dir", str(data_dir), "--passes", "1"]) == 0
+    assert "La démo existe déjà (--force la recrée)" in capsys.readouterr().out
     with sqlite3.connect(data_dir / DATABASE_FILENAME) as db:
         assert db.execute("SELECT count(*) FROM redemption").fetchone()[0] == 1
 
