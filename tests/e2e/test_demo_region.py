@@ -206,12 +206,17 @@ def test_a_newcomer_closes_last_month_sends_it_and_reads_the_conflict(demo, tmp_
         app.wait_for("Seront scellés")
         app.keys("Enter")
         app.wait_for("remise n° 1, 8 pass, 80,00 €")
-        app.keys("Escape", "s")
+        app.keys("Escape")  # alone: Escape then s at once would be read as Alt+S
+        app.wait_for("Karim Benali — accueil")
+        app.keys("s")
         screen = app.wait_for("Synchronisation terminée")
         assert "7 accepté(s) (70,00 €), 1" in screen
-        app.keys("Enter", "r")
-        screen = app.wait_for("Refusé")
-        assert "Acceptés : 7 pass, 70,00 € · Refusés : 1 pass, 10,00 €" in screen
+        app.keys("Enter")
+        app.wait_for("Karim Benali — accueil", gone="Synchronisation terminée")
+        app.keys("r")
+        screen = app.wait_for("Acceptés : 7 pass, 70,00 € · Refusés : 1 pass, 10,00 €")
+        assert "Pass numériques — rapprochement" in screen
+        assert "Refusé" in screen
         assert "FOURMIES" in screen
     finally:
         app.close()
