@@ -15,6 +15,7 @@ typing time (about a second a key, a few seconds a scan). Needs tmux; Python alo
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,10 +25,11 @@ from pathlib import Path
 
 SCREEN_SECONDS = 60
 SESSION = "bench-newcomer"
+SERVER = ["tmux", "-L", f"bench-newcomer-{os.getpid()}"]  # a private server, never the user's
 
 
 def tmux(*args: str) -> str:
-    done = subprocess.run(["tmux", *args], capture_output=True, text=True, check=True)
+    done = subprocess.run([*SERVER, *args], capture_output=True, text=True, check=True)
     return done.stdout
 
 
@@ -58,7 +60,7 @@ def main() -> int:
         try:
             return _run(data_dir, started)
         finally:
-            subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+            subprocess.run([*SERVER, "kill-server"], capture_output=True)
 
 
 def _run(data_dir: Path, started: float) -> int:

@@ -20,7 +20,7 @@ case ":$PATH:" in
   *":$bin_dir:"*)
     echo "C'est prêt : $bin_dir est dans le PATH, tapez « mediateur-tui --demo »." ;;
   *)
-    echo "$bin_dir n'est pas encore dans le PATH de ce terminal : ouvrez un nouveau terminal" \
-      "(Debian l'y ajoute à la connexion quand le dossier existe) ou tapez" \
-      "« export PATH=\"$bin_dir:\$PATH\" » (à ajouter à ~/.bashrc pour le garder)." ;;
+    echo "$bin_dir n'est pas encore dans le PATH : il y sera à la prochaine connexion" \
+      "(Debian l'y ajoute quand le dossier existe) ; d'ici là, tapez" \
+      "« export PATH=\"$bin_dir:\$PATH\" » dans ce terminal." ;;
 esac

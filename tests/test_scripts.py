@@ -156,7 +156,7 @@ def test_install_commands_links_both_programs_and_says_whether_they_are_on_the_p
         assert link.is_symlink()
         assert link.resolve() == (ROOT / ".venv" / "bin" / program).resolve()
     assert f"{bin_dir} n'est pas encore dans le PATH" in first.stdout
-    assert "ouvrez un nouveau terminal" in first.stdout
+    assert "prochaine connexion" in first.stdout
 
     on_path = install_commands(home, f"{bin_dir}:{os.environ['PATH']}")
     assert on_path.returncode == 0, on_path.stderr  # again: the links are replaced, no error

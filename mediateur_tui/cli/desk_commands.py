@@ -132,15 +132,13 @@ def _run_demo_app(args: argparse.Namespace, data_dir: Path) -> int:
     made on the first run; a demo made by `demo init` opens without a region."""
     from mediateur_tui import demo_region
     from mediateur_tui.domain.clock import system_clock
-    from mediateur_tui.services.demo import DEMO_OPERATORS, save_demo_info
+    from mediateur_tui.services.demo import DEMO_OPERATORS
     from mediateur_tui.services.site import open_site
     from mediateur_tui.ui.app import MediateurApp
 
     if demo_region.needs_making(data_dir):
         say(f"Création de la démo et de sa région dans {data_dir}…")
-        made = demo_region.ensure(data_dir, system_clock())
-        if made is not None:
-            save_demo_info(made)  # what `demo init` shows of it
+        demo_region.ensure(data_dir, system_clock())
     demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS]
     with demo_region.running(data_dir):
         site = open_site(data_dir, max_replica_age=replica_max_age(args))

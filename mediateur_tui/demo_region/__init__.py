@@ -17,7 +17,6 @@ benchmarks.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,21 +44,22 @@ from mediateur_tui.services.demo import (
     DEMO_BENEFICIARY,
     DEMO_OPERATORS,
     MAIN_PROGRAMME,
+    OTHER_SITE_DIR,
     OTHER_SITE_ID,
     PROGRAMMES,
+    REGION_DIR,
     REGION_ID,
     SITE_ID,
     STOCK_CARNETS,
     DemoProgramme,
     DemoResult,
+    remove_demo,
+    save_demo_info,
     write_qr_images,
 )
 from mediateur_tui.services.site import has_database
 
-REGION_DIR = "region"
 COMPLETE_MARK = "demo-complete"  # in REGION_DIR, once every step of the making is done
-QR_DIR = "demo-qr"
-OTHER_SITE_DIR = "autre-lieu"
 SITE_NAME = "Espace public numérique d'Avesnes-sur-Helpe"
 OTHER_SITE_NAME = "Médiathèque de Fourmies"
 OTHER_OPERATOR = ("Dominique Petit", "1357", "responsable")
@@ -92,9 +92,7 @@ def ensure(data_dir: Path, now: datetime) -> DemoResult | None:
     What an interrupted making left (killed, disk full) is removed first."""
     if not needs_making(data_dir):
         return None
-    for folder in (REGION_DIR, OTHER_SITE_DIR, QR_DIR):
-        shutil.rmtree(data_dir / folder, ignore_errors=True)
-    demo_loop.remove_site(data_dir)
+    remove_demo(data_dir)
     return create(data_dir, now)
 
 
@@ -138,6 +136,7 @@ def create(data_dir: Path, now: datetime) -> DemoResult:
     with serving(settings) as url:
         _make_sites(data_dir, url, tokens, plan, now)
     result = _result(data_dir, plan)
+    save_demo_info(result)  # what `demo init` shows of it
     (settings.directory / COMPLETE_MARK).touch()  # last: the demo is whole
     return result
 

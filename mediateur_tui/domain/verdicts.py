@@ -238,7 +238,7 @@ def decide(
         warnings.append(layout_warning(scan.layout or Situation.US_ON_AZERTY))
     if scan.other_reading is not None:
         warnings.append(
-            f"Avec un lecteur réglé en clavier américain (QWERTY), ce code se lirait "
+            f"Avec un lecteur mal réglé (clavier américain ou AZERTY), ce code se lirait "
             f"{format_code(scan.other_reading)} : vérifiez qu'il est bien celui du pass."
         )
 

@@ -39,7 +39,7 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
         raise ProtocolError(f"Curseur de réplique invalide : entre 0 et {MAX_CURSOR} attendu.")
     if not 1 <= limit <= MAX_PAGE_LIMIT:
         raise ProtocolError(f"Taille de page invalide : entre 1 et {MAX_PAGE_LIMIT} changements.")
-    generated_at = system_clock()  # before the read: no change of the page is later
+    generated_at = system_clock()  # before the read: every change up to it is in the page
     with read_session(hub.engine) as session, session.begin():
         rows = session.exec(
             select(HubChange.seq, HubChange.body)
@@ -65,7 +65,7 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
 
 def snapshot(hub: Hub) -> dict[str, Any]:
     """The signed pn-replica-snapshot/1: every change, with the region's first public key."""
-    generated_at = system_clock()  # before the read: no change of the snapshot is later
+    generated_at = system_clock()  # before the read: every change up to it is in it
     with read_session(hub.engine) as session, session.begin():
         rows = session.exec(
             select(HubChange.seq, HubChange.body).order_by(col(HubChange.seq))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, local_date
 from mediateur_tui.domain.pins import hash_pin
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import private_key_from_seed, public_key_bytes, sign
+from mediateur_tui.protocol.files import write_file
 from mediateur_tui.services.auth import create_operator
 from mediateur_tui.store.engine import open_database, writer
 from mediateur_tui.store.journal_file import journal_path
@@ -283,7 +285,7 @@ def write_qr_images(data_dir: Path, by_carnet: dict[str, list[str]]) -> list[Pat
     import qrcode  # with PIL, only here: `--demo` on an existing demo must not load them
     from PIL import Image
 
-    folder = data_dir / "demo-qr"
+    folder = data_dir / QR_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (first, first_payloads), (second, second_payloads) = by_carnet.items()
     paths = []
@@ -310,9 +312,7 @@ def create_demo(
     if path.exists():
         if not force:
             return None
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        journal_path(path).unlink(missing_ok=True)
+        remove_demo(data_dir)
     engine = open_database(path)
     try:
         return build_demo(engine, data_dir, now, passes)
@@ -321,12 +321,28 @@ def create_demo(
 
 
 DEMO_INFO_FILENAME = "demo.json"
+# What `mediateur-tui --demo` adds to the demo folder (mediateur_tui/demo_region).
+REGION_DIR = "region"
+OTHER_SITE_DIR = "autre-lieu"
+QR_DIR = "demo-qr"
+
+
+def remove_demo(data_dir: Path) -> None:
+    """Removes the demo of `data_dir`, whichever made it (`demo init` or `--demo`): its
+    database and journal, its region and second site, its images and information."""
+    path = database_path(data_dir)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    journal_path(path).unlink(missing_ok=True)
+    for folder in (REGION_DIR, OTHER_SITE_DIR, QR_DIR):
+        shutil.rmtree(data_dir / folder, ignore_errors=True)
+    (data_dir / DEMO_INFO_FILENAME).unlink(missing_ok=True)
 
 
 def save_demo_info(result: DemoResult) -> None:
     """Keeps the new demo's information beside it: `demo init` on it shows it again."""
     text = json.dumps(result.to_json(), ensure_ascii=False, indent=2)
-    (result.data_dir / DEMO_INFO_FILENAME).write_text(text, encoding="utf-8")
+    write_file(result.data_dir / DEMO_INFO_FILENAME, text.encode("utf-8"))
 
 
 def saved_demo_info(data_dir: Path) -> dict[str, Any] | None:
@@ -338,4 +354,12 @@ def saved_demo_info(data_dir: Path) -> dict[str, Any] | None:
         info = json.loads((data_dir / DEMO_INFO_FILENAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return info if isinstance(info, dict) else None
+    return info if _is_demo_info(info) else None
+
+
+def _is_demo_info(info: object) -> bool:
+    """Whether a read demo.json has what DemoResult.to_json writes (not a damaged file)."""
+    if not isinstance(info, dict):
+        return False
+    kinds = {"operators": list, "codes": dict, "images": list, "stock": list}
+    return all(isinstance(info.get(key), kind) for key, kind in kinds.items())

@@ -19,7 +19,6 @@ from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.sync import SiteSync
 from mediateur_tui.store.engine import open_database, writer
-from mediateur_tui.store.journal_file import journal_path
 from mediateur_tui.store.models import Operator, SyncState
 from mediateur_tui.store.sqlite_file import database_path
 
@@ -83,14 +82,6 @@ def take(
 def close_month(data_dir: Path, period: str, now: datetime) -> None:
     with _engine_of(data_dir) as engine:
         MonthEnd(engine, data_dir, fixed_clock(now)).close_month(period)
-
-
-def remove_site(data_dir: Path) -> None:
-    """Removes the site's database and journal (what an interrupted making left)."""
-    path = database_path(data_dir)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    journal_path(path).unlink(missing_ok=True)
 
 
 def point_at_hub(data_dir: Path, hub_url: str) -> None:

@@ -86,6 +86,9 @@ class HubClient:
             transport=transport,
             timeout=timeout,
             follow_redirects=False,
+            # A hub on this machine (the demo's) is never reached through a proxy of the
+            # environment (HTTP_PROXY), which would not answer for it.
+            trust_env=not _on_this_machine(self.base_url),
         )
 
     def close(self) -> None:
@@ -230,6 +233,11 @@ def _read_at_most(response: httpx.Response, limit: int) -> bytes:
         if size >= limit:
             break
     return b"".join(chunks)[:limit]
+
+
+def _on_this_machine(url: str) -> bool:
+    host = httpx.URL(url).host
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def normalise_hub_url(url: str) -> str:

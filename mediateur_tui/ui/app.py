@@ -224,6 +224,17 @@ class MediateurApp(App[None]):
         )
         self.post_message(_OpenSessionRead(session))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Tab moves the focus, except on a screen that reads Tab as typed (the scanner
+        self-test: a scanner may send it)."""
+        if action in ("focus_next", "focus_previous"):
+            return not getattr(self.screen, "READS_TAB", False)
+        return True
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C, by reflex: Textual's own message is English."""
+        self.notify("Pour quitter l'application : Ctrl+Q.", title="Quitter ?")
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))

@@ -7,6 +7,7 @@ would: log in as the responsable, close last month, send it, read the conflict.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import sys
@@ -144,28 +145,55 @@ def test_a_demo_made_by_demo_init_is_left_as_it_is(tmp_path) -> None:
         assert url is None  # opens offline, without a hub
 
 
+def test_a_proxy_of_the_environment_never_stands_between_the_demo_and_its_hub(
+    demo, monkeypatch
+) -> None:
+    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(variable, "http://127.0.0.1:9")  # nobody answers there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    folder, _ = demo
+    with demo_region.running(folder):
+        site = open_site(folder)
+        try:
+            report = site.sync.sync()
+        finally:
+            site.close()
+    assert report.ok, report.errors
+
+
+def test_demo_init_force_on_the_demo_with_its_region_makes_a_whole_new_demo(demo) -> None:
+    folder, _ = demo
+    assert create_demo(folder, system_clock(), passes=100, force=True) is not None
+    assert not (folder / demo_region.REGION_DIR).exists()  # nothing of the old region left
+    assert not demo_region.needs_making(folder)
+    with demo_region.running(folder) as url:
+        assert url is None  # `demo init`'s demo: offline
+
+
 # --- the real app, in tmux ----------------------------------------------------------------------
 
 
 class Tmux:
-    """One tmux session running a command at 80×24; its screen read as text."""
+    """A private tmux server (its own socket, never the user's) running one command at 80×24;
+    its screen read as text."""
 
-    def __init__(self, name: str, command: list[str]) -> None:
-        self.name = name
+    def __init__(self, command: list[str]) -> None:
+        self.server = ["tmux", "-L", f"mediateur-test-{secrets.token_hex(6)}"]
         shown = " ".join(_quoted(part) for part in command)
-        subprocess.run(
-            ["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24", shown], check=True
-        )
+        self._run("new-session", "-d", "-s", "app", "-x", "80", "-y", "24", shown)
+
+    def _run(self, *args: str) -> str:
+        done = subprocess.run([*self.server, *args], capture_output=True, text=True, check=True)
+        return done.stdout
 
     def screen(self) -> str:
-        out = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
-        )
-        return out.stdout.replace("\u00a0", " ").replace("\u202f", " ")  # as printed
+        out = self._run("capture-pane", "-p", "-t", "app")
+        return out.replace("\u00a0", " ").replace("\u202f", " ")  # as printed
 
     def keys(self, *keys: str) -> None:
         for key in keys:
-            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            self._run("send-keys", "-t", "app", key)
 
     def wait_for(self, text: str, gone: str | None = None) -> str:
         """The screen once it shows `text` (and no longer shows `gone`)."""
@@ -178,7 +206,7 @@ class Tmux:
         raise AssertionError(f"« {text} » never showed; the screen:\n{self.screen()}")
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*self.server, "kill-server"], capture_output=True)
 
 
 def _quoted(part: str) -> str:
@@ -189,7 +217,7 @@ def _quoted(part: str) -> str:
 def test_a_newcomer_closes_last_month_sends_it_and_reads_the_conflict(demo, tmp_path) -> None:
     folder, _ = demo
     program = str(Path(sys.executable).with_name("mediateur-tui"))
-    app = Tmux(f"demo-{tmp_path.name}", [program, "--demo", "--data-dir", str(folder)])
+    app = Tmux([program, "--demo", "--data-dir", str(folder)])
     try:
         app.wait_for("Camille Martin (médiateur·rice)")  # the accounts are loaded
         app.keys("BTab", "Enter")  # the account list opens

@@ -139,3 +139,14 @@ async def test_the_command_palette_speaks_french(demo):
         assert len(prompts) == 1
         assert NO_MATCHES in prompts[0]
         assert "No matches" not in prompts[0]
+
+
+async def test_ctrl_c_says_in_french_how_to_quit(demo):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        [notice] = list(app._notifications)
+        assert "Ctrl+Q" in notice.message and notice.title == "Quitter ?"
+        assert app.is_running

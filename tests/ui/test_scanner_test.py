@@ -105,3 +105,17 @@ async def test_f1_and_the_palette_list_the_self_test_on_home_and_in_a_session(de
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         assert "F3  " + SCANNER_TEST in " ".join(text_of(s) for s in app.screen.query("Static"))
+
+
+async def test_a_tab_suffix_reaches_the_self_test_instead_of_moving_the_focus(demo):
+    code = bare(demo.codes["valid"][0])
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press(*code, "tab")  # a scanner set to end its reads with Tab
+        screen = await diagnosed(pilot)  # after the silence: no Enter came
+        assert screen.diagnosis.text == code + "\t"
+        assert screen.diagnosis.shown.endswith("⇥")
+        assert Finding.NO_ENTER in screen.diagnosis.findings

@@ -43,6 +43,7 @@ def scanner_test_binding(screen: str) -> Binding:
 
 
 class ScannerTestScreen(SiteScreen[None]):
+    READS_TAB = True  # a scanner may end its burst with Tab: shown, not a move of the focus
     BINDINGS = [Binding("escape", "app.pop_screen", "Retour", id="scanner_test.back")]
     DEFAULT_CSS = """
     ScannerTestScreen #scanner-test { padding: 0 1; }
