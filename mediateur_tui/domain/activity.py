@@ -429,6 +429,9 @@ def problems(activity: Activity) -> list[str]:
         found.append("La durée doit être comprise entre 1 minute et 23 h 59.")
     if not activity.thematiques:
         found.append("Choisissez au moins une thématique.")
+    for name, members in (("thématique", activity.thematiques), ("matériel", activity.equipment)):
+        if len(set(members)) != len(members):
+            found.append(f"« {name} » : une même valeur est choisie deux fois.")
     found += _administrative_problems(activity)
     found += _place_problems(activity)
     found += _type_problems(activity)

@@ -251,6 +251,11 @@ def test_at_least_one_thematique():
     assert problems(individuel(thematiques=())) == ["Choisissez au moins une thématique."]
 
 
+def test_a_value_chosen_twice_is_refused():
+    twice = individuel(thematiques=(Thematique.EMAIL, Thematique.EMAIL))
+    assert problems(twice) == ["« thématique » : une même valeur est choisie deux fois."]
+
+
 def test_administrative_thematiques_need_aide_aux_demarches():
     wrong = individuel(thematiques=(Thematique.EMAIL, Thematique.LOGEMENT))
     assert problems(wrong) == [
