@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 
 from mediateur_tui.cli import (
+    activity_commands,
     attribution_commands,
     backup_commands,
     desk_commands,
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         region_commands,
         attribution_commands,
         backup_commands,
+        activity_commands,
     )
     for module in modules:
         module.add_commands(commands)

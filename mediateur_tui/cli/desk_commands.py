@@ -8,9 +8,17 @@ import gc
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mediateur_tui.cli.activity_options import (
+    activity_for,
+    add_activity_options,
+    duration,
+    overrides,
+    session_type,
+)
 from mediateur_tui.cli.common import (
     ENV_NEW_PIN,
     ENV_PIN,
@@ -26,16 +34,20 @@ from mediateur_tui.cli.common import (
     responsable,
     responsable_option,
 )
+from mediateur_tui.domain.activity import TypeActivite
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import redeemed_passes
 from mediateur_tui.domain.french_cli import say, scanned, warn
 from mediateur_tui.domain.roles import ROLE_LABELS
 
 if TYPE_CHECKING:
+    from mediateur_tui.domain.activity import Activity
     from mediateur_tui.domain.verdicts import CheckResult
     from mediateur_tui.services.auth import OperatorInfo
+    from mediateur_tui.services.desk import Desk
     from mediateur_tui.services.site import Site
 
+PAPER_LOG_MINUTES = 60  # a paper-log session's duration when nothing says otherwise
 STDIN_INPUT = "-"  # `check -`: the codes are read from standard input, one per line
 
 
@@ -75,6 +87,7 @@ def add_commands(commands: Commands) -> None:
     )
     redeem_command.add_argument("--session-title", default="Saisie différée (journal papier)")
     redeem_command.add_argument("--json", action="store_true")
+    add_activity_options(redeem_command)
 
     audit = commands.group("audit", "journal d'audit")
     audit.add("verify", "vérifier la chaîne du journal et le fichier de la base", audit_verify)
@@ -255,14 +268,14 @@ def scan_image(args: argparse.Namespace, data_dir: Path) -> int:
 
 def redeem(args: argparse.Namespace, data_dir: Path) -> int:
     """Each result is printed as soon as it is recorded: a later failure never hides it."""
+    kind, minutes, given = session_type(args), duration(args), overrides(args)  # before the PIN
     site = open_existing(data_dir, args)
     login = site.accounts.log_in(args.operator, ask_pin(ENV_PIN, f"Code PIN de {args.operator} : "))
     if login.operator is None:
         raise CliError(login.message)
     desk = site.desk
-    desk_session = desk.start_session(
-        login.operator.id, args.session_title, "individuel", "", duration_minutes=60
-    )
+    activity = _paper_log_activity(desk, login.operator.id, kind, minutes, given)
+    desk_session = desk.start_activity(login.operator.id, args.session_title, activity)
     results: list[CheckResult] = []
     try:
         for code in args.codes:
@@ -276,6 +289,22 @@ def redeem(args: argparse.Namespace, data_dir: Path) -> int:
     if not args.json:
         say(f"Séance « {summary.title} » : {redeemed_passes(summary.redeemed_count)}.")
     return EXIT_OK if all(result.redeemable for result in results) else EXIT_REFUSED
+
+
+def _paper_log_activity(
+    desk: Desk,
+    operator_id: int,
+    kind: TypeActivite | None,
+    minutes: int | None,
+    given: dict[str, Any],
+) -> Activity:
+    """The options' activity over the operator's defaults: her previous session's type and
+    duration unless given, else an individuel of 60 minutes."""
+    previous = desk.last_activity(operator_id)
+    kind = kind or (previous.type if previous else TypeActivite.INDIVIDUEL)
+    minutes = minutes or (previous.duration_minutes if previous else PAPER_LOG_MINUTES)
+    defaults = desk.session_defaults(operator_id, kind, minutes)
+    return activity_for(replace(defaults, duration_minutes=minutes), given)
 
 
 def operator_list(args: argparse.Namespace, data_dir: Path) -> int:

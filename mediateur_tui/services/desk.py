@@ -5,17 +5,25 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, literal_column
 from sqlmodel import Session, col, func, select
 
+from mediateur_tui.domain.activity import Activity, TypeActivite, problems, tags_of
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
+from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.domain.roles import REFUSALS, may
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult
+from mediateur_tui.services.activity import (
+    activity_columns,
+    activity_of,
+    defaults_for,
+    last_activity,
+)
 from mediateur_tui.services.checking import ScanChecker, verdict
 from mediateur_tui.store import raw_rows
 from mediateur_tui.store.audit import GENESIS_HASH, append_event, next_event
@@ -32,8 +40,10 @@ from mediateur_tui.store.models import (
 )
 
 log = logging.getLogger(__name__)
-SESSION_KINDS = {"individuel": "Accompagnement individuel", "collectif": "Atelier collectif"}
+SESSION_KINDS = {kind.value: kind.label for kind in TypeActivite}
 
+
+MAX_SESSION_MINUTES = 12 * 60  # the desk's limit, within the Coop's 23 h 59
 
 SEALED_MESSAGE = "Cet encaissement a déjà été remis à la région : il ne peut plus être annulé ici."
 
@@ -67,6 +77,7 @@ class SessionInfo:
     themes: str
     duration_minutes: int
     started_at: datetime
+    activity: Activity
 
     @classmethod
     def of(cls, row: DeskSession) -> SessionInfo:
@@ -77,6 +88,7 @@ class SessionInfo:
             themes=row.themes,
             duration_minutes=row.duration_minutes,
             started_at=row.started_at,
+            activity=activity_of(row),
         )
 
 
@@ -263,17 +275,45 @@ class Desk:
     def start_session(
         self, operator_id: int, title: str, kind: str, themes: str, duration_minutes: int
     ) -> SessionInfo:
+        """A session of `kind` with the operator's defaults (`session_defaults`), the free-text
+        themes as its tags."""
         if kind not in SESSION_KINDS:
             raise DeskError(f"Type de séance inconnu : {kind}.")
-        if not 1 <= duration_minutes <= 12 * 60:
+        defaults = self.session_defaults(operator_id, TypeActivite(kind), duration_minutes)
+        activity = replace(defaults, duration_minutes=duration_minutes, tags=tags_of(themes))
+        return self.start_activity(operator_id, title, activity)
+
+    def last_activity(self, operator_id: int) -> Activity | None:
+        """The activity of the operator's latest session, if she has one."""
+        return last_activity(self._engine, operator_id)
+
+    def session_defaults(
+        self, operator_id: int, kind: TypeActivite, duration_minutes: int
+    ) -> Activity:
+        """Today's activity the operator's next session starts with: her previous session's
+        kind of work (services/activity.py), else the first session's defaults."""
+        today = local_date(self.clock())
+        return defaults_for(self._engine, operator_id, kind, today, duration_minutes)
+
+    def start_activity(self, operator_id: int, title: str, activity: Activity) -> SessionInfo:
+        """A session recording `activity`, once the Coop's rules accept it (domain/activity.py);
+        an atelier's title is the session's."""
+        title = (activity.title or title).strip() or "Séance"
+        if activity.type is TypeActivite.COLLECTIF:
+            activity = replace(activity, title=title)
+        if not 1 <= activity.duration_minutes <= MAX_SESSION_MINUTES:
             raise DeskError("La durée doit être comprise entre 1 minute et 12 heures.")
+        found = problems(activity)
+        if found:
+            raise DeskError(" ".join(found))
         desk_session = DeskSession(
-            title=title.strip() or "Séance",
-            kind=kind,
-            themes=themes.strip(),
-            duration_minutes=duration_minutes,
+            title=title,
+            kind=activity.type.value,
+            themes=", ".join(activity.tags),
+            duration_minutes=activity.duration_minutes,
             operator_id=operator_id,
             started_at=self.clock(),
+            **activity_columns(activity),
         )
         with Session(writer(self._engine)) as session:
             operator = session.get(Operator, operator_id)

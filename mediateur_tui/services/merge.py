@@ -15,10 +15,12 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session, col, select
 
+from mediateur_tui.services.activity import ACTIVITY_COLUMNS
 from mediateur_tui.services.auth import NAME_ONLY_PIN
 from mediateur_tui.services.backup import BackupError, checked_copy
 from mediateur_tui.store.answers import Answer, record_answers
@@ -55,6 +57,9 @@ class SessionRow:
     operator_name: str
     started_at: datetime
     ended_at: datetime | None
+    # The activity's columns (services/activity.py) as the other copy holds them; none from
+    # the region's recovery document, which does not carry them.
+    activity: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ def _merge_sessions(
                 operator_id=operator_id,
                 started_at=row.started_at,
                 ended_at=row.ended_at,
+                **row.activity,
             )
             session.add(found)
             session.flush()
@@ -347,6 +353,7 @@ def _rows_of(session: Session) -> SiteRows:
                 operator_name=name[row.operator_id],
                 started_at=row.started_at,
                 ended_at=row.ended_at,
+                activity={name: getattr(row, name) for name in ACTIVITY_COLUMNS},
             )
             for row in session.exec(select(DeskSession)).all()
         ],

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
 from mediateur_tui.services import doctor, merge
+from mediateur_tui.services.activity_export import ActivityExport
 from mediateur_tui.services.attribution import AttributionDesk, unsent_count
 from mediateur_tui.services.auth import Accounts
 from mediateur_tui.services.backup import Backups
@@ -64,6 +65,7 @@ class Site:
         self.desk = Desk(engine, clock, max_replica_age)
         self.accounts = Accounts(engine, clock)
         self.history = History(engine, data_dir, clock)
+        self.activity = ActivityExport(engine)
         self.month_end = MonthEnd(engine, data_dir, clock)
         self.sync = SiteSync(engine, data_dir, clock, transport=transport, sleep=sleep)
         self.backups = Backups(engine, data_dir, clock)

@@ -195,6 +195,29 @@ class DeskSession(SQLModel, table=True):
     operator_id: int = Field(foreign_key="operator.id")
     started_at: datetime
     ended_at: datetime | None = None
+    # The activity in La Coop de la médiation numérique's vocabulary (domain/activity.py):
+    # database values of its enums; lists and counts as JSON text; NULL in journal lines
+    # written before migration 0010, read as the defaults (services/activity.py).
+    activity_date: date | None = None
+    place_type: str | None = None
+    place_code_postal: str | None = None
+    place_code_insee: str | None = None
+    place_commune: str | None = None
+    equipment: str | None = None  # JSON list
+    thematiques: str | None = None  # JSON list
+    precisions_demarche: str | None = None
+    autonomie: str | None = None
+    oriented: bool | None = None
+    redirection: str | None = None
+    niveau: str | None = None
+    participants: int | None = None
+    genres: str | None = None  # JSON object {value: count}
+    tranches_age: str | None = None  # JSON object
+    statuts: str | None = None  # JSON object
+    beneficiary_code_postal: str | None = None
+    beneficiary_code_insee: str | None = None
+    beneficiary_commune: str | None = None
+    tags: str | None = None  # JSON list
 
 
 class Redemption(SQLModel, table=True):

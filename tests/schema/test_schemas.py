@@ -24,6 +24,8 @@ from mediateur_tui.protocol.verdicts import (
 
 ID_PREFIX = "https://mediateur-tui.example/schema/"
 NAMES = sorted(schemas())
+# Schemas of files the site writes for other tools, not protocol documents (no `format`).
+EXPORTS = ("coop-activity-export",)
 
 # Objects left open on purpose: the change dispatcher (each branch of its oneOf is closed).
 # A published rulebook holds the fields of schema/rules/rulebook.schema.json, checked by the
@@ -43,7 +45,7 @@ def subschemas(node: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def test_there_is_one_schema_per_protocol_format_plus_common() -> None:
-    assert sorted([*FORMATS.values(), "common"]) == NAMES
+    assert sorted([*FORMATS.values(), "common", *EXPORTS]) == NAMES
     for constant in (
         formats.REPLICA_PAGE,
         formats.REPLICA_SNAPSHOT,

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from migration_checks import revision_of, schema_diff
 from sqlalchemy import Column, MetaData, String, inspect, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.pins import hash_pin
@@ -368,5 +368,63 @@ def test_0007_refuses_a_replica_whose_pass_names_a_missing_carnet(db_path):
         assert revision_of(engine) == "0006"
         with engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM pass")).scalar_one() == 4
+    finally:
+        engine.dispose()
+
+
+def test_0010_gives_existing_sessions_their_activity(tmp_path):
+    """A real file at 0009 with sessions: each keeps its type and duration, its day is the
+    French day it started, its place the site, its free-text themes become tags, it has no
+    thématique; the desk reads it as an Activity and the export has it."""
+    from mediateur_tui.domain.activity import TypeActivite, TypeLieu
+    from mediateur_tui.services.activity import activity_of, last_activity
+    from mediateur_tui.store.models import DeskSession
+
+    path = tmp_path / "avant.sqlite3"
+    engine = make_engine(path)
+    upgrade(engine, "0009")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO operator (id, name, role, pin_hash, failed_attempts) "
+                "VALUES (1, 'Camille', 'mediateur', 'x', 0)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO desk_session (id, title, kind, themes, duration_minutes, "
+                "operator_id, started_at) VALUES "
+                "(1, 'Atelier', 'collectif', 'démarches en ligne, courriel; courriel', 120, 1, "
+                "'2026-11-27 23:30:00.000000'), "
+                "(2, 'Séance', 'individuel', '', 45, 1, '2026-11-28 09:00:00.000000')"
+            )
+        )
+    engine.dispose()
+
+    engine = open_database(path)
+    try:
+        assert revision_of(engine) == HEAD
+        with Session(engine) as session:
+            rows = {row.id: row for row in session.exec(select(DeskSession)).all()}
+            atelier, seance = activity_of(rows[1]), activity_of(rows[2])
+            assert rows[1].themes == "démarches en ligne, courriel; courriel"  # kept as it was
+        assert atelier.type is TypeActivite.COLLECTIF
+        assert atelier.duration_minutes == 120
+        assert atelier.date.isoformat() == "2026-11-28"  # 23:30 UTC is 00:30 in Paris
+        assert atelier.place_type is TypeLieu.LIEU_ACTIVITE
+        assert atelier.tags == ("démarches en ligne", "courriel")
+        assert atelier.thematiques == () and atelier.equipment == ()
+        assert atelier.title == "Atelier"
+        assert (seance.type, seance.duration_minutes, seance.tags) == (
+            TypeActivite.INDIVIDUEL,
+            45,
+            (),
+        )
+        assert last_activity(engine, 1) == seance
+        with engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT thematiques, tags, place_type FROM desk_session WHERE id = 1")
+            ).one()
+        assert tuple(stored) == ("[]", '["démarches en ligne", "courriel"]', "lieu_activite")
     finally:
         engine.dispose()
