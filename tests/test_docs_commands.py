@@ -1,5 +1,5 @@
 """Every command of README.md and docs/guide-utilisateur.md, run as written, in a throw-away HOME
-with this checkout's .venv/bin first on the PATH (issue 13).
+with this checkout's .venv/bin first on the PATH.
 
 Which text is a command: each line of a fenced block tagged `bash`, `sh` or `cron` (a cron line
 without its five schedule fields; a line ending with `\\` joins the next; `  # …` is a comment).
@@ -27,6 +27,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ from hub.server import HubProcess
 from terminal import run_in_pty
 
 from mediateur_tui.cli import build_parser
+from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.domain.rulebooks import RULES_DIR
 from mediateur_tui.hub.cli import _parser as hub_parser
 
@@ -64,6 +66,7 @@ class Step:
 
 
 pytestmark = pytest.mark.slow
+YESTERDAY = local_date(datetime.now(UTC)) - timedelta(days=1)
 
 
 def hub(command: str, **kwargs: object) -> Step:
@@ -98,6 +101,23 @@ STEPS = (
         '-- "-ZàW?DSGPPR\'Y"',
         output="1 pass encaissé",
     ),
+    # The guide's part 24: a paper log with its activity, then the export for La Coop (the
+    # day and month of the example moved to yesterday's, where the demo's passes are valid).
+    Step(
+        "MEDIATEUR_PIN=1234 mediateur-tui --data-dir demo-guide redeem 6WGW-BVY4-HZQ6A "
+        '2HP9-0MZ8-EY8JR --operator "Camille Martin" --session-type collectif --date 27/11/2026 '
+        '--duration 90 --title "Atelier e-mail" --themes email,navigation_sur_internet '
+        "--equipment ordinateur,tablette --level debutant --participants 6 "
+        "--genres feminin=3,masculin=2 --age-bands soixante_dix_plus=4 --statuses retraite=4",
+        replace={"27/11/2026": f"{YESTERDAY:%d/%m/%Y}"},
+        output="2 pass encaissés",
+    ),
+    Step(
+        "mediateur-tui --data-dir demo-guide activity export activite-2026-11.xlsx --month 2026-11",
+        replace={"--month 2026-11": f"--month {YESTERDAY:%Y-%m}"},
+    ),
+    Step("mediateur-tui --data-dir demo-guide activity export activite.csv"),
+    Step("mediateur-tui --data-dir demo-guide activity export activite.json --format json"),
     # README: the region's hub, then a site enrolled with it.
     hub(f"mediateur-hub --dir {HUB_DIR} init --region-id HDF"),
     hub(

@@ -84,7 +84,10 @@ class HistoryScreen(SiteScreen[None]):
 
     @on(SessionsLoaded)
     def sessions_loaded(self, message: SessionsLoaded) -> None:
-        self.query_one("#session", Select).set_options(message.options)
+        # The list arriving changes no filter: no second load of the table (whose rows would
+        # be drawn twice, the second time racing the first).
+        with self.prevent(Select.Changed):
+            self.query_one("#session", Select).set_options(message.options)
 
     @on(Input.Changed)
     @on(Select.Changed)
