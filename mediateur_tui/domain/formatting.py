@@ -45,6 +45,14 @@ def spreadsheet_euros(cents: int) -> str:
     return f"{sign}{euros},{rest:02d}"
 
 
+def spreadsheet_text(value: object) -> object:
+    """A typed text a spreadsheet must show, never run: one that starts like a formula
+    (= + - @, a tab or a return) gets a leading apostrophe. Other values are left as they are."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 MONTH_NAMES = [
     "janvier",
     "février",

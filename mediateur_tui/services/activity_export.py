@@ -30,7 +30,12 @@ from mediateur_tui.domain.activity import (
     TypeLieu,
 )
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.formatting import LOCAL_TZ, format_date, spreadsheet_euros
+from mediateur_tui.domain.formatting import (
+    LOCAL_TZ,
+    format_date,
+    spreadsheet_euros,
+    spreadsheet_text,
+)
 from mediateur_tui.protocol.files import private_binary_file, private_text_file
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.services.activity import activity_of
@@ -169,7 +174,7 @@ def row_of(place: Place, exported: ExportedSession) -> list[Any]:
     commune = None if at_site else activity.place_commune
     beneficiary = activity.beneficiary_commune
     total = activity.participant_count
-    return [
+    cells = [
         activity.date,
         _registered(exported.created_at),
         "",
@@ -202,6 +207,7 @@ def row_of(place: Place, exported: ExportedSession) -> list[Any]:
         exported.pass_count,
         exported.pass_cents,
     ]
+    return [spreadsheet_text(cell) for cell in cells]
 
 
 def _registered(moment: datetime) -> str:

@@ -21,6 +21,7 @@ from mediateur_tui.domain.formatting import (
     format_time,
     local_date,
     spreadsheet_euros,
+    spreadsheet_text,
 )
 from mediateur_tui.protocol.files import private_text_file
 from mediateur_tui.services.dashboard import local_midnight
@@ -200,9 +201,9 @@ def _write_csv(rows: list[HistoryRow], path: Path) -> None:
                     row.status.label,
                     row.code,
                     spreadsheet_euros(row.due_cents),
-                    row.session_title,
-                    row.operator_name,
-                    row.detail,
+                    spreadsheet_text(row.session_title),
+                    spreadsheet_text(row.operator_name),
+                    spreadsheet_text(row.detail),
                 ]
             )
 

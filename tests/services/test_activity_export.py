@@ -298,3 +298,23 @@ def test_an_activity_the_coop_refuses_is_not_started(demo_db):
     with pytest.raises(DeskError, match="au moins une thématique"):
         desk.start_activity(demo_db.operator.id, "x", replace(atelier(), thematiques=()))
     assert sessions(demo_db.engine, "2026-06")[1] == []
+
+
+def test_a_typed_text_like_a_formula_is_shown_never_run(demo_db, tmp_path):
+    desk = Desk(demo_db.engine, clock=fixed_clock(JUNE))
+    formula = '=HYPERLINK("http://exemple.invalid","clic")'
+    desk.start_activity(
+        demo_db.operator.id, "ignoré", replace(atelier(), title=formula, tags=("@SUM(A1)",))
+    )
+    export = ActivityExport(demo_db.engine)
+    export.export(tmp_path / "activite.xlsx", "2026-06")
+    sheet = load_workbook(tmp_path / "activite.xlsx")["Activités"]
+    cells = next(sheet.iter_rows(min_row=2, values_only=True))
+    row = dict(zip(EXPECTED_HEADINGS, cells, strict=True))
+    assert row["Nom de l’atelier"] == "'" + formula  # text, not a formula openpyxl stores
+    assert row["Tags"] == "'@SUM(A1)"
+    assert row["Durée (min)"] == 90  # numbers are left as numbers
+    export.export(tmp_path / "activite.csv", "2026-06")
+    with (tmp_path / "activite.csv").open(encoding="utf-8-sig", newline="") as handle:
+        [line] = list(csv.DictReader(handle, delimiter=";"))
+    assert line["Nom de l’atelier"] == "'" + formula
