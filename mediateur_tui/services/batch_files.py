@@ -19,7 +19,9 @@ from mediateur_tui.domain.formatting import (
     format_euros,
     format_time,
     local_date,
+    plural,
     spreadsheet_euros,
+    spreadsheet_text,
 )
 from mediateur_tui.domain.periods import period_label
 from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
@@ -115,8 +117,8 @@ def write_batch_csv(document: dict[str, Any], path: Path) -> Path:
                     format_date(local_date(redeemed_at)),
                     format_time(redeemed_at),
                     format_code(line["code"]),
-                    titles.get(line["session_id"], str(line["session_id"])),
-                    line["operator"],
+                    spreadsheet_text(titles.get(line["session_id"], str(line["session_id"]))),
+                    spreadsheet_text(line["operator"]),
                     INPUT_METHODS.get(line["input_method"], line["input_method"]),
                     spreadsheet_euros(line["value_cents"]),
                     "oui" if line["provisional"] else "non",
@@ -190,8 +192,8 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
             normal,
         ),
         Paragraph(
-            f"Dont {provisional} pass accepté(s) à titre provisoire (inconnus de la réplique, "
-            "la région les vérifie).",
+            f"Dont {plural(provisional, 'pass accepté', 'pass acceptés')} à titre provisoire "
+            "(inconnus de la réplique, la région les vérifie).",
             normal,
         ),
         Paragraph(

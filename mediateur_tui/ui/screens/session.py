@@ -179,9 +179,7 @@ class SessionScreen(SiteScreen[None]):
             except queue.Empty:
                 continue
             try:
-                scanned = desk.record_scan(
-                    self.desk_session.id, operator_id, text, method, typing
-                )
+                scanned = desk.record_scan(self.desk_session.id, operator_id, text, method, typing)
             except UserError as error:
                 self.post_message(self.ScanFailed(str(error), text, method))
                 continue
