@@ -29,6 +29,8 @@ _AZERTY = (
 )
 # A scanner types a character every few milliseconds; a person, every tenth of a second or so.
 SLOW_GAP_SECONDS = 0.08
+# A code's two dashes and up to four 6s typed as dashes: 64 ways of reading them at most.
+_MAX_DASHES = 6
 # What a pass, a QR payload or a typed code may hold as scanned or typed correctly.
 PASS_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ:-"
 CLEAN_CHARACTERS = frozenset(PASS_CHARACTERS + " .")
@@ -150,6 +152,20 @@ class Situation(Enum):
         come in either case)."""
         undone = text.translate(self._undoing)
         return undone.upper() if self.typed_by_hand else undone
+
+    def meanings(self, text: str) -> list[str]:
+        """What may have been meant: `undo`, and for a person's digits without Shift each way
+        of reading its dashes, since "6" without Shift is "-", the dash between the groups
+        of a code (a QR payload, never typed by hand, is left as undone)."""
+        undone = self.undo(text)
+        dashes = undone.count("-")
+        if not self.typed_by_hand or not 0 < dashes <= _MAX_DASHES or ":" in undone:
+            return [undone]
+        pieces = undone.split("-")
+        return [
+            "".join(piece + dash for piece, dash in zip(pieces, (*choice, ""), strict=True))
+            for choice in itertools.product("-6", repeat=dashes)
+        ]
 
     def shows_markers(self, text: str) -> bool:
         return any(char in self.markers for char in text)

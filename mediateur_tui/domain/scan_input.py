@@ -121,16 +121,16 @@ def _readings(
     readings = [direct] if direct.error is None else []
     unmarked: list[ScanInput] = []
     for situation in situations:
-        undone = situation.undo(raw)
-        if undone == raw or not CLEAN_CHARACTERS.issuperset(undone):
-            continue  # a scanner means what a pass holds: upper case, digits, ":" and "-"
-        reading = _parse(undone, layout=situation)
-        if reading.error is not None:
-            continue
-        if situation.shows_markers(raw) or (direct.error is not None and not _a_typo(direct)):
-            readings.append(replace(reading, raw=raw))
-        else:
-            unmarked.append(reading)
+        for meant in situation.meanings(raw):
+            if meant == raw or not CLEAN_CHARACTERS.issuperset(meant):
+                continue  # a scanner means what a pass holds: upper case, digits, ":" and "-"
+            reading = _parse(meant, layout=situation)
+            if reading.error is not None:
+                continue
+            if situation.shows_markers(raw) or (direct.error is not None and not _a_typo(direct)):
+                readings.append(replace(reading, raw=raw))
+            else:
+                unmarked.append(reading)
     return readings, unmarked
 
 
