@@ -318,6 +318,7 @@ def duration_label(minutes: int) -> str:
 
 # --- the activity of a session --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Commune:
     """A commune by its postcode and INSEE code (the name is optional)."""

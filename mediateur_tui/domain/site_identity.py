@@ -5,10 +5,11 @@ communes (domain/activity.py) follow too.
 
 A SIRET is 14 digits whose Luhn checksum holds, and so does the one of its SIREN (its first
 nine digits); La Poste's establishments (SIREN 356000000) are the exception: the sum of their
-digits is a multiple of 5 (but the head office's, 35600000000048, whose Luhn holds). An RNA number is `W` and nine characters (digits, or capital letters
-in the prefecture's code, e.g. W2A…, W9M…). An INSEE commune code is the département (two
-digits, 2A or 2B in Corsica, 97x or 98x overseas) and the commune's number: five characters. A
-postcode is five digits; in Corsica it starts with 20.
+digits is a multiple of 5 (but for the head office, 35600000000048, whose Luhn holds). An RNA
+number is `W` and nine characters (digits, or capital letters in the prefecture's code, e.g.
+W2A…, W9M…). An INSEE commune code is the département (two digits, 2A or 2B in Corsica, 97x or
+98x overseas) and the commune's number: five characters. A postcode is five digits; in Corsica
+it starts with 20.
 """
 
 from __future__ import annotations

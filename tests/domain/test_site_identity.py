@@ -86,7 +86,8 @@ def test_a_wrong_rna_number_is_refused(text):
 
 
 @pytest.mark.parametrize(
-    ("text", "code"), [("59036", "59036"), ("2a004", "2A004"), ("2B033", "2B033"), ("97411", "97411")]
+    ("text", "code"),
+    [("59036", "59036"), ("2a004", "2A004"), ("2B033", "2B033"), ("97411", "97411")],
 )
 def test_insee_codes(text, code):
     assert parse_code_insee(text) == code
