@@ -15,6 +15,7 @@ from pathlib import Path
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlmodel import col, select
@@ -32,6 +33,7 @@ from mediateur_tui.domain.formatting import (
     spreadsheet_euros,
 )
 from mediateur_tui.domain.periods import period_label, read_period
+from mediateur_tui.domain.site_identity import SiteIdentity
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.errors import NotFound
 from mediateur_tui.hub.models import HubBatch, HubLine, HubSite
@@ -99,6 +101,7 @@ class Statement:
     site_name: str
     month: str
     lines: list[StatementLine]
+    site_identity: SiteIdentity | None = None
 
     @property
     def period_text(self) -> str:
@@ -134,7 +137,7 @@ def build_statement(hub: Hub, site_id: str, month: str) -> Statement:
             .order_by(col(HubBatch.received_at), col(HubBatch.batch_id), col(HubLine.line_index))
         ).all()
     lines = [StatementLine(batch_id, sequence, line) for batch_id, sequence, line in rows]
-    return Statement(hub.region_id, site.id, site.name, month, lines)
+    return Statement(hub.region_id, site.id, site.name, month, lines, site.identity())
 
 
 def write_files(statement: Statement, out_dir: Path) -> tuple[Path, Path]:
@@ -188,6 +191,7 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
     story = [
         Paragraph(f"Relevé des pass numériques — région {statement.region_id}", styles["Title"]),
         Paragraph(f"Site : {statement.site_name} ({statement.site_id})", styles["Normal"]),
+        *_identity_paragraphs(statement.site_identity, styles["Normal"]),
         Paragraph(f"Période : {statement.period_text}", styles["Normal"]),
         Paragraph(f"Édité le {format_datetime(generated_at or system_clock())}", styles["Normal"]),
         Paragraph(
@@ -221,6 +225,10 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
     )
     document.build(story)
     write_file(path, content.getvalue())
+
+
+def _identity_paragraphs(identity: SiteIdentity | None, style: ParagraphStyle) -> list[Paragraph]:
+    return [Paragraph(f"Lieu : {identity.line()}", style)] if identity else []
 
 
 def _summary_table(statement: Statement) -> Table:

@@ -82,7 +82,14 @@ def changes() -> list[Document]:
             "grace_until": "2027-01-31",
             "sites": [SITE_ID, OTHER_SITE_ID],
         },
-        {"t": "site", "id": SITE_ID, "name": "Espace public numérique d'Avesnes-sur-Helpe"},
+        {
+            "t": "site",
+            "id": SITE_ID,
+            "name": "Espace public numérique d'Avesnes-sur-Helpe",
+            "pivot": "12345678200010",
+            "code_insee": "59036",
+            "code_postal": "59440",
+        },
         {"t": "site", "id": OTHER_SITE_ID, "name": "Médiathèque de Fourmies"},
         {
             "t": "carnet",

@@ -246,3 +246,16 @@ def test_ack_files_are_checked(site, sealed, tmp_path):
     path.write_bytes(dump_gzip_json(document))  # the batch itself, not its ack
     with pytest.raises(ProtocolError, match="type attendu"):
         month_end.import_ack_file(path)
+
+
+def test_the_slip_prints_the_sites_identity_and_no_empty_label_without_one(sealed, tmp_path):
+    from mediateur_tui.domain.site_identity import SiteIdentity
+
+    _, _, document = sealed
+    identity = SiteIdentity("12345678200010", "2B033", "20200")
+    path = write_batch_pdf(document, "Espace", tmp_path / "avec.pdf", identity)
+    text = PdfReader(path).pages[0].extract_text()
+    assert "Identité : SIRET 123 456 782 00010 · code INSEE 2B033 · code postal 20200" in text
+    path = write_batch_pdf(document, "Espace", tmp_path / "sans.pdf")
+    text = PdfReader(path).pages[0].extract_text()
+    assert "Identité" not in text and "SIRET" not in text and "Lieu : Espace" in text

@@ -33,6 +33,9 @@ KEY_BASE64 = r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"  # 32 bytes
 SIGNATURE_BASE64 = r"^[A-Za-z0-9+/]{85}[AQgw]==$"  # 64 bytes
 RULEBOOK_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 KID = r"^[A-Z2-7]{8}$"
+PIVOT = r"^([0-9]{14}|W[0-9A-Z]{9})$"
+CODE_INSEE = r"^((0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5])[0-9]{3}|9[78][0-9]{3})$"
+CODE_POSTAL = r"^(0[1-9]|[1-8][0-9]|9[0-8])[0-9]{3}$"
 
 Code = Annotated[str, Field(pattern=CODE)]
 RandomId = Annotated[str, Field(pattern=RANDOM_ID)]
@@ -194,6 +197,16 @@ class SiteChange(_Document):
     t: Literal["site"]
     id: Identifier
     name: Text
+    # The site's identity, whole or absent (a hub before it, a site enrolled without it).
+    pivot: Annotated[str, Field(pattern=PIVOT)] | SkipJsonSchema[None] = Field(
+        default=None, description="SIRET ou numéro RNA du lieu."
+    )
+    code_insee: Annotated[str, Field(pattern=CODE_INSEE)] | SkipJsonSchema[None] = Field(
+        default=None, description="Code INSEE de la commune du lieu."
+    )
+    code_postal: Annotated[str, Field(pattern=CODE_POSTAL)] | SkipJsonSchema[None] = Field(
+        default=None, description="Code postal du lieu."
+    )
 
 
 class CarnetChange(_Document):
