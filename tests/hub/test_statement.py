@@ -56,7 +56,7 @@ def test_statement_counts_accepted_lines_of_the_month(remitted: World) -> None:
 
 def test_statement_csv_lists_every_line_with_its_reason(remitted: World, tmp_path) -> None:
     statement = build_statement(remitted.hub, SITE_A, "2026-11")
-    csv_path, _ = write_files(statement, tmp_path)
+    csv_path, _, _ = write_files(statement, tmp_path)
     raw = csv_path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
@@ -83,7 +83,7 @@ def test_statement_csv_lists_every_line_with_its_reason(remitted: World, tmp_pat
 
 def test_statement_pdf_slip_shows_totals_and_refusals(remitted: World, tmp_path) -> None:
     statement = build_statement(remitted.hub, SITE_A, "2026-11")
-    _, pdf_path = write_files(statement, tmp_path)
+    _, _, pdf_path = write_files(statement, tmp_path)
     data = pdf_path.read_bytes()
     assert data.startswith(b"%PDF-")
     if shutil.which("pdftotext") is None:
@@ -116,7 +116,7 @@ def test_statement_errors(remitted: World) -> None:
 def test_statement_pdf_prints_every_name_in_an_embedded_font(remitted: World, tmp_path) -> None:
     person = "Nguyễn Thị Łucja"  # outside Western European: Helvetica printed it ■
     statement = replace(build_statement(remitted.hub, SITE_A, "2026-11"), site_name=person)
-    _, pdf_path = write_files(statement, tmp_path)
+    _, _, pdf_path = write_files(statement, tmp_path)
     page = PdfReader(pdf_path).pages[0]
     assert f"Site : {person} ({SITE_A})" in page.extract_text()
     fonts = [font.get_object() for font in page["/Resources"]["/Font"].values()]
