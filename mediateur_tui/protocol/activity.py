@@ -28,6 +28,7 @@ from mediateur_tui.domain.activity import (
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.ids import DAY, matches
 
+SHOWN = 40  # characters of an unknown value a message repeats
 _FIELDS = {"date", "place", "thematiques", "participants", "genres", "tranches_age", "statuts"}
 
 
@@ -94,14 +95,14 @@ class ActivitySummary:
 
 def parse_summary(value: object, where: str) -> ActivitySummary:
     """The summary `value` holds, or ProtocolError in French (`where`: « Séance n° 2 de la
-    remise »). Checks the shape and the values (known dates and Coop values, counts that are
-    whole numbers), not the Coop's form rules: a sealed batch never changes, so the hub takes
+    remise »). Checks the shape and the values (real dates, known Coop values, counts that
+    are whole numbers), not the Coop's form rules: a sealed batch never changes, so the hub takes
     whatever activity the site recorded."""
     if not isinstance(value, dict):
         raise ProtocolError(f"{where} : activité illisible (un objet est attendu).")
     unknown = sorted(set(value) - _FIELDS)
     if unknown:
-        raise ProtocolError(f"{where} : champ d'activité inconnu « {unknown[0]} ».")
+        raise ProtocolError(f"{where} : champ d'activité inconnu « {_shown(unknown[0])} ».")
     day = value.get("date")
     if not matches(DAY, day):
         raise ProtocolError(f"{where} : date d'activité invalide (AAAA-MM-JJ attendu).")
@@ -111,7 +112,7 @@ def parse_summary(value: object, where: str) -> ActivitySummary:
         raise ProtocolError(f"{where} : date d'activité invalide (AAAA-MM-JJ attendu).") from None
     participants = value.get("participants")
     if not _is_count(participants):
-        raise ProtocolError(f"{where} : nombre de participants invalide (un entier positif).")
+        raise ProtocolError(f"{where} : nombre de participants invalide (un entier, 0 ou plus).")
     themes = value.get("thematiques")
     if not isinstance(themes, list):
         raise ProtocolError(f"{where} : liste des thématiques absente.")
@@ -132,7 +133,7 @@ def parse_summary(value: object, where: str) -> ActivitySummary:
 def _member(enum: type[E], value: object, where: str) -> E:
     if isinstance(value, str) and value in enum._value2member_map_:
         return enum(value)
-    raise ProtocolError(f"{where} : valeur inconnue pour {ENUM_NAMES[enum]} : « {value} ».")
+    raise ProtocolError(f"{where} : valeur inconnue pour {ENUM_NAMES[enum]} : « {_shown(value)} ».")
 
 
 def _counts(enum: type[E], value: dict[str, Any], name: str, where: str) -> dict[E, int]:
@@ -144,9 +145,15 @@ def _counts(enum: type[E], value: dict[str, Any], name: str, where: str) -> dict
     found: dict[E, int] = {}
     for key, count in counts.items():
         if not _is_count(count) or count < 1:
-            raise ProtocolError(f"{where} : décompte « {name} » invalide pour « {key} ».")
+            raise ProtocolError(f"{where} : décompte « {name} » invalide pour « {_shown(key)} ».")
         found[_member(enum, key, where)] = count
     return found
+
+
+def _shown(value: object) -> str:
+    """Outside input in a message: at most SHOWN characters of it."""
+    text = str(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
 def _is_count(value: object) -> TypeGuard[int]:

@@ -87,6 +87,17 @@ def test_outside_input_is_read_or_refused_in_french_never_crashes(value) -> None
         parse_summary(value, WHERE)
     except ProtocolError as error:
         assert str(error).startswith(WHERE)
+        assert len(str(error)) < 200  # an unknown value is shown cut short
+
+
+def default() -> Activity:
+    return Activity(TypeActivite.INDIVIDUEL, date(2026, 11, 12), 30)
+
+
+def test_a_long_unknown_value_is_shown_cut_short() -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_summary({**ActivitySummary.of(default()).document(), "place": "x" * 10_000}, WHERE)
+    assert "« xxxxxxxx" in str(refused.value) and len(str(refused.value)) < 200
 
 
 @given(activities(), st.sampled_from(["date", "place", "thematiques", "participants"]), json_values)

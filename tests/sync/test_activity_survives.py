@@ -79,15 +79,16 @@ def activities(site_engine) -> dict[str, Activity]:
 
 
 def test_a_rebuilt_database_has_the_activity_the_journal_kept(site, region, tmp_path):
-    """A backup made before the session; the session is started and a pass taken in it; the
-    database is then damaged: restoring the backup over it replays the journal, which wrote
-    the session's row, activity included, with its first redemption."""
+    """A backup made before the sessions; an atelier is started and a pass taken in it, an
+    accompagnement started with no pass; the database is then damaged: restoring the backup
+    over it replays the journal, which holds each session's row, activity included, from
+    its start (an audited transaction, `session_started`)."""
     usb = tmp_path / "cle-usb"
     archive = make_backup(site.engine, site.data_dir, usb, keep=3).path
     session_id = start(site, ATELIER, NOW)
     assert site.redeem(codes_of(region, 1)[0], NOW, session_id).redeemable
-    recorded = activities(site.engine)["Atelier CAF"]
-    assert recorded == ATELIER
+    start(site, ALONE, NOW, title="Courriel")
+    assert activities(site.engine) == {"Atelier CAF": ATELIER, "Courriel": ALONE}
     site.engine.dispose()
 
     database = site.data_dir / DATABASE_FILENAME
@@ -100,10 +101,10 @@ def test_a_rebuilt_database_has_the_activity_the_journal_kept(site, region, tmp_
     database.write_bytes(bytes(data))
 
     report = restore_backup(archive, site.data_dir, replace=True)
-    assert report.replayed_events >= 1
+    assert report.replayed_events == 3  # two sessions started, one redemption
     rebuilt = open_database(database)
     try:
-        assert activities(rebuilt) == {"Atelier CAF": ATELIER}
+        assert activities(rebuilt) == {"Atelier CAF": ATELIER, "Courriel": ALONE}
     finally:
         rebuilt.dispose()
 
