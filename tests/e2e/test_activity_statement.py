@@ -20,8 +20,9 @@ from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.hub.database import read_session
 from mediateur_tui.hub.models import HubBatchSession
-from mediateur_tui.protocol.documents import dump_gzip_json
+from mediateur_tui.protocol.documents import dump_gzip_json, load_json
 from mediateur_tui.protocol.files import write_file
+from mediateur_tui.protocol.formats import BATCH
 from mediateur_tui.protocol.signing import sign_document, site_signer
 from mediateur_tui.services.auth import log_in
 from mediateur_tui.services.batches import batch_document
@@ -102,6 +103,10 @@ def test_the_statement_joins_payments_to_the_sites_activity(region, make_site, t
             "participants": 1,
         },
     ]
+    # The file for the USB key is the same signed document, activity included.
+    site_a.ok("export-batch", str(tmp_path / "cle-usb"))
+    exported = tmp_path / "cle-usb" / f"remise-{SITE_A}-{PERIOD}.json.gz"
+    assert load_json(exported.read_bytes(), BATCH) == remise
     assert "4 accepté(s) (40,00 €), 0 refusé(s)." in site_a.ok("sync")
 
     with read_session(region.engine) as session:
