@@ -21,11 +21,12 @@ from mediateur_tui.domain.activity import (
     TypeLieu,
 )
 from mediateur_tui.hub.batch_checks import batch_sessions, check_structure
+from mediateur_tui.hub.declaration_checks import check_declaration
 from mediateur_tui.protocol.activity import ActivitySummary, parse_summary
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.signing import sign_document, site_signer, verify_document
 
-from .examples import REGION_ID, SITE_ID, SITE_KEY, batch, public_bytes
+from .examples import REGION_ID, SITE_ID, SITE_KEY, batch, declaration, public_bytes
 
 WHERE = "Séance n° 1 de la remise"
 
@@ -151,3 +152,12 @@ def test_an_older_remise_without_activity_still_verifies_and_is_accepted() -> No
     verify_document(document, public_bytes(SITE_KEY), site_signer(SITE_ID))
     assert len(check_structure(document, REGION_ID)) == len(older["redemptions"])
     assert [session.activity for session in batch_sessions(document)] == [None, None]
+
+
+def test_a_declaration_carries_the_same_summary_checked_the_same_way() -> None:
+    document = declaration()
+    assert document["sessions"][0]["activity"]["participants"] == 6
+    check_declaration(signed(document), REGION_ID)
+    document["sessions"][0]["activity"]["place"] = "ailleurs"
+    with pytest.raises(ProtocolError, match="Séance n° 1 de la déclaration : valeur inconnue"):
+        check_declaration(signed(document), REGION_ID)
