@@ -154,9 +154,9 @@ def batch_with_activity(world: World) -> dict:
     return sign_document(document, site.key, site_signer(site.id))
 
 
-def test_the_statement_counts_the_activity_beside_the_payments(sqlite_world, tmp_path) -> None:
-    receive_batch(sqlite_world.hub, batch_with_activity(sqlite_world), SITE_A)
-    statement = build_statement(sqlite_world.hub, SITE_A, "2026-11")
+def test_the_statement_counts_the_activity_beside_the_payments(world: World, tmp_path) -> None:
+    receive_batch(world.hub, batch_with_activity(world), SITE_A)
+    statement = build_statement(world.hub, SITE_A, "2026-11")
     activity = statement.activity
     assert activity.sent and activity.without_activity == 1
     assert activity.total == ActivityRow("Toutes thématiques", 2, 165, 7, 2, 2000)
