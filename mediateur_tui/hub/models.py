@@ -212,6 +212,22 @@ class HubLine(HubTable, table=True):
     reason: str | None = None
     winner_site_id: str | None = None
     winner_redeemed_at: datetime | None = None
+    # The line's session in its batch (a hub_batch_session); NULL on lines received before
+    # revision 0009.
+    session_id: int | None = None
+
+
+class HubBatchSession(HubTable, table=True):
+    """A session of a received batch, with the activity summary its site sent
+    (protocol/activity.py, as JSON), or NULL from a site older than the summary."""
+
+    __tablename__ = "hub_batch_session"
+    batch_id: str = Field(primary_key=True, foreign_key="hub_batch.batch_id")
+    session_id: int = Field(primary_key=True)
+    site_id: str = Field(index=True)
+    kind: str
+    duration_minutes: int
+    activity: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class HubUsedPass(HubTable, table=True):

@@ -330,6 +330,16 @@ class Desk:
             if not may(operator.role, "new_session"):
                 raise DeskError(REFUSALS["new_session"])
             session.add(desk_session)
+            session.flush()
+            # An audited transaction goes to the journal: a session with no pass yet (most of
+            # the Coop's activity) is rebuilt with its activity if the database loses it.
+            append_event(
+                session,
+                desk_session.started_at,
+                "session_started",
+                operator_id,
+                {"session_id": desk_session.id, "kind": desk_session.kind},
+            )
             session.commit()
             session.refresh(desk_session)
             return SessionInfo.of(desk_session)
