@@ -172,3 +172,10 @@ def cells(tally: Tally) -> tuple[str, ...]:
         str(tally.passes),
         format_euros(tally.cents),
     )
+
+
+def shifted_period(period: str, months: int) -> str:
+    """`2026-11` shifted by -1 -> `2026-10`, by +2 -> `2027-01`."""
+    year, month = (int(part) for part in parse_period(period).split("-"))
+    index = year * 12 + month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

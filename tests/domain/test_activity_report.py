@@ -16,6 +16,7 @@ from mediateur_tui.domain.activity_report import (
     build_report,
     hours_text,
     month_days,
+    shifted_period,
 )
 
 NOVEMBER = "2026-11"
@@ -155,3 +156,9 @@ def test_totals_are_the_sums_of_the_sessions(items):
     assert sum(line.tally.sessions for line in report.by_thematique) == counted
     passes = sum(item.pass_count * (len(item.activity.thematiques) or 1) for item in items)
     assert sum(line.tally.passes for line in report.by_thematique) == passes
+
+
+def test_shifted_period():
+    assert shifted_period("2026-11", -1) == "2026-10"
+    assert shifted_period("2026-11", 2) == "2027-01"
+    assert shifted_period("2026-01", -1) == "2025-12"
