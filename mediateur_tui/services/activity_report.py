@@ -22,13 +22,17 @@ from mediateur_tui.domain.activity_report import (
     Tally,
     build_report,
     cells,
+    hours_text,
     month_days,
 )
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import (
     format_date,
+    format_euros,
     local_date,
+    plural,
+    redeemed_passes,
     spreadsheet_euros,
     spreadsheet_text,
 )
@@ -141,9 +145,9 @@ def write_pdf(site: SiteReport, path: Path) -> Path:
         Paragraph(f"Rapport d'activité — {label}", styles["Title"]),
         Paragraph(f"<b>Lieu :</b> {_escape(site.site_label)}", normal),
         Paragraph(
-            f"<b>{total.sessions} séance(s)</b>, {total.participants} participant(s), "
-            f"{cells(total)[2]} de médiation, {total.passes} pass encaissé(s) pour "
-            f"{cells(total)[4]}.",
+            f"<b>{plural(total.sessions, 'séance')}</b>, "
+            f"{plural(total.participants, 'participant')}, {hours_text(total.minutes)} de "
+            f"médiation, {redeemed_passes(total.passes)} pour {format_euros(total.cents)}.",
             normal,
         ),
         Spacer(1, 4 * mm),
