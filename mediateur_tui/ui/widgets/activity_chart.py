@@ -21,7 +21,7 @@ def render_weeks(weeks: tuple[Week, ...]) -> Text:
     """One line per week: its days, a bar scaled to the busiest week, its sessions and
     participants."""
     peak = max((week.tally.sessions for week in weeks), default=0)
-    text = Text()
+    text = Text("Séances par semaine\n", style="bold")
     for week in weeks:
         tally = week.tally
         text.append(f"{week.label} ", style="dim")
