@@ -37,10 +37,11 @@ from mediateur_tui.domain.formatting import (
     spreadsheet_text,
 )
 from mediateur_tui.domain.periods import parse_period, period_label
+from mediateur_tui.domain.site_identity import SiteIdentity
 from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
 from mediateur_tui.protocol.files import private_text_file
 from mediateur_tui.services import activity_export
-from mediateur_tui.services.pdf import write_a4_pdf
+from mediateur_tui.services.pdf import identity_paragraphs, write_a4_pdf
 from mediateur_tui.store import queries
 
 
@@ -51,6 +52,7 @@ class SiteReport:
     site_id: str
     site_name: str
     report: ActivityReport
+    identity: SiteIdentity | None = None  # as the region gave it (SIRET or RNA, commune)
 
     @property
     def site_label(self) -> str:
@@ -74,7 +76,7 @@ def site_report(engine: Engine, period: str) -> SiteReport:
         meta = queries.replica_meta(session)
         site_id = meta.site_id if meta else ""
     items = [ReportSession(item.activity, item.pass_count, item.pass_cents) for item in exported]
-    return SiteReport(site_id, place.name, build_report(period, items))
+    return SiteReport(site_id, place.name, build_report(period, items), place.identity)
 
 
 # --- the CSV ----------------------------------------------------------------------------
@@ -144,6 +146,7 @@ def write_pdf(site: SiteReport, path: Path) -> Path:
     story: list[Any] = [  # reportlab flowables
         Paragraph(f"Rapport d'activité — {label}", styles["Title"]),
         Paragraph(f"<b>Lieu :</b> {_escape(site.site_label)}", normal),
+        *identity_paragraphs(site.identity, normal),
         Paragraph(
             f"<b>{plural(total.sessions, 'séance')}</b>, "
             f"{plural(total.participants, 'participant')}, {hours_text(total.minutes)} de "

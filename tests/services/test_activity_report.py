@@ -146,6 +146,7 @@ def test_the_pdf_reads_back_in_french(february, tmp_path):
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "Rapport d'activité — février 2026" in text
     assert "AVESNES-EPN" in text
+    assert "Identité : SIRET 123 456 782 00010 · code INSEE 59036" in text  # the demo's
     assert "Aide aux démarches administratives" in text
     assert "Social - Santé" in text
     assert "40,00 €" in text
