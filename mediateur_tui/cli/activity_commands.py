@@ -8,13 +8,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mediateur_tui.cli.common import EXIT_OK, Commands, open_existing
 from mediateur_tui.domain.activity_report import COLUMNS, NOTES, Line, cells
 from mediateur_tui.domain.formatting import plural
 from mediateur_tui.domain.french_cli import expanded, say
 from mediateur_tui.domain.periods import parse_period, period_label
-from mediateur_tui.services.activity_report import SiteReport, json_document
+
+if TYPE_CHECKING:  # the parser is built without any service (tests/cli/test_imports.py)
+    from mediateur_tui.services.activity_report import SiteReport
 
 
 def add_commands(commands: Commands) -> None:
@@ -57,6 +60,8 @@ def activity_export(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def activity_report(args: argparse.Namespace, data_dir: Path) -> int:
+    from mediateur_tui.services.activity_report import json_document
+
     period = parse_period(args.month) if args.month is not None else None
     pdf = expanded(args.pdf, "Fichier PDF") if args.pdf is not None else None
     csv_path = expanded(args.csv, "Fichier CSV") if args.csv is not None else None
