@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from textual import events
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import Input
 from textual.widgets.input import Selection
 
@@ -20,6 +22,11 @@ class ScanField(Input):
     it instead of being glued to it; the first ← or → puts the cursor on its faulty character.
     """
 
+    # Input sets its virtual size (its text's width, how far it scrolls) at every change of
+    # its value, and Widget's reactive lays the whole screen out again for it: every key of a
+    # scan, and its Enter, repainted every widget (the session's table too) while the scan
+    # was being checked. The field's own size never depends on its text: a repaint is enough.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), repaint=True)
     fault_at: int | None = None
 
     def give_back(self, text: str, fault_at: int | None) -> None:
