@@ -18,8 +18,9 @@ code's characters posted as key events, as a USB scanner types them; then the ti
 Enter is posted). The time stops when the verdict is on the screen: `VerdictPanel.show_result`
 in the application, `Static.update` in the anchor. It prints p50 / p95 of each and their
 ratios, the application's scans 151–200 against its scans 1–50 (an atelier's table must not
-slow down as it fills), and the application's memory after its scans (VmRSS / VmHWM). It
-asserts nothing about time.
+slow down as it fills), the CPU time of the event loop's thread between Enter and the verdict
+handled and the screen's layouts a scan (app and bare anchor), and the application's memory
+after its scans (VmRSS / VmHWM). It asserts nothing about time.
 
     .venv/bin/python bench/bench_check.py              # builds bench/out/ once (1,000,000 passes)
     .venv/bin/python bench/bench_desk_screen.py        # then this
@@ -39,6 +40,7 @@ from pathlib import Path
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "out"
 DATABASE_FILENAME = "mediateur.sqlite3"  # = mediateur_tui.store.sqlite_file.DATABASE_FILENAME
 SIZE = (80, 24)
+_WINDOW: _Window  # set in each child
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,11 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         codes = json.loads(args.codes.read_text())
+        global _WINDOW
+        _WINDOW = _Window()
         if args.child == "app":
             report = asyncio.run(_app_child(args.data_dir, codes))
         else:
             report = asyncio.run(_anchor_child(args.data_dir, codes, args.child == "writing"))
-        print(json.dumps(report))
+        print(json.dumps({**report, **_WINDOW.report()}))
         return 0
 
     if not (args.data_dir / DATABASE_FILENAME).exists():
@@ -88,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  {'scans 151–200 / 1–50, p50':<28}{late:>7.2f} ms{early:>7.2f} ms"
         f"{late / early:>7.2f}×  ≤ 1.1×"
+    )
+    print(
+        f"\nthe event loop's thread between Enter and the verdict (median CPU; layouts a scan): "
+        f"app {app['main_cpu_ms']:.2f} ms, {app['layouts_per_scan']:.2f}; bare anchor "
+        f"{first['main_cpu_ms']:.2f} ms, {first['layouts_per_scan']:.2f}"
     )
     print(
         f"\nmemory of the app after its scans: VmRSS {app['rss_mb']:.0f} MB, "
@@ -134,11 +143,37 @@ def _fresh_codes(data_dir: Path, count: int) -> list[str]:
     return redeemable[:count]
 
 
+class _Window:
+    """What the event loop's thread does between Enter and the verdict: its CPU time and the
+    screen's layouts (each one reflows and repaints every widget)."""
+
+    def __init__(self) -> None:
+        from textual.screen import Screen
+
+        self.open = False
+        self.cpu_ms: list[float] = []
+        self.layouts = 0
+        lay_out = Screen._refresh_layout
+
+        def counted(screen, *args, **kwargs):
+            self.layouts += self.open
+            return lay_out(screen, *args, **kwargs)
+
+        Screen._refresh_layout = counted
+
+    def report(self) -> dict:
+        return {
+            "main_cpu_ms": statistics.median(self.cpu_ms),
+            "layouts_per_scan": self.layouts / len(self.cpu_ms),
+        }
+
+
 async def _scan_each(app, pilot, codes: list[str], shown: asyncio.Event, stamps: list[float]):
     """Types each code as a scanner does, then times Enter → the verdict on screen."""
     from textual import events
 
     timings = []
+    window = _WINDOW
     field = app.screen.focused
     for code in codes:
         for character in code:
@@ -148,11 +183,14 @@ async def _scan_each(app, pilot, codes: list[str], shown: asyncio.Event, stamps:
         while field.value != code:
             await pilot.pause()
         shown.clear()
+        window.open, cpu = True, time.thread_time()
         started = time.perf_counter()
         enter = events.Key("enter", "\r")
         enter.set_sender(app)
         app.post_message(enter)
         await shown.wait()
+        window.open = False
+        window.cpu_ms.append((time.thread_time() - cpu) * 1000)
         timings.append((stamps[-1] - started) * 1000)
     return timings
 

@@ -5,10 +5,11 @@ Each figure is timed over --runs fresh processes, figure and floor taken in turn
 machine's load weighs on both alike. For each process: the CPU time it used (user + system,
 `resource.getrusage(RUSAGE_CHILDREN)` around its run) and its wall time (start to exit).
 
-  1. start -> log-in screen: a child imports the app, opens the site (open_site: pragmas,
-     schema check), freezes the collector's generations (gc.freeze(), as the app's command
-     does) and runs MediateurApp headless (App.run_test()) until the LoginScreen and
-     its PIN field are mounted, then leaves with os._exit(0) (no teardown).
+  1. start -> log-in screen: a child imports the app, opens the site (open_site_for_app:
+     file and schema checked on a raw connection, no ORM), freezes the collector's
+     generations (gc.freeze(), as the app's command does) and runs MediateurApp headless
+     (App.run_test()) until the LoginScreen and its PIN field are mounted (looked at every
+     POLL_SECONDS), then leaves with os._exit(0) (no teardown).
      Floor: a bare Textual "hello" app (one Static) started the same way: the same script,
      the same run_test() harness, until its widget is mounted, then os._exit(0).
   2. `mediateur-tui check CODE` as a process (the console script, exit code 0 or 1).
@@ -39,6 +40,10 @@ from pathlib import Path
 
 DATABASE_FILENAME = "mediateur.sqlite3"  # = mediateur_tui.store.engine.DATABASE_FILENAME
 LOGIN_GOAL, CHECK_GOAL = 2.0, 5.0  # at most 2x and 5x their floors (CPU time)
+# How often a child looks whether its screen is mounted. Not Pilot.pause(): it waits until
+# the process is idle, up to a second, and the app starts loading its services in a thread
+# once its log-in screen is up.
+POLL_SECONDS = 0.002
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--code", help="the code `check` is given (default: one of the replica)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--demo-pins", default="[]", help=argparse.SUPPRESS)
     parser.add_argument("--floor-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return _child(args.child)
+        return _child(args.child, [tuple(pair) for pair in json.loads(args.demo_pins)])
     if args.floor_child:
         return _floor_child()
 
@@ -72,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load          {Path('/proc/loadavg').read_text().strip()}\n")
         script = [sys.executable, __file__]
         login, hello, parts = _compare(
-            [*script, "--child", str(data_dir)], [*script, "--floor-child"], args.runs
+            [*script, "--child", str(data_dir), "--demo-pins", _demo_pins()],
+            [*script, "--floor-child"],
+            args.runs,
         )
         check, floor = _compare(
             [*_entry_point(), "check", "--data-dir", str(data_dir), code],
@@ -170,26 +178,33 @@ def _a_code(data_dir: Path) -> str:
     return str(row[0])
 
 
-def _child(data_dir: Path) -> int:
+def _demo_pins() -> str:
+    """The demo's (name, PIN) pairs the log-in screen shows, for the child: services/demo.py
+    loads the ORM, which the app itself loads only once its log-in screen is up."""
+    from mediateur_tui.services.demo import DEMO_OPERATORS
+
+    return json.dumps([(name, pin) for name, pin, _ in DEMO_OPERATORS])
+
+
+def _child(data_dir: Path, demo_pins: list[tuple[str, str]]) -> int:
     """Runs in a fresh process: imports, opens the site, mounts the log-in screen."""
     import asyncio
 
     started = time.perf_counter()
-    from mediateur_tui.services.demo import DEMO_OPERATORS
-    from mediateur_tui.services.site import open_site
+    from mediateur_tui.services.site import open_site_for_app
     from mediateur_tui.ui.app import MediateurApp
     from mediateur_tui.ui.screens.login import LoginScreen
 
     imported = time.perf_counter()
-    site = open_site(data_dir)
-    gc.freeze()  # as run_app does before the app starts (cli/desk_commands.py)
+    site = open_site_for_app(data_dir)  # as run_app (cli/desk_commands.py), then gc.freeze()
+    gc.freeze()
     opened = time.perf_counter()
-    app = MediateurApp(site, demo_pins=[(name, pin) for name, pin, _ in DEMO_OPERATORS])
+    app = MediateurApp(site, demo_pins=demo_pins)
 
     async def until_login() -> None:
-        async with app.run_test() as pilot:
+        async with app.run_test():
             while not (isinstance(app.screen, LoginScreen) and app.screen.query("#pin")):
-                await pilot.pause()
+                await asyncio.sleep(POLL_SECONDS)
             mounted = time.perf_counter()
             report = {"imports": imported - started, "open_site": opened - imported}
             print(json.dumps({**report, "mount": mounted - opened}), flush=True)
@@ -213,9 +228,9 @@ def _floor_child() -> int:
     app = Hello()
 
     async def until_shown() -> None:
-        async with app.run_test() as pilot:
+        async with app.run_test():
             while not app.query("#hello"):
-                await pilot.pause()
+                await asyncio.sleep(POLL_SECONDS)
             os._exit(0)
 
     asyncio.run(until_shown())

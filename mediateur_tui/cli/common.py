@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from mediateur_tui.domain.errors import UserError
 
 if TYPE_CHECKING:
-    from mediateur_tui.services.auth import OperatorInfo
     from mediateur_tui.services.demo import DemoResult
+    from mediateur_tui.services.operators import OperatorInfo
     from mediateur_tui.services.site import Site
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2

@@ -43,8 +43,8 @@ from mediateur_tui.domain.roles import ROLE_LABELS
 if TYPE_CHECKING:
     from mediateur_tui.domain.activity import Activity
     from mediateur_tui.domain.verdicts import CheckResult
-    from mediateur_tui.services.auth import OperatorInfo
     from mediateur_tui.services.desk import Desk
+    from mediateur_tui.services.operators import OperatorInfo
     from mediateur_tui.services.site import Site
 
 PAPER_LOG_MINUTES = 60  # a paper-log session's duration when nothing says otherwise
@@ -126,13 +126,13 @@ def add_commands(commands: Commands) -> None:
 
 
 def run_app(args: argparse.Namespace, data_dir: Path) -> int:
-    from mediateur_tui.services.site import open_site
+    from mediateur_tui.services.site import open_site_for_app
     from mediateur_tui.ui.app import MediateurApp
 
     if args.demo:
         return _run_demo_app(args, data_dir)
     # A new site (no database, or no replica yet) opens on the first-run screen.
-    site = open_site(data_dir, create=True, max_replica_age=replica_max_age(args))
+    site = open_site_for_app(data_dir, create=True, max_replica_age=replica_max_age(args))
     # What the imports made lives as long as the app: out of the collector's sight, no full
     # collection over it (about 45 ms) falls in the start or in the middle of a scan.
     gc.freeze()
@@ -146,7 +146,7 @@ def _run_demo_app(args: argparse.Namespace, data_dir: Path) -> int:
     from mediateur_tui import demo_region
     from mediateur_tui.domain.clock import system_clock
     from mediateur_tui.services.demo import DEMO_OPERATORS
-    from mediateur_tui.services.site import open_site
+    from mediateur_tui.services.site import open_site_for_app
     from mediateur_tui.ui.app import MediateurApp
 
     if demo_region.needs_making(data_dir):
@@ -154,7 +154,7 @@ def _run_demo_app(args: argparse.Namespace, data_dir: Path) -> int:
         demo_region.ensure(data_dir, system_clock())
     demo_pins = [(name, pin) for name, pin, _ in DEMO_OPERATORS]
     with demo_region.running(data_dir):
-        site = open_site(data_dir, max_replica_age=replica_max_age(args))
+        site = open_site_for_app(data_dir, max_replica_age=replica_max_age(args))
         gc.freeze()
         MediateurApp(site, demo_pins=demo_pins, accessible=args.accessible).run()
     return EXIT_OK

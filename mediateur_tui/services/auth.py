@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -29,8 +28,9 @@ from mediateur_tui.domain.pins import (
     verify_pin,
 )
 from mediateur_tui.domain.roles import ROLE_LABELS
+from mediateur_tui.services.operators import LoginResult, OperatorInfo, read_operators
 from mediateur_tui.store.audit import append_event
-from mediateur_tui.store.engine import writer
+from mediateur_tui.store.engine import database_file, writer
 from mediateur_tui.store.models import Operator, stored_id
 
 log = logging.getLogger(__name__)
@@ -50,30 +50,9 @@ class NotAllowed(UserError):
     """The operator may not do this (unknown, wrong PIN, locked, or not a responsable)."""
 
 
-@dataclass(frozen=True)
-class OperatorInfo:
-    id: int
-    name: str
-    role: str
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    operator: OperatorInfo | None
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.operator is not None
-
-
 def list_operators(engine: Engine) -> list[OperatorInfo]:
     """The accounts that can log in, by name."""
-    with Session(engine) as session:
-        rows = session.exec(
-            select(Operator).where(col(Operator.removed_at).is_(None)).order_by(col(Operator.name))
-        ).all()
-        return [OperatorInfo(stored_id(row.id), row.name, row.role) for row in rows]
+    return read_operators(database_file(engine))
 
 
 # The PIN hash of an account that is a name only: made when another copy of the site (a backup,

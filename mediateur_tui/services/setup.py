@@ -1,14 +1,15 @@
-"""What a data directory still needs before the desk can open: a replica, then an account."""
+"""What a data directory still needs before the desk can open: a replica, then an account.
+
+Read on a raw `sqlite3` connection (store/login_rows.py): the app asks it before the ORM is
+loaded."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import Engine
-from sqlmodel import Session, func, select
-
-from mediateur_tui.store import queries
-from mediateur_tui.store.models import Operator
+from mediateur_tui.store.login_rows import setup_facts
+from mediateur_tui.store.sqlite_file import reading
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,8 @@ class SetupState:
         return self.has_replica and self.has_operators
 
 
-def setup_state(engine: Engine) -> SetupState:
-    with Session(engine) as session:
-        has_replica = queries.replica_meta(session) is not None
-        operators = session.exec(select(func.count()).select_from(Operator)).one()
-    return SetupState(has_replica=has_replica, has_operators=operators > 0)
+def setup_state(path: Path) -> SetupState:
+    """What the site of the database file `path` still needs."""
+    with reading(path) as connection:
+        has_replica, has_operators = setup_facts(connection)
+    return SetupState(has_replica=has_replica, has_operators=has_operators)

@@ -16,7 +16,6 @@ from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import OperationalError
 
-from mediateur_tui.protocol.files import create_private, keep_private
 from mediateur_tui.store.errors import (
     TailLost,
     short_problem,
@@ -30,6 +29,7 @@ from mediateur_tui.store.sqlite_file import (
     check_file,
     lost_its_tail,
     opened,
+    owner_only,
     set_pragmas,
     store_error,
 )
@@ -44,6 +44,11 @@ def database_url(path: Path) -> URL:
     """The SQLAlchemy URL of the file `path`, built rather than parsed: a folder's name may
     hold « ? » or « # »."""
     return URL.create("sqlite", database=str(path))
+
+
+def database_file(engine: Engine) -> Path:
+    """The SQLite file of an engine of make_engine."""
+    return Path(str(engine.url.database))
 
 
 def make_engine(path: Path) -> Engine:
@@ -81,7 +86,7 @@ def _check_once(connection: Connection) -> None:
     """Before this process writes to a database for the first time: is the file sound?"""
     raw = connection.connection.driver_connection
     assert isinstance(raw, sqlite3.Connection)  # the pysqlite driver's
-    check_before_first_write(raw, Path(str(connection.engine.url.database)))
+    check_before_first_write(raw, database_file(connection.engine))
 
 
 def _said_in_french(context: ExceptionContext) -> None:
@@ -93,15 +98,6 @@ def _said_in_french(context: ExceptionContext) -> None:
     french = store_error(path, error)
     if french is not None:
         raise french from error
-
-
-def _owner_only(path: Path) -> None:
-    """The database holds the site's access key and the PIN hashes, its journal the same
-    rows: mode 0600. A new database is created so (SQLite gives its -wal and -shm files the
-    mode of the database); an existing one, copied by hand, is set back to it."""
-    create_private(path)
-    for file in (Path(f"{path}-wal"), Path(f"{path}-shm"), journal_path(path)):
-        keep_private(file)
 
 
 def integrity_problems(engine: Engine) -> list[str]:
@@ -122,7 +118,7 @@ def behind_its_journal(engine: Engine) -> bool:
     with engine.connect() as connection:
         raw = connection.connection.driver_connection
         assert isinstance(raw, sqlite3.Connection)
-        return lost_its_tail(raw, Path(str(engine.url.database)))
+        return lost_its_tail(raw, database_file(engine))
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -157,7 +153,7 @@ def open_database(path: Path, repairing: bool = False) -> Engine:
     which writes them back)."""
     check_file(path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _owner_only(path)
+    owner_only(path)
     engine = make_engine(path)
     if current_revision(engine) != SCHEMA_REVISION:
         upgrade(engine)

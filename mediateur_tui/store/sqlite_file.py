@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mediateur_tui.protocol.files import create_private, keep_private
 from mediateur_tui.store import journal_file
 from mediateur_tui.store.errors import (
     DatabaseBusy,
@@ -21,6 +22,7 @@ from mediateur_tui.store.errors import (
     DiskError,
     DiskFull,
     StoreError,
+    TailLost,
 )
 from mediateur_tui.store.journal_file import journal_path
 
@@ -65,6 +67,45 @@ def connect(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as error:
         raise store_error(path, error) or DiskError(path, str(error)) from error
     return connection
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[sqlite3.Connection]:
+    """A raw connection to the existing database `path` for a few statements, closed after
+    them; SQLite's errors are raised as their French StoreError."""
+    connection = connect(path)
+    try:
+        with said_in_french(path):
+            yield connection
+    finally:
+        connection.close()
+
+
+def owner_only(path: Path) -> None:
+    """The database holds the site's access key and the PIN hashes, its journal the same
+    rows: mode 0600. A new database is created so (SQLite gives its -wal and -shm files the
+    mode of the database); an existing one, copied by hand, is set back to it."""
+    create_private(path)
+    for file in (Path(f"{path}-wal"), Path(f"{path}-shm"), journal_path(path)):
+        keep_private(file)
+
+
+def opens_as_it_is(path: Path) -> bool:
+    """What store/engine.py's `open_database` checks of the existing database `path`, on a raw
+    connection: False when its schema is older (a migration is due: `open_database` makes it);
+    a file that is not the site's, or damaged, is refused (DatabaseDamaged), and so is one
+    that lost its last transactions (TailLost). Its mode is set back to the owner's."""
+    check_file(path)
+    owner_only(path)
+    try:
+        with reading(path) as connection:
+            if schema_revision(connection) != SCHEMA_REVISION:
+                return False
+            if lost_its_tail(connection, path):
+                raise TailLost(path)
+    except sqlite3.Error as error:
+        raise DatabaseDamaged(path, str(error)) from error
+    return True
 
 
 def schema_revision(connection: sqlite3.Connection) -> str | None:

@@ -12,6 +12,7 @@ first shown: a start loads the log-in screen only.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,12 +30,7 @@ from textual.worker import Worker, WorkerState
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import local_date
-from mediateur_tui.services.backup import BackupReport
-from mediateur_tui.services.desk import SessionInfo
 from mediateur_tui.services.preferences import Preferences
-from mediateur_tui.services.setup import SetupState
-from mediateur_tui.services.site import Site
-from mediateur_tui.services.sync import SyncReport
 from mediateur_tui.ui.accessibility import ACCESSIBLE_CLASS, HIDE_CURSOR, HIGH_CONTRAST, SHOW_CURSOR
 from mediateur_tui.ui.context import DemoPins, DeskContext
 from mediateur_tui.ui.messages import (
@@ -49,6 +45,11 @@ from mediateur_tui.ui.screens.help import HelpScreen, binding_title, is_listed, 
 from mediateur_tui.ui.screens.login import LoginScreen
 
 if TYPE_CHECKING:
+    from mediateur_tui.services.backup import BackupReport
+    from mediateur_tui.services.desk import SessionInfo
+    from mediateur_tui.services.setup import SetupState
+    from mediateur_tui.services.site import Site
+    from mediateur_tui.services.sync import SyncReport
     from mediateur_tui.ui.screens.new_session import SessionForm
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,10 @@ ACCESSIBLE_COMMAND = "Mode accessible (activer/désactiver)"
 @dataclass
 class _SetupRead(Message):
     state: SetupState
+
+
+class _ServicesLoaded(Message):
+    pass
 
 
 @dataclass
@@ -109,7 +114,6 @@ class MediateurApp(App[None]):
         self.set_accessible(self.accessible)
         self.open_first_screen()
         self.set_interval(BACKUP_CHECK_SECONDS, self.daily_backup)
-        self.daily_backup()
         self.set_interval(SYNC_SECONDS, self.background_sync)
 
     # --- the daily backup -----------------------------------------------------------------
@@ -158,7 +162,7 @@ class MediateurApp(App[None]):
         self.post_message(_SetupRead(self.context.site.setup_state()))
 
     @on(_SetupRead)
-    def show_first_screen(self, message: _SetupRead) -> None:
+    async def show_first_screen(self, message: _SetupRead) -> None:
         """A new site first gets its replica (first-run screen), then its first account;
         afterwards the app opens on the log-in."""
         screen: Screen[None]
@@ -175,7 +179,22 @@ class MediateurApp(App[None]):
         if len(self.screen_stack) > 1:
             self.switch_screen(screen)
         else:
-            self.push_screen(screen)
+            await self.push_screen(screen)  # mounted: the services load after its first paint
+            self.call_after_refresh(self.load_services)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load_services(self) -> None:
+        """The site's services (the ORM: about 300 ms of imports), loaded while the first
+        screen waits for the PIN; then the day's backup is checked."""
+        self.context.site.load()
+        # As run_app for the imports before the app: no full collection walks what they made
+        # again (about 45 ms), in the middle of a scan.
+        gc.freeze()
+        self.post_message(_ServicesLoaded())
+
+    @on(_ServicesLoaded)
+    def services_loaded(self) -> None:
+        self.daily_backup()
 
     @on(FirstScreenWanted)
     def first_screen_wanted(self) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mediateur_tui.services.auth import OperatorInfo
-from mediateur_tui.services.site import Site
+from mediateur_tui.services.operators import OperatorInfo
+
+if TYPE_CHECKING:
+    from mediateur_tui.services.site import Site
 
 DemoPins = list[tuple[str, str]]  # (name, PIN) shown on the log-in screen of the demo
 

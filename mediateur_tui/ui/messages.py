@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from mediateur_tui.services.auth import OperatorInfo
+from mediateur_tui.services.operators import OperatorInfo
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """What a start loads: each test runs a fresh `python` that does what the program does (build
 the parser, run `check`, open the app on its log-in screen) and lists `sys.modules`. Neither
 the hub's libraries, the network client, the printing and image libraries nor Alembic may
-be among them: they cost start-up time to every run that does not use them."""
+be among them: they cost start-up time to every run that does not use them. The app loads the
+ORM only once its log-in screen is up."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ HEAVY = (
     "pyzbar",
     "alembic",
 )
+ORM = ("sqlalchemy", "sqlmodel", "mediateur_tui.store.models")
 # A command-line check needs no ORM nor UI, and the parser no database layer at all.
-CHECK_FORBIDDEN = (*HEAVY, "sqlalchemy", "sqlmodel", "textual")
+CHECK_FORBIDDEN = (*HEAVY, *ORM, "textual")
 PARSER_FORBIDDEN = (*CHECK_FORBIDDEN, "mediateur_tui.services", "mediateur_tui.store")
 
 
@@ -94,13 +96,13 @@ def test_the_app_up_to_its_log_in_screen_loads_no_heavy_library(shared_demo_dir)
         from mediateur_tui.cli import build_parser
         from mediateur_tui.cli.common import ensure_demo
         from mediateur_tui.services.demo import DEMO_OPERATORS
-        from mediateur_tui.services.site import open_site
+        from mediateur_tui.services.site import open_site_for_app
         from mediateur_tui.ui.app import MediateurApp
         from mediateur_tui.ui.screens.login import LoginScreen
 
         build_parser().parse_args(["--demo"])
         assert ensure_demo(Path(sys.argv[1])) is None  # already there: nothing drawn
-        site = open_site(Path(sys.argv[1]), create=True)
+        site = open_site_for_app(Path(sys.argv[1]), create=True)
         app = MediateurApp(site, demo_pins=[(name, pin) for name, pin, _ in DEMO_OPERATORS])
 
         async def until_login():
@@ -116,3 +118,54 @@ def test_the_app_up_to_its_log_in_screen_loads_no_heavy_library(shared_demo_dir)
     )
     assert "mediateur_tui.ui.screens.login" in modules
     assert loaded(modules, HEAVY) == []
+
+
+def test_the_app_shows_its_log_in_screen_before_it_loads_the_orm(demo_dir):
+    """`run_app` on an existing site: the modules when the app starts loading its services
+    (the log-in screen is up by then), and a log-in after it."""
+    modules = modules_after(
+        """
+        import asyncio
+        from pathlib import Path
+        from mediateur_tui.services.site import open_site_for_app
+        from mediateur_tui.ui.app import MediateurApp
+        from mediateur_tui.ui.screens.login import LoginScreen
+
+        seen = {}
+
+        app = MediateurApp(open_site_for_app(Path(sys.argv[1])))
+        load_services = app.load_services
+
+        def watched():
+            seen["login shown"] = isinstance(app.screen, LoginScreen) and bool(
+                app.screen.query("#pin")
+            )
+            seen["modules"] = sorted(sys.modules)
+            load_services()
+
+        app.load_services = watched
+
+        async def log_in():
+            async with app.run_test() as pilot:
+                for _ in range(400):
+                    await pilot.pause()
+                    if "modules" in seen and app.screen.query("#operator"):
+                        break
+                await pilot.press(*"1234", "enter")
+                for _ in range(400):
+                    await pilot.pause()
+                    if type(app.screen).__name__ == "HomeScreen":
+                        return app.context.operator_name
+            return None
+
+        name = asyncio.run(log_in())
+        app.context.site.close()
+        report(
+            modules=seen.get("modules", []),
+            exit=0 if seen.get("login shown") and name == "Camille Martin" else seen,
+        )
+        """,
+        str(demo_dir.path),
+    )
+    assert "mediateur_tui.ui.screens.login" in modules
+    assert loaded(modules, (*HEAVY, *ORM)) == []

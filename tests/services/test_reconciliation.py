@@ -25,7 +25,7 @@ from mediateur_tui.services.reconciliation import (
     reconciliation,
 )
 from mediateur_tui.services.setup import SetupState, setup_state
-from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.engine import database_file, open_database
 from mediateur_tui.store.keys import load_or_create_site_key
 from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
@@ -95,11 +95,11 @@ def ack(document: dict, refused: dict[str, tuple[str, dict | None]]) -> dict:
 def test_setup_state_of_a_new_site_then_with_a_replica_then_an_account(tmp_path, demo_db):
     engine = open_database(tmp_path / "new" / DATABASE_FILENAME)
     try:
-        state = setup_state(engine)
+        state = setup_state(database_file(engine))
         assert (state.has_replica, state.has_operators, state.ready) == (False, False, False)
     finally:
         engine.dispose()
-    assert setup_state(demo_db.engine).ready
+    assert setup_state(database_file(demo_db.engine)).ready
 
 
 def test_setup_state_with_a_replica_and_no_account(tmp_path):
@@ -112,9 +112,11 @@ def test_setup_state_with_a_replica_and_no_account(tmp_path):
     engine = open_database(tmp_path / DATABASE_FILENAME)
     try:
         apply_snapshot(engine, region.snapshot(), "AVESNES-EPN")
-        assert setup_state(engine) == SetupState(has_replica=True, has_operators=False)
+        assert setup_state(database_file(engine)) == SetupState(
+            has_replica=True, has_operators=False
+        )
         add_operator(engine, "Léa Dupont", "responsable", "2468")
-        assert setup_state(engine).ready
+        assert setup_state(database_file(engine)).ready
     finally:
         engine.dispose()
 

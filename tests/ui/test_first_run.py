@@ -17,7 +17,7 @@ from mediateur_tui.hub.cli import main as hub_main
 from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.setup import SetupState, setup_state
 from mediateur_tui.services.sync import SiteSync
-from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.engine import database_file, open_database
 from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 from mediateur_tui.ui.app import MediateurApp
 from mediateur_tui.ui.screens.first_operator import FirstOperatorScreen
@@ -140,7 +140,7 @@ async def test_replica_file_then_first_account_then_log_in(new_site, region_hub,
         assert app.context.operator.role == "responsable"
         assert "20 pass" in shown(app, "#replica")
         assert "Non inscrit auprès de la région" in shown(app, "#replica")
-    assert setup_state(engine).ready
+    assert setup_state(database_file(engine)).ready
 
 
 async def test_a_tampered_or_wrong_replica_file_is_refused_and_nothing_is_imported(
@@ -188,7 +188,7 @@ async def test_a_tampered_or_wrong_replica_file_is_refused_and_nothing_is_import
         )
         assert app.focused is app.screen.query_one("#site-id")
         assert isinstance(app.screen, FirstRunScreen)
-    assert not setup_state(engine).has_replica
+    assert not setup_state(database_file(engine)).has_replica
     assert SiteSync(engine, data_dir).status().replica_cursor == 0
 
 
@@ -270,7 +270,7 @@ async def test_enrolment_errors_say_why_and_change_nothing(new_site, hub_server,
             "Indiquez le jeton d'inscription donné par la région."
         )
         assert app.focused is app.screen.query_one("#token")
-    assert not setup_state(engine).has_replica
+    assert not setup_state(database_file(engine)).has_replica
     assert not SiteSync(engine, data_dir).status().enrolled
 
 

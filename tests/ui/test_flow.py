@@ -226,6 +226,32 @@ async def test_a_mistyped_code_is_given_back_whole_with_the_cursor_at_its_fault(
     assert [r.code for r in demo.redemptions()] == [valid, bare(demo.codes["valid"][3])]
 
 
+async def test_typing_in_the_scan_field_lays_nothing_out_and_a_long_payload_scrolls(
+    demo, monkeypatch
+):
+    """The screen (its table of passes included) is laid out again when a verdict comes, not
+    at each key of a scan nor at the Enter that empties the field."""
+    payload = demo.codes["valid"][0]  # a QR payload, wider than the field
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_session(pilot)
+        field = screen.query_one("#scan", Input)
+        layouts: list[None] = []
+        lay_out = screen._refresh_layout
+        monkeypatch.setattr(
+            screen, "_refresh_layout", lambda *a, **k: (layouts.append(None), lay_out(*a, **k))
+        )
+        await type_text(pilot, payload)
+        assert field.value == payload
+        assert layouts == []
+        assert 0 < field.scroll_x == field.max_scroll_x  # the field shows the end of the text
+        await scan(pilot, "")
+        assert verdict(app).startswith("✔  PASS VALIDE")
+        assert field.value == "" and field.scroll_x == 0
+        assert layouts  # the verdict's panel and the new row
+    assert [r.code for r in demo.redemptions()] == [bare(payload)]
+
+
 async def test_a_scanner_burst_records_every_pass_in_order(demo, monkeypatch):
     payloads = demo.codes["valid"][0:6:2]  # three QR payloads, about 140 characters each
     assert all(len(p) > 100 for p in payloads)

@@ -13,7 +13,7 @@ from textual.worker import Worker
 
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.roles import ROLE_LABELS
-from mediateur_tui.services.auth import OperatorInfo
+from mediateur_tui.services.operators import OperatorInfo
 from mediateur_tui.ui.messages import FirstScreenWanted
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.form_field import FormField, OrderedInput

@@ -12,7 +12,7 @@ from textual.widgets import Header, Input, Label, Select, Static
 from textual.worker import Worker
 
 from mediateur_tui.domain.roles import ROLE_LABELS
-from mediateur_tui.services.auth import LoginResult, OperatorInfo
+from mediateur_tui.services.operators import LoginResult, OperatorInfo
 from mediateur_tui.ui.messages import LoggedIn
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.widgets.form_field import OrderedInput
@@ -57,7 +57,7 @@ class LoginScreen(SiteScreen[None]):
 
     @work(thread=True, exit_on_error=False)
     def load_operators(self) -> None:
-        self.post_message(self.OperatorsLoaded(self.context.site.accounts.list()))
+        self.post_message(self.OperatorsLoaded(self.context.site.operators()))
 
     @on(OperatorsLoaded)
     def show_operators(self, message: OperatorsLoaded) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import events
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import Input
 from textual.widgets.input import Selection
 
@@ -32,6 +34,11 @@ class ScanField(Input):
     class Submitted(Input.Submitted):
         typing: Typing = Typing.UNKNOWN
 
+    # Input sets its virtual size (its text's width, how far it scrolls) at every change of
+    # its value, and Widget's reactive lays the whole screen out again for it: every key of a
+    # scan, and its Enter, repainted every widget (the session's table too) while the scan
+    # was being checked. The field's own size never depends on its text: a repaint is enough.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), repaint=True)
     fault_at: int | None = None
     _key_times: tuple[float, ...] = ()
     _mixed = False  # the text holds characters that did not come as keys
