@@ -44,6 +44,7 @@ SESSION_KINDS = {kind.value: kind.label for kind in TypeActivite}
 
 
 MAX_SESSION_MINUTES = 12 * 60  # the desk's limit, within the Coop's 23 h 59
+FIRST_SESSION_MINUTES = 60  # a médiatrice's very first session, before she has habits
 
 SEALED_MESSAGE = "Cet encaissement a déjà été remis à la région : il ne peut plus être annulé ici."
 
@@ -294,6 +295,13 @@ class Desk:
         kind of work (services/activity.py), else the first session's defaults."""
         today = local_date(self.clock())
         return defaults_for(self._engine, operator_id, kind, today, duration_minutes)
+
+    def next_session_defaults(self, operator_id: int) -> Activity:
+        """What the new-session form starts with: the operator's previous session's kind of
+        work, its type included, else an individuel of FIRST_SESSION_MINUTES."""
+        previous = self.last_activity(operator_id)
+        kind = previous.type if previous else TypeActivite.INDIVIDUEL
+        return self.session_defaults(operator_id, kind, FIRST_SESSION_MINUTES)
 
     def start_activity(self, operator_id: int, title: str, activity: Activity) -> SessionInfo:
         """A session recording `activity`, once the Coop's rules accept it (domain/activity.py);
