@@ -306,14 +306,7 @@ class Desk:
     def start_activity(self, operator_id: int, title: str, activity: Activity) -> SessionInfo:
         """A session recording `activity`, once the Coop's rules accept it (domain/activity.py);
         an atelier's title is the session's."""
-        title = (activity.title or title).strip() or "Séance"
-        if activity.type is TypeActivite.COLLECTIF:
-            activity = replace(activity, title=title)
-        if not 1 <= activity.duration_minutes <= MAX_SESSION_MINUTES:
-            raise DeskError("La durée doit être comprise entre 1 minute et 12 heures.")
-        found = problems(activity)
-        if found:
-            raise DeskError(" ".join(found))
+        title, activity = _accepted(title, activity)
         desk_session = DeskSession(
             title=title,
             kind=activity.type.value,
@@ -329,6 +322,27 @@ class Desk:
                 raise DeskError("Opérateur inconnu : reconnectez-vous.")
             if not may(operator.role, "new_session"):
                 raise DeskError(REFUSALS["new_session"])
+            session.add(desk_session)
+            session.commit()
+            session.refresh(desk_session)
+            return SessionInfo.of(desk_session)
+
+    def correct_activity(self, session_id: int, title: str, activity: Activity) -> SessionInfo:
+        """The session under way, its activity (and title) replaced by `activity` once the
+        Coop's rules accept it: what the médiatrice completes or corrects during the session."""
+        title, activity = _accepted(title, activity)
+        with Session(writer(self._engine)) as session:
+            desk_session = session.get(DeskSession, session_id)
+            if desk_session is None:
+                raise DeskError("Séance introuvable.")
+            if desk_session.ended_at is not None:
+                raise DeskError("Cette séance est terminée : son activité ne se corrige plus ici.")
+            desk_session.title = title
+            desk_session.kind = activity.type.value
+            desk_session.themes = ", ".join(activity.tags)
+            desk_session.duration_minutes = activity.duration_minutes
+            for column, value in activity_columns(activity).items():
+                setattr(desk_session, column, value)
             session.add(desk_session)
             session.commit()
             session.refresh(desk_session)
@@ -379,3 +393,17 @@ class Desk:
                 )
                 for row in rows
             ]
+
+
+def _accepted(title: str, activity: Activity) -> tuple[str, Activity]:
+    """The session's title and `activity` once the desk and the Coop accept them (an atelier's
+    title is the session's); a DeskError with the French reasons otherwise."""
+    title = (activity.title or title).strip() or "Séance"
+    if activity.type is TypeActivite.COLLECTIF:
+        activity = replace(activity, title=title)
+    if not 1 <= activity.duration_minutes <= MAX_SESSION_MINUTES:
+        raise DeskError("La durée doit être comprise entre 1 minute et 12 heures.")
+    found = problems(activity)
+    if found:
+        raise DeskError(" ".join(found))
+    return title, activity

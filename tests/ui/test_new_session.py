@@ -21,7 +21,7 @@ from mediateur_tui.ui.screens.home import HomeScreen
 from mediateur_tui.ui.screens.new_session import NewSessionScreen
 from mediateur_tui.ui.screens.session import SessionScreen
 
-from .helpers import NOW, SIZE, log_in, settle, text_of, type_text
+from .helpers import NOW, SIZE, footer_keys, keys_back_to_back, log_in, settle, text_of, type_text
 
 TODAY = date(2026, 11, 28)
 
@@ -217,3 +217,40 @@ async def test_f4_shows_the_anonymous_counts_which_stay_within_the_participants(
         await type_text(pilot, "1")
         await submit(pilot)
         assert activity_of(sessions(demo)[-1]).genres == {Genre.FEMININ: 1}
+
+
+async def test_quick_typing_ticks_what_the_keys_were_typed_on(demo):
+    """Space and the arrows act in the order typed, even when a Tab comes right after."""
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_form(pilot)
+        await focus(pilot, "#thematiques-list")
+        keys_back_to_back(app, "m", "a", "i", "l", "space", "tab", "space", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SessionScreen)
+        activity = activity_of(sessions(demo)[-1])
+        assert activity.thematiques == (Thematique.NAVIGATION_SUR_INTERNET, Thematique.EMAIL)
+        assert activity.equipment == (Materiel.ORDINATEUR,)
+
+
+async def test_f4_on_the_session_screen_corrects_its_activity(demo):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_form(pilot)
+        await submit(pilot)
+        assert isinstance(app.screen, SessionScreen)
+        assert "Activité" in footer_keys(app)
+        await pilot.press("f4")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, NewSessionScreen)
+        assert "Activité de la séance" in text_of(form.query_one(".card-title"))
+        await pilot.press("right")  # an atelier, after all
+        await focus(pilot, "#participants")
+        await type_text(pilot, "4")
+        await submit(pilot)
+        assert isinstance(app.screen, SessionScreen)
+        assert "(Atelier collectif, 60 min)" in text_of(app.screen.query_one("#session-title"))
+        [row] = sessions(demo)
+        assert (row.kind, row.participants, row.title) == ("collectif", 4, "Séance du 28/11/2026")
+        assert "Activité de la séance enregistrée." in text_of(app.screen.query_one("#verdict"))

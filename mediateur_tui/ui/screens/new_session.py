@@ -1,9 +1,10 @@
 """New session, in La Coop de la médiation numérique's vocabulary (docs/coop-activite.md).
 
 Everything starts with the médiatrice's previous session's kind of work (Desk.next_session
-defaults), so that Enter alone starts a session. The essentials show first; F4 shows the
-rest (equipment, démarche, anonymous counts, beneficiaries' commune, tags). The same form
-corrects the activity of the session under way (`editing`).
+defaults), so that Enter alone starts a session: Enter, in any field, submits the form (Space
+ticks, the arrows choose). The essentials show first; F4 shows the rest (démarche, anonymous
+counts, beneficiaries' commune, tags). The same form, given the session's title, corrects the
+activity of the session under way (F4 on the session screen).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from mediateur_tui.services.desk import MAX_SESSION_MINUTES
 from mediateur_tui.ui.widgets.choice_row import ChoiceRow
 from mediateur_tui.ui.widgets.counts_grid import CountsGrid
 from mediateur_tui.ui.widgets.form_field import OrderedInput
-from mediateur_tui.ui.widgets.thematiques_picker import ThematiquesPicker
+from mediateur_tui.ui.widgets.thematiques_picker import ThematiquesList, ThematiquesPicker
 
 CUSTOM = 0  # the duration row's « Personnaliser »
 UNSET = "Non renseigné"
@@ -91,16 +92,19 @@ def _optional(options: Sequence[tuple[str, V]]) -> list[tuple[str, V | None]]:
 
 class NewSessionScreen(ModalScreen[SessionForm | None]):
     BINDINGS = [
-        Binding("enter", "start", "Commencer", id="new_session.start", priority=True),
+        Binding("enter", "start", "Commencer", id="new_session.start"),
         Binding("f4", "details", "Plus de détails", id="new_session.details"),
         Binding("escape", "cancel", "Annuler", id="new_session.cancel"),
     ]
     AUTO_FOCUS = "#type"
 
-    def __init__(self, defaults: Activity, *, editing: bool = False) -> None:
+    def __init__(self, defaults: Activity, *, title: str | None = None) -> None:
+        """`title`: the session's, when the form corrects the activity of a session under way
+        (an individuel keeps it)."""
         super().__init__()
         self.defaults = defaults
-        self.editing = editing
+        self.editing = title is not None
+        self.session_title = title
 
     def compose(self) -> ComposeResult:
         start = self.defaults
@@ -237,6 +241,8 @@ class NewSessionScreen(ModalScreen[SessionForm | None]):
         details.display = True
         self.query_one("#demarche").focus()
 
+    @on(Input.Submitted)
+    @on(ThematiquesList.Submitted)
     def action_start(self) -> None:
         try:
             form = self._form()
@@ -301,7 +307,8 @@ class NewSessionScreen(ModalScreen[SessionForm | None]):
             beneficiary_commune=self._commune("#beneficiary-commune", "beneficiary_commune"),
             tags=tags_of(self.query_one("#tags", Input).value),
         )
-        return SessionForm(title=title or f"Séance du {format_date(day)}", activity=activity)
+        title = title or self.session_title or f"Séance du {format_date(day)}"
+        return SessionForm(title=title, activity=activity)
 
     def _day(self) -> date:
         try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from rich.text import Text
-from textual.binding import Binding
+from textual import events
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -32,11 +32,6 @@ class ChoiceRow(Widget, Generic[V], can_focus=True):
     ChoiceRow { height: auto; width: 1fr; }
     ChoiceRow:focus { background: $boost; }
     """
-    BINDINGS = [
-        Binding("left", "move(-1)", "Précédent", show=False),
-        Binding("right", "move(1)", "Suivant", show=False),
-        Binding("space", "tick", "Cocher", show=False),
-    ]
     cursor: reactive[int] = reactive(0)
 
     @dataclass
@@ -79,6 +74,18 @@ class ChoiceRow(Widget, Generic[V], can_focus=True):
         self._chosen = [value]
         self.cursor = [option for _, option in self.options].index(value)
         self._changed()
+
+    async def _on_key(self, event: events.Key) -> None:
+        """The arrows and Space act here, in the order typed: a binding would act once the key
+        has bubbled up, after a quick Tab typed next has moved the focus."""
+        if event.key in ("left", "right"):
+            self.action_move(-1 if event.key == "left" else 1)
+        elif event.key == "space":
+            self.action_tick()
+        else:
+            return
+        event.stop()
+        event.prevent_default()
 
     def action_move(self, step: int) -> None:
         self.cursor = (self.cursor + step) % len(self.options)

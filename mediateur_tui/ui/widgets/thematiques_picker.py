@@ -10,6 +10,7 @@ from rich.segment import Segment
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import SelectionList, Static
 from textual.widgets._toggle_button import ToggleButton
@@ -48,8 +49,16 @@ class ThematiquesList(SelectionList[Thematique]):
         assert isinstance(parent, ThematiquesPicker)
         return parent
 
+    class Submitted(Message):
+        """Enter in the list: the form's Enter, not a tick (Space ticks)."""
+
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == "backspace" and self.filter:
+        if event.key == "enter":
+            self.post_message(self.Submitted())
+        elif event.key == "space":  # here, in the order typed, not once the key bubbled up
+            if self.highlighted is not None:
+                self.toggle(self.get_option_at_index(self.highlighted))
+        elif event.key == "backspace" and self.filter:
             self._refilter(self.filter[:-1])
         elif event.is_printable and event.character and event.character != " ":
             self._refilter(self.filter + event.character)
