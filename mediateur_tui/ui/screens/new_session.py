@@ -237,9 +237,7 @@ class NewSessionScreen(ModalScreen[SessionForm | None]):
         self.query_one("#redirection-row").display = self._choice("#oriented") is True
 
     def action_details(self) -> None:
-        details = self.query_one("#details")
-        details.display = True
-        self.query_one("#demarche").focus()
+        self._focus(self.query_one("#demarche"))
 
     @on(Input.Submitted)
     @on(ThematiquesList.Submitted)
@@ -265,11 +263,17 @@ class NewSessionScreen(ModalScreen[SessionForm | None]):
             selector = "#duration-custom"
         if selector is None:
             return
-        widget = self.query_one(selector)
+        self._focus(self.query_one(selector))
+
+    def _focus(self, widget: Widget) -> None:
+        """Focuses `widget`, showing the F4 part first when it is there: once laid out, so
+        that the form scrolls to it."""
         details = self.query_one("#details")
-        if details in widget.ancestors:
+        if details in widget.ancestors and not details.display:
             details.display = True
-        widget.focus()
+            self.call_after_refresh(widget.focus)
+        else:
+            widget.focus()
 
     def _choice(self, selector: str) -> Any:
         return self.query_one(selector, ChoiceRow).value

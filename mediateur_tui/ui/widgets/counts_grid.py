@@ -17,9 +17,9 @@ from mediateur_tui.ui.widgets.form_field import OrderedInput
 
 class CountsGrid(Grid, Generic[E]):
     DEFAULT_CSS = """
-    CountsGrid { grid-size: 6; grid-columns: 1fr 6 1fr 6 1fr 6; grid-rows: 1; height: auto; }
-    CountsGrid > Label { width: 1fr; text-align: right; padding-right: 1; }
-    CountsGrid > Input { width: 6; height: 1; border: none; padding: 0; }
+    CountsGrid { grid-size: 6; grid-columns: 1fr 6 1fr 6 1fr 6; grid-rows: auto; height: auto; }
+    CountsGrid > Label { width: 1fr; height: auto; text-align: right; padding-right: 1; }
+    CountsGrid > Input { width: 6; height: 1; border: none; padding: 0 1; }
     """
 
     def __init__(self, enum: type[E], counts: Mapping[E, int], *, id: str) -> None:
@@ -33,8 +33,9 @@ class CountsGrid(Grid, Generic[E]):
             count = self._counts.get(member)
             yield OrderedInput(
                 value=str(count) if count else "",
+                placeholder="0",
                 restrict=r"[0-9]*",
-                max_length=4,
+                max_length=3,
                 id=f"{self.id}-{member.value}",
             )
 

@@ -1,5 +1,6 @@
 """The Coop's thématiques to tick, with type-to-filter: letters typed in the list keep the
-thématiques whose label holds them (accents ignored), Backspace takes one back, Space ticks."""
+thématiques whose label holds them (accents ignored), Backspace takes one back, Escape clears
+the filter, Space ticks."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from mediateur_tui.domain.activity import Thematique
 from mediateur_tui.ui.widgets.toggles import TICKED, UNTICKED
 
 FILTER_HINT = "Tapez pour filtrer, Espace : cocher"
+FILTER_SHOWN = "Échap : tout revoir"
 
 
 def folded(text: str) -> str:
@@ -60,6 +62,8 @@ class ThematiquesList(SelectionList[Thematique]):
                 self.toggle(self.get_option_at_index(self.highlighted))
         elif event.key == "backspace" and self.filter:
             self._refilter(self.filter[:-1])
+        elif event.key == "escape" and self.filter:  # the filter goes first, then the form
+            self._refilter("")
         elif event.is_printable and event.character and event.character != " ":
             self._refilter(self.filter + event.character)
         else:
@@ -136,5 +140,6 @@ class ThematiquesPicker(Vertical):
 
     def _state_text(self) -> str:
         ticked = ", ".join(theme.label for theme in self._list.chosen) or "aucune"
-        search = f"Filtre « {self._list.filter} »" if self._list.filter else FILTER_HINT
+        shown = self._list.filter
+        search = f"Filtre « {shown} » ({FILTER_SHOWN})" if shown else FILTER_HINT
         return f"{search} · cochées : {ticked}"
