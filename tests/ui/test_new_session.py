@@ -255,3 +255,15 @@ async def test_f4_on_the_session_screen_corrects_its_activity(demo):
         [row] = sessions(demo)
         assert (row.kind, row.participants, row.title) == ("collectif", 4, "Séance du 28/11/2026")
         assert "Activité de la séance enregistrée." in text_of(app.screen.query_one("#verdict"))
+
+
+async def test_a_click_chooses_an_option(demo):
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot)
+        row = form.query_one("#type")
+        offset = len("● Accompagnement individuel  ") + 2  # on « Atelier collectif »
+        await pilot.click(row, offset=(offset, 0))
+        await settle(pilot)
+        assert row.value is TypeActivite.COLLECTIF
+        assert form.query_one("#collectif").display

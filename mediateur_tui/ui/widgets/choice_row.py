@@ -1,4 +1,5 @@
-"""A field of a form that offers a few options on a line: ←/→ choose, Space ticks.
+"""A field of a form that offers a few options on a line: ←/→ choose, Space ticks, a click
+chooses or ticks.
 
 One focus stop per field, and Enter is left to the form (it starts what the form is for):
 a keyboard-only person goes through a form with Tab, the arrows and Space. The marks read
@@ -87,6 +88,18 @@ class ChoiceRow(Widget, Generic[V], can_focus=True):
         event.stop()
         event.prevent_default()
 
+    def on_click(self, event: events.Click) -> None:
+        """A click chooses (or ticks) the option under the pointer."""
+        index = self._option_at(event.x, event.y)
+        if index is None:
+            return
+        self.focus()
+        self.cursor = index
+        if self.multiple:
+            self.action_tick()
+        else:
+            self.choose(self.options[index][1])
+
     def action_move(self, step: int) -> None:
         self.cursor = (self.cursor + step) % len(self.options)
         if not self.multiple:
@@ -126,6 +139,18 @@ class ChoiceRow(Widget, Generic[V], can_focus=True):
                 style = "reverse" if self.has_focus and index == self.cursor else ""
                 text.append(f"{mark} {label}", style=style)
         return text
+
+    def _option_at(self, x: int, y: int) -> int | None:
+        lines = self._lines(self.size.width)
+        if not 0 <= y < len(lines):
+            return None
+        start = 0
+        for index in lines[y]:
+            end = start + len(self.options[index][0]) + 2
+            if start <= x < end:
+                return index
+            start = end + len(GAP)
+        return None
 
     def _lines(self, width: int) -> list[list[int]]:
         """The options' indexes line by line: an option is never cut (unless alone)."""
