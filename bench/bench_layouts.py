@@ -1,8 +1,10 @@
 """How parse_scan reads passes typed through each mis-set keyboard (domain/keyboard.py).
 
 Random bare codes (the demo's code maker) and signed QR payloads (the demo region's key) are
-typed through each Situation's key mapping, then parsed. For each situation it prints how many
-were read right, refused, or read as another code with or without a layout warning (a
+typed through each Situation's key mapping, then parsed twice: with the typing the desk's scan
+field tells from the keys' timing (a burst for a scanner's situation, keys by hand for
+DIGITS_WITHOUT_SHIFT), and without timing (a paste, the command line). For each it prints how
+many were read right, refused, or read as another code with or without a layout warning (a
 "silent misread": the worst case). It prints figures; it asserts nothing.
 
     .venv/bin/python bench/bench_layouts.py                  # 200,000 codes, 2,000 payloads
@@ -16,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
-from mediateur_tui.domain.keyboard import SITUATIONS
+from mediateur_tui.domain.keyboard import SITUATIONS, Typing
 from mediateur_tui.domain.scan_input import ScanInput, build_payload, parse_scan, signed_message
 from mediateur_tui.domain.signatures import sign
 from mediateur_tui.services.demo import MAIN_PROGRAMME, _CodeMaker, demo_region_key
@@ -34,11 +36,17 @@ def outcome(scan: ScanInput, code: str) -> str:
     return "wrong, warned" if warned else "wrong, silent"
 
 
-def measure(label: str, texts: list[str], codes: list[str], typed: Callable[[str], str]) -> None:
+def measure(
+    label: str,
+    texts: list[str],
+    codes: list[str],
+    typed: Callable[[str], str],
+    typing: Typing = Typing.UNKNOWN,
+) -> None:
     pairs = zip(texts, codes, strict=True)
-    counts = Counter(outcome(parse_scan(typed(text)), code) for text, code in pairs)
+    counts = Counter(outcome(parse_scan(typed(text), typing), code) for text, code in pairs)
     figures = "  ".join(f"{name}: {counts[name]:>7,}" for name in OUTCOMES)
-    print(f"  {label:<28} {figures}")
+    print(f"  {label:<40} {figures}")
 
 
 def main() -> None:
@@ -63,7 +71,10 @@ def main() -> None:
         print(f"{kind} ({len(texts):,}):")
         measure("plain (well set)", texts, expected, lambda text: text)
         for situation in SITUATIONS:
-            measure(situation.name, texts, expected, situation.type_as)
+            timed = Typing.HAND if situation.typed_by_hand else Typing.SCANNER
+            for typing in (timed, Typing.UNKNOWN):
+                label = f"{situation.name}, {typing.value}"
+                measure(label, texts, expected, situation.type_as, typing)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,12 @@ from mediateur_tui.cli.common import (
     responsable_option,
 )
 from mediateur_tui.domain.errors import NothingToDo
-from mediateur_tui.domain.formatting import format_datetime, format_euros, refused_reads
+from mediateur_tui.domain.formatting import (
+    acknowledged_passes,
+    format_datetime,
+    format_euros,
+    refused_reads,
+)
 from mediateur_tui.domain.french_cli import say, warn
 from mediateur_tui.domain.periods import month_of, period_label
 
@@ -224,8 +229,7 @@ def import_ack(args: argparse.Namespace, data_dir: Path) -> int:
     say(
         f"Accusé de réception de la remise n° {batch.sequence} ({period_label(batch.period)}, "
         f"scellée le {format_datetime(batch.sealed_at)}){again} : "
-        f"{summary.accepted} accepté(s) pour {format_euros(summary.accepted_cents)}, "
-        f"{summary.refused} refusé(s)."
+        f"{acknowledged_passes(summary.accepted, summary.accepted_cents, summary.refused)}."
     )
     for line in summary.refused_lines:
         say(f"  {line.describe()}")

@@ -46,10 +46,12 @@ from mediateur_tui.services.demo import (
     MAIN_PROGRAMME,
     OTHER_SITE_DIR,
     OTHER_SITE_ID,
+    OTHER_SITE_IDENTITY,
     PROGRAMMES,
     REGION_DIR,
     REGION_ID,
     SITE_ID,
+    SITE_IDENTITY,
     STOCK_CARNETS,
     DemoProgramme,
     DemoResult,
@@ -128,8 +130,10 @@ def create(data_dir: Path, now: datetime) -> DemoResult:
     try:
         plan = _issue_region(hub, settings, local_date(now))
         tokens = {
-            SITE_ID: enrol_site(hub, SITE_ID, SITE_NAME, distributor=True),
-            OTHER_SITE_ID: enrol_site(hub, OTHER_SITE_ID, OTHER_SITE_NAME),
+            SITE_ID: enrol_site(hub, SITE_ID, SITE_NAME, distributor=True, identity=SITE_IDENTITY),
+            OTHER_SITE_ID: enrol_site(
+                hub, OTHER_SITE_ID, OTHER_SITE_NAME, identity=OTHER_SITE_IDENTITY
+            ),
         }
     finally:
         hub.engine.dispose()

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from mediateur_tui.domain.errors import UserError
+from mediateur_tui.domain.site_identity import is_code_postal, parse_code_insee
 
 Day = date  # `Activity.date` hides the type inside the class
 
@@ -317,9 +318,6 @@ def duration_label(minutes: int) -> str:
 
 # --- the activity of a session --------------------------------------------------------------
 
-_POSTCODE = re.compile(r"[0-9]{5}")
-_INSEE = re.compile(r"[0-9]{5}|2[AB][0-9]{3}")
-
 
 @dataclass(frozen=True)
 class Commune:
@@ -333,17 +331,12 @@ class Commune:
 def parse_commune(text: str) -> Commune:
     """`59440:59036` or `59440:59036:Avesnes-sur-Helpe`."""
     parts = [part.strip() for part in text.split(":", 2)]
-    if len(parts) < 2 or not _POSTCODE.fullmatch(parts[0]):
+    if len(parts) < 2 or not is_code_postal(parts[0]):
         raise UserError(
             f"Commune illisible : « {text} » (attendu CODE_POSTAL:CODE_INSEE[:NOM], par ex. "
             "59440:59036:Avesnes-sur-Helpe)."
         )
-    if not _INSEE.fullmatch(parts[1].upper()):
-        raise UserError(
-            f"Code INSEE invalide : « {parts[1]} » (5 caractères : chiffres, ou 2A/2B pour la "
-            "Corse)."
-        )
-    return Commune(parts[0], parts[1].upper(), parts[2] if len(parts) > 2 else "")
+    return Commune(parts[0], parse_code_insee(parts[1]), parts[2] if len(parts) > 2 else "")
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,15 @@ def refused_reads(count: int) -> str:
     return plural(count, "lecture refusée", "lectures refusées")
 
 
+def acknowledged_passes(accepted: int, accepted_cents: int, refused: int) -> str:
+    """What the region's acknowledgement of a remise says: '3 pass acceptés pour 30,00 €,
+    1 pass refusé'."""
+    return (
+        f"{plural(accepted, 'pass accepté', 'pass acceptés')} pour {format_euros(accepted_cents)}, "
+        f"{plural(refused, 'pass refusé', 'pass refusés')}"
+    )
+
+
 def capitalised(text: str) -> str:
     """'pass expiré' -> 'Pass expiré' (only the first letter changes)."""
     return text[:1].upper() + text[1:]

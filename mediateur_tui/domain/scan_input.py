@@ -23,7 +23,7 @@ from mediateur_tui.domain.codes import (
     normalise,
     parse_code,
 )
-from mediateur_tui.domain.keyboard import CLEAN_CHARACTERS, SITUATIONS, Situation
+from mediateur_tui.domain.keyboard import CLEAN_CHARACTERS, Situation, Typing
 from mediateur_tui.domain.signatures import KID_PATTERN
 from mediateur_tui.domain.text import REPLACEMENT, inert
 
@@ -84,11 +84,13 @@ def build_payload(
     return f"{signed_message(programme, code, valid_until, kid)}:{signature}"
 
 
-def parse_scan(text: str) -> ScanInput:
+def parse_scan(text: str, typing: Typing = Typing.UNKNOWN) -> ScanInput:
     """Reads one scan or typed entry: as is, and as each mis-set keyboard would have typed it.
 
     A mis-set keyboard is considered when the text shows its marks (domain/keyboard.py), or
-    when it fails as is for another reason than its check symbol (a typo). When the readings
+    when it fails as is for another reason than its check symbol (a typo); only a person's
+    (digits without Shift) when the keys came by hand, only a scanner's when they came as a
+    burst (`typing`), both when it is not known. When the readings
     give two different codes, the scan is refused as ambiguous: which one is meant cannot be
     known. What was read is kept inert (domain/text.py): it is shown, logged and stored as is."""
     raw = inert(text.strip())
@@ -101,44 +103,46 @@ def parse_scan(text: str) -> ScanInput:
             raw=raw[:MAX_INPUT_LENGTH], kind=InputKind.BARE, error="Saisie trop longue."
         )
     direct = _parse(raw, layout=None)
-    readings, unmarked = _readings(raw, direct)
+    readings, unmarked = _readings(raw, direct, typing.situations)
     distinct = {_meaning(reading): reading for reading in readings}
     if len(distinct) > 1:
         error = _ambiguous(list(distinct.values()))
         return ScanInput(raw=raw, kind=direct.kind, ambiguous=True, error=error)
     if readings:
         return replace(readings[0], other_reading=_other_code(readings[0], unmarked))
-    return _refused(raw, direct)
+    return _refused(raw, direct, typing.situations)
 
 
-def _readings(raw: str, direct: ScanInput) -> tuple[list[ScanInput], list[ScanInput]]:
+def _readings(
+    raw: str, direct: ScanInput, situations: tuple[Situation, ...]
+) -> tuple[list[ScanInput], list[ScanInput]]:
     """The readings that count (as is, and under each mis-set keyboard the text shows signs
     of), and those of mis-set keyboards it shows no sign of."""
     readings = [direct] if direct.error is None else []
     unmarked: list[ScanInput] = []
-    for situation in SITUATIONS:
-        undone = situation.undo(raw)
-        if undone == raw or not CLEAN_CHARACTERS.issuperset(undone):
-            continue  # a scanner means what a pass holds: upper case, digits, ":" and "-"
-        reading = _parse(undone, layout=situation)
-        if reading.error is not None:
-            continue
-        if situation.shows_markers(raw) or (direct.error is not None and not _a_typo(direct)):
-            readings.append(replace(reading, raw=raw))
-        else:
-            unmarked.append(reading)
+    for situation in situations:
+        for meant in situation.meanings(raw):
+            if meant == raw or not CLEAN_CHARACTERS.issuperset(meant):
+                continue  # a scanner means what a pass holds: upper case, digits, ":" and "-"
+            reading = _parse(meant, layout=situation)
+            if reading.error is not None:
+                continue
+            if situation.shows_markers(raw) or (direct.error is not None and not _a_typo(direct)):
+                readings.append(replace(reading, raw=raw))
+            else:
+                unmarked.append(reading)
     return readings, unmarked
 
 
-def _refused(raw: str, direct: ScanInput) -> ScanInput:
+def _refused(raw: str, direct: ScanInput, situations: tuple[Situation, ...]) -> ScanInput:
     """No reading: what is wrong as is, or, when the text shows a mis-set keyboard's marks,
     what is wrong once undone, with the hint."""
     # Lower case alone says nothing here: a code typed in lower case fails like any other.
     no_letters = "".join(char for char in raw if not "a" <= char <= "z")
-    marked = [situation for situation in SITUATIONS if situation.shows_markers(no_letters)]
+    marked = [situation for situation in situations if situation.shows_markers(no_letters)]
     if not marked and (direct.kind is InputKind.QR or len(normalise(raw)) == CODE_LENGTH):
         return direct
-    fixed = _parse((marked or [Situation.US_ON_AZERTY])[0].undo(raw), layout=None)
+    fixed = _parse((marked or list(situations))[0].undo(raw), layout=None)
     return replace(direct, error=f"{fixed.error} {GARBLED_HINT}")
 
 

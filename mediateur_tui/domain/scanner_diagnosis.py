@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from enum import Enum
 
 from mediateur_tui.domain.codes import format_code
-from mediateur_tui.domain.keyboard import CLEAN_CHARACTERS, SITUATIONS, Situation
+from mediateur_tui.domain.keyboard import (
+    CLEAN_CHARACTERS,
+    SLOW_GAP_SECONDS,
+    Situation,
+    Typing,
+)
 from mediateur_tui.domain.scan_input import InputKind, ScanInput, parse_scan
 
-# A scanner types a character every few milliseconds; a person, every tenth of a second or so.
-SLOW_GAP_SECONDS = 0.08
 # Keys that stop arriving this long without Enter end a burst that had no Enter suffix.
 SILENCE_SECONDS = 1.0
 _SYMBOLS = {" ": "␣", "\t": "⇥", "\r": "⏎", "\n": "⏎", "\x7f": "␡"}
@@ -52,6 +55,11 @@ class Finding(Enum):
         "Un lecteur tape un caractère toutes les quelques millisecondes. Si c'était bien le "
         "lecteur, réglez sa vitesse au plus rapide (« Keyboard speed », « Inter-character "
         "delay ») ; tapé à la main, c'est normal.",
+    )
+    DIGITS_WITHOUT_SHIFT = (
+        "Tapé à la main : chiffres sans la touche Maj",
+        "Sur un clavier AZERTY, tapez les chiffres avec la touche Maj (⇧) ; la lecture a été "
+        "corrigée, mais un code tapé ainsi peut se lire de deux façons.",
     )
     AMBIGUOUS = (
         "Lecture ambiguë : selon le réglage, elle se lit comme deux codes différents",
@@ -102,8 +110,9 @@ def diagnose(keys: Sequence[tuple[str, float]], ended_by_enter: bool) -> Diagnos
     text = "".join(char for char, _ in keys)
     if ended_by_enter:
         text = text.removesuffix("\r").removesuffix("\n")
-    scan = parse_scan(text)
-    findings = _layout_findings(text, scan)
+    typing = Typing.of(times)
+    scan = parse_scan(text, typing)
+    findings = _layout_findings(text, scan, typing)
     if not ended_by_enter:
         findings.append(Finding.NO_ENTER)
     if gaps and max(gaps) > SLOW_GAP_SECONDS:
@@ -118,10 +127,10 @@ def diagnose(keys: Sequence[tuple[str, float]], ended_by_enter: bool) -> Diagnos
     )
 
 
-def _layout_findings(text: str, scan: ScanInput) -> list[Finding]:
+def _layout_findings(text: str, scan: ScanInput, typing: Typing) -> list[Finding]:
     if scan.ambiguous:
         return [Finding.AMBIGUOUS]
-    situation = scan.layout if scan.code is not None else _likely_situation(text)
+    situation = scan.layout if scan.code is not None else _likely_situation(text, typing)
     if situation is not None:
         return _situation_findings(situation)
     if scan.code is None:
@@ -131,10 +140,10 @@ def _layout_findings(text: str, scan: ScanInput) -> list[Finding]:
     return [Finding.CAPS_LOCK] if any("a" <= char <= "z" for char in text) else []
 
 
-def _likely_situation(text: str) -> Situation | None:
+def _likely_situation(text: str, typing: Typing) -> Situation | None:
     """For a scan the desk cannot read: the first mis-set keyboard that turns its characters
     into ones a pass holds, if the text shows its marks."""
-    for situation in SITUATIONS:
+    for situation in typing.situations:
         undone = situation.undo(text)
         if situation.shows_markers(text) and CLEAN_CHARACTERS.issuperset(undone):
             return situation
@@ -142,6 +151,8 @@ def _likely_situation(text: str) -> Situation | None:
 
 
 def _situation_findings(situation: Situation) -> list[Finding]:
+    if situation.typed_by_hand:
+        return [Finding.DIGITS_WITHOUT_SHIFT]
     findings = []
     if situation.us_scanner_on_azerty:
         findings.append(Finding.US_ON_AZERTY)

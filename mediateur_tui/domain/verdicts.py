@@ -213,6 +213,11 @@ def provisional_grace_until(valid_until: date) -> date:
 
 def layout_warning(situation: Situation) -> str:
     """What the verdict says of a scan read back from a mis-set keyboard."""
+    if situation.typed_by_hand:
+        return (
+            f"{capitalised(situation.label)} : la saisie a été corrigée. Sur un clavier AZERTY, "
+            "tapez les chiffres avec la touche Maj (⇧)."
+        )
     advice = ["désactivez Verr. Maj"] if situation.caps_lock else []
     if situation.us_scanner_on_azerty:
         advice.append("pensez à régler le lecteur en AZERTY")

@@ -10,9 +10,11 @@ conforms to schema/ack.schema.json. Signatures are checked elsewhere (hub.intake
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from mediateur_tui.hub.reconcile import LineIn
+from mediateur_tui.protocol.activity import ActivitySummary, parse_summary
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import BATCH
 from mediateur_tui.protocol.ids import IDENTIFIER, PASS_CODE, PERIOD, RANDOM_ID, SHA256_HEX, matches
@@ -66,15 +68,50 @@ def check_structure(document: dict[str, Any], region_id: str) -> list[LineIn]:
     return lines
 
 
+@dataclass(frozen=True)
+class SessionIn:
+    """A session of a checked document: what the statement counts of it."""
+
+    id: int
+    kind: str
+    duration_minutes: int
+    activity: ActivitySummary | None  # None from a site older than the activity summary
+
+
 def session_ids(sessions: list[Any], of: str) -> set[int]:
-    """The ids of a document's sessions (`of`: "de la remise", "de la déclaration")."""
+    """The ids of a document's sessions (`of`: "de la remise", "de la déclaration"), each
+    session checked (`checked_session`)."""
     ids: set[int] = set()
-    for number, session in enumerate(sessions, start=1):
-        identifier = session.get("id") if isinstance(session, dict) else None
-        if not is_int(identifier) or identifier < 1:
-            raise ProtocolError(f"Séance n° {number} {of} : identifiant invalide.")
+    for number, item in enumerate(sessions, start=1):
+        identifier = checked_session(number, item, of).id
+        if identifier in ids:
+            raise ProtocolError(f"Séance n° {number} {of} : identifiant {identifier} en double.")
         ids.add(identifier)
     return ids
+
+
+def checked_session(number: int, item: object, of: str) -> SessionIn:
+    """The `number`th session of a document, its activity summary checked when it has one."""
+    where = f"Séance n° {number} {of}"
+    if not isinstance(item, dict):
+        raise ProtocolError(f"{where} : ce n'est pas une séance.")
+    identifier, kind, duration = item.get("id"), item.get("kind"), item.get("duration_minutes")
+    if not is_int(identifier) or identifier < 1:
+        raise ProtocolError(f"{where} : identifiant invalide.")
+    if kind not in ("individuel", "collectif"):
+        raise ProtocolError(f"{where} : type de séance (kind) invalide.")
+    if not is_int(duration) or duration < 1:
+        raise ProtocolError(f"{where} : durée (duration_minutes) invalide.")
+    activity = parse_summary(item["activity"], where) if "activity" in item else None
+    return SessionIn(identifier, str(kind), duration, activity)
+
+
+def batch_sessions(document: dict[str, Any]) -> list[SessionIn]:
+    """The sessions of a batch `check_structure` accepted."""
+    return [
+        checked_session(number, item, OF_BATCH)
+        for number, item in enumerate(document["sessions"], start=1)
+    ]
 
 
 def redemption_line(index: int, item: object, sessions: set[int], of: str) -> LineIn:
@@ -99,7 +136,7 @@ def redemption_line(index: int, item: object, sessions: set[int], of: str) -> Li
         raise ProtocolError(
             f"{where} : la séance {item.get('session_id')} n'est pas parmi les séances {of}."
         )
-    return LineIn(index, redemption_id, code, redeemed_at, value)
+    return LineIn(index, redemption_id, code, redeemed_at, value, item["session_id"])
 
 
 def is_int(value: object) -> TypeGuard[int]:

@@ -8,6 +8,9 @@ carnet was handed to (null when it is not handed out). Changes written before `b
 lack it; readers take a missing `b` as unknown. Carnet changes carry `i`, the day the carnet
 was issued (in France), except for carnets issued before the hub recorded it.
 
+A `site` change carries the site's identity (SIRET or RNA as `pivot`, `code_insee`,
+`code_postal`) when the region gave it; one without them says the site has none (yet).
+
 A `released` change undoes the `used` change of a pass whose declared redemption the site
 cancelled before any batch (hub.declarations).
 """
@@ -22,6 +25,7 @@ from typing import Any
 from sqlmodel import Session
 
 from mediateur_tui.domain.formatting import local_date
+from mediateur_tui.domain.site_identity import SiteIdentity, identity_fields
 from mediateur_tui.hub.database import bulk_insert
 from mediateur_tui.hub.models import ALL_SITES, HubCarnet, HubChange, HubProgramme, HubUsedPass
 from mediateur_tui.hub.reconcile import Decision
@@ -93,8 +97,9 @@ def programme_change(programme: HubProgramme) -> dict[str, Any]:
     }
 
 
-def site_change(site_id: str, name: str) -> dict[str, Any]:
-    return {"t": CHANGE_SITE, "id": site_id, "name": name}
+def site_change(site_id: str, name: str, identity: SiteIdentity | None = None) -> dict[str, Any]:
+    """A site, with its identity (`pivot`, `code_insee`, `code_postal`) when the hub has it."""
+    return {"t": CHANGE_SITE, "id": site_id, "name": name, **identity_fields(identity)}
 
 
 def carnet_change(carnet: HubCarnet, codes: list[str]) -> dict[str, Any]:

@@ -66,7 +66,7 @@ BENEFICIARY_KEY_BYTES = 32
 BUSY_TIMEOUT_MS = 30_000
 # The newest hub migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic.
-HUB_SCHEMA_REVISION = "0007"
+HUB_SCHEMA_REVISION = "0009"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 

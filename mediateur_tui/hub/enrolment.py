@@ -23,9 +23,10 @@ from sqlmodel import select
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import ALPHABET
+from mediateur_tui.domain.site_identity import SiteIdentity
 from mediateur_tui.hub.changes import append_changes, site_change
 from mediateur_tui.hub.database import Hub, read_session, write_session
-from mediateur_tui.hub.errors import Conflict, Forbidden, HubError, Unauthorised
+from mediateur_tui.hub.errors import Conflict, Forbidden, HubError, NotFound, Unauthorised
 from mediateur_tui.hub.models import HubEnrolmentToken, HubSite
 from mediateur_tui.hub.region_keys import key_set_documents
 from mediateur_tui.hub.registry import NEW_ID
@@ -38,13 +39,21 @@ from mediateur_tui.protocol.signing import decode_key, encode_key, region_signer
 TOKEN_SYMBOLS = 20  # 100 random bits, shown as five groups of four
 
 
-def enrol_site(hub: Hub, site_id: str, name: str, distributor: bool | None = None) -> str:
+def enrol_site(
+    hub: Hub,
+    site_id: str,
+    name: str,
+    distributor: bool | None = None,
+    identity: SiteIdentity | None = None,
+) -> str:
     """Records (or renames) a site and returns a new one-time enrolment token.
 
     `distributor`: True makes the site a distributor, False makes it a plain site, None keeps
-    what the hub has (a new site is not a distributor). Earlier unused tokens of the site stop
-    working. Enrolling a site again (a new computer) replaces its key and its API key when the
-    new token is used; a site struck off (hub.struck_off) is accepted again from then on.
+    what the hub has (a new site is not a distributor). `identity` (its SIRET or RNA, INSEE
+    code and postcode) replaces the one recorded; None keeps it. Earlier unused tokens of the
+    site stop working. Enrolling a site again (a new computer) replaces its key and its API
+    key when the new token is used; a site struck off (hub.struck_off) is accepted again from
+    then on.
     """
     site_id = site_id.strip().upper()
     name = name.strip()
@@ -60,15 +69,18 @@ def enrol_site(hub: Hub, site_id: str, name: str, distributor: bool | None = Non
     with write_session(hub.engine) as session:
         site = session.get(HubSite, site_id)
         if site is None:
-            session.add(
-                HubSite(id=site_id, name=name, created_at=now, distributor=bool(distributor))
-            )
+            site = HubSite(id=site_id, name=name, created_at=now, distributor=bool(distributor))
+            _record_identity(site, identity)
+            session.add(site)
             session.flush()
-            append_changes(session, [site_change(site_id, name)], now)
+            append_changes(session, [site_change(site_id, name, identity)], now)
         else:
-            if site.name != name:
-                site.name = name
-                append_changes(session, [site_change(site_id, name)], now)
+            before = (site.name, site.identity())
+            site.name = name
+            if identity is not None:
+                _record_identity(site, identity)
+            if (site.name, site.identity()) != before:
+                append_changes(session, [site_change(site_id, name, site.identity())], now)
             if distributor is not None:
                 site.distributor = distributor
             session.add(site)
@@ -82,6 +94,29 @@ def enrol_site(hub: Hub, site_id: str, name: str, distributor: bool | None = Non
             )
         )
     return token
+
+
+def set_site_identity(hub: Hub, site_id: str, identity: SiteIdentity) -> bool:
+    """Records the identity of a site the hub knows (enrolled or not); whether it changed.
+
+    The site receives it in its replica's `site` change at its next sync."""
+    site_id = site_id.strip().upper()
+    with write_session(hub.engine) as session:
+        site = session.get(HubSite, site_id)
+        if site is None:
+            raise NotFound(f"Site inconnu : {site_id} (mediateur-hub enrol-site l'inscrit).")
+        if site.identity() == identity:
+            return False
+        _record_identity(site, identity)
+        session.add(site)
+        append_changes(session, [site_change(site.id, site.name, identity)], system_clock())
+    return True
+
+
+def _record_identity(site: HubSite, identity: SiteIdentity | None) -> None:
+    site.pivot = identity.pivot if identity else None
+    site.code_insee = identity.code_insee if identity else None
+    site.code_postal = identity.code_postal if identity else None
 
 
 def complete_enrolment(hub: Hub, request: dict[str, Any]) -> dict[str, Any]:

@@ -23,11 +23,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from mediateur_tui.domain.clock import system_clock
-from mediateur_tui.hub.batch_checks import check_structure
+from mediateur_tui.hub.batch_checks import batch_sessions, check_structure
 from mediateur_tui.hub.changes import claim_passes
 from mediateur_tui.hub.database import Hub, bulk_insert, read_session, write_session
 from mediateur_tui.hub.errors import Conflict, Forbidden
-from mediateur_tui.hub.models import HubBatch, HubDeclaredLine, HubLine, HubSite, HubUsedPass
+from mediateur_tui.hub.models import (
+    HubBatch,
+    HubBatchSession,
+    HubDeclaredLine,
+    HubLine,
+    HubSite,
+    HubUsedPass,
+)
 from mediateur_tui.hub.reconcile import CHUNK, Decision, LineIn, reconcile
 from mediateur_tui.hub.struck_off import refuse_if_signed_struck_off
 from mediateur_tui.protocol.documents import dump_json
@@ -118,8 +125,27 @@ def _store(hub: Hub, document: dict[str, Any], lines: list[LineIn], digest: str)
             )
         )
         session.flush()
+        _insert_sessions(session, document)
         _insert_lines(session, batch_id, site_id, decisions)
     return IntakeResult(ack=ack, replayed=False)
+
+
+def _insert_sessions(session: Session, document: dict[str, Any]) -> None:
+    """The batch's sessions, with the activity summary each carries (the statement's)."""
+    rows = [
+        {
+            "batch_id": document["batch_id"],
+            "session_id": item.id,
+            "site_id": document["site_id"],
+            "kind": item.kind,
+            "duration_minutes": item.duration_minutes,
+            "activity": None
+            if item.activity is None
+            else dump_json(item.activity.document()).decode(),
+        }
+        for item in batch_sessions(document)
+    ]
+    bulk_insert(session, HubBatchSession, rows)
 
 
 def _insert_lines(session: Session, batch_id: str, site_id: str, decisions: list[Decision]) -> None:
@@ -138,6 +164,7 @@ def _insert_lines(session: Session, batch_id: str, site_id: str, decisions: list
             "reason": d.reason,
             "winner_site_id": d.winner_site_id,
             "winner_redeemed_at": d.winner_redeemed_at,
+            "session_id": d.line.session_id,
         }
         for d in decisions
     ]

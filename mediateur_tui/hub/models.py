@@ -17,6 +17,8 @@ from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from mediateur_tui.domain.site_identity import SiteIdentity, identity_of
+
 hub_registry = registry()
 
 ALL_SITES = "*"
@@ -61,6 +63,10 @@ class HubSite(HubTable, table=True):
     `revoked_at`: when the region struck the site off (`mediateur-hub revoke-site`): from
     then on its API key is refused and its documents signed at or after it too; what it sent
     before stands. A new enrolment of the site clears it (its keys are replaced).
+
+    `pivot` (SIRET or RNA number), `code_insee`, `code_postal`: the site's identity in the
+    national schema of lieux de médiation numérique (domain.site_identity), all three or none
+    (a site enrolled before the hub recorded them, or without them).
     """
 
     __tablename__ = "hub_site"
@@ -72,6 +78,14 @@ class HubSite(HubTable, table=True):
     enrolled_at: datetime | None = None
     distributor: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     revoked_at: datetime | None = None
+    pivot: str | None = None
+    code_insee: str | None = None
+    code_postal: str | None = None
+
+    def identity(self) -> SiteIdentity | None:
+        return identity_of(
+            {"pivot": self.pivot, "code_insee": self.code_insee, "code_postal": self.code_postal}
+        )
 
 
 class HubEnrolmentToken(HubTable, table=True):
@@ -198,6 +212,22 @@ class HubLine(HubTable, table=True):
     reason: str | None = None
     winner_site_id: str | None = None
     winner_redeemed_at: datetime | None = None
+    # The line's session in its batch (a hub_batch_session); NULL on lines received before
+    # revision 0009.
+    session_id: int | None = None
+
+
+class HubBatchSession(HubTable, table=True):
+    """A session of a received batch, with the activity summary its site sent
+    (protocol/activity.py, as JSON), or NULL from a site older than the summary."""
+
+    __tablename__ = "hub_batch_session"
+    batch_id: str = Field(primary_key=True, foreign_key="hub_batch.batch_id")
+    session_id: int = Field(primary_key=True)
+    site_id: str = Field(index=True)
+    kind: str
+    duration_minutes: int
+    activity: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class HubUsedPass(HubTable, table=True):

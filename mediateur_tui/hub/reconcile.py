@@ -51,6 +51,7 @@ class LineIn:
     code: str
     redeemed_at: datetime
     value_cents: int
+    session_id: int
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""A site's monthly statement (relevé): every line of its batches for a period, with verdicts.
+"""A site's monthly statement (relevé): every line of its batches for a period, with verdicts,
+and beside the payments the activity of the sessions they belong to (hub.statement_activity).
 
 The period is the batch's `period` (the month the site remitted). Each redemption id counts
 once: a line replaying an id already received in an earlier batch is listed but not counted
-again. Two files: a CSV (`;`, UTF-8 with BOM, for a spreadsheet) and a PDF slip.
+again. Three files: the lines' CSV and the activity's CSV (`;`, UTF-8 with BOM, for a
+spreadsheet) and a PDF slip with both.
 """
 
 from __future__ import annotations
@@ -15,8 +17,16 @@ from pathlib import Path
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Flowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 from sqlmodel import col, select
 
 from mediateur_tui.domain.clock import system_clock
@@ -32,9 +42,18 @@ from mediateur_tui.domain.formatting import (
     spreadsheet_euros,
 )
 from mediateur_tui.domain.periods import period_label, read_period
+from mediateur_tui.domain.site_identity import SiteIdentity
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.errors import NotFound
-from mediateur_tui.hub.models import HubBatch, HubLine, HubSite
+from mediateur_tui.hub.models import HubBatch, HubBatchSession, HubLine, HubSite
+from mediateur_tui.hub.statement_activity import (
+    NOT_SENT,
+    PaidLine,
+    SiteActivity,
+    hours_text,
+    site_activity,
+    spreadsheet_hours,
+)
 from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
 from mediateur_tui.protocol.files import private_text_file, write_file
 from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
@@ -49,6 +68,14 @@ CSV_HEADER = (
     "Montant accepté (€)",
     "Verdict",
     "Motif",
+)
+ACTIVITY_CSV_HEADER = (
+    "Thématique",
+    "Séances",
+    "Heures",
+    "Participants",
+    "Pass acceptés",
+    "Montant accepté (€)",
 )
 
 
@@ -99,6 +126,8 @@ class Statement:
     site_name: str
     month: str
     lines: list[StatementLine]
+    activity: SiteActivity
+    site_identity: SiteIdentity | None = None
 
     @property
     def period_text(self) -> str:
@@ -133,18 +162,60 @@ def build_statement(hub: Hub, site_id: str, month: str) -> Statement:
             .where(HubBatch.site_id == site_id, HubBatch.period == month)
             .order_by(col(HubBatch.received_at), col(HubBatch.batch_id), col(HubLine.line_index))
         ).all()
+        sessions = session.exec(
+            select(HubBatchSession)
+            .join(HubBatch, col(HubBatch.batch_id) == HubBatchSession.batch_id)
+            .where(HubBatch.site_id == site_id, HubBatch.period == month)
+            .order_by(col(HubBatchSession.batch_id), col(HubBatchSession.session_id))
+        ).all()
     lines = [StatementLine(batch_id, sequence, line) for batch_id, sequence, line in rows]
-    return Statement(hub.region_id, site.id, site.name, month, lines)
+    paid = [
+        PaidLine(item.batch_id, item.line.session_id, item.counted_cents)
+        for item in lines
+        if item.counted
+    ]
+    activity = site_activity(sessions, paid)
+    return Statement(hub.region_id, site.id, site.name, month, lines, activity, site.identity())
 
 
-def write_files(statement: Statement, out_dir: Path) -> tuple[Path, Path]:
-    """Writes releve-<site>-<month>.csv and .pdf into `out_dir`; returns both paths."""
+def write_files(statement: Statement, out_dir: Path) -> tuple[Path, Path, Path]:
+    """Writes releve-<site>-<month>.csv, activite-<site>-<month>.csv and
+    releve-<site>-<month>.pdf into `out_dir`; returns the three paths, in that order."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"releve-{statement.site_id}-{statement.month}"
     csv_path, pdf_path = stem.with_suffix(".csv"), stem.with_suffix(".pdf")
+    activity_path = out_dir / f"activite-{statement.site_id}-{statement.month}.csv"
     write_csv(statement, csv_path)
+    write_activity_csv(statement, activity_path)
     write_pdf(statement, pdf_path)
-    return csv_path, pdf_path
+    return csv_path, activity_path, pdf_path
+
+
+def write_activity_csv(statement: Statement, path: Path) -> None:
+    """The total first, then one row per thématique; one row « activité non transmise » when
+    the site's batches carried no activity."""
+    activity = statement.activity
+    with private_text_file(path, encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(ACTIVITY_CSV_HEADER)
+        if not activity.sent:
+            writer.writerow((NOT_SENT, "", "", "", "", ""))
+            return
+        for row in (activity.total, *activity.by_theme):
+            writer.writerow(
+                (
+                    row.label,
+                    row.sessions,
+                    spreadsheet_hours(row.minutes),
+                    row.participants,
+                    row.passes,
+                    spreadsheet_euros(row.cents),
+                )
+            )
+        if activity.without_activity:
+            writer.writerow(
+                ("Séances sans activité transmise", activity.without_activity, "", "", "", "")
+            )
 
 
 def write_csv(statement: Statement, path: Path) -> None:
@@ -188,6 +259,7 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
     story = [
         Paragraph(f"Relevé des pass numériques — région {statement.region_id}", styles["Title"]),
         Paragraph(f"Site : {statement.site_name} ({statement.site_id})", styles["Normal"]),
+        *_identity_paragraphs(statement.site_identity, styles["Normal"]),
         Paragraph(f"Période : {statement.period_text}", styles["Normal"]),
         Paragraph(f"Édité le {format_datetime(generated_at or system_clock())}", styles["Normal"]),
         Paragraph(
@@ -196,6 +268,9 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
         ),
         Spacer(1, 6 * mm),
         _summary_table(statement),
+        Spacer(1, 6 * mm),
+        Paragraph("Activité (La Coop de la médiation numérique)", styles["Heading2"]),
+        *_activity_story(statement.activity),
         Spacer(1, 6 * mm),
     ]
     if statement.refused:
@@ -223,6 +298,10 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
     write_file(path, content.getvalue())
 
 
+def _identity_paragraphs(identity: SiteIdentity | None, style: ParagraphStyle) -> list[Paragraph]:
+    return [Paragraph(f"Lieu : {identity.line()}", style)] if identity else []
+
+
 def _summary_table(statement: Statement) -> Table:
     rows = [
         ("Lignes reçues", str(len(statement.lines))),
@@ -242,6 +321,51 @@ def _summary_table(statement: Statement) -> Table:
         )
     )
     return table
+
+
+def _activity_story(activity: SiteActivity) -> list[Flowable]:
+    styles = sample_styles()
+    if not activity.sent:
+        return [Paragraph(f"Activité : {NOT_SENT}.", styles["Normal"])]
+    header: list[object] = ["Thématique", "Séances", "Heures", "Participants", "Pass", "Montant"]
+    rows: list[list[object]] = [header]
+    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
+    for row in (activity.total, *activity.by_theme):
+        rows.append(
+            [
+                Paragraph(row.label, small),
+                str(row.sessions),
+                hours_text(row.minutes),
+                str(row.participants),
+                str(row.passes),
+                format_euros(row.cents),
+            ]
+        )
+    table = Table(rows, colWidths=(62 * mm, 18 * mm, 22 * mm, 24 * mm, 16 * mm, 28 * mm))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("FONTNAME", (0, 0), (-1, -1), REGULAR),
+                ("FONTNAME", (0, 0), (-1, 1), BOLD),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+            ]
+        )
+    )
+    story: list[Flowable] = [table]
+    notes = [
+        "Une séance à plusieurs thématiques compte dans chacune : les lignes par thématique "
+        "ne s'additionnent pas. Pass et montants : les lignes acceptées de ces séances."
+    ]
+    if activity.without_activity:
+        notes.append(
+            plural(activity.without_activity, "séance", "séances")
+            + " de ce mois sans activité transmise."
+        )
+    story += [Paragraph(note, small) for note in notes]
+    return story
 
 
 def _lines_table(lines: list[StatementLine], with_reason: bool) -> Table:

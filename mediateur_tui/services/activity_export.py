@@ -1,9 +1,11 @@
 """The site's sessions as La Coop de la médiation numérique exports and serves its activities
 (docs/coop-activite.md): XLSX and CSV with the headings of the Coop's own export of a
-médiateur's activities, in its order and with its French labels, one row per session, the
-passes taken in it in two added columns at the end; JSON with the attribute names and values of
-the Coop API's activity resource (schema/coop-activity-export.schema.json), the passes under
-`pass_numeriques`."""
+médiateur's activities, in its order and with its French labels, one row per session (a
+session held at the site has the site's postcode and INSEE code, as the Coop gives its
+structure's), then three added columns: the site's SIRET or RNA number and the passes taken in
+the session; JSON with the attribute names and values of the Coop API's activity resource
+(schema/coop-activity-export.schema.json), the passes under `pass_numeriques`, the site's
+identity under `meta.structure` when the region gave it."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from mediateur_tui.domain.formatting import (
     spreadsheet_euros,
     spreadsheet_text,
 )
+from mediateur_tui.domain.site_identity import SiteIdentity, identity_fields
 from mediateur_tui.protocol.files import private_binary_file, private_text_file
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.services.activity import activity_of
@@ -77,7 +80,11 @@ COOP_HEADINGS = (
     "Notes supplémentaires",
     "ID CRA",
 )
-ADDED_HEADINGS = ("Pass numériques encaissés", "Montant des pass (€)")
+ADDED_HEADINGS = (
+    "SIRET ou RNA de la structure",
+    "Pass numériques encaissés",
+    "Montant des pass (€)",
+)
 HEADINGS = COOP_HEADINGS + ADDED_HEADINGS
 
 
@@ -97,6 +104,7 @@ class Place:
     """The site itself, for the sessions held there."""
 
     name: str
+    identity: SiteIdentity | None = None
 
 
 def format_of(path: Path, given: str | None) -> str:
@@ -144,7 +152,8 @@ def sessions(engine: Engine, period: str | None) -> tuple[Place, list[ExportedSe
                     pass_cents=cents or 0,
                 )
             )
-        return Place(site.name if site else ""), exported
+        place = Place(site.name, site.identity()) if site else Place("")
+        return place, exported
 
 
 def write(path: Path, kind: str, place: Place, exported: list[ExportedSession]) -> Path:
@@ -156,7 +165,7 @@ def write(path: Path, kind: str, place: Place, exported: list[ExportedSession]) 
         elif kind == "csv":
             _write_csv(path, place, exported)
         else:
-            document = json_document(exported)
+            document = json_document(exported, place)
             with private_text_file(path) as stream:
                 json.dump(document, stream, ensure_ascii=False, indent=2)
     except OSError as error:
@@ -172,6 +181,8 @@ def row_of(place: Place, exported: ExportedSession) -> list[Any]:
     activity = exported.activity
     at_site = activity.place_type is TypeLieu.LIEU_ACTIVITE
     commune = None if at_site else activity.place_commune
+    if at_site and place.identity:
+        commune = Commune(place.identity.code_postal, place.identity.code_insee)
     beneficiary = activity.beneficiary_commune
     total = activity.participant_count
     cells = [
@@ -204,6 +215,7 @@ def row_of(place: Place, exported: ExportedSession) -> list[Any]:
         _breakdown(StatutSocial, activity.statuts, total),
         "",
         exported.id,
+        place.identity.pivot if place.identity else "",
         exported.pass_count,
         exported.pass_cents,
     ]
@@ -278,13 +290,13 @@ def _write_csv(path: Path, place: Place, exported: list[ExportedSession]) -> Non
 # --- the JSON of the Coop API's activity resource ---------------------------------------
 
 
-def json_document(exported: list[ExportedSession]) -> dict[str, Any]:
+def json_document(exported: list[ExportedSession], place: Place | None = None) -> dict[str, Any]:
     """`{"data": [activity resources], "meta": {"total_count": n}}`, as the Coop API lists
-    activities."""
-    return {
-        "data": [_resource(item) for item in exported],
-        "meta": {"total_count": len(exported)},
-    }
+    activities; `meta.structure`, the site's name and identity, when the region gave it."""
+    meta: dict[str, Any] = {"total_count": len(exported)}
+    if place is not None and place.identity is not None:
+        meta["structure"] = {"nom": place.name, **identity_fields(place.identity)}
+    return {"data": [_resource(item) for item in exported], "meta": meta}
 
 
 def _resource(exported: ExportedSession) -> dict[str, Any]:

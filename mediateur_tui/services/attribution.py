@@ -36,6 +36,7 @@ from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_date, local_date
 from mediateur_tui.domain.rulebooks import ProofGroup, Rulebook, rulebook_for
 from mediateur_tui.domain.scan_input import parse_scan
+from mediateur_tui.domain.site_identity import SiteIdentity
 from mediateur_tui.protocol.verdicts import AttributionVerdict
 from mediateur_tui.services.published_rulebooks import site_rulebooks
 from mediateur_tui.store import queries
@@ -317,6 +318,13 @@ class AttributionDesk:
             site = session.get(Site, meta.site_id) if meta else None
             label = f"{site.name} ({site.id})" if site else (meta.site_id if meta else "?")
             return label, meta.region_id if meta else "?"
+
+    def site_identity(self) -> SiteIdentity | None:
+        """This site's SIRET or RNA, INSEE code and postcode, when the region gave them."""
+        with Session(self._engine) as session:
+            meta = queries.replica_meta(session)
+            site = session.get(Site, meta.site_id) if meta else None
+            return site.identity() if site else None
 
     def recent(self, limit: int = 100) -> list[AttributionInfo]:
         """This site's attributions, the latest first."""

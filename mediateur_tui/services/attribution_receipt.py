@@ -20,9 +20,10 @@ from mediateur_tui.domain.formatting import (
     plural,
 )
 from mediateur_tui.domain.rulebooks import Rulebook
+from mediateur_tui.domain.site_identity import SiteIdentity
 from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
 from mediateur_tui.services.attribution import AttributionDesk, AttributionInfo
-from mediateur_tui.services.pdf import write_a4_pdf
+from mediateur_tui.services.pdf import identity_paragraphs, write_a4_pdf
 
 RECEIPTS_FOLDER = "recus"
 
@@ -40,7 +41,7 @@ def write_receipt(desk: AttributionDesk, attribution_id: str, path: Path | None 
     target = path or receipt_path(desk.data_dir, info)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _build_pdf(info, book, site_label, region, target)
+        _build_pdf(info, book, (site_label, desk.site_identity()), region, target)
     except OSError as error:
         raise UserError(
             f"Reçu impossible à écrire dans {target} : {error.strerror or error}."
@@ -49,7 +50,11 @@ def write_receipt(desk: AttributionDesk, attribution_id: str, path: Path | None 
 
 
 def _build_pdf(
-    info: AttributionInfo, book: Rulebook | None, site_label: str, region: str, path: Path
+    info: AttributionInfo,
+    book: Rulebook | None,
+    site: tuple[str, SiteIdentity | None],
+    region: str,
+    path: Path,
 ) -> None:
     from reportlab.lib import colors
     from reportlab.lib.units import mm
@@ -57,6 +62,7 @@ def _build_pdf(
 
     styles = sample_styles()
     normal = styles["Normal"]
+    site_label, identity = site
     category = (
         book.categories[info.category].label if book and info.category in book.categories else None
     )
@@ -65,6 +71,7 @@ def _build_pdf(
     story: list[Any] = [  # reportlab flowables
         Paragraph("Reçu d'attribution de pass numériques", styles["Title"]),
         Paragraph(f"<b>Structure distributrice :</b> {_escape(site_label)}", normal),
+        *identity_paragraphs(identity, normal),
         Paragraph(f"<b>Région :</b> {_escape(region)}", normal),
         Paragraph(
             f"<b>Remis le</b> {format_datetime(info.attributed_at)} par "

@@ -19,16 +19,19 @@ from mediateur_tui.domain.formatting import (
     format_euros,
     format_time,
     local_date,
+    plural,
     spreadsheet_euros,
+    spreadsheet_text,
 )
 from mediateur_tui.domain.periods import period_label
+from mediateur_tui.domain.site_identity import SiteIdentity
 from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
 from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.protocol.files import private_text_file, write_file
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.signing import document_hash
 from mediateur_tui.services.batches import BatchInfo, batch_document, list_batches
-from mediateur_tui.services.pdf import write_a4_pdf
+from mediateur_tui.services.pdf import identity_paragraphs, write_a4_pdf
 from mediateur_tui.store import queries
 from mediateur_tui.store.models import Site
 from mediateur_tui.sync.errors import SyncError
@@ -71,6 +74,7 @@ def export_batches(
         meta = queries.replica_meta(session)
         site = session.get(Site, meta.site_id) if meta else None
         site_name = site.name if site else ""
+        identity = site.identity() if site else None
     exported = []
     for info in batches:
         document = batch_document(engine, info.batch_id)
@@ -79,7 +83,7 @@ def export_batches(
             paths = (
                 write_file(base.with_suffix(".json.gz"), dump_gzip_json(document)),
                 write_batch_csv(document, base.with_suffix(".csv")),
-                write_batch_pdf(document, site_name, base.with_suffix(".pdf")),
+                write_batch_pdf(document, site_name, base.with_suffix(".pdf"), identity),
             )
         except OSError as error:
             raise SyncError(f"Écriture impossible dans {directory} ({error.strerror}).") from error
@@ -115,8 +119,8 @@ def write_batch_csv(document: dict[str, Any], path: Path) -> Path:
                     format_date(local_date(redeemed_at)),
                     format_time(redeemed_at),
                     format_code(line["code"]),
-                    titles.get(line["session_id"], str(line["session_id"])),
-                    line["operator"],
+                    spreadsheet_text(titles.get(line["session_id"], str(line["session_id"]))),
+                    spreadsheet_text(line["operator"]),
                     INPUT_METHODS.get(line["input_method"], line["input_method"]),
                     spreadsheet_euros(line["value_cents"]),
                     "oui" if line["provisional"] else "non",
@@ -129,8 +133,11 @@ def write_batch_csv(document: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Path:
-    """The slip (bordereau) a site manager prints, signs and keeps."""
+def write_batch_pdf(
+    document: dict[str, Any], site_name: str, path: Path, identity: SiteIdentity | None = None
+) -> Path:
+    """The slip (bordereau) a site manager prints, signs and keeps; the site's SIRET or RNA,
+    INSEE code and postcode under its name when the region gave them."""
     from reportlab.lib import colors
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
@@ -144,6 +151,7 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
     story: list[Any] = [  # reportlab flowables
         Paragraph("Bordereau de remise de pass numériques", styles["Title"]),
         Paragraph(f"<b>Lieu :</b> {_escape(site)}", normal),
+        *identity_paragraphs(identity, normal),
         Paragraph(f"<b>Région :</b> {_escape(document['region_id'])}", normal),
         Paragraph(f"<b>Période :</b> {period_label(document['period'])}", normal),
         Paragraph(
@@ -190,8 +198,8 @@ def write_batch_pdf(document: dict[str, Any], site_name: str, path: Path) -> Pat
             normal,
         ),
         Paragraph(
-            f"Dont {provisional} pass accepté(s) à titre provisoire (inconnus de la réplique, "
-            "la région les vérifie).",
+            f"Dont {plural(provisional, 'pass accepté', 'pass acceptés')} à titre provisoire "
+            "(inconnus de la réplique, la région les vérifie).",
             normal,
         ),
         Paragraph(

@@ -30,6 +30,7 @@ from mediateur_tui.domain.periods import (
     period_bounds,
     period_label,
 )
+from mediateur_tui.protocol.activity import ActivitySummary
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import BATCH
@@ -40,6 +41,7 @@ from mediateur_tui.protocol.signing import (
     site_signer,
     verify_document,
 )
+from mediateur_tui.services.activity import activity_of
 from mediateur_tui.store import journal, queries
 from mediateur_tui.store.audit import append_event
 from mediateur_tui.store.engine import writer
@@ -236,7 +238,8 @@ def seal_batch(
 
 
 def session_line(row: DeskSession) -> dict[str, Any]:
-    """A session as the protocol's documents carry it (pn-batch/1, pn-declaration/1)."""
+    """A session as the protocol's documents carry it (pn-batch/1, pn-declaration/1), with
+    its activity summary (protocol/activity.py)."""
     return {
         "id": row.id,
         "title": row.title,
@@ -245,6 +248,7 @@ def session_line(row: DeskSession) -> dict[str, Any]:
         "duration_minutes": row.duration_minutes,
         "started_at": iso_instant(row.started_at),
         "ended_at": iso_instant(row.ended_at) if row.ended_at else None,
+        "activity": ActivitySummary.of(activity_of(row)).document(),
     }
 
 

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
+from mediateur_tui.domain.keyboard import Typing
 from mediateur_tui.domain.scan_input import parse_scan
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult, decide
 from mediateur_tui.store.errors import DatabaseDamaged, TailLost
@@ -67,9 +68,11 @@ def verdict(
     text: str,
     now: datetime,
     max_age: timedelta = DEFAULT_MAX_REPLICA_AGE,
+    typing: Typing = Typing.UNKNOWN,
 ) -> CheckResult:
-    """The verdict on the scan `text`, read on `connection` (in its current transaction)."""
-    scan = parse_scan(text)
+    """The verdict on the scan `text` (which came by `typing`), read on `connection` (in its
+    current transaction)."""
+    scan = parse_scan(text, typing)
     found = scan_lookup(connection, path, scan.code, max_age)
     if found is None:
         raise UserError(NO_REPLICA_TO_REDEEM)
@@ -95,10 +98,11 @@ class ScanChecker:
         self._closed = False
         self._lock = threading.Lock()
 
-    def check(self, text: str) -> CheckResult:
+    def check(self, text: str, typing: Typing = Typing.UNKNOWN) -> CheckResult:
         with self._lock:
             connection = self._open()
-            return verdict(connection, self._path, text, self.clock(), self.max_replica_age)
+            now = self.clock()
+            return verdict(connection, self._path, text, now, self.max_replica_age, typing)
 
     def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` in one write transaction on the checker's connection (BEGIN IMMEDIATE, so

@@ -24,6 +24,7 @@ from mediateur_tui.domain.formatting import PASS_VALUE_CENTS, local_date
 from mediateur_tui.domain.pins import hash_pin
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import private_key_from_seed, public_key_bytes, sign
+from mediateur_tui.domain.site_identity import SiteIdentity, identity_fields
 from mediateur_tui.protocol.files import write_file
 from mediateur_tui.services.auth import create_operator
 from mediateur_tui.store.engine import open_database, writer
@@ -42,6 +43,9 @@ from mediateur_tui.store.sqlite_file import database_path
 REGION_ID = "HDF"
 SITE_ID = "AVESNES-EPN"
 OTHER_SITE_ID = "FOURMIES-MEDIA"
+# Fictitious SIRET (its checksum holds) and RNA number; the communes' real codes.
+SITE_IDENTITY = SiteIdentity("12345678200010", "59036", "59440")
+OTHER_SITE_IDENTITY = SiteIdentity("W595001234", "59249", "59610")
 MAIN_PROGRAMME = "HDFNUM"
 DEFAULT_PASSES = 2_000
 DEMO_OPERATORS = (
@@ -228,8 +232,20 @@ def build_demo(
     write_beneficiary_key(data_dir, _BENEFICIARY_KEY)  # the demo site is a distributor too
 
     with Session(writer(engine)) as session:
-        session.add(Site(id=SITE_ID, name="Espace public numérique d'Avesnes-sur-Helpe"))
-        session.add(Site(id=OTHER_SITE_ID, name="Médiathèque de Fourmies"))
+        session.add(
+            Site(
+                id=SITE_ID,
+                name="Espace public numérique d'Avesnes-sur-Helpe",
+                **identity_fields(SITE_IDENTITY),
+            )
+        )
+        session.add(
+            Site(
+                id=OTHER_SITE_ID,
+                name="Médiathèque de Fourmies",
+                **identity_fields(OTHER_SITE_IDENTITY),
+            )
+        )
         for programme in programmes.values():
             session.add(programme)
         session.flush()

@@ -16,6 +16,7 @@ from mediateur_tui.domain.activity import Activity, TypeActivite, problems, tags
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import local_date
+from mediateur_tui.domain.keyboard import Typing
 from mediateur_tui.domain.roles import REFUSALS, may
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE, CheckResult
 from mediateur_tui.services.activity import (
@@ -120,10 +121,10 @@ class Desk:
 
     # --- checking and redeeming -----------------------------------------------------------
 
-    def check(self, text: str) -> CheckResult:
+    def check(self, text: str, typing: Typing = Typing.UNKNOWN) -> CheckResult:
         """The verdict on a scan, without recording anything (on a raw connection of its own:
         services/checking.py)."""
-        return self._checker.check(text)
+        return self._checker.check(text, typing)
 
     def redeem(
         self, session_id: int, operator_id: int, text: str, input_method: str = "scan"
@@ -132,9 +133,15 @@ class Desk:
         return self.record_scan(session_id, operator_id, text, input_method).result
 
     def record_scan(
-        self, session_id: int, operator_id: int, text: str, input_method: str = "scan"
+        self,
+        session_id: int,
+        operator_id: int,
+        text: str,
+        input_method: str = "scan",
+        typing: Typing = Typing.UNKNOWN,
     ) -> Scanned:
-        """Checks the scan and, when redeemable, records it in one transaction.
+        """Checks the scan (which came by `typing`: domain/keyboard.py) and, when redeemable,
+        records it in one transaction.
 
         A refused scan is logged too. The write lock is taken before the check (BEGIN
         IMMEDIATE), so the check's reads are the transaction's own; the unique index on active
@@ -144,14 +151,14 @@ class Desk:
         try:
             scanned, entry = self._checker.write(
                 lambda connection: self._scan_in(
-                    connection, session_id, operator_id, text, input_method
+                    connection, session_id, operator_id, text, input_method, typing
                 )
             )
         except sqlite3.IntegrityError as error:
             # The pass was taken between our read and our write (then the verdict is now
             # redeemed_here), or the session/operator does not exist: never report a pass as
             # redeemable when nothing was recorded.
-            result = self.check(text)
+            result = self.check(text, typing)
             if result.redeemable:
                 raise DeskError(
                     "Encaissement non enregistré : séance ou opérateur introuvable."
@@ -170,17 +177,18 @@ class Desk:
         operator_id: int,
         text: str,
         input_method: str,
+        typing: Typing,
     ) -> tuple[Scanned, Entry | None]:
         """The scan's verdict and writes, inside the checker's write transaction; the journal
         line of a redemption."""
         desk_session = raw_rows.read(connection, DeskSession, session_id)
         if desk_session is not None and desk_session["ended_at"] is not None:
             raise DeskError("Cette séance est terminée : ouvrez-en une nouvelle.")
-        result = verdict(connection, self._path, text, self.clock(), self.max_replica_age)
+        now = self.clock()
+        result = verdict(connection, self._path, text, now, self.max_replica_age, typing)
         if not result.redeemable:
             raw_rows.insert(connection, self._refusal(session_id, operator_id, result))
             return Scanned(result, None), None
-        now = self.clock()
         assert result.code is not None  # a redeemable scan has a code
         redemption = Redemption(
             id=uuid.uuid4().hex,
@@ -323,6 +331,16 @@ class Desk:
             if not may(operator.role, "new_session"):
                 raise DeskError(REFUSALS["new_session"])
             session.add(desk_session)
+            session.flush()
+            # An audited transaction goes to the journal: a session with no pass yet (most of
+            # the Coop's activity) is rebuilt with its activity if the database loses it.
+            append_event(
+                session,
+                desk_session.started_at,
+                "session_started",
+                operator_id,
+                {"session_id": desk_session.id, "kind": desk_session.kind},
+            )
             session.commit()
             session.refresh(desk_session)
             return SessionInfo.of(desk_session)

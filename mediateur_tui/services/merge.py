@@ -57,8 +57,9 @@ class SessionRow:
     operator_name: str
     started_at: datetime
     ended_at: datetime | None
-    # The activity's columns (services/activity.py) as the other copy holds them; none from
-    # the region's recovery document, which does not carry them.
+    # The activity's columns (services/activity.py) as the other copy holds them; from the
+    # region's recovery document, what the session's activity summary carries (none from a
+    # site older than the summary).
     activity: dict[str, Any] = field(default_factory=dict)
 
 

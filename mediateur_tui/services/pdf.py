@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mediateur_tui.domain.site_identity import SiteIdentity
 from mediateur_tui.pdf_fonts import REGULAR, register_fonts
 from mediateur_tui.protocol.files import write_file
 
@@ -43,3 +44,13 @@ def write_a4_pdf(
     else:
         document.build(story, onFirstPage=footer, onLaterPages=footer)
     return write_file(path, content.getvalue())
+
+
+def identity_paragraphs(identity: SiteIdentity | None, style: Any) -> list[Any]:
+    """The site's identity line on a printed document (a reportlab Paragraph in `style`);
+    nothing for a site the region gave none, rather than empty labels."""
+    from reportlab.platypus import Paragraph
+
+    if identity is None:
+        return []
+    return [Paragraph(f"<b>Identité :</b> {identity.line()}", style)]

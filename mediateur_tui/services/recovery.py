@@ -19,12 +19,15 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from mediateur_tui.domain.activity import TypeActivite, tags_of
+from mediateur_tui.protocol.activity import parse_summary
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import SITE_RECOVERY
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.signing import document_hash
 from mediateur_tui.services.acks import parse_answer_lines
+from mediateur_tui.services.activity import activity_columns
 from mediateur_tui.services.merge import (
     BatchRow,
     CancellationRow,
@@ -165,6 +168,7 @@ def _add_lines(
                 operator_name=operators[number],
                 started_at=parse_instant(session["started_at"]),
                 ended_at=parse_instant(ended) if ended is not None else None,
+                activity=_activity(session),
             )
         )
     for line in redemptions:
@@ -197,6 +201,18 @@ def _add_lines(
                     declared_at=now,
                 )
             )
+
+
+def _activity(session: dict[str, Any]) -> dict[str, Any]:
+    """The activity columns of a session the region gives back with its summary (none from
+    a site older than the summary): what the summary does not carry keeps its default, and
+    the free-text themes are the tags, as at the desk."""
+    if "activity" not in session:
+        return {}
+    summary = parse_summary(session["activity"], f"Séance {session['id']} reprise")
+    kind = TypeActivite(_str(session["kind"]))
+    tags = tags_of(_str(session["themes"]))
+    return activity_columns(summary.activity(kind, _int(session["duration_minutes"]), tags))
 
 
 def _list(value: Any) -> list[Any]:

@@ -31,7 +31,11 @@ from sqlmodel import Session
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.formatting import format_datetime, format_euros, plural
+from mediateur_tui.domain.formatting import (
+    acknowledged_passes,
+    format_datetime,
+    plural,
+)
 from mediateur_tui.domain.periods import period_label
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.documents import dump_json
@@ -227,8 +231,7 @@ class SentBatch:
     def describe(self) -> str:
         return (
             f"Remise n° {self.sequence} ({period_label(self.period)}) : "
-            f"{self.accepted} accepté(s) ({format_euros(self.accepted_cents)}), "
-            f"{self.refused} refusé(s)."
+            f"{acknowledged_passes(self.accepted, self.accepted_cents, self.refused)}."
         )
 
 

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import Index, false, text
 from sqlmodel import Field, SQLModel
 
+from mediateur_tui.domain.site_identity import SiteIdentity, identity_of
+
 
 def stored_id(value: int | None) -> int:
     """The id of a row read from the database, or flushed to it: it always has one."""
@@ -24,8 +26,19 @@ def stored_id(value: int | None) -> int:
 
 
 class Site(SQLModel, table=True):
+    """A site of the region, from the replica; `pivot` (SIRET or RNA), `code_insee` and
+    `code_postal` when the region gave its identity (domain.site_identity)."""
+
     id: str = Field(primary_key=True)
     name: str
+    pivot: str | None = None
+    code_insee: str | None = None
+    code_postal: str | None = None
+
+    def identity(self) -> SiteIdentity | None:
+        return identity_of(
+            {"pivot": self.pivot, "code_insee": self.code_insee, "code_postal": self.code_postal}
+        )
 
 
 class Programme(SQLModel, table=True):

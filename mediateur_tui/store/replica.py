@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from mediateur_tui.domain.site_identity import identity_fields, identity_of
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import (
     CHANGE_ATTRIBUTION,
@@ -36,7 +37,9 @@ from mediateur_tui.protocol.formats import (
 CHUNK_ROWS = 100_000  # rows per executemany
 
 _SITE_UPSERT = (
-    "INSERT INTO site (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name"
+    "INSERT INTO site (id, name, pivot, code_insee, code_postal) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, pivot = excluded.pivot, "
+    "code_insee = excluded.code_insee, code_postal = excluded.code_postal"
 )
 _PROGRAMME_UPSERT = (
     "INSERT INTO programme (id, label, value_cents, valid_from, valid_until, grace_until) "
@@ -172,7 +175,19 @@ class _Applier:
         self.size += 1
 
     def _site(self, change: dict[str, Any]) -> None:
-        self._add(_SITE_UPSERT, (str(change["id"]), str(change["name"])))
+        """A site and its identity, all of it or none (a hub without identities sends none)."""
+        identity = identity_of(change)
+        fields = identity_fields(identity)
+        self._add(
+            _SITE_UPSERT,
+            (
+                str(change["id"]),
+                str(change["name"]),
+                fields.get("pivot"),
+                fields.get("code_insee"),
+                fields.get("code_postal"),
+            ),
+        )
 
     def _programme(self, change: dict[str, Any]) -> None:
         # Written at once: its list of sites replaces the previous one.

@@ -27,7 +27,7 @@ from mediateur_tui.store.journal_file import journal_path
 DATABASE_FILENAME = "mediateur.sqlite3"
 # The newest migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic, which saves a third of the start-up time.
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 NO_ROOM_BYTES = 256 * 1024  # less than this free, and an I/O error is a full disk

@@ -100,6 +100,12 @@ def test_the_desk_counts_and_a_time_limit_read_as_french():
     assert formatting.redeemed_passes(2) == "2 pass encaissés"
     assert formatting.refused_reads(0) == "0 lecture refusée"
     assert formatting.refused_reads(3) == "3 lectures refusées"
+    assert formatting.acknowledged_passes(2, 2000, 1) == (
+        "2 pass acceptés pour 20,00 €, 1 pass refusé"
+    )
+    assert (
+        formatting.acknowledged_passes(1, 1000, 0) == "1 pass accepté pour 10,00 €, 0 pass refusé"
+    )
     # 21:53 UTC is 22:53 in Paris in winter.
     moment = datetime(2026, 12, 1, 21, 53, tzinfo=UTC)
     assert formatting.format_until(moment) == "jusqu'au 01/12/2026 à 22:53"

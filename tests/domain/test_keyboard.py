@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mediateur_tui.domain.keyboard import Situation
+from mediateur_tui.domain.keyboard import Situation, Typing
 
 undo_us_layout_on_azerty = Situation.US_ON_AZERTY.undo
 looks_garbled = Situation.US_ON_AZERTY.shows_markers
@@ -88,3 +88,23 @@ def test_mistyped_text_looks_garbled_when_it_shows_a_non_payload_char(text):
     garbled = garble(text)
     assert looks_garbled(garbled) == any(char in "123457890M" for char in text)
     assert not looks_garbled(text)
+
+
+def _arrivals(gap: float, keys: int = 14) -> list[float]:
+    return [100.0 + index * gap for index in range(keys)]
+
+
+@pytest.mark.parametrize(
+    ("times", "typing"),
+    [
+        (_arrivals(0.004), Typing.SCANNER),
+        (_arrivals(0.15), Typing.HAND),
+        # A person's keys with one quick pair, a scanner's burst with one stall: the median.
+        ([*_arrivals(0.15, 6), 100.76, *[101.0 + index * 0.15 for index in range(5)]], Typing.HAND),
+        ([*_arrivals(0.004, 8), 101.0, 101.004, 101.008], Typing.SCANNER),
+        ([100.0, 100.3], Typing.UNKNOWN),
+        ([], Typing.UNKNOWN),
+    ],
+)
+def test_the_typing_is_told_by_the_keys_timing(times, typing):
+    assert Typing.of(times) is typing

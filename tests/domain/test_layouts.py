@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mediateur_tui.domain.codes import ALPHABET, format_code, make_code
-from mediateur_tui.domain.keyboard import SITUATIONS, Situation
+from mediateur_tui.domain.keyboard import SITUATIONS, Situation, Typing
 from mediateur_tui.domain.scan_input import InputKind, build_payload, parse_scan
 from mediateur_tui.domain.signatures import private_key_from_seed, sign
 from mediateur_tui.domain.verdicts import PassFacts, ReplicaState, Verdict, decide
@@ -50,7 +50,17 @@ def test_the_brief_examples_of_caps_lock():
     assert Situation.AZERTY_ON_US.type_as("PN1:AM7") == "PN!.Q:&"
 
 
-@pytest.mark.parametrize("situation", SITUATIONS, ids=lambda situation: situation.name)
+SCANNERS = Typing.SCANNER.situations
+HAND = Situation.DIGITS_WITHOUT_SHIFT
+
+
+def test_the_situations_split_into_a_scanners_and_a_persons():
+    assert set(SCANNERS) | set(Typing.HAND.situations) == set(SITUATIONS)
+    assert Typing.HAND.situations == (HAND,)
+    assert Typing.UNKNOWN.situations == SITUATIONS
+
+
+@pytest.mark.parametrize("situation", SCANNERS, ids=lambda situation: situation.name)
 def test_every_mapping_reads_back_what_the_scanner_meant(situation):
     text = "PN1:HDFNUM:0123456789ABCDEFGHJKMNPQRSTVWXYZ-"
     assert situation.undo(situation.type_as(text)) == text
@@ -73,7 +83,7 @@ def test_a_bare_code_through_any_mapping_is_never_silently_another_code(situatio
     assert scan.other_reading == code
 
 
-@pytest.mark.parametrize("situation", SITUATIONS, ids=lambda situation: situation.name)
+@pytest.mark.parametrize("situation", SCANNERS, ids=lambda situation: situation.name)
 @settings(max_examples=60, deadline=None)
 @given(programme=programmes, code=codes)
 def test_a_payload_through_any_mapping_is_read_back_with_its_situation(situation, programme, code):
@@ -161,3 +171,47 @@ def test_the_verdict_names_the_situation():
         result = decide(scan, facts, replica, NOW)
         assert result.verdict is Verdict.VALID
         assert any(words in warning for warning in result.warnings), (situation, result.warnings)
+
+
+# --- A person typing the digits without Shift on AZERTY (the keys' timing says it) -------------
+
+
+def test_digits_typed_without_shift():
+    assert HAND.type_as("AB12-CD90") == "AB&é-CDçà"
+    assert HAND.undo("ab&é-cdçà") == "AB12-CD90"
+    # "6" without Shift is "-", which a person also types between the groups: either is meant.
+    assert HAND.type_as("6") == "-" and HAND.undo("-") == "-"
+    assert HAND.meanings("a-b") == ["A-B", "A6B"]
+    assert len(HAND.meanings("AB-CD-EF-GH")) == 8
+    assert HAND.meanings("PN&:A-B") == ["PN1:A-B"]  # a QR payload is never typed by hand
+
+
+# Letters that a US scanner moves (A/Q, Z/W) and digits: the text alone could be either.
+SWAPPABLE = make_code("AQZW12345789")
+
+
+def test_typed_by_hand_a_code_is_read_as_meant_and_as_a_burst_as_a_scanner_would():
+    typed = HAND.type_as(SWAPPABLE)
+    assert Situation.US_ON_AZERTY.undo(typed) != SWAPPABLE  # what a US scanner meant differs
+    by_hand = parse_scan(typed, Typing.HAND)
+    assert by_hand.code == SWAPPABLE and by_hand.layout is HAND
+    assert parse_scan(typed, Typing.SCANNER).code != SWAPPABLE
+    decided = decide(by_hand, None, ReplicaState(updated_at=NOW), NOW)
+    assert any("tapez les chiffres avec la touche Maj" in warning for warning in decided.warnings)
+
+
+@settings(max_examples=300)
+@given(code=codes, formatted=st.booleans())
+def test_a_code_typed_by_hand_without_shift_is_read_or_refused_never_another(code, formatted):
+    typed = HAND.type_as(format_code(code) if formatted else code)
+    by_hand = parse_scan(typed, Typing.HAND)
+    # Each dash read as a dash or a 6: the check symbol keeps one reading, or two are refused.
+    assert by_hand.code in (code, None)
+    if by_hand.code is None:
+        assert by_hand.ambiguous
+    # Without the timing (a command line), a reading as a US scanner may compete: the code
+    # meant, or a refusal as ambiguous, never another code.
+    unknown = parse_scan(typed)
+    assert unknown.code in (code, None)
+    if unknown.code is None:
+        assert unknown.ambiguous

@@ -17,14 +17,25 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
 from mediateur_tui import demo_region
 from mediateur_tui.domain.beneficiaries import Identity
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.services import demo_loop
 from mediateur_tui.services.attribution import RequestForm
-from mediateur_tui.services.demo import OTHER_SITE_ID, STOCK_CARNETS, create_demo
+from mediateur_tui.services.demo import (
+    OTHER_SITE_ID,
+    OTHER_SITE_IDENTITY,
+    SITE_ID,
+    SITE_IDENTITY,
+    STOCK_CARNETS,
+    create_demo,
+)
 from mediateur_tui.services.site import Site, open_site
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.models import Site as SiteRow
+from mediateur_tui.store.sqlite_file import database_path
 
 SCREEN_SECONDS = 30  # the longest a tmux screen may take to show what is awaited
 
@@ -77,6 +88,19 @@ def test_every_verdict_of_the_demo_comes_from_the_region_replica(demo) -> None:
             assert verdicts == {EXPECTED_VERDICTS[category]}, category
     finally:
         site.close()
+
+
+def test_the_demo_sites_have_the_identity_the_region_gave_them(demo) -> None:
+    """Enrolled with a SIRET and an RNA number: the demo site's replica holds both."""
+    folder, _ = demo
+    engine = open_database(database_path(folder))
+    try:
+        with Session(engine) as session:
+            rows = {row.id: row.identity() for row in session.exec(select(SiteRow)).all()}
+    finally:
+        engine.dispose()
+    assert rows == {SITE_ID: SITE_IDENTITY, OTHER_SITE_ID: OTHER_SITE_IDENTITY}
+    assert SITE_IDENTITY.pivot_kind == "SIRET" and OTHER_SITE_IDENTITY.pivot_kind == "RNA"
 
 
 def test_last_month_closed_and_sent_shows_the_other_sites_claim(demo_site) -> None:
@@ -238,7 +262,7 @@ def test_a_newcomer_closes_last_month_sends_it_and_reads_the_conflict(demo, tmp_
         app.wait_for("Karim Benali — accueil")
         app.keys("s")
         screen = app.wait_for("Synchronisation terminée")
-        assert "7 accepté(s) (70,00 €), 1" in screen
+        assert "7 pass acceptés" in screen
         app.keys("Enter")
         app.wait_for("Karim Benali — accueil", gone="Synchronisation terminée")
         app.keys("r")

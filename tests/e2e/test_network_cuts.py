@@ -95,7 +95,10 @@ def test_upload_cut_half_way_then_retried(remitting: Remitting) -> None:
     proxy.heal()
     mark = len(proxy.requests)
     out = site.ok("sync")
-    assert f"Remise n° 1 ({period_label(PERIOD)}) : 3 accepté(s) (30,00 €), 0 refusé(s)." in out
+    assert (
+        f"Remise n° 1 ({period_label(PERIOD)}) : 3 pass acceptés pour 30,00 €, 0 pass refusé."
+        in out
+    )
     # The site asked first whether the hub had the batch (404), then sent it again.
     assert remitting.requests_since(mark)[-2:] == [
         f"GET /v1/batches/{remitting.batch_id}/ack",
@@ -128,7 +131,7 @@ def test_answer_lost_after_the_hub_stored_the_batch(remitting: Remitting) -> Non
     proxy.heal()
     mark = len(proxy.requests)
     out = site.ok("sync")
-    assert "3 accepté(s) (30,00 €), 0 refusé(s)." in out
+    assert "3 pass acceptés pour 30,00 €, 0 pass refusé." in out
     requests = remitting.requests_since(mark)
     assert requests[-1] == f"GET /v1/batches/{remitting.batch_id}/ack"
     assert "POST /v1/batches" not in requests

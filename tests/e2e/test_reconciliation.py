@@ -76,9 +76,9 @@ def test_same_pass_at_two_sites_first_received_wins(any_region, make_site, tmp_p
     # A remits first: both lines accepted. B then: the shared pass is a conflict naming A.
     out = site_a.ok("sync")
     label = period_label(PERIOD)
-    assert f"Remise n° 1 ({label}) : 2 accepté(s) (20,00 €), 0 refusé(s)." in out
+    assert f"Remise n° 1 ({label}) : 2 pass acceptés pour 20,00 €, 0 pass refusé." in out
     out = site_b.ok("sync")
-    assert f"Remise n° 1 ({label}) : 1 accepté(s) (10,00 €), 1 refusé(s)." in out
+    assert f"Remise n° 1 ({label}) : 1 pass accepté pour 10,00 €, 1 pass refusé." in out
     # The refused line itself, with the winner; said once.
     said = (
         f"Refusé par la région : {format_code(shared)}, encaissé ici le {format_datetime(at_b)}"

@@ -320,6 +320,33 @@ def test_a_database_at_0004_keeps_its_sites_none_struck_off(settings: HubSetting
         engine.dispose()
 
 
+def test_a_database_at_0007_keeps_its_sites_without_identity(settings: HubSettings):
+    """0008: hub_site.pivot, code_insee and code_postal appear, NULL for the sites already
+    there (enrol-site and site-identity give them theirs)."""
+    if settings.database_url.startswith("sqlite"):
+        settings.directory.mkdir(parents=True, exist_ok=True)
+    old = make_engine(settings.database_url)
+    upgrade(old, "0007")
+    with old.begin() as connection:
+        connection.execute(
+            text("INSERT INTO hub_site (id, name, created_at) VALUES ('A', 'EPN', :at)"),
+            {"at": "2026-11-12 09:30:00"},
+        )
+    old.dispose()
+
+    engine = open_engine(settings)
+    try:
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, hub_registry.metadata) == []
+        with engine.begin() as connection:
+            site = text("SELECT id, name, pivot, code_insee, code_postal FROM hub_site")
+            assert [tuple(row) for row in connection.execute(site)] == [
+                ("A", "EPN", None, None, None)
+            ]
+    finally:
+        engine.dispose()
+
+
 def test_a_partial_pre_alembic_database_is_refused(sqlite_settings: HubSettings):
     sqlite_settings.directory.mkdir(parents=True, exist_ok=True)
     old = make_engine(sqlite_settings.database_url)

@@ -15,6 +15,8 @@ from mediateur_tui.domain.errors import UserError
 from mediateur_tui.hub.errors import NotFound
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.statement import build_statement, write_files
+from mediateur_tui.hub.statement_activity import ActivityRow, activity_sentence
+from mediateur_tui.protocol.signing import sign_document, site_signer
 
 from .helpers import SITE_A, SITE_B, World, line, make_batch
 
@@ -56,7 +58,7 @@ def test_statement_counts_accepted_lines_of_the_month(remitted: World) -> None:
 
 def test_statement_csv_lists_every_line_with_its_reason(remitted: World, tmp_path) -> None:
     statement = build_statement(remitted.hub, SITE_A, "2026-11")
-    csv_path, _ = write_files(statement, tmp_path)
+    csv_path, _, _ = write_files(statement, tmp_path)
     raw = csv_path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
@@ -83,7 +85,7 @@ def test_statement_csv_lists_every_line_with_its_reason(remitted: World, tmp_pat
 
 def test_statement_pdf_slip_shows_totals_and_refusals(remitted: World, tmp_path) -> None:
     statement = build_statement(remitted.hub, SITE_A, "2026-11")
-    _, pdf_path = write_files(statement, tmp_path)
+    _, _, pdf_path = write_files(statement, tmp_path)
     data = pdf_path.read_bytes()
     assert data.startswith(b"%PDF-")
     if shutil.which("pdftotext") is None:
@@ -116,7 +118,7 @@ def test_statement_errors(remitted: World) -> None:
 def test_statement_pdf_prints_every_name_in_an_embedded_font(remitted: World, tmp_path) -> None:
     person = "Nguyễn Thị Łucja"  # outside Western European: Helvetica printed it ■
     statement = replace(build_statement(remitted.hub, SITE_A, "2026-11"), site_name=person)
-    _, pdf_path = write_files(statement, tmp_path)
+    _, _, pdf_path = write_files(statement, tmp_path)
     page = PdfReader(pdf_path).pages[0]
     assert f"Site : {person} ({SITE_A})" in page.extract_text()
     fonts = [font.get_object() for font in page["/Resources"]["/Font"].values()]
@@ -125,3 +127,59 @@ def test_statement_pdf_prints_every_name_in_an_embedded_font(remitted: World, tm
         "NotoSans-Bold",
     }
     assert all("/FontFile2" in font["/FontDescriptor"] for font in fonts)  # embedded
+
+
+def batch_with_activity(world: World) -> dict:
+    """Site A's November: an atelier of 6 (e-mail and navigation: 2 passes, one refused), an
+    accompagnement with no thématique (1 pass), and a session that carried no activity."""
+    lines = [line(world.fresh[0], AT), line(world.revoked, AT), line(world.fresh[1], AT)]
+    lines += [line(world.fresh[2], AT)]
+    for item, session_id in zip(lines, (1, 1, 2, 3), strict=True):
+        item["session_id"] = session_id
+    document = make_batch(world.sites[SITE_A], lines, sign=False)
+    atelier, *_ = document["sessions"]
+    atelier["activity"] = {
+        "date": "2026-11-12",
+        "place": "lieu_activite",
+        "thematiques": ["navigation_sur_internet", "email"],
+        "participants": 6,
+        "genres": {"feminin": 4},
+    }
+    alone = {**atelier, "id": 2, "kind": "individuel", "duration_minutes": 45}
+    alone["activity"] = {**atelier["activity"], "thematiques": [], "participants": 1}
+    alone["activity"].pop("genres")
+    older = {key: value for key, value in atelier.items() if key != "activity"} | {"id": 3}
+    document["sessions"] = [atelier, alone, older]
+    site = world.sites[SITE_A]
+    return sign_document(document, site.key, site_signer(site.id))
+
+
+def test_the_statement_counts_the_activity_beside_the_payments(world: World, tmp_path) -> None:
+    receive_batch(world.hub, batch_with_activity(world), SITE_A)
+    statement = build_statement(world.hub, SITE_A, "2026-11")
+    activity = statement.activity
+    assert activity.sent and activity.without_activity == 1
+    assert activity.total == ActivityRow("Toutes thématiques", 2, 165, 7, 2, 2000)
+    assert activity.by_theme == [
+        ActivityRow("Navigation sur internet", 1, 120, 6, 1, 1000),  # the revoked pass: unpaid
+        ActivityRow("E-mail", 1, 120, 6, 1, 1000),
+        ActivityRow("Sans thématique", 1, 45, 1, 1, 1000),
+    ]
+    assert statement.accepted_cents == 3000  # the session without activity is paid too
+    _, activity_csv, pdf_path = write_files(statement, tmp_path)
+    rows = list(csv.reader(activity_csv.read_text("utf-8-sig").splitlines(), delimiter=";"))
+    assert rows[1] == ["Toutes thématiques", "2", "2,75", "7", "2", "20,00"]
+    assert rows[-1] == ["Séances sans activité transmise", "1", "", "", "", ""]
+    text = " ".join(page.extract_text() for page in PdfReader(pdf_path).pages)
+    for expected in ("Activité (La Coop", "Toutes thématiques", "2 h 45", "Sans thématique"):
+        assert expected in text
+    assert "1 séance de ce mois sans activité transmise" in text
+
+
+def test_a_site_that_sent_no_activity_says_so(remitted: World, tmp_path) -> None:
+    statement = build_statement(remitted.hub, SITE_A, "2026-11")
+    assert not statement.activity.sent
+    assert activity_sentence(statement.activity) == "Activité : activité non transmise."
+    _, activity_csv, pdf_path = write_files(statement, tmp_path)
+    assert "activité non transmise" in activity_csv.read_text("utf-8-sig")
+    assert "Activité : activité non transmise." in PdfReader(pdf_path).pages[0].extract_text()

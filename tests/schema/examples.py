@@ -36,6 +36,17 @@ OPTIONAL_FIELDS = {
     "beneficiary_key",  # the enrolment answer of a site that is not a distributor
     "kid",  # a region document signed before key ids (by the region's first key)
     "i",  # a carnet change of a carnet issued before the region recorded its issue day
+    "activity",  # a session sealed by a site older than the activity summary
+    # The Coop's anonymous counts of an activity, given only when the médiatrice gave them
+    # (and each value only when counted).
+    "genres",
+    "tranches_age",
+    "statuts",
+    "feminin",
+    "masculin",
+    "quarante_cinquante_neuf",
+    "soixante_soixante_neuf",
+    "sans_emploi",
 }
 
 Document = dict[str, Any]
@@ -82,7 +93,14 @@ def changes() -> list[Document]:
             "grace_until": "2027-01-31",
             "sites": [SITE_ID, OTHER_SITE_ID],
         },
-        {"t": "site", "id": SITE_ID, "name": "Espace public numérique d'Avesnes-sur-Helpe"},
+        {
+            "t": "site",
+            "id": SITE_ID,
+            "name": "Espace public numérique d'Avesnes-sur-Helpe",
+            "pivot": "12345678200010",
+            "code_insee": "59036",
+            "code_postal": "59440",
+        },
         {"t": "site", "id": OTHER_SITE_ID, "name": "Médiathèque de Fourmies"},
         {
             "t": "carnet",
@@ -257,6 +275,15 @@ def batch() -> Document:
                 "duration_minutes": 120,
                 "started_at": "2026-03-03T09:00:00+00:00",
                 "ended_at": "2026-03-03T11:00:00+00:00",
+                "activity": {
+                    "date": "2026-03-03",
+                    "place": "lieu_activite",
+                    "thematiques": ["email", "aide_aux_demarches_administratives"],
+                    "participants": 6,
+                    "genres": {"feminin": 4, "masculin": 2},
+                    "tranches_age": {"quarante_cinquante_neuf": 1, "soixante_soixante_neuf": 3},
+                    "statuts": {"sans_emploi": 2},
+                },
             },
             {
                 "id": 42,
@@ -266,6 +293,12 @@ def batch() -> Document:
                 "duration_minutes": 60,
                 "started_at": "2026-03-31T21:30:00+00:00",
                 "ended_at": None,
+                "activity": {
+                    "date": "2026-03-31",
+                    "place": "a_distance",
+                    "thematiques": [],
+                    "participants": 1,
+                },
             },
         ],
         "redemptions": redemptions,

@@ -146,7 +146,8 @@ def test_every_attribution_verdict_and_reason_is_exercised() -> None:
 
 def test_optional_fields_may_be_left_out() -> None:
     """A plain site's enrolment has no beneficiary key; changes of an older hub have no "b";
-    a region document signed before key ids names no key."""
+    a region document signed before key ids names no key; a batch of an older site has no
+    activity, and an activity has the counts the médiatrice gave, if any."""
     answer = enrolment()
     del answer["beneficiary_key"]
     validate(answer, "enrolment")
@@ -155,8 +156,25 @@ def test_optional_fields_may_be_left_out() -> None:
         change.pop("b", None)
     del page["signature"]["kid"]
     validate(page, "replica-page")
+    older = batch()
+    for session in older["sessions"]:
+        del session["activity"]
+    validate(older, "batch")
+    sparse = batch()
+    for session in sparse["sessions"]:
+        for name in ("genres", "tranches_age", "statuts"):
+            session["activity"].pop(name, None)
+    validate(sparse, "batch")
     signature = set(replica_page()["signature"])
     present = {key for change in changes() for key in change} | set(enrolment()) | signature
+    activities = [session["activity"] for session in batch()["sessions"]]
+    present |= {"activity"} | {key for item in activities for key in item}
+    present |= {
+        key
+        for item in activities
+        for name in ("genres", "tranches_age", "statuts")
+        for key in item.get(name, {})
+    }
     assert present >= OPTIONAL_FIELDS
 
 

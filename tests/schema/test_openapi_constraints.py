@@ -53,6 +53,7 @@ IGNORED = {
     "if",
     "then",
     "else",
+    "dependentRequired",
     "$schema",
     "$id",
     "$defs",

@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 
 from mediateur_tui.domain.beneficiaries import REFERENCE_PATTERN, Identity, beneficiary_reference
 from mediateur_tui.domain.rulebooks import CATEGORIES
+from mediateur_tui.domain.site_identity import is_code_insee, is_code_postal
 from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.protocol import formats
 from mediateur_tui.protocol.verdicts import (
@@ -161,3 +162,18 @@ def test_the_beneficiary_reference_pattern_is_the_domains() -> None:
             assert in_schema == (REFERENCE_PATTERN.fullmatch(candidate) is not None), candidate
     reference = beneficiary_reference(Identity("Lefèvre", "Anne", date(1960, 1, 2)), bytes(32))
     assert re.fullmatch(pattern, reference)
+
+
+def test_the_site_identity_patterns_are_the_domains() -> None:
+    """Every 5-character code over digits, A and B: the schema's INSEE and postcode patterns
+    accept exactly what domain.site_identity does."""
+    common = schemas()["common"]["$defs"]
+    insee, postcode = common["code_insee"]["pattern"], common["code_postal"]["pattern"]
+    heads = [f"{first}{second}" for first in "0123456789" for second in "0123456789AB"]
+    for head in heads:
+        for candidate in (f"{head}001", f"{head}99", f"{head}0012"):
+            assert (re.fullmatch(insee, candidate) is not None) == is_code_insee(candidate)
+            assert (re.fullmatch(postcode, candidate) is not None) == is_code_postal(candidate)
+    pivot = common["pivot"]["pattern"]
+    assert re.fullmatch(pivot, "73282932000074") and re.fullmatch(pivot, "W2A1001234")
+    assert not re.fullmatch(pivot, "7328293200007") and not re.fullmatch(pivot, "W59500123")

@@ -33,7 +33,8 @@ from mediateur_tui.services.auth import list_operators
 from mediateur_tui.services.desk import Desk, DeskError
 
 # The columns of the Coop's export of a médiateur's own activities, in its order (27 of every
-# export, « Bénéficiaire » and « Notes supplémentaires » of a self export), then ours.
+# export, « Bénéficiaire » and « Notes supplémentaires » of a self export), then ours: the
+# site's SIRET or RNA (the Coop has no column for it) and the passes.
 EXPECTED_HEADINGS = [
     "Date",
     "Enregistré le",
@@ -64,6 +65,7 @@ EXPECTED_HEADINGS = [
     "Statut du bénéficiaire",
     "Notes supplémentaires",
     "ID CRA",
+    "SIRET ou RNA de la structure",
     "Pass numériques encaissés",
     "Montant des pass (€)",
 ]
@@ -142,6 +144,11 @@ def test_xlsx_has_the_coops_headings_and_one_row_per_session(june, tmp_path):
     assert first["Genre du bénéficiaire"] == "Masculin : 2\nFéminin : 3\nNon communiqué : 1"
     assert first["Pass numériques encaissés"] == 2
     assert first["Montant des pass (€)"] == 20
+    # Held at the site: the Coop gives the structure's commune, here the demo site's codes.
+    assert first["Nom du lieu"] == "Espace public numérique d'Avesnes-sur-Helpe"
+    assert (first["Code postal"], first["Code Insee"]) == ("59440", "59036")
+    assert first["SIRET ou RNA de la structure"] == second["SIRET ou RNA de la structure"]
+    assert first["SIRET ou RNA de la structure"] == "12345678200010"
     assert second["Canaux d’accompagnement"] == "À domicile"
     assert (second["Commune"], second["Code postal"], second["Code Insee"]) == (
         "Avesnes-sur-Helpe",
@@ -191,6 +198,30 @@ def test_json_is_the_coop_apis_activity_resource(june, tmp_path):
     assert first["pass_numeriques"] == {"count": 2, "value_cents": 2000}
     assert second["attributes"]["structure_de_redirection"] == "aide_sociale"
     assert second["attributes"]["lieu_code_insee"] == "59036"
+    assert document["meta"] == {
+        "total_count": 2,
+        "structure": {
+            "nom": "Espace public numérique d'Avesnes-sur-Helpe",
+            "pivot": "12345678200010",
+            "code_insee": "59036",
+            "code_postal": "59440",
+        },
+    }
+    assert first["attributes"]["lieu_code_insee"] is None  # the Coop API: its structure_id
+
+
+def test_a_site_without_identity_exports_none(june, tmp_path):
+    """A site the region gave no identity (an old hub): empty cells, no meta.structure."""
+    with june.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE site SET pivot = NULL, code_insee = NULL")
+    place, exported = sessions(june.engine, "2026-06")
+    assert place.identity is None
+    row = dict(zip(EXPECTED_HEADINGS, row_of(place, exported[0]), strict=True))
+    assert row["SIRET ou RNA de la structure"] == row["Code Insee"] == row["Code postal"] == ""
+    path = tmp_path / "activite.json"
+    ActivityExport(june.engine).export(path, "2026-06")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    validate(document, "coop-activity-export")
     assert document["meta"] == {"total_count": 2}
 
 

@@ -295,6 +295,8 @@ def test_the_receipt_is_a_pdf_with_the_reference_and_without_the_name(demo_db, d
     assert data.startswith(b"%PDF")
     assert b"Leroy" not in data and b"LEROY" not in data
     page = PdfReader(path).pages[0]
+    # The demo site's identity, as the region gave it, under the distributor's name.
+    assert "Identité : SIRET 123 456 782 00010 · code INSEE 59036" in page.extract_text()
     fonts = {font.get_object()["/BaseFont"] for font in page["/Resources"]["/Font"].values()}
     # every name prints (Nguyễn Thị Łucja too): the embedded Unicode font, not Helvetica
     assert {name.split("+")[-1] for name in fonts} == {"NotoSans-Regular", "NotoSans-Bold"}

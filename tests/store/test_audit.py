@@ -55,7 +55,7 @@ def test_the_chain_is_intact_after_real_activity(busy_db):
     events = _events(busy_db.engine)
     kinds = [kind for _, kind, _, _ in events]
     assert kinds == (
-        ["login", "login_failed", "login"]
+        ["login", "login_failed", "login", "session_started"]
         + ["redemption"] * 6
         + ["cancellation"] * 2
         + ["redemption"]

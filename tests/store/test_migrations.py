@@ -428,3 +428,38 @@ def test_0010_gives_existing_sessions_their_activity(tmp_path):
         assert tuple(stored) == ("[]", '["démarches en ligne", "courriel"]', "lieu_activite")
     finally:
         engine.dispose()
+
+
+def test_0011_keeps_the_sites_without_identity_until_the_region_gives_it(tmp_path):
+    """A real file at 0010 with the region's sites: each keeps its name, with no identity (the
+    slip then prints none); a site change that carries one fills it in."""
+    from mediateur_tui.store.models import Site
+    from mediateur_tui.store.replica import apply_changes
+
+    path = tmp_path / "avant.sqlite3"
+    engine = make_engine(path)
+    upgrade(engine, "0010")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO site (id, name) VALUES ('A', 'EPN'), ('B', 'Média')"))
+    engine.dispose()
+
+    engine = open_database(path)
+    try:
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, SQLModel.metadata) == []
+        with Session(engine) as session:
+            sites = {row.id: row for row in session.exec(select(Site)).all()}
+        assert [(row.name, row.identity()) for row in sites.values()] == [
+            ("EPN", None),
+            ("Média", None),
+        ]
+        change = {"t": "site", "id": "A", "name": "EPN", "pivot": "12345678200010"}
+        change |= {"code_insee": "59036", "code_postal": "59440"}
+        with engine.begin() as connection:
+            apply_changes(connection, [change], "A")
+        with Session(engine) as session:
+            row = session.get(Site, "A")
+            assert row is not None and row.pivot == "12345678200010"
+            assert row.code_postal == "59440"
+    finally:
+        engine.dispose()

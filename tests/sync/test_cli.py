@@ -87,7 +87,7 @@ def test_close_export_and_import_ack(capsys, monkeypatch, tmp_path, site, region
     ack_file.write_bytes(dump_gzip_json(ack))
     code, out, _ = run(capsys, "import-ack", str(ack_file), *data)
     assert code == 0
-    assert "2 accepté(s) pour 20,00 €, 1 refusé(s)" in out
+    assert "2 pass acceptés pour 20,00 €, 1 pass refusé" in out
     assert "refusé — déjà encaissé ailleurs (FOURMIES-MEDIA, 11/03/2026 16:30)" in out
     code, out, _ = run(capsys, "import-ack", str(ack_file), *data)
     assert code == 0 and "déjà importé" in out

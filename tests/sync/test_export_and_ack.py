@@ -19,7 +19,7 @@ from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import BATCH
 from mediateur_tui.protocol.signing import site_signer, verify_document
 from mediateur_tui.services.acks import import_ack
-from mediateur_tui.services.batch_files import write_batch_pdf
+from mediateur_tui.services.batch_files import write_batch_csv, write_batch_pdf
 from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.store.keys import load_site_key, raw_public_key
@@ -98,6 +98,19 @@ def test_export_writes_the_signed_document_a_csv_and_a_pdf(site, sealed, tmp_pat
 
 
 PERSON = "Nguyễn Thị Łucja"  # outside Western European: Helvetica printed it ■
+
+
+def test_a_typed_text_like_a_formula_is_written_as_text_in_the_csv(sealed, tmp_path):
+    _, _, document = sealed
+    document = copy.deepcopy(document)
+    formula = '=HYPERLINK("http://exemple.invalid","clic")'
+    document["sessions"][0]["title"] = formula
+    for line in document["redemptions"]:
+        line["operator"] = "@SUM(A1)"
+    path = write_batch_csv(document, tmp_path / "remise.csv")
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    assert rows[1][4] == "'" + formula and rows[1][5] == "'@SUM(A1)"
+    assert rows[1][rows[0].index("Montant (€)")] == "10,00"  # numbers stay numbers
 
 
 def test_the_slip_prints_every_name_in_an_embedded_font(sealed, tmp_path):
@@ -233,3 +246,16 @@ def test_ack_files_are_checked(site, sealed, tmp_path):
     path.write_bytes(dump_gzip_json(document))  # the batch itself, not its ack
     with pytest.raises(ProtocolError, match="type attendu"):
         month_end.import_ack_file(path)
+
+
+def test_the_slip_prints_the_sites_identity_and_no_empty_label_without_one(sealed, tmp_path):
+    from mediateur_tui.domain.site_identity import SiteIdentity
+
+    _, _, document = sealed
+    identity = SiteIdentity("12345678200010", "2B033", "20200")
+    path = write_batch_pdf(document, "Espace", tmp_path / "avec.pdf", identity)
+    text = PdfReader(path).pages[0].extract_text()
+    assert "Identité : SIRET 123 456 782 00010 · code INSEE 2B033 · code postal 20200" in text
+    path = write_batch_pdf(document, "Espace", tmp_path / "sans.pdf")
+    text = PdfReader(path).pages[0].extract_text()
+    assert "Identité" not in text and "SIRET" not in text and "Lieu : Espace" in text

@@ -199,7 +199,7 @@ def test_sealing_is_in_the_audit_chain(site, region):
         details = json.loads(event.details)
         assert details["batch_id"] == batch.batch_id
         assert details["document_hash"] == batch.document_hash
-        assert verify_chain(session) == (2, None)
+        assert verify_chain(session) == (3, None)  # session started, redemption, batch
 
 
 def test_an_open_session_is_sent_with_no_end(site, region):

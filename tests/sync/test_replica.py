@@ -399,3 +399,25 @@ def test_snapshot_files_are_checked(tmp_path):
     (tmp_path / "ack.json").write_text('{"format": "pn-ack/1"}')
     with pytest.raises(ProtocolError, match="type attendu"):
         read_replica_file(tmp_path / "ack.json")
+
+
+def test_a_site_change_brings_the_identity_and_one_without_it_none(site, region):
+    """A hub that gives the site's identity: the site table keeps it; an older hub's change
+    (name only) leaves none, rather than half of one."""
+    from mediateur_tui.domain.site_identity import SiteIdentity
+    from mediateur_tui.store.models import Site
+
+    def identity_of(site_id: str) -> SiteIdentity | None:
+        with Session(site.engine) as session:
+            row = session.get(Site, site_id)
+            assert row is not None
+            return row.identity()
+
+    identity = {"pivot": "W595001234", "code_insee": "59249", "code_postal": "59610"}
+    region.add({"t": "site", "id": OTHER_SITE_ID, "name": "Médiathèque", **identity})
+    pull(site, region)
+    assert identity_of(OTHER_SITE_ID) == SiteIdentity("W595001234", "59249", "59610")
+    assert identity_of(SITE_ID) is None  # the fixture's region gave it none
+    region.add({"t": "site", "id": OTHER_SITE_ID, "name": "Médiathèque de Fourmies"})
+    pull(site, region)
+    assert identity_of(OTHER_SITE_ID) is None

@@ -369,8 +369,8 @@ async def test_import_of_the_ack_then_the_reconciliation(october, tmp_path):
         await settle(pilot)
         assert app.screen is screen
         assert shown(app, "#month-message") == (
-            "Accusé de réception de la remise n° 1 (octobre 2026) : 2 accepté(s) pour "
-            "20,00 €, 1 refusé(s). Entrée : le rapprochement."
+            "Accusé de réception de la remise n° 1 (octobre 2026) : 2 pass acceptés pour "
+            "20,00 €, 1 pass refusé. Entrée : le rapprochement."
         )
         assert table_rows(app, "#batches") == [
             ["octobre 2026", "1", "3", "30,00 €", "accusée : 2 acceptés, 1 refusé"]

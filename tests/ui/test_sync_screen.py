@@ -61,7 +61,7 @@ async def test_sync_pulls_the_replica_sends_the_batch_and_shows_the_answer(remit
         assert screen.query_one(ProgressBar).percentage == 1
         assert shown(app, "#sync-report") == (
             "Remises envoyées, accusés reçus :\n"
-            "  Remise n° 1 (octobre 2026) : 2 accepté(s) (20,00 €), 1 refusé(s).\n"
+            "  Remise n° 1 (octobre 2026) : 2 pass acceptés pour 20,00 €, 1 pass refusé.\n"
             "Refus de la région depuis la dernière synchronisation :\n"
             f"  Refusé par la région : {remitting.codes[0]}, encaissé ici le "
             "14/10/2026 10:00 — déjà "

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
+from mediateur_tui.domain.activity import Thematique, TypeLieu
 from mediateur_tui.protocol.formats import MAX_ATTRIBUTIONS_PER_DOCUMENT, MAX_DECLARATION_LINES
 
 # The patterns of schema/common.schema.json.
@@ -33,6 +34,9 @@ KEY_BASE64 = r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"  # 32 bytes
 SIGNATURE_BASE64 = r"^[A-Za-z0-9+/]{85}[AQgw]==$"  # 64 bytes
 RULEBOOK_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 KID = r"^[A-Z2-7]{8}$"
+PIVOT = r"^([0-9]{14}|W[0-9A-Z]{9})$"
+CODE_INSEE = r"^((0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5])[0-9]{3}|9[78][0-9]{3})$"
+CODE_POSTAL = r"^(0[1-9]|[1-8][0-9]|9[0-8])[0-9]{3}$"
 
 Code = Annotated[str, Field(pattern=CODE)]
 RandomId = Annotated[str, Field(pattern=RANDOM_ID)]
@@ -194,6 +198,16 @@ class SiteChange(_Document):
     t: Literal["site"]
     id: Identifier
     name: Text
+    # The site's identity, whole or absent (a hub before it, a site enrolled without it).
+    pivot: Annotated[str, Field(pattern=PIVOT)] | SkipJsonSchema[None] = Field(
+        default=None, description="SIRET ou numéro RNA du lieu."
+    )
+    code_insee: Annotated[str, Field(pattern=CODE_INSEE)] | SkipJsonSchema[None] = Field(
+        default=None, description="Code INSEE de la commune du lieu."
+    )
+    code_postal: Annotated[str, Field(pattern=CODE_POSTAL)] | SkipJsonSchema[None] = Field(
+        default=None, description="Code postal du lieu."
+    )
 
 
 class CarnetChange(_Document):
@@ -287,6 +301,57 @@ class ReplicaPage(_Document):
     signature: RegionSignature
 
 
+HeadCount = Annotated[int, Field(ge=1)]
+
+
+class GenreCounts(_Document):
+    """Participants par genre (chaque valeur seulement si comptée)."""
+
+    masculin: HeadCount | SkipJsonSchema[None] = None
+    feminin: HeadCount | SkipJsonSchema[None] = None
+    non_communique: HeadCount | SkipJsonSchema[None] = None
+
+
+class AgeCounts(_Document):
+    """Participants par tranche d'âge (chaque valeur seulement si comptée)."""
+
+    moins_de_douze: HeadCount | SkipJsonSchema[None] = None
+    douze_dix_huit: HeadCount | SkipJsonSchema[None] = None
+    dix_huit_vingt_quatre: HeadCount | SkipJsonSchema[None] = None
+    vingt_cinq_trente_neuf: HeadCount | SkipJsonSchema[None] = None
+    quarante_cinquante_neuf: HeadCount | SkipJsonSchema[None] = None
+    soixante_soixante_neuf: HeadCount | SkipJsonSchema[None] = None
+    soixante_dix_plus: HeadCount | SkipJsonSchema[None] = None
+    non_communique: HeadCount | SkipJsonSchema[None] = None
+
+
+class StatusCounts(_Document):
+    """Participants par statut social (chaque valeur seulement si comptée)."""
+
+    scolarise: HeadCount | SkipJsonSchema[None] = None
+    sans_emploi: HeadCount | SkipJsonSchema[None] = None
+    en_emploi: HeadCount | SkipJsonSchema[None] = None
+    retraite: HeadCount | SkipJsonSchema[None] = None
+    non_communique: HeadCount | SkipJsonSchema[None] = None
+
+
+class SessionActivity(_Document):
+    """L'activité de la séance résumée pour la région (La Coop de la médiation numérique) :
+    avec le type (`kind`) et la durée de la séance, ce que compte le relevé. Ne nomme
+    personne."""
+
+    date: Day = Field(description="Jour de l'activité (heure française).")
+    place: TypeLieu = Field(description="Type de lieu de la Coop.")
+    thematiques: list[Thematique] = Field(
+        description="Thématiques de la Coop, chacune une fois (peut être vide)."
+    )
+    participants: Count = Field(description="1 pour un accompagnement individuel.")
+    # Absent when not given, never null (SkipJsonSchema, as beneficiary_key).
+    genres: GenreCounts | SkipJsonSchema[None] = None
+    tranches_age: AgeCounts | SkipJsonSchema[None] = None
+    statuts: StatusCounts | SkipJsonSchema[None] = None
+
+
 class BatchSession(_Document):
     id: int = Field(ge=1, description="Numéro de la séance sur le site.")
     title: Text
@@ -295,6 +360,8 @@ class BatchSession(_Document):
     duration_minutes: int = Field(ge=1)
     started_at: Instant
     ended_at: Instant | None = Field(description="Fin de la séance, ou null si elle est ouverte.")
+    # Absent from a site older than the activity summary, never null.
+    activity: SessionActivity | SkipJsonSchema[None] = None
 
 
 class BatchRedemption(_Document):

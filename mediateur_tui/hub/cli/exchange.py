@@ -234,10 +234,11 @@ def _import_attributions(args: argparse.Namespace, settings: HubSettings) -> int
 
 def _statement(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.statement import build_statement, write_files
+    from mediateur_tui.hub.statement_activity import activity_sentence
 
     with opened_hub_of(settings) as hub:
         statement = build_statement(hub, args.site.strip().upper(), args.month)
-    csv_path, pdf_path = write_files(statement, args.out)
+    csv_path, activity_path, pdf_path = write_files(statement, args.out)
     say(
         f"Relevé {statement.site_id}, {statement.period_text} : "
         f"{plural(len(statement.lines), 'ligne reçue', 'lignes reçues')}, "
@@ -247,7 +248,8 @@ def _statement(args: argparse.Namespace, settings: HubSettings) -> int:
     )
     if not statement.lines:
         say("Aucune remise reçue de ce site pour ce mois.")
-    say(f"Fichiers : {csv_path} et {pdf_path}")
+    say(activity_sentence(statement.activity))
+    say(f"Fichiers : {csv_path}, {activity_path} et {pdf_path}")
     return EXIT_OK
 
 

@@ -1,6 +1,7 @@
-"""The commands about sites: enrol-site (a one-time token), import-enrolment (enrolment by
-file, without network), export-beneficiary-key (for a distributor site enrolled by file),
-revoke-site (strike a site off, e.g. after its computer was stolen).
+"""The commands about sites: enrol-site (a one-time token), site-identity (a site's SIRET or
+RNA, INSEE code and postcode), import-enrolment (enrolment by file, without network),
+export-beneficiary-key (for a distributor site enrolled by file), revoke-site (strike a site
+off, e.g. after its computer was stolen).
 
 revoke-site exits 0 when the site is struck off, and also when it already was (nothing
 changes, it says since when); 2 for an unknown site, as every data error."""
@@ -15,6 +16,7 @@ from pathlib import Path
 from mediateur_tui.domain.formatting import LOCAL_TZ
 from mediateur_tui.domain.french_cli import say
 from mediateur_tui.domain.signatures import key_fingerprint
+from mediateur_tui.domain.site_identity import SiteIdentity, parse_identity
 from mediateur_tui.hub.cli.common import EXIT_OK, Commands, opened_hub_of
 from mediateur_tui.hub.database import HubSettings
 from mediateur_tui.hub.errors import HubError
@@ -36,6 +38,15 @@ def add_commands(commands: Commands) -> None:
         "sans l'option : inchangé, non pour un nouveau site)",
     )
     enrol.add_argument("--no-qr", action="store_true", help="ne pas afficher le QR code")
+    _add_identity_options(enrol, "sans elles : inchangées")
+
+    identity = commands.add(
+        "site-identity",
+        "donner ou corriger le SIRET (ou RNA), le code INSEE et le code postal d'un site",
+        _site_identity,
+    )
+    identity.add_argument("site_id", metavar="ID", help="identifiant du site")
+    _add_identity_options(identity, "toutes les trois")
 
     offline = commands.add(
         "import-enrolment", "inscrire un site sans réseau : sa demande → réponse", _import_enrolment
@@ -67,6 +78,34 @@ def add_commands(commands: Commands) -> None:
     )
 
 
+def _add_identity_options(command: argparse.ArgumentParser, when: str) -> None:
+    group = command.add_argument_group(
+        f"identité du lieu, au schéma national des lieux de médiation numérique ({when})"
+    )
+    pivot = group.add_mutually_exclusive_group()
+    pivot.add_argument("--siret", metavar="SIRET", help="SIRET de la structure (14 chiffres)")
+    pivot.add_argument(
+        "--rna", metavar="RNA", help="numéro RNA d'une association sans SIRET (W et 9 caractères)"
+    )
+    group.add_argument("--code-insee", metavar="CODE", help="code INSEE de la commune du lieu")
+    group.add_argument("--code-postal", metavar="CODE", help="code postal du lieu")
+
+
+def _identity_of(args: argparse.Namespace) -> SiteIdentity:
+    return parse_identity(args.siret, args.rna, args.code_insee, args.code_postal)
+
+
+def _identity_given(args: argparse.Namespace) -> bool:
+    return any((args.siret, args.rna, args.code_insee, args.code_postal))
+
+
+def _say_identity(identity: SiteIdentity) -> None:
+    say(f"Identité du lieu : {identity.line()}.")
+    warning = identity.departement_warning()
+    if warning:
+        say(warning)
+
+
 def _instant(text: str) -> datetime:
     """An instant given on the command line: ISO 8601, with its offset or in Paris time."""
     moment = instant_or_none(text)
@@ -86,8 +125,11 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
     from mediateur_tui.hub.enrolment import enrol_site, site_record
     from mediateur_tui.hub.struck_off import french_instant
 
+    identity = _identity_of(args) if _identity_given(args) else None
     with opened_hub_of(settings) as hub:
-        token = enrol_site(hub, args.site_id, args.name, distributor=args.distributeur)
+        token = enrol_site(
+            hub, args.site_id, args.name, distributor=args.distributeur, identity=identity
+        )
         site = site_record(hub, args.site_id)
     say(f"Jeton d'inscription à usage unique pour le site {args.site_id.strip().upper()} :")
     say()
@@ -101,6 +143,14 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
         )
     else:
         say("Site distributeur : non.")
+    recorded = site.identity() if site is not None else None
+    if recorded is not None:
+        _say_identity(recorded)
+    else:
+        say(
+            "Identité du lieu : non renseignée (mediateur-hub site-identity ID --siret … "
+            "--code-insee … --code-postal …)."
+        )
     if site is not None and site.revoked_at is not None:
         say(
             f"Ce site est radié depuis le {french_instant(site.revoked_at)} : il le reste "
@@ -115,6 +165,22 @@ def _enrol_site(args: argparse.Namespace, settings: HubSettings) -> int:
         code = qrcode.QRCode(border=2)
         code.add_data(token)
         code.print_ascii(out=sys.stdout, invert=True)
+    return EXIT_OK
+
+
+def _site_identity(args: argparse.Namespace, settings: HubSettings) -> int:
+    from mediateur_tui.hub.enrolment import set_site_identity
+
+    identity = _identity_of(args)
+    site_id = args.site_id.strip().upper()
+    with opened_hub_of(settings) as hub:
+        changed = set_site_identity(hub, site_id, identity)
+    if changed:
+        say(f"Site {site_id} : identité enregistrée.")
+        _say_identity(identity)
+        say("Le site la reçoit à sa prochaine synchronisation (ou avec la prochaine réplique).")
+    else:
+        say(f"Site {site_id} : cette identité était déjà enregistrée, rien n'a changé.")
     return EXIT_OK
 
 

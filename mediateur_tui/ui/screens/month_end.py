@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker
 
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.formatting import format_euros, plural
+from mediateur_tui.domain.formatting import acknowledged_passes, format_euros, plural
 from mediateur_tui.domain.periods import (
     month_of,
     nothing_to_close,
@@ -348,8 +348,8 @@ class MonthEndScreen(SiteScreen[None]):
         self.say(
             f"Accusé de réception de la remise n° {batch.sequence} "
             f"({period_label(batch.period)}){again} : "
-            f"{summary.accepted} accepté(s) pour {format_euros(summary.accepted_cents)}, "
-            f"{summary.refused} refusé(s). Entrée : le rapprochement."
+            f"{acknowledged_passes(summary.accepted, summary.accepted_cents, summary.refused)}. "
+            "Entrée : le rapprochement."
         )
         self.reload(select=batch.batch_id)
 

@@ -18,12 +18,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Header, Input, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from mediateur_tui.domain.codes import first_unknown_symbol, format_code
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import LOCAL_TZ, format_euros, plural
+from mediateur_tui.domain.keyboard import Typing
 from mediateur_tui.domain.verdicts import CheckResult, Verdict
 from mediateur_tui.services.desk import RedemptionLine, SessionInfo, SessionSummary
 from mediateur_tui.services.images import decode_image
@@ -129,7 +130,8 @@ class SessionScreen(SiteScreen[None]):
         self.desk_session = desk_session
         self.lines: list[RedemptionLine] = []
         self.pending = 0  # scans submitted and not yet answered
-        self._scans: queue.Queue[tuple[str, str]] = queue.Queue()  # (text, input method)
+        # (text, input method, how its keys came)
+        self._scans: queue.Queue[tuple[str, str, Typing]] = queue.Queue()
         self._images: deque[ImageCodes] = deque()  # images whose codes wait for their verdicts
 
     def compose(self) -> ComposeResult:
@@ -163,15 +165,15 @@ class SessionScreen(SiteScreen[None]):
 
     # --- scanning -------------------------------------------------------------------------
 
-    @on(Input.Submitted, "#scan")
-    def submit_scan(self, event: Input.Submitted) -> None:
+    @on(ScanField.Submitted, "#scan")
+    def submit_scan(self, event: ScanField.Submitted) -> None:
         text = event.value  # ScanField has already emptied itself, ready for the next scan
         if text.strip():
-            self.enqueue(text, "scan")
+            self.enqueue(text, "scan", event.typing)
 
-    def enqueue(self, text: str, method: str) -> None:
+    def enqueue(self, text: str, method: str, typing: Typing = Typing.UNKNOWN) -> None:
         self.pending += 1
-        self._scans.put((text, method))
+        self._scans.put((text, method, typing))
 
     @work(thread=True, exit_on_error=False)
     def process_scans(self) -> None:
@@ -185,11 +187,11 @@ class SessionScreen(SiteScreen[None]):
         worker = get_current_worker()
         while not worker.is_cancelled:
             try:
-                text, method = self._scans.get(timeout=_POLL_SECONDS)
+                text, method, typing = self._scans.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 continue
             try:
-                scanned = desk.record_scan(self.desk_session.id, operator_id, text, method)
+                scanned = desk.record_scan(self.desk_session.id, operator_id, text, method, typing)
             except UserError as error:
                 self.post_message(self.ScanFailed(str(error), text, method))
                 continue

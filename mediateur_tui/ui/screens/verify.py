@@ -8,9 +8,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Header, Input, Static
+from textual.widgets import Header, Static
 
 from mediateur_tui.domain.errors import UserError
+from mediateur_tui.domain.keyboard import Typing
 from mediateur_tui.domain.verdicts import CheckResult
 from mediateur_tui.ui.screens.base import SiteScreen
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
@@ -40,16 +41,16 @@ class VerifyScreen(SiteScreen[None]):
         self.sub_title = "vérification"
         self.query_one(VerdictPanel).show_waiting(PROMPT)
 
-    @on(Input.Submitted, "#verify-input")
-    def submit(self, event: Input.Submitted) -> None:
+    @on(ScanField.Submitted, "#verify-input")
+    def submit(self, event: ScanField.Submitted) -> None:
         text = event.value  # ScanField has already emptied itself
         if text.strip():
-            self.check(text)
+            self.check(text, event.typing)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def check(self, text: str) -> None:
+    def check(self, text: str, typing: Typing) -> None:
         try:
-            result: CheckResult | str = self.context.site.desk.check(text)
+            result: CheckResult | str = self.context.site.desk.check(text, typing)
         except UserError as error:
             result = str(error)
         self.post_message(self.Checked(result))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import events
 from textual.widgets import Input
 from textual.widgets.input import Selection
+
+from mediateur_tui.domain.keyboard import Typing
 
 
 class ScanField(Input):
@@ -18,16 +22,34 @@ class ScanField(Input):
 
     A refused text given back (`give_back`) is selected whole, so that the next scan replaces
     it instead of being glued to it; the first ← or → puts the cursor on its faulty character.
+
+    Each submission says how its text came (`Submitted.typing`), from the moments its keys
+    arrived (each Key event's own `time`, set when Textual read it from the terminal): a
+    scanner's burst or a person's keys; not known for a paste or a text given back and edited.
     """
 
+    @dataclass
+    class Submitted(Input.Submitted):
+        typing: Typing = Typing.UNKNOWN
+
     fault_at: int | None = None
+    _key_times: tuple[float, ...] = ()
+    _mixed = False  # the text holds characters that did not come as keys
 
     def give_back(self, text: str, fault_at: int | None) -> None:
         self.value = text
         self.selection = Selection(0, len(text))
         self.fault_at = fault_at
+        self._mixed = True
+
+    def _on_paste(self, event: events.Paste) -> None:
+        self._mixed = True  # Input._on_paste (next in the MRO) inserts the text
+
+    def _typing(self) -> Typing:
+        return Typing.UNKNOWN if self._mixed else Typing.of(self._key_times)
 
     async def _on_key(self, event: events.Key) -> None:
+        self._key_times += (event.time,)
         fault_at, self.fault_at = self.fault_at, None
         given_back_still = self.selection == Selection(0, len(self.value))
         if fault_at is not None and given_back_still and event.key in ("left", "right"):
@@ -39,6 +61,7 @@ class ScanField(Input):
             return  # Input._on_key (next in the MRO) inserts printable characters
         event.stop()
         event.prevent_default()
-        text = self.value
+        text, typing = self.value, self._typing()
         self.value = ""
-        self.post_message(self.Submitted(self, text, None))
+        self._key_times, self._mixed = (), False
+        self.post_message(self.Submitted(self, text, None, typing))

@@ -1,0 +1,69 @@
+"""The scan field tells a person's keys from a scanner's burst by their timing (each Key
+event's own arrival time), and the desk reads the text accordingly (domain/keyboard.py): digits
+typed without Shift on AZERTY by hand, a US scanner's layout in a burst."""
+
+from __future__ import annotations
+
+from textual import events
+
+from mediateur_tui.domain.codes import format_code, normalise
+from mediateur_tui.domain.keyboard import Situation
+from mediateur_tui.services.desk import Desk
+
+from .helpers import SIZE, bare, burst, settle
+from .test_flow import start_session, verdict
+
+HAND = Situation.DIGITS_WITHOUT_SHIFT
+KEY_NAMES = {"&": "ampersand", "é": "eacute", '"': "quotation_mark", "'": "apostrophe"}
+
+
+def typed_by_hand(app, text: str, gap: float = 0.15) -> None:
+    """Sends the keys of `text`, then Enter, as a person types them: `gap` seconds apart."""
+    start = events.Key("enter", "\r").time
+    for index, character in enumerate([*text, "\r"]):
+        if character == "\r":
+            event = events.Key("enter", "\r")
+        else:
+            key = character if character.isalnum() else KEY_NAMES.get(character, character)
+            event = events.Key(key, character)
+        event.time = start + index * gap
+        event.set_sender(app)
+        app.post_message(event)
+
+
+def swappable_code(codes: list[str]) -> str:
+    """A demo code that a US scanner's reading would change (A/Q or Z/W)."""
+    for text in codes:
+        code = bare(text)
+        typed = HAND.type_as(code)
+        if normalise(Situation.US_ON_AZERTY.undo(typed)) != code:
+            return code
+    raise AssertionError("no demo code holds A, Q, Z or W")
+
+
+async def test_digits_typed_without_shift_by_hand_are_read_as_meant(demo):
+    code = swappable_code(demo.codes["valid"])
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot)
+        typed_by_hand(app, HAND.type_as(code))
+        await settle(pilot)
+        shown = verdict(app)
+        assert "PASS VALIDE" in shown and format_code(code) in shown
+        assert "tapez les chiffres avec la touche Maj" in shown
+    assert [redemption.code for redemption in demo.redemptions()] == [code]
+
+
+async def test_the_same_text_in_a_burst_is_read_as_a_us_scanner_would(demo):
+    code = swappable_code(demo.codes["valid"])
+    typed = HAND.type_as(code)
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot)
+        burst(app, typed + "\n")
+        await settle(pilot)
+        assert format_code(code) not in verdict(app)
+    assert demo.redemptions() == []
+    # What the desk reads without any timing (a command line): never another code.
+    result = Desk(demo.engine).check(typed)
+    assert result.code in (code, None)
