@@ -345,9 +345,12 @@ class Desk:
             session.refresh(desk_session)
             return SessionInfo.of(desk_session)
 
-    def correct_activity(self, session_id: int, title: str, activity: Activity) -> SessionInfo:
+    def correct_activity(
+        self, session_id: int, operator_id: int, title: str, activity: Activity
+    ) -> SessionInfo:
         """The session under way, its activity (and title) replaced by `activity` once the
-        Coop's rules accept it: what the médiatrice completes or corrects during the session."""
+        Coop's rules accept it: what the médiatrice completes or corrects during the session.
+        Audited, as the start is: the journal holds the corrected session."""
         title, activity = _accepted(title, activity)
         with Session(writer(self._engine)) as session:
             desk_session = session.get(DeskSession, session_id)
@@ -362,6 +365,13 @@ class Desk:
             for column, value in activity_columns(activity).items():
                 setattr(desk_session, column, value)
             session.add(desk_session)
+            append_event(
+                session,
+                self.clock(),
+                "session_corrected",
+                operator_id,
+                {"session_id": session_id, "kind": desk_session.kind},
+            )
             session.commit()
             session.refresh(desk_session)
             return SessionInfo.of(desk_session)

@@ -366,7 +366,9 @@ def test_the_form_starts_with_the_previous_sessions_type_too(demo_db):
 def test_the_activity_of_a_session_under_way_is_corrected_not_once_it_ended(demo_db):
     desk = Desk(demo_db.engine, clock=fixed_clock(JUNE))
     info = desk.start_activity(demo_db.operator.id, "Séance", accompagnement())
-    corrected = desk.correct_activity(info.id, "Séance", atelier())  # an atelier's own title
+    corrected = desk.correct_activity(
+        info.id, demo_db.operator.id, "Séance", atelier()
+    )  # an atelier's own title
     assert (corrected.id, corrected.kind, corrected.title) == (
         info.id,
         "collectif",
@@ -375,8 +377,8 @@ def test_the_activity_of_a_session_under_way_is_corrected_not_once_it_ended(demo
     assert corrected.activity.participants == 6
     assert desk.open_session(demo_db.operator.id) == corrected
     with pytest.raises(DeskError, match="au moins une thématique"):
-        desk.correct_activity(info.id, "x", replace(atelier(), thematiques=()))
+        desk.correct_activity(info.id, demo_db.operator.id, "x", replace(atelier(), thematiques=()))
     desk.end_session(info.id)
     with pytest.raises(DeskError, match="terminée"):
-        desk.correct_activity(info.id, "x", atelier())
+        desk.correct_activity(info.id, demo_db.operator.id, "x", atelier())
     assert desk.last_activity(demo_db.operator.id) == corrected.activity

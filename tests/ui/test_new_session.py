@@ -160,7 +160,7 @@ async def test_a_home_session_needs_its_commune_and_reads_it(demo):
         assert app.focused is form.query_one("#place-commune")
         await type_text(pilot, "59440:590")
         await submit(pilot)
-        assert message(app).startswith("Code INSEE invalide : « 590 »")
+        assert message(app).startswith("Code INSEE invalide « 590 »")
         assert app.focused is form.query_one("#place-commune")
         await type_text(pilot, "36:Avesnes-sur-Helpe")
         await submit(pilot)

@@ -374,7 +374,9 @@ class SessionScreen(SiteScreen[None]):
     @work(thread=True, exclusive=True, group="activity", exit_on_error=False)
     def save_activity(self, form: SessionForm) -> None:
         desk = self.context.site.desk
-        corrected = desk.correct_activity(self.desk_session.id, form.title, form.activity)
+        corrected = desk.correct_activity(
+            self.desk_session.id, self.context.operator_id, form.title, form.activity
+        )
         self.post_message(self.ActivityCorrected(corrected))
 
     @on(ActivityCorrected)
