@@ -118,6 +118,20 @@ STEPS = (
     ),
     Step("mediateur-tui --data-dir demo-guide activity export activite.csv"),
     Step("mediateur-tui --data-dir demo-guide activity export activite.json --format json"),
+    # The guide's part 25: the month's activity report (the example's month moved to
+    # yesterday's, where the paper log above is).
+    Step(
+        "mediateur-tui --data-dir demo-guide activity report --month 2026-11",
+        replace={"--month 2026-11": f"--month {YESTERDAY:%Y-%m}"},
+        output="Atelier collectif",
+    ),
+    Step(
+        "mediateur-tui --data-dir demo-guide activity report --month 2026-11 "
+        "--pdf rapport-2026-11.pdf --csv rapport-2026-11.csv",
+        replace={"--month 2026-11": f"--month {YESTERDAY:%Y-%m}"},
+        output="Rapport écrit dans rapport-2026-11.csv.",
+    ),
+    Step("mediateur-tui --data-dir demo-guide activity report --json", output='"by_thematique"'),
     # README: the region's hub, then a site enrolled with it.
     hub(f"mediateur-hub --dir {HUB_DIR} init --region-id HDF"),
     hub(

@@ -3,19 +3,24 @@ USB-key route, import the region's acknowledgement, and read the reconciliation.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from mediateur_tui.domain.clock import Clock, system_clock
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.periods import parse_period, previous_period
 from mediateur_tui.services import acks, batch_files, batches, reconciliation
 from mediateur_tui.services.acks import AckLineInfo, AckSummary
+from mediateur_tui.services.activity_report import ActivityReports
 from mediateur_tui.services.batch_files import ExportedBatch
 from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.services.reconciliation import BatchOverview, ClosePreview, Reconciliation
 
 EXPORT_FOLDER = "remises"  # where the month end exports by default, in the data directory
+
+log = logging.getLogger(__name__)
 
 
 class MonthEnd:
@@ -25,6 +30,7 @@ class MonthEnd:
         self._engine = engine
         self.data_dir = data_dir
         self.clock = clock
+        self._reports = ActivityReports(engine, clock)
 
     def default_period(self) -> str:
         """The month before the current one, in French time."""
@@ -39,9 +45,22 @@ class MonthEnd:
 
         Raises a UserError (French message) when the month cannot be closed (the rule of
         domain.periods.closing_refusal: not over, already closed, no replica, no site key,
-        nothing to remit)."""
+        nothing to remit).
+
+        The month's activity report (PDF and CSV) is then written beside the remise files, in
+        the default export directory; a failure there is logged, the month stays closed (the
+        command `activity report --pdf` writes it again)."""
         period = parse_period(period) if period else self.default_period()
-        return batches.seal_batch(self._engine, self.data_dir, period, self.clock(), operator_id)
+        batch = batches.seal_batch(self._engine, self.data_dir, period, self.clock(), operator_id)
+        try:
+            self.write_activity_report(period)
+        except UserError as error:
+            log.warning("activity report of %s not written: %s", period, error)
+        return batch
+
+    def write_activity_report(self, period: str) -> tuple[Path, Path]:
+        """The PDF and the CSV of the month's activity report, beside the remise files."""
+        return self._reports.write_beside_remise(period, self.default_export_directory())
 
     def batches(self) -> list[BatchInfo]:
         return batches.list_batches(self._engine)

@@ -19,6 +19,7 @@ from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
 from mediateur_tui.services import doctor, merge
 from mediateur_tui.services.activity_export import ActivityExport
+from mediateur_tui.services.activity_report import ActivityReports
 from mediateur_tui.services.attribution import AttributionDesk, unsent_count
 from mediateur_tui.services.auth import Accounts
 from mediateur_tui.services.backup import Backups
@@ -66,6 +67,7 @@ class Site:
         self.accounts = Accounts(engine, clock)
         self.history = History(engine, data_dir, clock)
         self.activity = ActivityExport(engine)
+        self.activity_report = ActivityReports(engine, clock)
         self.month_end = MonthEnd(engine, data_dir, clock)
         self.sync = SiteSync(engine, data_dir, clock, transport=transport, sleep=sleep)
         self.backups = Backups(engine, data_dir, clock)

@@ -107,7 +107,7 @@ def test_the_statement_joins_payments_to_the_sites_activity(region, make_site, t
     site_a.ok("export-batch", str(tmp_path / "cle-usb"))
     exported = tmp_path / "cle-usb" / f"remise-{SITE_A}-{PERIOD}.json.gz"
     assert load_json(exported.read_bytes(), BATCH) == remise
-    assert "4 accepté(s) (40,00 €), 0 refusé(s)." in site_a.ok("sync")
+    assert "4 pass acceptés pour 40,00 €, 0 pass refusé." in site_a.ok("sync")
 
     with read_session(region.engine) as session:
         stored = session.exec(select(HubBatchSession)).all()

@@ -161,7 +161,10 @@ def test_declare_cancel_close_pays_exactly_the_active_lines(region, make_site, t
     out = site_a.ok("close-month", "--month", PERIOD)
     assert f"Mois de {period_label(PERIOD)} clos : remise n° 1, 2 pass, 20,00 €" in out
     out = site_a.ok("sync")
-    assert f"Remise n° 1 ({period_label(PERIOD)}) : 2 accepté(s) (20,00 €), 0 refusé(s)." in out
+    assert (
+        f"Remise n° 1 ({period_label(PERIOD)}) : 2 pass acceptés pour 20,00 €, 0 pass refusé."
+        in out
+    )
     for code in kept:
         assert used_changes(region, code) == ["used"]  # the batch claimed nothing again
     summary, verdicts = statement_rows(region, SITE_A, tmp_path / "releves")
@@ -244,7 +247,10 @@ def test_a_laptop_lost_on_the_28th_loses_nothing(any_region, make_site, tmp_path
     out = new.ok("close-month", "--month", PERIOD)
     assert "remise n° 1, 3 pass, 30,00 €" in out
     out = new.ok("sync")
-    assert f"Remise n° 1 ({period_label(PERIOD)}) : 3 accepté(s) (30,00 €), 0 refusé(s)." in out
+    assert (
+        f"Remise n° 1 ({period_label(PERIOD)}) : 3 pass acceptés pour 30,00 €, 0 pass refusé."
+        in out
+    )
     summary, verdicts = statement_rows(region, SITE_A, tmp_path / "releves")
     assert "3 lignes reçues, 3 pass acceptés pour 30,00 €, 0 ligne refusée" in summary
     assert verdicts == dict.fromkeys(codes[:3], "accepté")
@@ -304,7 +310,10 @@ def test_a_laptop_restored_from_its_backup_is_enrolled_again_and_takes_back_the_
     out = new.ok("close-month", "--month", PERIOD)
     assert "remise n° 1, 2 pass, 20,00 €" in out
     out = new.ok("sync")
-    assert f"Remise n° 1 ({period_label(PERIOD)}) : 2 accepté(s) (20,00 €), 0 refusé(s)." in out
+    assert (
+        f"Remise n° 1 ({period_label(PERIOD)}) : 2 pass acceptés pour 20,00 €, 0 pass refusé."
+        in out
+    )
     summary, verdicts = statement_rows(region, SITE_A, tmp_path / "releves")
     assert "2 lignes reçues, 2 pass acceptés pour 20,00 €, 0 ligne refusée" in summary
     assert verdicts == dict.fromkeys([codes[1], codes[2]], "accepté")
@@ -326,14 +335,17 @@ def test_a_batch_sealed_before_the_loss_is_signed_again_and_paid_once(
     old.ok("backup", str(usb))
     (archive,) = sorted(usb.glob("sauvegarde-*.zip"))
     if sent_after_the_backup:
-        assert "2 accepté(s)" in old.ok("sync")
+        assert "2 pass acceptés" in old.ok("sync")
 
     new = make_site("nouveau")
     assert new.cli("restore", str(archive)).code == 0
     new.responsable = (CAMILLE, CAMILLE_PIN)
     new.ok("enrol", "--hub", url, "--token", region.enrol_site(SITE_A, SITE_A_NAME))
     out = new.ok("sync")
-    assert f"Remise n° 1 ({period_label(PERIOD)}) : 2 accepté(s) (20,00 €), 0 refusé(s)." in out
+    assert (
+        f"Remise n° 1 ({period_label(PERIOD)}) : 2 pass acceptés pour 20,00 €, 0 pass refusé."
+        in out
+    )
     (batch,) = region.batches()
     validate(json.loads(batch.document), "pn-batch/1")
     # The site keeps the very batch the region holds: as the lost laptop sent it, or as

@@ -94,7 +94,10 @@ def test_altered_and_foreign_batches_are_refused(region, make_site) -> None:
         session.exec(update(Batch).where(Batch.batch_id == batch_id).values(document=stored))
         session.commit()
     out = site_a.ok("sync")
-    assert f"Remise n° 1 ({period_label(PERIOD)}) : 2 accepté(s) (20,00 €), 0 refusé(s)." in out
+    assert (
+        f"Remise n° 1 ({period_label(PERIOD)}) : 2 pass acceptés pour 20,00 €, 0 pass refusé."
+        in out
+    )
     after = region.table_counts()
     assert (after["hub_batch"], after["hub_line"]) == (1, 2)
 

@@ -87,7 +87,7 @@ def test_replica_batch_and_answer_travel_by_file(region, make_site, tmp_path) ->
     out = site.ok("import-ack", str(ack_file))
     label = period_label(PERIOD)
     assert f"Accusé de réception de la remise n° 1 ({label}" in out
-    assert "3 accepté(s) pour 30,00 €, 0 refusé(s)." in out
+    assert "3 pass acceptés pour 30,00 €, 0 pass refusé." in out
     lines = site.ack_lines(batch_id)
     assert {code: line.verdict for code, line in lines.items()} == dict.fromkeys(taken, "accepted")
     month_end = site.month_end()

@@ -127,7 +127,7 @@ async def test_a_distributeur_has_the_carnets_key_and_no_sessions(demo, monkeypa
         await log_in(pilot, *DISTRIBUTOR)
         assert isinstance(app.screen, HomeScreen)
         assert footer_keys(app) == (
-            "v Vérifier h Historique s Synchro a Carnets d Déconnexion f1 Aide"
+            "v Vérifier h Historique s Synchro a Carnets t Activité d Déconnexion f1 Aide"
         )
         assert "a pour vérifier les droits" in shown(app, "#open-session")
         await pilot.press("n")
@@ -148,8 +148,8 @@ async def test_a_mediatrice_is_refused_the_carnets(demo, monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         bells = count_bells(monkeypatch, app)
         await log_in(pilot)  # Camille, médiatrice
-        assert (
-            footer_keys(app) == "n Séance v Vérifier h Historique s Synchro d Déconnexion f1 Aide"
+        assert footer_keys(app) == (
+            "n Séance v Vérifier h Historique s Synchro t Activité d Déconnexion f1 Aide"
         )
         commands = {c.title for c in app.get_system_commands(app.screen)}
         assert "Attribuer des carnets" not in commands
@@ -181,7 +181,7 @@ async def test_a_responsable_has_the_key_in_f1_and_the_palette(demo):
         await settle(pilot)
         assert footer_keys(app) == (
             "n Séance v Vérifier h Historique s Synchro a Carnets m Fin de mois r Rapprocher "
-            "d Déconnexion f1 Aide"
+            "t Activité d Déconnexion f1 Aide"
         )
         await pilot.resize_terminal(*SIZE)
         await settle(pilot)

@@ -77,7 +77,7 @@ async def test_a_mediatrice_has_no_month_end(october):
     app = october.app()
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot)  # Camille, médiatrice
-        footer = "n Séance v Vérifier h Historique s Synchro d Déconnexion f1 Aide"
+        footer = "n Séance v Vérifier h Historique s Synchro t Activité d Déconnexion f1 Aide"
         assert footer_keys(app) == footer
         await pilot.press("m")
         await settle(pilot)
@@ -323,6 +323,8 @@ async def test_export_writes_the_pending_batches_to_the_default_directory(octobe
         assert "remise-AVESNES-EPN-2026-10.json.gz" in message
     names = sorted(path.name for path in default.iterdir())
     assert names == [
+        "activite-AVESNES-EPN-2026-10.csv",  # the activity report, written by the close
+        "activite-AVESNES-EPN-2026-10.pdf",
         "remise-AVESNES-EPN-2026-10.csv",
         "remise-AVESNES-EPN-2026-10.json.gz",
         "remise-AVESNES-EPN-2026-10.pdf",

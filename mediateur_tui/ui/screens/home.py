@@ -27,6 +27,7 @@ from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.services.dashboard import HomeView, age_text
 from mediateur_tui.services.sync import SyncStatus
 from mediateur_tui.ui.messages import LogOutRequested, SessionWanted
+from mediateur_tui.ui.screens.activity_report import ActivityReportScreen
 from mediateur_tui.ui.screens.attribution_request import AttributionRequestScreen
 from mediateur_tui.ui.screens.base import SiteScreen
 from mediateur_tui.ui.screens.history import HistoryScreen
@@ -44,7 +45,7 @@ class HomeScreen(SiteScreen[None]):
     # the palette. An operator does not see the keys of other roles (ALLOWED_ROLES); pressed
     # anyway, they say why.
     # A responsable's keys do not all fit in 80 columns: these go first (F1 lists them).
-    FOOTER_DROPS_FIRST = ("sync", "verify", "history")
+    FOOTER_DROPS_FIRST = ("sync", "verify", "activity_report", "history")
     distributor = False  # this site hands out carnets: known once the home's view is read
     BINDINGS = [
         Binding(
@@ -94,6 +95,13 @@ class HomeScreen(SiteScreen[None]):
             id="home.reconciliation",
         ),
         Binding("r", "refuse('reconciliation')", show=False),
+        Binding(
+            "t",
+            "activity_report",
+            "Activité",
+            tooltip="Rapport d'activité du mois : thématiques, heures, pass",
+            id="home.activity_report",
+        ),
         Binding("d", "log_out", "Déconnexion", id="home.log_out"),
         scanner_test_binding("home"),
     ]
@@ -207,6 +215,10 @@ class HomeScreen(SiteScreen[None]):
 
     def action_month_end(self) -> None:
         self.app.push_screen(MonthEndScreen(self.context))
+
+    def action_activity_report(self) -> None:
+        period = self.context.site.activity_report.current_period()
+        self.app.push_screen(ActivityReportScreen(self.context, period))
 
     def action_attribution(self, in_footer: bool = True) -> None:
         self.app.push_screen(AttributionRequestScreen(self.context))

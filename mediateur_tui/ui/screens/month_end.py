@@ -27,6 +27,7 @@ from mediateur_tui.services.batch_files import ExportedBatch
 from mediateur_tui.services.batches import BatchInfo
 from mediateur_tui.services.reconciliation import BatchOverview, ClosePreview
 from mediateur_tui.ui.context import DeskContext
+from mediateur_tui.ui.screens.activity_report import ActivityReportScreen
 from mediateur_tui.ui.screens.base import SiteScreen, failure_text
 from mediateur_tui.ui.screens.close_month import CloseMonthScreen
 from mediateur_tui.ui.screens.close_period import ClosePeriodScreen
@@ -67,6 +68,23 @@ class MonthEndScreen(SiteScreen[None]):
             tooltip="Rapprochement de la remise sélectionnée (ou Entrée)",
             id="month_end.open",
         ),
+        Binding(
+            "t",
+            "activity_report",
+            "Activité",
+            show=False,
+            tooltip="Rapport d'activité du mois à clore : thématiques, heures, pass",
+            id="month_end.activity_report",
+        ),
+        Binding(
+            "x",
+            "export_activity",
+            "Export Coop",
+            show=False,
+            tooltip="Exporter l'activité du mois pour La Coop de la médiation numérique "
+            "(.xlsx, .csv, .json)",
+            id="month_end.export_activity",
+        ),
         Binding("escape", "app.pop_screen", "Retour", id="month_end.back"),
         Binding(
             "s",
@@ -82,7 +100,9 @@ class MonthEndScreen(SiteScreen[None]):
         "Clore le mois scelle ses encaissements dans une remise signée, envoyée à la région "
         "à la synchronisation (touche s de l'accueil) ou exportée sur une clé USB. "
         "La région répond par un accusé de réception, ligne par ligne : Entrée sur une "
-        "remise ouvre son rapprochement. La touche s synchronise d'ici aussi."
+        "remise ouvre son rapprochement. La touche s synchronise d'ici aussi. "
+        "La touche t ouvre le rapport d'activité du mois à clore (écrit aussi en PDF et CSV "
+        "à côté de la remise quand le mois est clos), x exporte son activité pour La Coop."
     )
 
     @dataclass
@@ -117,6 +137,16 @@ class MonthEndScreen(SiteScreen[None]):
     class AckImported(Message, bubble=False):
         summary: AckSummary
 
+    @dataclass
+    class ActivityExported(Message, bubble=False):
+        path: Path
+        sessions: int
+
+    @dataclass
+    class ActivityExportRefused(Message, bubble=False):
+        text: str
+        path: Path  # as typed: asked again, to correct it
+
     def __init__(self, context: DeskContext) -> None:
         super().__init__(context)
         self.rows: list[BatchOverview] = []
@@ -150,7 +180,15 @@ class MonthEndScreen(SiteScreen[None]):
             self.reload(select=selected.batch.batch_id if selected else None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("close_month", "export", "import_ack", "open_batch", "sync"):
+        if action in (
+            "close_month",
+            "export",
+            "import_ack",
+            "open_batch",
+            "sync",
+            "activity_report",
+            "export_activity",
+        ):
             return self.context.is_responsable
         return True
 
@@ -355,6 +393,53 @@ class MonthEndScreen(SiteScreen[None]):
 
     def action_sync(self) -> None:
         self.app.push_screen(SyncScreen(self.context))
+
+    # --- the month's activity (La Coop de la médiation numérique) ---------------------------
+
+    def action_activity_report(self) -> None:
+        self.app.push_screen(ActivityReportScreen(self.context, self.period))
+
+    def action_export_activity(self, path: str = "", error: str = "") -> None:
+        """Asks for the file; after a refusal, again with the path typed and the reason."""
+        month_end = self.context.site.month_end
+        default = month_end.default_export_directory() / f"coop-activite-{self.period}.xlsx"
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.say(f"Export de l'activité vers {path}…")
+                self.export_activity(path)
+
+        self.app.push_screen(
+            PathPromptScreen(
+                f"Exporter l'activité {month_of(period_label(self.period))} pour La Coop",
+                "Fichier à écrire (.xlsx, .csv ou .json) :",
+                placeholder=str(default),
+                value=path or str(default),
+                error=error,
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="export_activity", exit_on_error=False)
+    def export_activity(self, path: Path) -> None:
+        try:
+            count = self.context.site.activity.export(path, self.period)
+        except UserError as error:
+            self.post_message(self.ActivityExportRefused(str(error), path))
+            return
+        self.post_message(self.ActivityExported(path, count))
+
+    @on(ActivityExportRefused)
+    def activity_export_refused(self, message: ActivityExportRefused) -> None:
+        self.say(message.text, error=True)
+        self.action_export_activity(str(message.path), message.text)
+
+    @on(ActivityExported)
+    def activity_exported(self, message: ActivityExported) -> None:
+        self.say(
+            f"Activité {month_of(period_label(self.period))} exportée pour La Coop : "
+            f"{plural(message.sessions, 'séance')} dans {message.path}."
+        )
 
     # --- reconciliation -------------------------------------------------------------------
 
