@@ -415,16 +415,29 @@ def default_activity(kind: TypeActivite, day: date, duration_minutes: int) -> Ac
     )
 
 
+# A problem of an activity: the `Activity` field to correct (a form puts the focus there) and
+# the French sentence that says why.
+Problem = tuple[str, str]
+
+
 def problems(activity: Activity) -> list[str]:
     """What the Coop's form would refuse in `activity`, as French sentences (empty: valid)."""
-    found: list[str] = []
+    return [message for _, message in field_problems(activity)]
+
+
+def field_problems(activity: Activity) -> list[Problem]:
+    """What the Coop's form would refuse in `activity`, each with the field to correct."""
+    found: list[Problem] = []
     if not 1 <= activity.duration_minutes <= MAX_DURATION_MINUTES:
-        found.append("La durée doit être comprise entre 1 minute et 23 h 59.")
+        found.append(("duration_minutes", "La durée doit être comprise entre 1 minute et 23 h 59."))
     if not activity.thematiques:
-        found.append("Choisissez au moins une thématique.")
-    for name, members in (("thématique", activity.thematiques), ("matériel", activity.equipment)):
+        found.append(("thematiques", "Choisissez au moins une thématique."))
+    for name, attribute, members in (
+        ("thématique", "thematiques", activity.thematiques),
+        ("matériel", "equipment", activity.equipment),
+    ):
         if len(set(members)) != len(members):
-            found.append(f"« {name} » : une même valeur est choisie deux fois.")
+            found.append((attribute, f"« {name} » : une même valeur est choisie deux fois."))
     found += _administrative_problems(activity)
     found += _place_problems(activity)
     found += _type_problems(activity)
@@ -440,7 +453,7 @@ def validate(activity: Activity) -> Activity:
     return activity
 
 
-def _administrative_problems(activity: Activity) -> list[str]:
+def _administrative_problems(activity: Activity) -> list[Problem]:
     unlocked = Thematique.AIDE_AUX_DEMARCHES_ADMINISTRATIVES in activity.thematiques
     if unlocked:
         return []
@@ -449,61 +462,83 @@ def _administrative_problems(activity: Activity) -> list[str]:
     if administrative:
         names = ", ".join(f"« {theme.label} »" for theme in administrative)
         found.append(
-            f"Les thématiques administratives ({names}) demandent aussi la thématique "
-            "« Aide aux démarches administratives »."
+            (
+                "thematiques",
+                f"Les thématiques administratives ({names}) demandent aussi la thématique "
+                "« Aide aux démarches administratives ».",
+            )
         )
     if activity.precisions_demarche:
         found.append(
-            "Le nom de la démarche administrative demande la thématique "
-            "« Aide aux démarches administratives »."
+            (
+                "precisions_demarche",
+                "Le nom de la démarche administrative demande la thématique "
+                "« Aide aux démarches administratives ».",
+            )
         )
     return found
 
 
-def _place_problems(activity: Activity) -> list[str]:
+def _place_problems(activity: Activity) -> list[Problem]:
     if activity.place_type in (TypeLieu.DOMICILE, TypeLieu.AUTRE) and not activity.place_commune:
-        return [f"Indiquez la commune du lieu (« {activity.place_type.label} »)."]
+        return [
+            ("place_commune", f"Indiquez la commune du lieu (« {activity.place_type.label} »).")
+        ]
     return []
 
 
-def _type_problems(activity: Activity) -> list[str]:
+def _type_problems(activity: Activity) -> list[Problem]:
     found = []
     if activity.type is TypeActivite.INDIVIDUEL:
         if activity.niveau is not None or activity.title:
-            found.append("Le titre et le niveau d'atelier sont réservés aux ateliers collectifs.")
+            found.append(
+                ("niveau", "Le titre et le niveau d'atelier sont réservés aux ateliers collectifs.")
+            )
         if activity.participants not in (None, 1):
-            found.append("Un accompagnement individuel a un seul participant.")
+            found.append(("participants", "Un accompagnement individuel a un seul participant."))
         if activity.redirection is not None and activity.oriented is not True:
-            found.append("Une structure de redirection suppose un bénéficiaire réorienté.")
+            found.append(
+                ("redirection", "Une structure de redirection suppose un bénéficiaire réorienté.")
+            )
     else:
         if activity.autonomie is not None or activity.oriented is not None:
             found.append(
-                "L'autonomie et la réorientation sont réservées aux accompagnements individuels."
+                (
+                    "autonomie",
+                    "L'autonomie et la réorientation sont réservées aux accompagnements "
+                    "individuels.",
+                )
             )
         if activity.redirection is not None:
             found.append(
-                "La structure de redirection est réservée aux accompagnements individuels."
+                (
+                    "redirection",
+                    "La structure de redirection est réservée aux accompagnements individuels.",
+                )
             )
         if not activity.participants or activity.participants < 1:
-            found.append("Un atelier collectif compte au moins un participant.")
+            found.append(("participants", "Un atelier collectif compte au moins un participant."))
     return found
 
 
-def _count_problems(activity: Activity) -> list[str]:
+def _count_problems(activity: Activity) -> list[Problem]:
     found = []
     total = activity.participant_count
     groups = [
-        ("genre", list(activity.genres.values())),
-        ("tranche d'âge", list(activity.tranches_age.values())),
-        ("statut social", list(activity.statuts.values())),
+        ("genre", "genres", list(activity.genres.values())),
+        ("tranche d'âge", "tranches_age", list(activity.tranches_age.values())),
+        ("statut social", "statuts", list(activity.statuts.values())),
     ]
-    for name, counts in groups:
+    for name, attribute, counts in groups:
         if any(count < 0 for count in counts):
-            found.append(f"Les décomptes par {name} ne peuvent pas être négatifs.")
+            found.append((attribute, f"Les décomptes par {name} ne peuvent pas être négatifs."))
         elif sum(counts) > total:
             found.append(
-                f"Les décomptes par {name} ({sum(counts)}) dépassent le nombre de "
-                f"participants ({total})."
+                (
+                    attribute,
+                    f"Les décomptes par {name} ({sum(counts)}) dépassent le nombre de "
+                    f"participants ({total}).",
+                )
             )
     return found
 

@@ -45,6 +45,7 @@ SESSION_KINDS = {kind.value: kind.label for kind in TypeActivite}
 
 
 MAX_SESSION_MINUTES = 12 * 60  # the desk's limit, within the Coop's 23 h 59
+FIRST_SESSION_MINUTES = 60  # a médiatrice's very first session, before she has habits
 
 SEALED_MESSAGE = "Cet encaissement a déjà été remis à la région : il ne peut plus être annulé ici."
 
@@ -303,17 +304,17 @@ class Desk:
         today = local_date(self.clock())
         return defaults_for(self._engine, operator_id, kind, today, duration_minutes)
 
+    def next_session_defaults(self, operator_id: int) -> Activity:
+        """What the new-session form starts with: the operator's previous session's kind of
+        work, its type included, else an individuel of FIRST_SESSION_MINUTES."""
+        previous = self.last_activity(operator_id)
+        kind = previous.type if previous else TypeActivite.INDIVIDUEL
+        return self.session_defaults(operator_id, kind, FIRST_SESSION_MINUTES)
+
     def start_activity(self, operator_id: int, title: str, activity: Activity) -> SessionInfo:
         """A session recording `activity`, once the Coop's rules accept it (domain/activity.py);
         an atelier's title is the session's."""
-        title = (activity.title or title).strip() or "Séance"
-        if activity.type is TypeActivite.COLLECTIF:
-            activity = replace(activity, title=title)
-        if not 1 <= activity.duration_minutes <= MAX_SESSION_MINUTES:
-            raise DeskError("La durée doit être comprise entre 1 minute et 12 heures.")
-        found = problems(activity)
-        if found:
-            raise DeskError(" ".join(found))
+        title, activity = _accepted(title, activity)
         desk_session = DeskSession(
             title=title,
             kind=activity.type.value,
@@ -339,6 +340,37 @@ class Desk:
                 "session_started",
                 operator_id,
                 {"session_id": desk_session.id, "kind": desk_session.kind},
+            )
+            session.commit()
+            session.refresh(desk_session)
+            return SessionInfo.of(desk_session)
+
+    def correct_activity(
+        self, session_id: int, operator_id: int, title: str, activity: Activity
+    ) -> SessionInfo:
+        """The session under way, its activity (and title) replaced by `activity` once the
+        Coop's rules accept it: what the médiatrice completes or corrects during the session.
+        Audited, as the start is: the journal holds the corrected session."""
+        title, activity = _accepted(title, activity)
+        with Session(writer(self._engine)) as session:
+            desk_session = session.get(DeskSession, session_id)
+            if desk_session is None:
+                raise DeskError("Séance introuvable.")
+            if desk_session.ended_at is not None:
+                raise DeskError("Cette séance est terminée : son activité ne se corrige plus ici.")
+            desk_session.title = title
+            desk_session.kind = activity.type.value
+            desk_session.themes = ", ".join(activity.tags)
+            desk_session.duration_minutes = activity.duration_minutes
+            for column, value in activity_columns(activity).items():
+                setattr(desk_session, column, value)
+            session.add(desk_session)
+            append_event(
+                session,
+                self.clock(),
+                "session_corrected",
+                operator_id,
+                {"session_id": session_id, "kind": desk_session.kind},
             )
             session.commit()
             session.refresh(desk_session)
@@ -389,3 +421,17 @@ class Desk:
                 )
                 for row in rows
             ]
+
+
+def _accepted(title: str, activity: Activity) -> tuple[str, Activity]:
+    """The session's title and `activity` once the desk and the Coop accept them (an atelier's
+    title is the session's); a DeskError with the French reasons otherwise."""
+    title = (activity.title or title).strip() or "Séance"
+    if activity.type is TypeActivite.COLLECTIF:
+        activity = replace(activity, title=title)
+    if not 1 <= activity.duration_minutes <= MAX_SESSION_MINUTES:
+        raise DeskError("La durée doit être comprise entre 1 minute et 12 heures.")
+    found = problems(activity)
+    if found:
+        raise DeskError(" ".join(found))
+    return title, activity

@@ -28,8 +28,8 @@ from textual.widget import Widget
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from mediateur_tui.domain.activity import Activity
 from mediateur_tui.domain.errors import UserError
-from mediateur_tui.domain.formatting import local_date
 from mediateur_tui.services.preferences import Preferences
 from mediateur_tui.ui.accessibility import ACCESSIBLE_CLASS, HIDE_CURSOR, HIGH_CONTRAST, SHOW_CURSOR
 from mediateur_tui.ui.context import DemoPins, DeskContext
@@ -81,6 +81,7 @@ class _Synced(Message):
 @dataclass
 class _OpenSessionRead(Message):
     session: SessionInfo | None  # the session to go on with, or None: ask for a new one
+    defaults: Activity | None = None  # what a new one starts with
 
 
 class MediateurApp(App[None]):
@@ -218,8 +219,13 @@ class MediateurApp(App[None]):
 
     @work(thread=True, exclusive=True, group="open-session", exit_on_error=False)
     def find_open_session(self) -> None:
-        session = self.context.site.desk.open_session(self.context.operator_id)
-        self.post_message(_OpenSessionRead(session))
+        desk = self.context.site.desk
+        session = desk.open_session(self.context.operator_id)
+        if session is not None:
+            self.post_message(_OpenSessionRead(session))
+        else:
+            defaults = desk.next_session_defaults(self.context.operator_id)
+            self.post_message(_OpenSessionRead(None, defaults))
 
     @on(_OpenSessionRead)
     def open_session(self, message: _OpenSessionRead) -> None:
@@ -228,9 +234,8 @@ class MediateurApp(App[None]):
 
         if message.session is not None:
             self.push_screen(SessionScreen(self.context, message.session))
-        else:
-            today = local_date(self.context.site.clock())
-            self.push_screen(NewSessionScreen(today), self._start_session)
+        elif message.defaults is not None:
+            self.push_screen(NewSessionScreen(message.defaults), self._start_session)
 
     def _start_session(self, form: SessionForm | None) -> None:
         if form is not None:
@@ -238,8 +243,8 @@ class MediateurApp(App[None]):
 
     @work(thread=True, exclusive=True, group="open-session", exit_on_error=False)
     def _create_session(self, form: SessionForm) -> None:
-        session = self.context.site.desk.start_session(
-            self.context.operator_id, form.title, form.kind, form.themes, form.duration_minutes
+        session = self.context.site.desk.start_activity(
+            self.context.operator_id, form.title, form.activity
         )
         self.post_message(_OpenSessionRead(session))
 

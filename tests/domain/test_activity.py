@@ -28,6 +28,7 @@ from mediateur_tui.domain.activity import (
     TypeLieu,
     default_activity,
     duration_label,
+    field_problems,
     parse_commune,
     parse_counts,
     parse_value,
@@ -346,3 +347,23 @@ def test_defaults_keep_the_kind_of_work_not_the_beneficiaries():
         ("seniors",),
     )
     assert (nxt.autonomie, dict(nxt.genres), nxt.beneficiary_commune) == (None, {}, None)
+
+
+@pytest.mark.parametrize(
+    ("activity", "fields"),
+    [
+        (individuel(duration_minutes=0, thematiques=()), ["duration_minutes", "thematiques"]),
+        (individuel(thematiques=(Thematique.LOGEMENT,)), ["thematiques"]),
+        (individuel(precisions_demarche="CAF"), ["precisions_demarche"]),
+        (individuel(place_type=TypeLieu.DOMICILE), ["place_commune"]),
+        (individuel(equipment=(Materiel.TABLETTE, Materiel.TABLETTE)), ["equipment"]),
+        (individuel(redirection=StructureDeRedirection.AUTRE), ["redirection"]),
+        (collectif(participants=None), ["participants"]),
+        (collectif(participants=2, tranches_age={TrancheAge.DOUZE_DIX_HUIT: 3}), ["tranches_age"]),
+    ],
+)
+def test_each_problem_names_the_field_a_form_puts_the_focus_on(activity, fields):
+    found = field_problems(activity)
+    assert [field for field, _ in found] == fields
+    assert [message for _, message in found] == problems(activity)
+    assert all(hasattr(activity, field) for field, _ in found)

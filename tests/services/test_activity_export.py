@@ -349,3 +349,36 @@ def test_a_typed_text_like_a_formula_is_shown_never_run(demo_db, tmp_path):
     with (tmp_path / "activite.csv").open(encoding="utf-8-sig", newline="") as handle:
         [line] = list(csv.DictReader(handle, delimiter=";"))
     assert line["Nom de l’atelier"] == "'" + formula
+
+
+def test_the_form_starts_with_the_previous_sessions_type_too(demo_db):
+    desk = Desk(demo_db.engine, clock=fixed_clock(JUNE))
+    responsable = next(op for op in list_operators(demo_db.engine) if op.role == "responsable")
+    first = desk.next_session_defaults(responsable.id)
+    assert (first.type, first.duration_minutes) == (TypeActivite.INDIVIDUEL, 60)
+    desk.start_activity(responsable.id, "Atelier", atelier())
+    following = desk.next_session_defaults(responsable.id)
+    assert following.type is TypeActivite.COLLECTIF
+    assert (following.title, following.participants) == (atelier().title, 6)
+    assert dict(following.genres) == {}
+
+
+def test_the_activity_of_a_session_under_way_is_corrected_not_once_it_ended(demo_db):
+    desk = Desk(demo_db.engine, clock=fixed_clock(JUNE))
+    info = desk.start_activity(demo_db.operator.id, "Séance", accompagnement())
+    corrected = desk.correct_activity(
+        info.id, demo_db.operator.id, "Séance", atelier()
+    )  # an atelier's own title
+    assert (corrected.id, corrected.kind, corrected.title) == (
+        info.id,
+        "collectif",
+        "Atelier e-mail",
+    )
+    assert corrected.activity.participants == 6
+    assert desk.open_session(demo_db.operator.id) == corrected
+    with pytest.raises(DeskError, match="au moins une thématique"):
+        desk.correct_activity(info.id, demo_db.operator.id, "x", replace(atelier(), thematiques=()))
+    desk.end_session(info.id)
+    with pytest.raises(DeskError, match="terminée"):
+        desk.correct_activity(info.id, demo_db.operator.id, "x", atelier())
+    assert desk.last_activity(demo_db.operator.id) == corrected.activity

@@ -109,6 +109,33 @@ def test_a_rebuilt_database_has_the_activity_the_journal_kept(site, region, tmp_
         rebuilt.dispose()
 
 
+def test_a_correction_of_the_activity_is_in_the_journal_too(site, tmp_path):
+    """The activity corrected during the session (F4 on the session screen) is an audited
+    transaction too: the database rebuilt from a backup and the journal has the correction."""
+    usb = tmp_path / "cle-usb"
+    archive = make_backup(site.engine, site.data_dir, usb, keep=3).path
+    session_id = start(site, ALONE, APRIL_2, title="Courriel")
+    site.desk(APRIL_2).correct_activity(session_id, site.operator_id, "Courriel", ATELIER)
+    assert activities(site.engine) == {"Atelier CAF": ATELIER}
+    site.engine.dispose()
+    database = site.data_dir / DATABASE_FILENAME
+    engine = open_database(database)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    data = bytearray(database.read_bytes())
+    data[3 * 4096 : 3 * 4096 + 64] = bytes(64)  # a b-tree page's header wiped: killed
+    database.write_bytes(bytes(data))
+
+    report = restore_backup(archive, site.data_dir, replace=True)
+    assert report.replayed_events == 2  # started, then corrected
+    rebuilt = open_database(database)
+    try:
+        assert activities(rebuilt) == {"Atelier CAF": ATELIER}
+    finally:
+        rebuilt.dispose()
+
+
 def test_a_backup_merged_on_top_keeps_the_activity_whole(site, region, tmp_path):
     usb = tmp_path / "cle-usb"
     start(site, ATELIER, NOW)

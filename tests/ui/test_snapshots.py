@@ -93,6 +93,43 @@ def test_new_session_modal(demo, snap_compare):
     assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_new_session_form_as_an_atelier(demo, snap_compare):
+    async def run_before(pilot) -> None:
+        await log_in(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("right")  # type: Atelier collectif
+        pilot.app.screen.query_one("#title").focus()
+        await type_text(pilot, "Atelier e-mail")
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_new_session_form_with_an_error(demo, snap_compare):
+    async def run_before(pilot) -> None:
+        await log_in(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("right")  # an atelier without its participants
+        await pilot.press("enter")
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_new_session_form_details(demo, snap_compare):
+    async def run_before(pilot) -> None:
+        await log_in(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("f4")  # the démarche, the anonymous counts, the commune, the tags
+        await type_text(pilot, "Dossier APL")
+        await still(pilot)
+
+    assert snap_compare(demo.app(), terminal_size=SIZE, run_before=run_before)
+
+
 def test_session_after_a_valid_and_a_refused_scan(demo, snap_compare):
     async def run_before(pilot) -> None:
         await open_session(pilot)

@@ -32,6 +32,7 @@ from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.screens.base import SiteScreen
 from mediateur_tui.ui.screens.cancel_redemption import CancelRedemptionScreen
 from mediateur_tui.ui.screens.image_file import ImageFileScreen
+from mediateur_tui.ui.screens.new_session import NewSessionScreen, SessionForm
 from mediateur_tui.ui.screens.scanner_test import scanner_test_binding
 from mediateur_tui.ui.screens.session_summary import SessionSummaryScreen
 from mediateur_tui.ui.widgets.keys_footer import KeysFooter
@@ -74,6 +75,13 @@ class SessionScreen(SiteScreen[None]):
         ),
         Binding("f2", "read_image", "Lire image", id="session.read_image"),
         scanner_test_binding("session"),
+        Binding(
+            "f4",
+            "correct_activity",
+            "Activité",
+            tooltip="Compléter ou corriger l'activité de la séance (La Coop)",
+            id="session.activity",
+        ),
         Binding("escape", "end_session", "Fin de séance", id="session.end"),
     ]
     AUTO_FOCUS = "#scan"
@@ -108,6 +116,10 @@ class SessionScreen(SiteScreen[None]):
         name: str  # the image's file name
         texts: list[str]  # the codes found, in reading order
         note: str  # why there are none
+
+    @dataclass
+    class ActivityCorrected(Message, bubble=False):
+        desk_session: SessionInfo
 
     @dataclass
     class Ended(Message, bubble=False):
@@ -348,6 +360,30 @@ class SessionScreen(SiteScreen[None]):
         self._images.append(ImageCodes(message.name, len(message.texts)))
         for text in message.texts:
             self.enqueue(text, "image")
+
+    # --- the session's activity -------------------------------------------------------------
+
+    def action_correct_activity(self) -> None:
+        def save(form: SessionForm | None) -> None:
+            if form is not None:
+                self.save_activity(form)
+
+        form = NewSessionScreen(self.desk_session.activity, title=self.desk_session.title)
+        self.app.push_screen(form, save)
+
+    @work(thread=True, exclusive=True, group="activity", exit_on_error=False)
+    def save_activity(self, form: SessionForm) -> None:
+        desk = self.context.site.desk
+        corrected = desk.correct_activity(
+            self.desk_session.id, self.context.operator_id, form.title, form.activity
+        )
+        self.post_message(self.ActivityCorrected(corrected))
+
+    @on(ActivityCorrected)
+    def activity_corrected(self, message: ActivityCorrected) -> None:
+        self.desk_session = message.desk_session
+        self.query_one("#session-title", Static).update(self._title_text())
+        self.query_one(VerdictPanel).show_waiting("Activité de la séance enregistrée.")
 
     # --- ending ---------------------------------------------------------------------------
 
