@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +25,14 @@ from sqlmodel import Session, col
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.batch_checks import check_structure
 from mediateur_tui.hub.changes import claim_passes
-from mediateur_tui.hub.database import Hub, bulk_insert, read_session, write_session
+from mediateur_tui.hub.database import (
+    Hub,
+    bulk_insert,
+    read_session,
+    select_in,
+    table_column,
+    write_session,
+)
 from mediateur_tui.hub.errors import Conflict, Forbidden
 from mediateur_tui.hub.models import HubBatch, HubDeclaredLine, HubLine, HubSite, HubUsedPass
 from mediateur_tui.hub.reconcile import CHUNK, Decision, LineIn, reconcile
@@ -69,7 +76,7 @@ def receive_batch(
         )
     digest = document_hash(document)
     with read_session(hub.engine) as session:
-        stored = session.get(HubBatch, batch_id)
+        stored = _stored(session, batch_id)
         if stored is not None and stored.document_hash == digest:
             return IntakeResult(ack=json.loads(stored.ack), replayed=True)
         site = session.get(HubSite, site_id)
@@ -90,34 +97,46 @@ def receive_batch(
 def stored_ack(hub: Hub, batch_id: str) -> tuple[str, dict[str, Any]] | None:
     """(site id, acknowledgement) of a received batch, or None."""
     with read_session(hub.engine) as session:
-        stored = session.get(HubBatch, batch_id)
+        stored = _stored(session, batch_id)
     return None if stored is None else (stored.site_id, json.loads(stored.ack))
+
+
+class _StoredBatch(NamedTuple):
+    site_id: str
+    document_hash: str
+    ack: str
+
+
+_STORED = [table_column(HubBatch, name) for name in _StoredBatch._fields]
+
+
+def _stored(session: Session, batch_id: str) -> _StoredBatch | None:
+    rows = list(select_in(session, _STORED, table_column(HubBatch, "batch_id"), [batch_id]))
+    return _StoredBatch(*rows[0]) if rows else None
 
 
 def _store(hub: Hub, document: dict[str, Any], lines: list[LineIn], digest: str) -> IntakeResult:
     batch_id, site_id = document["batch_id"], document["site_id"]
     received_at = system_clock()
     with write_session(hub.engine) as session:
-        stored = session.get(HubBatch, batch_id)  # again, now that we hold the write lock
+        stored = _stored(session, batch_id)  # again, now that we hold the write lock
         if stored is not None:
             if stored.document_hash == digest:
                 return IntakeResult(ack=json.loads(stored.ack), replayed=True)
             raise _other_content(batch_id)
         decisions = reconcile(session, site_id, lines)
         ack = _acknowledgement(hub, document, decisions, received_at)
-        session.add(
-            HubBatch(
-                batch_id=batch_id,
-                site_id=site_id,
-                period=document["period"],
-                sequence=document["sequence"],
-                received_at=received_at,
-                document_hash=digest,
-                document=dump_json(document).decode("utf-8"),
-                ack=dump_json(ack).decode("utf-8"),
-            )
-        )
-        session.flush()
+        batch_row = {
+            "batch_id": batch_id,
+            "site_id": site_id,
+            "period": document["period"],
+            "sequence": document["sequence"],
+            "received_at": received_at,
+            "document_hash": digest,
+            "document": dump_json(document).decode("utf-8"),
+            "ack": dump_json(ack).decode("utf-8"),
+        }
+        bulk_insert(session, HubBatch, [batch_row])
         _insert_lines(session, batch_id, site_id, decisions)
     return IntakeResult(ack=ack, replayed=False)
 
