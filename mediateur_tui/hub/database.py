@@ -294,16 +294,18 @@ def _bound_rows(
 
 def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
     if isinstance(column.type, UTCDateTime):
-        return _sqlite_instant
+        return sqlite_instant
     return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
-def _sqlite_instant(value: datetime) -> str:
+def sqlite_instant(value: datetime) -> str:
     """What SQLModel's UTCDateTime then SQLite's DATETIME store for an aware instant (the
     same text, in one step: an intake stores several per line)."""
-    if value.utcoffset() is None:
-        raise ValueError("Datetime values must have timezone information.")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:  # the instants the hub makes and parses are UTC already
+        if value.utcoffset() is None:
+            raise ValueError("Datetime values must have timezone information.")
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
 
 
 def table_column(model: type[SQLModel], name: str) -> Column[Any]:
