@@ -13,6 +13,7 @@ refused document leaves the database untouched.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,9 +43,9 @@ from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import ACK
 from mediateur_tui.protocol.instants import iso_instant, parse_instant
 from mediateur_tui.protocol.signing import (
-    document_hash,
     region_signer,
     sign_document,
+    signed_encodings,
     site_signer,
     verify_document,
 )
@@ -74,7 +75,8 @@ def receive_batch(
             f"Cette remise est celle du site {site_id} : le site {authenticated_site} ne peut "
             "remettre que ses propres pass."
         )
-    digest = document_hash(document)
+    whole, canonical = signed_encodings(document)
+    digest = hashlib.sha256(whole).hexdigest()  # document_hash(document)
     with read_session(hub.engine) as session:
         stored = _stored(session, batch_id)
         if stored is not None and stored.document_hash == digest:
@@ -82,12 +84,12 @@ def receive_batch(
         site = session.get(HubSite, site_id)
     if site is None or site.public_key is None:
         raise ProtocolError(f"Site inconnu du hub ou pas encore inscrit : {site_id}.")
-    verify_document(document, bytes(site.public_key), site_signer(site_id))
+    verify_document(document, bytes(site.public_key), site_signer(site_id), canonical)
     refuse_if_signed_struck_off(site, parse_instant(document["sealed_at"]), "remise scellée")
     if stored is not None:
         raise _other_content(batch_id)
     try:
-        return _store(hub, document, lines, digest)
+        return _store(hub, document, lines, digest, whole.decode("utf-8"))
     except IntegrityError as error:  # only if a writer bypassed the write lock
         raise Conflict(
             "Réception concurrente d'une remise touchant les mêmes pass : renvoyez-la."
@@ -115,7 +117,11 @@ def _stored(session: Session, batch_id: str) -> _StoredBatch | None:
     return _StoredBatch(*rows[0]) if rows else None
 
 
-def _store(hub: Hub, document: dict[str, Any], lines: list[LineIn], digest: str) -> IntakeResult:
+def _store(
+    hub: Hub, document: dict[str, Any], lines: list[LineIn], digest: str, text: str
+) -> IntakeResult:
+    """Stores the batch (`text`: the document as its hash is taken, keys sorted), its lines,
+    the passes now used and their changes; answers the signed acknowledgement."""
     batch_id, site_id = document["batch_id"], document["site_id"]
     received_at = system_clock()
     with write_session(hub.engine) as session:
@@ -133,7 +139,7 @@ def _store(hub: Hub, document: dict[str, Any], lines: list[LineIn], digest: str)
             "sequence": document["sequence"],
             "received_at": received_at,
             "document_hash": digest,
-            "document": dump_json(document).decode("utf-8"),
+            "document": text,
             "ack": dump_json(ack).decode("utf-8"),
         }
         bulk_insert(session, HubBatch, [batch_row])

@@ -1,8 +1,10 @@
-"""The intake's shortcuts past SQLAlchemy give what SQLAlchemy gives: the text SQLite stores
-for an instant, a `used` change's JSON, the values a read returns."""
+"""The intake's shortcuts give what the longer ways give: the text SQLite stores for an
+instant, a `used` change's JSON, the values a read returns, a batch's hash and signed bytes."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, date, datetime
 
 from hypothesis import given
@@ -14,6 +16,7 @@ from mediateur_tui.hub.changes import encode_change, used_change, used_change_bo
 from mediateur_tui.hub.database import read_session, select_in, sqlite_instant, table_column
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.models import HubLine, HubUsedPass
+from mediateur_tui.protocol.signing import canonical_bytes, document_hash, signed_encodings
 
 from .helpers import SITE_A, World, line, make_batch
 
@@ -48,3 +51,12 @@ def test_a_read_past_the_orm_returns_what_the_orm_returns(world: World) -> None:
     assert read == sorted(tuple(getattr(row, name) for name in names) for row in orm)
     assert [row[2] for row in read] == [datetime(2026, 11, 12, 9, 30, tzinfo=UTC)] * 3
     assert all(row[2].tzinfo is not None for row in read)
+
+
+def test_a_batch_is_encoded_once_for_its_hash_and_its_signature(world: World) -> None:
+    batch = make_batch(world.sites[SITE_A], [line(world.fresh[0], "2026-11-12T09:30:00Z")])
+    batch["sessions"][0]["title"] = "Atelier « numérique » \u2028"
+    whole, canonical = signed_encodings(batch)
+    assert hashlib.sha256(whole).hexdigest() == document_hash(batch)
+    assert canonical == canonical_bytes(batch)
+    assert json.loads(whole) == batch
