@@ -150,20 +150,21 @@ class _Gzipped:
 
 
 class _Written:
-    """The changes of the snapshot as they are written (second reading)."""
+    """The changes of the snapshot as they are written (second reading): each one's stored
+    body, the very text `dump_json` gives of it (hub.changes.encode_change)."""
 
     def __init__(self, out: _Gzipped) -> None:
         self.out = out
         self.count = 0
 
-    def write(self, changes: list[dict[str, Any]]) -> None:
-        separator = b"," if self.count else b""
-        self.out.write(separator + b",".join(_json(change) for change in changes))
-        self.count += len(changes)
+    def write(self, bodies: list[str]) -> None:
+        separator = "," if self.count else ""
+        self.out.write((separator + ",".join(bodies)).encode("utf-8"))
+        self.count += len(bodies)
 
 
 def _canonical_changes(
-    pages: Iterator[list[dict[str, Any]]], tail: bytes, written: _Written | None
+    pages: Iterator[list[str]], tail: bytes, written: _Written | None
 ) -> Iterator[bytes]:
     """The snapshot's canonical bytes (what is signed), page by page; each page written too
     when `written` is given."""
@@ -172,17 +173,18 @@ def _canonical_changes(
     for page in pages:
         if not page:
             continue
-        yield (b"" if first else b",") + b",".join(_canonical(change) for change in page)
+        yield (b"" if first else b",") + b",".join(_canonical(body) for body in page)
         first = False
         if written is not None:
             written.write(page)
     yield tail
 
 
-def _pages(session: Session, until: int, dropped: set[int]) -> Iterator[list[dict[str, Any]]]:
-    """The changes up to `until`, in order, but those `dropped`, a page at a time."""
+def _pages(session: Session, until: int, dropped: set[int]) -> Iterator[list[str]]:
+    """The bodies of the changes up to `until`, in order, but those `dropped`, a page at a
+    time."""
     for rows in _row_pages(session, until):
-        yield [json.loads(body) for seq, _kind, body in rows if seq not in dropped]
+        yield [body for seq, _kind, body in rows if seq not in dropped]
 
 
 def _row_pages(
@@ -244,10 +246,10 @@ def _json(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _canonical(change: dict[str, Any]) -> bytes:
-    return json.dumps(change, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+def _canonical(body: str) -> bytes:
+    return json.dumps(
+        json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
 
 
 def last_sequence(hub: Hub) -> int:
