@@ -39,6 +39,9 @@ from mediateur_tui.protocol.formats import (
     CHANGE_USED,
 )
 
+# What json.dumps writes for a string with ensure_ascii=False (its C encoder).
+_json_string = json.encoder.encode_basestring
+
 
 def append_changes(session: Session, changes: Iterable[dict[str, Any]], at: datetime) -> int:
     """Appends changes in order (one multi-row insert); returns how many."""
@@ -71,12 +74,28 @@ def claim_passes(
         for d in accepted
     ]
     bulk_insert(session, HubUsedPass, rows)
-    changes = [used_change(d.line.code, site_id, local_date(d.line.redeemed_at)) for d in accepted]
-    append_changes(session, changes, at)
+    changes = [
+        {
+            "kind": CHANGE_USED,
+            "body": used_change_body(d.line.code, site_id, local_date(d.line.redeemed_at)),
+            "at": at,
+        }
+        for d in accepted
+    ]
+    if changes:
+        bulk_insert(session, HubChange, changes)
 
 
 def encode_change(change: dict[str, Any]) -> str:
     return json.dumps(change, ensure_ascii=False, separators=(",", ":"))
+
+
+def used_change_body(code: str, site_id: str, redeemed_on: date) -> str:
+    """`encode_change(used_change(...))`, written directly: an intake writes one per line."""
+    return (
+        f'{{"t":"{CHANGE_USED}","code":{_json_string(code)},"site":{_json_string(site_id)},'
+        f'"on":"{redeemed_on.isoformat()}"}}'
+    )
 
 
 def programme_sites(programme: HubProgramme) -> list[str]:

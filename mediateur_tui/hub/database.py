@@ -31,20 +31,22 @@ import hashlib
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from platformdirs import user_data_dir
-from sqlalchemy import Connection, Engine, Table, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import class_mapper
 from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from mediateur_tui.domain.french_cli import expanded
 from mediateur_tui.domain.signatures import key_id, public_key_bytes
@@ -67,6 +69,7 @@ BUSY_TIMEOUT_MS = 30_000
 # The newest hub migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic.
 HUB_SCHEMA_REVISION = "0009"
+IN_CHUNK = 5_000  # values of one IN list (SQLite allows 32,766 bound parameters)
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -156,6 +159,7 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoo
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB (default 2): the indexes of a region
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
@@ -260,28 +264,98 @@ def bulk_insert(session: Session, table: type[SQLModel], rows: list[dict[str, An
 
 
 def _sqlite_executemany(session: Session, core: Table, rows: list[dict[str, Any]]) -> None:
-    """SQLAlchemy Core's executemany, without its per-row work: each value goes through its
-    column's own bind processor (so a datetime is stored exactly as Core stores it), then
-    one sqlite3 executemany."""
+    """SQLAlchemy Core's executemany, without its per-row work: each value that has a bind
+    processor goes through its column's own (so a datetime is stored exactly as Core stores
+    it), the others as they are; then one sqlite3 executemany."""
     dialect = session.get_bind().dialect
     columns = list(rows[0])
     processors = [
-        (name, core.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns
+        (index, process)
+        for index, name in enumerate(columns)
+        if (process := _bind_processor(core.c[name], dialect))
     ]
     names = ", ".join(f'"{name}"' for name in columns)
     marks = ", ".join("?" for _ in columns)
     statement = f'INSERT INTO "{core.name}" ({names}) VALUES ({marks})'
     raw = session.connection().connection.dbapi_connection
     assert isinstance(raw, sqlite3.Connection)  # the SQLite driver of make_engine's URLs
-    raw.executemany(
-        statement,
-        (
-            tuple(
-                row[name] if process is None else process(row[name]) for name, process in processors
-            )
-            for row in rows
-        ),
-    )
+    raw.executemany(statement, _bound_rows(rows, columns, processors))
+
+
+def _bound_rows(
+    rows: list[dict[str, Any]], columns: list[str], processors: list[tuple[int, Any]]
+) -> Iterator[list[Any]]:
+    for row in rows:
+        values = [row[name] for name in columns]
+        for index, process in processors:
+            if values[index] is not None:  # every processor of the hub's types keeps None
+                values[index] = process(values[index])
+        yield values
+
+
+def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    if isinstance(column.type, UTCDateTime):
+        return sqlite_instant
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def sqlite_instant(value: datetime) -> str:
+    """What SQLModel's UTCDateTime then SQLite's DATETIME store for an aware instant (the
+    same text, in one step: an intake stores several per line)."""
+    if value.tzinfo is not UTC:  # the instants the hub makes and parses are UTC already
+        if value.utcoffset() is None:
+            raise ValueError("Datetime values must have timezone information.")
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
+
+
+def table_column(model: type[SQLModel], name: str) -> Column[Any]:
+    """The Core column `name` of a hub model's table."""
+    core = class_mapper(model).local_table
+    assert isinstance(core, Table)  # each hub model maps one table
+    column = core.c[name]
+    assert isinstance(column, Column)
+    return column
+
+
+def select_in(
+    session: Session,
+    columns: Sequence[Column[Any]],
+    key: Column[Any],
+    values: Sequence[Any],
+    *,
+    joins: str = "",
+) -> Iterator[tuple[Any, ...]]:
+    """The `columns` of the rows whose `key` is one of `values`, read on the session's DB-API
+    connection in chunks of IN_CHUNK (bound-parameter limits), each value through its
+    column's result processor: the values Core would return, without compiling an expanding
+    IN for every statement. `joins`: SQL after the key's table (`JOIN … ON …`)."""
+    dialect = session.get_bind().dialect
+    processors = [
+        (index, process)
+        for index, column in enumerate(columns)
+        if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
+    ]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    selected = ", ".join(f'"{column.table.name}"."{column.name}"' for column in columns)
+    where = f'"{key.table.name}"."{key.name}"'
+    start = f'SELECT {selected} FROM "{key.table.name}" {joins} WHERE {where} IN'
+    unique = sorted(set(values))
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        for first in range(0, len(unique), IN_CHUNK):
+            chunk = unique[first : first + IN_CHUNK]
+            cursor.execute(f"{start} ({', '.join(mark for _ in chunk)})", chunk)
+            for row in cursor.fetchall():
+                if processors:
+                    row = list(row)
+                    for index, process in processors:
+                        row[index] = process(row[index])
+                yield tuple(row)
+    finally:
+        cursor.close()
 
 
 def read_session(engine: Engine) -> Session:

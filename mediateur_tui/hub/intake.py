@@ -13,10 +13,11 @@ refused document leaves the database untouched.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +26,14 @@ from sqlmodel import Session, col
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.batch_checks import batch_sessions, check_structure
 from mediateur_tui.hub.changes import claim_passes
-from mediateur_tui.hub.database import Hub, bulk_insert, read_session, write_session
+from mediateur_tui.hub.database import (
+    Hub,
+    bulk_insert,
+    read_session,
+    select_in,
+    table_column,
+    write_session,
+)
 from mediateur_tui.hub.errors import Conflict, Forbidden
 from mediateur_tui.hub.models import (
     HubBatch,
@@ -42,9 +50,9 @@ from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import ACK
 from mediateur_tui.protocol.instants import iso_instant, parse_instant
 from mediateur_tui.protocol.signing import (
-    document_hash,
     region_signer,
     sign_document,
+    signed_encodings,
     site_signer,
     verify_document,
 )
@@ -74,20 +82,21 @@ def receive_batch(
             f"Cette remise est celle du site {site_id} : le site {authenticated_site} ne peut "
             "remettre que ses propres pass."
         )
-    digest = document_hash(document)
+    whole, canonical = signed_encodings(document)
+    digest = hashlib.sha256(whole).hexdigest()  # document_hash(document)
     with read_session(hub.engine) as session:
-        stored = session.get(HubBatch, batch_id)
+        stored = _stored(session, batch_id)
         if stored is not None and stored.document_hash == digest:
             return IntakeResult(ack=json.loads(stored.ack), replayed=True)
         site = session.get(HubSite, site_id)
     if site is None or site.public_key is None:
         raise ProtocolError(f"Site inconnu du hub ou pas encore inscrit : {site_id}.")
-    verify_document(document, bytes(site.public_key), site_signer(site_id))
+    verify_document(document, bytes(site.public_key), site_signer(site_id), canonical)
     refuse_if_signed_struck_off(site, parse_instant(document["sealed_at"]), "remise scellée")
     if stored is not None:
         raise _other_content(batch_id)
     try:
-        return _store(hub, document, lines, digest)
+        return _store(hub, document, lines, digest, whole.decode("utf-8"))
     except IntegrityError as error:  # only if a writer bypassed the write lock
         raise Conflict(
             "Réception concurrente d'une remise touchant les mêmes pass : renvoyez-la."
@@ -97,34 +106,50 @@ def receive_batch(
 def stored_ack(hub: Hub, batch_id: str) -> tuple[str, dict[str, Any]] | None:
     """(site id, acknowledgement) of a received batch, or None."""
     with read_session(hub.engine) as session:
-        stored = session.get(HubBatch, batch_id)
+        stored = _stored(session, batch_id)
     return None if stored is None else (stored.site_id, json.loads(stored.ack))
 
 
-def _store(hub: Hub, document: dict[str, Any], lines: list[LineIn], digest: str) -> IntakeResult:
+class _StoredBatch(NamedTuple):
+    site_id: str
+    document_hash: str
+    ack: str
+
+
+_STORED = [table_column(HubBatch, name) for name in _StoredBatch._fields]
+
+
+def _stored(session: Session, batch_id: str) -> _StoredBatch | None:
+    rows = list(select_in(session, _STORED, table_column(HubBatch, "batch_id"), [batch_id]))
+    return _StoredBatch(*rows[0]) if rows else None
+
+
+def _store(
+    hub: Hub, document: dict[str, Any], lines: list[LineIn], digest: str, text: str
+) -> IntakeResult:
+    """Stores the batch (`text`: the document as its hash is taken, keys sorted), its lines,
+    the passes now used and their changes; answers the signed acknowledgement."""
     batch_id, site_id = document["batch_id"], document["site_id"]
     received_at = system_clock()
     with write_session(hub.engine) as session:
-        stored = session.get(HubBatch, batch_id)  # again, now that we hold the write lock
+        stored = _stored(session, batch_id)  # again, now that we hold the write lock
         if stored is not None:
             if stored.document_hash == digest:
                 return IntakeResult(ack=json.loads(stored.ack), replayed=True)
             raise _other_content(batch_id)
         decisions = reconcile(session, site_id, lines)
         ack = _acknowledgement(hub, document, decisions, received_at)
-        session.add(
-            HubBatch(
-                batch_id=batch_id,
-                site_id=site_id,
-                period=document["period"],
-                sequence=document["sequence"],
-                received_at=received_at,
-                document_hash=digest,
-                document=dump_json(document).decode("utf-8"),
-                ack=dump_json(ack).decode("utf-8"),
-            )
-        )
-        session.flush()
+        batch_row = {
+            "batch_id": batch_id,
+            "site_id": site_id,
+            "period": document["period"],
+            "sequence": document["sequence"],
+            "received_at": received_at,
+            "document_hash": digest,
+            "document": text,
+            "ack": dump_json(ack).decode("utf-8"),
+        }
+        bulk_insert(session, HubBatch, [batch_row])
         _insert_sessions(session, document)
         _insert_lines(session, batch_id, site_id, decisions)
     return IntakeResult(ack=ack, replayed=False)

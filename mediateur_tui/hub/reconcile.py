@@ -19,14 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam
+from sqlalchemy import Column, bindparam
 from sqlalchemy.orm import Mapped
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from mediateur_tui.domain.formatting import local_date
+from mediateur_tui.hub.database import select_in, table_column
 from mediateur_tui.hub.models import (
     HubCarnet,
     HubDeclaredLine,
@@ -106,6 +107,46 @@ class _Winner:
     redeemed_at: datetime
 
 
+class _Earlier(NamedTuple):
+    """What the reconciliation reads of the first line of a redemption id seen before."""
+
+    batch_id: str
+    verdict: str
+    reason: str | None
+    value_cents: int
+    winner_site_id: str | None
+    winner_redeemed_at: datetime | None
+
+
+class _Declared(NamedTuple):
+    """What the reconciliation reads of a declared line."""
+
+    site_id: str
+    code: str
+    verdict: str
+    reason: str | None
+    value_cents: int
+    winner_site_id: str | None
+    winner_redeemed_at: datetime | None
+    cancelled_at: datetime | None
+
+
+def _columns(model: type[SQLModel], *names: str) -> list[Column[Any]]:
+    return [table_column(model, name) for name in names]
+
+
+_WINNER_FIELDS = ("verdict", "reason", "value_cents", "winner_site_id", "winner_redeemed_at")
+_FIRST_ID = table_column(HubLine, "first_redemption_id")
+_EARLIER = _columns(HubLine, "redemption_id", "batch_id", *_WINNER_FIELDS)
+_DECLARED = _columns(
+    HubDeclaredLine, "redemption_id", "site_id", "code", *_WINNER_FIELDS, "cancelled_at"
+)
+_PASSES = [*_columns(HubPass, "code", "programme_id"), table_column(HubCarnet, "attributed_on")]
+_PASS_CARNET = 'JOIN "hub_carnet" ON "hub_carnet"."id" = "hub_pass"."carnet_id"'
+_REVOKED = _columns(HubRevocation, "code", "revoked_on")
+_WINNERS = _columns(HubUsedPass, "code", "site_id", "redeemed_at")
+
+
 def reconcile(
     session: Session, site_id: str, lines: list[LineIn], *, declaring: bool = False
 ) -> list[Decision]:
@@ -116,45 +157,22 @@ def reconcile(
     declared line); `newly_used` claims its pass; `adopted` (batches only) moves the claim
     of the declared line to this batch.
     """
-    codes = sorted({line.code for line in lines})
+    codes = [line.code for line in lines]
     ids = [x.redemption_id for x in lines]
-    earlier = {
-        row.redemption_id: row
-        for row in rows_in(session, select(HubLine), col(HubLine.first_redemption_id), ids)
-    }
+    earlier = {row[0]: _Earlier(*row[1:]) for row in select_in(session, _EARLIER, _FIRST_ID, ids)}
     declared = {
-        row.redemption_id: row
-        for row in rows_in(
-            session, select(HubDeclaredLine), col(HubDeclaredLine.redemption_id), ids
-        )
+        row[0]: _Declared(*row[1:]) for row in select_in(session, _DECLARED, _DECLARED[0], ids)
     }
     passes = {
         code: (programme_id, attributed_on)
-        for code, programme_id, attributed_on in rows_in(
-            session,
-            select(HubPass.code, HubPass.programme_id, col(HubCarnet.attributed_on)).join(
-                HubCarnet, col(HubCarnet.id) == HubPass.carnet_id
-            ),
-            col(HubPass.code),
-            codes,
+        for code, programme_id, attributed_on in select_in(
+            session, _PASSES, _PASSES[0], codes, joins=_PASS_CARNET
         )
     }
-    revoked = dict(
-        rows_in(
-            session,
-            select(HubRevocation.code, col(HubRevocation.revoked_on)),
-            col(HubRevocation.code),
-            codes,
-        )
-    )
+    revoked = dict(select_in(session, _REVOKED, _REVOKED[0], codes))
     winners = {
         code: _Winner(site, at)
-        for code, site, at in rows_in(
-            session,
-            select(HubUsedPass.code, HubUsedPass.site_id, HubUsedPass.redeemed_at),
-            col(HubUsedPass.code),
-            codes,
-        )
+        for code, site, at in select_in(session, _WINNERS, _WINNERS[0], codes)
     }
     programmes = {p.id: p for p in session.exec(select(HubProgramme)).all()}
 
@@ -225,7 +243,7 @@ def _decide(
     return Decision(line, LineVerdict.ACCEPTED, None, value, newly_used=True)
 
 
-def _replay(line: LineIn, first: HubLine) -> Decision:
+def _replay(line: LineIn, first: _Earlier) -> Decision:
     return Decision(
         line,
         first.verdict,
@@ -238,7 +256,7 @@ def _replay(line: LineIn, first: HubLine) -> Decision:
     )
 
 
-def _declared(line: LineIn, known: HubDeclaredLine, first: bool) -> Decision:
+def _declared(line: LineIn, known: _Declared, first: bool) -> Decision:
     """The verdict of a declared line: answered again to a declaration (`first` False), or
     adopted by the batch line bringing the same redemption (`first`: that line pays)."""
     return Decision(

@@ -2,22 +2,27 @@
 
 A page's `until` is the sequence number of its last change (the cursor to send next); a
 snapshot holds every change from the start (but passes released after their `used` change:
-`without_released`) and the region's first public key, for a USB key. Both carry every key set
+`_dropped`) and the region's first public key, for a USB key. Both carry every key set
 the region published (hub.region_keys) and are signed by the key in service.
 Carnets carry their codes as a list, so a pass costs about 10 bytes on the wire, gzip'd.
 """
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, cast
 
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.models import HubChange
 from mediateur_tui.hub.region_keys import key_set_documents
+from mediateur_tui.protocol.documents import GZIP_LEVEL, dump_json, load_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import (
     CHANGE_RELEASED,
@@ -26,10 +31,16 @@ from mediateur_tui.protocol.formats import (
     REPLICA_SNAPSHOT,
 )
 from mediateur_tui.protocol.instants import iso_instant
-from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document
+from mediateur_tui.protocol.signing import (
+    canonical_bytes,
+    encode_key,
+    region_signer,
+    sign_document,
+)
 
 DEFAULT_PAGE_LIMIT = 10_000
 MAX_PAGE_LIMIT = 100_000
+EXPORT_PAGE = 10_000  # changes a snapshot export holds at a time
 MAX_CURSOR = 2**63 - 1  # the largest sequence number a BIGINT (hub_change.seq) holds
 
 
@@ -63,46 +74,180 @@ def changes_page(hub: Hub, since: int, limit: int = DEFAULT_PAGE_LIMIT) -> dict[
     return sign_document(page, hub.region_key, region_signer(hub.region_id))
 
 
+@dataclass(frozen=True)
+class Exported:
+    """What `write_snapshot` wrote: how many changes, up to which sequence number."""
+
+    changes: int
+    until: int
+
+
 def snapshot(hub: Hub) -> dict[str, Any]:
-    """The signed pn-replica-snapshot/1: every change, with the region's first public key."""
+    """The signed pn-replica-snapshot/1, in memory (`write_snapshot` streams it to a file)."""
+    buffer = io.BytesIO()
+    write_snapshot(hub, buffer)
+    return load_json(buffer.getvalue(), REPLICA_SNAPSHOT)
+
+
+def write_snapshot(hub: Hub, out: IO[bytes]) -> Exported:
+    """Writes to `out` the signed pn-replica-snapshot/1, gzip'd: every change, but a pass's
+    `released` change and the `used` change it undoes (see `_dropped`), with the region's
+    first public key. The bytes are `dump_gzip_json` of the document.
+
+    The change log is read in pages, up to the last sequence number read first, in one read
+    transaction, and each page written as it comes: no change is held as a Python object.
+    What Ed25519 signs is kept as compact bytes (about 25 bytes a pass: the canonical JSON
+    of the changes), since the library signs a message it holds whole; the signature comes
+    last in the document, once all of it is written.
+    """
     generated_at = system_clock()  # before the read: every change up to it is in it
     with read_session(hub.engine) as session, session.begin():
-        rows = session.exec(
-            select(HubChange.seq, HubChange.body).order_by(col(HubChange.seq))
-        ).all()
+        until = session.exec(select(func.max(HubChange.seq))).one() or 0
+        head = {
+            "format": REPLICA_SNAPSHOT,
+            "region_id": hub.region_id,
+            "region_public_key": encode_key(hub.region_public_key),
+            "until": until,
+            "generated_at": iso_instant(generated_at),
+        }
         key_sets = key_set_documents(session)
-    document = {
-        "format": REPLICA_SNAPSHOT,
-        "region_id": hub.region_id,
-        "region_public_key": encode_key(hub.region_public_key),
-        "until": rows[-1][0] if rows else 0,
-        "generated_at": iso_instant(generated_at),
-        "changes": without_released([json.loads(body) for _seq, body in rows]),
-        "key_sets": key_sets,
+        dropped = _dropped(session, until)
+        canonical_rest = canonical_bytes({**head, "key_sets": key_sets})
+        assert canonical_rest[:2] == b'{"' and all(key > "changes" for key in head)
+        canonical_tail = b"]," + canonical_rest[1:]  # "changes" sorts first
+        zipped = _Gzipped(out)
+        zipped.write(dump_json(head)[:-1] + b',"changes":[')
+        written = _Written(zipped)
+        signed = bytearray()
+        for chunk in _canonical_changes(_pages(session, until, dropped), canonical_tail, written):
+            signed += chunk
+        value = hub.region_key.sign(bytes(signed))
+        del signed
+    signature = {
+        "signer": region_signer(hub.region_id),
+        "value": encode_key(value),
+        "kid": hub.region_kid,
     }
-    return sign_document(document, hub.region_key, region_signer(hub.region_id))
+    zipped.write(b'],"key_sets":' + _json(key_sets) + b',"signature":' + _json(signature) + b"}")
+    zipped.finish()
+    return Exported(changes=written.count, until=until)
 
 
-def without_released(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The changes with each `released` change and the `used` change it undoes left out.
+class _Gzipped:
+    """Gzip as it comes: the bytes `dump_gzip_json`'s `gzip.compress` gives for all of it
+    (zlib's own gzip header, as that call writes; zlib's output does not depend on how its
+    input is cut)."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: a gzip header
+
+    def write(self, data: bytes) -> None:
+        self.out.write(self.compressor.compress(data))
+
+    def finish(self) -> None:
+        self.out.write(self.compressor.flush())
+
+
+class _Written:
+    """The changes of the snapshot as they are written (second reading): each one's stored
+    body, the very text `dump_json` gives of it (hub.changes.encode_change)."""
+
+    def __init__(self, out: _Gzipped) -> None:
+        self.out = out
+        self.count = 0
+
+    def write(self, bodies: list[str]) -> None:
+        separator = "," if self.count else ""
+        self.out.write((separator + ",".join(bodies)).encode("utf-8"))
+        self.count += len(bodies)
+
+
+def _canonical_changes(
+    pages: Iterator[list[str]], tail: bytes, written: _Written
+) -> Iterator[bytes]:
+    """The snapshot's canonical bytes (what is signed), page by page, each page written too."""
+    yield b'{"changes":['
+    first = True
+    for page in pages:
+        if not page:
+            continue
+        yield (b"" if first else b",") + b",".join(_canonical(body) for body in page)
+        first = False
+        written.write(page)
+    yield tail
+
+
+def _pages(session: Session, until: int, dropped: set[int]) -> Iterator[list[str]]:
+    """The bodies of the changes up to `until`, in order, but those `dropped`, a page at a
+    time."""
+    for rows in _row_pages(session, until):
+        yield [body for seq, _kind, body in rows if seq not in dropped]
+
+
+def _row_pages(
+    session: Session, until: int, kinds: tuple[str, ...] = ()
+) -> Iterator[Sequence[tuple[int, str, str]]]:
+    """(seq, kind, body) of the changes up to `until` (of `kinds` only, if given), in pages
+    of EXPORT_PAGE rows, each page one query after the last seq of the previous one."""
+    last = 0
+    while True:
+        query = (
+            select(HubChange.seq, HubChange.kind, HubChange.body)
+            .where(col(HubChange.seq) > last, col(HubChange.seq) <= until)
+            .order_by(col(HubChange.seq))
+            .limit(EXPORT_PAGE)
+        )
+        if kinds:
+            query = query.where(col(HubChange.kind).in_(kinds))
+        rows = cast(Sequence[tuple[int, str, str]], session.exec(query).all())  # seq is set
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def _dropped(session: Session, until: int) -> set[int]:
+    """The seqs a snapshot leaves out: each `released` change and the `used` change it undoes.
 
     A snapshot gives the registry's state from nothing: a pass claimed by a declared
     redemption then released (the site cancelled it) is not used, and a site importing the
     snapshot must not see it used. A pass taken again after its release keeps that later
     `used` change. Pages keep every change: a site may have applied the `used` already.
+    Only the passes released at least once are followed, so memory stays small.
     """
+    released = {
+        json.loads(body)["code"]
+        for rows in _row_pages(session, until, (CHANGE_RELEASED,))
+        for _seq, _kind, body in rows
+    }
     dropped: set[int] = set()
+    if not released:
+        return dropped
     last_used: dict[str, int] = {}
-    for index, change in enumerate(changes):
-        kind = change["t"]
-        if kind == CHANGE_USED:
-            last_used[change["code"]] = index
-        elif kind == CHANGE_RELEASED:
-            dropped.add(index)
-            undone = last_used.pop(change["code"], None)
-            if undone is not None:
-                dropped.add(undone)
-    return [change for index, change in enumerate(changes) if index not in dropped]
+    for rows in _row_pages(session, until, (CHANGE_USED, CHANGE_RELEASED)):
+        for seq, kind, body in rows:
+            code = json.loads(body)["code"]
+            if code not in released:
+                continue
+            if kind == CHANGE_USED:
+                last_used[code] = seq
+            else:
+                dropped.add(seq)
+                undone = last_used.pop(code, None)
+                if undone is not None:
+                    dropped.add(undone)
+    return dropped
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _canonical(body: str) -> bytes:
+    return json.dumps(
+        json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
 
 
 def last_sequence(hub: Hub) -> int:

@@ -18,6 +18,7 @@ from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import KIB, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MIB
 
 _GZIP_MAGIC = b"\x1f\x8b"
+GZIP_LEVEL = 6
 
 _STRUCTURE = b'"[]{}'  # what the depth measure keeps of a JSON text: quotes and brackets
 _NOT_STRUCTURE = bytes(set(range(256)) - set(_STRUCTURE))
@@ -31,7 +32,7 @@ def dump_json(document: dict[str, Any]) -> bytes:
 
 def dump_gzip_json(document: dict[str, Any]) -> bytes:
     """Gzip-compressed JSON (mtime 0, so the same document always gives the same bytes)."""
-    return gzip.compress(dump_json(document), compresslevel=6, mtime=0)
+    return gzip.compress(dump_json(document), compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def load_json(data: bytes, expected_format: str) -> dict[str, Any]:

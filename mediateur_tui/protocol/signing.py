@@ -23,6 +23,7 @@ from mediateur_tui.domain.signatures import KID_PATTERN, key_id, public_key_byte
 from mediateur_tui.protocol.errors import ProtocolError
 
 REGION_SIGNER_PREFIX = "region:"
+_json_string = json.encoder.encode_basestring  # how json.dumps writes a key (ensure_ascii off)
 
 
 def canonical_bytes(document: dict[str, Any]) -> bytes:
@@ -37,6 +38,20 @@ def document_hash(document: dict[str, Any]) -> str:
     """SHA-256 (hex) of the whole document, signature included: what a hash chain links."""
     whole = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(whole.encode("utf-8")).hexdigest()
+
+
+def signed_encodings(document: dict[str, Any]) -> tuple[bytes, bytes]:
+    """(what `document_hash` hashes, what `canonical_bytes` gives), from one encoding of each
+    top-level value: a receiver needs both of a large document."""
+    members = [(key, _member(key, document[key])) for key in sorted(document)]
+    whole = "{" + ",".join(member for _key, member in members) + "}"
+    unsigned = "{" + ",".join(member for key, member in members if key != "signature") + "}"
+    return whole.encode("utf-8"), unsigned.encode("utf-8")
+
+
+def _member(key: str, value: object) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"{_json_string(key)}:{text}"
 
 
 def encode_key(public_key: bytes) -> str:
@@ -64,8 +79,11 @@ def sign_document(
     return {**document, "signature": signature}
 
 
-def verify_document(document: dict[str, Any], public_key: bytes, signer: str) -> None:
-    """Raises ProtocolError unless `document` is signed by `signer` with `public_key`."""
+def verify_document(
+    document: dict[str, Any], public_key: bytes, signer: str, canonical: bytes | None = None
+) -> None:
+    """Raises ProtocolError unless `document` is signed by `signer` with `public_key`.
+    `canonical`: its canonical bytes, when the caller has them already (`signed_encodings`)."""
     signature = document.get("signature")
     if not isinstance(signature, dict) or signature.get("signer") != signer:
         raise ProtocolError(f"Document non signé par {signer} : refusé.")
@@ -77,7 +95,8 @@ def verify_document(document: dict[str, Any], public_key: bytes, signer: str) ->
         )
     try:
         raw = base64.b64decode(str(signature.get("value", "")), validate=True)
-        Ed25519PublicKey.from_public_bytes(public_key).verify(raw, canonical_bytes(document))
+        signed = canonical_bytes(document) if canonical is None else canonical
+        Ed25519PublicKey.from_public_bytes(public_key).verify(raw, signed)
     except (InvalidSignature, binascii.Error, ValueError) as error:
         raise ProtocolError(
             "Signature invalide : le document a été modifié après sa signature, "

@@ -27,7 +27,7 @@ from mediateur_tui.hub.cli.common import EXIT_OK, Commands, opened_hub_of
 from mediateur_tui.hub.database import ENV_DB, ENV_DIR, HubSettings
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
-from mediateur_tui.protocol.files import read_document_file, write_file
+from mediateur_tui.protocol.files import private_binary_file, read_document_file, write_file
 from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH
 from mediateur_tui.protocol.verdicts import refusal_label
 
@@ -170,17 +170,15 @@ def _bound(host: str, port: int) -> socket.socket:
 
 
 def _export(args: argparse.Namespace, settings: HubSettings) -> int:
-    from mediateur_tui.hub.replica import snapshot
+    from mediateur_tui.hub.replica import write_snapshot
 
-    with opened_hub_of(settings) as hub:
-        document = snapshot(hub)
-    data = dump_gzip_json(document)
     args.file.parent.mkdir(parents=True, exist_ok=True)
-    write_file(args.file, data)
-    size = thousands(len(data))
+    with opened_hub_of(settings) as hub, private_binary_file(args.file) as stream:
+        exported = write_snapshot(hub, stream)
+    size = thousands(args.file.stat().st_size)
     say(
-        f"Réplique exportée : {plural(len(document['changes']), 'changement')} "
-        f"(jusqu'au n° {document['until']}), {size} octets → {args.file}"
+        f"Réplique exportée : {plural(exported.changes, 'changement')} "
+        f"(jusqu'au n° {exported.until}), {size} octets → {args.file}"
     )
     return EXIT_OK
 
