@@ -121,7 +121,7 @@ def write_snapshot(hub: Hub, out: IO[bytes]) -> Exported:
         signed = bytearray()
         for chunk in _canonical_changes(_pages(session, until, dropped), canonical_tail, written):
             signed += chunk
-        value = hub.region_key.sign(bytes(signed))
+        value = hub.region_key.sign(signed)  # the library reads the buffer: no copy
         del signed
     signature = {
         "signer": region_signer(hub.region_id),
