@@ -100,7 +100,11 @@ def _table(title: str, rows: list[Line] | tuple[Line, ...]) -> list[str]:
     return [_row(title, COLUMNS)] + [_row(row.label, cells(row.tally)) for row in rows]
 
 
+_LABEL_WIDTH = 30  # with the five numbers, 80 columns
+
+
 def _row(label: str, values: tuple[str, ...]) -> str:
     widths = (8, 12, 8, 5, 12)
     numbers = " ".join(value.rjust(width) for value, width in zip(values, widths, strict=True))
-    return f"{label[:30]:<30} {numbers}"
+    shown = label if len(label) <= _LABEL_WIDTH else label[: _LABEL_WIDTH - 1] + "…"
+    return f"{shown:<{_LABEL_WIDTH}} {numbers}"

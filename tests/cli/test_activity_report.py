@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from mediateur_tui.cli import main
+from mediateur_tui.cli.activity_commands import _row
 
 from .conftest import DEMO_PIN, run_cli
 from .test_activity import ATELIER, redeem
@@ -39,6 +40,12 @@ def test_the_report_of_a_month_in_french(november, capsys):
     assert "E-mail" in themes and "Navigation sur internet" in themes
     assert "Note : Les pass d'une séance comptent sous chacune de ses thématiques" in out
     assert max(len(line) for line in lines if not line.startswith("Note")) <= 80
+
+
+def test_a_label_too_long_for_its_column_is_cut_visibly():
+    line = _row("Aide aux démarches administratives", ("1", "1", "0 h 45", "1", "10,00 €"))
+    assert line.startswith("Aide aux démarches administra… ")
+    assert len(line) <= 80
 
 
 def test_json_and_files(november, tmp_path, capsys):
