@@ -325,11 +325,7 @@ class Desk:
             **activity_columns(activity),
         )
         with Session(writer(self._engine)) as session:
-            operator = session.get(Operator, operator_id)
-            if operator is None or operator.removed_at is not None:
-                raise DeskError("Opérateur inconnu : reconnectez-vous.")
-            if not may(operator.role, "new_session"):
-                raise DeskError(REFUSALS["new_session"])
+            _check_may_run_sessions(session, operator_id)
             session.add(desk_session)
             session.flush()
             # An audited transaction goes to the journal: a session with no pass yet (most of
@@ -353,9 +349,12 @@ class Desk:
         Audited, as the start is: the journal holds the corrected session."""
         title, activity = _accepted(title, activity)
         with Session(writer(self._engine)) as session:
+            _check_may_run_sessions(session, operator_id)
             desk_session = session.get(DeskSession, session_id)
             if desk_session is None:
                 raise DeskError("Séance introuvable.")
+            if desk_session.operator_id != operator_id:
+                raise DeskError("Cette séance est celle d'une autre personne.")
             if desk_session.ended_at is not None:
                 raise DeskError("Cette séance est terminée : son activité ne se corrige plus ici.")
             desk_session.title = title
@@ -384,6 +383,14 @@ class Desk:
             if desk_session.ended_at is None:
                 desk_session.ended_at = self.clock()
                 session.add(desk_session)
+                # Audited, as its start: the journal rebuilds the session ended, not open.
+                append_event(
+                    session,
+                    desk_session.ended_at,
+                    "session_ended",
+                    desk_session.operator_id,
+                    {"session_id": session_id},
+                )
                 session.commit()
                 session.refresh(desk_session)
             lines = self.session_redemptions(session_id)
@@ -435,3 +442,11 @@ def _accepted(title: str, activity: Activity) -> tuple[str, Activity]:
     if found:
         raise DeskError(" ".join(found))
     return title, activity
+
+
+def _check_may_run_sessions(session: Session, operator_id: int) -> None:
+    operator = session.get(Operator, operator_id)
+    if operator is None or operator.removed_at is not None:
+        raise DeskError("Opérateur inconnu : reconnectez-vous.")
+    if not may(operator.role, "new_session"):
+        raise DeskError(REFUSALS["new_session"])

@@ -27,6 +27,7 @@ from mediateur_tui.services.activity import activity_of
 from mediateur_tui.services.backup import make_backup, restore_backup
 from mediateur_tui.services.batches import batch_document
 from mediateur_tui.services.declarations import next_declaration
+from mediateur_tui.services.desk import Desk
 from mediateur_tui.services.merge import merge_backup
 from mediateur_tui.services.month_end import MonthEnd
 from mediateur_tui.services.recovery import merge_recovery
@@ -78,6 +79,20 @@ def activities(site_engine) -> dict[str, Activity]:
         return {row.title: activity_of(row) for row in session.exec(select(DeskSession))}
 
 
+def damage(site: Site):
+    """The site's database, a b-tree page's header wiped (as a process killed mid-write)."""
+    site.engine.dispose()
+    database = site.data_dir / DATABASE_FILENAME
+    engine = open_database(database)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    data = bytearray(database.read_bytes())
+    data[3 * 4096 : 3 * 4096 + 64] = bytes(64)
+    database.write_bytes(bytes(data))
+    return database
+
+
 def test_a_rebuilt_database_has_the_activity_the_journal_kept(site, region, tmp_path):
     """A backup made before the sessions; an atelier is started and a pass taken in it, an
     accompagnement started with no pass; the database is then damaged: restoring the backup
@@ -89,16 +104,7 @@ def test_a_rebuilt_database_has_the_activity_the_journal_kept(site, region, tmp_
     assert site.redeem(codes_of(region, 1)[0], NOW, session_id).redeemable
     start(site, ALONE, NOW, title="Courriel")
     assert activities(site.engine) == {"Atelier CAF": ATELIER, "Courriel": ALONE}
-    site.engine.dispose()
-
-    database = site.data_dir / DATABASE_FILENAME
-    engine = open_database(database)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    data = bytearray(database.read_bytes())
-    data[3 * 4096 : 3 * 4096 + 64] = bytes(64)  # a b-tree page's header wiped: killed
-    database.write_bytes(bytes(data))
+    database = damage(site)
 
     report = restore_backup(archive, site.data_dir, replace=True)
     assert report.replayed_events == 3  # two sessions started, one redemption
@@ -117,21 +123,32 @@ def test_a_correction_of_the_activity_is_in_the_journal_too(site, tmp_path):
     session_id = start(site, ALONE, APRIL_2, title="Courriel")
     site.desk(APRIL_2).correct_activity(session_id, site.operator_id, "Courriel", ATELIER)
     assert activities(site.engine) == {"Atelier CAF": ATELIER}
-    site.engine.dispose()
-    database = site.data_dir / DATABASE_FILENAME
-    engine = open_database(database)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    data = bytearray(database.read_bytes())
-    data[3 * 4096 : 3 * 4096 + 64] = bytes(64)  # a b-tree page's header wiped: killed
-    database.write_bytes(bytes(data))
+    database = damage(site)
 
     report = restore_backup(archive, site.data_dir, replace=True)
     assert report.replayed_events == 2  # started, then corrected
     rebuilt = open_database(database)
     try:
         assert activities(rebuilt) == {"Atelier CAF": ATELIER}
+    finally:
+        rebuilt.dispose()
+
+
+def test_an_ended_session_is_rebuilt_ended(site, tmp_path):
+    """Ending a session is audited too: rebuilt, it is not open again (the next log-in would
+    go on with it, and its passes would land in an old session)."""
+    archive = make_backup(site.engine, site.data_dir, tmp_path / "cle-usb", keep=3).path
+    session_id = start(site, ALONE, APRIL_2, title="Courriel")
+    site.desk(APRIL_2).end_session(session_id)
+    database = damage(site)
+    report = restore_backup(archive, site.data_dir, replace=True)
+    assert report.replayed_events == 2  # started, then ended
+    rebuilt = open_database(database)
+    try:
+        with Session(rebuilt) as session:
+            (row,) = session.exec(select(DeskSession)).all()
+        assert row.ended_at == APRIL_2
+        assert Desk(rebuilt, clock=fixed_clock(APRIL_2)).open_session(site.operator_id) is None
     finally:
         rebuilt.dispose()
 
