@@ -38,6 +38,7 @@ from mediateur_tui.domain.activity import TypeActivite
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import redeemed_passes
 from mediateur_tui.domain.french_cli import say, scanned, warn
+from mediateur_tui.domain.keyboard import Typing
 from mediateur_tui.domain.roles import ROLE_LABELS
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ def scan_image(args: argparse.Namespace, data_dir: Path) -> int:
         texts = decode_image(path)
         if not texts:
             warn(f"{path} : aucun QR code ni code-barres trouvé.")
-        found = [desk.check(text) for text in texts]
+        found = [desk.check(text, Typing.SCANNER) for text in texts]  # decoded: no keyboard
         if per_file:
             file_results = [result.to_json() for result in found]
             say(json.dumps({"file": str(path), "results": file_results}, ensure_ascii=False))

@@ -90,7 +90,8 @@ def parse_scan(text: str, typing: Typing = Typing.UNKNOWN) -> ScanInput:
     A mis-set keyboard is considered when the text shows its marks (domain/keyboard.py), or
     when it fails as is for another reason than its check symbol (a typo); only a person's
     (digits without Shift) when the keys came by hand, only a scanner's when they came as a
-    burst (`typing`), both when it is not known. When the readings
+    burst (`typing`; keys by hand that no person's reading explains are read as a slow
+    scanner's), both when it is not known. When the readings
     give two different codes, the scan is refused as ambiguous: which one is meant cannot be
     known. What was read is kept inert (domain/text.py): it is shown, logged and stored as is."""
     raw = inert(text.strip())
@@ -104,6 +105,9 @@ def parse_scan(text: str, typing: Typing = Typing.UNKNOWN) -> ScanInput:
         )
     direct = _parse(raw, layout=None)
     readings, unmarked = _readings(raw, direct, typing.situations)
+    if typing is Typing.HAND and not readings:
+        # Slow keys are a person's, or a scanner set to type slowly: a person's reading first.
+        return parse_scan(text, Typing.SCANNER)
     distinct = {_meaning(reading): reading for reading in readings}
     if len(distinct) > 1:
         error = _ambiguous(list(distinct.values()))

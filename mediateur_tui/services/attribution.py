@@ -34,6 +34,7 @@ from mediateur_tui.domain.beneficiaries import Identity, beneficiary_reference
 from mediateur_tui.domain.clock import Clock, system_clock
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_date, local_date
+from mediateur_tui.domain.keyboard import Typing
 from mediateur_tui.domain.rulebooks import ProofGroup, Rulebook, rulebook_for
 from mediateur_tui.domain.scan_input import parse_scan
 from mediateur_tui.domain.site_identity import SiteIdentity
@@ -200,12 +201,17 @@ class AttributionDesk:
         return Assessment(form, reference, already, decision)
 
     def identify_carnet(
-        self, text: str, wanted: Sequence[int], scanned: Sequence[str] = ()
+        self,
+        text: str,
+        wanted: Sequence[int],
+        scanned: Sequence[str] = (),
+        typing: Typing = Typing.UNKNOWN,
     ) -> CarnetScan:
         """The carnet of a scanned pass (or a typed carnet number), if it can be handed out
-        now: `wanted` are the sizes still to hand out, `scanned` the carnets already taken."""
+        now: `wanted` are the sizes still to hand out, `scanned` the carnets already taken;
+        `typing`, how the text came (domain/keyboard.py)."""
         with Session(self._engine) as session:
-            carnet_id, unreadable = _carnet_of_scan(session, text)
+            carnet_id, unreadable = _carnet_of_scan(session, text, typing)
             if carnet_id is None:
                 return CarnetScan(None, unreadable)
             row = _carnet_row(session, carnet_id)
@@ -390,12 +396,12 @@ def _lycee_passes_here(session: Session) -> int:
     return int(total)
 
 
-def _carnet_of_scan(session: Session, text: str) -> tuple[str | None, str]:
+def _carnet_of_scan(session: Session, text: str, typing: Typing) -> tuple[str | None, str]:
     """The carnet number typed, or the carnet of the pass scanned; else None and why."""
     typed = "".join(text.split()).upper()
     if CARNET_NUMBER.fullmatch(typed):
         return typed, ""
-    scan = parse_scan(text)
+    scan = parse_scan(text, typing)
     if scan.code is None:
         return None, scan.error or (
             "Saisie illisible : scannez un pass du carnet ou tapez son numéro (C0000123)."

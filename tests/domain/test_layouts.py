@@ -215,3 +215,15 @@ def test_a_code_typed_by_hand_without_shift_is_read_or_refused_never_another(cod
     assert unknown.code in (code, None)
     if unknown.code is None:
         assert unknown.ambiguous
+
+
+@pytest.mark.parametrize("situation", SCANNERS, ids=lambda situation: situation.name)
+@settings(max_examples=100, deadline=None)
+@given(code=codes)
+def test_a_slow_scanner_is_read_as_a_scanner_when_no_persons_reading_fits(situation, code):
+    # A scanner set to type slowly (its "inter-character delay") sends keys a person's pace.
+    typed = situation.type_as(format_code(code))
+    by_hand = parse_scan(typed, Typing.HAND)
+    # Rarely, the person's reading passes the check symbol too: it is taken, with its warning.
+    if by_hand.layout is not HAND:
+        assert by_hand.code == parse_scan(typed, Typing.SCANNER).code

@@ -4,11 +4,13 @@ typed without Shift on AZERTY by hand, a US scanner's layout in a burst."""
 
 from __future__ import annotations
 
-from textual import events
+from textual import events, on
+from textual.app import App, ComposeResult
 
 from mediateur_tui.domain.codes import format_code, normalise
-from mediateur_tui.domain.keyboard import Situation
+from mediateur_tui.domain.keyboard import Situation, Typing
 from mediateur_tui.services.desk import Desk
+from mediateur_tui.ui.widgets.scan_field import ScanField
 
 from .helpers import SIZE, bare, burst, settle
 from .test_flow import start_session, verdict
@@ -67,3 +69,32 @@ async def test_the_same_text_in_a_burst_is_read_as_a_us_scanner_would(demo):
     # What the desk reads without any timing (a command line): never another code.
     result = Desk(demo.engine).check(typed)
     assert result.code in (code, None)
+
+
+class _FieldApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.typings: list[Typing] = []
+
+    def compose(self) -> ComposeResult:
+        yield ScanField(id="field")
+
+    @on(ScanField.Submitted)
+    def note(self, event: ScanField.Submitted) -> None:
+        self.typings.append(event.typing)
+
+
+async def test_a_text_given_back_then_replaced_by_a_scan_is_timed_as_the_scan():
+    app = _FieldApp()
+    async with app.run_test() as pilot:
+        field = app.query_one(ScanField)
+        field.give_back("ABCD", fault_at=1)
+        burst(app, "WXYZ1234\n")  # replaces the selected text: a burst
+        await pilot.pause()
+        field.give_back("ABCD", fault_at=1)
+        await pilot.press("end")  # edits the text given back: partly typed, partly not
+        burst(app, "EF\n")
+        await pilot.pause()
+        typed_by_hand(app, "ABCD1234")
+        await pilot.pause()
+    assert app.typings == [Typing.SCANNER, Typing.UNKNOWN, Typing.HAND]

@@ -19,11 +19,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Header, Input, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker
 
 from mediateur_tui.domain.beneficiaries import format_reference
 from mediateur_tui.domain.formatting import format_date
+from mediateur_tui.domain.keyboard import Typing
 from mediateur_tui.services.attribution import (
     Assessment,
     AttributionDesk,
@@ -92,7 +93,8 @@ class AttributionCarnetsScreen(SiteScreen[AttributionInfo | None]):
         self.assessment = assessment
         self.wanted = tuple(assessment.decision.carnets)
         self.scanned: list[CarnetInfo] = []
-        self.waiting: deque[str] = deque()  # scans submitted while one is being checked
+        # Scans submitted while one is being checked, with how their keys came.
+        self.waiting: deque[tuple[str, Typing]] = deque()
         self.busy = False  # a scan is being checked
         self.recording = False
         self.recorded: AttributionInfo | None = None
@@ -144,11 +146,11 @@ class AttributionCarnetsScreen(SiteScreen[AttributionInfo | None]):
 
     # --- scanning -------------------------------------------------------------------------
 
-    @on(Input.Submitted, "#carnet-scan")
-    def submit_scan(self, event: Input.Submitted) -> None:
+    @on(ScanField.Submitted, "#carnet-scan")
+    def submit_scan(self, event: ScanField.Submitted) -> None:
         text = event.value  # ScanField has already emptied itself, ready for the next scan
         if text.strip() and not self.recording and self.recorded is None:
-            self.waiting.append(text)
+            self.waiting.append((text, event.typing))
             self._next_scan()
 
     def _next_scan(self) -> None:
@@ -160,11 +162,15 @@ class AttributionCarnetsScreen(SiteScreen[AttributionInfo | None]):
             return
         self.busy = True
         scanned = tuple(carnet.id for carnet in self.scanned)
-        self.identify(self.waiting.popleft(), tuple(self.remaining()), scanned)
+        text, typing = self.waiting.popleft()
+        self.identify(text, typing, tuple(self.remaining()), scanned)
 
     @work(thread=True, group="identify", exit_on_error=False)
-    def identify(self, text: str, wanted: tuple[int, ...], scanned: tuple[str, ...]) -> None:
-        self.post_message(self.Identified(self.desk.identify_carnet(text, wanted, scanned)))
+    def identify(
+        self, text: str, typing: Typing, wanted: tuple[int, ...], scanned: tuple[str, ...]
+    ) -> None:
+        carnet = self.desk.identify_carnet(text, wanted, scanned, typing)
+        self.post_message(self.Identified(carnet))
 
     def work_failed(self, worker: Worker[object], error: BaseException) -> bool:
         if worker.group == "identify":

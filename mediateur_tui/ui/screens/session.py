@@ -359,7 +359,7 @@ class SessionScreen(SiteScreen[None]):
             return
         self._images.append(ImageCodes(message.name, len(message.texts)))
         for text in message.texts:
-            self.enqueue(text, "image")
+            self.enqueue(text, "image", Typing.SCANNER)  # decoded from the image: no keyboard
 
     # --- the session's activity -------------------------------------------------------------
 

@@ -56,9 +56,11 @@ class ScanField(Input):
         return Typing.UNKNOWN if self._mixed else Typing.of(self._key_times)
 
     async def _on_key(self, event: events.Key) -> None:
-        self._key_times += (event.time,)
         fault_at, self.fault_at = self.fault_at, None
         given_back_still = self.selection == Selection(0, len(self.value))
+        if given_back_still and event.is_printable:  # it replaces the whole text: a new one
+            self._key_times, self._mixed = (), False
+        self._key_times += (event.time,)
         if fault_at is not None and given_back_still and event.key in ("left", "right"):
             event.stop()
             event.prevent_default()
