@@ -168,13 +168,20 @@ def build_statement(hub: Hub, site_id: str, month: str) -> Statement:
             .where(HubBatch.site_id == site_id, HubBatch.period == month)
             .order_by(col(HubBatchSession.batch_id), col(HubBatchSession.session_id))
         ).all()
+        counted_before = set(
+            session.exec(
+                select(HubBatchSession.session_id)
+                .join(HubBatch, col(HubBatch.batch_id) == HubBatchSession.batch_id)
+                .where(HubBatch.site_id == site_id, col(HubBatch.period) < month)
+            ).all()
+        )
     lines = [StatementLine(batch_id, sequence, line) for batch_id, sequence, line in rows]
     paid = [
         PaidLine(item.batch_id, item.line.session_id, item.counted_cents)
         for item in lines
         if item.counted
     ]
-    activity = site_activity(sessions, paid)
+    activity = site_activity(sessions, paid, counted_before)
     return Statement(hub.region_id, site.id, site.name, month, lines, activity, site.identity())
 
 

@@ -11,7 +11,7 @@ not add up to the total.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from mediateur_tui.domain.activity import Thematique
@@ -23,7 +23,6 @@ NOT_SENT = "activité non transmise"
 ALL_THEMES = "Toutes thématiques"
 NO_THEME = "Sans thématique"
 
-SessionKey = tuple[str, int]  # (batch_id, the site's session id)
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class SiteActivity:
 
     @property
     def sent(self) -> bool:
-        return self.total.sessions > 0
+        return self.total.sessions > 0 or self.total.passes > 0
 
 
 @dataclass(frozen=True)
@@ -64,23 +63,36 @@ class _Session:
     summary: ActivitySummary
     passes: int
     cents: int
+    counted: bool  # False: counted in an earlier period's statement (only its passes here)
 
 
-def site_activity(sessions: Iterable[HubBatchSession], paid: Iterable[PaidLine]) -> SiteActivity:
-    """The activity of `sessions` (the period's), with the `paid` lines of each."""
-    passes: dict[SessionKey, list[int]] = {}
+def site_activity(
+    sessions: Iterable[HubBatchSession],
+    paid: Iterable[PaidLine],
+    counted_before: Collection[int] = (),
+) -> SiteActivity:
+    """The activity of one site's `sessions` (those of the period's batches), with the `paid`
+    lines of each. A session is counted once: a session sent again in a later batch (its
+    passes taken after midnight on the month's last day, a batch sealed again) adds only its
+    passes, and one `counted_before` (in an earlier period) only its passes too."""
+    passes: dict[int, list[int]] = {}
     for line in paid:
         if line.session_id is not None:
-            passes.setdefault((line.batch_id, line.session_id), []).append(line.cents)
+            passes.setdefault(line.session_id, []).append(line.cents)
     described: list[_Session] = []
+    seen: set[int] = set()
     without = 0
     for row in sessions:
+        if row.session_id in seen:
+            continue
+        seen.add(row.session_id)
         if row.activity is None:
             without += 1
             continue
         summary = parse_summary(json.loads(row.activity), f"Séance {row.session_id}")
-        cents = passes.get((row.batch_id, row.session_id), [])
-        described.append(_Session(row.duration_minutes, summary, len(cents), sum(cents)))
+        cents = passes.get(row.session_id, [])
+        counted = row.session_id not in counted_before
+        described.append(_Session(row.duration_minutes, summary, len(cents), sum(cents), counted))
     by_theme = [
         _row(theme.label, [s for s in described if theme in s.summary.thematiques])
         for theme in Thematique
@@ -88,17 +100,18 @@ def site_activity(sessions: Iterable[HubBatchSession], paid: Iterable[PaidLine])
     by_theme.append(_row(NO_THEME, [s for s in described if not s.summary.thematiques]))
     return SiteActivity(
         total=_row(ALL_THEMES, described),
-        by_theme=[row for row in by_theme if row.sessions],
+        by_theme=[row for row in by_theme if row.sessions or row.passes],
         without_activity=without,
     )
 
 
 def _row(label: str, sessions: list[_Session]) -> ActivityRow:
+    counted = [s for s in sessions if s.counted]
     return ActivityRow(
         label=label,
-        sessions=len(sessions),
-        minutes=sum(s.minutes for s in sessions),
-        participants=sum(s.summary.participants for s in sessions),
+        sessions=len(counted),
+        minutes=sum(s.minutes for s in counted),
+        participants=sum(s.summary.participants for s in counted),
         passes=sum(s.passes for s in sessions),
         cents=sum(s.cents for s in sessions),
     )

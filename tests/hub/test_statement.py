@@ -6,16 +6,26 @@ import csv
 import shutil
 import subprocess
 from dataclasses import replace
+from datetime import date
 
 import pytest
 from pypdf import PdfReader
 
+from mediateur_tui.domain.activity import Thematique, TypeLieu
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.hub.errors import NotFound
 from mediateur_tui.hub.intake import receive_batch
+from mediateur_tui.hub.models import HubBatchSession
 from mediateur_tui.hub.statement import build_statement, write_files
-from mediateur_tui.hub.statement_activity import ActivityRow, activity_sentence
+from mediateur_tui.hub.statement_activity import (
+    ActivityRow,
+    PaidLine,
+    activity_sentence,
+    site_activity,
+)
+from mediateur_tui.protocol.activity import ActivitySummary
+from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.signing import sign_document, site_signer
 
 from .helpers import SITE_A, SITE_B, World, line, make_batch
@@ -183,3 +193,36 @@ def test_a_site_that_sent_no_activity_says_so(remitted: World, tmp_path) -> None
     _, activity_csv, pdf_path = write_files(statement, tmp_path)
     assert "activité non transmise" in activity_csv.read_text("utf-8-sig")
     assert "Activité : activité non transmise." in PdfReader(pdf_path).pages[0].extract_text()
+
+
+def _session_row(batch_id: str, session_id: int) -> HubBatchSession:
+    summary = ActivitySummary(
+        date=date(2026, 11, 30),
+        place_type=TypeLieu.LIEU_ACTIVITE,
+        thematiques=(Thematique.EMAIL,),
+        participants=6,
+    )
+    return HubBatchSession(
+        batch_id=batch_id,
+        session_id=session_id,
+        site_id="A",
+        kind="collectif",
+        duration_minutes=90,
+        activity=dump_json(summary.document()).decode(),
+    )
+
+
+def test_a_session_in_two_batches_is_counted_once_with_all_its_passes() -> None:
+    # Passes taken after midnight on the month's last day, or a batch sealed again: the same
+    # session comes in two batches. Its hours and participants count once.
+    rows = [_session_row("B1", 1), _session_row("B2", 1)]
+    paid = [PaidLine("B1", 1, 1000), PaidLine("B2", 1, 1000)]
+    activity = site_activity(rows, paid)
+    total = activity.total
+    assert (total.sessions, total.minutes, total.participants) == (1, 90, 6)
+    assert (total.passes, total.cents) == (2, 2000)
+    # The next month's statement: the session was counted before, only its passes are new.
+    later = site_activity([_session_row("B3", 1)], [PaidLine("B3", 1, 1000)], {1})
+    assert (later.total.sessions, later.total.minutes, later.total.participants) == (0, 0, 0)
+    assert (later.total.passes, later.total.cents) == (1, 1000)
+    assert later.sent and [row.passes for row in later.by_theme] == [1]
