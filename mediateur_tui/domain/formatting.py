@@ -45,6 +45,11 @@ def spreadsheet_euros(cents: int) -> str:
     return f"{sign}{euros},{rest:02d}"
 
 
+def spreadsheet_hours(minutes: int) -> str:
+    """Hours as a number a French spreadsheet reads: `4,50`."""
+    return f"{minutes / 60:.2f}".replace(".", ",")
+
+
 def spreadsheet_text(value: object) -> object:
     """A typed text a spreadsheet must show, never run: one that starts like a formula
     (= + - @, a tab or a return) gets a leading apostrophe. Other values are left as they are."""

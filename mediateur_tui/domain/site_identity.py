@@ -14,6 +14,7 @@ it starts with 20.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -154,6 +155,10 @@ class SiteIdentity:
         return (
             f"{self.pivot_label()} · code INSEE {self.code_insee} · code postal {self.code_postal}"
         )
+
+    def printed(self) -> str:
+        """The line with its label, as reportlab Paragraph markup (escaped) on every PDF."""
+        return f"<b>Identité :</b> {html.escape(self.line(), quote=False)}"
 
     def departement_warning(self) -> str | None:
         """A French warning when the postcode and the INSEE code are of two départements

@@ -29,6 +29,7 @@ from reportlab.platypus import (
 )
 from sqlmodel import col, select
 
+from mediateur_tui.domain.activity_report import hours_text
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.codes import format_code
 from mediateur_tui.domain.formatting import (
@@ -40,6 +41,7 @@ from mediateur_tui.domain.formatting import (
     local_date,
     plural,
     spreadsheet_euros,
+    spreadsheet_hours,
 )
 from mediateur_tui.domain.periods import period_label, read_period
 from mediateur_tui.domain.site_identity import SiteIdentity
@@ -50,9 +52,7 @@ from mediateur_tui.hub.statement_activity import (
     NOT_SENT,
     PaidLine,
     SiteActivity,
-    hours_text,
     site_activity,
-    spreadsheet_hours,
 )
 from mediateur_tui.pdf_fonts import BOLD, REGULAR, sample_styles
 from mediateur_tui.protocol.files import private_text_file, write_file
@@ -186,12 +186,12 @@ def build_statement(hub: Hub, site_id: str, month: str) -> Statement:
 
 
 def write_files(statement: Statement, out_dir: Path) -> tuple[Path, Path, Path]:
-    """Writes releve-<site>-<month>.csv, activite-<site>-<month>.csv and
+    """Writes releve-<site>-<month>.csv, releve-activite-<site>-<month>.csv and
     releve-<site>-<month>.pdf into `out_dir`; returns the three paths, in that order."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"releve-{statement.site_id}-{statement.month}"
     csv_path, pdf_path = stem.with_suffix(".csv"), stem.with_suffix(".pdf")
-    activity_path = out_dir / f"activite-{statement.site_id}-{statement.month}.csv"
+    activity_path = out_dir / f"releve-activite-{statement.site_id}-{statement.month}.csv"
     write_csv(statement, csv_path)
     write_activity_csv(statement, activity_path)
     write_pdf(statement, pdf_path)
@@ -306,7 +306,7 @@ def write_pdf(statement: Statement, path: Path, generated_at: datetime | None = 
 
 
 def _identity_paragraphs(identity: SiteIdentity | None, style: ParagraphStyle) -> list[Paragraph]:
-    return [Paragraph(f"Lieu : {identity.line()}", style)] if identity else []
+    return [Paragraph(identity.printed(), style)] if identity else []
 
 
 def _summary_table(statement: Statement) -> Table:

@@ -15,14 +15,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from mediateur_tui.domain.activity import Thematique
+from mediateur_tui.domain.activity_report import NO_THEMATIQUE_LABEL, hours_text
 from mediateur_tui.domain.formatting import format_euros, plural
 from mediateur_tui.hub.models import HubBatchSession
 from mediateur_tui.protocol.activity import ActivitySummary, parse_summary
 
 NOT_SENT = "activité non transmise"
 ALL_THEMES = "Toutes thématiques"
-NO_THEME = "Sans thématique"
-
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ def site_activity(
         _row(theme.label, [s for s in described if theme in s.summary.thematiques])
         for theme in Thematique
     ]
-    by_theme.append(_row(NO_THEME, [s for s in described if not s.summary.thematiques]))
+    by_theme.append(_row(NO_THEMATIQUE_LABEL, [s for s in described if not s.summary.thematiques]))
     return SiteActivity(
         total=_row(ALL_THEMES, described),
         by_theme=[row for row in by_theme if row.sessions or row.passes],
@@ -130,14 +129,3 @@ def activity_sentence(activity: SiteActivity) -> str:
     if activity.without_activity:
         text += f" ; {plural(activity.without_activity, 'séance')} sans activité transmise"
     return text + "."
-
-
-def hours_text(minutes: int) -> str:
-    """`4 h 30`, `2 h`, `0 h 45`."""
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d}" if rest else f"{hours} h"
-
-
-def spreadsheet_hours(minutes: int) -> str:
-    """Hours as a number a French spreadsheet reads: `4,50`."""
-    return f"{minutes / 60:.2f}".replace(".", ",")

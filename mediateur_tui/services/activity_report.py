@@ -34,6 +34,7 @@ from mediateur_tui.domain.formatting import (
     plural,
     redeemed_passes,
     spreadsheet_euros,
+    spreadsheet_hours,
     spreadsheet_text,
 )
 from mediateur_tui.domain.periods import parse_period, period_label
@@ -123,7 +124,7 @@ def _csv_row(
         format_date(last) if last else "",
         tally.sessions,
         tally.participants,
-        f"{tally.minutes / 60:.2f}".replace(".", ","),
+        spreadsheet_hours(tally.minutes),
         tally.passes,
         spreadsheet_euros(tally.cents),
     ]

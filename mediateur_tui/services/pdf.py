@@ -53,4 +53,4 @@ def identity_paragraphs(identity: SiteIdentity | None, style: Any) -> list[Any]:
 
     if identity is None:
         return []
-    return [Paragraph(f"<b>Identité :</b> {identity.line()}", style)]
+    return [Paragraph(identity.printed(), style)]

@@ -130,7 +130,7 @@ def test_the_statement_joins_payments_to_the_sites_activity(region, make_site, t
     out = region.ok("statement", "--site", SITE_A, "--month", PERIOD, "--out", str(out_dir))
     assert "4 pass acceptés pour 40,00 €" in out
     assert "Activité : 2 séances, 2 h 45, 7 participants, 4 pass acceptés pour 40,00 €." in out
-    rows = csv_rows(out_dir / f"activite-{SITE_A}-{PERIOD}.csv")
+    rows = csv_rows(out_dir / f"releve-activite-{SITE_A}-{PERIOD}.csv")
     assert [list(row.values()) for row in rows] == [
         ["Toutes thématiques", "2", "2,75", "7", "4", "40,00"],
         ["Navigation sur internet", "1", "2,00", "6", "3", "30,00"],
@@ -140,5 +140,5 @@ def test_the_statement_joins_payments_to_the_sites_activity(region, make_site, t
     out = region.ok("statement", "--site", SITE_B, "--month", PERIOD, "--out", str(out_dir))
     assert "2 pass acceptés pour 20,00 €" in out
     assert "Activité : activité non transmise." in out
-    rows = csv_rows(out_dir / f"activite-{SITE_B}-{PERIOD}.csv")
+    rows = csv_rows(out_dir / f"releve-activite-{SITE_B}-{PERIOD}.csv")
     assert rows[0]["Thématique"] == "activité non transmise"

@@ -72,4 +72,4 @@ def test_the_identity_goes_from_enrolment_to_the_sites_slip(region, make_site, t
     region.ok("statement", "--site", SITE_A, "--month", PERIOD, "--out", str(tmp_path / "r"))
     [statement] = (tmp_path / "r").glob("*.pdf")
     statement_text = PdfReader(statement).pages[0].extract_text()
-    assert "Lieu : RNA W2A1001234 · code INSEE 2A004 · code postal 20000" in statement_text
+    assert "Identité : RNA W2A1001234 · code INSEE 2A004 · code postal 20000" in statement_text

@@ -146,11 +146,11 @@ def test_the_statement_prints_the_identity_only_when_there_is_one(
     hub = open_hub(resolve_settings(directory=str(hub_dir)))
     try:
         _, _, pdf = write_files(build_statement(hub, SITE, "2026-11"), tmp_path / "sans")
-        assert "Lieu :" not in PdfReader(pdf).pages[0].extract_text()
+        assert "Identité :" not in PdfReader(pdf).pages[0].extract_text()
         assert run(capsys, hub_dir, "site-identity", SITE, *IDENTITY)[0] == 0
         assert site_record(hub, SITE).code_insee == "59036"
         _, _, pdf = write_files(build_statement(hub, SITE, "2026-11"), tmp_path / "avec")
         text = PdfReader(pdf).pages[0].extract_text()
-        assert "Lieu : SIRET 123 456 782 00010 · code INSEE 59036 · code postal 59440" in text
+        assert "Identité : SIRET 123 456 782 00010 · code INSEE 59036 · code postal 59440" in text
     finally:
         hub.engine.dispose()
