@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mediateur_tui.domain.clock import Clock, system_clock
+from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.verdicts import DEFAULT_MAX_REPLICA_AGE
 from mediateur_tui.services.checking import no_database, no_replica
 from mediateur_tui.services.operators import OperatorInfo, read_operators
@@ -91,6 +92,7 @@ class Site:
         self._sleep = sleep
         self._services: _Services | None = None
         self._loading = threading.Lock()
+        self._closed = False
 
     def load(self) -> None:
         """Loads the ORM and the services (about 300 ms of imports): from a thread worker."""
@@ -98,6 +100,8 @@ class Site:
 
     def _loaded(self) -> _Services:
         with self._loading:
+            if self._closed:  # a worker still running as the app quits: never reopen
+                raise UserError("Les données du lieu sont fermées : relancez l'application.")
             if self._services is None:
                 self._services = self._make_services()
             return self._services
@@ -233,6 +237,7 @@ class Site:
     def close(self) -> None:
         with self._loading:
             services, self._services = self._services, None
+            self._closed = True
         if services is not None:
             services.desk.close()
             services.engine.dispose()
