@@ -172,6 +172,8 @@ def sync(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def close_month(args: argparse.Namespace, data_dir: Path) -> int:
+    from mediateur_tui.services.month_end import report_not_written
+
     site = open_existing(data_dir)
     by = responsable(args, site, "Clore un mois")
     batch = site.month_end.close_month(args.month, by.id if by else None)
@@ -181,6 +183,8 @@ def close_month(args: argparse.Namespace, data_dir: Path) -> int:
         f"{refused_reads(batch.refused_count)}."
     )
     say(f"Identifiant de la remise : {batch.batch_id}")
+    report = site.month_end.activity_report_file(batch.period)
+    say(f"Rapport d'activité du mois : {report}" if report else report_not_written(batch.period))
     say("Envoyez-la (mediateur-tui sync) ou exportez-la (mediateur-tui export-batch DOSSIER).")
     return EXIT_OK
 

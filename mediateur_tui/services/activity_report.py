@@ -278,3 +278,7 @@ class ActivityReports:
         pdf, csv_path = base.with_suffix(".pdf"), base.with_suffix(".csv")
         self.write(site, pdf, csv_path)
         return pdf, csv_path
+
+    def beside_remise(self, period: str, directory: Path) -> Path:
+        """Where `write_beside_remise` writes the PDF of `period`."""
+        return (directory / self.report(period).basename).with_suffix(".pdf")

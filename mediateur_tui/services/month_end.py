@@ -9,7 +9,6 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from mediateur_tui.domain.clock import Clock, system_clock
-from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.periods import parse_period, previous_period
 from mediateur_tui.services import acks, batch_files, batches, reconciliation
 from mediateur_tui.services.acks import AckLineInfo, AckSummary
@@ -48,15 +47,25 @@ class MonthEnd:
         nothing to remit).
 
         The month's activity report (PDF and CSV) is then written beside the remise files, in
-        the default export directory; a failure there is logged, the month stays closed (the
-        command `activity report --pdf` writes it again)."""
+        the default export directory; a failure there is logged, the month stays closed
+        (`activity_report_file` is then None, and the command `activity report --pdf` writes it
+        again)."""
         period = parse_period(period) if period else self.default_period()
         batch = batches.seal_batch(self._engine, self.data_dir, period, self.clock(), operator_id)
         try:
             self.write_activity_report(period)
-        except UserError as error:
-            log.warning("activity report of %s not written: %s", period, error)
+        except Exception:  # the month is sealed: nothing here may say otherwise
+            log.exception("activity report of %s not written", period)
         return batch
+
+    def activity_report_file(self, period: str) -> Path | None:
+        """The month's activity report (PDF) the close wrote, or None when it could not."""
+        try:
+            pdf = self._reports.beside_remise(period, self.default_export_directory())
+        except Exception:
+            log.exception("activity report of %s not found", period)
+            return None
+        return pdf if pdf.exists() else None
 
     def write_activity_report(self, period: str) -> tuple[Path, Path]:
         """The PDF and the CSV of the month's activity report, beside the remise files."""
@@ -94,3 +103,11 @@ class MonthEnd:
     def latest_acknowledged(self) -> BatchInfo | None:
         """The most recent batch the region has answered, or None."""
         return reconciliation.latest_acknowledged(self._engine)
+
+
+def report_not_written(period: str) -> str:
+    """What the close says when the month's activity report could not be written."""
+    return (
+        "Le rapport d'activité du mois n'a pas pu être écrit (voir mediateur.log) : "
+        f"« mediateur-tui activity report --month {period} --pdf FICHIER » l'écrit à nouveau."
+    )

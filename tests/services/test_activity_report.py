@@ -18,7 +18,7 @@ from mediateur_tui.services.activity_report import (
     json_document,
 )
 from mediateur_tui.services.desk import Desk
-from mediateur_tui.services.month_end import MonthEnd
+from mediateur_tui.services.month_end import MonthEnd, report_not_written
 from mediateur_tui.store.keys import load_or_create_site_key
 
 from .conftest import NOW
@@ -178,5 +178,20 @@ def test_closing_the_month_writes_the_report_beside_the_remise(february, tmp_pat
 
 def test_a_report_that_cannot_be_written_leaves_the_month_closed(february, tmp_path):
     (tmp_path / "remises").write_text("un fichier, pas un dossier")
-    batch = MonthEnd(february.engine, tmp_path, fixed_clock(NOW)).close_month("2026-02")
+    month_end = MonthEnd(february.engine, tmp_path, fixed_clock(NOW))
+    batch = month_end.close_month("2026-02")
     assert batch.redemption_count == 4
+    assert month_end.activity_report_file("2026-02") is None  # the close says so
+
+
+def test_an_unexpected_failure_of_the_report_leaves_the_month_closed(february, tmp_path):
+    month_end = MonthEnd(february.engine, tmp_path, fixed_clock(NOW))
+
+    def broken(period: str) -> None:
+        raise RuntimeError("reportlab")
+
+    month_end.write_activity_report = broken  # type: ignore[method-assign]
+    batch = month_end.close_month("2026-02")
+    assert batch.redemption_count == 4
+    assert month_end.activity_report_file("2026-02") is None
+    assert "activity report --month 2026-02" in report_not_written("2026-02")

@@ -72,6 +72,7 @@ def test_close_export_and_import_ack(capsys, monkeypatch, tmp_path, site, region
     code, out, _ = run(capsys, "close-month", "--month", "2026-03", *data)
     assert code == 0
     assert "Mois de mars 2026 clos : remise n° 1, 3 pass, 30,00 €, 0 lecture refusée." in out
+    assert "Rapport d'activité du mois : " in out and "activite-" in out
 
     usb = tmp_path / "usb"
     code, out, _ = run(capsys, "export-batch", str(usb), *data)

@@ -25,6 +25,7 @@ from mediateur_tui.domain.periods import (
 from mediateur_tui.services.acks import AckSummary
 from mediateur_tui.services.batch_files import ExportedBatch
 from mediateur_tui.services.batches import BatchInfo
+from mediateur_tui.services.month_end import report_not_written
 from mediateur_tui.services.reconciliation import BatchOverview, ClosePreview
 from mediateur_tui.ui.context import DeskContext
 from mediateur_tui.ui.screens.activity_report import ActivityReportScreen
@@ -127,6 +128,7 @@ class MonthEndScreen(SiteScreen[None]):
     @dataclass
     class Closed(Message, bubble=False):
         batch: BatchInfo
+        report_written: bool  # the month's activity report beside the remise
 
     @dataclass
     class Exported(Message, bubble=False):
@@ -284,7 +286,8 @@ class MonthEndScreen(SiteScreen[None]):
         except UserError as error:
             self.post_message(self.Said(str(error), error=True))
             return
-        self.post_message(self.Closed(batch))
+        written = self.context.site.month_end.activity_report_file(period) is not None
+        self.post_message(self.Closed(batch, written))
 
     @on(Closed)
     def closed(self, message: Closed) -> None:
@@ -293,6 +296,7 @@ class MonthEndScreen(SiteScreen[None]):
             f"Mois {month_of(period_label(batch.period))} clos : remise n° {batch.sequence}, "
             f"{plural(batch.redemption_count, 'pass', 'pass')}, "
             f"{format_euros(batch.value_cents)}. Envoyez-la (synchronisation) ou exportez-la (e)."
+            + ("" if message.report_written else " " + report_not_written(batch.period))
         )
         self.reload(select=batch.batch_id)
 
