@@ -48,9 +48,19 @@ class DatabaseDamaged(StoreError):
         )
 
 
+# SQLite's usual words for a damaged file, in French (its integrity report stays as it is).
+_SQLITE_FINDINGS = {
+    "file is not a database": "le fichier n'est pas une base de données lisible",
+    "database disk image is malformed": "le contenu de la base est abîmé",
+    "disk i/o error": "erreur de lecture du disque",
+}
+
+
 def short_problem(text: str) -> str:
-    """SQLite's first finding, cut short: its whole report can run to a hundred lines."""
+    """SQLite's first finding, in French when it is one of its usual words, cut short: its
+    whole report can run to a hundred lines."""
     first = text.strip().splitlines()[0] if text.strip() else "raison inconnue"
+    first = _SQLITE_FINDINGS.get(first.strip().lower(), first)
     return first if len(first) <= 160 else first[:159] + "…"
 
 

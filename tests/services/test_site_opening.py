@@ -67,7 +67,10 @@ def test_a_new_site_is_created_only_when_asked(tmp_path):
 @pytest.mark.parametrize(
     ("content", "said"),
     [
-        (b"SQLite format 3\x00" + b"\x01" * 5000, "file is not a database"),
+        (
+            b"SQLite format 3\x00" + b"\x01" * 5000,
+            "le fichier n'est pas une base de données lisible",
+        ),
         (b"bonjour " * 100, "ce n'est pas une base SQLite"),
     ],
 )
