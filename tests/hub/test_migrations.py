@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -343,6 +344,70 @@ def test_a_database_at_0007_keeps_its_sites_without_identity(settings: HubSettin
             assert [tuple(row) for row in connection.execute(site)] == [
                 ("A", "EPN", None, None, None)
             ]
+    finally:
+        engine.dispose()
+
+
+def test_a_database_at_0008_gets_the_activity_its_stored_batches_carried(settings: HubSettings):
+    """0009: the sessions of the batches already received, with the summary a site sent
+    before its hub knew it (kept in the stored document), and each line's session."""
+    if settings.database_url.startswith("sqlite"):
+        settings.directory.mkdir(parents=True, exist_ok=True)
+    old = make_engine(settings.database_url)
+    upgrade(old, "0008")
+    summary = {"date": "2026-11-27", "place": "lieu_activite", "thematiques": ["email"]}
+    document = {
+        "sessions": [
+            {
+                "id": 4,
+                "kind": "collectif",
+                "duration_minutes": 90,
+                "activity": summary | {"participants": 6},
+            },
+            {"id": 5, "kind": "individuel", "duration_minutes": 30},
+            {"id": 6, "kind": "individuel", "duration_minutes": 30, "activity": {"date": "x"}},
+        ],
+        "redemptions": [{"session_id": 4}, {"session_id": 5}],
+    }
+    at = {"at": "2026-12-01 09:30:00"}
+    with old.begin() as connection:
+        connection.execute(
+            text("INSERT INTO hub_site (id, name, created_at) VALUES ('A', 'EPN', :at)"), at
+        )
+        connection.execute(
+            text(
+                "INSERT INTO hub_batch (batch_id, site_id, period, sequence, received_at, "
+                "document_hash, document, ack) VALUES ('B1', 'A', '2026-11', 1, :at, 'h', "
+                ":document, '{}')"
+            ),
+            at | {"document": json.dumps(document)},
+        )
+        for index, code in enumerate(["C1", "C2"]):
+            connection.execute(
+                text(
+                    "INSERT INTO hub_line (batch_id, line_index, redemption_id, site_id, code, "
+                    "redeemed_at, value_cents, verdict) VALUES ('B1', :index, :id, 'A', :code, "
+                    ":at, 1000, 'accepted')"
+                ),
+                at | {"index": index, "id": f"r{index}", "code": code},
+            )
+    old.dispose()
+
+    engine = open_engine(settings)
+    try:
+        assert revision_of(engine) == HEAD
+        with engine.begin() as connection:
+            sessions = text(
+                "SELECT session_id, kind, activity FROM hub_batch_session ORDER BY session_id"
+            )
+            rows = [tuple(row) for row in connection.execute(sessions)]
+            lines = text("SELECT line_index, session_id FROM hub_line ORDER BY line_index")
+            assert [tuple(row) for row in connection.execute(lines)] == [(0, 4), (1, 5)]
+        assert [(session_id, kind) for session_id, kind, _ in rows] == [
+            (4, "collectif"), (5, "individuel"), (6, "individuel"),
+        ]  # fmt: skip
+        assert json.loads(rows[0][2])["participants"] == 6
+        assert rows[1][2] is None and rows[2][2] is None  # none sent; one the hub refuses
     finally:
         engine.dispose()
 
