@@ -139,8 +139,8 @@ def test_redeem_then_audit_in_subprocesses(demo_dir):
     assert [r["verdict"] for r in json.loads(done.stdout)] == ["valid", "grace"]
     audit = run_cli("audit", "verify", "--data-dir", str(demo_dir.path))
     assert audit.returncode == 0, audit.stderr
-    # The login, the session `redeem` opens, and the two redemptions.
-    assert "Journal d'audit intact : 4 événements vérifiés." in audit.stdout
+    # The login, the session `redeem` opens, the two redemptions, and the session's end.
+    assert "Journal d'audit intact : 5 événements vérifiés." in audit.stdout
 
 
 # --- the audit chain ---------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def with_redemptions(demo_dir, capsys, monkeypatch) -> None:
     code, _, err = redeem(capsys, demo_dir.path, *demo_dir.codes["valid"][:3])
     assert code == 0, err
     kinds = rows(demo_dir.path, "SELECT kind FROM audit_event ORDER BY id")
-    assert kinds == [("login",), ("session_started",), *[("redemption",)] * 3]
+    assert kinds == [("login",), ("session_started",), *[("redemption",)] * 3, ("session_ended",)]
 
 
 def test_audit_verify_on_a_fresh_demo(demo_dir, capsys):
@@ -167,7 +167,7 @@ def test_audit_verify_passes_after_redemptions(demo_dir, capsys, monkeypatch):
     with_redemptions(demo_dir, capsys, monkeypatch)
     code, out = audit(capsys, demo_dir.path)
     assert code == 0
-    assert "intact : 5 événements" in out
+    assert "intact : 6 événements" in out
 
 
 def test_audit_verify_detects_an_edited_event(demo_dir, capsys, monkeypatch):
