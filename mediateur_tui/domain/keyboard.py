@@ -13,7 +13,7 @@ cannot tell from a US scanner's; the key timing can (`Typing`, domain/scanner_di
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
@@ -29,6 +29,9 @@ _AZERTY = (
 )
 # A scanner types a character every few milliseconds; a person, every tenth of a second or so.
 SLOW_GAP_SECONDS = 0.08
+# A scanner's keys come a few milliseconds apart: no person types five keys in a row this fast.
+BURST_GAP_SECONDS = 0.02
+_BURST_KEYS = 5
 # A code's two dashes and up to four 6s typed as dashes: 64 ways of reading them at most.
 _MAX_DASHES = 6
 # What a pass, a QR payload or a typed code may hold as scanned or typed correctly.
@@ -199,3 +202,11 @@ class Typing(Enum):
             return SITUATIONS
         by_hand = self is Typing.HAND
         return tuple(situation for situation in SITUATIONS if situation.typed_by_hand == by_hand)
+
+
+def ends_a_burst(times: Iterable[float]) -> bool:
+    """Whether the last keys (the moments they arrived, the latest last) came as a scanner's
+    burst: what a form that is not the scan field must not take as typing."""
+    recent = list(times)[-_BURST_KEYS:]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(recent)]
+    return len(gaps) == _BURST_KEYS - 1 and max(gaps) < BURST_GAP_SECONDS

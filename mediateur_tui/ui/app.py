@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -109,6 +110,13 @@ class MediateurApp(App[None]):
         self.accessible = accessible or site.preferences.read().accessible
         self.register_theme(HIGH_CONTRAST)
         self._usual_look = (self.theme, self.animation_level)
+        # When the latest keys arrived, for forms that must tell a scan from typing.
+        self.key_arrivals: deque[float] = deque(maxlen=8)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self.key_arrivals.append(event.time)
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         self._cursor_follower = self.set_interval(CURSOR_FOLLOW_SECONDS, self._follow_focus)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mediateur_tui.domain.keyboard import Situation, Typing
+from mediateur_tui.domain.keyboard import Situation, Typing, ends_a_burst
 
 undo_us_layout_on_azerty = Situation.US_ON_AZERTY.undo
 looks_garbled = Situation.US_ON_AZERTY.shows_markers
@@ -108,3 +108,10 @@ def _arrivals(gap: float, keys: int = 14) -> list[float]:
 )
 def test_the_typing_is_told_by_the_keys_timing(times, typing):
     assert Typing.of(times) is typing
+
+
+def test_a_burst_is_five_keys_a_few_milliseconds_apart():
+    assert ends_a_burst(_arrivals(0.004))
+    assert not ends_a_burst(_arrivals(0.06))  # quick typing
+    assert not ends_a_burst([*_arrivals(0.004, 8), 100.5])  # Enter pressed after a pause
+    assert not ends_a_burst(_arrivals(0.004, 4))

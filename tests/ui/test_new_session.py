@@ -18,10 +18,21 @@ from mediateur_tui.domain.activity import (
 from mediateur_tui.services.activity import activity_of
 from mediateur_tui.store.models import DeskSession
 from mediateur_tui.ui.screens.home import HomeScreen
-from mediateur_tui.ui.screens.new_session import NewSessionScreen
+from mediateur_tui.ui.screens.new_session import SCAN_IN_FORM, NewSessionScreen
 from mediateur_tui.ui.screens.session import SessionScreen
 
-from .helpers import NOW, SIZE, footer_keys, keys_back_to_back, log_in, settle, text_of, type_text
+from .helpers import (
+    NOW,
+    SIZE,
+    bare,
+    burst,
+    footer_keys,
+    keys_back_to_back,
+    log_in,
+    settle,
+    text_of,
+    type_text,
+)
 
 TODAY = date(2026, 11, 28)
 
@@ -267,3 +278,23 @@ async def test_a_click_chooses_an_option(demo):
         await settle(pilot)
         assert row.value is TypeActivite.COLLECTIF
         assert form.query_one("#collectif").display
+
+
+async def test_a_scan_in_the_f4_form_is_refused_not_saved(demo):
+    """A pass scanned while F4's form is open on the session screen: its keys land in the
+    form, its Enter would save them; the form refuses, says the pass was not taken."""
+    app = demo.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_form(pilot)
+        await submit(pilot)
+        before = activity_of(sessions(demo)[-1])
+        await pilot.press("f4")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, NewSessionScreen)
+        burst(app, bare(demo.codes["valid"][0]) + "\n")
+        await settle(pilot)
+        assert app.screen is form
+        assert message(app) == SCAN_IN_FORM
+        assert activity_of(sessions(demo)[-1]) == before
+    assert demo.redemptions() == []

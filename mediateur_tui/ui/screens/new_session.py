@@ -43,6 +43,7 @@ from mediateur_tui.domain.activity import (
 )
 from mediateur_tui.domain.errors import UserError
 from mediateur_tui.domain.formatting import format_date, parse_day
+from mediateur_tui.domain.keyboard import ends_a_burst
 from mediateur_tui.services.desk import MAX_SESSION_MINUTES
 from mediateur_tui.ui.widgets.choice_row import ChoiceRow
 from mediateur_tui.ui.widgets.counts_grid import CountsGrid
@@ -69,6 +70,10 @@ FIELD_WIDGETS = {
     "date": "#date",
 }
 V = TypeVar("V")
+SCAN_IN_FORM = (
+    "Une lecture du lecteur est arrivée dans ce formulaire : rien n'est enregistré, et le pass "
+    "n'est pas encaissé. Vérifiez les champs, validez avec Entrée, puis scannez le pass."
+)
 COMMUNE_HINT = "59440:59036:Avesnes-sur-Helpe (code postal:code INSEE:nom)"
 
 
@@ -242,6 +247,10 @@ class NewSessionScreen(ModalScreen[SessionForm | None]):
     @on(Input.Submitted)
     @on(ThematiquesList.Submitted)
     def action_start(self) -> None:
+        # Opened from the session screen, the form may take a scan meant for the desk.
+        if self.editing and ends_a_burst(getattr(self.app, "key_arrivals", ())):
+            self._refuse(SCAN_IN_FORM, None)
+            return
         try:
             form = self._form()
         except UserError as error:
