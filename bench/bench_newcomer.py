@@ -15,36 +15,15 @@ typing time (about a second a key, a few seconds a scan). Needs tmux; Python alo
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-SCREEN_SECONDS = 60
-SESSION = "bench-newcomer"
-SERVER = ["tmux", "-L", f"bench-newcomer-{os.getpid()}"]  # a private server, never the user's
+from tmux_terminal import Terminal
 
-
-def tmux(*args: str) -> str:
-    done = subprocess.run([*SERVER, *args], capture_output=True, text=True, check=True)
-    return done.stdout
-
-
-def screen() -> str:
-    return tmux("capture-pane", "-p", "-t", SESSION).replace("\u00a0", " ").replace("\u202f", " ")
-
-
-def wait_for(text: str) -> float:
-    """Seconds until the screen shows `text`."""
-    started = time.perf_counter()
-    while text not in screen():
-        if time.perf_counter() - started > SCREEN_SECONDS:
-            raise SystemExit(f"« {text} » never showed:\n{screen()}")
-        time.sleep(0.02)
-    return time.perf_counter() - started
+TERMINAL = Terminal("bench-newcomer")
 
 
 def main() -> int:
@@ -56,29 +35,29 @@ def main() -> int:
         data_dir = Path(folder) / "demo"
         command = f"'{program}' --demo --data-dir '{data_dir}'"
         started = time.perf_counter()
-        tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", command)
+        TERMINAL.start(command)
         try:
             return _run(data_dir, started)
         finally:
-            subprocess.run([*SERVER, "kill-server"], capture_output=True)
+            TERMINAL.close()
 
 
 def _run(data_dir: Path, started: float) -> int:
     steps: list[tuple[str, int, float]] = []
-    wait_for("Camille Martin (médiateur·rice)")
+    TERMINAL.wait_for("Camille Martin (médiateur·rice)")
     steps.append(("start: the demo made, the log-in shown", 0, time.perf_counter() - started))
     codes = json.loads((data_dir / "demo.json").read_text(encoding="utf-8"))["codes"]["valid"]
-    tmux("send-keys", "-t", SESSION, "1234", "Enter")
-    steps.append(("log in: 1234 Enter", 5, wait_for("Camille Martin — accueil")))
-    tmux("send-keys", "-t", SESSION, "n")
-    steps.append(("new session: n", 1, wait_for("Nouvelle séance")))
-    tmux("send-keys", "-t", SESSION, "Enter")
-    steps.append(("its defaults: Enter", 1, wait_for("Scannez ou tapez un pass")))
+    TERMINAL.keys("1234", "Enter")
+    steps.append(("log in: 1234 Enter", 5, TERMINAL.wait_for("Camille Martin — accueil")))
+    TERMINAL.keys("n")
+    steps.append(("new session: n", 1, TERMINAL.wait_for("Nouvelle séance")))
+    TERMINAL.keys("Enter")
+    steps.append(("its defaults: Enter", 1, TERMINAL.wait_for("Scannez ou tapez un pass")))
     began = time.perf_counter()
     for count, code in enumerate(codes[:10], start=1):
-        tmux("send-keys", "-t", SESSION, "-l", code)
-        tmux("send-keys", "-t", SESSION, "Enter")
-        wait_for(f"{count} pass encaissé")
+        TERMINAL.keys("-l", code)
+        TERMINAL.keys("Enter")
+        TERMINAL.wait_for(f"{count} pass encaissé")
     steps.append(("10 passes scanned (code + Enter each)", 10, time.perf_counter() - began))
     with open("/proc/loadavg", encoding="ascii") as handle:
         print(f"load      {handle.read().split()[0]} (1 min), Python {sys.version.split()[0]}")

@@ -19,20 +19,18 @@ her own reading and typing time.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tmux_terminal import Terminal
+
 from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 
-SCREEN_SECONDS = 60
-SESSION = "bench-form"
-SERVER = ["tmux", "-L", f"bench-form-{os.getpid()}"]  # a private server, never the user's
+TERMINAL = Terminal("bench-form")
 
 # (name, keys as tmux send-keys arguments — a literal text is ("-l", text), ("wait", text)
 # waits for the screen to show text —, the key count, what the session screen shows once the
@@ -59,25 +57,6 @@ RUNS: list[tuple[str, list[list[str]], int, str]] = [
 ]
 
 
-def tmux(*args: str) -> str:
-    done = subprocess.run([*SERVER, *args], capture_output=True, text=True, check=True)
-    return done.stdout
-
-
-def screen() -> str:
-    return tmux("capture-pane", "-p", "-t", SESSION).replace("\u00a0", " ").replace("\u202f", " ")
-
-
-def wait_for(text: str) -> float:
-    """Seconds until the screen shows `text`."""
-    started = time.perf_counter()
-    while text not in screen():
-        if time.perf_counter() - started > SCREEN_SECONDS:
-            raise SystemExit(f"« {text} » never showed:\n{screen()}")
-        time.sleep(0.02)
-    return time.perf_counter() - started
-
-
 def recorded(data_dir: Path) -> str:
     """The last session's kind, duration, thématiques and participants, as stored."""
     with sqlite3.connect(data_dir / DATABASE_FILENAME) as connection:
@@ -94,23 +73,23 @@ def run(program: str, keys: list[list[str]], shows: str) -> tuple[float, str]:
     with tempfile.TemporaryDirectory(prefix="bench-form-") as folder:
         data_dir = Path(folder) / "demo"
         command = f"'{program}' --demo --data-dir '{data_dir}'"
-        tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", command)
+        TERMINAL.start(command)
         try:
-            wait_for("Camille Martin (médiateur·rice)")
-            tmux("send-keys", "-t", SESSION, "1234", "Enter")
-            wait_for("Camille Martin — accueil")
+            TERMINAL.wait_for("Camille Martin (médiateur·rice)")
+            TERMINAL.keys("1234", "Enter")
+            TERMINAL.wait_for("Camille Martin — accueil")
             started = time.perf_counter()
-            tmux("send-keys", "-t", SESSION, "n")
-            wait_for("Nouvelle séance")
+            TERMINAL.keys("n")
+            TERMINAL.wait_for("Nouvelle séance")
             for chunk in keys:
                 if chunk[0] == "wait":
-                    wait_for(chunk[1])
+                    TERMINAL.wait_for(chunk[1])
                 else:
-                    tmux("send-keys", "-t", SESSION, *chunk)
-            wait_for(shows)
+                    TERMINAL.keys(*chunk)
+            TERMINAL.wait_for(shows)
             return time.perf_counter() - started, recorded(data_dir)
         finally:
-            subprocess.run([*SERVER, "kill-server"], capture_output=True)
+            TERMINAL.close()
 
 
 def main() -> int:
