@@ -42,6 +42,12 @@ async def still(pilot) -> None:
     await settle(pilot)
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
+    # A DataTable measures its columns once idle but keeps the lines it drew before (Textual
+    # 8.2.8 clears its line cache then only for rows of automatic height): drawn between
+    # `add_row` and that moment, they stay at the headings' width until the next redraw.
+    for table in pilot.app.screen.query(DataTable):
+        table._clear_caches()
+        table.refresh()
     await pilot.pause()
 
 
