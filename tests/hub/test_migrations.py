@@ -29,6 +29,15 @@ HEAD = SCRIPTS.get_current_head()
 ALL_REVISIONS = [script.revision for script in SCRIPTS.walk_revisions()]
 
 
+def engine_at(settings: HubSettings, revision: str):
+    """The hub's database (a new one) migrated up to `revision` only."""
+    if settings.database_url.startswith("sqlite"):
+        settings.directory.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    upgrade(engine, revision)
+    return engine
+
+
 def _tables(engine) -> set[str]:
     return set(inspect(engine).get_table_names())
 
@@ -99,10 +108,7 @@ def test_a_database_behind_the_latest_revision_is_upgraded_on_open(
 def _database_at_0001(settings: HubSettings, *, stamped: bool):
     """A database with the schema of revision 0001 and a region, a site and a carnet in it.
     Unstamped (`stamped=False`), it is what `create_all` made before the hub had migrations."""
-    if settings.database_url.startswith("sqlite"):
-        settings.directory.mkdir(parents=True, exist_ok=True)
-    old = make_engine(settings.database_url)
-    upgrade(old, "0001")
+    old = engine_at(settings, "0001")
     with old.begin() as connection:
         if not stamped:
             connection.execute(text("DROP TABLE alembic_version"))
@@ -204,10 +210,7 @@ def _set_last_sequence(connection, last: int) -> None:
 
 def test_a_database_at_0002_gets_64_bit_change_numbers(settings: HubSettings):
     """0003: hub_change.seq (the replica cursor) goes past 2^31 - 1, the changes stay."""
-    if settings.database_url.startswith("sqlite"):
-        settings.directory.mkdir(parents=True, exist_ok=True)
-    old = make_engine(settings.database_url)
-    upgrade(old, "0002")
+    old = engine_at(settings, "0002")
     with old.begin() as connection:
         assert _add_change(connection, '{"t":"site","id":"A","name":"A"}') == 1
         _set_last_sequence(connection, 2**31 - 2)
@@ -237,10 +240,7 @@ def test_a_database_at_0003_gets_declared_lines_and_keeps_its_used_passes(
 ):
     """0004: hub_declared_line appears; a pass paid by a batch stays used, and a pass may now
     be claimed by a declaration, without a batch."""
-    if settings.database_url.startswith("sqlite"):
-        settings.directory.mkdir(parents=True, exist_ok=True)
-    old = make_engine(settings.database_url)
-    upgrade(old, "0003")
+    old = engine_at(settings, "0003")
     at = "2026-11-12 09:30:00"
     with old.begin() as connection:
         connection.execute(
@@ -290,10 +290,7 @@ def test_a_database_at_0003_gets_declared_lines_and_keeps_its_used_passes(
 def test_a_database_at_0004_keeps_its_sites_none_struck_off(settings: HubSettings):
     """0005: hub_site.revoked_at appears, NULL for the sites already there; a site keeps its
     enrolment and can be struck off afterwards."""
-    if settings.database_url.startswith("sqlite"):
-        settings.directory.mkdir(parents=True, exist_ok=True)
-    old = make_engine(settings.database_url)
-    upgrade(old, "0004")
+    old = engine_at(settings, "0004")
     with old.begin() as connection:
         connection.execute(
             text(
@@ -324,10 +321,7 @@ def test_a_database_at_0004_keeps_its_sites_none_struck_off(settings: HubSetting
 def test_a_database_at_0007_keeps_its_sites_without_identity(settings: HubSettings):
     """0008: hub_site.pivot, code_insee and code_postal appear, NULL for the sites already
     there (enrol-site and site-identity give them theirs)."""
-    if settings.database_url.startswith("sqlite"):
-        settings.directory.mkdir(parents=True, exist_ok=True)
-    old = make_engine(settings.database_url)
-    upgrade(old, "0007")
+    old = engine_at(settings, "0007")
     with old.begin() as connection:
         connection.execute(
             text("INSERT INTO hub_site (id, name, created_at) VALUES ('A', 'EPN', :at)"),
@@ -351,10 +345,7 @@ def test_a_database_at_0007_keeps_its_sites_without_identity(settings: HubSettin
 def test_a_database_at_0008_gets_the_activity_its_stored_batches_carried(settings: HubSettings):
     """0009: the sessions of the batches already received, with the summary a site sent
     before its hub knew it (kept in the stored document), and each line's session."""
-    if settings.database_url.startswith("sqlite"):
-        settings.directory.mkdir(parents=True, exist_ok=True)
-    old = make_engine(settings.database_url)
-    upgrade(old, "0008")
+    old = engine_at(settings, "0008")
     summary = {"date": "2026-11-27", "place": "lieu_activite", "thematiques": ["email"]}
     document = {
         "sessions": [
