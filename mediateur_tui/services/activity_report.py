@@ -61,8 +61,18 @@ class SiteReport:
 
     @property
     def basename(self) -> str:
-        """`activite-<site>-<period>`, as the remise's `remise-<site>-<period>`."""
-        return f"activite-{self.site_id or 'lieu'}-{self.report.period}"
+        return report_basename(self.site_id, self.report.period)
+
+
+def report_basename(site_id: str, period: str) -> str:
+    """`activite-<site>-<period>`, as the remise's `remise-<site>-<period>`."""
+    return f"activite-{site_id or 'lieu'}-{period}"
+
+
+def _site_id(engine: Engine) -> str:
+    with Session(engine) as session:
+        meta = queries.replica_meta(session)
+        return meta.site_id if meta else ""
 
 
 def current_period(today: date) -> str:
@@ -73,9 +83,7 @@ def site_report(engine: Engine, period: str) -> SiteReport:
     """The report of `period` (YYYY-MM): its sessions by their day, with their active passes."""
     period = parse_period(period)
     place, exported = activity_export.sessions(engine, period)
-    with Session(engine) as session:
-        meta = queries.replica_meta(session)
-        site_id = meta.site_id if meta else ""
+    site_id = _site_id(engine)
     items = [ReportSession(item.activity, item.pass_count, item.pass_cents) for item in exported]
     return SiteReport(site_id, place.name, build_report(period, items), place.identity)
 
@@ -280,5 +288,5 @@ class ActivityReports:
         return pdf, csv_path
 
     def beside_remise(self, period: str, directory: Path) -> Path:
-        """Where `write_beside_remise` writes the PDF of `period`."""
-        return (directory / self.report(period).basename).with_suffix(".pdf")
+        """Where `write_beside_remise` writes the PDF of `period` (without making the report)."""
+        return (directory / report_basename(_site_id(self._engine), period)).with_suffix(".pdf")
