@@ -125,7 +125,8 @@ class _WriteTimer:
 
 def _import_file(snapshot: Path, site_dir: Path) -> dict[str, float]:
     from mediateur_tui.services import replica
-    from mediateur_tui.store.engine import database_path, open_database
+    from mediateur_tui.store.engine import open_database
+    from mediateur_tui.store.sqlite_file import database_path
 
     engine = open_database(database_path(site_dir))
     with _WriteTimer() as writes:
@@ -146,7 +147,7 @@ def _import_file(snapshot: Path, site_dir: Path) -> dict[str, float]:
 
 
 def _import_http(hub_dir: Path, work: Path, token: str) -> dict[str, Any]:
-    from mediateur_tui.store.engine import database_path
+    from mediateur_tui.store.sqlite_file import database_path
 
     site_dir = work / "site-http"
     site_dir.mkdir()
@@ -188,7 +189,8 @@ def _floor(imported: Path, snapshot: Path, folder: Path) -> dict[str, Any]:
     """Times loading the imported site's carnet and pass rows into an empty database of the
     same schema (its programmes and sites already there, as the foreign keys want)."""
     from mediateur_tui.services import replica
-    from mediateur_tui.store.engine import database_path, open_database
+    from mediateur_tui.store.engine import open_database
+    from mediateur_tui.store.sqlite_file import database_path
 
     folder.mkdir()
     source = database_path(imported)
@@ -197,7 +199,8 @@ def _floor(imported: Path, snapshot: Path, folder: Path) -> dict[str, Any]:
     with closing(sqlite3.connect(source)) as connection:
         refs = dict(connection.execute("SELECT id, ref FROM carnet"))
         carnets = connection.execute(
-            "SELECT ref, id, programme_id, size, attributed_on, beneficiary_ref FROM carnet "
+            "SELECT ref, id, programme_id, size, attributed_on, beneficiary_ref, issued_on "
+            "FROM carnet "
             "ORDER BY ref"
         ).fetchall()
     changes = replica.read_replica_file(snapshot)["changes"]
@@ -248,7 +251,7 @@ def _executemany_from_csv(target: Path, carnet_csv: Path, pass_csv: Path) -> Non
         connection.execute("BEGIN")
         with carnet_csv.open(newline="") as handle:
             connection.executemany(
-                "INSERT INTO carnet VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO carnet VALUES (?, ?, ?, ?, ?, ?, ?)",
                 ([value or None for value in row] for row in csv.reader(handle)),
             )
         with pass_csv.open(newline="") as handle:
