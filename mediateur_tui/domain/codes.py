@@ -7,6 +7,8 @@ pass".
 
 from __future__ import annotations
 
+import re
+
 from mediateur_tui.domain.errors import UserError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -74,6 +76,49 @@ def code_of_number(number: int) -> str:
     state = t[0][a] ^ t[1][b] ^ t[2][c] ^ t[3][d] ^ t[4][e] ^ t[5][f]
     p = _PAIRS
     return p[a] + p[b] + p[c] + p[d] + p[e] + p[f] + _CHECKS[state]
+
+
+# Python's own base-32 digits for the alphabet's symbols, so that int(…, 32) reads 12 of them.
+_PYTHON_DIGITS = str.maketrans(ALPHABET, "0123456789abcdefghijklmnopqrstuv")
+_DATA_SYMBOLS = re.compile(f"[{ALPHABET}]*")
+
+
+def codes_of_data(joined: str) -> list[str]:
+    """The codes whose 12 data symbols follow one another in `joined`, each with its check
+    symbol added: `"".join(code[:12] for code in codes)` read back. ValueError when `joined`
+    is not a whole number of 12 normalised symbols."""
+    if len(joined) % DATA_LENGTH:
+        raise ValueError(f"need a multiple of {DATA_LENGTH} symbols, got {len(joined)}")
+    if _DATA_SYMBOLS.fullmatch(joined) is None:
+        raise ValueError("only normalised Crockford symbols")
+    digits = joined.translate(_PYTHON_DIGITS)
+    t = _CONTRIBUTIONS
+    codes = []
+    for start in range(0, len(joined), DATA_LENGTH):
+        number = int(digits[start : start + DATA_LENGTH], 32)
+        state = (
+            t[0][number >> 50]
+            ^ t[1][(number >> 40) & 0x3FF]
+            ^ t[2][(number >> 30) & 0x3FF]
+            ^ t[3][(number >> 20) & 0x3FF]
+            ^ t[4][(number >> 10) & 0x3FF]
+            ^ t[5][number & 0x3FF]
+        )
+        codes.append(joined[start : start + DATA_LENGTH] + _CHECKS[state])
+    return codes
+
+
+def data_of_codes(codes: list[str]) -> str | None:
+    """The 12 data symbols of each code, one after the other (what `codes_of_data` reads
+    back); None when a code would not come back the same (not 13 normalised symbols, or a
+    check symbol other than its data's)."""
+    if not all(isinstance(code, str) and len(code) == CODE_LENGTH for code in codes):
+        return None
+    joined = "".join(code[:DATA_LENGTH] for code in codes)
+    try:
+        return joined if codes_of_data(joined) == codes else None
+    except ValueError:
+        return None
 
 
 def normalise(text: str) -> str:

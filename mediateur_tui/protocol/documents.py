@@ -35,8 +35,9 @@ def dump_gzip_json(document: dict[str, Any]) -> bytes:
     return gzip.compress(dump_json(document), compresslevel=GZIP_LEVEL, mtime=0)
 
 
-def load_json(data: bytes, expected_format: str) -> dict[str, Any]:
-    """Parses JSON or gzip-compressed JSON and checks its `format`; French errors.
+def load_json(data: bytes, expected_format: str, also: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Parses JSON or gzip-compressed JSON and checks its `format` (`expected_format`, or
+    one of `also`); French errors.
 
     Refuses, before parsing, a document over its format's cap (MAX_DOCUMENT_BYTES) once
     decompressed, or nested deeper than MAX_DOCUMENT_DEPTH.
@@ -54,7 +55,7 @@ def load_json(data: bytes, expected_format: str) -> dict[str, Any]:
         raise ProtocolError("Fichier illisible : ce n'est pas un document JSON valide.") from error
     except RecursionError as error:  # a safety net: nesting_depth refuses these first
         raise _too_deep() from error
-    if not isinstance(document, dict) or document.get("format") != expected_format:
+    if not isinstance(document, dict) or document.get("format") not in (expected_format, *also):
         found = document.get("format") if isinstance(document, dict) else None
         raise ProtocolError(
             f"Ce fichier n'est pas du type attendu ({expected_format}) : type « {found} »."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 PROTOCOL_VERSION = 1
 REPLICA_PAGE = "pn-replica-page/1"
+REPLICA_PAGE_COMPACT = "pn-replica-page/2"  # carnets' codes in one string (replica_pages.py)
 REPLICA_SNAPSHOT = "pn-replica-snapshot/1"
 BATCH = "pn-batch/1"
 ACK = "pn-ack/1"
@@ -53,5 +54,6 @@ MAX_DOCUMENT_BYTES: dict[str, int] = {
     DECLARATION_ANSWER: 16 * MIB,  # one line per redemption and cancellation declared
     SITE_RECOVERY: 512 * MIB,  # every batch of the site with its acknowledgement
     REPLICA_PAGE: 512 * MIB,  # at most 100,000 changes
+    REPLICA_PAGE_COMPACT: 512 * MIB,
     REPLICA_SNAPSHOT: 512 * MIB,  # every change: 1,000,000 passes fit
 }

@@ -4,7 +4,9 @@ Both carry the region's key sets (`key_sets`): the site follows them from the ke
 (services/region_keys.py) before it verifies the document with the key it names, and keeps the
 newest set in the same transaction as the changes.
 
-A page (pn-replica-page/1) is verified with the region's keys, then its changes, its `until`
+A page (pn-replica-page/1, or /2 whose carnets carry their codes compactly: its changes are
+read back as a page /1's, protocol/replica_pages.py) is verified with the region's keys, as it
+was signed, then its changes, its `until`
 cursor and, for the last page of a pull (`more` false), its `generated_at` (the replica's
 `updated_at`) are written in ONE transaction: a cut between two pages loses nothing, and the
 next run resumes from the stored cursor. Every change is an upsert, and a page whose `until`
@@ -36,9 +38,10 @@ from mediateur_tui.domain.region_keys import RegionKeys
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.files import read_document_file
-from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_SNAPSHOT
+from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_PAGE_COMPACT, REPLICA_SNAPSHOT
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.key_sets import verify_region_document
+from mediateur_tui.protocol.replica_pages import expand_changes
 from mediateur_tui.protocol.signing import decode_key
 from mediateur_tui.services.published_rulebooks import check_rulebook_changes
 from mediateur_tui.services.region_keys import (
@@ -77,8 +80,9 @@ def read_replica_file(path: Path) -> dict[str, Any]:
 
 
 def apply_page(engine: Engine, page: dict[str, Any]) -> ReplicaApplied:
-    """Verifies a pn-replica-page/1 with the stored region key and applies it (one transaction)."""
-    _check_format(page, REPLICA_PAGE)
+    """Verifies a pn-replica-page/1 or /2 with the stored region key and applies it (one
+    transaction); a page /2's compact carnets are read back into the same rows."""
+    page_format = _check_format(page, REPLICA_PAGE, REPLICA_PAGE_COMPACT)
     with Session(engine) as session:
         meta = queries.replica_meta(session)
     trusted = trusted_region_keys(meta)
@@ -103,6 +107,8 @@ def apply_page(engine: Engine, page: dict[str, Any]) -> ReplicaApplied:
         raise ProtocolError("Page de réplique mal formée : « until » précède « since ».")
     generated_at = parse_instant(page.get("generated_at"), "generated_at")
     changes = _changes(page)
+    if page_format == REPLICA_PAGE_COMPACT:
+        changes = expand_changes(changes)
     check_rulebook_changes(engine, changes, followed.keys, region_id)
 
     with Session(writer(engine)) as session:
@@ -122,7 +128,7 @@ def apply_page(engine: Engine, page: dict[str, Any]) -> ReplicaApplied:
         _refresh_meta(session, meta, generated_at, complete=not more)
         session.add(state)
         result = ReplicaApplied(
-            format=REPLICA_PAGE,
+            format=page_format,
             region_id=region_id,
             changes=len(changes),
             applied=applied,
@@ -209,10 +215,13 @@ def apply_snapshot(
 # --- checks ---------------------------------------------------------------------------------
 
 
-def _check_format(document: Any, expected: str) -> None:
-    if not isinstance(document, dict) or document.get("format") != expected:
-        found = document.get("format") if isinstance(document, dict) else None
-        raise ProtocolError(f"Document inattendu : {expected} attendu, « {found} » reçu.")
+def _check_format(document: Any, *expected: str) -> str:
+    """The document's format, one of `expected`."""
+    found = document.get("format") if isinstance(document, dict) else None
+    if found not in expected:
+        wanted = " ou ".join(expected)
+        raise ProtocolError(f"Document inattendu : {wanted} attendu, « {found} » reçu.")
+    return str(found)
 
 
 def _check_snapshot_identity(

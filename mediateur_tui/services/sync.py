@@ -2,7 +2,8 @@
 replica file of the USB-key route.
 
 `synchronise` pulls replica pages from the stored cursor until `more` is false (each page
-applied and its cursor stored in one transaction, so a cut loses nothing); then, for a
+applied and its cursor stored in one transaction, so a cut loses nothing; the next page is
+fetched while one is applied, `_pull`); then, for a
 distributor site (a site without the beneficiary key asks for it: the region may have made it a
 distributor since its enrolment), sends the carnets it handed out that the region has not
 answered yet (the hub is idempotent on each attribution id), stores the verdicts and, when some
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http import HTTPStatus
@@ -470,25 +472,52 @@ def _pull(
     progress: Progress | None,
     page_limit: int,
 ) -> None:
+    """Applies pages from the report's cursor until one says no more follows. While a page
+    is applied (SQLite, here), the next one is fetched and parsed (the hub, the network,
+    gunzip and JSON, in one other thread): at most one page ahead. Only applying a page moves
+    the cursor; a page fetched ahead of one that fails is dropped, and the thread is gone
+    when this returns or raises (it is waited for: its request ends within the client's
+    timeouts)."""
     cursor = report.cursor
-    while True:
-        page = client.changes(cursor, page_limit)
-        applied = replica.apply_page(engine, page)
-        report.pages += 1
-        report.changes += applied.changes
-        report.cursor = applied.cursor
-        report.pass_count = applied.pass_count
-        report.replica_updated_at = applied.updated_at
-        if progress is not None:
-            progress(report.changes, applied.cursor)
-        if not applied.more:
-            return
-        if applied.cursor <= cursor:
-            raise ProtocolError(
-                "La région annonce d'autres changements mais sa page n'avance pas : "
-                "synchronisation de la réplique interrompue."
-            )
-        cursor = applied.cursor
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replica-fetch") as fetcher:
+        ahead = fetcher.submit(client.changes, cursor, page_limit)
+        try:
+            while True:
+                page = ahead.result()
+                following = _following_cursor(page, cursor)
+                if following is not None:
+                    ahead = fetcher.submit(client.changes, following, page_limit)
+                applied = replica.apply_page(engine, page)
+                report.pages += 1
+                report.changes += applied.changes
+                report.cursor = applied.cursor
+                report.pass_count = applied.pass_count
+                report.replica_updated_at = applied.updated_at
+                if progress is not None:
+                    progress(report.changes, applied.cursor)
+                if not applied.more:
+                    return
+                if applied.cursor <= cursor:
+                    raise ProtocolError(
+                        "La région annonce d'autres changements mais sa page n'avance pas : "
+                        "synchronisation de la réplique interrompue."
+                    )
+                if following != applied.cursor:  # not fetched ahead (or from a wrong cursor)
+                    ahead.cancel()
+                    ahead = fetcher.submit(client.changes, applied.cursor, page_limit)
+                cursor = applied.cursor
+        finally:
+            ahead.cancel()  # not started yet: never will; started: the pool waits for it
+
+
+def _following_cursor(page: dict[str, Any], cursor: int) -> int | None:
+    """The cursor after `page` as it says it, to fetch the next page ahead; None when it says
+    none follows or its `until` is not a cursor beyond `cursor` (apply_page then refuses it,
+    or says so)."""
+    until = page.get("until")
+    if page.get("more") is not True or not isinstance(until, int) or isinstance(until, bool):
+        return None
+    return until if until > cursor else None
 
 
 def _fetch_beneficiary_key(

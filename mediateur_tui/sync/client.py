@@ -32,6 +32,7 @@ from mediateur_tui.protocol.formats import (
     ENROLMENT,
     MAX_DOCUMENT_BYTES,
     REPLICA_PAGE,
+    REPLICA_PAGE_COMPACT,
     SITE_RECOVERY,
 )
 from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
@@ -108,10 +109,15 @@ class HubClient:
         return load_json(answer.content, ENROLMENT)
 
     def changes(self, since: int, limit: int = PAGE_LIMIT) -> dict[str, Any]:
+        """The page after `since`: a pn-replica-page/2, asked for, or the /1 that a hub
+        before it answers (it ignores `format`)."""
         answer = self.request(
-            "GET", "/v1/replica/changes", REPLICA_PAGE, params={"since": since, "limit": limit}
+            "GET",
+            "/v1/replica/changes",
+            REPLICA_PAGE,
+            params={"since": since, "limit": limit, "format": 2},
         )
-        return load_json(answer.content, REPLICA_PAGE)
+        return load_json(answer.content, REPLICA_PAGE, also=(REPLICA_PAGE_COMPACT,))
 
     def post_batch(self, document: dict[str, Any]) -> dict[str, Any]:
         """Posts a pn-batch/1; returns the region's pn-ack/1."""

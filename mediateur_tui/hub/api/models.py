@@ -19,6 +19,7 @@ from mediateur_tui.protocol.formats import MAX_ATTRIBUTIONS_PER_DOCUMENT, MAX_DE
 
 # The patterns of schema/common.schema.json.
 CODE = r"^[0-9A-HJKMNP-TV-Z]{13}$"
+COMPACT_CODES = r"^([0-9A-HJKMNP-TV-Z]{12})+$"
 RANDOM_ID = r"^[0-9a-f]{32}$"
 IDENTIFIER = r"^[A-Z0-9-]+$"
 PROGRAMME_ID = r"^[A-Z0-9-]{1,32}$"
@@ -228,6 +229,28 @@ class CarnetChange(_Document):
     codes: list[Code] = Field(description="Codes des pass, dans l'ordre du carnet.")
 
 
+class CompactCarnetChange(_Document):
+    """A carnet of a pn-replica-page/2: its codes in one string, without check symbols."""
+
+    t: Literal["carnet"]
+    id: CarnetId
+    p: ProgrammeId = Field(description="Programme.")
+    n: Literal[5, 10] = Field(description="Taille du carnet.")
+    a: Day | None = Field(description="Date d'attribution, ou null.")
+    b: CarnetBeneficiary | None = Field(
+        default=None,
+        description="Référence pseudonyme du bénéficiaire, ou null (absent : hub plus ancien).",
+    )
+    i: Day | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Jour d'émission du carnet (absent : émis avant que la région l'enregistre).",
+    )
+    c: Annotated[str, Field(pattern=COMPACT_CODES)] = Field(
+        description="Les 12 symboles de données de chaque code, à la suite, dans l'ordre du "
+        "carnet, sans le symbole de contrôle (le site le recalcule)."
+    )
+
+
 class AttributionChange(_Document):
     t: Literal["attribution"]
     id: CarnetId = Field(description="Carnet.")
@@ -289,6 +312,19 @@ Change = Annotated[
 ]
 
 
+CompactChange = Annotated[
+    ProgrammeChange
+    | SiteChange
+    | CompactCarnetChange
+    | AttributionChange
+    | RevocationChange
+    | UsedChange
+    | ReleasedChange
+    | RulebookChange,
+    Field(discriminator="t"),
+]
+
+
 class ReplicaPage(_Document):
     format: Literal["pn-replica-page/1"]
     region_id: Identifier
@@ -297,6 +333,20 @@ class ReplicaPage(_Document):
     more: bool = Field(description="Une autre page suit.")
     generated_at: Instant
     changes: list[Change]
+    key_sets: KeySets
+    signature: RegionSignature
+
+
+class CompactReplicaPage(_Document):
+    """pn-replica-page/2: the page /1's changes, its carnets compact (GET …?format=2)."""
+
+    format: Literal["pn-replica-page/2"]
+    region_id: Identifier
+    since: Count = Field(description="Curseur envoyé par le site.")
+    until: Count = Field(description="Numéro du dernier changement de la page : curseur suivant.")
+    more: bool = Field(description="Une autre page suit.")
+    generated_at: Instant
+    changes: list[CompactChange]
     key_sets: KeySets
     signature: RegionSignature
 
