@@ -312,7 +312,7 @@ def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[
         f"in {enrol_seconds * 1000:.0f} ms (SiteSync.enrol)"
     )
 
-    timings = {"apply": 0.0, "parse": 0.0, "json_bytes": 0}
+    timings: dict[str, Any] = {"apply": 0.0, "parse": 0.0, "json_bytes": 0, "formats": {}}
     real_apply, real_load = replica.apply_page, client.load_json
 
     def timed_apply(engine_, page):
@@ -322,13 +322,17 @@ def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[
         finally:
             timings["apply"] += time.perf_counter() - began
 
-    def timed_load(data, expected_format):
+    def timed_load(data, expected_format, *rest, **named):
         began = time.perf_counter()
         try:
-            return real_load(data, expected_format)
+            document = real_load(data, expected_format, *rest, **named)
         finally:
             timings["parse"] += time.perf_counter() - began
             timings["json_bytes"] += len(data)
+        if document["format"].startswith("pn-replica-page/"):
+            formats = timings["formats"]
+            formats[document["format"]] = formats.get(document["format"], 0) + 1
+        return document
 
     def progress(changes: int, cursor: int) -> None:
         print(f"\r              {changes:,} changes (cursor {cursor:,})…", end="", flush=True)
@@ -369,6 +373,7 @@ def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[
         "fetch": fetch,
         "parse": timings["parse"],
         "apply": timings["apply"],
+        "formats": timings["formats"],
         "site_size": database.stat().st_size,
         "rss_before": rss_before,
         "rss_peak": _own_peak_rss_kib(),
@@ -399,9 +404,12 @@ def _report(figures: dict[str, Any], passes: int, hub_peak: int | None) -> None:
         f"({figures['json_bytes'] / passes:.1f} bytes/pass, gzip ratio "
         f"{figures['json_bytes'] / max(body, 1):.1f})"
     )
+    formats = ", ".join(f"{count} {name}" for name, count in sorted(figures["formats"].items()))
+    print(f"  formats     {formats}")
     print(
         f"  pull time   {figures['total']:.1f} s in all "
-        f"({passes / figures['total']:,.0f} passes/s), of which:"
+        f"({passes / figures['total']:,.0f} passes/s); fetch and parse run in a thread "
+        "beside apply:"
     )
     print(
         f"    fetch     {figures['fetch']:.1f} s (request to last byte: the hub reads, signs "
@@ -412,8 +420,11 @@ def _report(figures: dict[str, Any], passes: int, hub_peak: int | None) -> None:
         f"    apply     {figures['apply']:.1f} s (signature check and SQLite writes, "
         "apply_page, one transaction per page)"
     )
-    rest = figures["total"] - figures["fetch"] - figures["parse"] - figures["apply"]
-    print(f"    other     {rest:.1f} s (batches push, bookkeeping)")
+    waited = figures["total"] - figures["apply"]
+    print(
+        f"    waited    {waited:.1f} s not applying (the first page, the pages not yet "
+        "there, batches push, bookkeeping)"
+    )
     print(f"  site base   {figures['site_size'] / 1e6:.0f} MB")
     print(
         f"peak RSS      site process {figures['rss_peak'] / 1024:.0f} MiB "

@@ -4,7 +4,7 @@ a hub before it ignores the parameter and answers /1, which such a site reads to
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -45,9 +45,11 @@ def replica_changes(
         int, Query(ge=1, le=MAX_PAGE_LIMIT, description="Changements par page au plus.")
     ] = DEFAULT_PAGE_LIMIT,
     page_format: Annotated[
-        Literal[1, 2],
+        int,
         Query(
             alias="format",
+            ge=1,
+            le=2,
             description="Format de page voulu : 1 (pn-replica-page/1) ou 2 "
             "(pn-replica-page/2, les codes des carnets en une chaîne).",
         ),
