@@ -30,6 +30,7 @@ SUFFIX = ".schema.json"
 # Document format -> schema name (the file schema/<name>.schema.json).
 FORMATS = {
     "pn-replica-page/1": "replica-page",
+    "pn-replica-page/2": "replica-page-v2",
     "pn-replica-snapshot/1": "replica-snapshot",
     "pn-enrolment-request/1": "enrolment-request",
     "pn-enrolment/1": "enrolment",

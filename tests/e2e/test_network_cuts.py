@@ -171,7 +171,7 @@ def test_replica_pull_cut_resumes_from_the_last_whole_page(region, make_site) ->
         assert sorted(site.pass_codes()) == expected
         asked = [line.split(" HTTP/")[0] for line in proxy.requests if "/replica/" in line]
         pages = [
-            f"GET /v1/replica/changes?since={since}&limit={PAGE}"
+            f"GET /v1/replica/changes?since={since}&limit={PAGE}&format=2"
             for since in (0, changes[PAGE - 1][0], until)
         ]
         assert asked == pages[:2] + [pages[2]] * DEFAULT_ATTEMPTS

@@ -17,6 +17,7 @@ from mediateur_tui.domain.codes import make_code
 from mediateur_tui.domain.rulebooks import RULES_DIR
 from mediateur_tui.domain.signatures import key_id
 from mediateur_tui.protocol import formats, signing
+from mediateur_tui.protocol.replica_pages import compact_changes
 from mediateur_tui.protocol.signing import region_signer, sign_document, site_signer
 from mediateur_tui.protocol.verdicts import AttributionRefusal
 
@@ -147,6 +148,21 @@ def replica_page() -> Document:
         "more": True,
         "generated_at": "2026-03-31T22:00:00.123456+00:00",
         "changes": changes(),
+        "key_sets": [key_set()],
+    }
+    return sign_document(page, REGION_KEY, region_signer(REGION_ID))
+
+
+def replica_page_2() -> Document:
+    """The same page as pn-replica-page/2, as the hub serves it to a site asking format=2."""
+    page = {
+        "format": formats.REPLICA_PAGE_COMPACT,
+        "region_id": REGION_ID,
+        "since": 0,
+        "until": 12,
+        "more": True,
+        "generated_at": "2026-03-31T22:00:00.123456+00:00",
+        "changes": compact_changes(changes()),
         "key_sets": [key_set()],
     }
     return sign_document(page, REGION_KEY, region_signer(REGION_ID))
@@ -502,6 +518,7 @@ def site_recovery() -> Document:
 
 EXAMPLES = {
     "replica-page": replica_page,
+    "replica-page-v2": replica_page_2,
     "replica-snapshot": replica_snapshot,
     "enrolment-request": enrolment_request,
     "enrolment": enrolment,

@@ -35,6 +35,7 @@ from mediateur_tui.protocol.formats import (
     MAX_DOCUMENT_DEPTH,
     MIB,
     REPLICA_PAGE,
+    REPLICA_PAGE_COMPACT,
     REPLICA_SNAPSHOT,
     SITE_RECOVERY,
 )
@@ -114,6 +115,7 @@ def test_the_examples_are_far_within_the_limits(name: str) -> None:
     depth = {
         SITE_RECOVERY: 8,
         REPLICA_PAGE: 9,
+        REPLICA_PAGE_COMPACT: 9,
         REPLICA_SNAPSHOT: 9,
         ENROLMENT: 5,
         BATCH: 5,

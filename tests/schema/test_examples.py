@@ -45,6 +45,7 @@ def test_validate_accepts_a_format_as_the_name(document_format: str) -> None:
     ("name", "signer", "key"),
     [
         ("replica-page", signing.region_signer(REGION_ID), REGION_KEY),
+        ("replica-page-v2", signing.region_signer(REGION_ID), REGION_KEY),
         ("replica-snapshot", signing.region_signer(REGION_ID), REGION_KEY),
         ("enrolment", signing.region_signer(REGION_ID), REGION_KEY),
         ("key-set", signing.region_signer(REGION_ID), REGION_KEY),

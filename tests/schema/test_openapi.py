@@ -60,7 +60,7 @@ PROSE_ERRORS = {
 # Which document each call carries (request body, success response), by component name.
 DOCUMENTS = {
     ("post", "/v1/enrolment"): ("EnrolmentRequest", "Enrolment"),
-    ("get", "/v1/replica/changes"): (None, "ReplicaPage"),
+    ("get", "/v1/replica/changes"): (None, ("ReplicaPage", "CompactReplicaPage")),
     ("post", "/v1/batches"): ("Batch", "Ack"),
     ("get", "/v1/batches/{batch_id}/ack"): (None, "Ack"),
     ("get", "/v1/health"): (None, "Health"),
@@ -75,6 +75,7 @@ COMPONENT_SCHEMAS = {
     "EnrolmentRequest": "enrolment-request",
     "Enrolment": "enrolment",
     "ReplicaPage": "replica-page",
+    "CompactReplicaPage": "replica-page-v2",
     "Batch": "batch",
     "Ack": "ack",
     "Attributions": "attributions",
@@ -194,7 +195,9 @@ def test_path_parameters_are_declared(committed: dict[str, Any]) -> None:
                 assert parameter["required"] is True
     changes = operations(committed)[("get", "/v1/replica/changes")]
     query = {p["name"]: p for p in changes["parameters"] if p["in"] == "query"}
-    assert set(query) == {"since", "limit"}
+    assert set(query) == {"since", "limit", "format"}
+    assert (query["format"]["schema"]["minimum"], query["format"]["schema"]["maximum"]) == (1, 2)
+    assert query["format"]["schema"]["default"] == 1
     assert (query["since"]["schema"]["minimum"], query["since"]["schema"]["maximum"]) == (
         0,
         2**63 - 1,
@@ -243,7 +246,11 @@ def test_documents_in_and_out(committed: dict[str, Any]) -> None:
         success = [status for status in operation["responses"] if status.startswith("2")]
         assert len(success) == 1, key
         content = operation["responses"][success[0]]["content"]["application/json"]
-        assert content["schema"] == {"$ref": f"#/components/schemas/{response}"}, key
+        if isinstance(response, tuple):  # one of several formats (the client chooses)
+            refs = [{"$ref": f"#/components/schemas/{name}"} for name in response]
+            assert content["schema"]["anyOf"] == refs, key
+        else:
+            assert content["schema"] == {"$ref": f"#/components/schemas/{response}"}, key
         for status in error_statuses(operation):
             error = operation["responses"][str(status)]["content"]["application/json"]
             assert error["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}, key
