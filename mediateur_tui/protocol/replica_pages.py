@@ -34,26 +34,25 @@ def compact_changes(changes: list[dict[str, Any]]) -> list[dict[str, Any]] | Non
 
 
 def expand_changes(changes: list[Any]) -> list[Any]:
-    """The changes of a page /2 as a page /1 holds them: each compact carnet with its list
-    of codes. ProtocolError, in French, for a compact carnet that is malformed."""
+    """The changes of a page /2 as a page /1 holds them: each carnet with its list of codes.
+    ProtocolError, in French, for a carnet that is not a well-formed compact one."""
     return [
-        _expanded(change, position) if _is_compact(change) else change
+        _expanded(change, position) if _is_carnet(change) else change
         for position, change in enumerate(changes, start=1)
     ]
 
 
-def _is_compact(change: Any) -> bool:
-    return isinstance(change, dict) and change.get("t") == CHANGE_CARNET and COMPACT_CODES in change
+def _is_carnet(change: Any) -> bool:
+    return isinstance(change, dict) and change.get("t") == CHANGE_CARNET
 
 
 def _expanded(change: dict[str, Any], position: int) -> dict[str, Any]:
-    carnet = change.get("id")
-    where = f"Page de réplique mal formée (changement n° {position}, carnet « {carnet} »)"
-    if "codes" in change:
-        raise ProtocolError(f"{where} : ses codes sont donnés deux fois (« c » et « codes »).")
-    joined, size = change[COMPACT_CODES], change.get("n")
-    if not isinstance(joined, str) or not isinstance(size, int) or isinstance(size, bool):
-        raise ProtocolError(f"{where} : codes ou taille du carnet manquants.")
+    where = f"Page de réplique mal formée (changement n° {position}, carnet « {change.get('id')} »)"
+    joined, size = change.get(COMPACT_CODES), change.get("n")
+    if "codes" in change or not isinstance(joined, str):
+        raise ProtocolError(f"{where} : ses codes sont attendus en une chaîne « c », sans liste.")
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise ProtocolError(f"{where} : sa taille « n » manque.")
     if len(joined) != size * DATA_LENGTH:
         raise ProtocolError(
             f"{where} : ses codes font {len(joined)} caractères, "

@@ -11,6 +11,8 @@ from mediateur_tui.domain.codes import (
     MalformedCode,
     check_symbol,
     code_of_number,
+    codes_of_data,
+    data_of_codes,
     format_code,
     is_well_formed,
     make_code,
@@ -240,6 +242,54 @@ def test_code_of_number_is_make_code_of_its_base32_digits(number):
 def test_code_of_number_refuses_a_number_outside_60_bits(number):
     with pytest.raises(ValueError):
         code_of_number(number)
+
+
+# --- codes one after the other, without their check symbols (pn-replica-page/2) ------------
+
+
+@settings(max_examples=300)
+@given(st.lists(valid_codes, max_size=12))
+def test_codes_without_their_check_symbols_come_back_whole(codes):
+    joined = data_of_codes(codes)
+    assert joined == "".join(code[:12] for code in codes)
+    assert codes_of_data(joined) == codes
+
+
+@given(st.lists(data_symbols, max_size=12))
+def test_codes_of_data_adds_the_brief_s_check_symbol(data):
+    assert codes_of_data("".join(data)) == [part + brief_check(part) for part in data]
+
+
+@given(st.lists(valid_codes, min_size=1, max_size=10), st.data())
+def test_a_code_whose_check_symbol_is_not_its_data_s_is_not_written_without_it(codes, data):
+    index = data.draw(st.integers(0, len(codes) - 1))
+    code = codes[index]
+    other = data.draw(st.sampled_from([s for s in SPEC_ALPHABET if s != code[12]]))
+    codes[index] = code[:12] + other
+    assert data_of_codes(codes) is None
+
+
+@pytest.mark.parametrize(
+    "codes", [["7K3M9QXR4TBE"], ["7K3M9QXR4TBEXY"], ["7k3m9qxr4tbe" + "0"], [None]]
+)
+def test_what_is_not_a_normalised_code_is_not_written_without_its_check(codes):
+    assert data_of_codes(codes) is None
+
+
+@pytest.mark.parametrize(
+    "joined",
+    [
+        "7K3M9QXR4TB",
+        "7K3M9QXR4TBE0",
+        "7K3M9QXR4TBU",
+        "7k3m9qxr4tbe",
+        "7K3M9_XR4TBE",
+        " 7K3M9QXR4TB",
+    ],
+)
+def test_codes_of_data_refuses_what_is_not_whole_normalised_symbols(joined):
+    with pytest.raises(ValueError):
+        codes_of_data(joined)
 
 
 def test_the_first_character_no_code_holds_is_found_where_it_was_typed():

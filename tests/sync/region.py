@@ -4,6 +4,7 @@ here; the tests against a real hub process live elsewhere."""
 
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -19,11 +20,13 @@ from mediateur_tui.protocol.formats import (
     ACK,
     DECLARATION_ANSWER,
     REPLICA_PAGE,
+    REPLICA_PAGE_COMPACT,
     REPLICA_SNAPSHOT,
     SITE_RECOVERY,
 )
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.key_sets import key_set_document
+from mediateur_tui.protocol.replica_pages import compact_changes
 from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document
 from mediateur_tui.protocol.verdicts import LineVerdict
 
@@ -127,12 +130,23 @@ class Region:
 
     # --- documents ------------------------------------------------------------------------------
 
-    def page(self, since: int, limit: int = 50, generated_at: datetime | None = None) -> Document:
-        """The page after `since`, as the hub serves it (until = last change's sequence)."""
+    def page(
+        self,
+        since: int,
+        limit: int = 50,
+        generated_at: datetime | None = None,
+        compact: bool = False,
+    ) -> Document:
+        """The page after `since`, as the hub serves it (until = last change's sequence): a
+        pn-replica-page/1, or with `compact` the /2, made by the hub's own function."""
         selected = self.changes[since : since + limit]
         until = since + len(selected)
+        if compact:
+            compacted = compact_changes(copy.deepcopy(selected))
+            assert compacted is not None, "codes that would not come back the same"
+            selected = compacted
         document = {
-            "format": REPLICA_PAGE,
+            "format": REPLICA_PAGE_COMPACT if compact else REPLICA_PAGE,
             "region_id": self.region_id,
             "since": since,
             "until": until,
@@ -142,6 +156,11 @@ class Region:
             "key_sets": list(self.key_sets),
         }
         return sign_document(document, self.key, region_signer(self.region_id))
+
+    def signed(self, document: Document) -> Document:
+        """`document` signed again (after a test changed it), as the region signs."""
+        unsigned = {key: value for key, value in document.items() if key != "signature"}
+        return sign_document(unsigned, self.key, region_signer(self.region_id))
 
     def snapshot(self, generated_at: datetime | None = None) -> Document:
         document = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -292,6 +293,97 @@ def test_a_malformed_change_rolls_the_whole_page_back(site, region):
                           "codes": [region.new_code() for _ in range(5)]}  # fmt: skip
     with pytest.raises(ProtocolError, match="incohérente"):
         apply_page(site.engine, region.page(cursor(site), 100))
+    assert site.dump() == before
+
+
+# --- compact pages (pn-replica-page/2) -------------------------------------------------------
+
+
+def pull_compact(site, region: Region, limit: int = 3) -> list[str]:
+    """Applies pn-replica-page/2 pages from the stored cursor; returns the formats applied."""
+    formats, more = [], True
+    while more:
+        page = region.page(cursor(site), limit, compact=True)
+        validate(page, "pn-replica-page/2")
+        result = apply_page(site.engine, page)
+        formats.append(result.format)
+        more = result.more
+    return formats
+
+
+def compact_carnet_page(site, region: Region) -> tuple[dict, dict]:
+    """A signed page /2 after the site's cursor, and its first carnet change."""
+    region.carnet()
+    page = copy.deepcopy(region.page(cursor(site), compact=True))
+    carnet = next(change for change in page["changes"] if change["t"] == "carnet")
+    return page, carnet
+
+
+def test_compact_pages_give_the_rows_of_plain_pages(tmp_path, region):
+    plain = make_site(tmp_path / "plain", region, with_operator=False)
+    compact = make_site(tmp_path / "compact", region, with_operator=False)
+    codes = add_activity(region)
+    for _ in range(3):
+        region.carnet(size=5)
+    try:
+        pull(plain, region, limit=3)
+        assert pull_compact(compact, region) == ["pn-replica-page/2"] * 4
+        assert compact.dump() == plain.dump()
+        assert cursor(compact) == len(region.changes)
+        assert verdict(compact, codes["fresh"][1]) is Verdict.VALID
+        assert verdict(compact, codes["fresh"][0]) is Verdict.REVOKED
+        assert verdict(compact, codes["used"][0]) is Verdict.REDEEMED_ELSEWHERE
+    finally:
+        plain.engine.dispose()
+        compact.engine.dispose()
+
+
+def _shorter(carnet: dict) -> None:
+    carnet["c"] = carnet["c"][:-1]
+
+
+def _symbol(symbol: str) -> Callable[[dict], None]:
+    def put(carnet: dict) -> None:
+        carnet["c"] = carnet["c"][:30] + symbol + carnet["c"][31:]
+
+    return put
+
+
+def _listed_too(carnet: dict) -> None:
+    carnet["codes"] = [carnet["c"][:12] + "0"]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        (_shorter, "ses codes font 119 caractères, 120 attendus"),
+        (lambda carnet: carnet.update(n=5), "ses codes font 120 caractères, 60 attendus"),
+        (_symbol("U"), "un caractère qu'aucun code de pass n'a"),
+        (_symbol("o"), "un caractère qu'aucun code de pass n'a"),
+        (_symbol("_"), "un caractère qu'aucun code de pass n'a"),  # int(…, 32) would take it
+        (_symbol(" "), "un caractère qu'aucun code de pass n'a"),
+        (lambda carnet: carnet.update(c=list(carnet["c"])), "attendus en une chaîne « c »"),
+        (_listed_too, "attendus en une chaîne « c », sans liste"),
+        (lambda carnet: carnet.pop("n"), "sa taille « n » manque"),
+    ],
+    ids=["short", "size", "symbol", "lower-case", "underscore", "space", "list", "both", "no-n"],
+)
+def test_a_bad_compact_carnet_is_refused_and_nothing_applied(site, region, tamper, message):
+    page, carnet = compact_carnet_page(site, region)
+    tamper(carnet)
+    before = site.dump()
+    with pytest.raises(ProtocolError, match="Page de réplique mal formée") as error:
+        apply_page(site.engine, region.signed(page))  # signed as it is: the data is wrong
+    assert message in str(error.value) and f"carnet « {carnet['id']} »" in str(error.value)
+    assert site.dump() == before
+
+
+def test_a_compact_carnet_changed_after_signing_is_refused(site, region):
+    page, carnet = compact_carnet_page(site, region)
+    carnet["c"] = carnet["c"][12:] + carnet["c"][:12]  # the same codes, another order
+    before = site.dump()
+    with pytest.raises(ProtocolError, match="Signature invalide"):
+        apply_page(site.engine, page)
     assert site.dump() == before
 
 
