@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
+import httpx
 import pytest
 from contract import validate
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
+from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.services.replica import apply_page, apply_snapshot, read_replica_file
+from mediateur_tui.services.sync import synchronise
 from mediateur_tui.store import queries
 from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.models import ReplicaMeta
@@ -25,6 +29,8 @@ from mediateur_tui.sync.errors import SyncError
 
 from .conftest import NOW, make_site
 from .region import GENERATED_AT, OTHER_SITE_ID, PROGRAMME, SITE_ID, Region, programme
+
+GZIP = {"Content-Encoding": "gzip"}
 
 
 def cursor(site) -> int:
@@ -385,6 +391,38 @@ def test_a_compact_carnet_changed_after_signing_is_refused(site, region):
     with pytest.raises(ProtocolError, match="Signature invalide"):
         apply_page(site.engine, page)
     assert site.dump() == before
+
+
+def test_a_page_that_fails_drops_the_page_fetched_ahead_of_it(site, region):
+    """Page 2 is malformed (signed as it is): page 1 stays applied, the cursor after it; page
+    3, fetched while page 2 was applied, is not applied."""
+    for _ in range(7):
+        region.carnet()
+    start = cursor(site)
+    asked: list[int] = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        since = int(request.url.params["since"])
+        assert request.url.params["format"] == "2"
+        asked.append(since)
+        page = region.page(since, 3, compact=True)
+        if since == start + 3:
+            page["changes"][0]["c"] = page["changes"][0]["c"][:-1]
+            page = region.signed(page)
+        return httpx.Response(200, headers=GZIP, stream=httpx.ByteStream(dump_gzip_json(page)))
+
+    site.set_enrolment("http://hub.invalid")
+    report = synchronise(
+        site.engine, system_clock, transport=httpx.MockTransport(hub), page_limit=3
+    )
+    assert report.pages == 1 and report.cursor == cursor(site) == start + 3
+    assert report.errors == [
+        "Réplique : Page de réplique mal formée (changement n° 1, carnet « C0000007 ») : ses "
+        "codes font 119 caractères, 120 attendus (10 codes de 12 caractères)."
+    ]
+    assert asked == [start, start + 3, start + 6]  # page 3 was fetched ahead, then dropped
+    assert meta(site).pass_count == 30 + 30
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("replica-")]
 
 
 # --- snapshots ------------------------------------------------------------------------------
