@@ -8,6 +8,7 @@ pass".
 from __future__ import annotations
 
 import re
+from operator import add, itemgetter
 
 from mediateur_tui.domain.errors import UserError
 
@@ -78,34 +79,42 @@ def code_of_number(number: int) -> str:
     return p[a] + p[b] + p[c] + p[d] + p[e] + p[f] + _CHECKS[state]
 
 
-# Python's own base-32 digits for the alphabet's symbols, so that int(…, 32) reads 12 of them.
-_PYTHON_DIGITS = str.maketrans(ALPHABET, "0123456789abcdefghijklmnopqrstuv")
+# The check symbols of many codes at once, from their data symbols one after the other: the
+# Damm state is the XOR of each position's own contribution, so a byte table per position
+# (`bytes.translate` of that position's column) and one XOR of big integers (a byte a code: no
+# carry between codes) give every code's state, and a last table its check symbol.
+_POSITION_TABLES = [
+    bytes(_damm_state([0] * i + [_VALUES[chr(b)]] + [0] * (DATA_LENGTH - i - 1))
+          if chr(b) in _VALUES else 0 for b in range(256))
+    for i in range(DATA_LENGTH)
+]  # fmt: skip
+_CHECK_TABLE = bytes(ord(_CHECKS[state]) if state < 32 else 0 for state in range(256))
 _DATA_SYMBOLS = re.compile(f"[{ALPHABET}]*")
+_DATA_PARTS = re.compile(f".{{{DATA_LENGTH}}}", re.DOTALL)
+_DATA_PART = itemgetter(slice(0, DATA_LENGTH))
+
+
+def _check_symbols(joined: str) -> str:
+    """The check symbol of each code whose data symbols follow one another in `joined`.
+    ValueError when `joined` is not a whole number of 12 normalised symbols."""
+    if len(joined) % DATA_LENGTH:
+        raise ValueError(f"need a multiple of {DATA_LENGTH} symbols, got {len(joined)}")
+    if _DATA_SYMBOLS.fullmatch(joined) is None:
+        raise ValueError("only normalised Crockford symbols")
+    count = len(joined) // DATA_LENGTH
+    data = joined.encode("ascii")
+    state = 0
+    for position, table in enumerate(_POSITION_TABLES):
+        state ^= int.from_bytes(data[position::DATA_LENGTH].translate(table), "big")
+    return state.to_bytes(count, "big").translate(_CHECK_TABLE).decode("ascii")
 
 
 def codes_of_data(joined: str) -> list[str]:
     """The codes whose 12 data symbols follow one another in `joined`, each with its check
     symbol added: `"".join(code[:12] for code in codes)` read back. ValueError when `joined`
     is not a whole number of 12 normalised symbols."""
-    if len(joined) % DATA_LENGTH:
-        raise ValueError(f"need a multiple of {DATA_LENGTH} symbols, got {len(joined)}")
-    if _DATA_SYMBOLS.fullmatch(joined) is None:
-        raise ValueError("only normalised Crockford symbols")
-    digits = joined.translate(_PYTHON_DIGITS)
-    t = _CONTRIBUTIONS
-    codes = []
-    for start in range(0, len(joined), DATA_LENGTH):
-        number = int(digits[start : start + DATA_LENGTH], 32)
-        state = (
-            t[0][number >> 50]
-            ^ t[1][(number >> 40) & 0x3FF]
-            ^ t[2][(number >> 30) & 0x3FF]
-            ^ t[3][(number >> 20) & 0x3FF]
-            ^ t[4][(number >> 10) & 0x3FF]
-            ^ t[5][number & 0x3FF]
-        )
-        codes.append(joined[start : start + DATA_LENGTH] + _CHECKS[state])
-    return codes
+    checks = _check_symbols(joined)
+    return list(map(add, _DATA_PARTS.findall(joined), checks))
 
 
 def data_of_codes(codes: list[str]) -> str | None:
@@ -114,11 +123,12 @@ def data_of_codes(codes: list[str]) -> str | None:
     check symbol other than its data's)."""
     if not all(isinstance(code, str) and len(code) == CODE_LENGTH for code in codes):
         return None
-    joined = "".join(code[:DATA_LENGTH] for code in codes)
+    joined = "".join(map(_DATA_PART, codes))
     try:
-        return joined if codes_of_data(joined) == codes else None
+        checks = _check_symbols(joined)
     except ValueError:
         return None
+    return joined if checks == "".join(codes)[DATA_LENGTH::CODE_LENGTH] else None
 
 
 def normalise(text: str) -> str:
