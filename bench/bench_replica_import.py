@@ -287,6 +287,7 @@ def _report(
     print(f"by HTTP       (SiteSync.sync from cursor 0; {formats}; fetch and parse beside apply)")
     line("pull, in all", by_http["total"], f"≤ {IMPORT_GOAL:.0f}×")
     line("  not applying (waiting)", by_http["total"] - by_http["apply"], "")
+    line("  site CPU (all threads)", by_http["cpu"], "")
     line("  fetch (hub reads, signs)", by_http["fetch"], "")
     line("  parse (gunzip, JSON)", by_http["parse"], "")
     line("  apply_page", by_http["apply"], f"≤ {IMPORT_GOAL:.0f}×")

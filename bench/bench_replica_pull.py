@@ -347,11 +347,11 @@ def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[
 
         sync.synchronise = synchronise
     try:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), _own_cpu_seconds()
         report = SiteSync(engine, site_dir, transport=transport).sync(
             progress=progress if sys.stdout.isatty() else None
         )
-        total = time.perf_counter() - started
+        total, cpu = time.perf_counter() - started, _own_cpu_seconds() - cpu_started
     finally:
         replica.apply_page, client.load_json = real_apply, real_load
     if sys.stdout.isatty():
@@ -370,6 +370,7 @@ def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[
         "largest": int(max((record["body"] for record in pages), default=0)),
         "json_bytes": timings["json_bytes"],
         "total": total,
+        "cpu": cpu,
         "fetch": fetch,
         "parse": timings["parse"],
         "apply": timings["apply"],
@@ -378,6 +379,12 @@ def _pull(url: str, token: str, site_dir: Path, page_limit: int | None) -> dict[
         "rss_before": rss_before,
         "rss_peak": _own_peak_rss_kib(),
     }
+
+
+def _own_cpu_seconds() -> float:
+    """User and system CPU time of this process, all its threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _own_peak_rss_kib() -> int:
@@ -420,6 +427,7 @@ def _report(figures: dict[str, Any], passes: int, hub_peak: int | None) -> None:
         f"    apply     {figures['apply']:.1f} s (signature check and SQLite writes, "
         "apply_page, one transaction per page)"
     )
+    print(f"    site CPU  {figures['cpu']:.1f} s (user and system, every thread of the site)")
     waited = figures["total"] - figures["apply"]
     print(
         f"    waited    {waited:.1f} s not applying (the first page, the pages not yet "
