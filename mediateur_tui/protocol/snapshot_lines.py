@@ -104,7 +104,7 @@ class SnapshotReader:
         self.done = False  # whether `changes()` came to its end (or refused the file)
         try:
             first = next(self._lines, b"")
-            head = _parsed(first) if first.endswith(b"\n") else None
+            head = _parsed(first, 1) if first.endswith(b"\n") else None
         except ProtocolError as error:
             raise NotSnapshotLines() from error
         if not isinstance(head, dict) or head.get("format") != REPLICA_SNAPSHOT_LINES:
@@ -117,7 +117,7 @@ class SnapshotReader:
         or at the end when the seal is missing or does not seal these lines."""
         try:
             for count, line in enumerate(self._lines):
-                value = _parsed(line)
+                value = _parsed(line, count + 2)
                 if isinstance(value, dict) and value.get("format") == REPLICA_SEAL:
                     self._seal = self._checked_seal(value, count)
                     if next(self._lines, None) is not None:
@@ -156,17 +156,19 @@ class SnapshotReader:
         return seal
 
 
-def _parsed(line: bytes) -> Any:
+def _parsed(line: bytes, number: int) -> Any:
+    """The JSON value of the file's line `number` (from 1)."""
     if nesting_depth(line) > MAX_DOCUMENT_DEPTH:
         raise ProtocolError(
-            "Réplique refusée : une ligne imbrique ses listes et objets sur plus de "
+            f"Réplique refusée : sa ligne {number} imbrique ses listes et objets sur plus de "
             f"{MAX_DOCUMENT_DEPTH} niveaux."
         )
     try:
         return json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ProtocolError(
-            "Fichier illisible : une ligne de la réplique n'est pas du JSON valide."
+            f"Fichier illisible : la ligne {number} de la réplique n'est pas du JSON valide "
+            "(rien n'a été modifié)."
         ) from error
 
 
@@ -183,16 +185,21 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
         pending += chunk
         start = 0
         while (end := pending.find(b"\n", start)) >= 0:
+            _check_line_size(end + 1 - start)
             yield pending[start : end + 1]
             start = end + 1
         pending = pending[start:]
-        if len(pending) > MAX_SNAPSHOT_LINE_BYTES:
-            raise ProtocolError(
-                "Réplique refusée : une de ses lignes dépasse "
-                f"{readable_size(MAX_SNAPSHOT_LINE_BYTES)}."
-            )
+        _check_line_size(len(pending))
     if pending:
         yield pending
+
+
+def _check_line_size(size: int) -> None:
+    if size > MAX_SNAPSHOT_LINE_BYTES:
+        raise ProtocolError(
+            "Réplique refusée : une de ses lignes dépasse "
+            f"{readable_size(MAX_SNAPSHOT_LINE_BYTES)}."
+        )
 
 
 def _decompressed(stream: IO[bytes]) -> Iterator[bytes]:

@@ -110,8 +110,8 @@ def test_the_examples_are_far_within_the_limits(name: str) -> None:
     document = EXAMPLES[name]()
     data = dump_json(document)
     # As docs/protocol.md says: 4 deep, 5 with key sets (a snapshot's head too) or sessions'
-    # activity (batches and declarations), 8 for a recovery (whole batches, acks), 9 for a replica page or snapshot
-    # holding a published rulebook.
+    # activity (batches and declarations), 8 for a recovery (whole batches, acks), 9 for a
+    # replica page or snapshot holding a published rulebook.
     depth = {
         SITE_RECOVERY: 8,
         REPLICA_PAGE: 9,
