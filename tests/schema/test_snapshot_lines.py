@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import tracemalloc
 import zlib
 from typing import Any
 
@@ -136,3 +137,24 @@ def test_a_line_nested_too_deep_is_refused() -> None:
     deep = b'{"t":"site","id":' + b"[" * 40 + b"]" * 40 + b"}\n"
     with pytest.raises(ProtocolError, match="ligne 2 imbrique"):
         read(gzip.compress(SEALED_LINES[0] + b"\n" + deep + SEALED))
+
+
+def test_the_reader_holds_a_line_at_a_time() -> None:
+    """200,000 changes, 17 MB of lines: read through, the reader never holds more than a few
+    MB (a chunk read, a chunk decompressed, the line it parses), not the file."""
+    out = io.BytesIO()
+    writer = SnapshotWriter(out, head_example())
+    body = '{"t":"site","id":"SITE-%06d","name":"Médiathèque de la commune n° %06d"}'
+    for start in range(0, 200_000, 10_000):
+        writer.write_changes([body % (n, n) for n in range(start, start + 10_000)])
+    writer.finish(sign_document(writer.seal(), REGION_KEY, region_signer(REGION_ID)))
+    out.seek(0)
+    tracemalloc.start()
+    try:
+        reader = SnapshotReader(out)
+        count = sum(1 for _change in reader.changes())
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == reader.seal["changes"] == 200_000
+    assert peak < 6 * 1024 * 1024
