@@ -202,12 +202,11 @@ def apply_snapshot_lines(
         try:
             if target.applied:
                 replica_tables.apply_changes(session.connection(), changes, target.site_id)
-        except ProtocolError as error:
+        except ProtocolError:
             if not reader.done:  # a change refused: if the file was changed, say that
                 _check_sealed(reader, changes, start)
-            raise error
+            raise
         _check_sealed(reader, changes, start)
-
         check_received_rulebooks(stored, rulebooks, start.followed.keys, start.region_id)
         count = reader.seal["changes"]
         result = _finish_snapshot(session, start, target, REPLICA_SNAPSHOT_LINES, count)
