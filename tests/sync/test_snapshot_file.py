@@ -6,11 +6,14 @@ the lines are read, nothing kept when one fails."""
 from __future__ import annotations
 
 import gzip
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.documents import dump_gzip_json
@@ -131,3 +134,35 @@ def test_a_first_file_needs_a_known_site_id(tmp_path: Path, region: Region) -> N
 def test_a_file_cannot_change_the_site_id(site: Site, region: Region, tmp_path: Path) -> None:
     with pytest.raises(SyncError, match="déjà le lieu"):
         import_replica_file(site.engine, region.snapshot_file(tmp_path / "r.json.gz"), "AUTRE")
+
+
+GROWN = Region()
+GROWN.standard()
+grow(GROWN)
+
+
+@settings(max_examples=25)
+@given(st.data())
+def test_a_file_changed_anywhere_is_refused_whole_or_is_the_regions(data: st.DataObject) -> None:
+    """Bytes replaced anywhere in the decompressed lines: the import is refused with a French
+    message (ProtocolError or SyncError) and nothing is kept, or it gives the genuine replica."""
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        genuine = gzip.decompress(GROWN.snapshot_file(work / "r.json.gz").read_bytes())
+        at = data.draw(st.integers(min_value=0, max_value=len(genuine) - 1))
+        removed = data.draw(st.integers(min_value=0, max_value=4))
+        tampered = genuine[:at] + data.draw(st.binary(max_size=4)) + genuine[at + removed :]
+        (work / "t.json.gz").write_bytes(gzip.compress(tampered))
+        expected, site = new_site(work / "a"), new_site(work / "b")
+        try:
+            import_replica_file(expected.engine, work / "r.json.gz", SITE_ID)
+            empty = replica_dump(site)
+            try:
+                import_replica_file(site.engine, work / "t.json.gz", SITE_ID)
+            except (ProtocolError, SyncError):
+                assert replica_dump(site) == empty
+            else:
+                assert replica_dump(site) == replica_dump(expected)
+        finally:
+            expected.engine.dispose()
+            site.engine.dispose()
