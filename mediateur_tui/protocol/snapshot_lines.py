@@ -119,6 +119,8 @@ class SnapshotReader:
             for count, line in enumerate(self._lines):
                 value = _parsed(line, count + 2)
                 if isinstance(value, dict) and value.get("format") == REPLICA_SEAL:
+                    if len(line) > MAX_DOCUMENT_BYTES[REPLICA_SEAL]:
+                        raise DocumentTooLarge(REPLICA_SEAL)
                     self._seal = self._checked_seal(value, count)
                     if next(self._lines, None) is not None:
                         raise ProtocolError(f"Ligne après le sceau de la réplique : {_TAMPERED}.")

@@ -97,6 +97,13 @@ def test_a_broken_file_says_why(data: bytes, message: str) -> None:
         read(gzip.compress(data))
 
 
+def test_a_seal_over_its_cap_is_refused() -> None:
+    seal = {**replica_seal(), "padding": "x" * 5_000}
+    data = b"".join(line + b"\n" for line in SEALED_LINES) + dump_json(seal) + b"\n"
+    with pytest.raises(DocumentTooLarge, match="pn-replica-seal/1 fait au plus 4 Ko"):
+        read(gzip.compress(data))
+
+
 def test_a_cut_gzip_stream_is_refused() -> None:
     data = gzip.compress(SEALED)
     with pytest.raises(ProtocolError, match="incomplet"):
