@@ -4,8 +4,10 @@ Uses the region hub of bench_replica_pull.py (1,000,000 attributed passes in
 bench/out/hub-<N>/, built or reused with --reuse), then in the same run:
 
 1. by file: `mediateur-hub export-replica` writes the snapshot (.json.gz, not timed); a fresh
-   site imports it as `mediateur-tui import-replica` does (`read_replica_file`, then
-   `apply_snapshot`: signature check and SQLite writes, one transaction);
+   site imports it as `mediateur-tui import-replica` does (`import_replica_file`: the lines
+   read, hashed and written as they come, one transaction, the seal verified at the end); then
+   `mediateur-tui import-replica` itself, as a process, into another fresh site, for its peak
+   RSS (VmHWM, sampled from /proc);
 2. by HTTP: a fresh site enrols with a real `mediateur-hub serve` and pulls every page
    (`SiteSync.sync`, as bench_replica_pull.py), with the bytes on the wire;
 3. the floor: the same carnet and pass rows (in the snapshot's order) written to a CSV, and
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_hub_intake import wait_until_healthy
+from bench_hub_region import SAMPLE_SECONDS, _status_kib
 from bench_replica_pull import (
     DEFAULT_OUT,
     SITE_ID,
@@ -84,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         capture_output=True,
     )
     by_file = _import_file(snapshot, work / "site-file")
+    by_file["peak_mb"] = import_peak_mb(snapshot, work / "site-process")
     by_http = _import_http(hub_dir, work, token)
     floor = _floor(work / "site-file", snapshot, work / "floor")
     _report(passes, by_file, by_http, floor, snapshot.stat().st_size)
@@ -123,27 +127,73 @@ class _WriteTimer:
         self.module.replica_tables.apply_changes = self.real
 
 
+class _ReadTimer:
+    """Adds up the time spent reading a snapshot file's lines (SnapshotReader.changes: gunzip,
+    split, hash, parse), which `apply_changes` pulls as it writes: the writes are the rest."""
+
+    def __init__(self) -> None:
+        from mediateur_tui.protocol.snapshot_lines import SnapshotReader
+
+        self.reader = SnapshotReader
+        self.real = SnapshotReader.changes
+        self.seconds = 0.0
+
+    def __enter__(self) -> _ReadTimer:
+        real = self.real
+
+        def timed(reader: Any) -> Any:
+            changes = real(reader)
+            while True:
+                began = time.perf_counter()
+                try:
+                    change = next(changes)
+                except StopIteration:
+                    return
+                finally:
+                    self.seconds += time.perf_counter() - began
+                yield change
+
+        self.reader.changes = timed
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.reader.changes = self.real
+
+
 def _import_file(snapshot: Path, site_dir: Path) -> dict[str, float]:
     from mediateur_tui.services import replica
     from mediateur_tui.store.engine import open_database
     from mediateur_tui.store.sqlite_file import database_path
 
     engine = open_database(database_path(site_dir))
-    with _WriteTimer() as writes:
+    with _WriteTimer() as writes, _ReadTimer() as reads:
         started = time.perf_counter()
-        document = replica.read_replica_file(snapshot)
-        read = time.perf_counter() - started
-        result = replica.apply_snapshot(engine, document, SITE_ID)
+        result = replica.import_replica_file(engine, snapshot, SITE_ID)
         total = time.perf_counter() - started
     engine.dispose()
-    del document
     return {
         "total": total,
-        "read": read,
-        "writes": writes.seconds,
+        "writes": writes.seconds - reads.seconds,
         "passes": result.pass_count,
         **_sizes(database_path(site_dir)),
     }
+
+
+def import_peak_mb(snapshot: Path, site_dir: Path) -> float:
+    """The peak RSS (VmHWM, MB) of `mediateur-tui import-replica SNAPSHOT` into a fresh site,
+    sampled every SAMPLE_SECONDS until it exits (the code it runs is whatever PYTHONPATH
+    gives: the same measure for an older checkout)."""
+    script = Path(sys.executable).with_name("mediateur-tui")
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "mediateur_tui.cli"]
+    command = [*program, "import-replica", str(snapshot), "--site", SITE_ID]
+    process = subprocess.Popen([*command, "--data-dir", str(site_dir)], stdout=subprocess.DEVNULL)
+    peak_kib = 0
+    while process.poll() is None:
+        peak_kib = max(peak_kib, _status_kib(process.pid, "VmHWM:"))
+        time.sleep(SAMPLE_SECONDS)  # a sampling period, not a synchronisation
+    if process.returncode != 0:
+        raise SystemExit(f"import-replica failed ({process.returncode})")
+    return peak_kib / 1024
 
 
 def _import_http(hub_dir: Path, work: Path, token: str) -> dict[str, Any]:
@@ -188,7 +238,7 @@ def _sizes(path: Path) -> dict[str, float]:
 def _floor(imported: Path, snapshot: Path, folder: Path) -> dict[str, Any]:
     """Times loading the imported site's carnet and pass rows into an empty database of the
     same schema (its programmes and sites already there, as the foreign keys want)."""
-    from mediateur_tui.services import replica
+    from mediateur_tui.protocol.snapshot_lines import SnapshotReader
     from mediateur_tui.store.engine import open_database
     from mediateur_tui.store.sqlite_file import database_path
 
@@ -200,17 +250,15 @@ def _floor(imported: Path, snapshot: Path, folder: Path) -> dict[str, Any]:
         refs = dict(connection.execute("SELECT id, ref FROM carnet"))
         carnets = connection.execute(
             "SELECT ref, id, programme_id, size, attributed_on, beneficiary_ref, issued_on "
-            "FROM carnet "
-            "ORDER BY ref"
+            "FROM carnet ORDER BY ref"
         ).fetchall()
-    changes = replica.read_replica_file(snapshot)["changes"]
-    pass_rows = [
-        (code, refs[change["id"]])
-        for change in changes
-        if change["t"] == "carnet"
-        for code in change["codes"]
-    ]
-    del changes
+    with snapshot.open("rb") as stream:
+        pass_rows = [
+            (code, refs[change["id"]])
+            for change in SnapshotReader(stream).changes()
+            if change["t"] == "carnet"
+            for code in change["codes"]
+        ]
     carnet_csv, pass_csv = folder / "carnet.csv", folder / "pass.csv"
     _write_csv(carnet_csv, carnets)
     _write_csv(pass_csv, pass_rows)
@@ -279,10 +327,11 @@ def _report(
     def line(name: str, seconds: float, goal: str) -> None:
         print(f"  {name:<28}{seconds:>7.2f}  {seconds / base:>7.2f}×  {goal}")
 
-    print("by file       (read_replica_file + apply_snapshot)")
+    print("by file       (import_replica_file: pn-replica-snapshot/2, streamed)")
     line("import, in all", by_file["total"], f"≤ {IMPORT_GOAL:.0f}×")
-    line("  read (gunzip, JSON)", by_file["read"], "")
+    line("  read, hash, verify, commit", by_file["total"] - by_file["writes"], "")
     line("  SQLite writes", by_file["writes"], f"≤ {IMPORT_GOAL:.0f}×")
+    print(f"  peak RSS of `mediateur-tui import-replica`: {by_file['peak_mb']:,.0f} MB")
     formats = ", ".join(f"{count} {name}" for name, count in sorted(by_http["formats"].items()))
     print(f"by HTTP       (SiteSync.sync from cursor 0; {formats}; fetch and parse beside apply)")
     line("pull, in all", by_http["total"], f"≤ {IMPORT_GOAL:.0f}×")

@@ -163,7 +163,7 @@ def _build_hub(settings, passes: int):
     from mediateur_tui.hub.changes import append_changes, attribution_change
     from mediateur_tui.hub.database import write_session
     from mediateur_tui.hub.models import HubCarnet
-    from mediateur_tui.hub.registry import ProgrammeSpec, init_region, issue
+    from mediateur_tui.hub.registry import MAX_CARNETS_PER_ISSUE, ProgrammeSpec, init_region, issue
 
     if settings.database_url.startswith("sqlite"):
         shutil.rmtree(settings.directory, ignore_errors=True)
@@ -179,10 +179,12 @@ def _build_hub(settings, passes: int):
         valid_until=date(2026, 12, 31),
         grace_until=date(2027, 1, 31),
     )
-    issued = issue(hub, spec, carnets=passes // 10, size=10)
+    ids: list[str] = []
+    for first in range(0, passes // 10, MAX_CARNETS_PER_ISSUE):  # the most one issue makes
+        count = min(MAX_CARNETS_PER_ISSUE, passes // 10 - first)
+        ids += [carnet.id for carnet in issue(hub, spec, carnets=count, size=10).carnets]
     issued_at = time.perf_counter()
     on = date(2026, 2, 1)
-    ids = [carnet.id for carnet in issued.carnets]
     # Pseudonymous references as distributors make them: HMACs, which gzip cannot shrink.
     key = bytes(32)
     refs = {cid: beneficiary_reference(Identity(cid, "Bench", on), key) for cid in ids}

@@ -32,6 +32,8 @@ FORMATS = {
     "pn-replica-page/1": "replica-page",
     "pn-replica-page/2": "replica-page-v2",
     "pn-replica-snapshot/1": "replica-snapshot",
+    "pn-replica-snapshot/2": "replica-snapshot-lines",  # a line of the file: head or change
+    "pn-replica-seal/1": "replica-seal",  # the last line of a pn-replica-snapshot/2
     "pn-enrolment-request/1": "enrolment-request",
     "pn-enrolment/1": "enrolment",
     "pn-batch/1": "batch",

@@ -2,8 +2,9 @@
 
 A page's `until` is the sequence number of its last change (the cursor to send next); a
 snapshot holds every change from the start (but passes released after their `used` change:
-`_dropped`) and the region's first public key, for a USB key. Both carry every key set
-the region published (hub.region_keys) and are signed by the key in service.
+`_dropped`) and the region's first public key, for a USB key, as JSON Lines sealed by a
+signed digest (protocol/snapshot_lines.py). Both carry every key set the region published
+(hub.region_keys) and are signed by the key in service (a snapshot: its seal).
 Carnets carry their codes as a list, so a pass costs about 12 bytes on the wire, gzip'd; a
 page /2, for a site that asks for it, carries them in one string without their check symbols
 (about 10.3 bytes a pass).
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, cast
@@ -24,23 +24,18 @@ from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.models import HubChange
 from mediateur_tui.hub.region_keys import key_set_documents
-from mediateur_tui.protocol.documents import GZIP_LEVEL, dump_json, load_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import (
     CHANGE_RELEASED,
     CHANGE_USED,
     REPLICA_PAGE,
     REPLICA_PAGE_COMPACT,
-    REPLICA_SNAPSHOT,
+    REPLICA_SNAPSHOT_LINES,
 )
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.replica_pages import compact_changes
-from mediateur_tui.protocol.signing import (
-    canonical_bytes,
-    encode_key,
-    region_signer,
-    sign_document,
-)
+from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document
+from mediateur_tui.protocol.snapshot_lines import SnapshotReader, SnapshotWriter
 
 DEFAULT_PAGE_LIMIT = 10_000
 MAX_PAGE_LIMIT = 100_000
@@ -92,100 +87,52 @@ class Exported:
     until: int
 
 
-def snapshot(hub: Hub) -> dict[str, Any]:
-    """The signed pn-replica-snapshot/1, in memory (`write_snapshot` streams it to a file)."""
+@dataclass(frozen=True)
+class Snapshot:
+    """A pn-replica-snapshot/2 read back whole (`snapshot`): its head, changes and seal."""
+
+    head: dict[str, Any]
+    changes: list[dict[str, Any]]
+    seal: dict[str, Any]
+
+
+def snapshot(hub: Hub) -> Snapshot:
+    """The pn-replica-snapshot/2, read back in memory, its seal's count and digest checked
+    (for a small region: `write_snapshot` streams it to a file)."""
     buffer = io.BytesIO()
     write_snapshot(hub, buffer)
-    return load_json(buffer.getvalue(), REPLICA_SNAPSHOT)
+    buffer.seek(0)
+    reader = SnapshotReader(buffer)
+    changes = list(reader.changes())
+    return Snapshot(reader.head, changes, reader.seal)
 
 
 def write_snapshot(hub: Hub, out: IO[bytes]) -> Exported:
-    """Writes to `out` the signed pn-replica-snapshot/1, gzip'd: every change, but a pass's
-    `released` change and the `used` change it undoes (see `_dropped`), with the region's
-    first public key. The bytes are `dump_gzip_json` of the document.
+    """Writes to `out` the pn-replica-snapshot/2, gzip'd (protocol/snapshot_lines.py): every
+    change, but a pass's `released` change and the `used` change it undoes (see `_dropped`),
+    with the region's first public key, then the seal the region signs.
 
     The change log is read in pages, up to the last sequence number read first, in one read
-    transaction, and each page written as it comes: no change is held as a Python object.
-    What Ed25519 signs is kept as compact bytes (about 25 bytes a pass: the canonical JSON
-    of the changes), since the library signs a message it holds whole; the signature comes
-    last in the document, once all of it is written.
+    transaction, and each page written as it comes: no more than a page is held, and what
+    Ed25519 signs is the seal, which holds the digest of the lines written before it.
     """
     generated_at = system_clock()  # before the read: every change up to it is in it
     with read_session(hub.engine) as session, session.begin():
         until = session.exec(select(func.max(HubChange.seq))).one() or 0
         head = {
-            "format": REPLICA_SNAPSHOT,
+            "format": REPLICA_SNAPSHOT_LINES,
             "region_id": hub.region_id,
             "region_public_key": encode_key(hub.region_public_key),
             "until": until,
             "generated_at": iso_instant(generated_at),
+            "key_sets": key_set_documents(session),
         }
-        key_sets = key_set_documents(session)
         dropped = _dropped(session, until)
-        canonical_rest = canonical_bytes({**head, "key_sets": key_sets})
-        assert canonical_rest[:2] == b'{"' and all(key > "changes" for key in head)
-        canonical_tail = b"]," + canonical_rest[1:]  # "changes" sorts first
-        zipped = _Gzipped(out)
-        zipped.write(dump_json(head)[:-1] + b',"changes":[')
-        written = _Written(zipped)
-        signed = bytearray()
-        for chunk in _canonical_changes(_pages(session, until, dropped), canonical_tail, written):
-            signed += chunk
-        value = hub.region_key.sign(signed)  # the library reads the buffer: no copy
-        del signed
-    signature = {
-        "signer": region_signer(hub.region_id),
-        "value": encode_key(value),
-        "kid": hub.region_kid,
-    }
-    zipped.write(b'],"key_sets":' + _json(key_sets) + b',"signature":' + _json(signature) + b"}")
-    zipped.finish()
-    return Exported(changes=written.count, until=until)
-
-
-class _Gzipped:
-    """Gzip as it comes: the bytes `dump_gzip_json`'s `gzip.compress` gives for all of it
-    (zlib's own gzip header, as that call writes; zlib's output does not depend on how its
-    input is cut)."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out = out
-        self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: a gzip header
-
-    def write(self, data: bytes) -> None:
-        self.out.write(self.compressor.compress(data))
-
-    def finish(self) -> None:
-        self.out.write(self.compressor.flush())
-
-
-class _Written:
-    """The changes of the snapshot as they are written (second reading): each one's stored
-    body, the very text `dump_json` gives of it (hub.changes.encode_change)."""
-
-    def __init__(self, out: _Gzipped) -> None:
-        self.out = out
-        self.count = 0
-
-    def write(self, bodies: list[str]) -> None:
-        separator = "," if self.count else ""
-        self.out.write((separator + ",".join(bodies)).encode("utf-8"))
-        self.count += len(bodies)
-
-
-def _canonical_changes(
-    pages: Iterator[list[str]], tail: bytes, written: _Written
-) -> Iterator[bytes]:
-    """The snapshot's canonical bytes (what is signed), page by page, each page written too."""
-    yield b'{"changes":['
-    first = True
-    for page in pages:
-        if not page:
-            continue
-        yield (b"" if first else b",") + b",".join(_canonical(body) for body in page)
-        first = False
-        written.write(page)
-    yield tail
+        writer = SnapshotWriter(out, head)
+        for page in _pages(session, until, dropped):
+            writer.write_changes(page)
+    writer.finish(sign_document(writer.seal(), hub.region_key, region_signer(hub.region_id)))
+    return Exported(changes=writer.count, until=until)
 
 
 def _pages(session: Session, until: int, dropped: set[int]) -> Iterator[list[str]]:
@@ -248,16 +195,6 @@ def _dropped(session: Session, until: int) -> set[int]:
                 if undone is not None:
                     dropped.add(undone)
     return dropped
-
-
-def _json(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _canonical(body: str) -> bytes:
-    return json.dumps(
-        json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
 
 
 def last_sequence(hub: Hub) -> int:

@@ -27,25 +27,40 @@ def read_document_file(path: Path, expected_format: str) -> dict[str, Any]:
     """A `.json.gz` or plain JSON document of `expected_format`, parsed but not yet verified.
     No more of the file is read than its format's cap: a larger file is refused."""
     limit = MAX_DOCUMENT_BYTES[expected_format]
-    try:
-        # O_NONBLOCK: a FIFO (or a device) opens at once, and is then refused below.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        kind = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(kind):
-            os.close(descriptor)
-            what = "un dossier" if stat.S_ISDIR(kind) else "un tube ou un périphérique"
-            raise ProtocolError(
-                f"« {path} » est {what}, pas un fichier : donnez le fichier du document."
-            )
-        with os.fdopen(descriptor, "rb") as stream:
-            data = stream.read(limit + 1)
-    except FileNotFoundError as error:
-        raise ProtocolError(f"Fichier introuvable : {path}") from error
-    except OSError as error:
-        raise ProtocolError(f"Fichier illisible : {path} ({os_error_text(error)}).") from error
+    with opened_document_file(path) as stream:
+        data = stream.read(limit + 1)
     if len(data) > limit:
         raise DocumentTooLarge(expected_format)
     return load_json(data, expected_format)
+
+
+@contextmanager
+def opened_document_file(path: Path) -> Iterator[IO[bytes]]:
+    """`path` opened for reading bytes, refused (ProtocolError, French) unless it is a regular
+    file; a failure reading it in the block is refused the same way."""
+    try:
+        # O_NONBLOCK: a FIFO (or a device) opens at once, and is then refused below.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError as error:
+        raise ProtocolError(f"Fichier introuvable : {path}") from error
+    except OSError as error:
+        raise _unreadable(path, error) from error
+    kind = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(kind):
+        os.close(descriptor)
+        what = "un dossier" if stat.S_ISDIR(kind) else "un tube ou un périphérique"
+        raise ProtocolError(
+            f"« {path} » est {what}, pas un fichier : donnez le fichier du document."
+        )
+    with os.fdopen(descriptor, "rb") as stream:
+        try:
+            yield stream
+        except OSError as error:  # a USB key pulled out while it is read
+            raise _unreadable(path, error) from error
+
+
+def _unreadable(path: Path, error: OSError) -> ProtocolError:
+    return ProtocolError(f"Fichier illisible : {path} ({os_error_text(error)}).")
 
 
 def write_file(path: Path, data: bytes) -> Path:

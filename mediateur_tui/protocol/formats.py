@@ -5,7 +5,9 @@ from __future__ import annotations
 PROTOCOL_VERSION = 1
 REPLICA_PAGE = "pn-replica-page/1"
 REPLICA_PAGE_COMPACT = "pn-replica-page/2"  # carnets' codes in one string (replica_pages.py)
-REPLICA_SNAPSHOT = "pn-replica-snapshot/1"
+REPLICA_SNAPSHOT = "pn-replica-snapshot/1"  # one signed document (read, no longer written)
+REPLICA_SNAPSHOT_LINES = "pn-replica-snapshot/2"  # JSON Lines: a head, the changes, a seal
+REPLICA_SEAL = "pn-replica-seal/1"  # the last line of a pn-replica-snapshot/2, signed
 BATCH = "pn-batch/1"
 ACK = "pn-ack/1"
 ENROLMENT_REQUEST = "pn-enrolment-request/1"
@@ -56,4 +58,10 @@ MAX_DOCUMENT_BYTES: dict[str, int] = {
     REPLICA_PAGE: 512 * MIB,  # at most 100,000 changes
     REPLICA_PAGE_COMPACT: 512 * MIB,
     REPLICA_SNAPSHOT: 512 * MIB,  # every change: 1,000,000 passes fit
+    REPLICA_SNAPSHOT_LINES: 2048 * MIB,  # its lines: 34 bytes an attributed pass, 60M passes fit
+    REPLICA_SEAL: 4 * KIB,  # a count, a digest and a signature: about 300 bytes
 }
+
+# The most bytes one line of a pn-replica-snapshot/2 may hold (the head with its key sets, a
+# carnet with its codes, a published rulebook): the reader holds one line at a time.
+MAX_SNAPSHOT_LINE_BYTES = 8 * MIB

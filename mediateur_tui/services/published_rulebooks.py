@@ -37,6 +37,13 @@ def check_rulebook_changes(
 ) -> None:
     """Raises ProtocolError (French) unless every `rulebook` change of `changes` is a usable
     rulebook signed by the region and fits with the versions this site already has."""
+    check_received_rulebooks(stored_rulebooks(engine), changes, keys, region_id)
+
+
+def check_received_rulebooks(
+    stored: list[Rulebook], changes: list[Any], keys: RegionKeys, region_id: str
+) -> None:
+    """`check_rulebook_changes` against the versions `stored` (read before a write began)."""
     received = [
         _received_rulebook(change, keys, region_id)
         for change in changes
@@ -45,7 +52,7 @@ def check_rulebook_changes(
     if not received:
         return
     try:
-        with_published(default_rulebooks(), [*stored_rulebooks(engine), *received])
+        with_published(default_rulebooks(), [*stored, *received])
     except RulebookError as error:
         raise ProtocolError(f"Règlement publié par la région : {error} ({REFUSED}).") from error
 

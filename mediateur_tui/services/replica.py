@@ -12,10 +12,14 @@ cursor and, for the last page of a pull (`more` false), its `generated_at` (the 
 next run resumes from the stored cursor. Every change is an upsert, and a page whose `until`
 is not beyond the stored cursor is not applied again, so re-applying a page changes nothing.
 
-A snapshot (pn-replica-snapshot/1, a file on a USB key) carries every change from the start and
-the region's first public key. A site that has no region key yet trusts that key on first use
-(the caller shows its fingerprint, to compare with the region's); a snapshot of a region whose
-first key is not the stored one is refused.
+A snapshot (a file on a USB key) carries every change from the start and the region's first
+public key. A site that has no region key yet trusts that key on first use (the caller shows its
+fingerprint, to compare with the region's); a snapshot of a region whose first key is not the
+stored one is refused. A pn-replica-snapshot/2 (protocol/snapshot_lines.py, what the hub writes)
+is read a line at a time: its changes are written as they come, in ONE transaction that commits
+only once its seal verifies (count, digest, the region's signature); a pn-replica-snapshot/1
+(a single signed document, from an older hub) is read whole and verified before anything is
+written.
 
 Rulebooks the region published (`rulebook` changes) are verified first, signature and content
 (services/published_rulebooks.py): one that does not verify refuses the whole document.
@@ -26,6 +30,8 @@ The rows themselves are written by store/replica.py.
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,14 +43,26 @@ from sqlmodel import Session
 from mediateur_tui.domain.region_keys import RegionKeys
 from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.protocol.errors import ProtocolError
-from mediateur_tui.protocol.files import read_document_file
-from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_PAGE_COMPACT, REPLICA_SNAPSHOT
+from mediateur_tui.protocol.files import opened_document_file, read_document_file
+from mediateur_tui.protocol.formats import (
+    CHANGE_RULEBOOK,
+    REPLICA_PAGE,
+    REPLICA_PAGE_COMPACT,
+    REPLICA_SNAPSHOT,
+    REPLICA_SNAPSHOT_LINES,
+)
 from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.key_sets import verify_region_document
 from mediateur_tui.protocol.replica_pages import expand_changes
 from mediateur_tui.protocol.signing import decode_key
-from mediateur_tui.services.published_rulebooks import check_rulebook_changes
+from mediateur_tui.protocol.snapshot_lines import NotSnapshotLines, SnapshotReader
+from mediateur_tui.services.published_rulebooks import (
+    check_received_rulebooks,
+    check_rulebook_changes,
+    stored_rulebooks,
+)
 from mediateur_tui.services.region_keys import (
+    FollowedKeys,
     follow_document_key_sets,
     keep_followed,
     trusted_region_keys,
@@ -52,7 +70,7 @@ from mediateur_tui.services.region_keys import (
 from mediateur_tui.store import queries
 from mediateur_tui.store import replica as replica_tables
 from mediateur_tui.store.engine import writer
-from mediateur_tui.store.models import ReplicaMeta
+from mediateur_tui.store.models import ReplicaMeta, SyncState
 from mediateur_tui.store.sync_state import sync_state
 from mediateur_tui.sync.errors import SyncError
 
@@ -74,8 +92,21 @@ class ReplicaApplied:
     trusted_key_fingerprint: str | None = None  # a region key trusted on first use
 
 
+def import_replica_file(engine: Engine, path: Path, site_id: str | None = None) -> ReplicaApplied:
+    """Verifies and applies a snapshot file: a pn-replica-snapshot/2 a line at a time, a
+    pn-replica-snapshot/1 whole (`.json.gz` or plain JSON)."""
+    with opened_document_file(path) as stream:
+        try:
+            reader = SnapshotReader(stream)
+        except NotSnapshotLines:
+            reader = None
+        if reader is not None:
+            return apply_snapshot_lines(engine, reader, site_id)
+    return apply_snapshot(engine, read_replica_file(path), site_id)
+
+
 def read_replica_file(path: Path) -> dict[str, Any]:
-    """A snapshot file (`.json.gz` or plain JSON), parsed but not yet verified."""
+    """A pn-replica-snapshot/1 file (`.json.gz` or plain JSON), parsed but not yet verified."""
     return read_document_file(path, REPLICA_SNAPSHOT)
 
 
@@ -151,10 +182,72 @@ def apply_snapshot(
     fingerprint returned; `site_id` says which site this is when the database has no replica.
     """
     _check_format(snapshot, REPLICA_SNAPSHOT)
-    region_id = snapshot.get("region_id")
+    start = _snapshot_start(engine, snapshot, site_id)
+    verify_region_document(snapshot, start.followed.keys, start.region_id)
+    changes = _changes(snapshot)
+    check_rulebook_changes(engine, changes, start.followed.keys, start.region_id)
+    with Session(writer(engine)) as session:
+        target = _snapshot_target(session, start)
+        if target.applied:
+            replica_tables.apply_changes(session.connection(), changes, target.site_id)
+        result = _finish_snapshot(session, start, target, REPLICA_SNAPSHOT, len(changes))
+    return result
+
+
+def apply_snapshot_lines(
+    engine: Engine, reader: SnapshotReader, site_id: str | None = None
+) -> ReplicaApplied:
+    """Verifies a pn-replica-snapshot/2 and applies it in ONE transaction, its changes
+    written as they are read: it commits only once the seal verifies, nothing stays
+    otherwise. First use of a region key and `site_id`: as `apply_snapshot`."""
+    start = _snapshot_start(engine, reader.head, site_id)
+    stored = stored_rulebooks(engine)  # before the write lock, as `check_rulebook_changes`
+    rulebooks: list[dict[str, Any]] = []
+    with Session(writer(engine)) as session:
+        target = _snapshot_target(session, start)
+        changes = _noting_rulebooks(reader.changes(), rulebooks)
+        try:
+            if target.applied:
+                replica_tables.apply_changes(session.connection(), changes, target.site_id)
+        except ProtocolError:
+            if not reader.done:  # a change refused: if the file was changed, say that
+                _check_sealed(reader, changes, start)
+            raise
+        _check_sealed(reader, changes, start)
+        check_received_rulebooks(stored, rulebooks, start.followed.keys, start.region_id)
+        count = reader.seal["changes"]
+        result = _finish_snapshot(session, start, target, REPLICA_SNAPSHOT_LINES, count)
+    return result
+
+
+@dataclass(frozen=True)
+class _SnapshotStart:
+    """What a snapshot's head says, checked against the site before the write lock."""
+
+    region_id: str
+    region_key: bytes
+    site_id: str | None  # the site named for a first import
+    until: int
+    generated_at: datetime
+    followed: FollowedKeys
+    trusted_on_first_use: bool
+
+
+@dataclass(frozen=True)
+class _SnapshotTarget:
+    """The site a snapshot is applied to, read under the write lock."""
+
+    meta: ReplicaMeta | None
+    site_id: str
+    state: SyncState
+    applied: bool
+
+
+def _snapshot_start(engine: Engine, head: dict[str, Any], site_id: str | None) -> _SnapshotStart:
+    region_id = head.get("region_id")
     if not isinstance(region_id, str) or not region_id:
         raise ProtocolError("Réplique mal formée : identifiant de région manquant.")
-    region_key = decode_key(str(snapshot.get("region_public_key", "")))
+    region_key = decode_key(str(head.get("region_public_key", "")))
     with Session(engine) as session:
         meta = queries.replica_meta(session)
         known = (meta.region_id, meta.region_public_key, meta.site_id) if meta else None
@@ -166,50 +259,85 @@ def apply_snapshot(
             "(--site IDENTIFIANT, tel que la région l'a enregistré)."
         )
     known_keys = trusted_region_keys(meta) or RegionKeys.first_key_only(region_key)
-    followed = follow_document_key_sets(known_keys, snapshot, region_id)
-    verify_region_document(snapshot, followed.keys, region_id)
-    until = _count(snapshot, "until")
-    generated_at = parse_instant(snapshot.get("generated_at"), "generated_at")
-    changes = _changes(snapshot)
-    check_rulebook_changes(engine, changes, followed.keys, region_id)
-    trusted = known is None or known[1] is None
+    return _SnapshotStart(
+        region_id=region_id,
+        region_key=region_key,
+        site_id=site_id,
+        until=_count(head, "until"),
+        generated_at=parse_instant(head.get("generated_at"), "generated_at"),
+        followed=follow_document_key_sets(known_keys, head, region_id),
+        trusted_on_first_use=known is None or known[1] is None,
+    )
 
-    with Session(writer(engine)) as session:
-        meta = queries.replica_meta(session)
-        if meta is not None:
-            _check_snapshot_identity(
-                (meta.region_id, meta.region_public_key, meta.site_id), region_id, region_key, None
-            )
-        here = meta.site_id if meta is not None else site_id
-        assert here is not None  # a first import names its site (checked above)
-        state = sync_state(session)
-        cursor = state.replica_cursor
-        applied = until > cursor or meta is None
-        if applied:
-            replica_tables.apply_changes(session.connection(), changes, here)
-        if meta is None:
-            meta = ReplicaMeta(region_id=region_id, region_public_key=region_key, site_id=here)
-            _require_site(session, here)
-        elif meta.region_public_key is None:
-            meta.region_public_key = region_key
-        keep_followed(meta, followed)
-        state.replica_cursor = max(cursor, until)
-        _refresh_meta(session, meta, generated_at)
-        session.add(state)
-        result = ReplicaApplied(
-            format=REPLICA_SNAPSHOT,
-            region_id=region_id,
-            changes=len(changes),
-            applied=applied,
-            cursor=state.replica_cursor,
-            more=False,
-            pass_count=meta.pass_count,
-            updated_at=meta.updated_at,
-            trusted_key_fingerprint=key_fingerprint(region_key) if trusted else None,
+
+def _snapshot_target(session: Session, start: _SnapshotStart) -> _SnapshotTarget:
+    meta = queries.replica_meta(session)
+    if meta is not None:
+        known = (meta.region_id, meta.region_public_key, meta.site_id)
+        _check_snapshot_identity(known, start.region_id, start.region_key, None)
+    here = meta.site_id if meta is not None else start.site_id
+    assert here is not None  # a first import names its site (checked before)
+    state = sync_state(session)
+    return _SnapshotTarget(meta, here, state, start.until > state.replica_cursor or meta is None)
+
+
+def _finish_snapshot(
+    session: Session, start: _SnapshotStart, target: _SnapshotTarget, kind: str, changes: int
+) -> ReplicaApplied:
+    """Records the snapshot's region, keys, cursor and date, and commits."""
+    meta, state = target.meta, target.state
+    if meta is None:
+        meta = ReplicaMeta(
+            region_id=start.region_id, region_public_key=start.region_key, site_id=target.site_id
         )
-        session.commit()
-    log.info("replica snapshot until %s applied=%s (%s changes)", until, applied, len(changes))
+        _require_site(session, target.site_id)
+    elif meta.region_public_key is None:
+        meta.region_public_key = start.region_key
+    keep_followed(meta, start.followed)
+    state.replica_cursor = max(state.replica_cursor, start.until)
+    _refresh_meta(session, meta, start.generated_at)
+    session.add(state)
+    result = ReplicaApplied(
+        format=kind,
+        region_id=start.region_id,
+        changes=changes,
+        applied=target.applied,
+        cursor=state.replica_cursor,
+        more=False,
+        pass_count=meta.pass_count,
+        updated_at=meta.updated_at,
+        trusted_key_fingerprint=(
+            key_fingerprint(start.region_key) if start.trusted_on_first_use else None
+        ),
+    )
+    session.commit()
+    log.info(
+        "replica snapshot %s until %s applied=%s (%s changes)",
+        kind,
+        start.until,
+        target.applied,
+        changes,
+    )
     return result
+
+
+def _check_sealed(
+    reader: SnapshotReader, changes: Iterator[dict[str, Any]], start: _SnapshotStart
+) -> None:
+    """Reads the rest of the changes (none, once they are applied), then verifies the seal:
+    ProtocolError unless the region sealed these very lines."""
+    deque(changes, maxlen=0)
+    verify_region_document(reader.seal, start.followed.keys, start.region_id)
+
+
+def _noting_rulebooks(
+    changes: Iterator[dict[str, Any]], rulebooks: list[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """`changes`, the `rulebook` ones also added to `rulebooks` (checked once all are read)."""
+    for change in changes:
+        if change.get("t") == CHANGE_RULEBOOK:
+            rulebooks.append(change)
+        yield change
 
 
 # --- checks ---------------------------------------------------------------------------------

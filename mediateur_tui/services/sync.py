@@ -215,7 +215,7 @@ class SiteSync:
 
     def import_replica(self, path: Path, site_id: str | None = None) -> ReplicaApplied:
         """Imports a replica snapshot file (USB key)."""
-        return replica.apply_snapshot(self._engine, replica.read_replica_file(path), site_id)
+        return replica.import_replica_file(self._engine, path, site_id)
 
 
 # --- synchronisation ------------------------------------------------------------------------

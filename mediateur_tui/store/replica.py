@@ -13,7 +13,7 @@ chunk after the carnets are written.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from operator import itemgetter
 from typing import Any
@@ -81,12 +81,15 @@ _RULEBOOK_UPSERT = (
 )
 
 
-def apply_changes(connection: Connection, changes: list[dict[str, Any]], site_id: str) -> None:
-    """Writes the changes of a page or snapshot, in order, inside the caller's transaction;
-    ProtocolError (and nothing written, once the caller rolls back) when one is malformed."""
+def apply_changes(connection: Connection, changes: Iterable[dict[str, Any]], site_id: str) -> None:
+    """Writes the changes of a page or snapshot, in order, inside the caller's transaction
+    (`changes` may be read as they come: at most CHUNK_ROWS rows are held); ProtocolError
+    (and nothing written, once the caller rolls back) when one is malformed."""
     applier = _Applier(connection, site_id)
     try:
         applier.run(changes)
+    except ProtocolError:  # the stream of changes refused (a ValueError): said as it is
+        raise
     except IntegrityError as error:
         raise ProtocolError(
             "Réplique incohérente (un carnet ou un pass renvoie à un programme inconnu) : "
@@ -140,7 +143,7 @@ class _Applier:
             CHANGE_RULEBOOK: self._rulebook,
         }
 
-    def run(self, changes: list[dict[str, Any]]) -> None:
+    def run(self, changes: Iterable[dict[str, Any]]) -> None:
         for self.position, change in enumerate(changes):
             kind = change["t"]
             if kind not in self.handlers:

@@ -15,7 +15,8 @@ from contract import validate
 from mediateur_tui.domain.formatting import format_euros
 from mediateur_tui.domain.periods import period_label
 from mediateur_tui.protocol.documents import load_json
-from mediateur_tui.protocol.formats import ACK, BATCH, REPLICA_SNAPSHOT
+from mediateur_tui.protocol.formats import ACK, BATCH, REPLICA_SEAL, REPLICA_SNAPSHOT_LINES
+from mediateur_tui.protocol.snapshot_lines import SnapshotReader
 
 from .conftest import PERIOD, SITE_A, SITE_A_NAME, in_period
 
@@ -32,8 +33,12 @@ def test_replica_batch_and_answer_travel_by_file(region, make_site, tmp_path) ->
     replica_file = usb / "replique.json.gz"
     out = region.ok("export-replica", str(replica_file))
     assert f"→ {replica_file}" in out
-    snapshot = load_json(replica_file.read_bytes(), REPLICA_SNAPSHOT)
-    validate(snapshot, REPLICA_SNAPSHOT)
+    with replica_file.open("rb") as stream:
+        reader = SnapshotReader(stream)
+        for change in reader.changes():
+            validate(change, REPLICA_SNAPSHOT_LINES)
+    validate(reader.head, REPLICA_SNAPSHOT_LINES)
+    validate(reader.seal, REPLICA_SEAL)
 
     site = make_site("a")
     first_try = site.cli("import-replica", str(replica_file))

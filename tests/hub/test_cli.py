@@ -29,9 +29,10 @@ from mediateur_tui.protocol.formats import (
     ENROLMENT,
     ENROLMENT_REQUEST,
     MAX_DOCUMENT_BYTES,
-    REPLICA_SNAPSHOT,
+    REPLICA_SNAPSHOT_LINES,
 )
 from mediateur_tui.protocol.signing import encode_key, region_signer, verify_document
+from mediateur_tui.protocol.snapshot_lines import SnapshotReader
 
 from .helpers import Site, gzip_bomb, line, make_batch, table_counts
 from .server import hub_program
@@ -95,11 +96,13 @@ def test_the_region_lifecycle_by_command(hub_dir: Path, tmp_path: Path, capsys) 
     replica = tmp_path / "usb" / "replique.json.gz"
     code, out, _ = run(capsys, *d, "export-replica", str(replica))
     assert code == 0 and "Réplique exportée" in out
-    snapshot = load_json(replica.read_bytes(), REPLICA_SNAPSHOT)
-    validate(snapshot, "replica-snapshot")
+    with replica.open("rb") as stream:
+        reader = SnapshotReader(stream)
+        assert len(list(reader.changes())) == reader.seal["changes"]
+    validate(reader.head, REPLICA_SNAPSHOT_LINES)
     hub = open_hub(resolve_settings(str(hub_dir)))
-    assert snapshot["until"] == last_sequence(hub)
-    verify_document(snapshot, hub.region_public_key, region_signer("HDF"))
+    assert reader.head["until"] == last_sequence(hub)
+    verify_document(reader.seal, hub.region_public_key, region_signer("HDF"))
     hub.engine.dispose()
 
     batch = make_batch(

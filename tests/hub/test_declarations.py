@@ -206,13 +206,13 @@ def test_a_snapshot_shows_a_released_pass_unused(world: World) -> None:
     kept, released, retaken = line(world.fresh[0], AT), line(world.fresh[1], AT), world.fresh[1]
     declare(world, make_declaration(site, [kept, released], [cancellation(released["id"])]))
     document = snapshot(world.hub)
-    validate(document, "replica-snapshot")
-    used = [c["code"] for c in document["changes"] if c["t"] == "used"]
+    validate(document.head, "replica-snapshot-lines")
+    used = [c["code"] for c in document.changes if c["t"] == "used"]
     assert used == [world.fresh[0]]
-    assert not [c for c in document["changes"] if c["t"] == "released"]
-    assert document["until"] == last_sequence(world.hub)
+    assert not [c for c in document.changes if c["t"] == "released"]
+    assert document.head["until"] == last_sequence(world.hub)
     declare(world, make_declaration(world.sites[SITE_B], [line(retaken, LATER)]))
-    used = [(c["code"], c["site"]) for c in snapshot(world.hub)["changes"] if c["t"] == "used"]
+    used = [(c["code"], c["site"]) for c in snapshot(world.hub).changes if c["t"] == "used"]
     assert used == [(world.fresh[0], SITE_A), (retaken, SITE_B)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 
 import pytest
 from contract import validate
@@ -13,7 +14,7 @@ from mediateur_tui.hub.database import Hub, write_session
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.models import HubChange
 from mediateur_tui.hub.registry import ProgrammeSpec, init_region, issue
-from mediateur_tui.hub.replica import changes_page, last_sequence, snapshot
+from mediateur_tui.hub.replica import changes_page, last_sequence, snapshot, write_snapshot
 from mediateur_tui.protocol.documents import dump_gzip_json, load_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_PAGE_COMPACT, REPLICA_SNAPSHOT
@@ -117,16 +118,18 @@ def test_bad_cursor_or_limit_is_refused(sqlite_world: World, since: int, limit: 
 
 def test_snapshot_holds_everything_and_its_signature(sqlite_world: World) -> None:
     hub = sqlite_world.hub
-    document = load_json(dump_gzip_json(snapshot(hub)), REPLICA_SNAPSHOT)
-    validate(document, "replica-snapshot")
-    assert document["until"] == last_sequence(hub)
-    assert document["changes"] == change_bodies(hub)
-    key = decode_key(document["region_public_key"])
+    document = snapshot(hub)
+    validate(document.head, "replica-snapshot-lines")
+    validate(document.seal, "replica-seal")
+    assert document.head["until"] == last_sequence(hub)
+    assert document.changes == change_bodies(hub)
+    assert document.seal["changes"] == len(document.changes)
+    key = decode_key(document.head["region_public_key"])
     assert key == public_key_bytes(hub.region_key)
-    verify_document(document, key, SIGNER)
-    document["changes"] = [c for c in document["changes"] if c["t"] != "revocation"]
+    verify_document(document.seal, key, SIGNER)
+    forged = {**document.seal, "changes": len(document.changes) - 1}
     with pytest.raises(ProtocolError, match="Signature invalide"):
-        verify_document(document, key, SIGNER)
+        verify_document(forged, key, SIGNER)
 
 
 def test_a_page_is_not_a_snapshot(sqlite_world: World) -> None:
@@ -143,7 +146,9 @@ def test_bytes_per_pass_on_the_wire_stay_under_16(sqlite_settings) -> None:
     issue(hub, ProgrammeSpec(id="HDFNUM"), carnets=800, size=5)
     passes = 20_000
     wire, compact = _pull_bytes(hub), _pull_bytes(hub, compact=True)
-    snapshot_bytes = len(dump_gzip_json(snapshot(hub)))
+    exported = io.BytesIO()
+    write_snapshot(hub, exported)
+    snapshot_bytes = len(exported.getvalue())
     hub.engine.dispose()
     assert wire / passes <= 16
     assert snapshot_bytes / passes <= 16

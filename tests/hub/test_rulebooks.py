@@ -67,7 +67,7 @@ def test_a_version_is_published_signed_and_listed(
         assert {k: v for k, v in change["document"].items() if k != "signature"} == (
             later_version()
         )
-        assert change in snapshot(hub)["changes"]
+        assert change in snapshot(hub).changes
     finally:
         hub.engine.dispose()
     code, out, _ = run(capsys, "rulebook", "list", *hub_args)

@@ -17,6 +17,7 @@ from mediateur_tui.domain.codes import make_code
 from mediateur_tui.domain.rulebooks import RULES_DIR
 from mediateur_tui.domain.signatures import key_id
 from mediateur_tui.protocol import formats, signing
+from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.replica_pages import compact_changes
 from mediateur_tui.protocol.signing import region_signer, sign_document, site_signer
 from mediateur_tui.protocol.verdicts import AttributionRefusal
@@ -179,6 +180,25 @@ def replica_snapshot() -> Document:
         "key_sets": [key_set()],
     }
     return sign_document(snapshot, REGION_KEY, region_signer(REGION_ID))
+
+
+def replica_snapshot_lines() -> Document:
+    """The head of a pn-replica-snapshot/2 (the file's first line)."""
+    head = {**replica_snapshot(), "format": formats.REPLICA_SNAPSHOT_LINES}
+    del head["changes"], head["signature"]
+    return head
+
+
+def replica_seal() -> Document:
+    """The seal of the pn-replica-snapshot/2 of `changes()` under `replica_snapshot_lines()`."""
+    lines = [dump_json(replica_snapshot_lines()), *(dump_json(c) for c in changes())]
+    seal = {
+        "format": formats.REPLICA_SEAL,
+        "region_id": REGION_ID,
+        "changes": len(lines) - 1,
+        "sha256": hashlib.sha256(b"".join(line + b"\n" for line in lines)).hexdigest(),
+    }
+    return sign_document(seal, REGION_KEY, region_signer(REGION_ID))
 
 
 def key_set() -> Document:
@@ -520,6 +540,8 @@ EXAMPLES = {
     "replica-page": replica_page,
     "replica-page-v2": replica_page_2,
     "replica-snapshot": replica_snapshot,
+    "replica-snapshot-lines": replica_snapshot_lines,
+    "replica-seal": replica_seal,
     "enrolment-request": enrolment_request,
     "enrolment": enrolment,
     "batch": batch,

@@ -37,6 +37,7 @@ from mediateur_tui.protocol.formats import (
     REPLICA_PAGE,
     REPLICA_PAGE_COMPACT,
     REPLICA_SNAPSHOT,
+    REPLICA_SNAPSHOT_LINES,
     SITE_RECOVERY,
 )
 
@@ -109,14 +110,15 @@ def test_every_format_has_a_size_cap() -> None:
 def test_the_examples_are_far_within_the_limits(name: str) -> None:
     document = EXAMPLES[name]()
     data = dump_json(document)
-    # As docs/protocol.md says: 4 deep, 5 with key sets or sessions' activity (batches and
-    # declarations), 8 for a recovery (whole batches, acks), 9 for a replica page or snapshot
-    # holding a published rulebook.
+    # As docs/protocol.md says: 4 deep, 5 with key sets (a snapshot's head too) or sessions'
+    # activity (batches and declarations), 8 for a recovery (whole batches, acks), 9 for a
+    # replica page or snapshot holding a published rulebook.
     depth = {
         SITE_RECOVERY: 8,
         REPLICA_PAGE: 9,
         REPLICA_PAGE_COMPACT: 9,
         REPLICA_SNAPSHOT: 9,
+        REPLICA_SNAPSHOT_LINES: 5,
         ENROLMENT: 5,
         BATCH: 5,
         DECLARATION: 5,

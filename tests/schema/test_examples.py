@@ -47,6 +47,7 @@ def test_validate_accepts_a_format_as_the_name(document_format: str) -> None:
         ("replica-page", signing.region_signer(REGION_ID), REGION_KEY),
         ("replica-page-v2", signing.region_signer(REGION_ID), REGION_KEY),
         ("replica-snapshot", signing.region_signer(REGION_ID), REGION_KEY),
+        ("replica-seal", signing.region_signer(REGION_ID), REGION_KEY),
         ("enrolment", signing.region_signer(REGION_ID), REGION_KEY),
         ("key-set", signing.region_signer(REGION_ID), REGION_KEY),
         ("batch", signing.site_signer(SITE_ID), SITE_KEY),

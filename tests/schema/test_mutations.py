@@ -85,8 +85,7 @@ def test_an_extra_field_is_rejected(name: str, path: Path) -> None:
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_a_wrong_format_is_rejected(name: str) -> None:
     document = EXAMPLES[name]()
-    kind, version = document["format"].rsplit("/", 1)
-    document["format"] = f"{kind}/{int(version) + 1}"  # the next version: another schema
+    document["format"] = document["format"].rsplit("/", 1)[0] + "/9"  # a version unknown
     assert_rejected(document, name)
 
 

@@ -8,6 +8,7 @@ import copy
 import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,6 +17,7 @@ from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
 from mediateur_tui.domain.region_keys import KeyStatus, RegionKey
 from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import key_id, public_key_bytes, sign
+from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.formats import (
     ACK,
     DECLARATION_ANSWER,
@@ -28,6 +30,7 @@ from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.key_sets import key_set_document
 from mediateur_tui.protocol.replica_pages import compact_changes
 from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document
+from mediateur_tui.protocol.snapshot_lines import SnapshotWriter
 from mediateur_tui.protocol.verdicts import LineVerdict
 
 Document = dict[str, Any]
@@ -173,6 +176,16 @@ class Region:
             "key_sets": list(self.key_sets),
         }
         return sign_document(document, self.key, region_signer(self.region_id))
+
+    def snapshot_file(self, path: Path, generated_at: datetime | None = None) -> Path:
+        """`snapshot()` as the file a hub exports today: a pn-replica-snapshot/2."""
+        whole = self.snapshot(generated_at)
+        head = {key: value for key, value in whole.items() if key not in ("changes", "signature")}
+        with path.open("wb") as out:
+            writer = SnapshotWriter(out, head)
+            writer.write_changes([dump_json(change).decode() for change in whole["changes"]])
+            writer.finish(sign_document(writer.seal(), self.key, region_signer(self.region_id)))
+        return path
 
     def ack(
         self,

@@ -18,8 +18,8 @@ from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.signing import region_signer, sign_document
 from mediateur_tui.services.attribution import AttributionDesk
 from mediateur_tui.services.published_rulebooks import rulebooks_in_force, site_rulebooks
-from mediateur_tui.services.replica import apply_page, apply_snapshot
-from mediateur_tui.store.models import PublishedRulebook
+from mediateur_tui.services.replica import apply_page, apply_snapshot, import_replica_file
+from mediateur_tui.store.models import Carnet, PublishedRulebook
 from mediateur_tui.store.sync_state import read_sync_state
 
 from .conftest import make_site
@@ -134,6 +134,36 @@ def test_a_snapshot_with_a_bad_rulebook_is_refused_whole(tmp_path, region: Regio
         apply_snapshot(site.engine, region.snapshot())
     assert stored(site) == []
     assert cursor(site) == before
+    site.engine.dispose()
+
+
+def test_a_snapshot_file_with_a_bad_rulebook_is_refused_at_its_seal(
+    tmp_path, region: Region
+) -> None:
+    """A pn-replica-snapshot/2 is written as it is read: its rulebooks are checked before the
+    commit, and a bad one rolls back every change written before it."""
+    carnet, _codes = region.carnet()
+    region.add(rulebook_change(later_version(), Ed25519PrivateKey.generate()))
+    first = Region(key=region.key)
+    first.standard()
+    site = make_site(tmp_path / "site", first)
+    before = cursor(site)
+    with pytest.raises(ProtocolError, match="n'est pas signé par la région"):
+        import_replica_file(site.engine, region.snapshot_file(tmp_path / "replique.json.gz"))
+    assert (stored(site), cursor(site)) == ([], before)
+    with Session(site.engine) as session:
+        assert session.get(Carnet, carnet) is None
+    site.engine.dispose()
+
+
+def test_a_snapshot_file_brings_a_published_rulebook(tmp_path, region: Region) -> None:
+    region.add(rulebook_change(later_version(), region.key))
+    first = Region(key=region.key)
+    first.standard()
+    site = make_site(tmp_path / "site", first)
+    path = region.snapshot_file(tmp_path / "replique.json.gz")
+    assert import_replica_file(site.engine, path).applied
+    assert stored(site) == ["hdf-2026-12"]
     site.engine.dispose()
 
 

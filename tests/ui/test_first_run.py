@@ -149,11 +149,13 @@ async def test_a_tampered_or_wrong_replica_file_is_refused_and_nothing_is_import
     data_dir, engine = new_site
     region_hub.token()
     replica = region_hub.export_replica(tmp_path / "replique.json.gz")
-    document = json.loads(gzip.decompress(replica.read_bytes()))
-    carnet = next(change for change in document["changes"] if change["t"] == "carnet")
-    carnet["codes"][0] = carnet["codes"][1]  # one code changed after the region signed
+    lines = gzip.decompress(replica.read_bytes()).splitlines(keepends=True)
+    at = next(index for index, line in enumerate(lines) if b'"carnet"' in line)
+    carnet = json.loads(lines[at])
+    carnet["codes"][0] = carnet["codes"][1]  # one code changed after the region sealed
+    lines[at] = json.dumps(carnet).encode() + b"\n"
     tampered = tmp_path / "replique-modifiee.json.gz"
-    tampered.write_bytes(gzip.compress(json.dumps(document).encode()))
+    tampered.write_bytes(gzip.compress(b"".join(lines)))
     not_a_replica = tmp_path / "notes.txt"
     not_a_replica.write_text("liste de courses", encoding="utf-8")
 
@@ -163,7 +165,10 @@ async def test_a_tampered_or_wrong_replica_file_is_refused_and_nothing_is_import
         await import_replica(pilot, tampered, HUB_SITE_ID)
         assert app.screen.step == "import"
         message = shown(app, "#import-message")
-        assert message.startswith("Import refusé : Signature invalide : le document a été modifié")
+        assert message.startswith(
+            "Import refusé : L'empreinte de la réplique ne correspond pas à son sceau : le "
+            "fichier a été modifié"
+        )
         assert message.endswith("Rien n'a été importé.")
         assert app.focused is app.screen.query_one("#replica-path")  # the file is wrong
 

@@ -1,0 +1,168 @@
+"""Snapshot files as the hub writes them today (pn-replica-snapshot/2, JSON Lines under a
+signed seal), imported by `import_replica_file`: the same replica as the pn-replica-snapshot/1
+of the same changes, and the checks of a snapshot (site, region, key, cursor) before and after
+the lines are read, nothing kept when one fails."""
+
+from __future__ import annotations
+
+import gzip
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mediateur_tui.domain.signatures import key_fingerprint
+from mediateur_tui.protocol.documents import dump_gzip_json
+from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.protocol.formats import REPLICA_SNAPSHOT, REPLICA_SNAPSHOT_LINES
+from mediateur_tui.services.replica import import_replica_file
+from mediateur_tui.store.engine import open_database
+from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
+from mediateur_tui.sync.errors import SyncError
+
+from .conftest import Site
+from .region import GENERATED_AT, OTHER_SITE_ID, SITE_ID, Region
+
+REPLICA_TABLES = (
+    "site",
+    "programme",
+    "programme_site",
+    "carnet",
+    "pass",
+    "revocation",
+    "remote_redemption",
+    "published_rulebook",
+    "replica_meta",
+    "sync_state",
+)
+
+
+def replica_dump(site: Site) -> dict[str, list[tuple]]:
+    every = site.dump()
+    return {table: every[table] for table in REPLICA_TABLES}
+
+
+def grow(region: Region) -> None:
+    """Carnets of both sizes, attributed or not, a revocation and passes used."""
+    for index in range(40):
+        region.carnet(size=10 if index % 2 else 5, attributed=None if index % 7 else "2026-02-01")
+    _, used = region.carnet(size=5)
+    region.add(
+        {"t": "revocation", "code": used[4], "reason": "lost", "on": "2026-03-04"},
+        {"t": "used", "code": used[0], "site": OTHER_SITE_ID, "on": "2026-03-03"},
+        {"t": "used", "code": used[1], "site": SITE_ID, "on": "2026-03-03"},
+    )
+
+
+def new_site(folder: Path) -> Site:
+    return Site(data_dir=folder, engine=open_database(folder / DATABASE_FILENAME), operator_id=0)
+
+
+def test_a_snapshot_file_gives_the_replica_its_v1_gives(tmp_path: Path, region: Region) -> None:
+    grow(region)
+    lines_file = region.snapshot_file(tmp_path / "replique.json.gz")
+    whole_file = tmp_path / "ancienne.json.gz"
+    whole_file.write_bytes(dump_gzip_json(region.snapshot()))
+    by_lines, by_whole = new_site(tmp_path / "a"), new_site(tmp_path / "b")
+    try:
+        applied = import_replica_file(by_lines.engine, lines_file, SITE_ID)
+        assert (applied.format, applied.changes) == (REPLICA_SNAPSHOT_LINES, len(region.changes))
+        assert applied.applied and applied.cursor == len(region.changes)
+        assert applied.trusted_key_fingerprint == key_fingerprint(region.public_key)
+        assert import_replica_file(by_whole.engine, whole_file, SITE_ID).format == (
+            REPLICA_SNAPSHOT
+        )
+        assert replica_dump(by_lines) == replica_dump(by_whole)
+        assert len(replica_dump(by_lines)["pass"]) == 20 * 5 + 20 * 10 + 5
+    finally:
+        by_lines.engine.dispose()
+        by_whole.engine.dispose()
+
+
+def test_a_file_the_site_already_has_is_read_to_its_seal_then_ignored(
+    site: Site, region: Region, tmp_path: Path
+) -> None:
+    path = region.snapshot_file(tmp_path / "replique.json.gz")
+    before = site.dump()
+    result = import_replica_file(site.engine, path)
+    assert not result.applied and result.trusted_key_fingerprint is None
+    assert site.dump() == before
+    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+    path.write_bytes(gzip.compress(b"".join([lines[0], *lines[2:]])))  # a change removed
+    with pytest.raises(ProtocolError, match="en annonce"):
+        import_replica_file(site.engine, path)
+    assert site.dump() == before
+
+
+def test_a_newer_file_brings_the_site_forward(site: Site, region: Region, tmp_path: Path) -> None:
+    grow(region)
+    later = GENERATED_AT + timedelta(days=3)
+    result = import_replica_file(site.engine, region.snapshot_file(tmp_path / "r.json.gz", later))
+    assert result.applied and result.cursor == len(region.changes)
+    with site.engine.connect() as connection:
+        updated = connection.exec_driver_sql("SELECT updated_at FROM replica_meta").scalar_one()
+    assert updated.startswith(later.strftime("%Y-%m-%d"))
+
+
+def test_a_file_of_another_region_key_is_refused_before_its_lines_are_read(
+    site: Site, region: Region, tmp_path: Path
+) -> None:
+    other = Region(key=Ed25519PrivateKey.generate(), changes=region.changes)
+    before = site.dump()
+    with pytest.raises(ProtocolError, match="autre clé"):
+        import_replica_file(site.engine, other.snapshot_file(tmp_path / "autre.json.gz"))
+    assert site.dump() == before
+
+
+def test_a_first_file_needs_a_known_site_id(tmp_path: Path, region: Region) -> None:
+    path = region.snapshot_file(tmp_path / "replique.json.gz")
+    site = new_site(tmp_path / "site")
+    try:
+        with pytest.raises(SyncError, match="--site"):
+            import_replica_file(site.engine, path)
+        with pytest.raises(SyncError, match="n'est pas dans le registre"):
+            import_replica_file(site.engine, path, "NOWHERE")
+        assert replica_dump(site)["site"] == []
+    finally:
+        site.engine.dispose()
+
+
+def test_a_file_cannot_change_the_site_id(site: Site, region: Region, tmp_path: Path) -> None:
+    with pytest.raises(SyncError, match="déjà le lieu"):
+        import_replica_file(site.engine, region.snapshot_file(tmp_path / "r.json.gz"), "AUTRE")
+
+
+GROWN = Region()
+GROWN.standard()
+grow(GROWN)
+
+
+@settings(max_examples=25)
+@given(st.data())
+def test_a_file_changed_anywhere_is_refused_whole_or_is_the_regions(data: st.DataObject) -> None:
+    """Bytes replaced anywhere in the decompressed lines: the import is refused with a French
+    message (ProtocolError or SyncError) and nothing is kept, or it gives the genuine replica."""
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        genuine = gzip.decompress(GROWN.snapshot_file(work / "r.json.gz").read_bytes())
+        at = data.draw(st.integers(min_value=0, max_value=len(genuine) - 1))
+        removed = data.draw(st.integers(min_value=0, max_value=4))
+        tampered = genuine[:at] + data.draw(st.binary(max_size=4)) + genuine[at + removed :]
+        (work / "t.json.gz").write_bytes(gzip.compress(tampered))
+        expected, site = new_site(work / "a"), new_site(work / "b")
+        try:
+            import_replica_file(expected.engine, work / "r.json.gz", SITE_ID)
+            empty = replica_dump(site)
+            try:
+                import_replica_file(site.engine, work / "t.json.gz", SITE_ID)
+            except (ProtocolError, SyncError):
+                assert replica_dump(site) == empty
+            else:
+                assert replica_dump(site) == replica_dump(expected)
+        finally:
+            expected.engine.dispose()
+            site.engine.dispose()
