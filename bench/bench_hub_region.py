@@ -7,7 +7,7 @@ then measures:
 - issue: `issue()` of every carnet (MAX_CARNETS_PER_ISSUE carnets per call);
 - export: `mediateur-hub export-replica` as a process (its time and its peak RSS, which
   streaming keeps under the same goal as the pull's);
-- full pull: one site pages GET /v1/replica/changes from 0 (pages of DEFAULT_PAGE_LIMIT
+- full pull: one site pages GET /v1/replica/changes from 0 (pages /2 of DEFAULT_PAGE_LIMIT
   changes, as `mediateur-tui sync` asks) from a real
   `mediateur-hub serve`, the hub's RSS sampled every 20 ms while it streams;
 - intake: --sites sites × --lines lines, one signed pn-batch/1 each (`receive_batch` in process
@@ -50,7 +50,7 @@ from mediateur_tui.hub.models import HubCarnet, hub_registry
 from mediateur_tui.hub.registry import MAX_CARNETS_PER_ISSUE, ProgrammeSpec, init_region, issue
 from mediateur_tui.hub.replica import DEFAULT_PAGE_LIMIT
 from mediateur_tui.protocol.documents import dump_gzip_json, load_json
-from mediateur_tui.protocol.formats import ACK, REPLICA_PAGE
+from mediateur_tui.protocol.formats import ACK, REPLICA_PAGE, REPLICA_PAGE_COMPACT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.hub.postgres import find_bin_dir, start_cluster
@@ -219,11 +219,12 @@ def _pull(server: _Server, site: Site) -> None:
         try:
             while True:
                 response = client.get(
-                    "/v1/replica/changes", params={"since": since, "limit": DEFAULT_PAGE_LIMIT}
+                    "/v1/replica/changes",
+                    params={"since": since, "limit": DEFAULT_PAGE_LIMIT, "format": 2},
                 )
                 response.raise_for_status()
                 wire += int(response.headers.get("content-length", len(response.content)))
-                page = load_json(response.content, REPLICA_PAGE)
+                page = load_json(response.content, REPLICA_PAGE_COMPACT, also=(REPLICA_PAGE,))
                 changes += len(page["changes"])
                 since = page["until"]
                 if not page["more"]:
