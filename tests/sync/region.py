@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from acks import ack_body
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mediateur_tui.domain.codes import ALPHABET, DATA_LENGTH, make_code
@@ -19,7 +20,6 @@ from mediateur_tui.domain.scan_input import build_payload, signed_message
 from mediateur_tui.domain.signatures import key_id, public_key_bytes, sign
 from mediateur_tui.protocol.documents import dump_json
 from mediateur_tui.protocol.formats import (
-    ACK,
     DECLARATION_ANSWER,
     REPLICA_PAGE,
     REPLICA_PAGE_COMPACT,
@@ -194,33 +194,8 @@ class Region:
         received_at: datetime | None = None,
     ) -> Document:
         """The ack of a batch: every line accepted except `refused` (id -> (reason, winner))."""
-        refused = refused or {}
-        lines = []
-        for line in batch["redemptions"]:
-            reason, winner = refused.get(line["id"], (None, None))
-            lines.append(
-                {
-                    "redemption_id": line["id"],
-                    "code": line["code"],
-                    "verdict": LineVerdict.REFUSED if reason else LineVerdict.ACCEPTED,
-                    "reason": reason,
-                    "winner": winner,
-                }
-            )
-        accepted = [line for line in batch["redemptions"] if line["id"] not in refused]
-        document = {
-            "format": ACK,
-            "batch_id": batch["batch_id"],
-            "site_id": batch["site_id"],
-            "region_id": self.region_id,
-            "received_at": iso_instant(received_at or datetime(2026, 4, 2, 8, 0, tzinfo=UTC)),
-            "lines": lines,
-            "totals": {
-                "accepted": len(accepted),
-                "accepted_cents": sum(line["value_cents"] for line in accepted),
-                "refused": len(lines) - len(accepted),
-            },
-        }
+        received_at = received_at or datetime(2026, 4, 2, 8, 0, tzinfo=UTC)
+        document = ack_body(batch, self.region_id, received_at, refused)
         return sign_document(document, self.key, region_signer(self.region_id))
 
     def declaration_answer(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from acks import ack_body
 from sqlalchemy import Engine
 
 from mediateur_tui.domain.clock import fixed_clock
@@ -20,10 +21,7 @@ from mediateur_tui.domain.signatures import key_fingerprint, public_key_bytes
 from mediateur_tui.hub.cli import main as hub_main
 from mediateur_tui.hub.database import KEY_FILENAME, read_private_key
 from mediateur_tui.protocol.documents import dump_gzip_json
-from mediateur_tui.protocol.formats import ACK
-from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.signing import region_signer, sign_document
-from mediateur_tui.protocol.verdicts import LineVerdict
 from mediateur_tui.services.auth import add_operator
 from mediateur_tui.services.demo import demo_region_key
 from mediateur_tui.services.desk import Desk
@@ -123,33 +121,7 @@ def demo_ack(
 ) -> dict[str, Any]:
     """The demo region's pn-ack/1 for a demo batch: every line accepted but `refused`
     (redemption id -> (reason, winner or None))."""
-    refused = refused or {}
-    lines = []
-    for line in batch["redemptions"]:
-        reason, winner = refused.get(line["id"], (None, None))
-        lines.append(
-            {
-                "redemption_id": line["id"],
-                "code": line["code"],
-                "verdict": LineVerdict.REFUSED if reason else LineVerdict.ACCEPTED,
-                "reason": reason,
-                "winner": winner,
-            }
-        )
-    accepted = [line for line in batch["redemptions"] if line["id"] not in refused]
-    document = {
-        "format": ACK,
-        "batch_id": batch["batch_id"],
-        "site_id": batch["site_id"],
-        "region_id": batch["region_id"],
-        "received_at": iso_instant(RECEIVED_AT),
-        "lines": lines,
-        "totals": {
-            "accepted": len(accepted),
-            "accepted_cents": sum(line["value_cents"] for line in accepted),
-            "refused": len(lines) - len(accepted),
-        },
-    }
+    document = ack_body(batch, batch["region_id"], RECEIVED_AT, refused)
     return sign_document(document, DEMO_REGION_KEY, region_signer(batch["region_id"]))
 
 
