@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http import HTTPStatus
@@ -475,39 +474,74 @@ def _pull(
     """Applies pages from the report's cursor until one says no more follows. While a page
     is applied (SQLite, here), the next one is fetched and parsed (the hub, the network,
     gunzip and JSON, in one other thread): at most one page ahead. Only applying a page moves
-    the cursor; a page fetched ahead of one that fails is dropped, and the thread is gone
-    when this returns or raises (it is waited for: its request ends within the client's
-    timeouts)."""
+    the cursor. A page fetched ahead of one that fails (or of a Ctrl-C) is abandoned, not
+    waited for: see `_PageFetch`."""
     cursor = report.cursor
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replica-fetch") as fetcher:
-        ahead = fetcher.submit(client.changes, cursor, page_limit)
+    fetch = _PageFetch(client, cursor, page_limit)
+    try:
+        while True:
+            page = fetch.page()
+            following = _following_cursor(page, cursor)
+            if following is not None:
+                fetch = _PageFetch(client, following, page_limit)
+            applied = replica.apply_page(engine, page)
+            report.pages += 1
+            report.changes += applied.changes
+            report.cursor = applied.cursor
+            report.pass_count = applied.pass_count
+            report.replica_updated_at = applied.updated_at
+            if progress is not None:
+                progress(report.changes, applied.cursor)
+            if not applied.more:
+                return
+            if applied.cursor <= cursor:
+                raise ProtocolError(
+                    "La région annonce d'autres changements mais sa page n'avance pas : "
+                    "synchronisation de la réplique interrompue."
+                )
+            if following != applied.cursor:  # not fetched ahead (or from a wrong cursor)
+                fetch.abandon()
+                fetch = _PageFetch(client, applied.cursor, page_limit)
+            cursor = applied.cursor
+    finally:
+        fetch.abandon()  # the page fetched ahead, if any; one taken already: no effect
+
+
+class _PageFetch:
+    """One replica page fetched and parsed in a thread of its own, which only fetches: its
+    page goes nowhere until `page()` takes it, so the database and the cursor are only ever
+    the caller's. Taken, the thread is gone (joined). Abandoned, it is not waited for: its
+    request makes no further attempt and waits out no back-off (the client's `abandoned`),
+    an attempt already on the wire ends within its own timeouts (meanwhile the caller goes on
+    with the same client: httpx's pool is thread-safe), and its answer is dropped with the
+    thread. A daemon thread, so that not even the interpreter's exit (the CLI after a Ctrl-C)
+    waits for it."""
+
+    def __init__(self, client: HubClient, since: int, limit: int) -> None:
+        self._abandoned = threading.Event()
+        self._page: dict[str, Any] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._fetch, args=(client, since, limit), name="replica-fetch", daemon=True
+        )
+        self._thread.start()
+
+    def _fetch(self, client: HubClient, since: int, limit: int) -> None:
         try:
-            while True:
-                page = ahead.result()
-                following = _following_cursor(page, cursor)
-                if following is not None:
-                    ahead = fetcher.submit(client.changes, following, page_limit)
-                applied = replica.apply_page(engine, page)
-                report.pages += 1
-                report.changes += applied.changes
-                report.cursor = applied.cursor
-                report.pass_count = applied.pass_count
-                report.replica_updated_at = applied.updated_at
-                if progress is not None:
-                    progress(report.changes, applied.cursor)
-                if not applied.more:
-                    return
-                if applied.cursor <= cursor:
-                    raise ProtocolError(
-                        "La région annonce d'autres changements mais sa page n'avance pas : "
-                        "synchronisation de la réplique interrompue."
-                    )
-                if following != applied.cursor:  # not fetched ahead (or from a wrong cursor)
-                    ahead.cancel()
-                    ahead = fetcher.submit(client.changes, applied.cursor, page_limit)
-                cursor = applied.cursor
-        finally:
-            ahead.cancel()  # not started yet: never will; started: the pool waits for it
+            self._page = client.changes(since, limit, self._abandoned)
+        except BaseException as error:  # raised by page(), in the caller's thread
+            self._error = error
+
+    def page(self) -> dict[str, Any]:
+        """The page, once fetched; raises what fetching it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._page is not None
+        return self._page
+
+    def abandon(self) -> None:
+        self._abandoned.set()
 
 
 def _following_cursor(page: dict[str, Any], cursor: int) -> int | None:

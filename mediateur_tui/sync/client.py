@@ -2,17 +2,20 @@
 call of the protocol, each returning the parsed document.
 
 Connection errors, timeouts and 5xx answers are retried with exponential back-off (bounded
-attempts; the sleep function is injectable so that tests do not wait). Every failure ends in a
-French message (HubUnreachable, HubRefused, ProtocolError). An answer is read as sent, no
-further than its format's cap, and decompressed by `load_json` within that cap: a hostile or
-broken hub cannot fill the site's memory. What the site does with the
-documents (store them, in which order) is the services' business (services/sync.py).
+attempts; the sleep function is injectable so that tests do not wait). A request given an
+`abandoned` event stops once it is set: no attempt after it, no back-off waited out (an attempt
+on the wire ends within its timeouts). Every failure ends in a French message
+(HubUnreachable, HubRefused, ProtocolError). An answer is read as sent, no further than its
+format's cap, and decompressed by `load_json` within that cap: a hostile or broken hub cannot
+fill the site's memory. What the site does with the documents (store them, in which order) is
+the services' business (services/sync.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -35,7 +38,7 @@ from mediateur_tui.protocol.formats import (
     REPLICA_PAGE_COMPACT,
     SITE_RECOVERY,
 )
-from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
+from mediateur_tui.sync.errors import HubRefused, HubUnreachable, RequestAbandoned, SyncError
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ class HubClient:
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     ) -> None:
         self.base_url = normalise_hub_url(base_url)
-        self.sleep = sleep or time.sleep
+        self.sleep = sleep  # None: the back-off waits for real
         self.attempts = max(1, attempts)
         self.backoff = backoff
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"}
@@ -108,14 +111,17 @@ class HubClient:
         answer = self.request("POST", "/v1/enrolment", ENROLMENT, json=request, expected=(200, 201))
         return load_json(answer.content, ENROLMENT)
 
-    def changes(self, since: int, limit: int = PAGE_LIMIT) -> dict[str, Any]:
+    def changes(
+        self, since: int, limit: int = PAGE_LIMIT, abandoned: threading.Event | None = None
+    ) -> dict[str, Any]:
         """The page after `since`: a pn-replica-page/2, asked for, or the /1 that a hub
-        before it answers (it ignores `format`)."""
+        before it answers (it ignores `format`). RequestAbandoned once `abandoned` is set."""
         answer = self.request(
             "GET",
             "/v1/replica/changes",
             REPLICA_PAGE,
             params={"since": since, "limit": limit, "format": 2},
+            abandoned=abandoned,
         )
         return load_json(answer.content, REPLICA_PAGE, also=(REPLICA_PAGE_COMPACT,))
 
@@ -180,12 +186,16 @@ class HubClient:
         answer_format: str,
         *,
         expected: tuple[int, ...] = (200,),
+        abandoned: threading.Event | None = None,
         **kwargs: Any,
     ) -> Answer:
         """One call, retried on connection errors, timeouts and 5xx with exponential back-off.
-        An expected answer is read within the cap of `answer_format` (or DocumentTooLarge)."""
+        An expected answer is read within the cap of `answer_format` (or DocumentTooLarge).
+        Once `abandoned` is set, RequestAbandoned instead of any further attempt or wait."""
         problem = ""
         for attempt in range(1, self.attempts + 1):
+            if abandoned is not None and abandoned.is_set():
+                raise RequestAbandoned("Demande à la région abandonnée.")
             try:
                 answer = self._exchange(method, path, answer_format, expected, kwargs)
             except (httpx.TransportError, httpx.DecodingError) as error:
@@ -200,11 +210,22 @@ class HubClient:
                 "%s %s: attempt %s/%s failed: %s", method, path, attempt, self.attempts, problem
             )
             if attempt < self.attempts:
-                self.sleep(min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
+                self._back_off(
+                    min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS), abandoned
+                )
         raise HubUnreachable(
             f"La région ({self.base_url}) ne répond pas ({problem}) après {self.attempts} "
             "tentatives. Rien n'est perdu : relancez la synchronisation plus tard."
         )
+
+    def _back_off(self, seconds: float, abandoned: threading.Event | None) -> None:
+        """Waits before the next attempt, no longer than until `abandoned` is set."""
+        if self.sleep is not None:
+            self.sleep(seconds)
+        elif abandoned is not None:
+            abandoned.wait(seconds)
+        else:
+            time.sleep(seconds)
 
     def _exchange(
         self,

@@ -13,6 +13,11 @@ class HubUnreachable(SyncError):
     """The hub could not be reached, or kept failing, after every retry: try again later."""
 
 
+class RequestAbandoned(SyncError):
+    """The caller gave up on a request (HubClient.request's `abandoned`): its answer would
+    be dropped, so no attempt is made after it."""
+
+
 class HubRefused(SyncError):
     """The hub answered with a refusal (4xx); `status` is the HTTP status."""
 

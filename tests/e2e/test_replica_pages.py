@@ -187,6 +187,8 @@ def test_an_interrupted_pull_leaves_no_thread_and_its_applied_pages(busy_region,
 
     with pytest.raises(KeyboardInterrupt):
         synchronise(site.engine, system_clock, progress=interrupt, page_limit=PAGE)
+    for thread in fetch_threads():  # the third page's, abandoned: it ends by itself
+        thread.join(timeout=60)
     assert fetch_threads() == []
     assert site.cursor() == changes[2 * PAGE - 1][0]
     assert site.carnet_count() == sum(change["t"] == "carnet" for _s, change in changes[: 2 * PAGE])

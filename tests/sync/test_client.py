@@ -25,7 +25,7 @@ from mediateur_tui.store.keys import site_key_path
 from mediateur_tui.store.sqlite_file import DATABASE_FILENAME
 from mediateur_tui.store.sync_state import read_sync_state
 from mediateur_tui.sync.client import HubClient, normalise_hub_url
-from mediateur_tui.sync.errors import HubRefused, HubUnreachable, SyncError
+from mediateur_tui.sync.errors import HubRefused, HubUnreachable, RequestAbandoned, SyncError
 
 from .conftest import NOW
 
@@ -84,6 +84,39 @@ def test_back_off_is_capped():
     with pytest.raises(HubUnreachable, match="erreur 502"):
         HubClient(HUB, transport=transport, sleep=sleeps.append, attempts=9, backoff=1).changes(0)
     assert sleeps == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_an_abandoned_request_makes_no_further_attempt_and_waits_out_no_back_off():
+    calls: list[httpx.Request] = []
+    failed = threading.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        failed.set()
+        return httpx.Response(503, stream=httpx.ByteStream(b"maintenance"))
+
+    # Real back-off (no sleep injected): 60 s before the second attempt, unless abandoned.
+    client = HubClient(HUB, transport=httpx.MockTransport(handler), attempts=5, backoff=60)
+    abandoned = threading.Event()
+    raised: list[Exception] = []
+
+    def fetch() -> None:
+        try:
+            client.changes(0, abandoned=abandoned)
+        except Exception as error:
+            raised.append(error)
+
+    fetching = threading.Thread(target=fetch)
+    fetching.start()
+    assert failed.wait(timeout=10)
+    abandoned.set()
+    fetching.join(timeout=30)
+    assert not fetching.is_alive()
+    assert len(calls) == 1 and [type(error) for error in raised] == [RequestAbandoned]
+    # Abandoned before it starts: not even one attempt.
+    with pytest.raises(RequestAbandoned):
+        client.changes(0, abandoned=abandoned)
+    assert len(calls) == 1
 
 
 def test_refusals_are_not_retried_and_carry_the_hubs_reason():

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import http.server
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -18,6 +21,7 @@ from mediateur_tui.domain.signatures import key_fingerprint
 from mediateur_tui.domain.verdicts import Verdict
 from mediateur_tui.protocol.documents import dump_gzip_json
 from mediateur_tui.protocol.errors import ProtocolError
+from mediateur_tui.services import replica as replica_service
 from mediateur_tui.services.replica import apply_page, apply_snapshot, read_replica_file
 from mediateur_tui.services.sync import synchronise
 from mediateur_tui.store import queries
@@ -393,36 +397,156 @@ def test_a_compact_carnet_changed_after_signing_is_refused(site, region):
     assert site.dump() == before
 
 
-def test_a_page_that_fails_drops_the_page_fetched_ahead_of_it(site, region):
+def fetch_threads_end() -> bool:
+    """Waits for the threads fetching pages, one abandoned included (its request ends within
+    the client's timeouts, in the background); True once none is left."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("replica-fetch"):
+            thread.join(timeout=60)
+    return not [thread for thread in threading.enumerate() if thread.name.startswith("replica-")]
+
+
+def malformed_page_2(region: Region, start: int, since: int) -> dict:
+    """The compact page of 3 changes after `since`; page 2 (after `start + 3`) has a code
+    short of a symbol, signed as it is: the site refuses it once fetched."""
+    page = region.page(since, 3, compact=True)
+    if since == start + 3:
+        page["changes"][0]["c"] = page["changes"][0]["c"][:-1]
+        page = region.signed(page)
+    return page
+
+
+PAGE_2_REFUSED = (
+    "Réplique : Page de réplique mal formée (changement n° 1, carnet « C0000007 ») : ses "
+    "codes font 119 caractères, 120 attendus (10 codes de 12 caractères)."
+)
+
+
+def page_2_applied_after(monkeypatch, start: int, event: threading.Event) -> None:
+    """Page 2 is applied (refused) only once `event` is set (the hub got the page after
+    it): the page fetched ahead is on its way then, whatever the threads' timing."""
+
+    def apply_page_2_after(engine, page):
+        if page["since"] == start + 3:
+            assert event.wait(timeout=60)
+        return apply_page(engine, page)
+
+    monkeypatch.setattr(replica_service, "apply_page", apply_page_2_after)
+
+
+def test_a_page_that_fails_drops_the_page_fetched_ahead_of_it(site, region, monkeypatch):
     """Page 2 is malformed (signed as it is): page 1 stays applied, the cursor after it; page
     3, fetched while page 2 was applied, is not applied."""
     for _ in range(7):
         region.carnet()
     start = cursor(site)
     asked: list[int] = []
+    page_3_asked = threading.Event()
 
     def hub(request: httpx.Request) -> httpx.Response:
         since = int(request.url.params["since"])
         assert request.url.params["format"] == "2"
         asked.append(since)
-        page = region.page(since, 3, compact=True)
-        if since == start + 3:
-            page["changes"][0]["c"] = page["changes"][0]["c"][:-1]
-            page = region.signed(page)
+        if since == start + 6:
+            page_3_asked.set()
+        page = malformed_page_2(region, start, since)
         return httpx.Response(200, headers=GZIP, stream=httpx.ByteStream(dump_gzip_json(page)))
 
     site.set_enrolment("http://hub.invalid")
+    page_2_applied_after(monkeypatch, start, page_3_asked)
     report = synchronise(
         site.engine, system_clock, transport=httpx.MockTransport(hub), page_limit=3
     )
     assert report.pages == 1 and report.cursor == cursor(site) == start + 3
-    assert report.errors == [
-        "Réplique : Page de réplique mal formée (changement n° 1, carnet « C0000007 ») : ses "
-        "codes font 119 caractères, 120 attendus (10 codes de 12 caractères)."
-    ]
+    assert report.errors == [PAGE_2_REFUSED]
     assert asked == [start, start + 3, start + 6]  # page 3 was fetched ahead, then dropped
     assert meta(site).pass_count == 30 + 30
-    assert not [thread for thread in threading.enumerate() if thread.name.startswith("replica-")]
+    assert fetch_threads_end()
+
+
+@dataclass
+class HoldingHub:
+    """A hub on 127.0.0.1 serving pages of 3 changes from `start` (page 2 malformed when
+    told so); it holds the request for page 3 (from `start + 6`) until `release` is set."""
+
+    url: str
+    start: int
+    malformed_page_2: bool = False
+    holding: threading.Event = field(default_factory=threading.Event)  # page 3 asked, held
+    release: threading.Event = field(default_factory=threading.Event)
+    answered: list[int] = field(default_factory=list)  # each page's `since`, once answered
+
+
+@pytest.fixture
+def holding_hub(site, region) -> Iterator[HoldingHub]:
+    for _ in range(7):
+        region.carnet()
+    start = cursor(site)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            since = int(parse_qs(urlsplit(self.path).query)["since"][0])
+            if since == start + 6:
+                hub.holding.set()
+                hub.release.wait(timeout=30)
+            if hub.malformed_page_2:
+                page = malformed_page_2(region, start, since)
+            else:
+                page = region.page(since, 3, compact=True)
+            body = dump_gzip_json(page)
+            hub.answered.append(since)
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hub = HoldingHub(f"http://127.0.0.1:{server.server_address[1]}", start)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    site.set_enrolment(hub.url)
+    try:
+        yield hub
+    finally:
+        hub.release.set()
+        assert fetch_threads_end()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_refused_page_does_not_wait_for_the_page_fetched_ahead(site, holding_hub, monkeypatch):
+    """Before the fetch-ahead, a refused page ended the pull at once: it still does, while
+    the hub holds the request for the page after it (which would else keep the site waiting
+    for its timeouts and retries)."""
+    hub = holding_hub
+    hub.malformed_page_2 = True
+    page_2_applied_after(monkeypatch, hub.start, hub.holding)
+    report = synchronise(site.engine, system_clock, page_limit=3)
+    assert hub.holding.is_set() and hub.answered == [hub.start, hub.start + 3]  # 3: held
+    assert report.errors == [PAGE_2_REFUSED]
+    assert report.pages == 1 and report.cursor == cursor(site) == hub.start + 3
+    assert meta(site).pass_count == 30 + 30
+
+
+def test_a_ctrl_c_does_not_wait_for_the_page_fetched_ahead(site, holding_hub):
+    hub = holding_hub
+
+    def interrupt(_changes: int, at: int) -> None:
+        if at == hub.start + 6:  # page 2 applied, page 3 asked for and held
+            assert hub.holding.wait(timeout=60)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        synchronise(site.engine, system_clock, progress=interrupt, page_limit=3)
+    assert hub.answered == [hub.start, hub.start + 3]  # page 3: still held
+    assert cursor(site) == hub.start + 6
+    assert meta(site).pass_count == 30 + 60
+    with Session(site.engine) as session:
+        assert read_sync_state(session).last_error == "Synchronisation interrompue : relancez-la."
 
 
 # --- snapshots ------------------------------------------------------------------------------
