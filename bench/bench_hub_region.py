@@ -44,7 +44,7 @@ from bench_hub_intake import PROGRAMME, REGION_ID, Site, _batches, _enrol, wait_
 from sqlalchemy import create_engine, update
 
 from mediateur_tui.hub.changes import encode_change, used_change
-from mediateur_tui.hub.database import Hub, HubSettings, write_session
+from mediateur_tui.hub.database import SQLITE_WRITE_PRAGMAS, Hub, HubSettings, write_session
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.models import HubCarnet, hub_registry
 from mediateur_tui.hub.registry import MAX_CARNETS_PER_ISSUE, ProgrammeSpec, init_region, issue
@@ -284,7 +284,8 @@ def _floor(url: str, batches: list[dict[str, Any]]) -> float:
         import sqlite3
 
         connection = sqlite3.connect(url.removeprefix("sqlite:///"))
-        connection.execute("PRAGMA journal_mode=WAL")
+        for pragma in SQLITE_WRITE_PRAGMAS:  # the hub's durability and checkpoints
+            connection.execute(pragma)
         started = time.perf_counter()
         for lines, used, changes in rows:
             connection.executemany(_insert("hub_line", _LINE_COLUMNS), lines)

@@ -141,11 +141,12 @@ def _cancel(
         )
         if row.site_id == site_id
     }
+    # The first line of each redemption id a batch brought carries it in first_redemption_id.
     batched = set(
         rows_in(
             session,
-            select(HubLine.redemption_id).where(HubLine.site_id == site_id),
-            col(HubLine.redemption_id),
+            select(HubLine.first_redemption_id).where(HubLine.site_id == site_id),
+            col(HubLine.first_redemption_id),
             ids,
         )
     )

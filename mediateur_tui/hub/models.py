@@ -201,11 +201,12 @@ class HubLine(HubTable, table=True):
     __tablename__ = "hub_line"
     batch_id: str = Field(primary_key=True, foreign_key="hub_batch.batch_id")
     line_index: int = Field(primary_key=True)
-    redemption_id: str = Field(index=True)
+    # Not indexed (revision 0010): the first line of each id is found by first_redemption_id.
+    redemption_id: str
     first_redemption_id: str | None = Field(default=None, unique=True)
     replay_of_batch_id: str | None = None
     site_id: str = Field(index=True)
-    code: str = Field(index=True)
+    code: str
     redeemed_at: datetime
     value_cents: int
     verdict: str

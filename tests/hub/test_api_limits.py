@@ -5,6 +5,7 @@ take. Every refusal is a 4xx with a French `detail`, never a 500."""
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from mediateur_tui.hub.api import create_app
 from mediateur_tui.hub.database import HubSettings
 from mediateur_tui.hub.registry import revoke
 from mediateur_tui.hub.replica import MAX_CURSOR
+from mediateur_tui.protocol.documents import load_json
 from mediateur_tui.protocol.formats import BATCH, ENROLMENT_REQUEST, MAX_DOCUMENT_BYTES, MIB
 
 from .conftest import BACKENDS
@@ -242,3 +244,31 @@ async def test_an_impossible_batch_id_reaches_neither_the_hub_nor_its_database(t
         assert not (tmp_path / "vide.db").exists()
         possible = await client.get(f"/v1/batches/{'0' * 32}/ack")
     assert possible.status_code == 503
+
+
+async def test_a_posted_document_is_parsed_off_the_event_loop(sqlite_world: World, monkeypatch):
+    """Decompressing and parsing a body runs in a thread: a large batch would otherwise hold
+    every other request of its worker."""
+    from mediateur_tui.hub.api import bodies
+
+    in_event_loop = []
+
+    def recording_load_json(data: bytes, document_format: str):
+        try:
+            asyncio.get_running_loop()
+            in_event_loop.append(True)
+        except RuntimeError:
+            in_event_loop.append(False)
+        return load_json(data, document_format)
+
+    monkeypatch.setattr(bodies, "load_json", recording_load_json)
+    key = sqlite_world.sites[SITE_A].api_key
+    transport = httpx.ASGITransport(app=create_app(sqlite_world.hub.settings))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://hub", headers={"Authorization": f"Bearer {key}"}
+    ) as client:
+        for path in [*POSTS, "/v1/declarations"]:
+            response = await client.post(path, content=b"{")
+            assert response.status_code == 400, path
+            assert "JSON" in response.json()["detail"], path
+    assert in_event_loop == [False] * 4

@@ -403,6 +403,50 @@ def test_a_database_at_0008_gets_the_activity_its_stored_batches_carried(setting
         engine.dispose()
 
 
+def test_a_database_at_0009_loses_the_two_unread_line_indexes_and_keeps_its_lines(
+    settings: HubSettings,
+):
+    """0010: hub_line keeps its lines and the indexes queries read (its key, the unique
+    first_redemption_id, site_id); the indexes on code and redemption_id are gone."""
+    old = engine_at(settings, "0009")
+    at = {"at": "2026-12-01 09:30:00"}
+    with old.begin() as connection:
+        connection.execute(
+            text("INSERT INTO hub_site (id, name, created_at) VALUES ('A', 'EPN', :at)"), at
+        )
+        connection.execute(
+            text(
+                "INSERT INTO hub_batch (batch_id, site_id, period, sequence, received_at, "
+                "document_hash, document, ack) VALUES ('B1', 'A', '2026-11', 1, :at, 'h', "
+                "'{}', '{}')"
+            ),
+            at,
+        )
+        connection.execute(
+            text(
+                "INSERT INTO hub_line (batch_id, line_index, redemption_id, first_redemption_id, "
+                "site_id, code, redeemed_at, value_cents, verdict) VALUES ('B1', 0, 'r0', 'r0', "
+                "'A', 'C1', :at, 1000, 'accepted')"
+            ),
+            at,
+        )
+    before = {index["name"] for index in inspect(old).get_indexes("hub_line")}
+    old.dispose()
+
+    engine = open_engine(settings)
+    try:
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, hub_registry.metadata) == []
+        after = {index["name"] for index in inspect(engine).get_indexes("hub_line")}
+        assert before - after == {"ix_hub_line_code", "ix_hub_line_redemption_id"}
+        assert "ix_hub_line_site_id" in after
+        with engine.begin() as connection:
+            lines = text("SELECT redemption_id, first_redemption_id, code FROM hub_line")
+            assert [tuple(row) for row in connection.execute(lines)] == [("r0", "r0", "C1")]
+    finally:
+        engine.dispose()
+
+
 def test_a_partial_pre_alembic_database_is_refused(sqlite_settings: HubSettings):
     sqlite_settings.directory.mkdir(parents=True, exist_ok=True)
     old = make_engine(sqlite_settings.database_url)

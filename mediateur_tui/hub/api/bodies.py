@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from mediateur_tui.hub.errors import HubError
-from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, readable_size
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json, readable_size
 from mediateur_tui.protocol.formats import MAX_DOCUMENT_BYTES
 
 JSON = "application/json"
@@ -43,6 +44,14 @@ async def read_body(request: Request, document_format: str) -> bytes:
             raise BodyTooLarge(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_document(request: Request, document_format: str) -> dict[str, Any]:
+    """The `document_format` document a request carries (JSON or gzip'd JSON, within its
+    cap), decompressed and parsed in a thread: a batch of thousands of lines would hold the
+    event loop, and every other request of the worker, for as long."""
+    body = await read_body(request, document_format)
+    return await run_in_threadpool(load_json, body, document_format)
 
 
 def json_response(

@@ -7,13 +7,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from mediateur_tui.hub.api.bodies import json_response, negotiated_response, read_body
+from mediateur_tui.hub.api.bodies import json_response, negotiated_response, read_document
 from mediateur_tui.hub.api.deps import AuthenticatedSite, CurrentHub
 from mediateur_tui.hub.api.models import AttributionAnswer, Attributions, BeneficiaryKey
 from mediateur_tui.hub.api.openapi import error_responses, request_body
 from mediateur_tui.hub.attributions import receive_attributions
 from mediateur_tui.hub.enrolment import beneficiary_key_document
-from mediateur_tui.protocol.documents import load_json
 from mediateur_tui.protocol.formats import ATTRIBUTIONS
 
 router = APIRouter(tags=["attributions"])
@@ -36,7 +35,7 @@ router = APIRouter(tags=["attributions"])
 async def post_attributions(
     request: Request, current: CurrentHub, poster: AuthenticatedSite
 ) -> Response:
-    document = load_json(await read_body(request, ATTRIBUTIONS), ATTRIBUTIONS)
+    document = await read_document(request, ATTRIBUTIONS)
     answer = await run_in_threadpool(receive_attributions, current, document, poster.id)
     return negotiated_response(answer, request)
 

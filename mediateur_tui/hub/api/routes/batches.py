@@ -6,13 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from mediateur_tui.hub.api.bodies import negotiated_response, read_body
+from mediateur_tui.hub.api.bodies import negotiated_response, read_document
 from mediateur_tui.hub.api.deps import AuthenticatedSite, BatchIdInPath, CurrentHub
 from mediateur_tui.hub.api.models import Ack, Batch
 from mediateur_tui.hub.api.openapi import error_responses, request_body
 from mediateur_tui.hub.errors import Forbidden, NotFound
 from mediateur_tui.hub.intake import receive_batch, stored_ack
-from mediateur_tui.protocol.documents import load_json
 from mediateur_tui.protocol.formats import BATCH
 
 router = APIRouter(tags=["remises"])
@@ -29,7 +28,7 @@ router = APIRouter(tags=["remises"])
     openapi_extra=request_body(Batch, "pn-batch/1, JSON ou gzip"),
 )
 async def post_batch(request: Request, current: CurrentHub, poster: AuthenticatedSite) -> Response:
-    document = load_json(await read_body(request, BATCH), BATCH)
+    document = await read_document(request, BATCH)
     result = await run_in_threadpool(receive_batch, current, document, poster.id)
     return negotiated_response(result.ack, request)
 

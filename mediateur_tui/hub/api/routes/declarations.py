@@ -7,12 +7,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from mediateur_tui.hub.api.bodies import negotiated_response, read_body
+from mediateur_tui.hub.api.bodies import negotiated_response, read_document
 from mediateur_tui.hub.api.deps import AuthenticatedSite, CurrentHub
 from mediateur_tui.hub.api.models import Declaration, DeclarationAnswer, SiteRecovery
 from mediateur_tui.hub.api.openapi import error_responses, request_body
 from mediateur_tui.hub.declarations import receive_declaration, site_recovery
-from mediateur_tui.protocol.documents import load_json
 from mediateur_tui.protocol.formats import DECLARATION
 
 router = APIRouter(tags=["déclarations"])
@@ -34,7 +33,7 @@ router = APIRouter(tags=["déclarations"])
 async def post_declaration(
     request: Request, current: CurrentHub, poster: AuthenticatedSite
 ) -> Response:
-    document = load_json(await read_body(request, DECLARATION), DECLARATION)
+    document = await read_document(request, DECLARATION)
     answer = await run_in_threadpool(receive_declaration, current, document, poster.id)
     return negotiated_response(answer, request)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from mediateur_tui.hub.api.bodies import json_response, read_body
+from mediateur_tui.hub.api.bodies import json_response, read_document
 from mediateur_tui.hub.api.deps import CurrentHub
 from mediateur_tui.hub.api.models import Enrolment, EnrolmentRequest
 from mediateur_tui.hub.api.openapi import error_responses, request_body
 from mediateur_tui.hub.enrolment import complete_enrolment
-from mediateur_tui.protocol.documents import load_json
 from mediateur_tui.protocol.formats import ENROLMENT_REQUEST
 
 router = APIRouter(tags=["inscription"])
@@ -28,6 +27,6 @@ router = APIRouter(tags=["inscription"])
     openapi_extra=request_body(EnrolmentRequest, "pn-enrolment-request/1"),
 )
 async def enrol(request: Request, current: CurrentHub) -> Response:
-    document = load_json(await read_body(request, ENROLMENT_REQUEST), ENROLMENT_REQUEST)
+    document = await read_document(request, ENROLMENT_REQUEST)
     answer = await run_in_threadpool(complete_enrolment, current, document)
     return json_response(answer, status_code=201)
