@@ -13,10 +13,9 @@ import pytest
 from mediateur_tui.domain.rulebooks import RULES_DIR
 from mediateur_tui.hub.cli import main
 from mediateur_tui.hub.database import HubSettings, open_hub
-from mediateur_tui.hub.replica import snapshot
 from mediateur_tui.protocol.signing import region_signer, verify_document
 
-from .helpers import change_bodies, table_counts
+from .helpers import change_bodies, snapshot, table_counts
 
 LATEST = json.loads((RULES_DIR / "rulebook-2022.json").read_text(encoding="utf-8"))
 
