@@ -167,7 +167,7 @@ def _parsed(line: bytes, number: int) -> Any:
         )
     try:
         return json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # not UTF-8, not JSON, an integer past Python's 4,300 digits
         raise ProtocolError(
             f"Fichier illisible : la ligne {number} de la réplique n'est pas du JSON valide "
             "(rien n'a été modifié)."

@@ -140,6 +140,15 @@ def test_a_gzip_bomb_is_refused_at_the_total_cap(monkeypatch: pytest.MonkeyPatch
         list(reader.changes())
 
 
+def test_an_integer_past_pythons_digit_limit_is_not_json() -> None:
+    """json.loads raises a bare ValueError for an integer over 4,300 digits: refused as a line
+    that is not JSON, not an unexpected error."""
+    huge = b"9" * 5_000
+    change = b'{"t":"revocation","code":"X","reason":"lost","on":' + huge + b"}\n"
+    with pytest.raises(ProtocolError, match="ligne 2 de la réplique n'est pas du JSON valide"):
+        read(gzip.compress(SEALED_LINES[0] + b"\n" + change + SEALED))
+
+
 def test_a_line_nested_too_deep_is_refused() -> None:
     deep = b'{"t":"site","id":' + b"[" * 40 + b"]" * 40 + b"}\n"
     with pytest.raises(ProtocolError, match="ligne 2 imbrique"):
