@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from contract import validate
 
-from mediateur_tui.protocol.documents import dump_gzip_json, load_json
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
 from mediateur_tui.protocol.formats import REPLICA_SNAPSHOT
 
 from .conftest import SITE_A, SITE_A_NAME, Region, SiteDir, _make_region
@@ -108,8 +108,14 @@ def swap(lines: list[bytes]) -> list[bytes]:
 
 
 def new_head(lines: list[bytes], **fields: object) -> list[bytes]:
+    """The head with `fields`, as compact as the hub writes it (so still a /2's first bytes)."""
     head = {**json.loads(lines[0]), **fields}
-    return [json.dumps(head).encode() + b"\n", *lines[1:]]
+    return [dump_json(head) + b"\n", *lines[1:]]
+
+
+def spaced_head(lines: list[bytes]) -> list[bytes]:
+    """The same head re-encoded with spaces: no longer the bytes a /2 begins with."""
+    return [json.dumps(json.loads(lines[0])).encode() + b"\n", *lines[1:]]
 
 
 def edited_change(lines: list[bytes]) -> list[bytes]:
@@ -138,6 +144,7 @@ TAMPERINGS: dict[str, tuple[Callable[[list[bytes]], list[bytes]], str]] = {
     ),
     "the key sets dropped": (lambda lines: new_head(lines, key_sets=[]), "empreinte"),
     "another until": (lambda lines: new_head(lines, until=10**6), "empreinte"),
+    "the head re-encoded with spaces": (spaced_head, "pas un document JSON valide"),
 }
 
 

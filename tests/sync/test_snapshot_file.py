@@ -136,6 +136,37 @@ def test_a_file_cannot_change_the_site_id(site: Site, region: Region, tmp_path: 
         import_replica_file(site.engine, region.snapshot_file(tmp_path / "r.json.gz"), "AUTRE")
 
 
+def damaged_at(data: bytes, offset: int) -> bytes:
+    return data[:offset] + bytes([data[offset] ^ 0xFF]) + data[offset + 1 :]
+
+
+FIRST_LINE_DAMAGE = {
+    "gzip cut in the first line": (lambda data: data[:40], "incomplet"),
+    "first line cut": (
+        lambda data: gzip.compress(gzip.decompress(data)[:100]),
+        "coupée dans sa première ligne",
+    ),
+    "gzip header damaged": (lambda data: damaged_at(data, 3), "gzip illisible"),
+    "gzip body damaged in the first line": (lambda data: damaged_at(data, 20), "gzip illisible"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_LINE_DAMAGE))
+def test_a_file_damaged_in_its_first_line_is_said_damaged_not_of_another_type(
+    name: str, site: Site, region: Region, tmp_path: Path
+) -> None:
+    """A file that begins as a pn-replica-snapshot/2 is not read again as a /1 when its
+    first line is damaged: the site says it is damaged or incomplete."""
+    damage, message = FIRST_LINE_DAMAGE[name]
+    path = region.snapshot_file(tmp_path / "r.json.gz")
+    path.write_bytes(damage(path.read_bytes()))
+    before = site.dump()
+    with pytest.raises(ProtocolError, match=message) as refused:
+        import_replica_file(site.engine, path)
+    assert "type attendu" not in str(refused.value)
+    assert site.dump() == before
+
+
 GROWN = Region()
 GROWN.standard()
 grow(GROWN)
