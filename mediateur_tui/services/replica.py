@@ -201,7 +201,9 @@ def apply_snapshot_lines(
 ) -> ReplicaApplied:
     """Verifies a pn-replica-snapshot/2 and applies it in ONE transaction, its changes
     written as they are read: it commits only once the seal verifies, nothing stays
-    otherwise. First use of a region key and `site_id`: as `apply_snapshot`."""
+    otherwise. The write lock is held while the file is read (a known limit: a desk's
+    redemption waits meanwhile, docs/protocol.md). First use of a region key and `site_id`:
+    as `apply_snapshot`."""
     start = _snapshot_start(engine, reader.head, site_id)
     stored = stored_rulebooks(engine)  # before the write lock, as `check_rulebook_changes`
     rulebooks: list[dict[str, Any]] = []
