@@ -106,8 +106,8 @@ def write_snapshot(
 
     The change log is read in pages, up to the last sequence number read first, in one read
     transaction, and each page written as it comes: no more than a page is held as Python
-    objects. A /2's region signs its seal, which holds the digest of the lines written
-    before it; a /1's signs the canonical bytes of the whole document (`_write_v1`).
+    objects. For a /2 the region signs the seal, which holds the digest of the lines written
+    before it; for a /1, the canonical bytes of the whole document (`_write_v1`).
     """
     generated_at = system_clock()  # before the read: every change up to it is in it
     with read_session(hub.engine) as session, session.begin():
