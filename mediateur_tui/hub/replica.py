@@ -3,8 +3,10 @@
 A page's `until` is the sequence number of its last change (the cursor to send next); a
 snapshot holds every change from the start (but passes released after their `used` change:
 `_dropped`) and the region's first public key, for a USB key, as JSON Lines sealed by a
-signed digest (protocol/snapshot_lines.py). Both carry every key set the region published
-(hub.region_keys) and are signed by the key in service (a snapshot: its seal).
+signed digest (pn-replica-snapshot/2, protocol/snapshot_lines.py), or on demand as the one
+signed document a site older than December 2026 reads (pn-replica-snapshot/1). Both carry
+every key set the region published (hub.region_keys) and are signed by the key in service
+(a snapshot /2: its seal).
 Carnets carry their codes as a list, so a pass costs about 12 bytes on the wire, gzip'd; a
 page /2, for a site that asks for it, carries them in one string without their check symbols
 (about 10.3 bytes a pass).
@@ -12,8 +14,8 @@ page /2, for a site that asks for it, carries them in one string without their c
 
 from __future__ import annotations
 
-import io
 import json
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, cast
@@ -24,18 +26,25 @@ from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.database import Hub, read_session
 from mediateur_tui.hub.models import HubChange
 from mediateur_tui.hub.region_keys import key_set_documents
+from mediateur_tui.protocol.documents import GZIP_LEVEL, dump_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import (
     CHANGE_RELEASED,
     CHANGE_USED,
     REPLICA_PAGE,
     REPLICA_PAGE_COMPACT,
+    REPLICA_SNAPSHOT,
     REPLICA_SNAPSHOT_LINES,
 )
 from mediateur_tui.protocol.instants import iso_instant
 from mediateur_tui.protocol.replica_pages import compact_changes
-from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document
-from mediateur_tui.protocol.snapshot_lines import SnapshotReader, SnapshotWriter
+from mediateur_tui.protocol.signing import (
+    canonical_bytes,
+    encode_key,
+    region_signer,
+    sign_document,
+)
+from mediateur_tui.protocol.snapshot_lines import SnapshotWriter
 
 DEFAULT_PAGE_LIMIT = 10_000
 MAX_PAGE_LIMIT = 100_000
@@ -87,52 +96,119 @@ class Exported:
     until: int
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """A pn-replica-snapshot/2 read back whole (`snapshot`): its head, changes and seal."""
-
-    head: dict[str, Any]
-    changes: list[dict[str, Any]]
-    seal: dict[str, Any]
-
-
-def snapshot(hub: Hub) -> Snapshot:
-    """The pn-replica-snapshot/2, read back in memory, its seal's count and digest checked
-    (for a small region: `write_snapshot` streams it to a file)."""
-    buffer = io.BytesIO()
-    write_snapshot(hub, buffer)
-    buffer.seek(0)
-    reader = SnapshotReader(buffer)
-    changes = list(reader.changes())
-    return Snapshot(reader.head, changes, reader.seal)
-
-
-def write_snapshot(hub: Hub, out: IO[bytes]) -> Exported:
-    """Writes to `out` the pn-replica-snapshot/2, gzip'd (protocol/snapshot_lines.py): every
-    change, but a pass's `released` change and the `used` change it undoes (see `_dropped`),
-    with the region's first public key, then the seal the region signs.
+def write_snapshot(
+    hub: Hub, out: IO[bytes], snapshot_format: str = REPLICA_SNAPSHOT_LINES
+) -> Exported:
+    """Writes to `out` the snapshot, gzip'd: every change, but a pass's `released` change and
+    the `used` change it undoes (see `_dropped`), with the region's first public key. As a
+    pn-replica-snapshot/2 (protocol/snapshot_lines.py), sealed by the region; or, for a site
+    older than December 2026 which reads only that, as the signed pn-replica-snapshot/1.
 
     The change log is read in pages, up to the last sequence number read first, in one read
-    transaction, and each page written as it comes: no more than a page is held, and what
-    Ed25519 signs is the seal, which holds the digest of the lines written before it.
+    transaction, and each page written as it comes: no more than a page is held as Python
+    objects. For a /2 the region signs the seal, which holds the digest of the lines written
+    before it; for a /1, the canonical bytes of the whole document (`_write_v1`).
     """
     generated_at = system_clock()  # before the read: every change up to it is in it
     with read_session(hub.engine) as session, session.begin():
         until = session.exec(select(func.max(HubChange.seq))).one() or 0
         head = {
-            "format": REPLICA_SNAPSHOT_LINES,
+            "format": snapshot_format,
             "region_id": hub.region_id,
             "region_public_key": encode_key(hub.region_public_key),
             "until": until,
             "generated_at": iso_instant(generated_at),
-            "key_sets": key_set_documents(session),
         }
-        dropped = _dropped(session, until)
-        writer = SnapshotWriter(out, head)
-        for page in _pages(session, until, dropped):
+        key_sets = key_set_documents(session)
+        pages = _pages(session, until, _dropped(session, until))
+        if snapshot_format == REPLICA_SNAPSHOT:
+            return Exported(changes=_write_v1(hub, out, head, key_sets, pages), until=until)
+        writer = SnapshotWriter(out, {**head, "key_sets": key_sets})
+        for page in pages:
             writer.write_changes(page)
     writer.finish(sign_document(writer.seal(), hub.region_key, region_signer(hub.region_id)))
     return Exported(changes=writer.count, until=until)
+
+
+def _write_v1(
+    hub: Hub,
+    out: IO[bytes],
+    head: dict[str, Any],
+    key_sets: list[dict[str, Any]],
+    pages: Iterator[list[str]],
+) -> int:
+    """Writes the signed pn-replica-snapshot/1 (`head`, then its changes, key sets and
+    signature): the bytes `dump_gzip_json` gives of the document; how many changes.
+
+    What Ed25519 signs is kept as compact bytes (about 25 bytes a pass: the canonical JSON
+    of the changes), since the library signs a message it holds whole; the signature comes
+    last in the document, once all of it is written.
+    """
+    canonical_rest = canonical_bytes({**head, "key_sets": key_sets})
+    assert canonical_rest[:2] == b'{"' and all(key > "changes" for key in head)
+    canonical_tail = b"]," + canonical_rest[1:]  # "changes" sorts first
+    zipped = _Gzipped(out)
+    zipped.write(dump_json(head)[:-1] + b',"changes":[')
+    written = _Written(zipped)
+    signed = bytearray()
+    for chunk in _canonical_changes(pages, canonical_tail, written):
+        signed += chunk
+    value = hub.region_key.sign(signed)  # the library reads the buffer: no copy
+    del signed
+    signature = {
+        "signer": region_signer(hub.region_id),
+        "value": encode_key(value),
+        "kid": hub.region_kid,
+    }
+    zipped.write(b'],"key_sets":' + _json(key_sets) + b',"signature":' + _json(signature) + b"}")
+    zipped.finish()
+    return written.count
+
+
+class _Gzipped:
+    """Gzip as it comes: the bytes `dump_gzip_json`'s `gzip.compress` gives for all of it
+    (zlib's own gzip header, as that call writes; zlib's output does not depend on how its
+    input is cut)."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: a gzip header
+
+    def write(self, data: bytes) -> None:
+        self.out.write(self.compressor.compress(data))
+
+    def finish(self) -> None:
+        self.out.write(self.compressor.flush())
+
+
+class _Written:
+    """The changes of the snapshot /1 as they are written: each one's stored body, the very
+    text `dump_json` gives of it (hub.changes.encode_change)."""
+
+    def __init__(self, out: _Gzipped) -> None:
+        self.out = out
+        self.count = 0
+
+    def write(self, bodies: list[str]) -> None:
+        separator = "," if self.count else ""
+        self.out.write((separator + ",".join(bodies)).encode("utf-8"))
+        self.count += len(bodies)
+
+
+def _canonical_changes(
+    pages: Iterator[list[str]], tail: bytes, written: _Written
+) -> Iterator[bytes]:
+    """The snapshot /1's canonical bytes (what is signed), page by page, each page written
+    too."""
+    yield b'{"changes":['
+    first = True
+    for page in pages:
+        if not page:
+            continue
+        yield (b"" if first else b",") + b",".join(_canonical(body) for body in page)
+        first = False
+        written.write(page)
+    yield tail
 
 
 def _pages(session: Session, until: int, dropped: set[int]) -> Iterator[list[str]]:
@@ -195,6 +271,16 @@ def _dropped(session: Session, until: int) -> set[int]:
                 if undone is not None:
                     dropped.add(undone)
     return dropped
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _canonical(body: str) -> bytes:
+    return json.dumps(
+        json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
 
 
 def last_sequence(hub: Hub) -> int:

@@ -51,7 +51,7 @@ def load_json(data: bytes, expected_format: str, also: tuple[str, ...] = ()) -> 
         raise _too_deep()
     try:
         document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # not UTF-8, not JSON, an integer past Python's 4,300 digits
         raise ProtocolError("Fichier illisible : ce n'est pas un document JSON valide.") from error
     except RecursionError as error:  # a safety net: nesting_depth refuses these first
         raise _too_deep() from error

@@ -8,6 +8,7 @@ or secrets.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import stat
@@ -37,7 +38,8 @@ def read_document_file(path: Path, expected_format: str) -> dict[str, Any]:
 @contextmanager
 def opened_document_file(path: Path) -> Iterator[IO[bytes]]:
     """`path` opened for reading bytes, refused (ProtocolError, French) unless it is a regular
-    file; a failure reading it in the block is refused the same way."""
+    file; a failure of the stream's `read` in the block is refused the same way (what else
+    the block does raises as it is)."""
     try:
         # O_NONBLOCK: a FIFO (or a device) opens at once, and is then refused below.
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -45,18 +47,34 @@ def opened_document_file(path: Path) -> Iterator[IO[bytes]]:
         raise ProtocolError(f"Fichier introuvable : {path}") from error
     except OSError as error:
         raise _unreadable(path, error) from error
-    kind = os.fstat(descriptor).st_mode
+    try:
+        kind = os.fstat(descriptor).st_mode
+    except OSError as error:
+        os.close(descriptor)
+        raise _unreadable(path, error) from error
     if not stat.S_ISREG(kind):
         os.close(descriptor)
         what = "un dossier" if stat.S_ISDIR(kind) else "un tube ou un périphérique"
         raise ProtocolError(
             f"« {path} » est {what}, pas un fichier : donnez le fichier du document."
         )
-    with os.fdopen(descriptor, "rb") as stream:
+    with _FileReader(descriptor, path) as stream:
+        yield stream
+
+
+class _FileReader(io.BufferedReader):
+    """A file's buffered reader whose `read` failing (a USB key pulled out while it is read)
+    is refused in French, naming the file."""
+
+    def __init__(self, descriptor: int, path: Path) -> None:
+        super().__init__(io.FileIO(descriptor, "r"))
+        self._path = path
+
+    def read(self, size: int | None = -1, /) -> bytes:
         try:
-            yield stream
-        except OSError as error:  # a USB key pulled out while it is read
-            raise _unreadable(path, error) from error
+            return super().read(size)
+        except OSError as error:
+            raise _unreadable(self._path, error) from error
 
 
 def _unreadable(path: Path, error: OSError) -> ProtocolError:

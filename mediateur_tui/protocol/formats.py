@@ -5,7 +5,7 @@ from __future__ import annotations
 PROTOCOL_VERSION = 1
 REPLICA_PAGE = "pn-replica-page/1"
 REPLICA_PAGE_COMPACT = "pn-replica-page/2"  # carnets' codes in one string (replica_pages.py)
-REPLICA_SNAPSHOT = "pn-replica-snapshot/1"  # one signed document (read, no longer written)
+REPLICA_SNAPSHOT = "pn-replica-snapshot/1"  # one signed document (export-replica --format 1)
 REPLICA_SNAPSHOT_LINES = "pn-replica-snapshot/2"  # JSON Lines: a head, the changes, a seal
 REPLICA_SEAL = "pn-replica-seal/1"  # the last line of a pn-replica-snapshot/2, signed
 BATCH = "pn-batch/1"

@@ -5,7 +5,8 @@ The file is gzip'd UTF-8, one JSON object a line, each line ending with "\\n":
 
 1. the head: `format` (pn-replica-snapshot/2), `region_id`, `region_public_key` (the region's
    first key), `until`, `generated_at` and `key_sets`, the fields of a pn-replica-snapshot/1
-   but its changes and signature;
+   but its changes and signature; `format` first, so that the file begins with HEAD_START,
+   which tells a /2 from any other file before its first line is whole;
 2. one change a line, in order (the compact JSON the hub stores of each);
 3. the seal (pn-replica-seal/1): `region_id`, the number of `changes` and `sha256`, the SHA-256
    (hex) of the exact bytes of every line before it, the head's included, each with its "\\n",
@@ -22,6 +23,7 @@ region's keys (which the head's key sets give) before it keeps anything it read.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import zlib
 from collections.abc import Iterator, Sequence
@@ -44,12 +46,17 @@ from mediateur_tui.protocol.formats import (
 )
 
 READ_BYTES = 1024 * 1024  # read from the file, and decompressed, at most this much at a time
+# What a pn-replica-snapshot/2 begins with, once decompressed: its head, `format` first, as
+# compact JSON. A file that begins otherwise is another document (a pn-replica-snapshot/1);
+# one that begins so, or with a start of it (cut short), is a /2, and its damage is said.
+HEAD_START = b'{"format":"' + REPLICA_SNAPSHOT_LINES.encode() + b'"'
 _GZIP_MAGIC = b"\x1f\x8b"
 _TAMPERED = "le fichier a été modifié, ou il est incomplet : réplique refusée, rien n'a été modifié"
 
 
 class NotSnapshotLines(ProtocolError):
-    """A file whose first line is not the head of a pn-replica-snapshot/2."""
+    """A file whose decompressed bytes do not begin with HEAD_START (nor are a start of it):
+    not a pn-replica-snapshot/2, whatever else it is."""
 
     def __init__(self) -> None:
         super().__init__(f"Ce fichier n'est pas une réplique {REPLICA_SNAPSHOT_LINES}.")
@@ -65,7 +72,9 @@ class SnapshotWriter:
         self.count = 0
         self.digest = hashlib.sha256()
         self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: a gzip header
-        self._write(dump_json({**head, "format": REPLICA_SNAPSHOT_LINES}) + b"\n")
+        fields = {key: value for key, value in head.items() if key != "format"}
+        # `format` first: the file begins with HEAD_START
+        self._write(dump_json({"format": REPLICA_SNAPSHOT_LINES, **fields}) + b"\n")
 
     def write_changes(self, bodies: Sequence[str]) -> None:
         """Changes as compact JSON text (a JSON text holds no raw newline), one a line."""
@@ -93,22 +102,26 @@ class SnapshotWriter:
 
 class SnapshotReader:
     """Reads a pn-replica-snapshot/2 from a binary stream (gzip'd or not): `head` at once
-    (NotSnapshotLines when the first line is not one), then `changes()`, after which `seal`
+    (NotSnapshotLines when the file does not begin with HEAD_START, ProtocolError when it
+    does but its first line is not a head), then `changes()`, after which `seal`
     is the seal, its count and digest checked (its signature is the caller's to verify).
     No more than a line, within MAX_SNAPSHOT_LINE_BYTES, is held at a time."""
 
     def __init__(self, stream: IO[bytes]) -> None:
-        self._lines = _lines(_decompressed(stream))
+        chunks = _decompressed(stream)
+        start = _start(chunks, len(HEAD_START))
+        if not start.startswith(HEAD_START) and not HEAD_START.startswith(start):
+            raise NotSnapshotLines()
+        self._lines = _lines(itertools.chain((start,), chunks))
         self._digest = hashlib.sha256()
         self._seal: dict[str, Any] | None = None
         self.done = False  # whether `changes()` came to its end (or refused the file)
-        try:
-            first = next(self._lines, b"")
-            head = _parsed(first, 1) if first.endswith(b"\n") else None
-        except ProtocolError as error:
-            raise NotSnapshotLines() from error
+        first = next(self._lines, b"")
+        if not first.endswith(b"\n"):
+            raise ProtocolError(f"Réplique coupée dans sa première ligne : {_TAMPERED}.")
+        head = _parsed(first, 1)
         if not isinstance(head, dict) or head.get("format") != REPLICA_SNAPSHOT_LINES:
-            raise NotSnapshotLines()
+            raise ProtocolError(f"Réplique mal formée (ligne 1) : {_TAMPERED}.")
         self._digest.update(first)
         self.head: dict[str, Any] = head
 
@@ -167,11 +180,21 @@ def _parsed(line: bytes, number: int) -> Any:
         )
     try:
         return json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # not UTF-8, not JSON, an integer past Python's 4,300 digits
         raise ProtocolError(
             f"Fichier illisible : la ligne {number} de la réplique n'est pas du JSON valide "
             "(rien n'a été modifié)."
         ) from error
+
+
+def _start(chunks: Iterator[bytes], size: int) -> bytes:
+    """The first `size` bytes of `chunks` or more (all of them, when there are fewer)."""
+    start = b""
+    for chunk in chunks:
+        start += chunk
+        if len(start) >= size:
+            break
+    return start
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:

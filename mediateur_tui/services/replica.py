@@ -15,11 +15,11 @@ is not beyond the stored cursor is not applied again, so re-applying a page chan
 A snapshot (a file on a USB key) carries every change from the start and the region's first
 public key. A site that has no region key yet trusts that key on first use (the caller shows its
 fingerprint, to compare with the region's); a snapshot of a region whose first key is not the
-stored one is refused. A pn-replica-snapshot/2 (protocol/snapshot_lines.py, what the hub writes)
-is read a line at a time: its changes are written as they come, in ONE transaction that commits
-only once its seal verifies (count, digest, the region's signature); a pn-replica-snapshot/1
-(a single signed document, from an older hub) is read whole and verified before anything is
-written.
+stored one is refused. A pn-replica-snapshot/2 (protocol/snapshot_lines.py, what the hub writes
+by default) is read a line at a time: its changes are written as they come, in ONE transaction
+that commits only once its seal verifies (count, digest, the region's signature); a
+pn-replica-snapshot/1 (a single signed document, from an older hub or `export-replica --format
+1`) is read whole and verified before anything is written.
 
 Rulebooks the region published (`rulebook` changes) are verified first, signature and content
 (services/published_rulebooks.py): one that does not verify refuses the whole document.
@@ -94,7 +94,9 @@ class ReplicaApplied:
 
 def import_replica_file(engine: Engine, path: Path, site_id: str | None = None) -> ReplicaApplied:
     """Verifies and applies a snapshot file: a pn-replica-snapshot/2 a line at a time, a
-    pn-replica-snapshot/1 whole (`.json.gz` or plain JSON)."""
+    pn-replica-snapshot/1 whole (`.json.gz` or plain JSON). A file is a /1 only when it does
+    not begin as a /2 (snapshot_lines.HEAD_START): a /2 damaged in its first line is
+    refused as such, not read again as a /1."""
     with opened_document_file(path) as stream:
         try:
             reader = SnapshotReader(stream)
@@ -199,7 +201,9 @@ def apply_snapshot_lines(
 ) -> ReplicaApplied:
     """Verifies a pn-replica-snapshot/2 and applies it in ONE transaction, its changes
     written as they are read: it commits only once the seal verifies, nothing stays
-    otherwise. First use of a region key and `site_id`: as `apply_snapshot`."""
+    otherwise. The write lock is held while the file is read (a known limit: a desk's
+    redemption waits meanwhile, docs/protocol.md). First use of a region key and `site_id`:
+    as `apply_snapshot`."""
     start = _snapshot_start(engine, reader.head, site_id)
     stored = stored_rulebooks(engine)  # before the write lock, as `check_rulebook_changes`
     rulebooks: list[dict[str, Any]] = []

@@ -259,8 +259,11 @@ class _Applier:
         self._add(_RELEASED_DELETE, (str(change["code"]),))
 
     def _rulebook(self, change: dict[str, Any]) -> None:
-        """A rulebook the region published; the caller has verified it (services
-        .published_rulebooks) before any change is written."""
+        """A rulebook the region published. The caller verifies it (services
+        .published_rulebooks) in the same transaction, before it commits: for a page or a
+        pn-replica-snapshot/1 before any change is written, for a pn-replica-snapshot/2 once
+        every line is written and the seal verified (one that does not verify rolls it all
+        back)."""
         document = change["document"]
         self._add(
             _RULEBOOK_UPSERT,

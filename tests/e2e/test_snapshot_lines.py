@@ -14,10 +14,10 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from hub.helpers import snapshot_v1
+from contract import validate
 
-from mediateur_tui.hub.database import HubSettings, open_hub
-from mediateur_tui.protocol.documents import dump_gzip_json
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json, load_json
+from mediateur_tui.protocol.formats import REPLICA_SNAPSHOT
 
 from .conftest import SITE_A, SITE_A_NAME, Region, SiteDir, _make_region
 
@@ -45,8 +45,9 @@ def replica_rows(site: SiteDir) -> list[list[tuple[object, ...]]]:
         return [connection.execute(query).fetchall() for query in REPLICA_QUERIES]
 
 
-def hub_of(region: Region) -> HubSettings:
-    return HubSettings(directory=region.folder, database_url=region.database_url)
+def without_date(rows: list[list[tuple[object, ...]]]) -> list[list[tuple[object, ...]]]:
+    """A replica's rows but its date (replica_meta's `updated_at`: its file's `generated_at`)."""
+    return [*rows[:8], [row[:-1] for row in rows[8]], *rows[9:]]
 
 
 @pytest.fixture
@@ -68,22 +69,24 @@ def exported(region: Region, tmp_path: Path) -> Path:
 def test_a_snapshot_v2_gives_the_replica_a_v1_gives(
     region: Region, exported: Path, make_site: Callable[[str], SiteDir], tmp_path: Path
 ) -> None:
+    """`export-replica --format 1` writes the pn-replica-snapshot/1 a site older than
+    December 2026 reads: a valid /1, signed, and the current site imports it too."""
     lines = gzip.decompress(exported.read_bytes()).splitlines()
     assert json.loads(lines[0])["format"] == "pn-replica-snapshot/2"
-    hub = open_hub(hub_of(region))
-    try:
-        old = snapshot_v1(hub, json.loads(lines[0])["generated_at"])
-    finally:
-        hub.engine.dispose()
     old_file = tmp_path / "usb" / "ancienne-replique.json.gz"
-    old_file.write_bytes(dump_gzip_json(old))
+    out = region.ok("export-replica", "--format", "1", str(old_file))
+    assert f"Réplique exportée : {len(lines) - 2} changements" in out
+    old = load_json(old_file.read_bytes(), REPLICA_SNAPSHOT)
+    validate(old, REPLICA_SNAPSHOT)
+    assert old_file.read_bytes() == dump_gzip_json(old)  # what a /1 site reads whole
+    assert old["changes"] == [json.loads(change) for change in lines[1:-1]]
 
     by_v2, by_v1 = make_site("v2"), make_site("v1")
     out = by_v2.ok("import-replica", str(exported), "--site", SITE_A)
     assert f"Réplique importée : {len(lines) - 2} changement(s), 15 pass" in out
     by_v1.ok("import-replica", str(old_file), "--site", SITE_A)
     rows = replica_rows(by_v2)
-    assert rows == replica_rows(by_v1)
+    assert without_date(rows) == without_date(replica_rows(by_v1))
     assert len(rows[4]) == 15 and len(rows[5]) == 1  # passes, the revocation
     assert rows[8][0][2] is not None  # the key set followed: the seal's key is the new one
 
@@ -105,8 +108,14 @@ def swap(lines: list[bytes]) -> list[bytes]:
 
 
 def new_head(lines: list[bytes], **fields: object) -> list[bytes]:
+    """The head with `fields`, as compact as the hub writes it (so still a /2's first bytes)."""
     head = {**json.loads(lines[0]), **fields}
-    return [json.dumps(head).encode() + b"\n", *lines[1:]]
+    return [dump_json(head) + b"\n", *lines[1:]]
+
+
+def spaced_head(lines: list[bytes]) -> list[bytes]:
+    """The same head re-encoded with spaces: no longer the bytes a /2 begins with."""
+    return [json.dumps(json.loads(lines[0])).encode() + b"\n", *lines[1:]]
 
 
 def edited_change(lines: list[bytes]) -> list[bytes]:
@@ -135,6 +144,7 @@ TAMPERINGS: dict[str, tuple[Callable[[list[bytes]], list[bytes]], str]] = {
     ),
     "the key sets dropped": (lambda lines: new_head(lines, key_sets=[]), "empreinte"),
     "another until": (lambda lines: new_head(lines, until=10**6), "empreinte"),
+    "the head re-encoded with spaces": (spaced_head, "pas un document JSON valide"),
 }
 
 

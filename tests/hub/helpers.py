@@ -6,6 +6,7 @@ the site-side code.
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 import zlib
@@ -15,14 +16,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import select
 
 from mediateur_tui.domain.signatures import public_key_bytes
 from mediateur_tui.hub.database import Hub, HubSettings, read_session
 from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
 from mediateur_tui.hub.models import HubChange, hub_registry
-from mediateur_tui.hub.region_keys import key_set_documents
 from mediateur_tui.hub.registry import ProgrammeSpec, attribute, init_region, issue, revoke
+from mediateur_tui.hub.replica import write_snapshot
+from mediateur_tui.protocol.documents import load_json
 from mediateur_tui.protocol.formats import (
     ATTRIBUTIONS,
     BATCH,
@@ -30,7 +32,8 @@ from mediateur_tui.protocol.formats import (
     ENROLMENT_REQUEST,
     REPLICA_SNAPSHOT,
 )
-from mediateur_tui.protocol.signing import encode_key, region_signer, sign_document, site_signer
+from mediateur_tui.protocol.signing import encode_key, sign_document, site_signer
+from mediateur_tui.protocol.snapshot_lines import SnapshotReader
 
 REGION_ID = "HDF"
 SITE_A = "AVESNES-EPN"
@@ -279,36 +282,29 @@ def gzip_bomb(size: int) -> bytes:
     return body + compressor.flush()
 
 
-def snapshot_v1(hub: Hub, generated_at: str) -> dict[str, Any]:
-    """The signed pn-replica-snapshot/1 of `hub`, built whole in memory as the hub wrote it
-    before pn-replica-snapshot/2 (what an older hub leaves on a USB key): every change, but
-    each `released` one and the `used` change it undoes."""
-    with read_session(hub.engine) as session, session.begin():
-        rows = session.exec(
-            select(HubChange.seq, HubChange.body).order_by(col(HubChange.seq))
-        ).all()
-        key_sets = key_set_documents(session)
-    document = {
-        "format": REPLICA_SNAPSHOT,
-        "region_id": hub.region_id,
-        "region_public_key": encode_key(hub.region_public_key),
-        "until": rows[-1][0] if rows else 0,
-        "generated_at": generated_at,
-        "changes": without_released([json.loads(body) for _seq, body in rows]),
-        "key_sets": key_sets,
-    }
-    return sign_document(document, hub.region_key, region_signer(hub.region_id))
+def snapshot_v1(hub: Hub) -> dict[str, Any]:
+    """The signed pn-replica-snapshot/1 `export-replica --format 1` writes of `hub` (what a
+    site older than December 2026 reads), parsed back whole."""
+    buffer = io.BytesIO()
+    write_snapshot(hub, buffer, REPLICA_SNAPSHOT)
+    return load_json(buffer.getvalue(), REPLICA_SNAPSHOT)
 
 
-def without_released(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    dropped: set[int] = set()
-    last_used: dict[str, int] = {}
-    for index, change in enumerate(changes):
-        if change["t"] == "used":
-            last_used[change["code"]] = index
-        elif change["t"] == "released":
-            dropped.add(index)
-            undone = last_used.pop(change["code"], None)
-            if undone is not None:
-                dropped.add(undone)
-    return [change for index, change in enumerate(changes) if index not in dropped]
+@dataclass(frozen=True)
+class Snapshot:
+    """A pn-replica-snapshot/2 read back whole (`snapshot`): its head, changes and seal."""
+
+    head: dict[str, Any]
+    changes: list[dict[str, Any]]
+    seal: dict[str, Any]
+
+
+def snapshot(hub: Hub) -> Snapshot:
+    """The pn-replica-snapshot/2 `export-replica` writes of `hub`, read back in memory, its
+    seal's count and digest checked but not its signature (for a small region)."""
+    buffer = io.BytesIO()
+    write_snapshot(hub, buffer)
+    buffer.seek(0)
+    reader = SnapshotReader(buffer)
+    changes = list(reader.changes())
+    return Snapshot(reader.head, changes, reader.seal)

@@ -14,7 +14,7 @@ from mediateur_tui.hub.declarations import site_recovery
 from mediateur_tui.hub.errors import Forbidden
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.models import HubDeclaredLine, HubUsedPass
-from mediateur_tui.hub.replica import changes_page, last_sequence, snapshot
+from mediateur_tui.hub.replica import changes_page, last_sequence
 from mediateur_tui.hub.statement import build_statement
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.signing import region_signer, verify_document
@@ -29,6 +29,7 @@ from .helpers import (
     make_batch,
     make_declaration,
     random_id,
+    snapshot,
     table_counts,
 )
 

@@ -1,6 +1,6 @@
 """The snapshot export streamed in pages as a pn-replica-snapshot/2: the same changes as the
-pn-replica-snapshot/1 built whole (tests/hub/helpers.snapshot_v1, the export as it was before),
-line for line, and a seal that seals exactly the bytes written, on SQLite and on PostgreSQL,
+pn-replica-snapshot/1 `export-replica --format 1` writes (tests/hub/helpers.snapshot_v1), line
+for line, and a seal that seals exactly the bytes written, on SQLite and on PostgreSQL,
 with pages far smaller than the region so that every page boundary is crossed.
 """
 
@@ -22,8 +22,8 @@ from mediateur_tui.hub.database import Hub
 from mediateur_tui.hub.declarations import receive_declaration
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.region_keys import rotate_key
-from mediateur_tui.hub.replica import snapshot, write_snapshot
-from mediateur_tui.protocol.formats import REPLICA_SEAL, REPLICA_SNAPSHOT_LINES
+from mediateur_tui.hub.replica import write_snapshot
+from mediateur_tui.protocol.formats import REPLICA_SEAL, REPLICA_SNAPSHOT, REPLICA_SNAPSHOT_LINES
 from mediateur_tui.protocol.key_sets import verify_region_document
 from mediateur_tui.protocol.signing import encode_key
 from mediateur_tui.services.region_keys import follow_document_key_sets
@@ -36,6 +36,7 @@ from .helpers import (
     line,
     make_batch,
     make_declaration,
+    snapshot,
     snapshot_v1,
 )
 
@@ -65,7 +66,7 @@ def test_the_streamed_export_holds_the_whole_documents_changes(world: World) -> 
     receive_declaration(hub, make_declaration(world.sites[SITE_B], [line(world.fresh[1], LATER)]))
     receive_batch(hub, make_batch(site, [line(code, AT) for code in world.fresh[2:12]]), SITE_A)
     rotate_key(hub)  # a key set in the snapshot: the seal is signed by the new key
-    whole = snapshot_v1(hub, "2026-12-03T18:00:00Z")
+    whole = snapshot_v1(hub)
     lines, exported = streamed(hub)
     head, changes, seal = json.loads(lines[0]), lines[1:-1], json.loads(lines[-1])
 
@@ -92,6 +93,8 @@ def test_the_streamed_export_holds_the_whole_documents_changes(world: World) -> 
     first_key = RegionKeys.first_key_only(hub.region_public_key)
     followed = follow_document_key_sets(first_key, head, hub.region_id)
     verify_region_document(seal, followed.keys, hub.region_id)
+    validate(whole, REPLICA_SNAPSHOT)
+    verify_region_document(whole, followed.keys, hub.region_id)  # the /1, signed whole
     read_back = snapshot(hub)
     assert (read_back.head, read_back.changes, read_back.seal) == (
         head,
@@ -103,7 +106,7 @@ def test_the_streamed_export_holds_the_whole_documents_changes(world: World) -> 
 def test_a_region_without_releases_streams_every_change(world: World) -> None:
     receive_batch(world.hub, make_batch(world.sites[SITE_A], [line(world.fresh[0], AT)]), SITE_A)
     lines, exported = streamed(world.hub)
-    whole = snapshot_v1(world.hub, "2026-12-03T18:00:00Z")
+    whole = snapshot_v1(world.hub)
     assert [json.loads(change) for change in lines[1:-1]] == whole["changes"]
     assert json.loads(lines[-2])["t"] == "used"
     assert exported.changes == len(whole["changes"]) == json.loads(lines[-1])["changes"]

@@ -40,11 +40,11 @@ from mediateur_tui.hub.models import HubCarnet, HubKeySet
 from mediateur_tui.hub.printing import pass_payload
 from mediateur_tui.hub.region_keys import key_set_documents, region_keys, rotate_key
 from mediateur_tui.hub.registry import ProgrammeSpec, issue, today
-from mediateur_tui.hub.replica import changes_page, snapshot
+from mediateur_tui.hub.replica import changes_page
 from mediateur_tui.protocol.key_sets import follow_key_sets, verify_region_document
 from mediateur_tui.protocol.signing import region_signer, verify_document
 
-from .helpers import PROGRAMME, REGION_ID, VALID_UNTIL, World, enrol
+from .helpers import PROGRAMME, REGION_ID, VALID_UNTIL, World, enrol, snapshot
 
 
 def hub_command(capsys, settings: HubSettings, *args: str) -> tuple[int, str, str]:

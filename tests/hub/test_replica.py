@@ -14,14 +14,14 @@ from mediateur_tui.hub.database import Hub, write_session
 from mediateur_tui.hub.intake import receive_batch
 from mediateur_tui.hub.models import HubChange
 from mediateur_tui.hub.registry import ProgrammeSpec, init_region, issue
-from mediateur_tui.hub.replica import changes_page, last_sequence, snapshot, write_snapshot
+from mediateur_tui.hub.replica import changes_page, last_sequence, write_snapshot
 from mediateur_tui.protocol.documents import dump_gzip_json, load_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import REPLICA_PAGE, REPLICA_PAGE_COMPACT, REPLICA_SNAPSHOT
 from mediateur_tui.protocol.replica_pages import expand_changes
 from mediateur_tui.protocol.signing import decode_key, region_signer, verify_document
 
-from .helpers import SITE_A, World, change_bodies, line, make_batch
+from .helpers import SITE_A, World, change_bodies, line, make_batch, snapshot
 
 SIGNER = region_signer("HDF")
 

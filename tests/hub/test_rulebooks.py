@@ -13,10 +13,9 @@ import pytest
 from mediateur_tui.domain.rulebooks import RULES_DIR
 from mediateur_tui.hub.cli import main
 from mediateur_tui.hub.database import HubSettings, open_hub
-from mediateur_tui.hub.replica import snapshot
 from mediateur_tui.protocol.signing import region_signer, verify_document
 
-from .helpers import change_bodies, table_counts
+from .helpers import change_bodies, snapshot, table_counts
 
 LATEST = json.loads((RULES_DIR / "rulebook-2022.json").read_text(encoding="utf-8"))
 
@@ -111,9 +110,14 @@ def test_a_bad_file_is_refused_in_french_and_nothing_published(
     hub.engine.dispose()
 
 
-def test_a_file_that_is_not_json_is_refused(hub_args, tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize(
+    "data",
+    [b"{pas du json", b'{"max_passes_per_beneficiary": ' + b"9" * 5_000 + b"}"],
+    ids=["not JSON", "an integer of 5,000 digits"],  # the second: json.loads' ValueError
+)
+def test_a_file_that_is_not_json_is_refused(data: bytes, hub_args, tmp_path: Path, capsys) -> None:
     path = tmp_path / "reglement.json"
-    path.write_bytes(b"{pas du json")
+    path.write_bytes(data)
     code, _, err = run(capsys, "rulebook", "publish", str(path), *hub_args)
     assert code == 2
     assert "Règlement illisible : reglement.json (JSON invalide)." in err

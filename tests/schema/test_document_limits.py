@@ -215,6 +215,16 @@ def test_the_caps_read_in_french() -> None:
     assert documents.readable_size(1500) == "1500 octets"
 
 
+@given(st.integers(min_value=4_301, max_value=20_000), st.booleans())
+def test_an_integer_past_pythons_digit_limit_is_refused_in_french(
+    digits: int, compress: bool
+) -> None:
+    """json.loads raises a bare ValueError (not a JSONDecodeError) past 4,300 digits."""
+    data = f'{{"format": "{BATCH}", "sequence": {"9" * digits}}}'.encode()
+    with pytest.raises(ProtocolError, match="ce n'est pas un document JSON valide"):
+        load_json(zlib.compress(data, wbits=31) if compress else data, BATCH)
+
+
 def test_a_truncated_gzip_is_refused() -> None:
     data = dump_gzip_json(EXAMPLES["batch"]())
     with pytest.raises(ProtocolError, match="gzip illisible"):

@@ -112,10 +112,57 @@ def test_a_cut_gzip_stream_is_refused() -> None:
         read(data + b"trailing")
 
 
-def test_a_file_whose_first_line_is_no_head_is_not_a_snapshot_v2() -> None:
-    for data in (b"", b'{"format":"pn-replica-snapshot/1"}', b"[1]\n", SEALED_LINES[1] + b"\n"):
+def test_a_file_that_does_not_begin_as_a_head_is_not_a_snapshot_v2() -> None:
+    for data in (
+        b'{"format":"pn-replica-snapshot/1"}',
+        b'{"format": "pn-replica-snapshot/2"}\n',  # not the bytes a /2 begins with
+        b"[1]\n",
+        SEALED_LINES[1] + b"\n",
+        b"\x1f\x8b",  # the gzip magic, nothing after: another file
+    ):
         with pytest.raises(NotSnapshotLines):
             SnapshotReader(io.BytesIO(gzip.compress(data)))
+    assert SEALED.startswith(snapshot_lines.HEAD_START)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (gzip.compress(SEALED[:20]), "coupée dans sa première ligne"),  # within HEAD_START
+        (gzip.compress(SEALED[:100]), "coupée dans sa première ligne"),
+        (gzip.compress(b""), "coupée dans sa première ligne"),
+        (gzip.compress(SEALED)[:30], "incomplet"),  # the gzip cut inside the first line
+        (gzip.compress(SEALED_LINES[0][:-1] + b"]\n"), "ligne 1"),
+        (
+            gzip.compress(SEALED_LINES[0][:-1] + b',"x":' + b"[" * 40 + b"]" * 40 + b"}\n"),
+            "imbrique",
+        ),
+        (gzip.compress(SEALED_LINES[0] + b"\n").replace(b"\x08\x00", b"\x08\xe0", 1), "gzip"),
+    ],
+    ids=[
+        "cut in its format",
+        "cut in its head",
+        "empty",
+        "gzip cut",
+        "not JSON",
+        "too deep",
+        "gzip flags",
+    ],
+)
+def test_a_damaged_first_line_of_a_snapshot_v2_says_so(data: bytes, message: str) -> None:
+    """A file that begins as a /2 is one: its damage is said, it is not read as a /1."""
+    with pytest.raises(ProtocolError, match=message) as refused:
+        SnapshotReader(io.BytesIO(data))
+    assert not isinstance(refused.value, NotSnapshotLines)
+
+
+def test_a_head_over_the_line_cap_is_refused_as_a_snapshot_v2(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(snapshot_lines, "MAX_SNAPSHOT_LINE_BYTES", 1_000)
+    head = {**head_example(), "padding": "x" * 2_000}
+    with pytest.raises(ProtocolError, match="dépasse 1000 octets"):
+        SnapshotReader(io.BytesIO(gzip.compress(dump_json(head) + b"\n")))
 
 
 def test_a_line_over_its_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,6 +185,15 @@ def test_a_gzip_bomb_is_refused_at_the_total_cap(monkeypatch: pytest.MonkeyPatch
     reader = SnapshotReader(io.BytesIO(bomb))
     with pytest.raises(DocumentTooLarge):
         list(reader.changes())
+
+
+def test_an_integer_past_pythons_digit_limit_is_not_json() -> None:
+    """json.loads raises a bare ValueError for an integer over 4,300 digits: refused as a line
+    that is not JSON, not an unexpected error."""
+    huge = b"9" * 5_000
+    change = b'{"t":"revocation","code":"X","reason":"lost","on":' + huge + b"}\n"
+    with pytest.raises(ProtocolError, match="ligne 2 de la réplique n'est pas du JSON valide"):
+        read(gzip.compress(SEALED_LINES[0] + b"\n" + change + SEALED))
 
 
 def test_a_line_nested_too_deep_is_refused() -> None:

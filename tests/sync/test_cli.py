@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -54,6 +56,32 @@ def test_import_replica_on_a_new_data_dir(capsys, tmp_path, region):
     assert "Réplique importée : 4 changement(s), 10 pass" in out
     code, out, _ = run(capsys, *args)
     assert code == 0 and "déjà à jour" in out
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["snapshot /1", "snapshot /2"])
+def test_a_replica_whose_until_has_5000_digits_is_refused_in_french(
+    capsys, tmp_path, region, lines
+):
+    """json.loads raises a bare ValueError past 4,300 digits: a French refusal, exit 2, not
+    an unexpected error."""
+    huge = "9" * 5_000
+    path = tmp_path / "r.json.gz"
+    if lines:
+        region.snapshot_file(path)
+    else:
+        path.write_bytes(dump_gzip_json(region.snapshot()))
+    data = gzip.decompress(path.read_bytes())
+    path.write_bytes(
+        gzip.compress(re.sub(rb'"until":\d+', f'"until":{huge}'.encode(), data, count=1))
+    )
+    data_dir = str(tmp_path / "donnees")
+    code, out, err = run(
+        capsys, "import-replica", str(path), "--data-dir", data_dir, "--site", SITE_ID
+    )
+    assert (code, out) == (2, "")
+    said = "la ligne 1 de la réplique n'est pas du JSON valide" if lines else "document JSON valide"
+    assert said in err
+    assert "inattendue" not in err and "Traceback" not in err
 
 
 def test_close_export_and_import_ack(capsys, monkeypatch, tmp_path, site, region):

@@ -6,7 +6,11 @@ the lines are read, nothing kept when one fails."""
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
+import sqlite3
 import tempfile
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mediateur_tui.domain.signatures import key_fingerprint
-from mediateur_tui.protocol.documents import dump_gzip_json
+from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import REPLICA_SNAPSHOT, REPLICA_SNAPSHOT_LINES
 from mediateur_tui.services.replica import import_replica_file
@@ -134,6 +138,70 @@ def test_a_first_file_needs_a_known_site_id(tmp_path: Path, region: Region) -> N
 def test_a_file_cannot_change_the_site_id(site: Site, region: Region, tmp_path: Path) -> None:
     with pytest.raises(SyncError, match="déjà le lieu"):
         import_replica_file(site.engine, region.snapshot_file(tmp_path / "r.json.gz"), "AUTRE")
+
+
+def carnets_and_passes(site: Site) -> tuple[int, int]:
+    """How many carnets and passes the site's SQLite file holds, read from the file itself."""
+    site.engine.dispose()
+    with closing(sqlite3.connect(site.path)) as connection:
+        carnets = connection.execute("SELECT COUNT(*) FROM carnet").fetchone()[0]
+        passes = connection.execute("SELECT COUNT(*) FROM pass").fetchone()[0]
+    return carnets, passes
+
+
+def test_a_change_edited_under_a_recomputed_digest_fails_the_seals_signature(
+    site: Site, region: Region, tmp_path: Path
+) -> None:
+    """The digest recomputed over the edited lines, but not signed by the region: the count
+    and digest check, the signature does not, and nothing of the file is kept."""
+    grow(region)
+    path = region.snapshot_file(tmp_path / "r.json.gz")
+    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if b'"revocation"' in line)
+    edited = lines[index].replace(b"2026-03-04", b"2026-03-05")
+    assert edited != lines[index]
+    lines[index] = edited
+    seal = json.loads(lines[-1])
+    seal["sha256"] = hashlib.sha256(b"".join(lines[:-1])).hexdigest()  # signature as it was
+    path.write_bytes(gzip.compress(b"".join(lines[:-1]) + dump_json(seal) + b"\n"))
+    before, counted = site.dump(), carnets_and_passes(site)
+    with pytest.raises(ProtocolError, match="Signature invalide"):
+        import_replica_file(site.engine, path)
+    assert carnets_and_passes(site) == counted
+    assert site.dump() == before
+    genuine = import_replica_file(site.engine, region.snapshot_file(tmp_path / "vraie.json.gz"))
+    assert genuine.applied and carnets_and_passes(site) == (counted[0] + 41, counted[1] + 305)
+
+
+def damaged_at(data: bytes, offset: int) -> bytes:
+    return data[:offset] + bytes([data[offset] ^ 0xFF]) + data[offset + 1 :]
+
+
+FIRST_LINE_DAMAGE = {
+    "gzip cut in the first line": (lambda data: data[:40], "incomplet"),
+    "first line cut": (
+        lambda data: gzip.compress(gzip.decompress(data)[:100]),
+        "coupée dans sa première ligne",
+    ),
+    "gzip header damaged": (lambda data: damaged_at(data, 3), "gzip illisible"),
+    "gzip body damaged in the first line": (lambda data: damaged_at(data, 20), "gzip illisible"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_LINE_DAMAGE))
+def test_a_file_damaged_in_its_first_line_is_said_damaged_not_of_another_type(
+    name: str, site: Site, region: Region, tmp_path: Path
+) -> None:
+    """A file that begins as a pn-replica-snapshot/2 is not read again as a /1 when its
+    first line is damaged: the site says it is damaged or incomplete."""
+    damage, message = FIRST_LINE_DAMAGE[name]
+    path = region.snapshot_file(tmp_path / "r.json.gz")
+    path.write_bytes(damage(path.read_bytes()))
+    before = site.dump()
+    with pytest.raises(ProtocolError, match=message) as refused:
+        import_replica_file(site.engine, path)
+    assert "type attendu" not in str(refused.value)
+    assert site.dump() == before
 
 
 GROWN = Region()

@@ -28,7 +28,12 @@ from mediateur_tui.hub.database import ENV_DB, ENV_DIR, HubSettings
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.protocol.documents import dump_gzip_json, dump_json
 from mediateur_tui.protocol.files import private_binary_file, read_document_file, write_file
-from mediateur_tui.protocol.formats import ATTRIBUTIONS, BATCH
+from mediateur_tui.protocol.formats import (
+    ATTRIBUTIONS,
+    BATCH,
+    REPLICA_SNAPSHOT,
+    REPLICA_SNAPSHOT_LINES,
+)
 from mediateur_tui.protocol.verdicts import refusal_label
 
 if TYPE_CHECKING:
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
 
 MAX_WORKERS = 64
 APP_FACTORY = "mediateur_tui.hub.api:app_from_environment"
+SNAPSHOT_FORMATS = {1: REPLICA_SNAPSHOT, 2: REPLICA_SNAPSHOT_LINES}  # export-replica --format
 
 
 def add_commands(commands: Commands) -> None:
@@ -55,6 +61,15 @@ def add_commands(commands: Commands) -> None:
 
     export = commands.add("export-replica", "exporter la réplique complète (clé USB)", _export)
     export.add_argument("file", type=Path)
+    export.add_argument(
+        "--format",
+        type=int,
+        choices=sorted(SNAPSHOT_FORMATS),
+        default=2,
+        help="2 : une ligne par changement, la mémoire ne grandit pas avec la région (2) ; "
+        "1 : le document d'avant, pour un poste d'une version antérieure à décembre 2026, "
+        "qui ne lit que celui-là",
+    )
 
     intake = commands.add("import-batch", "recevoir une remise (fichier)", _import_batch)
     intake.add_argument("file", type=Path)
@@ -174,7 +189,7 @@ def _export(args: argparse.Namespace, settings: HubSettings) -> int:
 
     args.file.parent.mkdir(parents=True, exist_ok=True)
     with opened_hub_of(settings) as hub, private_binary_file(args.file) as stream:
-        exported = write_snapshot(hub, stream)
+        exported = write_snapshot(hub, stream, SNAPSHOT_FORMATS[args.format])
     size = thousands(args.file.stat().st_size)
     say(
         f"Réplique exportée : {plural(exported.changes, 'changement')} "
