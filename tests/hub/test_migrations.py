@@ -38,6 +38,25 @@ def engine_at(settings: HubSettings, revision: str):
     return engine
 
 
+BATCH_RECEIVED_AT = "2026-12-01 09:30:00"
+
+
+def insert_site_and_batch(connection, document: dict) -> None:
+    """Site 'A' and its batch 'B1', received at BATCH_RECEIVED_AT, holding `document`."""
+    at = {"at": BATCH_RECEIVED_AT}
+    connection.execute(
+        text("INSERT INTO hub_site (id, name, created_at) VALUES ('A', 'EPN', :at)"), at
+    )
+    connection.execute(
+        text(
+            "INSERT INTO hub_batch (batch_id, site_id, period, sequence, received_at, "
+            "document_hash, document, ack) VALUES ('B1', 'A', '2026-11', 1, :at, 'h', "
+            ":document, '{}')"
+        ),
+        at | {"document": json.dumps(document)},
+    )
+
+
 def _tables(engine) -> set[str]:
     return set(inspect(engine).get_table_names())
 
@@ -360,19 +379,9 @@ def test_a_database_at_0008_gets_the_activity_its_stored_batches_carried(setting
         ],
         "redemptions": [{"session_id": 4}, {"session_id": 5}],
     }
-    at = {"at": "2026-12-01 09:30:00"}
+    at = {"at": BATCH_RECEIVED_AT}
     with old.begin() as connection:
-        connection.execute(
-            text("INSERT INTO hub_site (id, name, created_at) VALUES ('A', 'EPN', :at)"), at
-        )
-        connection.execute(
-            text(
-                "INSERT INTO hub_batch (batch_id, site_id, period, sequence, received_at, "
-                "document_hash, document, ack) VALUES ('B1', 'A', '2026-11', 1, :at, 'h', "
-                ":document, '{}')"
-            ),
-            at | {"document": json.dumps(document)},
-        )
+        insert_site_and_batch(connection, document)
         for index, code in enumerate(["C1", "C2"]):
             connection.execute(
                 text(
@@ -409,19 +418,9 @@ def test_a_database_at_0009_loses_the_two_unread_line_indexes_and_keeps_its_line
     """0010: hub_line keeps its lines and the indexes queries read (its key, the unique
     first_redemption_id, site_id); the indexes on code and redemption_id are gone."""
     old = engine_at(settings, "0009")
-    at = {"at": "2026-12-01 09:30:00"}
+    at = {"at": BATCH_RECEIVED_AT}
     with old.begin() as connection:
-        connection.execute(
-            text("INSERT INTO hub_site (id, name, created_at) VALUES ('A', 'EPN', :at)"), at
-        )
-        connection.execute(
-            text(
-                "INSERT INTO hub_batch (batch_id, site_id, period, sequence, received_at, "
-                "document_hash, document, ack) VALUES ('B1', 'A', '2026-11', 1, :at, 'h', "
-                "'{}', '{}')"
-            ),
-            at,
-        )
+        insert_site_and_batch(connection, {})
         connection.execute(
             text(
                 "INSERT INTO hub_line (batch_id, line_index, redemption_id, first_redemption_id, "

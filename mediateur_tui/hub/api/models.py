@@ -211,7 +211,9 @@ class SiteChange(_Document):
     )
 
 
-class CarnetChange(_Document):
+class _Carnet(_Document):
+    """What a carnet change says, but its codes (each format carries them its own way)."""
+
     t: Literal["carnet"]
     id: CarnetId
     p: ProgrammeId = Field(description="Programme.")
@@ -226,25 +228,15 @@ class CarnetChange(_Document):
         default=None,
         description="Jour d'émission du carnet (absent : émis avant que la région l'enregistre).",
     )
+
+
+class CarnetChange(_Carnet):
     codes: list[Code] = Field(description="Codes des pass, dans l'ordre du carnet.")
 
 
-class CompactCarnetChange(_Document):
+class CompactCarnetChange(_Carnet):
     """A carnet of a pn-replica-page/2: its codes in one string, without check symbols."""
 
-    t: Literal["carnet"]
-    id: CarnetId
-    p: ProgrammeId = Field(description="Programme.")
-    n: Literal[5, 10] = Field(description="Taille du carnet.")
-    a: Day | None = Field(description="Date d'attribution, ou null.")
-    b: CarnetBeneficiary | None = Field(
-        default=None,
-        description="Référence pseudonyme du bénéficiaire, ou null (absent : hub plus ancien).",
-    )
-    i: Day | SkipJsonSchema[None] = Field(
-        default=None,
-        description="Jour d'émission du carnet (absent : émis avant que la région l'enregistre).",
-    )
     c: Annotated[str, Field(pattern=COMPACT_CODES)] = Field(
         description="Les 12 symboles de données de chaque code, à la suite, dans l'ordre du "
         "carnet, sans le symbole de contrôle (le site le recalcule)."
