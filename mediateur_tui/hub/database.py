@@ -155,12 +155,14 @@ def make_engine(url: str) -> Engine:
 
 # How the hub's SQLite connections write (the intake bench's floor writes the same way).
 # A commit is durable (FULL: the WAL is synced); the WAL is copied back into the database
-# every 10,000 pages (40 MiB) instead of SQLite's 1,000: an intake dirties pages all over
-# the region's indexes, and a page changed by several batches is then copied back once.
+# every 10,000 pages (about 40 MB) instead of SQLite's 1,000: an intake dirties pages all
+# over the region's indexes, and a page changed by several batches is then copied back once.
+# A WAL that one large transaction grew is cut back to 64 MiB once copied back.
 SQLITE_WRITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA wal_autocheckpoint=10000",
+    f"PRAGMA journal_size_limit={64 * 1024 * 1024}",
 )
 
 

@@ -129,6 +129,27 @@ def _store_lines(
     claim_passes(session, site_id, accepted, received_at, declaration_id=declaration_id)
 
 
+def _batched(session: Session, site_id: str, ids: list[str]) -> set[str]:
+    """The ids among `ids` that a batch of this site brought. The first line of each id a
+    batch brought carries it in first_redemption_id (a unique index); a line of this site
+    replaying an id another site brought first is one of this site's lines (site_id's index),
+    looked for only then."""
+    first_lines: dict[str, str] = dict(
+        rows_in(
+            session,
+            select(HubLine.first_redemption_id, HubLine.site_id),
+            col(HubLine.first_redemption_id),
+            ids,
+        )
+    )
+    batched = {rid for rid, owner in first_lines.items() if owner == site_id}
+    others = [rid for rid, owner in first_lines.items() if owner != site_id]
+    if others:
+        replays = select(HubLine.redemption_id).where(HubLine.site_id == site_id)
+        batched |= set(rows_in(session, replays, col(HubLine.redemption_id), others))
+    return batched
+
+
 def _cancel(
     session: Session, site_id: str, cancellations: list[CancellationIn], at: datetime
 ) -> list[str]:
@@ -141,15 +162,7 @@ def _cancel(
         )
         if row.site_id == site_id
     }
-    # The first line of each redemption id a batch brought carries it in first_redemption_id.
-    batched = set(
-        rows_in(
-            session,
-            select(HubLine.first_redemption_id).where(HubLine.site_id == site_id),
-            col(HubLine.first_redemption_id),
-            ids,
-        )
-    )
+    batched = _batched(session, site_id, ids)
     statuses, released = [], []
     for item in cancellations:
         row = declared.get(item.redemption_id)

@@ -284,6 +284,28 @@ def test_cancellations_in_a_batch_or_unknown(world: World) -> None:
     assert used_row(world, world.fresh[2]) is not None
 
 
+def test_a_cancellation_finds_every_batch_line_of_its_site_replays_included(
+    world: World,
+) -> None:
+    """A redemption id in a batch is `in_batch` to its site however the line was stored: the
+    first line of the id, a repeat in the same batch, a replay in a later batch of the same
+    site, or a replay of an id another site's batch brought first; never to a site whose
+    batches did not bring it."""
+    site_a, site_b = world.sites[SITE_A], world.sites[SITE_B]
+    repeated, replayed, shared = (line(world.fresh[n], AT) for n in range(3))
+    receive_batch(world.hub, make_batch(site_a, [repeated, dict(repeated), replayed]), SITE_A)
+    receive_batch(world.hub, make_batch(site_a, [dict(replayed)], sequence=2), SITE_A)
+    receive_batch(world.hub, make_batch(site_b, [shared]), SITE_B)
+    receive_batch(world.hub, make_batch(site_a, [dict(shared)], sequence=3), SITE_A)
+    counts = table_counts(world.hub)
+    ids = [repeated["id"], replayed["id"], shared["id"]]
+    answer_a = declare(world, make_declaration(site_a, [], [cancellation(i) for i in ids]))
+    assert [c["status"] for c in answer_a["cancellations"]] == ["in_batch"] * 3
+    answer_b = declare(world, make_declaration(site_b, [], [cancellation(i) for i in ids]))
+    assert [c["status"] for c in answer_b["cancellations"]] == ["unknown", "unknown", "in_batch"]
+    assert table_counts(world.hub) == counts
+
+
 def test_another_sites_declaration_and_a_bad_signature_change_nothing(world: World) -> None:
     document = make_declaration(world.sites[SITE_A], [line(world.fresh[0], AT)])
     counts = table_counts(world.hub)
