@@ -66,7 +66,8 @@ def add_commands(commands: Commands) -> None:
         type=int,
         choices=sorted(SNAPSHOT_FORMATS),
         default=2,
-        help="2 : une ligne par changement, la mémoire ne grandit pas avec la région (2) ; "
+        help="2 (par défaut) : une ligne par changement, la mémoire ne grandit pas avec la "
+        "région ; "
         "1 : le document d'avant, pour un poste d'une version antérieure à décembre 2026, "
         "qui ne lit que celui-là",
     )
