@@ -4,7 +4,7 @@ A page's `until` is the sequence number of its last change (the cursor to send n
 snapshot holds every change from the start (but passes released after their `used` change:
 `_dropped`) and the region's first public key, for a USB key, as JSON Lines sealed by a
 signed digest (pn-replica-snapshot/2, protocol/snapshot_lines.py), or on demand as the one
-signed document a site older than December 2026 reads (pn-replica-snapshot/1). Both carry
+signed document a site from before 3 December 2026 reads (pn-replica-snapshot/1). Both carry
 every key set the region published (hub.region_keys) and are signed by the key in service
 (a snapshot /2: its seal).
 Carnets carry their codes as a list, so a pass costs about 12 bytes on the wire, gzip'd; a
@@ -102,7 +102,8 @@ def write_snapshot(
     """Writes to `out` the snapshot, gzip'd: every change, but a pass's `released` change and
     the `used` change it undoes (see `_dropped`), with the region's first public key. As a
     pn-replica-snapshot/2 (protocol/snapshot_lines.py), sealed by the region; or, for a site
-    older than December 2026 which reads only that, as the signed pn-replica-snapshot/1.
+    from before 3 December 2026, which reads only that (it calls a /2 « Fichier illisible : ce
+    n'est pas un document JSON valide. »), as the signed pn-replica-snapshot/1.
 
     The change log is read in pages, up to the last sequence number read first, in one read
     transaction, and each page written as it comes: no more than a page is held as Python
