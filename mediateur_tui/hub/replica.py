@@ -4,7 +4,7 @@ A page's `until` is the sequence number of its last change (the cursor to send n
 snapshot holds every change from the start (but passes released after their `used` change:
 `_dropped`) and the region's first public key, for a USB key, as JSON Lines sealed by a
 signed digest (pn-replica-snapshot/2, protocol/snapshot_lines.py), or on demand as the one
-signed document a site older than December 2026 reads (pn-replica-snapshot/1). Both carry
+signed document a site from before 3 December 2026 reads (pn-replica-snapshot/1). Both carry
 every key set the region published (hub.region_keys) and are signed by the key in service
 (a snapshot /2: its seal).
 Carnets carry their codes as a list, so a pass costs about 12 bytes on the wire, gzip'd; a
@@ -24,13 +24,15 @@ from sqlmodel import Session, col, func, select
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.database import Hub, read_session
+from mediateur_tui.hub.errors import HubError
 from mediateur_tui.hub.models import HubChange
 from mediateur_tui.hub.region_keys import key_set_documents
-from mediateur_tui.protocol.documents import GZIP_LEVEL, dump_json
+from mediateur_tui.protocol.documents import GZIP_LEVEL, dump_json, readable_size
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.formats import (
     CHANGE_RELEASED,
     CHANGE_USED,
+    MAX_DOCUMENT_BYTES,
     REPLICA_PAGE,
     REPLICA_PAGE_COMPACT,
     REPLICA_SNAPSHOT,
@@ -102,7 +104,8 @@ def write_snapshot(
     """Writes to `out` the snapshot, gzip'd: every change, but a pass's `released` change and
     the `used` change it undoes (see `_dropped`), with the region's first public key. As a
     pn-replica-snapshot/2 (protocol/snapshot_lines.py), sealed by the region; or, for a site
-    older than December 2026 which reads only that, as the signed pn-replica-snapshot/1.
+    from before 3 December 2026, which reads only that (it calls a /2 « Fichier illisible : ce
+    n'est pas un document JSON valide. »), as the signed pn-replica-snapshot/1.
 
     The change log is read in pages, up to the last sequence number read first, in one read
     transaction, and each page written as it comes: no more than a page is held as Python
@@ -138,7 +141,8 @@ def _write_v1(
     pages: Iterator[list[str]],
 ) -> int:
     """Writes the signed pn-replica-snapshot/1 (`head`, then its changes, key sets and
-    signature): the bytes `dump_gzip_json` gives of the document; how many changes.
+    signature): the bytes `dump_gzip_json` gives of the document; how many changes. A
+    HubError when the document grows past the format's cap, which every site refuses.
 
     What Ed25519 signs is kept as compact bytes (about 25 bytes a pass: the canonical JSON
     of the changes), since the library signs a message it holds whole; the signature comes
@@ -168,13 +172,18 @@ def _write_v1(
 class _Gzipped:
     """Gzip as it comes: the bytes `dump_gzip_json`'s `gzip.compress` gives for all of it
     (zlib's own gzip header, as that call writes; zlib's output does not depend on how its
-    input is cut)."""
+    input is cut). It counts the bytes before compression: a snapshot /1 past its format's
+    cap is refused by every site once decompressed, so it is not written."""
 
     def __init__(self, out: IO[bytes]) -> None:
         self.out = out
         self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: a gzip header
+        self.size = 0
 
     def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > MAX_DOCUMENT_BYTES[REPLICA_SNAPSHOT]:
+            raise _too_large_for_v1()
         self.out.write(self.compressor.compress(data))
 
     def finish(self) -> None:
@@ -209,6 +218,16 @@ def _canonical_changes(
         first = False
         written.write(page)
     yield tail
+
+
+def _too_large_for_v1() -> HubError:
+    cap = readable_size(MAX_DOCUMENT_BYTES[REPLICA_SNAPSHOT])
+    return HubError(
+        f"Réplique trop grande pour le format 1 : un {REPLICA_SNAPSHOT} fait au plus {cap} "
+        "une fois décompressé, et aucun poste ne lirait celle-ci. Rien n'a été écrit. "
+        "Exportez-la au format 2 (--format 2, par défaut) et mettez à jour les postes d'une "
+        "version antérieure au 3 décembre 2026."
+    )
 
 
 def _pages(session: Session, until: int, dropped: set[int]) -> Iterator[list[str]]:

@@ -57,7 +57,7 @@ MAX_DOCUMENT_BYTES: dict[str, int] = {
     SITE_RECOVERY: 512 * MIB,  # every batch of the site with its acknowledgement
     REPLICA_PAGE: 512 * MIB,  # at most 100,000 changes
     REPLICA_PAGE_COMPACT: 512 * MIB,
-    REPLICA_SNAPSHOT: 512 * MIB,  # every change: 1,000,000 passes fit
+    REPLICA_SNAPSHOT: 512 * MIB,  # 34 bytes an attributed pass: 15M fit (a used one: 75 more)
     REPLICA_SNAPSHOT_LINES: 2048 * MIB,  # its lines: 34 bytes an attributed pass, 60M passes fit
     REPLICA_SEAL: 4 * KIB,  # a count, a digest and a signature: about 300 bytes
 }

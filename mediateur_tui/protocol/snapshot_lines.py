@@ -62,6 +62,23 @@ class NotSnapshotLines(ProtocolError):
         super().__init__(f"Ce fichier n'est pas une réplique {REPLICA_SNAPSHOT_LINES}.")
 
 
+def is_rewritten_head(stream: IO[bytes]) -> bool:
+    """Whether the stream's first line (gzip'd or not) is a pn-replica-snapshot/2 head
+    however it is encoded: a /2 whose head was re-encoded (spaces, keys in another order) no
+    longer begins with HEAD_START, so it is read as a /1, and this tells why that failed. Only
+    the first line is read, within MAX_SNAPSHOT_LINE_BYTES."""
+    try:
+        head = _parsed(next(_lines(_decompressed(stream)), b""), 1)
+    except ProtocolError:  # damaged gzip, a line too long or too deep, not JSON
+        return False
+    return isinstance(head, dict) and head.get("format") == REPLICA_SNAPSHOT_LINES
+
+
+def rewritten_head() -> ProtocolError:
+    """The refusal of a /2 whose head was re-encoded (`is_rewritten_head`)."""
+    return ProtocolError(f"Réplique mal formée (ligne 1 réécrite) : {_TAMPERED}.")
+
+
 class SnapshotWriter:
     """Writes a pn-replica-snapshot/2, gzip'd, to `out` as it comes: the head at once, the
     changes page by page, then the seal once the region signed it."""

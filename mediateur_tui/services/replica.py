@@ -55,7 +55,12 @@ from mediateur_tui.protocol.instants import parse_instant
 from mediateur_tui.protocol.key_sets import verify_region_document
 from mediateur_tui.protocol.replica_pages import expand_changes
 from mediateur_tui.protocol.signing import decode_key
-from mediateur_tui.protocol.snapshot_lines import NotSnapshotLines, SnapshotReader
+from mediateur_tui.protocol.snapshot_lines import (
+    NotSnapshotLines,
+    SnapshotReader,
+    is_rewritten_head,
+    rewritten_head,
+)
 from mediateur_tui.services.published_rulebooks import (
     check_received_rulebooks,
     check_rulebook_changes,
@@ -96,7 +101,8 @@ def import_replica_file(engine: Engine, path: Path, site_id: str | None = None) 
     """Verifies and applies a snapshot file: a pn-replica-snapshot/2 a line at a time, a
     pn-replica-snapshot/1 whole (`.json.gz` or plain JSON). A file is a /1 only when it does
     not begin as a /2 (snapshot_lines.HEAD_START): a /2 damaged in its first line is
-    refused as such, not read again as a /1."""
+    refused as such, not read again as a /1; nor is one whose head was re-encoded, when the
+    file then fails to be read as a /1."""
     with opened_document_file(path) as stream:
         try:
             reader = SnapshotReader(stream)
@@ -104,7 +110,21 @@ def import_replica_file(engine: Engine, path: Path, site_id: str | None = None) 
             reader = None
         if reader is not None:
             return apply_snapshot_lines(engine, reader, site_id)
-    return apply_snapshot(engine, read_replica_file(path), site_id)
+    try:
+        document = read_replica_file(path)
+    except ProtocolError as error:
+        if _has_rewritten_head(path):
+            raise rewritten_head() from error
+        raise
+    return apply_snapshot(engine, document, site_id)
+
+
+def _has_rewritten_head(path: Path) -> bool:
+    try:
+        with opened_document_file(path) as stream:
+            return is_rewritten_head(stream)
+    except ProtocolError:  # the file gone or unreadable since: the first error is the one said
+        return False
 
 
 def read_replica_file(path: Path) -> dict[str, Any]:

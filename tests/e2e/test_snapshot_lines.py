@@ -69,8 +69,8 @@ def exported(region: Region, tmp_path: Path) -> Path:
 def test_a_snapshot_v2_gives_the_replica_a_v1_gives(
     region: Region, exported: Path, make_site: Callable[[str], SiteDir], tmp_path: Path
 ) -> None:
-    """`export-replica --format 1` writes the pn-replica-snapshot/1 a site older than
-    December 2026 reads: a valid /1, signed, and the current site imports it too."""
+    """`export-replica --format 1` writes the pn-replica-snapshot/1 a site from before
+    3 December 2026 reads: a valid /1, signed, and the current site imports it too."""
     lines = gzip.decompress(exported.read_bytes()).splitlines()
     assert json.loads(lines[0])["format"] == "pn-replica-snapshot/2"
     old_file = tmp_path / "usb" / "ancienne-replique.json.gz"
@@ -114,7 +114,8 @@ def new_head(lines: list[bytes], **fields: object) -> list[bytes]:
 
 
 def spaced_head(lines: list[bytes]) -> list[bytes]:
-    """The same head re-encoded with spaces: no longer the bytes a /2 begins with."""
+    """The same head re-encoded with spaces: no longer the bytes a /2 begins with, so read
+    as a /1, which it is not; still told a modified /2, not « pas un document JSON valide »."""
     return [json.dumps(json.loads(lines[0])).encode() + b"\n", *lines[1:]]
 
 
@@ -144,7 +145,7 @@ TAMPERINGS: dict[str, tuple[Callable[[list[bytes]], list[bytes]], str]] = {
     ),
     "the key sets dropped": (lambda lines: new_head(lines, key_sets=[]), "empreinte"),
     "another until": (lambda lines: new_head(lines, until=10**6), "empreinte"),
-    "the head re-encoded with spaces": (spaced_head, "pas un document JSON valide"),
+    "the head re-encoded with spaces": (spaced_head, "ligne 1 réécrite"),
 }
 
 

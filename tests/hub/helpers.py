@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from mediateur_tui.domain.signatures import public_key_bytes
 from mediateur_tui.hub.database import Hub, HubSettings, read_session
@@ -284,10 +284,33 @@ def gzip_bomb(size: int) -> bytes:
 
 def snapshot_v1(hub: Hub) -> dict[str, Any]:
     """The signed pn-replica-snapshot/1 `export-replica --format 1` writes of `hub` (what a
-    site older than December 2026 reads), parsed back whole."""
+    site from before 3 December 2026 reads), parsed back whole."""
     buffer = io.BytesIO()
     write_snapshot(hub, buffer, REPLICA_SNAPSHOT)
     return load_json(buffer.getvalue(), REPLICA_SNAPSHOT)
+
+
+def expected_changes(hub: Hub) -> list[dict[str, Any]]:
+    """The changes a snapshot of `hub` must hold, found without the export's code: every
+    change of `hub_change` read whole in seq order, but each `released` one and the `used`
+    change it undoes (docs/protocol.md, "A snapshot")."""
+    with read_session(hub.engine) as session:
+        bodies = session.exec(select(HubChange.body).order_by(col(HubChange.seq))).all()
+    return without_released([json.loads(body) for body in bodies])
+
+
+def without_released(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    dropped: set[int] = set()
+    last_used: dict[str, int] = {}
+    for index, change in enumerate(changes):
+        if change["t"] == "used":
+            last_used[change["code"]] = index
+        elif change["t"] == "released":
+            dropped.add(index)
+            undone = last_used.pop(change["code"], None)
+            if undone is not None:
+                dropped.add(undone)
+    return [change for index, change in enumerate(changes) if index not in dropped]
 
 
 @dataclass(frozen=True)

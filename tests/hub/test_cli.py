@@ -10,13 +10,16 @@ import socket
 import stat
 import subprocess
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from contract import validate
 
+from mediateur_tui.domain.clock import fixed_clock
 from mediateur_tui.domain.french_cli import os_error_text
 from mediateur_tui.domain.signatures import key_fingerprint, new_private_key, public_key_bytes
+from mediateur_tui.hub import replica
 from mediateur_tui.hub.cli import main
 from mediateur_tui.hub.cli.exchange import serve_socket
 from mediateur_tui.hub.database import HubSettings, open_hub, resolve_settings
@@ -31,6 +34,7 @@ from mediateur_tui.protocol.formats import (
     ENROLMENT,
     ENROLMENT_REQUEST,
     MAX_DOCUMENT_BYTES,
+    REPLICA_SNAPSHOT,
     REPLICA_SNAPSHOT_LINES,
 )
 from mediateur_tui.protocol.signing import encode_key, region_signer, verify_document
@@ -251,6 +255,38 @@ def test_a_nested_file_gets_a_french_message_from_the_real_command(
         "Erreur : Document refusé : ses listes et objets sont imbriqués sur plus de 32 "
         "niveaux (un document du protocole en a bien moins).\n"
     )
+
+
+def test_a_snapshot_v1_past_its_cap_is_not_written(
+    hub_dir: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A /1 every site would refuse (past MAX_DOCUMENT_BYTES once decompressed) exits 2 and
+    leaves the file there as it was; at its very size it is written."""
+    monkeypatch.setattr(replica, "system_clock", fixed_clock(datetime(2026, 12, 4, tzinfo=UTC)))
+    d = ("--dir", str(hub_dir))
+    code, _, _ = run(
+        capsys, *d, "issue", "--programme", "HDFNUM", "--carnets", "3", "--size", "10",
+        "--valid-from", "2026-01-01", "--valid-until", "2026-12-31",
+    )  # fmt: skip
+    assert code == 0
+    folder = tmp_path / "usb"
+    path = folder / "replique.json.gz"
+    assert run(capsys, *d, "export-replica", "--format", "1", str(path))[0] == 0
+    exported = path.read_bytes()
+    size = len(zlib.decompress(exported, 31))
+    path.write_bytes(b"an older export")
+
+    monkeypatch.setitem(MAX_DOCUMENT_BYTES, REPLICA_SNAPSHOT, size - 1)
+    code, out, err = run(capsys, *d, "export-replica", "--format", "1", str(path))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "Réplique trop grande pour le format 1" in err and "--format 2" in err
+    assert [p.name for p in folder.iterdir()] == [path.name]  # no temporary file left
+    assert path.read_bytes() == b"an older export"
+
+    monkeypatch.setitem(MAX_DOCUMENT_BYTES, REPLICA_SNAPSHOT, size)
+    code, out, _ = run(capsys, *d, "export-replica", "--format", "1", str(path))
+    assert code == 0 and "Réplique exportée" in out
+    assert path.read_bytes() == exported
 
 
 def test_commands_need_an_initialised_hub(tmp_path: Path, capsys) -> None:

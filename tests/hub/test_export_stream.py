@@ -1,7 +1,9 @@
-"""The snapshot export streamed in pages as a pn-replica-snapshot/2: the same changes as the
-pn-replica-snapshot/1 `export-replica --format 1` writes (tests/hub/helpers.snapshot_v1), line
-for line, and a seal that seals exactly the bytes written, on SQLite and on PostgreSQL,
-with pages far smaller than the region so that every page boundary is crossed.
+"""The snapshot export streamed in pages as a pn-replica-snapshot/2, and the
+pn-replica-snapshot/1 `export-replica --format 1` writes (tests/hub/helpers.snapshot_v1): both
+hold, line for line, the changes found without the export's code
+(tests/hub/helpers.expected_changes: the change log read whole, the released passes dropped),
+and the /2 a seal that seals exactly the bytes written, on SQLite and on PostgreSQL, with pages
+far smaller than the region so that every page boundary is crossed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from .helpers import (
     SITE_B,
     World,
     cancellation,
+    change_bodies,
+    expected_changes,
     line,
     make_batch,
     make_declaration,
@@ -69,6 +73,10 @@ def test_the_streamed_export_holds_the_whole_documents_changes(world: World) -> 
     whole = snapshot_v1(hub)
     lines, exported = streamed(hub)
     head, changes, seal = json.loads(lines[0]), lines[1:-1], json.loads(lines[-1])
+    expected = expected_changes(hub)
+    logged = change_bodies(hub)
+    assert [change["t"] for change in logged].count("released") == 1
+    assert len(expected) == len(logged) - 2 > 3 * replica.EXPORT_PAGE
 
     assert head == {
         "format": REPLICA_SNAPSHOT_LINES,
@@ -76,7 +84,8 @@ def test_the_streamed_export_holds_the_whole_documents_changes(world: World) -> 
         "generated_at": whole["generated_at"],
         "key_sets": whole["key_sets"],
     }
-    assert [json.loads(change) for change in changes] == whole["changes"]
+    assert [json.loads(change) for change in changes] == expected
+    assert whole["changes"] == expected
     assert all(change.endswith(b"\n") and b"\n" not in change[:-1] for change in changes)
     assert exported == replica.Exported(len(changes), whole["until"])
     assert {key: value for key, value in seal.items() if key != "signature"} == {
@@ -96,18 +105,17 @@ def test_the_streamed_export_holds_the_whole_documents_changes(world: World) -> 
     validate(whole, REPLICA_SNAPSHOT)
     verify_region_document(whole, followed.keys, hub.region_id)  # the /1, signed whole
     read_back = snapshot(hub)
-    assert (read_back.head, read_back.changes, read_back.seal) == (
-        head,
-        whole["changes"],
-        seal,
-    )
+    assert (read_back.head, read_back.changes, read_back.seal) == (head, expected, seal)
 
 
 def test_a_region_without_releases_streams_every_change(world: World) -> None:
     receive_batch(world.hub, make_batch(world.sites[SITE_A], [line(world.fresh[0], AT)]), SITE_A)
     lines, exported = streamed(world.hub)
     whole = snapshot_v1(world.hub)
-    assert [json.loads(change) for change in lines[1:-1]] == whole["changes"]
+    expected = expected_changes(world.hub)
+    assert expected == change_bodies(world.hub)
+    assert [json.loads(change) for change in lines[1:-1]] == expected
+    assert whole["changes"] == expected
     assert json.loads(lines[-2])["t"] == "used"
     assert exported.changes == len(whole["changes"]) == json.loads(lines[-1])["changes"]
 

@@ -5,6 +5,7 @@ the caller's own work in the block is not relabelled as the file's."""
 from __future__ import annotations
 
 import errno
+import io
 import os
 from pathlib import Path
 
@@ -14,16 +15,24 @@ from mediateur_tui.protocol import files
 from mediateur_tui.protocol.errors import ProtocolError
 from mediateur_tui.protocol.files import opened_document_file
 
-PROC_MEM = Path("/proc/self/mem")  # a regular file whose read at offset 0 fails (EIO)
+PROC_FD = Path("/proc/self/fd")  # the process's open descriptors (Linux)
 
 
 def open_descriptors() -> int:
-    return len(os.listdir("/proc/self/fd"))
+    return len(os.listdir(PROC_FD))
 
 
-pytestmark = pytest.mark.skipif(not PROC_MEM.exists(), reason="Linux's /proc")
+needs_proc_fd = pytest.mark.skipif(not PROC_FD.is_dir(), reason="Linux's /proc/self/fd")
 
 
+class FailingFileIO(io.FileIO):
+    """A file whose every read fails as a USB key pulled out does (EIO)."""
+
+    def readinto(self, buffer: object) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+
+@needs_proc_fd
 def test_a_failing_fstat_is_refused_in_french_and_closes_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -44,14 +53,22 @@ def test_a_failing_fstat_is_refused_in_french_and_closes_the_file(
     assert open_descriptors() == before
 
 
-def test_a_failing_read_is_refused_in_french() -> None:
+def test_a_failing_read_is_refused_in_french(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "replique.json.gz"
+    path.write_bytes(b"{}")
+    monkeypatch.setattr(files.io, "FileIO", FailingFileIO)
     with (
-        opened_document_file(PROC_MEM) as stream,
-        pytest.raises(ProtocolError, match=f"Fichier illisible : {PROC_MEM}"),
+        opened_document_file(path) as stream,
+        pytest.raises(ProtocolError, match=f"Fichier illisible : {path}") as refused,
     ):
         stream.read(10)
+    assert isinstance(refused.value.__cause__, OSError)
+    assert refused.value.__cause__.errno == errno.EIO
 
 
+@needs_proc_fd
 def test_an_error_of_the_callers_block_is_not_said_of_the_file(tmp_path: Path) -> None:
     """The whole import runs in the block: its own OSError (the database's disk full) is not
     « Fichier illisible »."""

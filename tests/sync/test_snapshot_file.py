@@ -204,6 +204,49 @@ def test_a_file_damaged_in_its_first_line_is_said_damaged_not_of_another_type(
     assert site.dump() == before
 
 
+def rewritten(data: bytes, head: dict, rest: slice = slice(1, None)) -> bytes:
+    lines = gzip.decompress(data).splitlines(keepends=True)
+    return gzip.compress(json.dumps(head).encode() + b"\n" + b"".join(lines[rest]))
+
+
+def first_head(data: bytes) -> dict:
+    return json.loads(gzip.decompress(data).splitlines()[0])
+
+
+REWRITTEN_HEADS = {
+    "re-encoded with spaces": lambda data: rewritten(data, first_head(data)),
+    "keys in another order": lambda data: rewritten(
+        data, dict(sorted(first_head(data).items(), reverse=True))
+    ),
+    "spaced, alone (a JSON document)": lambda data: rewritten(data, first_head(data), slice(0, 0)),
+    "spaced, not gzip'd": lambda data: gzip.decompress(rewritten(data, first_head(data))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REWRITTEN_HEADS))
+def test_a_file_whose_head_was_rewritten_is_said_modified(
+    name: str, site: Site, region: Region, tmp_path: Path
+) -> None:
+    """A pn-replica-snapshot/2 whose head is valid JSON but not as the hub writes it no
+    longer begins as a /2 and fails as a /1: the site says it was modified, not « pas un
+    document JSON valide » nor « pas du type attendu »."""
+    path = region.snapshot_file(tmp_path / "r.json.gz")
+    path.write_bytes(REWRITTEN_HEADS[name](path.read_bytes()))
+    before = site.dump()
+    with pytest.raises(ProtocolError, match=r"ligne 1 réécrite.*a été modifié"):
+        import_replica_file(site.engine, path)
+    assert site.dump() == before
+
+
+def test_a_v1_that_is_not_json_is_still_said_so(site: Site, region: Region, tmp_path: Path) -> None:
+    """A file that is not a /2 whichever way its first line is read keeps the /1's error."""
+    path = tmp_path / "r.json.gz"
+    document = dump_json(region.snapshot())
+    path.write_bytes(gzip.compress(document[:-1]))
+    with pytest.raises(ProtocolError, match="ce n'est pas un document JSON valide"):
+        import_replica_file(site.engine, path)
+
+
 GROWN = Region()
 GROWN.standard()
 grow(GROWN)

@@ -66,9 +66,11 @@ def add_commands(commands: Commands) -> None:
         type=int,
         choices=sorted(SNAPSHOT_FORMATS),
         default=2,
-        help="2 : une ligne par changement, la mémoire ne grandit pas avec la région (2) ; "
-        "1 : le document d'avant, pour un poste d'une version antérieure à décembre 2026, "
-        "qui ne lit que celui-là",
+        help="2 (par défaut) : une ligne par changement, la mémoire ne grandit pas avec la "
+        "région ; "
+        "1 : le document d'avant, pour un poste d'une version antérieure au 3 décembre 2026, "
+        "qui ne lit que celui-là (il dit du format 2 « Fichier illisible : ce n'est pas un "
+        "document JSON valide. »)",
     )
 
     intake = commands.add("import-batch", "recevoir une remise (fichier)", _import_batch)
