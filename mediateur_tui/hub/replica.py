@@ -4,7 +4,7 @@ A page's `until` is the sequence number of its last change (the cursor to send n
 snapshot holds every change from the start (but passes released after their `used` change:
 `_dropped`) and the region's first public key, for a USB key, as JSON Lines sealed by a
 signed digest (pn-replica-snapshot/2, protocol/snapshot_lines.py), or on demand as the one
-signed document a site from before 3 December 2026 reads (pn-replica-snapshot/1). Both carry
+signed document a site of 3 December 2026 or earlier reads (pn-replica-snapshot/1). Both carry
 every key set the region published (hub.region_keys) and are signed by the key in service
 (a snapshot /2: its seal).
 Carnets carry their codes as a list, so a pass costs about 12 bytes on the wire, gzip'd; a
@@ -104,7 +104,7 @@ def write_snapshot(
     """Writes to `out` the snapshot, gzip'd: every change, but a pass's `released` change and
     the `used` change it undoes (see `_dropped`), with the region's first public key. As a
     pn-replica-snapshot/2 (protocol/snapshot_lines.py), sealed by the region; or, for a site
-    from before 3 December 2026, which reads only that (it calls a /2 « Fichier illisible : ce
+    of 3 December 2026 or earlier, which reads only that (it calls a /2 « Fichier illisible : ce
     n'est pas un document JSON valide. »), as the signed pn-replica-snapshot/1.
 
     The change log is read in pages, up to the last sequence number read first, in one read
@@ -226,7 +226,7 @@ def _too_large_for_v1() -> HubError:
         f"Réplique trop grande pour le format 1 : un {REPLICA_SNAPSHOT} fait au plus {cap} "
         "une fois décompressé, et aucun poste ne lirait celle-ci. Rien n'a été écrit. "
         "Exportez-la au format 2 (--format 2, par défaut) et mettez à jour les postes d'une "
-        "version antérieure au 3 décembre 2026."
+        "version du 3 décembre 2026 ou d'avant."
     )
 
 

@@ -70,7 +70,7 @@ def test_a_snapshot_v2_gives_the_replica_a_v1_gives(
     region: Region, exported: Path, make_site: Callable[[str], SiteDir], tmp_path: Path
 ) -> None:
     """`export-replica --format 1` writes the pn-replica-snapshot/1 a site from before
-    3 December 2026 reads: a valid /1, signed, and the current site imports it too."""
+    3 December 2026 or earlier reads: a valid /1, signed, and the current site imports it too."""
     lines = gzip.decompress(exported.read_bytes()).splitlines()
     assert json.loads(lines[0])["format"] == "pn-replica-snapshot/2"
     old_file = tmp_path / "usb" / "ancienne-replique.json.gz"

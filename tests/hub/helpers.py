@@ -284,7 +284,7 @@ def gzip_bomb(size: int) -> bytes:
 
 def snapshot_v1(hub: Hub) -> dict[str, Any]:
     """The signed pn-replica-snapshot/1 `export-replica --format 1` writes of `hub` (what a
-    site from before 3 December 2026 reads), parsed back whole."""
+    site of 3 December 2026 or earlier reads), parsed back whole."""
     buffer = io.BytesIO()
     write_snapshot(hub, buffer, REPLICA_SNAPSHOT)
     return load_json(buffer.getvalue(), REPLICA_SNAPSHOT)

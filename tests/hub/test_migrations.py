@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from migration_checks import revision_of, schema_diff
-from sqlalchemy import Column, MetaData, String, inspect, text
+from sqlalchemy import Column, MetaData, String, event, inspect, text
 
 from mediateur_tui.hub.database import (
     HUB_SCHEMA_REVISION,
@@ -474,10 +474,40 @@ def test_dropping_0010s_indexes_does_not_write_them_through_the_wal(
     before = database.stat().st_size
 
     engine = make_engine(sqlite_settings.database_url)
+    # As a build with SECURE_DELETE (Debian's) opens it: the migration's own setting is then
+    # all that keeps the WAL small, whatever this machine's SQLite.
+    event.listen(engine, "connect", lambda raw, _record: raw.execute("PRAGMA secure_delete=ON"))
     try:
         upgrade(engine)
         assert revision_of(engine) == HEAD
         assert wal.stat().st_size < before / 20
+    finally:
+        engine.dispose()
+
+
+def test_the_hubs_sqlite_connections_write_as_the_intake_expects(
+    sqlite_settings: HubSettings,
+) -> None:
+    """Durable commits, the WAL copied back every 10,000 pages and cut back to 64 MiB after."""
+    sqlite_settings.directory.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(sqlite_settings.database_url)
+    try:
+        with engine.connect() as connection:
+            pragmas = {
+                name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in (
+                    "journal_mode",
+                    "synchronous",
+                    "wal_autocheckpoint",
+                    "journal_size_limit",
+                )
+            }
+        assert pragmas == {
+            "journal_mode": "wal",
+            "synchronous": 2,  # FULL
+            "wal_autocheckpoint": 10_000,
+            "journal_size_limit": 64 * 1024 * 1024,
+        }
     finally:
         engine.dispose()
 

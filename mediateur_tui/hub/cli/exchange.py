@@ -68,7 +68,7 @@ def add_commands(commands: Commands) -> None:
         default=2,
         help="2 (par défaut) : une ligne par changement, la mémoire ne grandit pas avec la "
         "région ; "
-        "1 : le document d'avant, pour un poste d'une version antérieure au 3 décembre 2026, "
+        "1 : le document d'avant, pour un poste d'une version du 3 décembre 2026 ou d'avant, "
         "qui ne lit que celui-là (il dit du format 2 « Fichier illisible : ce n'est pas un "
         "document JSON valide. »)",
     )
