@@ -164,7 +164,7 @@ def _write_v1(
         "value": encode_key(value),
         "kid": hub.region_kid,
     }
-    zipped.write(b'],"key_sets":' + _json(key_sets) + b',"signature":' + _json(signature) + b"}")
+    zipped.write(b"]," + dump_json({"key_sets": key_sets, "signature": signature})[1:])
     zipped.finish()
     return written.count
 
@@ -214,7 +214,8 @@ def _canonical_changes(
     for page in pages:
         if not page:
             continue
-        yield (b"" if first else b",") + b",".join(_canonical(body) for body in page)
+        canonical = (canonical_bytes(json.loads(body)) for body in page)
+        yield (b"" if first else b",") + b",".join(canonical)
         first = False
         written.write(page)
     yield tail
@@ -290,16 +291,6 @@ def _dropped(session: Session, until: int) -> set[int]:
                 if undone is not None:
                     dropped.add(undone)
     return dropped
-
-
-def _json(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _canonical(body: str) -> bytes:
-    return json.dumps(
-        json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
 
 
 def last_sequence(hub: Hub) -> int:
