@@ -204,7 +204,7 @@ def _adopt_declared(session: Session, batch_id: str, declared: list[Decision]) -
     batch, and so does the pass an accepted one claimed (no second `used` change: the
     replicas know already)."""
     ids = [d.line.redemption_id for d in declared]
-    claimed = [d.line.redemption_id for d in declared if d.adopted]
+    claimed = [d.line for d in declared if d.adopted]
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         session.execute(
@@ -214,9 +214,14 @@ def _adopt_declared(session: Session, batch_id: str, declared: list[Decision]) -
         )
     for start in range(0, len(claimed), CHUNK):
         chunk = claimed[start : start + CHUNK]
+        # Found by code (the key: hub_used_pass has no index on redemption_id), each
+        # redemption id keeping exactly the claim of its declared line.
         session.execute(
             update(HubUsedPass)
-            .where(col(HubUsedPass.redemption_id).in_(chunk))
+            .where(
+                col(HubUsedPass.code).in_([item.code for item in chunk]),
+                col(HubUsedPass.redemption_id).in_([item.redemption_id for item in chunk]),
+            )
             .values(batch_id=batch_id)
         )
 
