@@ -213,14 +213,14 @@ def _adopt_declared(session: Session, batch_id: str, declared: list[Decision]) -
             .values(batch_id=batch_id)
         )
     for start in range(0, len(claimed), CHUNK):
-        chunk = claimed[start : start + CHUNK]
+        lines = claimed[start : start + CHUNK]
         # Found by code (the key: hub_used_pass has no index on redemption_id), each
         # redemption id keeping exactly the claim of its declared line.
         session.execute(
             update(HubUsedPass)
             .where(
-                col(HubUsedPass.code).in_([item.code for item in chunk]),
-                col(HubUsedPass.redemption_id).in_([item.redemption_id for item in chunk]),
+                col(HubUsedPass.code).in_([item.code for item in lines]),
+                col(HubUsedPass.redemption_id).in_([item.redemption_id for item in lines]),
             )
             .values(batch_id=batch_id)
         )
