@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, false
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -290,10 +290,12 @@ class HubAttribution(HubTable, table=True):
     """
 
     __tablename__ = "hub_attribution"
+    # An experiment's quota sums its category's attributions within a window (revision 0011).
+    __table_args__ = (Index("ix_hub_attribution_category_received_on", "category", "received_on"),)
     id: str = Field(primary_key=True)
     site_id: str = Field(foreign_key="hub_site.id", index=True)
     beneficiary_ref: str = Field(index=True)
-    category: str = Field(index=True)
+    category: str
     rulebook: str
     received_on: date
     attributed_at: datetime

@@ -363,8 +363,9 @@ def _upsert_programme(session: Session, spec: ProgrammeSpec) -> tuple[HubProgram
         return programme, True
     before = programme_change(programme)
     if spec.valid_until is not None and spec.valid_until != programme.valid_until:
+        # By its carnets, whose programme is indexed: every carnet has its passes.
         has_passes = session.exec(
-            select(HubPass.code).where(HubPass.programme_id == programme_id).limit(1)
+            select(HubCarnet.id).where(HubCarnet.programme_id == programme_id).limit(1)
         ).first()
         if has_passes is not None:
             raise HubError(

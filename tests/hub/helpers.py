@@ -6,6 +6,7 @@ the site-side code.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import secrets
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from mediateur_tui.domain.rulebooks import LyceeCriteria, Rulebook, default_rulebooks
 from mediateur_tui.domain.signatures import public_key_bytes
 from mediateur_tui.hub.database import Hub, HubSettings, read_session
 from mediateur_tui.hub.enrolment import complete_enrolment, enrol_site
@@ -43,6 +45,8 @@ VALID_FROM = date(2026, 1, 1)
 VALID_UNTIL = date(2026, 12, 31)
 GRACE_UNTIL = date(2027, 1, 31)
 REVOKED_ON = date(2026, 11, 10)
+LYCEE = "Lycée Camille Desmoulins"
+NEW_BOOK = next(book for book in default_rulebooks() if book.id == "hdf-2022-02")
 
 
 @dataclass
@@ -331,3 +335,18 @@ def snapshot(hub: Hub) -> Snapshot:
     reader = SnapshotReader(buffer)
     changes = list(reader.changes())
     return Snapshot(reader.head, changes, reader.seal)
+
+
+def lycee_book(max_passes: int = 4000) -> Rulebook:
+    """The 2022 version with the lycée experiment's criteria and establishments filled in (a
+    later deliberation), as tests/domain/test_attribution.py builds it."""
+    lycee = NEW_BOOK.categories["lycee"]
+    assert lycee.experiment is not None
+    experiment = dataclasses.replace(
+        lycee.experiment,
+        establishments=(LYCEE,),
+        criteria=LyceeCriteria("Élèves des établissements désignés", ()),
+        max_passes=max_passes,
+    )
+    filled = dataclasses.replace(lycee, experiment=experiment)
+    return dataclasses.replace(NEW_BOOK, categories={**NEW_BOOK.categories, "lycee": filled})

@@ -23,7 +23,7 @@ from contract import validate
 from sqlalchemy import event
 from sqlmodel import select
 
-from mediateur_tui.domain.rulebooks import LyceeCriteria, Rulebook, default_rulebooks
+from mediateur_tui.domain.rulebooks import Rulebook, default_rulebooks
 from mediateur_tui.hub.attributions import receive_attributions as hub_receive_attributions
 from mediateur_tui.hub.cli import main
 from mediateur_tui.hub.database import (
@@ -46,6 +46,8 @@ from mediateur_tui.protocol.formats import MAX_ATTRIBUTIONS_PER_DOCUMENT
 from mediateur_tui.protocol.signing import decode_key, region_signer, sign_document, verify_document
 
 from .helpers import (
+    LYCEE,
+    NEW_BOOK,
     PROGRAMME,
     SITE_A,
     Site,
@@ -54,6 +56,7 @@ from .helpers import (
     change_bodies,
     enrol,
     line,
+    lycee_book,
     make_attributions,
     make_batch,
     random_id,
@@ -67,8 +70,6 @@ PENDING = (
     "Les critères d'attribution et les conditions de l'expérimentation auprès des lycéens "
     "feront l'objet d'une délibération ultérieure : aucune demande ne peut encore être acceptée."
 )
-LYCEE = "Lycée Camille Desmoulins"
-NEW_BOOK = next(book for book in default_rulebooks() if book.id == "hdf-2022-02")
 
 
 @dataclass
@@ -563,21 +564,6 @@ def test_the_hub_picks_the_rulebook_in_force(region: Region) -> None:
         "cette attribution en remet 10."
     )
     assert stored(region.hub)[items[5]["id"]].rulebook == "hdf-2022-02"  # as the site sent it
-
-
-def lycee_book(max_passes: int = 4000) -> Rulebook:
-    """The 2022 version with the lycée experiment's criteria and establishments filled in (a
-    later deliberation), as tests/domain/test_attribution.py builds it."""
-    lycee = NEW_BOOK.categories["lycee"]
-    assert lycee.experiment is not None
-    experiment = dataclasses.replace(
-        lycee.experiment,
-        establishments=(LYCEE,),
-        criteria=LyceeCriteria("Élèves des établissements désignés", ()),
-        max_passes=max_passes,
-    )
-    filled = dataclasses.replace(lycee, experiment=experiment)
-    return dataclasses.replace(NEW_BOOK, categories={**NEW_BOOK.categories, "lycee": filled})
 
 
 def test_the_lycee_quota_of_4000_passes_stops_the_request_that_would_pass_it(

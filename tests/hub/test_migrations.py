@@ -485,6 +485,48 @@ def test_dropping_0010s_indexes_does_not_write_them_through_the_wal(
         engine.dispose()
 
 
+def test_a_database_at_0010_finds_attributions_by_category_and_day_and_keeps_them(
+    settings: HubSettings,
+):
+    """0011: hub_attribution's index on the category alone becomes one on (category,
+    received_on); its rows stay."""
+    old = engine_at(settings, "0010")
+    at = {"at": BATCH_RECEIVED_AT}
+    with old.begin() as connection:
+        connection.execute(
+            text("INSERT INTO hub_site (id, name, created_at) VALUES ('A', 'PIMMS', :at)"), at
+        )
+        connection.execute(
+            text(
+                "INSERT INTO hub_attribution (id, site_id, beneficiary_ref, category, rulebook, "
+                "received_on, attributed_at, accompanied, carnets, passes, verdict, message, "
+                "beneficiary_passes, received_at) VALUES ('T1', 'A', 'B1', 'lycee', "
+                "'hdf-2022-02', '2022-03-01', :at, false, '[\"C1\"]', 10, 'accepted', '', 10, :at)"
+            ),
+            at,
+        )
+    before = {index["name"] for index in inspect(old).get_indexes("hub_attribution")}
+    old.dispose()
+
+    engine = open_engine(settings)
+    try:
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, hub_registry.metadata) == []
+        indexes = {
+            index["name"]: index["column_names"]
+            for index in inspect(engine).get_indexes("hub_attribution")
+        }
+        assert before - set(indexes) == {"ix_hub_attribution_category"}
+        assert indexes["ix_hub_attribution_category_received_on"] == ["category", "received_on"]
+        with engine.begin() as connection:
+            rows = text("SELECT id, category, received_on, passes FROM hub_attribution")
+            assert [(r[0], r[1], str(r[2]), r[3]) for r in connection.execute(rows)] == [
+                ("T1", "lycee", "2022-03-01", 10)
+            ]
+    finally:
+        engine.dispose()
+
+
 def test_the_hubs_sqlite_connections_write_as_the_intake_expects(
     sqlite_settings: HubSettings,
 ) -> None:
