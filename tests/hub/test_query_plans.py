@@ -1,24 +1,31 @@
-"""No statement of the hub's everyday work reads a large table whole.
+"""No statement of the hub's everyday work reads a large table whole, on SQLite and PostgreSQL.
 
 A region holds millions of passes, used passes, lines and changes: a statement that scans one
 of those tables costs seconds at that scale while a small test database answers it at once.
-So every statement the hub sends while it takes declarations, batches, cancellations, replica
-pages and a site's recovery is captured where SQLite receives it (a trace callback on each of
-the engine's connections: the hub also runs statements on the DB-API connection directly) and
-explained by SQLite: none may SCAN a table that grows with the region, nor SEARCH it by a
-column of few values alone (a category, a month): a SEARCH through a key, or an index that
-narrows to a site, a pass or a window, is what scales. Attributions and issues are explained
-the same way.
+So every statement the hub sends while it takes declarations, batches, cancellations and
+attributions, serves replica pages, a site's recovery and its statement, and issues carnets is
+planned by the database itself, on every connection the engine opens (the hub also runs
+statements on the DB-API connection directly):
+
+- SQLite: each statement is captured where SQLite receives it (a trace callback) and explained;
+  none may SCAN a table that grows with the region, nor SEARCH it by a column of few values
+  alone (a category, a month). A SEARCH through a key, or through an index that narrows to a
+  site, a pass or a window, is what scales.
+- PostgreSQL: auto_explain sends the plan of each statement as it ran, sequential scans priced
+  out (`enable_seqscan = off`), so a table read whole is one that no index could serve; none
+  may read a growing table sequentially, or through an index without a condition.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -66,10 +73,7 @@ GROWING = {
 }
 
 
-def test_everyday_statements_search_the_growing_tables_never_scan_them(
-    sqlite_world: World,
-) -> None:
-    world = sqlite_world
+def test_everyday_statements_search_the_growing_tables_never_scan_them(world: World) -> None:
     hub, site_a, site_b = world.hub, world.sites[SITE_A], world.sites[SITE_B]
     codes = world.fresh
 
@@ -90,18 +94,16 @@ def test_everyday_statements_search_the_growing_tables_never_scan_them(
         site_recovery(hub, SITE_A)
         build_statement(hub, SITE_A, "2026-11")
 
-    statements = _statements_during(hub, everyday_work)
-    assert any(s.startswith("UPDATE hub_used_pass") for s in statements)  # the adoption
-    assert any('FROM "hub_pass"' in s for s in statements)  # the reconciliation's reads
-    assert _whole_reads(hub, statements) == {}
+    plans = _plans_during(hub, everyday_work)
+    assert any(s.startswith("UPDATE hub_used_pass") for s in plans)  # the adoption
+    assert any('FROM "hub_pass"' in s for s in plans)  # the reconciliation's reads
+    assert _whole_reads(plans) == {}
 
 
-def test_attributions_and_issues_read_a_window_not_a_whole_category(
-    sqlite_world: World,
-) -> None:
+def test_attributions_and_issues_read_a_window_not_a_whole_category(world: World) -> None:
     """An experiment's quota sums its category's attributions within its window, and a new
     issue checks whether its programme's end of validity may still change."""
-    hub = sqlite_world.hub
+    hub = world.hub
     distributor = enrol(hub, "LE-CATEAU-PIMMS", "PIMMS", distributor=True)
     carnets = [c.id for c in issue(hub, ProgrammeSpec(id=PROGRAMME), carnets=2, size=10).carnets]
     books = [*default_rulebooks()[:-1], lycee_book()]
@@ -119,10 +121,10 @@ def test_attributions_and_issues_read_a_window_not_a_whole_category(
         with pytest.raises(HubError, match="ne peut plus changer"):
             issue(hub, ProgrammeSpec(id=PROGRAMME, valid_until=date(2027, 6, 30)), 1, 10)
 
-    statements = _statements_during(hub, attribution_work)
-    assert any("sum(hub_attribution.passes)" in s for s in statements)  # the quota
-    assert any("LIMIT 1" in s and "programme_id" in s for s in statements)  # the issue's check
-    assert _whole_reads(hub, statements) == {}
+    plans = _plans_during(hub, attribution_work)
+    assert any("sum(hub_attribution.passes)" in s for s in plans)  # the quota
+    assert any("LIMIT" in s and "programme_id =" in s for s in plans)  # the issue's check
+    assert _whole_reads(plans) == {}
 
 
 def test_the_check_tells_a_search_by_a_category_alone_from_one_by_a_window() -> None:
@@ -140,70 +142,156 @@ def test_the_check_tells_a_search_by_a_category_alone_from_one_by_a_window() -> 
     assert _whole_read(window) is None
     assert _whole_read("SEARCH hub_pass USING INDEX sqlite_autoindex_hub_pass_1 (code=?)") is None
     assert _whole_read("SCAN region_keys") is None  # not a table that grows
+    assert _whole_read("Seq Scan on hub_pass") == "hub_pass"
+    assert _whole_read("Index Scan on hub_change without a condition") == "hub_change"
+    assert _whole_read("Index Only Scan on hub_used_pass") is None
+    assert _whole_read("Seq Scan on hub_region") is None
+
+
+def test_a_postgresql_plan_tells_an_ordered_read_of_everything_from_a_limited_one() -> None:
+    def index_scan(table: str, **condition: str) -> dict[str, Any]:
+        return {"Node Type": "Index Scan", "Relation Name": table, **condition}
+
+    everything = {"Node Type": "Sort", "Plans": [index_scan("hub_change")]}
+    assert _postgres_scans(everything) == ["Index Scan on hub_change without a condition"]
+    latest = {"Node Type": "Limit", "Plans": [index_scan("hub_change")]}
+    assert _postgres_scans(latest) == ["Index Scan on hub_change"]
+    joined = {
+        "Node Type": "Nested Loop",
+        "Plans": [
+            {"Node Type": "Seq Scan", "Relation Name": "hub_used_pass"},
+            index_scan("hub_pass", **{"Index Cond": "(code = hub_used_pass.code)"}),
+        ],
+    }
+    assert _postgres_scans(joined) == ["Seq Scan on hub_used_pass", "Index Scan on hub_pass"]
 
 
 _EXPLAINED = ("SELECT", "UPDATE", "DELETE", "WITH", "INSERT INTO")
 # Columns whose values are few: a search by them alone reads a share of the table that grows
 # with the region (a category's attributions of every year, a month's batches of every site).
 _FEW_VALUES = {"category", "period", "programme_id", "verdict", "kind"}
+# PostgreSQL's plans of every statement, sent to the client as notices; with sequential scans
+# priced out, a table read whole is one no index could serve.
+_POSTGRES_SESSION = (
+    "LOAD 'auto_explain'",
+    "SET auto_explain.log_min_duration = 0",
+    "SET auto_explain.log_nested_statements = on",
+    "SET auto_explain.log_format = json",
+    "SET auto_explain.log_level = notice",
+    "SET client_min_messages = notice",
+    "SET enable_seqscan = off",
+)
 
 
-def _statements_during(hub: Hub, work: Callable[[], None]) -> list[str]:
-    """The statements SQLite received while `work` ran (parameters written in) that read or
-    write rows, captured on every connection the engine opened meanwhile."""
+def _plans_during(hub: Hub, work: Callable[[], None]) -> dict[str, list[str]]:
+    """Each statement that read or wrote rows while `work` ran, with the steps of its plan:
+    SQLite's EXPLAIN QUERY PLAN details ("SEARCH hub_pass USING …"), or PostgreSQL's scans of a
+    table ("Seq Scan on hub_pass", "Index Scan on hub_pass", and "… without a condition")."""
+    if hub.engine.dialect.name == "postgresql":
+        return _postgres_plans_during(hub, work)
+    return _sqlite_plans_during(hub, work)
+
+
+def _sqlite_plans_during(hub: Hub, work: Callable[[], None]) -> dict[str, list[str]]:
+    """Statements captured where SQLite receives them (parameters written in), on every
+    connection the engine opens meanwhile, then explained."""
     statements: list[str] = []
 
     def trace(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         dbapi_connection.set_trace_callback(statements.append)
 
-    hub.engine.dispose()  # every connection from now on is a new one, traced
-    event.listen(hub.engine, "connect", trace)
-    try:
-        work()
-    finally:
-        hub.engine.dispose()
-        event.remove(hub.engine, "connect", trace)
-    return [s for s in statements if s.lstrip().upper().startswith(_EXPLAINED)]
-
-
-def _whole_reads(hub: Hub, statements: list[str]) -> dict[str, str]:
-    """Each statement whose plan reads a growing table whole, or by a column of few values
-    alone, with that plan step."""
+    _run_on_new_connections(hub, trace, work)
     database = make_url(hub.settings.database_url).database
     assert database is not None
     explain = sqlite3.connect(database)
     try:
         return {
-            statement: detail
+            statement: [row[3] for row in explain.execute(f"EXPLAIN QUERY PLAN {statement}")]
             for statement in statements
-            for detail in _plan(explain, statement)
-            if _whole_read(detail, _reads_one_row(statement)) is not None
+            if statement.lstrip().upper().startswith(_EXPLAINED)
         }
     finally:
         explain.close()
 
 
-def _plan(connection: sqlite3.Connection, statement: str) -> list[str]:
-    rows = connection.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall()
-    return [row[3] for row in rows]
+def _postgres_plans_during(hub: Hub, work: Callable[[], None]) -> dict[str, list[str]]:
+    """Plans as PostgreSQL executed them (auto_explain), on every connection the engine opens
+    meanwhile: COPY and the statements run on the DB-API connection included."""
+    plans: dict[str, list[str]] = {}
+
+    def record(notice: psycopg.errors.Diagnostic) -> None:
+        text = notice.message_primary or ""
+        if "plan:" in text:
+            plan = json.loads(text.split("plan:", 1)[1])
+            plans[plan["Query Text"]] = _postgres_scans(plan["Plan"])
+
+    def explain_all(dbapi_connection: psycopg.Connection, _record: object) -> None:
+        dbapi_connection.add_notice_handler(record)
+        with dbapi_connection.cursor() as cursor:
+            for setting in _POSTGRES_SESSION:
+                cursor.execute(setting)
+        dbapi_connection.commit()  # a SET rolled back with the pool's reset would be undone
+
+    _run_on_new_connections(hub, explain_all, work)
+    return plans
+
+
+def _run_on_new_connections(hub: Hub, on_connect: Callable[..., None], work: Callable[[], None]):
+    hub.engine.dispose()  # every connection from now on is a new one
+    event.listen(hub.engine, "connect", on_connect)
+    try:
+        work()
+    finally:
+        hub.engine.dispose()
+        event.remove(hub.engine, "connect", on_connect)
+
+
+def _postgres_scans(node: dict[str, Any], limited: bool = False) -> list[str]:
+    """The scans of tables in a PostgreSQL plan, as "<Node Type> on <table>", an index scan
+    with no condition (the whole index, in order) said so unless a Limit above stops it."""
+    limited = limited or node["Node Type"] == "Limit"
+    scans = []
+    if "Relation Name" in node:
+        step = f"{node['Node Type']} on {node['Relation Name']}"
+        whole = node["Node Type"] in ("Index Scan", "Index Only Scan") and "Index Cond" not in node
+        scans.append(f"{step} without a condition" if whole and not limited else step)
+    for child in node.get("Plans", []):
+        scans += _postgres_scans(child, limited)
+    return scans
+
+
+def _whole_reads(plans: dict[str, list[str]]) -> dict[str, str]:
+    """Each statement with a plan step that reads a growing table whole, or by a column of
+    few values alone, and that step."""
+    return {
+        statement: step
+        for statement, steps in plans.items()
+        for step in steps
+        if _whole_read(step, _reads_one_row(statement)) is not None
+    }
 
 
 def _reads_one_row(statement: str) -> bool:
     """An existence check: a SEARCH stops at its first row (a SCAN may read all before it)."""
-    return re.search(r"\bLIMIT 1\b", statement) is not None
+    return re.search(r"\bLIMIT (1|\$\d+::INTEGER)\b", statement) is not None
 
 
-def _whole_read(detail: str, one_row: bool = False) -> str | None:
-    """The growing table a plan step reads whole ("SCAN hub_line", "SCAN hub_line USING
-    INDEX …") or, unless the statement wants `one_row`, by columns of few values alone
-    ("SEARCH … (category=?)"); else None."""
-    words = detail.split()
+def _whole_read(step: str, one_row: bool = False) -> str | None:
+    """The growing table a plan step reads whole (SQLite: "SCAN hub_line", "SCAN hub_line
+    USING INDEX …"; PostgreSQL: "Seq Scan on hub_line", "Index Scan on hub_line without a
+    condition") or, unless the statement wants `one_row`, by columns of few values alone
+    (SQLite: "SEARCH … (category=?)"); else None."""
+    words = step.split()
+    if step.startswith(("Seq Scan on ", "Index Scan on ", "Index Only Scan on ")):
+        table = words[-1] if not step.endswith("without a condition") else words[-4]
+        whole = step.startswith("Seq Scan") or step.endswith("without a condition")
+        return table if whole and table in GROWING else None
     if len(words) < 2 or words[1] not in GROWING:
         return None
     if words[0] == "SCAN":
         return words[1]
-    if words[0] == "SEARCH" and detail.endswith(")") and not one_row:
-        terms = detail[detail.rindex("(") + 1 : -1].split(" AND ")
+    if words[0] == "SEARCH" and step.endswith(")") and not one_row:
+        terms = step[step.rindex("(") + 1 : -1].split(" AND ")
         columns = {re.split("[=<>]", term, maxsplit=1)[0] for term in terms}
         return words[1] if columns <= _FEW_VALUES else None
     return None
