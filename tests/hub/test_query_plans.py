@@ -148,6 +148,16 @@ def test_the_check_tells_a_search_by_a_category_alone_from_one_by_a_window() -> 
     assert _whole_read("Seq Scan on hub_region") is None
 
 
+def test_a_table_sqlite_names_by_its_alias_is_still_known() -> None:
+    explain = sqlite3.connect(":memory:")
+    try:
+        explain.execute("CREATE TABLE hub_line (code TEXT, site_id TEXT)")
+        aliased = "SELECT l.code AS code FROM hub_line AS l WHERE l.site_id = 'A'"
+        assert _sqlite_steps(explain, aliased) == ["SCAN hub_line"]
+    finally:
+        explain.close()
+
+
 def test_a_postgresql_plan_tells_an_ordered_read_of_everything_from_a_limited_one() -> None:
     def index_scan(table: str, **condition: str) -> dict[str, Any]:
         return {"Node Type": "Index Scan", "Relation Name": table, **condition}
@@ -206,12 +216,29 @@ def _sqlite_plans_during(hub: Hub, work: Callable[[], None]) -> dict[str, list[s
     explain = sqlite3.connect(database)
     try:
         return {
-            statement: [row[3] for row in explain.execute(f"EXPLAIN QUERY PLAN {statement}")]
+            statement: _sqlite_steps(explain, statement)
             for statement in statements
             if statement.lstrip().upper().startswith(_EXPLAINED)
         }
     finally:
         explain.close()
+
+
+def _sqlite_steps(explain: sqlite3.Connection, statement: str) -> list[str]:
+    """SQLite's plan steps, each table named as itself (SQLite names an aliased table by its
+    alias: "SCAN l" for `hub_line AS l`)."""
+    aliases = {
+        alias: table
+        for table, alias in re.findall(r'"?(\w+)"? AS "?(\w+)"?', statement)
+        if table in GROWING
+    }
+    steps = []
+    for row in explain.execute(f"EXPLAIN QUERY PLAN {statement}"):
+        words = row[3].split(" ")
+        if len(words) > 1 and words[1] in aliases:
+            words[1] = aliases[words[1]]
+        steps.append(" ".join(words))
+    return steps
 
 
 def _postgres_plans_during(hub: Hub, work: Callable[[], None]) -> dict[str, list[str]]:
