@@ -15,12 +15,19 @@ then measures:
   its floor: the same rows (lines, used passes, changes) written with the driver alone, one
   transaction per batch (sqlite3 executemany; psycopg COPY).
 
+With --declared-first, every batch's lines are declared before the timed intake, as sites do
+each day: one signed pn-declaration/1 per site and day of its lines (`receive_declaration` in
+process on SQLite; POST /v1/declarations on PostgreSQL, like the batches), timed as its own
+figure; the batches then adopt those declared lines (hub.intake), which the bench checks after
+the intake (every declared line in a batch).
+
 PostgreSQL is a throwaway cluster (tests/hub/postgres.py: initdb in a temp dir, 127.0.0.1,
 fsync off). It prints figures beside their goals; it asserts nothing on time.
 
     .venv/bin/python bench/bench_hub_region.py                      # 10M passes, 5,000 × 200
     .venv/bin/python bench/bench_hub_region.py --passes 200000 --sites 500
     .venv/bin/python bench/bench_hub_region.py --backend sqlite
+    .venv/bin/python bench/bench_hub_region.py --backend sqlite --declared-first
 """
 
 from __future__ import annotations
@@ -41,18 +48,32 @@ from typing import Any
 
 import httpx
 from bench_hub_intake import PROGRAMME, REGION_ID, Site, _batches, _enrol, wait_until_healthy
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, func, select, update
+from sqlmodel import col
 
 from mediateur_tui.hub.changes import encode_change, used_change
-from mediateur_tui.hub.database import SQLITE_WRITE_PRAGMAS, Hub, HubSettings, write_session
+from mediateur_tui.hub.database import (
+    SQLITE_WRITE_PRAGMAS,
+    Hub,
+    HubSettings,
+    read_session,
+    write_session,
+)
+from mediateur_tui.hub.declarations import receive_declaration
 from mediateur_tui.hub.intake import receive_batch
-from mediateur_tui.hub.models import HubCarnet, hub_registry
+from mediateur_tui.hub.models import HubCarnet, HubDeclaredLine, hub_registry
 from mediateur_tui.hub.registry import MAX_CARNETS_PER_ISSUE, ProgrammeSpec, init_region, issue
 from mediateur_tui.hub.replica import DEFAULT_PAGE_LIMIT
 from mediateur_tui.protocol.documents import dump_gzip_json, load_json
-from mediateur_tui.protocol.formats import ACK, REPLICA_PAGE, REPLICA_PAGE_COMPACT
+from mediateur_tui.protocol.formats import (
+    ACK,
+    DECLARATION_ANSWER,
+    REPLICA_PAGE,
+    REPLICA_PAGE_COMPACT,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.hub.helpers import make_declaration
 from tests.hub.postgres import find_bin_dir, start_cluster
 
 INTAKE_SQLITE_GOAL = 10_000
@@ -71,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=200, help="lines per site's batch")
     parser.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--declared-first",
+        action="store_true",
+        help="declare every batch's lines (one declaration a site a day) before the intake",
+    )
     args = parser.parse_args(argv)
     if args.sites * args.lines > args.passes:
         parser.error("--sites × --lines must not exceed --passes")
@@ -102,15 +128,22 @@ def _backend(args: argparse.Namespace, postgres: bool) -> None:
         hub, codes = _issue_region(folder, url, args.passes)
         sites = [_enrol(hub, f"SITE-{n:04d}", f"Site {n}") for n in range(args.sites)]
         batches = _batches(sites, codes, args.lines, random.Random(args.seed))
+        declarations = _declarations(sites, batches) if args.declared_first else []
         del codes
         hub.engine.dispose()
         _export(folder, url if postgres else None)
         workers = HTTP_WORKERS if postgres else 1
         with _Server(folder, url if postgres else None, workers) as server:
-            _pull(server, sites[0])
+            _pull(server, sites[0])  # before the declarations: their changes are not pulled
             if postgres:
-                elapsed, lines = _post_all(server, sites, batches)
+                if declarations:
+                    declared = _post_all(server, sites, declarations, DECLARATIONS_ROUTE)
+                    _print_declared(*declared, len(declarations))
+                elapsed, lines = _post_all(server, sites, batches, BATCHES_ROUTE)
         if not postgres:
+            if declarations:
+                declared = _declare_in_process(hub, declarations)
+                _print_declared(*declared, len(declarations))
             started = time.perf_counter()
             lines = sum(len(receive_batch(hub, b, b["site_id"]).ack["lines"]) for b in batches)
             elapsed = time.perf_counter() - started
@@ -123,6 +156,8 @@ def _backend(args: argparse.Namespace, postgres: bool) -> None:
             f"alone) {floor_rate:,.0f} lines/s, ratio {floor_rate / rate:.2f}×; goal ≥ {goal:,}"
             f" lines/s {'met' if rate >= goal else 'NOT met'}"
         )
+        if declarations:
+            _check_adopted(hub, declared[1])
     finally:
         if cluster is not None:
             cluster.stop()
@@ -244,18 +279,66 @@ def _pull(server: _Server, site: Site) -> None:
     )
 
 
+def _declarations(sites: list[Site], batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every batch's lines (the same redemptions and session) as its site declares them: one
+    pn-declaration/1 per site and day of `redeemed_at`, declared that evening, day by day."""
+    by_id = {site.id: site for site in sites}
+    days: dict[str, list[dict[str, Any]]] = {}
+    for batch in batches:
+        site = by_id[batch["site_id"]]
+        lines: dict[str, list[dict[str, Any]]] = {}
+        for item in batch["redemptions"]:
+            lines.setdefault(item["redeemed_at"][:10], []).append(item)
+        for day, items in lines.items():
+            declaration = make_declaration(site, items, declared_at=f"{day}T18:00:00Z")
+            days.setdefault(day, []).append(declaration)
+    return [declaration for day in sorted(days) for declaration in days[day]]
+
+
+def _declare_in_process(hub: Hub, declarations: list[dict[str, Any]]) -> tuple[float, int]:
+    started = time.perf_counter()
+    lines = sum(len(receive_declaration(hub, d, d["site_id"])["lines"]) for d in declarations)
+    return time.perf_counter() - started, lines
+
+
+def _print_declared(elapsed: float, lines: int, documents: int) -> None:
+    print(
+        f"declare   {lines:,} lines in {documents:,} declarations (a site's day each) in "
+        f"{elapsed:.1f} s: {lines / elapsed:,.0f} lines/s (measured; no goal)"
+    )
+
+
+def _check_adopted(hub: Hub, declared: int) -> None:
+    """Every declared line now belongs to a batch: the intake took the adoption path."""
+    count = select(func.count()).select_from(HubDeclaredLine)
+    with read_session(hub.engine) as session:
+        stored = session.scalar(count)
+        outside = session.scalar(count.where(col(HubDeclaredLine.batch_id).is_(None)))
+    hub.engine.dispose()
+    if stored != declared or outside != 0:
+        raise SystemExit(f"{declared:,} lines declared, {stored:,} stored, {outside:,} not adopted")
+    print(f"adopted   {stored:,} declared lines, every one now in its batch")
+
+
+BATCHES_ROUTE = ("/v1/batches", ACK)
+DECLARATIONS_ROUTE = ("/v1/declarations", DECLARATION_ANSWER)
+
+
 def _post_all(
-    server: _Server, sites: list[Site], batches: list[dict[str, Any]]
+    server: _Server, sites: list[Site], documents: list[dict[str, Any]], route: tuple[str, str]
 ) -> tuple[float, int]:
+    """Posts every document gzip'd to `route` (its path, its answer's format) from 4 clients;
+    (seconds, lines answered)."""
+    path, answer = route
     keys = {site.id: site.api_key for site in sites}
-    bodies = [(keys[b["site_id"]], dump_gzip_json(b)) for b in batches]
+    bodies = [(keys[d["site_id"]], dump_gzip_json(d)) for d in documents]
     local = threading.local()
 
     def post(item: tuple[str, bytes]) -> int:
         if not hasattr(local, "client"):
             local.client = httpx.Client(base_url=server.base, timeout=600)
         response = local.client.post(
-            "/v1/batches",
+            path,
             content=item[1],
             headers={
                 "Authorization": f"Bearer {item[0]}",
@@ -265,7 +348,7 @@ def _post_all(
             },
         )
         response.raise_for_status()
-        return len(load_json(response.content, ACK)["lines"])
+        return len(load_json(response.content, answer)["lines"])
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=HTTP_WORKERS) as pool:

@@ -194,6 +194,7 @@ def make_declaration(
     declaration_id: str | None = None,
     region_id: str = REGION_ID,
     site_id: str | None = None,
+    declared_at: str = "2026-11-12T10:05:00Z",
     sign: bool = True,
 ) -> dict[str, Any]:
     """A pn-declaration/1 of `site` (signed by its key), as a site writes it."""
@@ -202,7 +203,7 @@ def make_declaration(
         "declaration_id": declaration_id or random_id(),
         "region_id": region_id,
         "site_id": site_id or site.id,
-        "declared_at": "2026-11-12T10:05:00Z",
+        "declared_at": declared_at,
         "sessions": [dict(SESSION)] if redemptions else [],
         "redemptions": redemptions,
         "cancellations": cancellations or [],
