@@ -8,6 +8,7 @@ pass".
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from operator import add, itemgetter
 
 from mediateur_tui.domain.errors import UserError
@@ -16,8 +17,12 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DATA_LENGTH = 12
 CODE_LENGTH = DATA_LENGTH + 1
 _VALUES = {symbol: value for value, symbol in enumerate(ALPHABET)}
+_SYMBOLS = frozenset(ALPHABET)
+_SYMBOL_VALUES = bytes(_VALUES.get(chr(byte), 0) for byte in range(256))  # of ASCII symbols
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _IGNORED = str.maketrans("", "", " -.\t")
+_ASCII_LOOKALIKES = bytes.maketrans(b"OIL", b"011")
+_ASCII_IGNORED = b" -.\t"
 _MODULUS = 0x25  # x^5 + x^2 + 1
 
 
@@ -29,10 +34,15 @@ def _mul2(value: int) -> int:
     return ((value << 1) ^ (_MODULUS if value & 0x10 else 0)) & 0x1F
 
 
-def _damm_state(values: list[int]) -> int:
+# _mul2(state) ^ value for each state and value, at state * 32 + value: the check of a scan
+# without a function call per symbol.
+_DAMM_STEP = bytes(_mul2(state) ^ value for state in range(32) for value in range(32))
+
+
+def _damm_state(values: Iterable[int]) -> int:
     state = 0
     for value in values:
-        state = _mul2(state) ^ value
+        state = _DAMM_STEP[state << 5 | value]
     return state
 
 
@@ -133,7 +143,10 @@ def data_of_codes(codes: list[str]) -> str | None:
 
 def normalise(text: str) -> str:
     """Upper-cases, drops spaces, dashes and dots, maps O to 0 and I/L to 1."""
-    return text.upper().translate(_IGNORED).translate(_LOOKALIKES)
+    upper = text.upper()
+    if upper.isascii():  # the same on bytes, ten times faster (every scan comes here)
+        return upper.encode().translate(_ASCII_LOOKALIKES, _ASCII_IGNORED).decode()
+    return upper.translate(_IGNORED).translate(_LOOKALIKES)
 
 
 def is_well_formed(code: str) -> bool:
@@ -146,15 +159,15 @@ def is_well_formed(code: str) -> bool:
 def parse_code(text: str) -> str:
     """Returns the normalised code, or raises MalformedCode saying what is wrong."""
     code = normalise(text)
-    bad = sorted({symbol for symbol in code if symbol not in _VALUES})
-    if bad:
+    if not _SYMBOLS.issuperset(code):
+        bad = sorted(set(code) - _SYMBOLS)
         shown = " ".join(f"« {symbol} »" for symbol in bad[:5])
         raise MalformedCode(f"Caractère non autorisé dans un code de pass : {shown}.")
     if len(code) != CODE_LENGTH:
         raise MalformedCode(
             f"Un code de pass a {CODE_LENGTH} caractères ; celui-ci en a {len(code)}."
         )
-    if not is_well_formed(code):
+    if _damm_state(code.encode().translate(_SYMBOL_VALUES)) != 0:  # ASCII symbols only
         raise MalformedCode("Le caractère de contrôle ne correspond pas : vérifiez la saisie.")
     return code
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 PASS_VALUE_CENTS = 1000
@@ -30,6 +31,7 @@ def format_size(size: int) -> str:
     return f"{size} octets"
 
 
+@lru_cache(maxsize=256)  # every verdict shows its pass's value twice
 def format_euros(cents: int) -> str:
     """1234567 -> '12 345,67 €'."""
     sign = "-" if cents < 0 else ""
@@ -79,7 +81,9 @@ def format_month(year: int, month: int) -> str:
     return f"{MONTH_NAMES[month - 1]} {year}"
 
 
+@lru_cache(maxsize=256)  # every verdict shows its pass's last day
 def format_date(day: date) -> str:
+    """28/11/2026."""
     return f"{day:%d/%m/%Y}"
 
 

@@ -156,6 +156,19 @@ class Situation(Enum):
         undone = text.translate(self._undoing)
         return undone.upper() if self.typed_by_hand else undone
 
+    def undoes_cleanly(self, text: str) -> bool:
+        """Whether `undo(text)` holds only what a pass may hold (CLEAN_CHARACTERS)."""
+        if CLEAN_CHARACTERS.issuperset(text):  # a scan as it should be: known char by char
+            return self._spoiled.isdisjoint(text)
+        return CLEAN_CHARACTERS.issuperset(self.undo(text))
+
+    @cached_property
+    def _spoiled(self) -> frozenset[str]:
+        """The clean characters that `undo` turns into others (undo works char by char)."""
+        return frozenset(
+            char for char in CLEAN_CHARACTERS if not CLEAN_CHARACTERS.issuperset(self.undo(char))
+        )
+
     def meanings(self, text: str) -> list[str]:
         """What may have been meant: `undo`, and for a person's digits without Shift each way
         of reading its dashes, since "6" without Shift is "-", the dash between the groups

@@ -23,7 +23,7 @@ from mediateur_tui.domain.codes import (
     normalise,
     parse_code,
 )
-from mediateur_tui.domain.keyboard import CLEAN_CHARACTERS, Situation, Typing
+from mediateur_tui.domain.keyboard import Situation, Typing
 from mediateur_tui.domain.signatures import KID_PATTERN
 from mediateur_tui.domain.text import REPLACEMENT, inert
 
@@ -113,7 +113,8 @@ def parse_scan(text: str, typing: Typing = Typing.UNKNOWN) -> ScanInput:
         error = _ambiguous(list(distinct.values()))
         return ScanInput(raw=raw, kind=direct.kind, ambiguous=True, error=error)
     if readings:
-        return replace(readings[0], other_reading=_other_code(readings[0], unmarked))
+        other = _other_code(readings[0], unmarked)
+        return readings[0] if other is None else replace(readings[0], other_reading=other)
     return _refused(raw, direct, typing.situations)
 
 
@@ -125,9 +126,11 @@ def _readings(
     readings = [direct] if direct.error is None else []
     unmarked: list[ScanInput] = []
     for situation in situations:
-        for meant in situation.meanings(raw):
-            if meant == raw or not CLEAN_CHARACTERS.issuperset(meant):
-                continue  # a scanner means what a pass holds: upper case, digits, ":" and "-"
+        if not situation.undoes_cleanly(raw):
+            continue  # a scanner means what a pass holds: upper case, digits, ":" and "-"
+        for meant in situation.meanings(raw):  # the undone text, its dashes read as - or 6
+            if meant == raw:
+                continue
             reading = _parse(meant, layout=situation)
             if reading.error is not None:
                 continue

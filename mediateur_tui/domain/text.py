@@ -17,6 +17,8 @@ KEPT = "\n\t"  # line breaks and tabs of our own multi-line messages
 def inert(text: str, keep: str = "") -> str:
     """`text` with every control character escaped and every lone surrogate replaced; the
     characters of `keep` are left as they are."""
+    if text.isascii() and text.isprintable():  # nothing to escape (every scan of a pass)
+        return text
     return "".join(_shown(char, keep) for char in text)
 
 

@@ -138,6 +138,14 @@ def test_normalise(text, expected):
     assert normalise(text) == expected
 
 
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from("0aAoOiIlL7zZ -.\t:ﬁß")))
+def test_normalise_reads_ascii_as_it_reads_any_text(text):
+    # A character that stays outside ASCII once upper-cased takes the Unicode path: the text
+    # before it is normalised the same by both paths.
+    assert normalise(text + "É") == normalise(text) + "É"
+
+
 @pytest.mark.parametrize("code", SAMPLE_CODES)
 def test_parse_code_accepts_all_spellings(code):
     spelled = [

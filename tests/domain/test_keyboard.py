@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mediateur_tui.domain.keyboard import Situation, Typing, ends_a_burst
+from mediateur_tui.domain.keyboard import CLEAN_CHARACTERS, Situation, Typing, ends_a_burst
 
 undo_us_layout_on_azerty = Situation.US_ON_AZERTY.undo
 looks_garbled = Situation.US_ON_AZERTY.shows_markers
@@ -115,3 +115,13 @@ def test_a_burst_is_five_keys_a_few_milliseconds_apart():
     assert not ends_a_burst(_arrivals(0.06))  # quick typing
     assert not ends_a_burst([*_arrivals(0.004, 8), 100.5])  # Enter pressed after a pause
     assert not ends_a_burst(_arrivals(0.004, 4))
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(list(Situation)),
+    st.text(alphabet=st.sampled_from("0123456789AQZWMEN:-. aqzwm&é\"'(-è_çà?!)§£µ")),
+)
+def test_undoes_cleanly_says_whether_the_undone_text_is_clean(situation, text):
+    expected = CLEAN_CHARACTERS.issuperset(situation.undo(text))
+    assert situation.undoes_cleanly(text) == expected
