@@ -14,9 +14,10 @@ twenty times SQLite's own work on the scan path. It imports no SQLAlchemy, so th
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from mediateur_tui.domain.verdicts import (
     DEFAULT_MAX_REPLICA_AGE,
@@ -28,7 +29,7 @@ from mediateur_tui.domain.verdicts import (
 )
 from mediateur_tui.protocol.key_sets import trusted_keys
 from mediateur_tui.protocol.verdicts import LineVerdict, refusal_label
-from mediateur_tui.store.sqlite_file import said_in_french
+from mediateur_tui.store.sqlite_file import raise_in_french
 
 SCAN_STATEMENT = """
 SELECT m.site_id, m.updated_at, m.region_public_key, m.region_key_set, m.region_id,
@@ -56,10 +57,44 @@ LEFT JOIN remote_redemption rr ON rr.code = p.code
 LEFT JOIN site rs ON rs.id = rr.site_id
 WHERE m.id = 1
 """
+_REFUSED = LineVerdict.REFUSED.value
 
 
-@dataclass(frozen=True)
-class ScanLookup:
+class ScanRow(NamedTuple):
+    """The statement's row, one field per column in its order (a test holds the two equal)."""
+
+    site_id: str
+    updated_at: str | None
+    region_public_key: bytes | None
+    region_key_set: str | None
+    region_id: str
+    code: str | None
+    programme_id: str
+    label: str
+    value_cents: int
+    carnet_id: str
+    size: int
+    attributed_on: str | None
+    issued_on: str | None
+    valid_from: str
+    valid_until: str
+    grace_until: str
+    accepted: int
+    revoked_reason: str | None
+    revoked_on: str | None
+    redemption_id: str | None
+    redeemed_at: str
+    title: str
+    operator: str
+    refused: str | None
+    refusal_reason: str
+    winner: str
+    winner_redeemed_at: str | None
+    elsewhere: str | None
+    elsewhere_on: str
+
+
+class ScanLookup(NamedTuple):
     """What one statement found: the replica's state, and for the code the replica's facts
     (None when the registry lacks it) and its active redemption here (provisional ones too)."""
 
@@ -78,64 +113,74 @@ def scan_lookup(
     """The facts about `code` (None: an unreadable scan, the replica's state only); None when
     the site has no replica yet. Runs in the connection's current transaction, if any; a
     SQLite error on the database `path` is said in French (store/sqlite_file.py)."""
-    cursor = connection.cursor()
-    cursor.row_factory = sqlite3.Row
+    parameters = {"code": code or "", "refused": _REFUSED}
     try:
-        with said_in_french(path):
-            row = cursor.execute(
-                SCAN_STATEMENT, {"code": code or "", "refused": LineVerdict.REFUSED.value}
-            ).fetchone()
-    finally:
-        cursor.close()
-    if row is None:
+        found = connection.execute(SCAN_STATEMENT, parameters).fetchone()
+    except sqlite3.Error as error:  # not `said_in_french`: its generator costs 1 µs a scan
+        raise_in_french(path, error)
+    if found is None:
         return None
-    replica = ReplicaState(
-        updated_at=_instant(row["updated_at"]),
-        region_keys=trusted_keys(row["region_public_key"], row["region_key_set"], row["region_id"]),
-        max_age=max_age,
+    row = ScanRow._make(found)
+    replica = _replica_state(
+        row.updated_at, row.region_public_key, row.region_key_set, row.region_id, max_age
     )
     here = _local_redemption(row)
-    facts = None if row["code"] is None else _facts(row, here)
-    return ScanLookup(row["site_id"], replica, facts, here)
+    facts = None if row.code is None else _facts(row.code, row, here)
+    return ScanLookup(row.site_id, replica, facts, here)
 
 
-def _facts(row: sqlite3.Row, here: LocalRedemption | None) -> PassFacts:
-    return PassFacts(
-        code=row["code"],
-        programme_id=row["programme_id"],
-        programme_label=row["label"],
-        value_cents=row["value_cents"],
-        carnet_id=row["carnet_id"],
-        carnet_size=row["size"],
-        carnet_attributed=row["attributed_on"] is not None,
-        valid_from=date.fromisoformat(row["valid_from"]),
-        valid_until=date.fromisoformat(row["valid_until"]),
-        grace_until=date.fromisoformat(row["grace_until"]),
-        accepted_here=bool(row["accepted"]),
-        issued_on=_day(row["issued_on"]),
-        revoked_reason=row["revoked_reason"],
-        revoked_on=_day(row["revoked_on"]),
-        redeemed_here=here,
-        redeemed_elsewhere=None
-        if row["elsewhere"] is None
-        else RemoteRedemption(
-            site_name=row["elsewhere"], on=date.fromisoformat(row["elsewhere_on"])
-        ),
+@lru_cache(maxsize=8)
+def _replica_state(
+    updated_at: str | None,
+    first_key: bytes | None,
+    key_set: str | None,
+    region_id: str,
+    max_age: timedelta,
+) -> ReplicaState:
+    """The replica's state from its row: the same on every scan until a sync or an import
+    changes the row, so it is read once per value."""
+    return ReplicaState(
+        updated_at=_instant(updated_at),
+        region_keys=trusted_keys(first_key, key_set, region_id),
+        max_age=max_age,
     )
 
 
-def _local_redemption(row: sqlite3.Row) -> LocalRedemption | None:
-    if row["redemption_id"] is None:
+def _facts(code: str, row: ScanRow, here: LocalRedemption | None) -> PassFacts:
+    return PassFacts(
+        code=code,
+        programme_id=row.programme_id,
+        programme_label=row.label,
+        value_cents=row.value_cents,
+        carnet_id=row.carnet_id,
+        carnet_size=row.size,
+        carnet_attributed=row.attributed_on is not None,
+        valid_from=date.fromisoformat(row.valid_from),
+        valid_until=date.fromisoformat(row.valid_until),
+        grace_until=date.fromisoformat(row.grace_until),
+        accepted_here=bool(row.accepted),
+        issued_on=_day(row.issued_on),
+        revoked_reason=row.revoked_reason,
+        revoked_on=_day(row.revoked_on),
+        redeemed_here=here,
+        redeemed_elsewhere=None
+        if row.elsewhere is None
+        else RemoteRedemption(site_name=row.elsewhere, on=date.fromisoformat(row.elsewhere_on)),
+    )
+
+
+def _local_redemption(row: ScanRow) -> LocalRedemption | None:
+    if row.redemption_id is None:
         return None
     refusal = None
-    if row["refused"] is not None:
+    if row.refused is not None:
         refusal = RegionRefusal(
-            refusal_label(row["refusal_reason"]), row["winner"], _instant(row["winner_redeemed_at"])
+            refusal_label(row.refusal_reason), row.winner, _instant(row.winner_redeemed_at)
         )
     return LocalRedemption(
-        at=datetime.fromisoformat(row["redeemed_at"]).replace(tzinfo=UTC),
-        session_title=row["title"],
-        operator_name=row["operator"],
+        at=datetime.fromisoformat(row.redeemed_at).replace(tzinfo=UTC),
+        session_title=row.title,
+        operator_name=row.operator,
         region_refusal=refusal,
     )
 

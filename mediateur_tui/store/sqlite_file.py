@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from mediateur_tui.protocol.files import create_private, keep_private
 from mediateur_tui.store import journal_file
@@ -153,10 +154,15 @@ def said_in_french(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as error:
-        french = store_error(path, error)
-        if french is None:
-            raise
-        raise french from error
+        raise_in_french(path, error)
+
+
+def raise_in_french(path: Path, error: sqlite3.Error) -> NoReturn:
+    """Raises the French StoreError of `error` on the file `path`, or `error` itself."""
+    french = store_error(path, error)
+    if french is None:
+        raise error
+    raise french from error
 
 
 def store_error(path: Path, error: sqlite3.Error) -> StoreError | None:

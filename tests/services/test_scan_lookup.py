@@ -20,7 +20,7 @@ from mediateur_tui.store import queries
 from mediateur_tui.store.answers import Answer, record_answers
 from mediateur_tui.store.engine import open_database
 from mediateur_tui.store.models import Programme, Redemption
-from mediateur_tui.store.scan_lookup import scan_lookup
+from mediateur_tui.store.scan_lookup import SCAN_STATEMENT, ScanRow, scan_lookup
 
 from .conftest import NOW
 
@@ -157,3 +157,27 @@ def test_without_a_replica_there_is_nothing_to_look_up(tmp_path):
             assert scan_lookup(raw, tmp_path / "vide.sqlite3", "X") is None
     finally:
         engine.dispose()
+
+
+def test_the_row_names_each_column_of_the_statement_in_order(demo_db):
+    with Session(demo_db.engine) as session:
+        raw = session.connection().connection.driver_connection
+        cursor = raw.execute(SCAN_STATEMENT, {"code": "", "refused": "refused"})
+        assert [column[0] for column in cursor.description] == list(ScanRow._fields)
+
+
+def test_the_replica_state_follows_its_row(demo_db):
+    """The state read from the row is kept by its values: a change of the row (a sync, an
+    import) gives the new state at the next scan."""
+    code = normalised(demo_db.demo.codes["valid"][0])
+    with Session(demo_db.engine) as session:
+        before = looked_up(session, code)[2]
+    later = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
+    with demo_db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE replica_meta SET updated_at = ?", (later.replace(tzinfo=None).isoformat(" "),)
+        )
+    with Session(demo_db.engine) as session:
+        after = looked_up(session, code)[2]
+        assert after == queries.replica_state(session)
+    assert before.updated_at != later and after.updated_at == later
