@@ -81,10 +81,16 @@ def format_month(year: int, month: int) -> str:
     return f"{MONTH_NAMES[month - 1]} {year}"
 
 
-@lru_cache(maxsize=256)  # every verdict shows its pass's last day
 def format_date(day: date) -> str:
-    """28/11/2026."""
-    return f"{day:%d/%m/%Y}"
+    """28/11/2026 (a datetime shows the day of its own fields)."""
+    return _day_text(day.toordinal())
+
+
+@lru_cache(maxsize=256)  # every verdict shows its pass's last day
+def _day_text(ordinal: int) -> str:
+    # Keyed by the day, not by `day`: two datetimes of the same instant in two time zones are
+    # equal, and their days are not.
+    return f"{date.fromordinal(ordinal):%d/%m/%Y}"
 
 
 def parse_french_date(text: str) -> date | None:

@@ -74,6 +74,14 @@ def test_format_date(day, shown):
     assert format_date(day) == shown
 
 
+def test_format_date_shows_each_datetime_its_own_day():
+    # The same instant in two time zones: equal datetimes, two days (the cache must not mix them).
+    late_in_london = datetime(2026, 1, 1, 23, 30, tzinfo=UTC)
+    early_in_paris = late_in_london.astimezone(timezone(timedelta(hours=1)))
+    assert format_date(late_in_london) == "01/01/2026"
+    assert format_date(early_in_paris) == "02/01/2026"
+
+
 def test_format_datetime_shows_french_local_time():
     # Winter (UTC+1) and summer (UTC+2) time in France.
     assert format_datetime(datetime(2026, 1, 5, 8, 7, tzinfo=UTC)) == "05/01/2026 09:07"

@@ -4,7 +4,7 @@ here and refused by the region, taken here provisionally, and unknown."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -180,4 +180,8 @@ def test_the_replica_state_follows_its_row(demo_db):
     with Session(demo_db.engine) as session:
         after = looked_up(session, code)[2]
         assert after == queries.replica_state(session)
+        raw = session.connection().connection.driver_connection
+        found = scan_lookup(raw, Path(str(session.get_bind().url.database)), code, timedelta(1))
+        assert found is not None and found.replica.max_age == timedelta(1)
     assert before.updated_at != later and after.updated_at == later
+    assert after.max_age != timedelta(1)
