@@ -108,6 +108,12 @@ def parse_scan(text: str, typing: Typing = Typing.UNKNOWN) -> ScanInput:
     if typing is Typing.HAND and not readings:
         # Slow keys are a person's, or a scanner set to type slowly: a person's reading first.
         return parse_scan(text, Typing.SCANNER)
+    if typing is Typing.HAND and readings == [direct]:
+        # Read as typed; a slow scanner may have meant another code (with Caps Lock, its "6"
+        # shows "-" and its "-" shows "6"): when it would, which one is meant cannot be known.
+        as_scanner = parse_scan(text, Typing.SCANNER)
+        if as_scanner.ambiguous:
+            return as_scanner
     distinct = {_meaning(reading): reading for reading in readings}
     if len(distinct) > 1:
         error = _ambiguous(list(distinct.values()))

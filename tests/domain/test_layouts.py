@@ -227,3 +227,14 @@ def test_a_slow_scanner_is_read_as_a_scanner_when_no_persons_reading_fits(situat
     # Rarely, the person's reading passes the check symbol too: it is taken, with its warning.
     if by_hand.layout is not HAND:
         assert by_hand.code == parse_scan(typed, Typing.SCANNER).code
+
+
+def test_a_slow_scanner_whose_scan_is_another_code_as_typed_is_refused():
+    # Found by the property above: Windows' Caps Lock swaps "6" and "-" on a scanner set to
+    # AZERTY, and what this one typed, read as typed, is another well-formed code.
+    typed = Situation.CAPS_DIGITS.type_as(format_code("66RSNREWAAAAC"))
+    assert parse_scan(typed, Typing.SCANNER).ambiguous
+    read_as_typed = parse_scan(typed.upper().replace("-", ""))
+    assert read_as_typed.code == "RS6NREW6AAAAC"  # the other code the keys spell
+    at_a_persons_pace = parse_scan(typed, Typing.HAND)
+    assert at_a_persons_pace.ambiguous and at_a_persons_pace.code is None
