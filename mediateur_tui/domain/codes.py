@@ -151,9 +151,14 @@ def normalise(text: str) -> str:
 
 def is_well_formed(code: str) -> bool:
     """True when a normalised 13-symbol code passes the check symbol."""
-    if len(code) != CODE_LENGTH or any(symbol not in _VALUES for symbol in code):
+    if len(code) != CODE_LENGTH or not _SYMBOLS.issuperset(code):
         return False
-    return _damm_state([_VALUES[symbol] for symbol in code]) == 0
+    return _passes_its_check(code)
+
+
+def _passes_its_check(code: str) -> bool:
+    """Whether the Damm state of `code`, of known symbols only, is 0."""
+    return _damm_state(code.encode().translate(_SYMBOL_VALUES)) == 0
 
 
 def parse_code(text: str) -> str:
@@ -167,7 +172,7 @@ def parse_code(text: str) -> str:
         raise MalformedCode(
             f"Un code de pass a {CODE_LENGTH} caractères ; celui-ci en a {len(code)}."
         )
-    if _damm_state(code.encode().translate(_SYMBOL_VALUES)) != 0:  # ASCII symbols only
+    if not _passes_its_check(code):
         raise MalformedCode("Le caractère de contrôle ne correspond pas : vérifiez la saisie.")
     return code
 
