@@ -68,7 +68,7 @@ BENEFICIARY_KEY_BYTES = 32
 BUSY_TIMEOUT_MS = 30_000
 # The newest hub migration. A test checks it is Alembic's head; a database already there opens
 # without loading Alembic.
-HUB_SCHEMA_REVISION = "0011"
+HUB_SCHEMA_REVISION = "0012"
 IN_CHUNK = 5_000  # values of one IN list (SQLite allows 32,766 bound parameters)
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from mediateur_tui.domain.clock import system_clock
 from mediateur_tui.hub.changes import append_changes, claim_passes, released_change
-from mediateur_tui.hub.database import Hub, bulk_insert, read_session, write_session
+from mediateur_tui.hub.database import Hub, bulk_insert, read_session, table_column, write_session
 from mediateur_tui.hub.declaration_checks import CancellationIn, DeclarationIn, check_declaration
 from mediateur_tui.hub.errors import Forbidden
 from mediateur_tui.hub.models import HubBatch, HubDeclaredLine, HubLine, HubSite, HubUsedPass
@@ -189,6 +189,24 @@ def _cancel(
     return statuses
 
 
+_RECOVERED_COLUMNS = [
+    table_column(HubDeclaredLine, name)
+    for name in (
+        "redemption_id",
+        "code",
+        "line",
+        "session",
+        "verdict",
+        "reason",
+        "winner_site_id",
+        "winner_redeemed_at",
+        "declared_at",
+        "cancelled_at",
+        "cancel_reason",
+    )
+]
+
+
 def site_recovery(hub: Hub, site_id: str) -> dict[str, Any]:
     """The signed pn-site-recovery/1 of a site: its batches (with their acknowledgements) in
     sequence order, and its declared lines not in a batch, with their sessions (each once),
@@ -196,12 +214,12 @@ def site_recovery(hub: Hub, site_id: str) -> dict[str, Any]:
     merged afterwards cannot bring a cancelled line back)."""
     with read_session(hub.engine) as session, session.begin():
         batches = session.exec(
-            select(HubBatch)
+            select(HubBatch.document, HubBatch.ack)
             .where(HubBatch.site_id == site_id)
             .order_by(col(HubBatch.sequence), col(HubBatch.received_at))
         ).all()
         declared = session.exec(
-            select(HubDeclaredLine)
+            select(*_RECOVERED_COLUMNS)  # rows, not ORM objects: a month of lines is thousands
             .where(
                 HubDeclaredLine.site_id == site_id,
                 col(HubDeclaredLine.batch_id).is_(None),
@@ -218,7 +236,7 @@ def site_recovery(hub: Hub, site_id: str) -> dict[str, Any]:
         "region_id": hub.region_id,
         "generated_at": iso_instant(system_clock()),
         "batches": [
-            {"batch": json.loads(batch.document), "ack": json.loads(batch.ack)} for batch in batches
+            {"batch": json.loads(document), "ack": json.loads(ack)} for document, ack in batches
         ],
         "declared": {
             "sessions": [sessions[number] for number in sorted(sessions)],

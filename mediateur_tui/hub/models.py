@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, false
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, false, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -179,9 +179,12 @@ class HubBatch(HubTable, table=True):
     """A received pn-batch/1, kept whole, with the signed pn-ack/1 the hub answered."""
 
     __tablename__ = "hub_batch"
+    # A site's statement reads its batches of one month, its recovery all of them (0012);
+    # no query looks for a month's batches of every site.
+    __table_args__ = (Index("ix_hub_batch_site_id_period", "site_id", "period"),)
     batch_id: str = Field(primary_key=True)
-    site_id: str = Field(foreign_key="hub_site.id", index=True)
-    period: str = Field(index=True)
+    site_id: str = Field(foreign_key="hub_site.id")
+    period: str
     sequence: int
     received_at: datetime
     document_hash: str
@@ -260,8 +263,19 @@ class HubDeclaredLine(HubTable, table=True):
     """
 
     __tablename__ = "hub_declared_line"
+    # Only the lines no batch has brought yet are looked for by site, and they are a month's
+    # worth: the index holds those alone (0012), so a site's recovery reads no line it declared
+    # in an earlier month.
+    __table_args__ = (
+        Index(
+            "ix_hub_declared_line_outstanding",
+            "site_id",
+            sqlite_where=text("batch_id IS NULL"),
+            postgresql_where=text("batch_id IS NULL"),
+        ),
+    )
     redemption_id: str = Field(primary_key=True)
-    site_id: str = Field(foreign_key="hub_site.id", index=True)
+    site_id: str = Field(foreign_key="hub_site.id")
     declaration_id: str = Field(index=True)
     code: str = Field(index=True)
     line: str = Field(sa_column=Column(Text, nullable=False))

@@ -527,6 +527,67 @@ def test_a_database_at_0010_finds_attributions_by_category_and_day_and_keeps_the
         engine.dispose()
 
 
+def test_a_database_at_0011_reads_a_sites_month_and_outstanding_lines_and_keeps_them(
+    settings: HubSettings,
+):
+    """0012: hub_batch's indexes on site_id and on period become one on (site_id, period);
+    hub_declared_line's index on site_id becomes one holding only the lines no batch has
+    brought yet; every row stays."""
+    old = engine_at(settings, "0011")
+    with old.begin() as connection:
+        insert_site_and_batch(connection, {})
+        connection.execute(
+            text(
+                "INSERT INTO hub_declared_line (redemption_id, site_id, declaration_id, code, "
+                "line, session, redeemed_at, value_cents, verdict, declared_at, received_at, "
+                "batch_id) VALUES (:id, 'A', 'D1', :code, '{}', '{}', :at, 1000, 'accepted', "
+                ":at, :at, :batch)"
+            ),
+            [
+                {"id": "r1", "code": "C1", "at": BATCH_RECEIVED_AT, "batch": "B1"},
+                {"id": "r2", "code": "C2", "at": BATCH_RECEIVED_AT, "batch": None},
+            ],
+        )
+    old.dispose()
+
+    engine = open_engine(settings)
+    try:
+        assert revision_of(engine) == HEAD
+        assert schema_diff(engine, hub_registry.metadata) == []
+        batch_indexes = {
+            index["name"]: index["column_names"]
+            for index in inspect(engine).get_indexes("hub_batch")
+        }
+        assert batch_indexes == {"ix_hub_batch_site_id_period": ["site_id", "period"]}
+        line_indexes = {
+            index["name"]: index["column_names"]
+            for index in inspect(engine).get_indexes("hub_declared_line")
+        }
+        assert "ix_hub_declared_line_site_id" not in line_indexes
+        assert line_indexes["ix_hub_declared_line_outstanding"] == ["site_id"]
+        assert "batch_id IS NULL" in _index_definition(engine, "ix_hub_declared_line_outstanding")
+        with engine.begin() as connection:
+            lines = text("SELECT redemption_id, batch_id FROM hub_declared_line ORDER BY 1")
+            assert [tuple(row) for row in connection.execute(lines)] == [
+                ("r1", "B1"),
+                ("r2", None),
+            ]
+            batches = text("SELECT batch_id, site_id, period FROM hub_batch")
+            assert [tuple(row) for row in connection.execute(batches)] == [("B1", "A", "2026-11")]
+    finally:
+        engine.dispose()
+
+
+def _index_definition(engine, name: str) -> str:
+    """The index's CREATE INDEX statement, as the database keeps it."""
+    if engine.dialect.name == "postgresql":
+        query = text("SELECT indexdef FROM pg_indexes WHERE indexname = :name")
+    else:
+        query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name")
+    with engine.connect() as connection:
+        return connection.execute(query, {"name": name}).scalar_one()
+
+
 def test_the_hubs_sqlite_connections_write_as_the_intake_expects(
     sqlite_settings: HubSettings,
 ) -> None:

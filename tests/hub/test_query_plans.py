@@ -36,6 +36,7 @@ from mediateur_tui.hub.database import Hub
 from mediateur_tui.hub.declarations import receive_declaration, site_recovery
 from mediateur_tui.hub.errors import HubError
 from mediateur_tui.hub.intake import receive_batch
+from mediateur_tui.hub.received import received_lines
 from mediateur_tui.hub.registry import ProgrammeSpec, issue
 from mediateur_tui.hub.replica import changes_page, last_sequence
 from mediateur_tui.hub.statement import build_statement
@@ -127,6 +128,27 @@ def test_attributions_and_issues_read_a_window_not_a_whole_category(world: World
     assert _whole_reads(plans) == {}
 
 
+def test_a_sites_recovery_and_statement_read_its_month_not_its_years(world: World) -> None:
+    """A site that has run for years has declared years of lines, which its batches have
+    brought since, and sent years of batches: its recovery and its list of lines received read
+    only the declared lines no batch has brought yet, its statement only the month's batches."""
+    hub, site_a = world.hub, world.sites[SITE_A]
+    declared = [line(code, AT) for code in world.fresh[:3]]
+    receive_declaration(hub, make_declaration(site_a, declared), SITE_A)
+    receive_batch(hub, make_batch(site_a, declared[:1]), SITE_A)
+
+    def site_reads() -> None:
+        recovery = site_recovery(hub, SITE_A)
+        assert len(recovery["declared"]["redemptions"]) == 2
+        assert len(received_lines(hub, SITE_A, None)) == 3
+        assert len(build_statement(hub, SITE_A, "2026-11").lines) == 1
+
+    plans = _plans_during(hub, site_reads)
+    assert _indexes_read(plans, "hub_declared_line") == {"ix_hub_declared_line_outstanding"}
+    assert _indexes_read(plans, "hub_batch") == {"ix_hub_batch_site_id_period"}
+    assert _whole_reads(plans) == {}
+
+
 def test_the_check_tells_a_search_by_a_category_alone_from_one_by_a_window() -> None:
     """Guards the tests above: the plan steps they refuse and those they let through."""
     assert _whole_read("SCAN hub_pass") == "hub_pass"
@@ -144,7 +166,11 @@ def test_the_check_tells_a_search_by_a_category_alone_from_one_by_a_window() -> 
     assert _whole_read("SCAN region_keys") is None  # not a table that grows
     assert _whole_read("Seq Scan on hub_pass") == "hub_pass"
     assert _whole_read("Index Scan on hub_change without a condition") == "hub_change"
+    whole_index = "Index Scan using ix_hub_declared_line_outstanding on hub_declared_line"
+    assert _whole_read(f"{whole_index} without a condition") == "hub_declared_line"
+    assert _whole_read(whole_index) is None
     assert _whole_read("Index Only Scan on hub_used_pass") is None
+    assert _whole_read("Bitmap Heap Scan on hub_batch") is None
     assert _whole_read("Seq Scan on hub_region") is None
 
 
@@ -174,6 +200,17 @@ def test_a_postgresql_plan_tells_an_ordered_read_of_everything_from_a_limited_on
         ],
     }
     assert _postgres_scans(joined) == ["Seq Scan on hub_used_pass", "Index Scan on hub_pass"]
+    bitmap = {
+        "Node Type": "Bitmap Heap Scan",
+        "Relation Name": "hub_batch",
+        "Plans": [{"Node Type": "Bitmap Index Scan", "Index Name": "ix_hub_batch_site_id_period"}],
+    }
+    steps = [
+        "Bitmap Heap Scan on hub_batch",
+        "Bitmap Index Scan using ix_hub_batch_site_id_period on hub_batch",
+    ]
+    assert _postgres_scans(bitmap) == steps
+    assert _indexes_read({"statement": steps}, "hub_batch") == {"ix_hub_batch_site_id_period"}
 
 
 _EXPLAINED = ("SELECT", "UPDATE", "DELETE", "WITH", "INSERT INTO")
@@ -273,18 +310,51 @@ def _run_on_new_connections(hub: Hub, on_connect: Callable[..., None], work: Cal
         event.remove(hub.engine, "connect", on_connect)
 
 
-def _postgres_scans(node: dict[str, Any], limited: bool = False) -> list[str]:
-    """The scans of tables in a PostgreSQL plan, as "<Node Type> on <table>", an index scan
-    with no condition (the whole index, in order) said so unless a Limit above stops it."""
+def _postgres_scans(
+    node: dict[str, Any], limited: bool = False, heap: str | None = None
+) -> list[str]:
+    """The scans of tables in a PostgreSQL plan, as "<Node Type> [using <index>] on <table>",
+    an index scan with no condition (the whole index, in order) said so unless a Limit above
+    stops it; a bitmap index scan is named with the table of the heap scan above it."""
     limited = limited or node["Node Type"] == "Limit"
+    table = node.get("Relation Name", heap)
     scans = []
-    if "Relation Name" in node:
-        step = f"{node['Node Type']} on {node['Relation Name']}"
+    if table is not None:
+        index = f" using {node['Index Name']}" if "Index Name" in node else ""
+        step = f"{node['Node Type']}{index} on {table}"
         whole = node["Node Type"] in ("Index Scan", "Index Only Scan") and "Index Cond" not in node
         scans.append(f"{step} without a condition" if whole and not limited else step)
     for child in node.get("Plans", []):
-        scans += _postgres_scans(child, limited)
+        scans += _postgres_scans(child, limited, node.get("Relation Name"))
     return scans
+
+
+_POSTGRES_STEP = re.compile(
+    r"((?:Bitmap \w+|Seq|Index|Index Only) Scan)(?: using \w+)? on (\w+)( without a condition)?"
+)
+# An index a plan step reads, and its table: SQLite's "SEARCH hub_batch USING INDEX ix_…",
+# PostgreSQL's "Index Scan using ix_… on hub_batch".
+_INDEX_READ = re.compile(
+    r"(?:(?:SEARCH|SCAN) (\w+) USING (?:COVERING )?INDEX (\w+))|(?:using (\w+) on (\w+))"
+)
+
+
+def _indexes_read(plans: dict[str, list[str]], table: str) -> set[str]:
+    """The indexes of `table` the plans read, its primary key's left out."""
+    names = set()
+    for steps in plans.values():
+        for step in steps:
+            found = _INDEX_READ.search(step)
+            if found is None:
+                continue
+            sqlite_table, sqlite_index, postgres_index, postgres_table = found.groups()
+            if table in (sqlite_table, postgres_table):
+                names.add(sqlite_index or postgres_index)
+    return {
+        name
+        for name in names
+        if not name.startswith("sqlite_autoindex_") and not name.endswith("_pkey")
+    }
 
 
 def _whole_reads(plans: dict[str, list[str]]) -> dict[str, str]:
@@ -308,11 +378,12 @@ def _whole_read(step: str, one_row: bool = False) -> str | None:
     USING INDEX …"; PostgreSQL: "Seq Scan on hub_line", "Index Scan on hub_line without a
     condition") or, unless the statement wants `one_row`, by columns of few values alone
     (SQLite: "SEARCH … (category=?)"); else None."""
-    words = step.split()
-    if step.startswith(("Seq Scan on ", "Index Scan on ", "Index Only Scan on ")):
-        table = words[-1] if not step.endswith("without a condition") else words[-4]
-        whole = step.startswith("Seq Scan") or step.endswith("without a condition")
+    postgres = _POSTGRES_STEP.fullmatch(step)
+    if postgres is not None:
+        kind, table, unconditioned = postgres.groups()
+        whole = kind == "Seq Scan" or unconditioned is not None
         return table if whole and table in GROWING else None
+    words = step.split()
     if len(words) < 2 or words[1] not in GROWING:
         return None
     if words[0] == "SCAN":

@@ -14,6 +14,8 @@ of another site's id among its own site's lines, by `ix_hub_line_site_id`).
 
 from alembic import op
 
+from mediateur_tui.hub.migrations.sqlite_pages import pages_freed_unzeroed
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -21,19 +23,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    connection = op.get_bind()
-    secure_delete = None
-    if connection.dialect.name == "sqlite":
-        # SQLite built with SECURE_DELETE (Debian's) would zero every page of the dropped
-        # indexes through the WAL: about 600 MB for a hub of 10,000,000 lines. Off, the
-        # pages only go to the free list.
-        secure_delete = connection.exec_driver_sql("PRAGMA secure_delete").scalar()
-        connection.exec_driver_sql("PRAGMA secure_delete=OFF")
-    with op.batch_alter_table("hub_line", schema=None) as batch_op:
+    with (
+        pages_freed_unzeroed(op.get_bind()),
+        op.batch_alter_table("hub_line", schema=None) as batch_op,
+    ):
         batch_op.drop_index(batch_op.f("ix_hub_line_code"))
         batch_op.drop_index(batch_op.f("ix_hub_line_redemption_id"))
-    if secure_delete is not None:
-        connection.exec_driver_sql(f"PRAGMA secure_delete={int(secure_delete)}")
 
 
 def downgrade() -> None:

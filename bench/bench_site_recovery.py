@@ -1,0 +1,125 @@
+"""A site's recovery (pn-site-recovery/1) after months of declarations, beside its floor.
+
+Sets up a region (SQLite in a temporary directory) and one site, then gives the site
+--per-month declared lines a month for each count of --months: every month but the last
+brought by its batch, as when a site declares each day and sends its remise each month. For
+each count it times `site_recovery` (its batches, its declared lines no batch has brought
+yet, the signed document) and, as its floor, the same two reads on raw `sqlite3` (the same
+statements, every row fetched, no document built). A recovery that reads only what it
+returns takes the same time after a year as after ten. It prints figures; it asserts
+nothing on time.
+
+    .venv/bin/python bench/bench_site_recovery.py
+    .venv/bin/python bench/bench_site_recovery.py --months 12,60,120 --per-month 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mediateur_tui.hub.database import HubSettings
+from mediateur_tui.hub.declarations import site_recovery
+from mediateur_tui.hub.enrolment import enrol_site
+from mediateur_tui.hub.registry import init_region
+
+REGION_ID, SITE_ID = "HDF", "AVESNES-EPN"
+AT = "2026-01-05 10:00:00.000000"
+BATCHES = "SELECT * FROM hub_batch WHERE site_id = ? ORDER BY sequence, received_at"
+OUTSTANDING = (
+    "SELECT * FROM hub_declared_line WHERE site_id = ? AND batch_id IS NULL "
+    "ORDER BY redeemed_at, redemption_id"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--months", default="12,120", help="months of history, comma-separated")
+    parser.add_argument("--per-month", type=int, default=2_000, help="lines declared a month")
+    parser.add_argument("--repeat", type=int, default=15, help="recoveries timed per count")
+    args = parser.parse_args(argv)
+    print(f"load      {Path('/proc/loadavg').read_text().strip()}")
+    for months in (int(text) for text in args.months.split(",")):
+        folder = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
+        try:
+            _measure(folder, months, args.per_month, args.repeat)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    print(f"load      {Path('/proc/loadavg').read_text().strip()}")
+    return 0
+
+
+def _measure(folder: Path, months: int, per_month: int, repeat: int) -> None:
+    database = folder / "hub.sqlite3"
+    hub = init_region(HubSettings(folder, f"sqlite:///{database}"), REGION_ID)
+    enrol_site(hub, SITE_ID, "EPN d'Avesnes")
+    _declare_months(database, months, per_month)
+    document = site_recovery(hub, SITE_ID)
+    assert len(document["declared"]["redemptions"]) == per_month
+    assert len(document["batches"]) == months - 1
+    ours = _median(lambda: site_recovery(hub, SITE_ID), repeat)
+    floor = _median(lambda: _raw_reads(database), repeat)
+    hub.engine.dispose()
+    print(
+        f"{months:>3} months  {months * per_month:,} lines declared, {per_month:,} outstanding: "
+        f"recovery {ours * 1000:.1f} ms; floor (the same reads, raw sqlite3) "
+        f"{floor * 1000:.1f} ms; ratio {ours / floor:.2f}×"
+    )
+
+
+def _declare_months(database: Path, months: int, per_month: int) -> None:
+    """The site's history, written straight into the tables: a batch row for each month but
+    the last, and its lines with realistic sizes (the line and session JSON)."""
+    line = json.dumps({"id": "0" * 32, "code": "X" * 13, "redeemed_at": AT, "pad": "p" * 150})
+    session = json.dumps({"id": 1, "kind": "atelier", "label": "Atelier " + "s" * 120})
+    connection = sqlite3.connect(database)
+    with connection:
+        for month in range(months):
+            period = f"{2017 + month // 12}-{month % 12 + 1:02d}"
+            batch_id = f"B{month:04d}" if month < months - 1 else None
+            if batch_id is not None:
+                connection.execute(
+                    "INSERT INTO hub_batch (batch_id, site_id, period, sequence, received_at, "
+                    "document_hash, document, ack) VALUES (?, ?, ?, ?, ?, 'h', '{}', '{}')",
+                    (batch_id, SITE_ID, period, month + 1, AT),
+                )
+            connection.executemany(
+                "INSERT INTO hub_declared_line (redemption_id, site_id, declaration_id, code, "
+                "line, session, redeemed_at, value_cents, verdict, declared_at, received_at, "
+                "batch_id) VALUES (?, ?, 'D', ?, ?, ?, ?, 1000, 'accepted', ?, ?, ?)",
+                (
+                    (f"{month:04d}{n:028x}", SITE_ID, f"{month:04d}{n:09d}", line, session,
+                     AT, AT, AT, batch_id)
+                    for n in range(per_month)
+                ),
+            )  # fmt: skip
+    connection.close()
+
+
+def _raw_reads(database: Path) -> None:
+    connection = sqlite3.connect(database)
+    try:
+        connection.execute(BATCHES, (SITE_ID,)).fetchall()
+        connection.execute(OUTSTANDING, (SITE_ID,)).fetchall()
+    finally:
+        connection.close()
+
+
+def _median(work: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
