@@ -203,7 +203,13 @@ def test_a_postgresql_plan_tells_an_ordered_read_of_everything_from_a_limited_on
     bitmap = {
         "Node Type": "Bitmap Heap Scan",
         "Relation Name": "hub_batch",
-        "Plans": [{"Node Type": "Bitmap Index Scan", "Index Name": "ix_hub_batch_site_id_period"}],
+        "Plans": [
+            {
+                "Node Type": "Bitmap Index Scan",
+                "Index Name": "ix_hub_batch_site_id_period",
+                "Index Cond": "((site_id)::text = 'A'::text)",
+            }
+        ],
     }
     steps = [
         "Bitmap Heap Scan on hub_batch",
@@ -211,6 +217,32 @@ def test_a_postgresql_plan_tells_an_ordered_read_of_everything_from_a_limited_on
     ]
     assert _postgres_scans(bitmap) == steps
     assert _indexes_read({"statement": steps}, "hub_batch") == {"ix_hub_batch_site_id_period"}
+    # A partial index read with no condition (WHERE batch_id IS NULL, every site): the whole
+    # index, even through a BitmapAnd and under a Limit.
+    outstanding = {
+        "Node Type": "Bitmap Index Scan",
+        "Index Name": "ix_hub_declared_line_outstanding",
+    }
+    both = {"Node Type": "BitmapAnd", "Plans": [outstanding, {**outstanding, "Index Cond": "x"}]}
+    limited = {
+        "Node Type": "Limit",
+        "Plans": [
+            {"Node Type": "Bitmap Heap Scan", "Relation Name": "hub_declared_line", "Plans": [both]}
+        ],
+    }
+    whole = "Bitmap Index Scan using ix_hub_declared_line_outstanding on hub_declared_line"
+    assert _postgres_scans(limited) == [
+        "Bitmap Heap Scan on hub_declared_line",
+        f"{whole} without a condition",
+        whole,
+    ]
+    assert _whole_read(f"{whole} without a condition") == "hub_declared_line"
+    below_a_write = {
+        "Node Type": "ModifyTable",
+        "Relation Name": "hub_used_pass",
+        "Plans": [{"Node Type": "Result"}],
+    }
+    assert _postgres_scans(below_a_write) == ["ModifyTable on hub_used_pass"]
 
 
 _EXPLAINED = ("SELECT", "UPDATE", "DELETE", "WITH", "INSERT INTO")
@@ -233,7 +265,8 @@ _POSTGRES_SESSION = (
 def _plans_during(hub: Hub, work: Callable[[], None]) -> dict[str, list[str]]:
     """Each statement that read or wrote rows while `work` ran, with the steps of its plan:
     SQLite's EXPLAIN QUERY PLAN details ("SEARCH hub_pass USING …"), or PostgreSQL's scans of a
-    table ("Seq Scan on hub_pass", "Index Scan on hub_pass", and "… without a condition")."""
+    table ("Seq Scan on hub_pass", "Index Scan using hub_pass_pkey on hub_pass", and "…
+    without a condition")."""
     if hub.engine.dialect.name == "postgresql":
         return _postgres_plans_during(hub, work)
     return _sqlite_plans_during(hub, work)
@@ -314,21 +347,27 @@ def _postgres_scans(
     node: dict[str, Any], limited: bool = False, heap: str | None = None
 ) -> list[str]:
     """The scans of tables in a PostgreSQL plan, as "<Node Type> [using <index>] on <table>",
-    an index scan with no condition (the whole index, in order) said so unless a Limit above
-    stops it; a bitmap index scan is named with the table of the heap scan above it."""
-    limited = limited or node["Node Type"] == "Limit"
-    table = node.get("Relation Name", heap)
+    an index scan with no condition said so ("… without a condition"): an ordered one reads the
+    whole index unless a Limit above stops it, a bitmap one always does (its bitmap is built
+    before any row is read). A bitmap index scan is named with the table of the bitmap heap
+    scan above it, through any BitmapAnd or BitmapOr."""
+    kind = node["Node Type"]
+    limited = limited or kind == "Limit"
+    table = node.get("Relation Name", heap if kind == "Bitmap Index Scan" else None)
     scans = []
     if table is not None:
         index = f" using {node['Index Name']}" if "Index Name" in node else ""
-        step = f"{node['Node Type']}{index} on {table}"
-        whole = node["Node Type"] in ("Index Scan", "Index Only Scan") and "Index Cond" not in node
-        scans.append(f"{step} without a condition" if whole and not limited else step)
+        step = f"{kind}{index} on {table}"
+        unconditioned = kind in _INDEX_SCANS and "Index Cond" not in node
+        whole = unconditioned and (kind == "Bitmap Index Scan" or not limited)
+        scans.append(f"{step} without a condition" if whole else step)
+    below = node.get("Relation Name", heap) if kind.startswith("Bitmap") else None
     for child in node.get("Plans", []):
-        scans += _postgres_scans(child, limited, node.get("Relation Name"))
+        scans += _postgres_scans(child, limited, below)
     return scans
 
 
+_INDEX_SCANS = ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
 _POSTGRES_STEP = re.compile(
     r"((?:Bitmap \w+|Seq|Index|Index Only) Scan)(?: using \w+)? on (\w+)( without a condition)?"
 )
@@ -375,9 +414,10 @@ def _reads_one_row(statement: str) -> bool:
 
 def _whole_read(step: str, one_row: bool = False) -> str | None:
     """The growing table a plan step reads whole (SQLite: "SCAN hub_line", "SCAN hub_line
-    USING INDEX …"; PostgreSQL: "Seq Scan on hub_line", "Index Scan on hub_line without a
-    condition") or, unless the statement wants `one_row`, by columns of few values alone
-    (SQLite: "SEARCH … (category=?)"); else None."""
+    USING INDEX …"; PostgreSQL: "Seq Scan on hub_line", "Index Scan [using …] on hub_line
+    without a condition", "Bitmap Index Scan using … on hub_line without a condition") or,
+    unless the statement wants `one_row`, by columns of few values alone (SQLite: "SEARCH …
+    (category=?)"); else None."""
     postgres = _POSTGRES_STEP.fullmatch(step)
     if postgres is not None:
         kind, table, unconditioned = postgres.groups()
