@@ -263,9 +263,9 @@ class HubDeclaredLine(HubTable, table=True):
     """
 
     __tablename__ = "hub_declared_line"
-    # Only the lines no batch has brought yet are looked for by site, and they are a month's
-    # worth: the index holds those alone (0012), so a site's recovery reads no line it declared
-    # in an earlier month.
+    # Only the lines no batch has brought yet are looked for by site: about a month's, and
+    # those the site cancelled. The index holds those alone (0012), so a site's recovery reads
+    # none of the lines its batches of earlier months brought.
     __table_args__ = (
         Index(
             "ix_hub_declared_line_outstanding",

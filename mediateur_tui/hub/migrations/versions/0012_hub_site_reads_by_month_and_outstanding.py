@@ -10,10 +10,10 @@ serves a search by site as the old one did. No query looks for a month's batches
 site, so the index on period alone goes too.
 
 A site's recovery, and the list of lines received, look for the declared lines no batch has
-brought yet: a month's worth, against every line the site declared since it joined. The
-index on site_id read them all; a partial index on site_id holding only the lines whose
-batch_id is NULL reads those alone, and a line leaves it when its batch arrives. No query
-looks for a site's declared lines otherwise, so the index on site_id goes.
+brought yet: about a month's, and those the site cancelled, against every line it declared
+since it joined. The index on site_id read them all; a partial index on site_id holding only
+the lines whose batch_id is NULL reads those alone, and a line leaves it when its batch
+arrives. No query looks for a site's declared lines otherwise, so the index on site_id goes.
 """
 
 from alembic import op
