@@ -60,19 +60,20 @@ def make_code(data: str) -> str:
 
 
 # The Damm state is linear over GF(2) (each step multiplies by x and adds a symbol), so the
-# check of 12 symbols is the sum of each pair of symbols' own contribution: two tables of
-# 1,024 entries per pair position make `code_of_number` several times faster than
-# `make_code`, for the demo's million codes.
+# check of 12 symbols is the sum (XOR) of each symbol's own contribution at its position:
+# the Damm state of that symbol alone, zeros elsewhere. Built from those 12 × 32 states (not
+# from a state per table entry: `check` imports this module and must start at once).
+_SINGLE = [
+    [_damm_state([value] + [0] * (DATA_LENGTH - position - 1)) for value in range(32)]
+    for position in range(DATA_LENGTH)
+]  # the zeros before the symbol leave the state at 0
+# Two tables of 1,024 entries per pair position make `code_of_number` several times faster
+# than `make_code`, for the demo's million codes.
 _PAIRS = [a + b for a in ALPHABET for b in ALPHABET]
-
-
-def _pair_contributions(position: int) -> list[int]:
-    """The Damm state of each pair of symbols at `position` (0: the first pair), others 0."""
-    before, after = [0] * (2 * position), [0] * (DATA_LENGTH - 2 * position - 2)
-    return [_damm_state([*before, pair >> 5, pair & 0x1F, *after]) for pair in range(1024)]
-
-
-_CONTRIBUTIONS = [_pair_contributions(position) for position in range(DATA_LENGTH // 2)]
+_CONTRIBUTIONS = [
+    [high ^ low for high in _SINGLE[2 * pair] for low in _SINGLE[2 * pair + 1]]
+    for pair in range(DATA_LENGTH // 2)
+]
 _CHECKS = [ALPHABET[_mul2(state)] for state in range(32)]
 
 
@@ -94,10 +95,9 @@ def code_of_number(number: int) -> str:
 # (`bytes.translate` of that position's column) and one XOR of big integers (a byte a code: no
 # carry between codes) give every code's state, and a last table its check symbol.
 _POSITION_TABLES = [
-    bytes(_damm_state([0] * i + [_VALUES[chr(b)]] + [0] * (DATA_LENGTH - i - 1))
-          if chr(b) in _VALUES else 0 for b in range(256))
-    for i in range(DATA_LENGTH)
-]  # fmt: skip
+    bytes(_SINGLE[position][_VALUES[chr(b)]] if chr(b) in _VALUES else 0 for b in range(256))
+    for position in range(DATA_LENGTH)
+]
 _CHECK_TABLE = bytes(ord(_CHECKS[state]) if state < 32 else 0 for state in range(256))
 _DATA_SYMBOLS = re.compile(f"[{ALPHABET}]*")
 _DATA_PARTS = re.compile(f".{{{DATA_LENGTH}}}", re.DOTALL)
