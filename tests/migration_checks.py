@@ -24,8 +24,11 @@ def _partial_index_diff(engine: Engine, metadata: MetaData) -> list:
     (none for a full index) differs."""
     dialect = engine.dialect.name
     inspector = inspect(engine)
+    present = set(inspector.get_table_names())  # a missing table is Alembic's add_table
     differences = []
     for table in metadata.sorted_tables:
+        if table.name not in present:
+            continue
         stored = {
             index["name"]: _clause(index.get("dialect_options", {}).get(f"{dialect}_where"))
             for index in inspector.get_indexes(table.name)
@@ -40,10 +43,25 @@ def _partial_index_diff(engine: Engine, metadata: MetaData) -> list:
 
 
 def _clause(where: object) -> str | None:
-    """A WHERE clause as both databases give it back ("(batch_id IS NULL)"), spelled one way."""
+    """A WHERE clause spelled one way: PostgreSQL gives `batch_id IS NULL` back as
+    "(batch_id IS NULL)", SQLite as written. Only whitespace and the parentheses around the
+    whole clause are dropped, so two clauses that differ in anything else still differ."""
     if where is None:
         return None
-    return re.sub(r"\s+", " ", str(where).replace("(", "").replace(")", "")).strip().lower()
+    text = re.sub(r"\s+", " ", str(where)).strip()
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    return text
+
+
+def _balanced(text: str) -> bool:
+    """Whether every parenthesis of `text` closes one opened before it in `text`."""
+    depth = 0
+    for character in text:
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def revision_of(engine: Engine) -> str | None:

@@ -114,7 +114,7 @@ def test_the_schema_comparison_does_see_a_partial_index_made_whole(settings: Hub
                 "hub_declared_line",
                 "ix_hub_declared_line_outstanding",
                 None,
-                "batch_id is null",
+                "batch_id IS NULL",
             )
         ]
     finally:
