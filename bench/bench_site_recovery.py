@@ -6,9 +6,10 @@ brought by its batch, as when a site declares each day and sends its remise each
 batch rows hold a document and an acknowledgement of that month's lines). For each count it
 times `site_recovery` (every batch with its acknowledgement, the declared lines no batch has
 brought yet, the signed document) and, as its floor, the same two reads on raw `sqlite3` (the
-same statements, every row fetched, no document built). The recovery returns every batch the
-site sent, so it grows with them; what it reads of the declared lines should not. It prints
-figures; it asserts nothing on time.
+same statements, every row fetched, no document built), and the process's peak RSS so far
+(give the counts in increasing order). The recovery returns every batch the site sent, so it
+grows with them; what it reads of the declared lines should not. It prints figures; it
+asserts nothing on time.
 
     .venv/bin/python bench/bench_site_recovery.py
     .venv/bin/python bench/bench_site_recovery.py --months 12,60,120 --per-month 2000
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -68,10 +70,12 @@ def _measure(folder: Path, months: int, per_month: int, repeat: int) -> None:
     ours = _median(lambda: site_recovery(hub, SITE_ID), repeat)
     floor = _median(lambda: _raw_reads(database), repeat)
     hub.engine.dispose()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"{months:>3} months  {months * per_month:,} lines declared, {per_month:,} outstanding: "
         f"recovery {ours * 1000:.1f} ms; floor (the same reads, raw sqlite3) "
-        f"{floor * 1000:.1f} ms; ratio {ours / floor:.2f}×"
+        f"{floor * 1000:.1f} ms; ratio {ours / floor:.2f}×; peak RSS of this process so far "
+        f"{peak_mb:.0f} MB"
     )
 
 
